@@ -1,0 +1,61 @@
+//! The events collectors send to the app task, which folds them into the [`Store`].
+//!
+//! [`Store`]: crate::store::Store
+
+use crate::model::{
+    InterfaceStats, NetworkTable, ProcessUsage, SourceId, SourceStatus, SystemFacts, TimelineKind, Timestamp,
+};
+
+/// One state change, stamped with when it was observed and by which source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Wall-clock time of the observation.
+    pub at: Timestamp,
+    /// The source that observed it.
+    pub source: SourceId,
+    /// What was observed.
+    pub payload: Payload,
+}
+
+impl Event {
+    /// An event observed now.
+    #[must_use]
+    pub fn now(source: SourceId, payload: Payload) -> Self {
+        Self { at: Timestamp::now_utc(), source, payload }
+    }
+}
+
+/// A change worth a line on the timeline, before the store stamps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// What kind of change.
+    pub kind: TimelineKind,
+    /// What it happened to (interface name, prefix, …).
+    pub subject: String,
+    /// The sentence a user reads, e.g. `eth0 carrier lost`.
+    pub detail: String,
+}
+
+impl Notice {
+    /// A notice from its parts.
+    pub fn new(kind: TimelineKind, subject: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { kind, subject: subject.into(), detail: detail.into() }
+    }
+}
+
+/// What an event carries. Sources send owned data; a full table travels as one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A complete re-read of links, addresses, routes, rules and neighbours.
+    Network(NetworkTable),
+    /// Counter samples per interface index, from the periodic stats poll.
+    Counters(Vec<(u32, InterfaceStats)>),
+    /// Changes for the timeline, in the order they were seen.
+    Notices(Vec<Notice>),
+    /// A source's health changed.
+    Status(SourceStatus),
+    /// Fresh host facts.
+    System(SystemFacts),
+    /// netlens's own CPU and memory use.
+    SelfUsage(ProcessUsage),
+}

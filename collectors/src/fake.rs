@@ -1,0 +1,641 @@
+//! Scripted, deterministic data for tests, screenshots, benchmarks and `--demo`.
+//!
+//! Everything here is a pure function of its arguments: the same call gives the same
+//! store, so rendered screens can be compared byte for byte.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::event::{Event, Notice, Payload};
+use crate::model::{
+    AddressFamily, AddressFlags, AddressScope, HostFacts, Interface, InterfaceAddress, InterfaceKind,
+    InterfaceStats, LinkFlags, Neighbor, NeighborState, NetworkTable, OperState, Privileges, ProcessUsage,
+    Route, RouteType, Rule, SourceId, SourceState, SourceStatus, SystemFacts, TimelineKind, Timestamp,
+};
+use crate::store::{Store, StoreLimits};
+
+/// The fixed "now" of the scripted session: the last event happens at this instant.
+pub const NOW: Timestamp = time::macros::datetime!(2026-03-14 09:26:53 UTC);
+
+/// How many one-second counter samples the script feeds (fills the sparklines).
+pub const SAMPLES: u32 = 90;
+
+fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+}
+
+fn v6(segments: [u16; 8]) -> IpAddr {
+    let [a, b, c, d, e, f, g, h] = segments;
+    IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h))
+}
+
+fn addr(address: IpAddr, prefix_len: u8, scope: AddressScope, flags: AddressFlags) -> InterfaceAddress {
+    InterfaceAddress {
+        address,
+        prefix_len,
+        family: AddressFamily::of(&address),
+        scope,
+        flags,
+        valid_lifetime_s: if flags.contains(AddressFlags::PERMANENT) { None } else { Some(86_113) },
+        preferred_lifetime_s: if flags.contains(AddressFlags::PERMANENT) { None } else { Some(14_113) },
+        label: None,
+    }
+}
+
+const UP_FLAGS: LinkFlags = LinkFlags(
+    LinkFlags::UP.0
+        | LinkFlags::BROADCAST.0
+        | LinkFlags::RUNNING.0
+        | LinkFlags::MULTICAST.0
+        | LinkFlags::LOWER_UP.0,
+);
+
+fn iface(index: u32, name: &str, kind: InterfaceKind, mac: Option<&str>) -> Interface {
+    Interface {
+        index,
+        name: name.to_owned(),
+        kind,
+        link_kind: None,
+        oper_state: OperState::Up,
+        carrier: true,
+        mtu: 1500,
+        mac: mac.map(str::to_owned),
+        flags: UP_FLAGS,
+        master: None,
+        link: None,
+        addresses: Vec::new(),
+        stats: None,
+    }
+}
+
+/// The scripted host: a laptop on Wi-Fi and Ethernet with a `WireGuard` tunnel, a
+/// container bridge and a veth pair.
+#[must_use]
+pub fn network() -> NetworkTable {
+    let global = AddressScope::Global;
+    let link = AddressScope::Link;
+    let none = AddressFlags::default();
+
+    let mut lo = iface(1, "lo", InterfaceKind::Loopback, None);
+    lo.mtu = 65_536;
+    lo.oper_state = OperState::Unknown;
+    lo.flags =
+        LinkFlags(LinkFlags::UP.0 | LinkFlags::LOOPBACK.0 | LinkFlags::RUNNING.0 | LinkFlags::LOWER_UP.0);
+    lo.addresses = vec![
+        addr(v4(127, 0, 0, 1), 8, AddressScope::Host, AddressFlags::PERMANENT),
+        addr(v6([0, 0, 0, 0, 0, 0, 0, 1]), 128, AddressScope::Host, AddressFlags::PERMANENT),
+    ];
+
+    let mut eth0 = iface(2, "eth0", InterfaceKind::Ethernet, Some("52:54:00:12:34:56"));
+    eth0.addresses = vec![
+        addr(v4(192, 168, 1, 23), 24, global, none),
+        addr(v6([0x2001, 0xdb8, 0x10, 0, 0x5054, 0xff, 0xfe12, 0x3456]), 64, global, none),
+        addr(v6([0xfe80, 0, 0, 0, 0x5054, 0xff, 0xfe12, 0x3456]), 64, link, AddressFlags::PERMANENT),
+    ];
+
+    let mut wlan0 = iface(3, "wlan0", InterfaceKind::Wifi, Some("a4:c3:f0:8e:21:07"));
+    wlan0.addresses = vec![
+        addr(v4(10, 20, 30, 41), 24, global, none),
+        addr(
+            v6([0x2001, 0xdb8, 0x20, 0, 0x1c2b, 0x9a3e, 0x77d1, 0x4f02]),
+            64,
+            global,
+            AddressFlags::TEMPORARY,
+        ),
+        addr(
+            v6([0x2001, 0xdb8, 0x20, 0, 0xa6c3, 0xf0ff, 0xfe8e, 0x2107]),
+            64,
+            global,
+            AddressFlags::TENTATIVE,
+        ),
+    ];
+
+    let mut wg0 = iface(4, "wg0", InterfaceKind::Wireguard, None);
+    wg0.link_kind = Some("wireguard".into());
+    wg0.mtu = 1420;
+    wg0.oper_state = OperState::Unknown;
+    wg0.flags = LinkFlags(
+        LinkFlags::UP.0
+            | LinkFlags::POINTOPOINT.0
+            | LinkFlags::NOARP.0
+            | LinkFlags::RUNNING.0
+            | LinkFlags::LOWER_UP.0,
+    );
+    wg0.addresses = vec![addr(v4(10, 8, 0, 2), 32, global, AddressFlags::PERMANENT)];
+
+    let mut docker0 = iface(5, "docker0", InterfaceKind::Bridge, Some("02:42:8f:3a:11:be"));
+    docker0.link_kind = Some("bridge".into());
+    docker0.oper_state = OperState::Down;
+    docker0.carrier = false;
+    docker0.flags = LinkFlags(LinkFlags::UP.0 | LinkFlags::BROADCAST.0 | LinkFlags::MULTICAST.0);
+    docker0.addresses = vec![addr(v4(172, 17, 0, 1), 16, global, AddressFlags::PERMANENT)];
+
+    let mut veth = iface(6, "veth-lab", InterfaceKind::Veth, Some("6e:1d:4b:90:aa:03"));
+    veth.link_kind = Some("veth".into());
+    veth.link = Some(7);
+    veth.addresses = vec![addr(v4(10, 99, 0, 1), 30, global, AddressFlags::PERMANENT)];
+
+    let mut tun0 = iface(8, "tun0", InterfaceKind::Tun, None);
+    tun0.link_kind = Some("tun".into());
+    tun0.oper_state = OperState::Down;
+    tun0.carrier = false;
+    tun0.flags = LinkFlags(LinkFlags::POINTOPOINT.0 | LinkFlags::NOARP.0 | LinkFlags::MULTICAST.0);
+
+    let route = |family,
+                 table,
+                 route_type,
+                 destination,
+                 prefix_len,
+                 gateway,
+                 interface: Option<(&str, u32)>,
+                 source,
+                 metric,
+                 protocol: &str,
+                 scope| Route {
+        family,
+        table,
+        route_type,
+        destination,
+        prefix_len,
+        gateway,
+        interface: interface.map(|(name, _)| name.to_owned()),
+        interface_index: interface.map(|(_, index)| index),
+        source,
+        metric,
+        protocol: protocol.to_owned(),
+        scope,
+    };
+    use AddressFamily::{Ipv4, Ipv6};
+    let routes = vec![
+        route(
+            Ipv4,
+            254,
+            RouteType::Unicast,
+            v4(0, 0, 0, 0),
+            0,
+            Some(v4(192, 168, 1, 1)),
+            Some(("eth0", 2)),
+            Some(v4(192, 168, 1, 23)),
+            Some(100),
+            "dhcp",
+            global,
+        ),
+        route(
+            Ipv4,
+            254,
+            RouteType::Unicast,
+            v4(0, 0, 0, 0),
+            0,
+            Some(v4(10, 20, 30, 1)),
+            Some(("wlan0", 3)),
+            Some(v4(10, 20, 30, 41)),
+            Some(600),
+            "dhcp",
+            global,
+        ),
+        route(
+            Ipv4,
+            254,
+            RouteType::Unicast,
+            v4(10, 8, 0, 0),
+            24,
+            None,
+            Some(("wg0", 4)),
+            None,
+            None,
+            "static",
+            link,
+        ),
+        route(
+            Ipv4,
+            254,
+            RouteType::Unicast,
+            v4(10, 20, 30, 0),
+            24,
+            None,
+            Some(("wlan0", 3)),
+            Some(v4(10, 20, 30, 41)),
+            Some(600),
+            "kernel",
+            link,
+        ),
+        route(
+            Ipv4,
+            254,
+            RouteType::Unicast,
+            v4(10, 99, 0, 0),
+            30,
+            None,
+            Some(("veth-lab", 6)),
+            Some(v4(10, 99, 0, 1)),
+            None,
+            "kernel",
+            link,
+        ),
+        route(
+            Ipv4,
+            254,
+            RouteType::Unicast,
+            v4(172, 17, 0, 0),
+            16,
+            None,
+            Some(("docker0", 5)),
+            Some(v4(172, 17, 0, 1)),
+            None,
+            "kernel",
+            link,
+        ),
+        route(
+            Ipv4,
+            254,
+            RouteType::Unicast,
+            v4(192, 168, 1, 0),
+            24,
+            None,
+            Some(("eth0", 2)),
+            Some(v4(192, 168, 1, 23)),
+            Some(100),
+            "kernel",
+            link,
+        ),
+        route(
+            Ipv4,
+            254,
+            RouteType::Blackhole,
+            v4(203, 0, 113, 0),
+            24,
+            None,
+            None,
+            None,
+            None,
+            "static",
+            global,
+        ),
+        route(
+            Ipv4,
+            51820,
+            RouteType::Unicast,
+            v4(0, 0, 0, 0),
+            0,
+            None,
+            Some(("wg0", 4)),
+            None,
+            None,
+            "static",
+            link,
+        ),
+        route(
+            Ipv4,
+            255,
+            RouteType::Local,
+            v4(127, 0, 0, 1),
+            32,
+            None,
+            Some(("lo", 1)),
+            Some(v4(127, 0, 0, 1)),
+            None,
+            "kernel",
+            AddressScope::Host,
+        ),
+        route(
+            Ipv4,
+            255,
+            RouteType::Local,
+            v4(192, 168, 1, 23),
+            32,
+            None,
+            Some(("eth0", 2)),
+            Some(v4(192, 168, 1, 23)),
+            None,
+            "kernel",
+            AddressScope::Host,
+        ),
+        route(
+            Ipv6,
+            254,
+            RouteType::Unicast,
+            v6([0; 8]),
+            0,
+            Some(v6([0xfe80, 0, 0, 0, 0, 0, 0, 1])),
+            Some(("eth0", 2)),
+            None,
+            Some(1024),
+            "ra",
+            global,
+        ),
+        route(
+            Ipv6,
+            254,
+            RouteType::Unicast,
+            v6([0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 0]),
+            64,
+            None,
+            Some(("eth0", 2)),
+            None,
+            Some(256),
+            "ra",
+            global,
+        ),
+        route(
+            Ipv6,
+            254,
+            RouteType::Unicast,
+            v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]),
+            64,
+            None,
+            Some(("eth0", 2)),
+            None,
+            Some(256),
+            "kernel",
+            global,
+        ),
+        route(
+            Ipv6,
+            254,
+            RouteType::Unreachable,
+            v6([0x2001, 0xdb8, 0xdead, 0, 0, 0, 0, 0]),
+            48,
+            None,
+            Some(("lo", 1)),
+            None,
+            Some(1024),
+            "static",
+            global,
+        ),
+    ];
+
+    let rule = |family, priority, table, selector: &str| Rule {
+        family,
+        priority,
+        table,
+        selector: selector.to_owned(),
+        action: "lookup".to_owned(),
+    };
+    let rules = vec![
+        rule(Ipv4, 0, 255, "from all"),
+        rule(Ipv4, 32_764, 254, "from all lookup main suppress_prefixlength 0"),
+        rule(Ipv4, 32_765, 51_820, "not from all fwmark 0xca6c"),
+        rule(Ipv4, 32_766, 254, "from all"),
+        rule(Ipv4, 32_767, 253, "from all"),
+        rule(Ipv6, 0, 255, "from all"),
+        rule(Ipv6, 32_766, 254, "from all"),
+    ];
+
+    let neighbor = |interface: &str, interface_index, address, mac: Option<&str>, state| Neighbor {
+        interface: interface.to_owned(),
+        interface_index,
+        address,
+        mac: mac.map(str::to_owned),
+        state,
+    };
+    let neighbors = vec![
+        neighbor("eth0", 2, v4(192, 168, 1, 1), Some("00:1a:2b:3c:4d:5e"), NeighborState::Reachable),
+        neighbor("eth0", 2, v4(192, 168, 1, 40), Some("b8:27:eb:01:02:03"), NeighborState::Stale),
+        neighbor(
+            "eth0",
+            2,
+            v6([0xfe80, 0, 0, 0, 0, 0, 0, 1]),
+            Some("00:1a:2b:3c:4d:5e"),
+            NeighborState::Reachable,
+        ),
+        neighbor("wlan0", 3, v4(10, 20, 30, 1), Some("f0:9f:c2:aa:bb:cc"), NeighborState::Delay),
+        neighbor("veth-lab", 6, v4(10, 99, 0, 2), None, NeighborState::Failed),
+    ];
+
+    NetworkTable { interfaces: vec![lo, eth0, wlan0, wg0, docker0, veth, tun0], routes, rules, neighbors }
+}
+
+/// Deterministic traffic shape: a smooth wave per interface, never negative.
+fn wave(sample: u32, period: u32, amplitude: f64, base: f64) -> f64 {
+    let phase = f64::from(sample % period) / f64::from(period) * std::f64::consts::TAU;
+    base + amplitude * (1.0 + phase.sin()) / 2.0
+}
+
+/// Bytes per second each scripted interface carries at sample `n`.
+fn traffic(index: u32, n: u32) -> (f64, f64) {
+    match index {
+        1 => (wave(n, 20, 40_000.0, 2_000.0), wave(n, 20, 40_000.0, 2_000.0)),
+        2 => (wave(n, 30, 2_400_000.0, 150_000.0), wave(n, 17, 320_000.0, 40_000.0)),
+        3 => (wave(n, 45, 600_000.0, 20_000.0), wave(n, 25, 90_000.0, 8_000.0)),
+        4 => (wave(n, 12, 180_000.0, 5_000.0), wave(n, 9, 60_000.0, 3_000.0)),
+        6 => (wave(n, 60, 9_000.0, 200.0), wave(n, 60, 4_000.0, 100.0)),
+        _ => (0.0, 0.0),
+    }
+}
+
+/// Cumulative counters of interface `index` after `n` one-second samples.
+#[must_use]
+pub fn counters(index: u32, n: u32) -> InterfaceStats {
+    let (mut rx, mut tx) = (0.0_f64, 0.0_f64);
+    for i in 0..n {
+        let (r, t) = traffic(index, i);
+        rx += r;
+        tx += t;
+    }
+    let errors = u64::from(index == 3) * u64::from(n / 30);
+    InterfaceStats {
+        rx_bytes: rx as u64,
+        tx_bytes: tx as u64,
+        rx_packets: (rx / 900.0) as u64,
+        tx_packets: (tx / 700.0) as u64,
+        rx_errors: errors,
+        tx_errors: 0,
+        rx_dropped: u64::from(index == 2) * 3,
+        tx_dropped: 0,
+    }
+}
+
+/// Host facts of the scripted machine.
+#[must_use]
+pub fn system() -> SystemFacts {
+    SystemFacts {
+        host: HostFacts {
+            hostname: "devbox".into(),
+            kernel: "6.8.0-45-generic".into(),
+            netns: None,
+            privileges: Privileges { net_raw: false, net_admin: false, root: false },
+        },
+        uptime_s: 273_640,
+        cpus: 8,
+        cpu_pct: 7.5,
+        memory_total_bytes: 16 * 1024 * 1024 * 1024,
+        memory_used_bytes: 6_800_000_000,
+    }
+}
+
+/// Timeline notices of the script, with their offsets in seconds before [`NOW`].
+fn notices() -> Vec<(i64, SourceId, Notice)> {
+    use TimelineKind as K;
+    let n = Notice::new;
+    vec![
+        (88, SourceId::Interfaces, n(K::LinkAdded, "veth-lab", "veth-lab added (veth, peer index 7)")),
+        (87, SourceId::Interfaces, n(K::AddressAdded, "veth-lab", "10.99.0.1/30 added to veth-lab")),
+        (80, SourceId::Interfaces, n(K::RouteAdded, "10.8.0.0/24", "route 10.8.0.0/24 dev wg0 added")),
+        (
+            75,
+            SourceId::Interfaces,
+            n(K::RuleAdded, "32765", "rule 32765: not from all fwmark 0xca6c lookup 51820 added"),
+        ),
+        (62, SourceId::Interfaces, n(K::LinkChanged, "wlan0", "wlan0 carrier lost")),
+        (61, SourceId::Interfaces, n(K::LinkChanged, "wlan0", "wlan0 carrier gained")),
+        (
+            60,
+            SourceId::Interfaces,
+            n(K::RouteRemoved, "default", "default route via 10.20.30.1 dev wlan0 removed"),
+        ),
+        (
+            58,
+            SourceId::Interfaces,
+            n(K::RouteAdded, "default", "default route via 10.20.30.1 dev wlan0 metric 600 added"),
+        ),
+        (
+            44,
+            SourceId::Interfaces,
+            n(K::AddressAdded, "wlan0", "2001:db8:20:0:a6c3:f0ff:fe8e:2107/64 added to wlan0 (tentative)"),
+        ),
+        (
+            31,
+            SourceId::Interfaces,
+            n(K::NeighborChanged, "veth-lab", "neighbor 10.99.0.2 on veth-lab failed"),
+        ),
+        (20, SourceId::Interfaces, n(K::LinkChanged, "tun0", "tun0 down")),
+        (12, SourceId::Interfaces, n(K::LinkRenamed, "docker0", "renamed br-5e21 → docker0")),
+        (
+            5,
+            SourceId::Interfaces,
+            n(K::Resynced, "rtnetlink", "receive buffer overrun (ENOBUFS): re-read everything"),
+        ),
+        (
+            1,
+            SourceId::App,
+            n(K::Export, "snapshot", "snapshot written to ./netlens-snapshot-20260314T092652Z.json"),
+        ),
+    ]
+}
+
+/// The whole scripted session as events, in time order, ending at [`NOW`].
+#[must_use]
+pub fn events() -> Vec<Event> {
+    let start = NOW - time::Duration::seconds(i64::from(SAMPLES));
+    let at = |offset_before_now: i64| NOW - time::Duration::seconds(offset_before_now);
+    let mut events = vec![
+        Event { at: start, source: SourceId::System, payload: Payload::System(system()) },
+        Event {
+            at: start,
+            source: SourceId::Interfaces,
+            payload: Payload::Status(SourceStatus {
+                name: SourceId::Interfaces,
+                status: SourceState::Ok,
+                detail: "rtnetlink: links, addresses, routes, rules, neighbours".into(),
+            }),
+        },
+        Event {
+            at: start,
+            source: SourceId::System,
+            payload: Payload::Status(SourceStatus {
+                name: SourceId::System,
+                status: SourceState::Ok,
+                detail: "sysinfo".into(),
+            }),
+        },
+        Event { at: start, source: SourceId::Interfaces, payload: Payload::Network(network()) },
+    ];
+    let mut scripted = notices().into_iter().peekable();
+    for n in 1..=SAMPLES {
+        let sample_at = start + time::Duration::seconds(i64::from(n));
+        while let Some((offset, source, notice)) = scripted.next_if(|(offset, _, _)| at(*offset) <= sample_at)
+        {
+            events.push(Event { at: at(offset), source, payload: Payload::Notices(vec![notice]) });
+        }
+        let samples = network().interfaces.iter().map(|i| (i.index, counters(i.index, n))).collect();
+        events.push(Event {
+            at: sample_at,
+            source: SourceId::Interfaces,
+            payload: Payload::Counters(samples),
+        });
+    }
+    events.push(Event {
+        at: NOW,
+        source: SourceId::System,
+        payload: Payload::SelfUsage(ProcessUsage { cpu_pct: 0.3, rss_bytes: 9_650_000 }),
+    });
+    events
+}
+
+/// A store holding the whole scripted session.
+#[must_use]
+pub fn store() -> Store {
+    let mut store = Store::default();
+    for event in events() {
+        store.apply(event);
+    }
+    store
+}
+
+/// A large store for benchmarks: `interfaces` veth interfaces with counters and a
+/// full history, and `timeline` notices.
+#[must_use]
+pub fn large_store(interfaces: u32, timeline: usize) -> Store {
+    let limits = StoreLimits { timeline_capacity: timeline.max(1), ..StoreLimits::default() };
+    let mut store = Store::new(limits);
+    let start = NOW - time::Duration::seconds(i64::from(SAMPLES));
+    let links: Vec<Interface> = (1..=interfaces)
+        .map(|index| {
+            let mut link =
+                iface(index, &format!("veth{index:04}"), InterfaceKind::Veth, Some("6e:1d:4b:90:aa:03"));
+            link.addresses = vec![addr(
+                v4(10, (index >> 8) as u8, index as u8, 1),
+                24,
+                AddressScope::Global,
+                AddressFlags::PERMANENT,
+            )];
+            link
+        })
+        .collect();
+    store.apply(Event {
+        at: start,
+        source: SourceId::Interfaces,
+        payload: Payload::Network(NetworkTable { interfaces: links, ..network() }),
+    });
+    for n in 1..=SAMPLES {
+        let samples = (1..=interfaces).map(|index| (index, counters(index % 7, n))).collect();
+        let at = start + time::Duration::seconds(i64::from(n));
+        store.apply(Event { at, source: SourceId::Interfaces, payload: Payload::Counters(samples) });
+    }
+    let notices = (0..timeline)
+        .map(|i| {
+            let index = i as u32 % interfaces.max(1) + 1;
+            Notice::new(
+                TimelineKind::AddressAdded,
+                format!("veth{index:04}"),
+                format!("10.0.{}.{}/24 added to veth{index:04}", i / 256 % 256, i % 256),
+            )
+        })
+        .collect();
+    store.apply(Event { at: NOW, source: SourceId::Interfaces, payload: Payload::Notices(notices) });
+    store
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_is_deterministic_and_complete() {
+        let a = store();
+        let b = store();
+        assert_eq!(a, b);
+        assert_eq!(a.interface_count(), 7);
+        assert_eq!(a.updated_at(), Some(NOW));
+        assert!(a.interfaces().filter(|e| e.info.stats.is_some()).count() == 7);
+        let eth0 = a.interface(2).map(|e| e.history.len());
+        assert_eq!(eth0, Some(SAMPLES as usize - 1));
+        assert_eq!(a.timeline().len(), notices().len() + 2, "notices plus two source statuses");
+    }
+
+    #[test]
+    fn large_store_has_requested_size() {
+        let store = large_store(200, 10_000);
+        assert_eq!(store.interface_count(), 200);
+        assert_eq!(store.timeline().len(), 10_000);
+    }
+}

@@ -1,0 +1,18 @@
+//! netlens data: the domain model, the events collectors send, the state store that
+//! folds them, and (with the `runtime` feature) the collector sources themselves.
+//!
+//! This crate never draws anything: the `netlens-ui` crate renders from [`Store`].
+
+pub mod event;
+pub mod history;
+pub mod model;
+pub mod store;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use event::{Event, Notice, Payload};
+pub use store::{InterfaceEntry, RateSample, Store, StoreLimits, Timeline};
+
+#[cfg(feature = "runtime")]
+pub mod source;

@@ -1,0 +1,158 @@
+//! Timeline entries and source status.
+
+use serde::Serialize;
+
+use super::Timestamp;
+
+/// Which collector produced an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceId {
+    /// Links, addresses, routes, rules and neighbours (rtnetlink or the portable fallback).
+    Interfaces,
+    /// Host facts and netlens's own usage.
+    System,
+    /// netlens itself: exports, configuration, its own errors.
+    App,
+}
+
+impl SourceId {
+    /// The schema name, as serialised.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Interfaces => "interfaces",
+            Self::System => "system",
+            Self::App => "app",
+        }
+    }
+}
+
+/// The health of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    /// Working as designed.
+    Ok,
+    /// Working with less than full fidelity (fallback, missing privilege).
+    Degraded,
+    /// Not working; the detail says why.
+    Failed,
+    /// Disabled by configuration, or not started yet.
+    #[default]
+    Off,
+}
+
+impl SourceState {
+    /// The schema name, as serialised.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Degraded => "degraded",
+            Self::Failed => "failed",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// A source's status line, as shown in panes and exported under `sources`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceStatus {
+    /// Which source.
+    pub name: SourceId,
+    /// Its health.
+    pub status: SourceState,
+    /// What is active and why (`rtnetlink`, `portable fallback: --no-netlink`, …).
+    pub detail: String,
+}
+
+/// What happened, in a word; the timeline filters on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    /// A new interface appeared.
+    LinkAdded,
+    /// An interface disappeared.
+    LinkRemoved,
+    /// Administrative up/down, operational state, carrier, MTU or address change.
+    LinkChanged,
+    /// An interface was renamed.
+    LinkRenamed,
+    /// An address was added.
+    AddressAdded,
+    /// An address was removed.
+    AddressRemoved,
+    /// An address changed flags (e.g. left tentative, DAD failed).
+    AddressChanged,
+    /// A route was added.
+    RouteAdded,
+    /// A route was removed.
+    RouteRemoved,
+    /// A policy rule was added.
+    RuleAdded,
+    /// A policy rule was removed.
+    RuleRemoved,
+    /// A neighbour entry appeared or changed state.
+    NeighborChanged,
+    /// A neighbour entry was removed.
+    NeighborRemoved,
+    /// The source lost notifications and re-read everything.
+    Resynced,
+    /// A source changed health.
+    SourceStatus,
+    /// A snapshot was exported (or failed to).
+    Export,
+    /// Something else worth knowing.
+    Notice,
+}
+
+impl TimelineKind {
+    /// The schema name, as serialised.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LinkAdded => "link_added",
+            Self::LinkRemoved => "link_removed",
+            Self::LinkChanged => "link_changed",
+            Self::LinkRenamed => "link_renamed",
+            Self::AddressAdded => "address_added",
+            Self::AddressRemoved => "address_removed",
+            Self::AddressChanged => "address_changed",
+            Self::RouteAdded => "route_added",
+            Self::RouteRemoved => "route_removed",
+            Self::RuleAdded => "rule_added",
+            Self::RuleRemoved => "rule_removed",
+            Self::NeighborChanged => "neighbor_changed",
+            Self::NeighborRemoved => "neighbor_removed",
+            Self::Resynced => "resynced",
+            Self::SourceStatus => "source_status",
+            Self::Export => "export",
+            Self::Notice => "notice",
+        }
+    }
+}
+
+/// One line of the event timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    /// When it happened (the first occurrence, for a coalesced burst).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: Timestamp,
+    /// Which source saw it.
+    pub source: SourceId,
+    /// What kind of change.
+    pub kind: TimelineKind,
+    /// What it happened to: an interface name, a prefix, a target.
+    pub subject: String,
+    /// The human sentence, e.g. `eth0 carrier lost`.
+    pub detail: String,
+    /// How many identical entries were folded into this one (1 for a single event).
+    #[serde(skip_serializing_if = "is_one")]
+    pub count: u32,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_one(count: &u32) -> bool {
+    *count == 1
+}

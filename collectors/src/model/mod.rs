@@ -1,0 +1,22 @@
+//! Domain types shared by the collectors, the store, the UI and the export.
+//!
+//! Every type here serialises to the field names of the export schema (DESIGN.md §4),
+//! so the snapshot writer can serialise the model directly.
+
+mod event;
+mod flags;
+mod interface;
+mod route;
+mod system;
+
+pub use event::{SourceId, SourceState, SourceStatus, TimelineEntry, TimelineKind};
+pub use flags::{AddressFlags, LinkFlags};
+pub use interface::{
+    AddressFamily, AddressScope, Interface, InterfaceAddress, InterfaceKind, InterfaceRates, InterfaceStats,
+    OperState,
+};
+pub use route::{Neighbor, NeighborState, NetworkTable, Route, RouteType, Rule};
+pub use system::{HostFacts, Privileges, ProcessUsage, SystemFacts};
+
+/// Wall-clock time of an event, always UTC.
+pub type Timestamp = time::OffsetDateTime;

@@ -1,0 +1,396 @@
+//! The state store: the fold of the event stream (DESIGN.md §3).
+//!
+//! The app task owns the one `Store` and applies every event to it; the UI renders
+//! from `&Store` and the export serialises from it. Nothing here does I/O, so the
+//! whole store is testable without a kernel, and every history is a bounded ring.
+
+use std::collections::BTreeMap;
+
+use crate::event::{Event, Notice, Payload};
+use crate::history::Ring;
+use crate::model::{
+    AddressFamily, Interface, InterfaceRates, InterfaceStats, Neighbor, NetworkTable, ProcessUsage, Route,
+    Rule, SourceId, SourceStatus, SystemFacts, TimelineEntry, Timestamp,
+};
+
+/// Capacities and windows that keep memory bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Timeline entries kept; older ones are dropped.
+    pub timeline_capacity: usize,
+    /// Rate samples kept per interface (one per refresh).
+    pub history_capacity: usize,
+    /// Identical notices closer than this fold into one entry with a count.
+    pub coalesce_window: time::Duration,
+    /// Two counter samples closer than this give no rate (too noisy); the older one
+    /// stays the baseline.
+    pub min_rate_interval: time::Duration,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            timeline_capacity: 10_000,
+            history_capacity: 120,
+            coalesce_window: time::Duration::seconds(1),
+            min_rate_interval: time::Duration::milliseconds(200),
+        }
+    }
+}
+
+/// One rate sample for the sparklines.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RateSample {
+    /// When the sample's second counter reading was taken.
+    pub at: Option<Timestamp>,
+    /// The rates over the interval ending then.
+    pub rates: InterfaceRates,
+}
+
+/// An interface with everything netlens derived about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterfaceEntry {
+    /// The latest description from the source.
+    pub info: Interface,
+    /// Current rates, once two samples exist; `None` right after a counter reset.
+    pub rates: Option<InterfaceRates>,
+    /// Recent rates, oldest first.
+    pub history: Ring<RateSample>,
+    /// When netlens first saw this index.
+    pub first_seen: Timestamp,
+    /// The baseline counter reading for the next rate.
+    baseline: Option<(Timestamp, InterfaceStats)>,
+}
+
+impl InterfaceEntry {
+    fn new(info: Interface, at: Timestamp, history_capacity: usize) -> Self {
+        Self { info, rates: None, history: Ring::new(history_capacity), first_seen: at, baseline: None }
+    }
+
+    /// Fold one counter reading: a rate over the interval since the baseline, unless
+    /// the interval is too short or a counter went backwards (the interface was reset
+    /// or recreated), in which case the rate restarts from this reading.
+    fn sample(&mut self, at: Timestamp, stats: InterfaceStats, limits: &StoreLimits) {
+        self.info.stats = Some(stats);
+        let Some((then, old)) = self.baseline else {
+            self.baseline = Some((at, stats));
+            return;
+        };
+        let elapsed = at - then;
+        if elapsed < limits.min_rate_interval {
+            return;
+        }
+        self.baseline = Some((at, stats));
+        let went_back = stats.rx_bytes < old.rx_bytes
+            || stats.tx_bytes < old.tx_bytes
+            || stats.rx_packets < old.rx_packets
+            || stats.tx_packets < old.tx_packets;
+        if went_back {
+            self.rates = None;
+            return;
+        }
+        let secs = elapsed.as_seconds_f64();
+        let rates = InterfaceRates {
+            rx_bytes_per_s: (stats.rx_bytes - old.rx_bytes) as f64 / secs,
+            tx_bytes_per_s: (stats.tx_bytes - old.tx_bytes) as f64 / secs,
+            rx_packets_per_s: (stats.rx_packets - old.rx_packets) as f64 / secs,
+            tx_packets_per_s: (stats.tx_packets - old.tx_packets) as f64 / secs,
+        };
+        self.rates = Some(rates);
+        self.history.push(RateSample { at: Some(at), rates });
+    }
+}
+
+/// The event timeline: newest last, bounded, identical bursts folded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeline {
+    entries: std::collections::VecDeque<TimelineEntry>,
+    capacity: usize,
+    coalesce_window: time::Duration,
+    /// When the newest entry last repeated (for the coalescing window).
+    last_repeat_at: Option<Timestamp>,
+    coalesced_bursts: u64,
+    total: u64,
+}
+
+impl Timeline {
+    fn new(limits: &StoreLimits) -> Self {
+        Self {
+            entries: std::collections::VecDeque::with_capacity(limits.timeline_capacity.min(1024)),
+            capacity: limits.timeline_capacity.max(1),
+            coalesce_window: limits.coalesce_window,
+            last_repeat_at: None,
+            coalesced_bursts: 0,
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, at: Timestamp, source: SourceId, notice: Notice) {
+        self.total += 1;
+        if let (Some(last), Some(repeat_at)) = (self.entries.back_mut(), self.last_repeat_at)
+            && last.source == source
+            && last.kind == notice.kind
+            && last.subject == notice.subject
+            && last.detail == notice.detail
+            && at - repeat_at <= self.coalesce_window
+        {
+            if last.count == 1 {
+                self.coalesced_bursts += 1;
+            }
+            last.count = last.count.saturating_add(1);
+            self.last_repeat_at = Some(at);
+            return;
+        }
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(TimelineEntry {
+            at,
+            source,
+            kind: notice.kind,
+            subject: notice.subject,
+            detail: notice.detail,
+            count: 1,
+        });
+        self.last_repeat_at = Some(at);
+    }
+
+    /// Entries, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &TimelineEntry> + ExactSizeIterator {
+        self.entries.iter()
+    }
+
+    /// Number of entries held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the timeline is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry `n` places back from the newest (0 is the newest).
+    #[must_use]
+    pub fn from_newest(&self, n: usize) -> Option<&TimelineEntry> {
+        self.entries.len().checked_sub(n + 1).and_then(|i| self.entries.get(i))
+    }
+
+    /// How many bursts of identical events were folded into one entry.
+    #[must_use]
+    pub const fn coalesced_bursts(&self) -> u64 {
+        self.coalesced_bursts
+    }
+
+    /// Every notice ever pushed, including folded and dropped ones.
+    #[must_use]
+    pub const fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// Everything netlens knows, folded from the event stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Store {
+    limits: StoreLimits,
+    system: SystemFacts,
+    usage: ProcessUsage,
+    interfaces: BTreeMap<u32, InterfaceEntry>,
+    routes: Vec<Route>,
+    rules: Vec<Rule>,
+    neighbors: Vec<Neighbor>,
+    sources: BTreeMap<SourceId, SourceStatus>,
+    timeline: Timeline,
+    generation: u64,
+    updated_at: Option<Timestamp>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new(StoreLimits::default())
+    }
+}
+
+impl Store {
+    /// An empty store with the given limits.
+    #[must_use]
+    pub fn new(limits: StoreLimits) -> Self {
+        Self {
+            limits,
+            system: SystemFacts::default(),
+            usage: ProcessUsage::default(),
+            interfaces: BTreeMap::new(),
+            routes: Vec::new(),
+            rules: Vec::new(),
+            neighbors: Vec::new(),
+            sources: BTreeMap::new(),
+            timeline: Timeline::new(&limits),
+            generation: 0,
+            updated_at: None,
+        }
+    }
+
+    /// Fold one event into the state.
+    pub fn apply(&mut self, event: Event) {
+        let Event { at, source, payload } = event;
+        match payload {
+            Payload::Network(table) => self.apply_network(at, table),
+            Payload::Counters(samples) => {
+                for (index, stats) in samples {
+                    if let Some(entry) = self.interfaces.get_mut(&index) {
+                        entry.sample(at, stats, &self.limits);
+                    }
+                }
+            }
+            Payload::Notices(notices) => {
+                for notice in notices {
+                    self.timeline.push(at, source, notice);
+                }
+            }
+            Payload::Status(status) => self.apply_status(at, status),
+            Payload::System(facts) => self.system = facts,
+            Payload::SelfUsage(usage) => self.usage = usage,
+        }
+        self.generation = self.generation.wrapping_add(1);
+        self.updated_at = Some(at);
+    }
+
+    fn apply_network(&mut self, at: Timestamp, table: NetworkTable) {
+        let NetworkTable { interfaces, routes, rules, neighbors } = table;
+        let mut next = BTreeMap::new();
+        for mut info in interfaces {
+            let stats = info.stats.take();
+            let mut entry = match self.interfaces.remove(&info.index) {
+                Some(mut entry) => {
+                    info.stats = entry.info.stats;
+                    entry.info = info;
+                    entry
+                }
+                None => InterfaceEntry::new(info, at, self.limits.history_capacity),
+            };
+            if let Some(stats) = stats {
+                entry.sample(at, stats, &self.limits);
+            }
+            next.insert(entry.info.index, entry);
+        }
+        self.interfaces = next;
+        self.routes = routes;
+        self.rules = rules;
+        self.neighbors = neighbors;
+    }
+
+    fn apply_status(&mut self, at: Timestamp, status: SourceStatus) {
+        let changed = self.sources.get(&status.name).is_none_or(|old| old != &status);
+        if changed {
+            let notice = Notice::new(
+                crate::model::TimelineKind::SourceStatus,
+                status.name.as_str(),
+                format!("{} source {}: {}", status.name.as_str(), status.status.as_str(), status.detail),
+            );
+            self.timeline.push(at, status.name, notice);
+            self.sources.insert(status.name, status);
+        }
+    }
+
+    /// Host facts.
+    #[must_use]
+    pub const fn system(&self) -> &SystemFacts {
+        &self.system
+    }
+
+    /// netlens's own resource use.
+    #[must_use]
+    pub const fn usage(&self) -> ProcessUsage {
+        self.usage
+    }
+
+    /// Interfaces in index order.
+    pub fn interfaces(&self) -> impl DoubleEndedIterator<Item = &InterfaceEntry> + ExactSizeIterator {
+        self.interfaces.values()
+    }
+
+    /// Number of interfaces.
+    #[must_use]
+    pub fn interface_count(&self) -> usize {
+        self.interfaces.len()
+    }
+
+    /// The interface with this index.
+    #[must_use]
+    pub fn interface(&self, index: u32) -> Option<&InterfaceEntry> {
+        self.interfaces.get(&index)
+    }
+
+    /// The interface with this name, if any holds it now.
+    #[must_use]
+    pub fn interface_by_name(&self, name: &str) -> Option<&InterfaceEntry> {
+        self.interfaces.values().find(|entry| entry.info.name == name)
+    }
+
+    /// Routes of every table.
+    #[must_use]
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Policy rules.
+    #[must_use]
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Neighbour entries.
+    #[must_use]
+    pub fn neighbors(&self) -> &[Neighbor] {
+        &self.neighbors
+    }
+
+    /// Sources and their health, in a stable order.
+    pub fn sources(&self) -> impl Iterator<Item = &SourceStatus> {
+        self.sources.values()
+    }
+
+    /// The status of one source.
+    #[must_use]
+    pub fn source(&self, id: SourceId) -> Option<&SourceStatus> {
+        self.sources.get(&id)
+    }
+
+    /// The event timeline.
+    #[must_use]
+    pub const fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// Counts every applied event; changes whenever the state may have changed.
+    #[must_use]
+    pub const fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// When the last event was applied.
+    #[must_use]
+    pub const fn updated_at(&self) -> Option<Timestamp> {
+        self.updated_at
+    }
+
+    /// The main table's preferred default route of a family (lowest metric), the one
+    /// traffic without a more specific route or policy rule takes.
+    #[must_use]
+    pub fn default_route(&self, family: AddressFamily) -> Option<&Route> {
+        self.routes
+            .iter()
+            .filter(|route| {
+                route.family == family
+                    && route.is_default()
+                    && route.table == 254
+                    && route.route_type == crate::model::RouteType::Unicast
+            })
+            .min_by_key(|route| route.metric.unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests;
