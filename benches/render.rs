@@ -1,1 +1,68 @@
-fn main() {}
+//! One full frame of every tab at 200×50 with 200 interfaces and 10,000 timeline
+//! events (issue 2 budget: at most 2 ms per frame), drawn through ratatui's
+//! `TestBackend` so the cost includes the terminal's diff of the frame.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use netlens_collectors::fake;
+use netlens_ui::{Action, Tab, Theme, UiState, draw, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const WIDTH: u16 = 200;
+const HEIGHT: u16 = 50;
+
+fn frames(c: &mut Criterion) {
+    let store = fake::large_store(200, 10_000);
+    let theme = Theme::default();
+    let mut group = c.benchmark_group("frame_200x50");
+    let mut cases: Vec<(String, UiState)> = Tab::ALL
+        .iter()
+        .map(|tab| {
+            let mut ui = UiState::new();
+            update(&mut ui, &store, Action::Resize(WIDTH, HEIGHT));
+            update(&mut ui, &store, Action::SelectTab(*tab));
+            (tab.title().to_lowercase(), ui)
+        })
+        .collect();
+    // The worst cases: a filter that scans every event, the details view, the help overlay.
+    let mut filtered = UiState::new();
+    let mut actions = vec![Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Events), Action::Filter];
+    actions.extend("subject:veth0042 added".chars().map(Action::PromptInput));
+    actions.push(Action::PromptSubmit);
+    for action in actions {
+        update(&mut filtered, &store, action);
+    }
+    cases.push(("events_filtered".to_owned(), filtered));
+    let mut details = UiState::new();
+    for action in
+        [Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Interfaces), Action::Down, Action::Open]
+    {
+        update(&mut details, &store, action);
+    }
+    cases.push(("interface_details".to_owned(), details));
+    let mut help = UiState::new();
+    for action in [Action::Resize(WIDTH, HEIGHT), Action::Help] {
+        update(&mut help, &store, action);
+    }
+    cases.push(("help".to_owned(), help));
+
+    for (name, ui) in &cases {
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                // A fresh previous frame each time, so every cell is diffed and written,
+                // as after a tab switch.
+                terminal.clear().unwrap_or_else(|e| panic!("{e}"));
+                terminal
+                    .draw(|frame| draw(frame, black_box(&store), black_box(ui), &theme, fake::NOW))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, frames);
+criterion_main!(benches);

@@ -1,1 +1,102 @@
-fn main() {}
+//! Store fold throughput (issue 2 budget: at least 1,000,000 interface events/s).
+
+//! Run with `cargo bench --bench store_fold`.
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use netlens_collectors::model::{InterfaceStats, SourceId, TimelineKind};
+use netlens_collectors::{Event, Notice, Payload, fake};
+
+const BATCH: u64 = 10_000;
+
+fn counter_events(interfaces: u32) -> Vec<Event> {
+    (0..BATCH)
+        .map(|n| {
+            let index = (n as u32 % interfaces) + 1;
+            let stats = InterfaceStats {
+                rx_bytes: n * 1500,
+                tx_bytes: n * 700,
+                rx_packets: n,
+                tx_packets: n,
+                ..InterfaceStats::default()
+            };
+            Event {
+                at: fake::NOW + time::Duration::milliseconds(n as i64 * 250),
+                source: SourceId::Interfaces,
+                payload: Payload::Counters(vec![(index, stats)]),
+            }
+        })
+        .collect()
+}
+
+fn notice_events() -> Vec<Event> {
+    (0..BATCH)
+        .map(|n| Event {
+            at: fake::NOW + time::Duration::milliseconds(n as i64),
+            source: SourceId::Interfaces,
+            payload: Payload::Notices(vec![Notice::new(
+                TimelineKind::AddressAdded,
+                format!("veth{}", n % 200),
+                format!("10.0.{}.{}/24 added to veth{}", n / 256 % 256, n % 256, n % 200),
+            )]),
+        })
+        .collect()
+}
+
+fn fold(c: &mut Criterion) {
+    let mut group = c.benchmark_group("store_fold");
+    group.throughput(Throughput::Elements(BATCH));
+    group.bench_function("counter_event_200_interfaces", |b| {
+        b.iter_batched(
+            || (fake::large_store(200, 1000), counter_events(200)),
+            |(mut store, events)| {
+                for event in events {
+                    store.apply(event);
+                }
+                store
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.bench_function("timeline_notice_event", |b| {
+        b.iter_batched(
+            || (fake::large_store(200, 10_000), notice_events()),
+            |(mut store, events)| {
+                for event in events {
+                    store.apply(event);
+                }
+                store
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+
+    let mut reread = c.benchmark_group("store_reread");
+    reread.throughput(Throughput::Elements(200));
+    reread.bench_function("network_table_200_interfaces", |b| {
+        let table = fake::large_store(200, 0);
+        let interfaces: Vec<_> = table.interfaces().map(|entry| entry.info.clone()).collect();
+        b.iter_batched(
+            || {
+                let event = Event {
+                    at: fake::NOW + time::Duration::seconds(1),
+                    source: SourceId::Interfaces,
+                    payload: Payload::Network(netlens_collectors::model::NetworkTable {
+                        interfaces: interfaces.clone(),
+                        ..fake::network()
+                    }),
+                };
+                (table.clone(), event)
+            },
+            |(mut store, event)| {
+                store.apply(event);
+                store
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    reread.finish();
+}
+
+criterion_group!(benches, fold);
+criterion_main!(benches);

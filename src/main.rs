@@ -1,1 +1,134 @@
-fn main() {}
+//! netlens: a terminal network monitor for Linux.
+//!
+//! This crate is wiring only: the command line, the config, the terminal, the app
+//! loop, export files and logs. Data lives in `netlens-collectors`, pixels in
+//! `netlens-ui`.
+
+mod app;
+mod cli;
+mod collect;
+mod config;
+mod duration;
+mod export;
+mod headless;
+mod logging;
+mod netns;
+mod terminal;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use netlens_collectors::Notice;
+use netlens_collectors::model::TimelineKind;
+use netlens_ui::{Keymap, Theme};
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config::Settings;
+
+/// A problem with how netlens was invoked or configured: exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            terminal::restore_if_raw();
+            eprintln!("netlens: {error:#}");
+            if error.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Config(command)) = &cli.command {
+        match command {
+            ConfigCommand::Template => print!("{}", config::template()),
+            ConfigCommand::Path => match cli.config.clone().or_else(config::default_config_path) {
+                Some(path) => println!("{}", path.display()),
+                None => return Err(usage("no config path: neither $XDG_CONFIG_HOME nor $HOME is set")),
+            },
+        }
+        return Ok(());
+    }
+    let settings = Settings::resolve(&cli).map_err(|error| usage(error.to_string()))?;
+    let theme = load_theme(&settings.theme)?;
+    let keymap = Keymap::with_overrides(&settings.keys).map_err(|error| {
+        let origin =
+            settings.config_path.as_ref().map_or_else(|| "config".to_owned(), |p| p.display().to_string());
+        usage(format!("config file {origin}, [keys]: {error}"))
+    })?;
+    if let Some(Command::Snapshot(args)) = &cli.command
+        && let Some(output) = &args.output
+    {
+        export::check_writable(output)
+            .map_err(|error| usage(format!("cannot write {}: {error}", output.display())))?;
+    }
+    if let Some(name) = &settings.netns {
+        netns::enter(name).map_err(|error| usage(error.to_string()))?;
+    }
+    let mut startup_notices = Vec::new();
+    let _log_guard = match logging::init(&settings.log_file) {
+        Ok(guard) => Some(guard),
+        Err(error) => {
+            startup_notices.push(Notice::new(
+                TimelineKind::Notice,
+                "log",
+                format!("logging disabled: cannot open {}: {error}", settings.log_file.display()),
+            ));
+            None
+        }
+    };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), netns = ?settings.netns, "netlens starting");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = match cli.command {
+        Some(Command::Snapshot(args)) => runtime.block_on(headless::run(settings, args)),
+        Some(Command::Config(_)) => Ok(()),
+        None => runtime.block_on(app::run(settings, theme, keymap, startup_notices)),
+    };
+    // Collector tasks may sit in blocking reads; do not wait for them.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
+}
+
+/// A built-in theme by name, or a theme file (which may set only some slots; the
+/// rest come from the dark theme). `NO_COLOR` turns colour off either way.
+fn load_theme(spec: &str) -> anyhow::Result<Theme> {
+    let theme = if let Some(theme) = Theme::builtin(spec) {
+        theme
+    } else {
+        let path = Path::new(spec);
+        let is_toml = path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("toml"));
+        if !(spec.contains('/') || is_toml || path.exists()) {
+            return Err(usage(format!(
+                "unknown theme `{spec}`: use one of {} or the path of a theme file",
+                Theme::builtin_names().join(", ")
+            )));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| usage(format!("cannot read theme file {}: {error}", path.display())))?;
+        let base = Theme::builtin(config::defaults::THEME).unwrap_or_default();
+        Theme::from_toml(&base, &text)
+            .map_err(|error| usage(format!("theme file {}: {error}", path.display())))?
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    Ok(if no_color { theme.without_color() } else { theme })
+}

@@ -24,8 +24,7 @@ fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
 }
 
 fn v6(segments: [u16; 8]) -> IpAddr {
-    let [a, b, c, d, e, f, g, h] = segments;
-    IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h))
+    IpAddr::V6(Ipv6Addr::from(segments))
 }
 
 fn addr(address: IpAddr, prefix_len: u8, scope: AddressScope, flags: AddressFlags) -> InterfaceAddress {
@@ -71,6 +70,10 @@ fn iface(index: u32, name: &str, kind: InterfaceKind, mac: Option<&str>) -> Inte
 /// container bridge and a veth pair.
 #[must_use]
 pub fn network() -> NetworkTable {
+    NetworkTable { interfaces: interfaces(), routes: routes(), rules: rules(), neighbors: neighbors() }
+}
+
+fn interfaces() -> Vec<Interface> {
     let global = AddressScope::Global;
     let link = AddressScope::Link;
     let none = AddressFlags::default();
@@ -140,17 +143,24 @@ pub fn network() -> NetworkTable {
     tun0.carrier = false;
     tun0.flags = LinkFlags(LinkFlags::POINTOPOINT.0 | LinkFlags::NOARP.0 | LinkFlags::MULTICAST.0);
 
-    let route = |family,
-                 table,
-                 route_type,
-                 destination,
-                 prefix_len,
-                 gateway,
-                 interface: Option<(&str, u32)>,
-                 source,
-                 metric,
-                 protocol: &str,
-                 scope| Route {
+    vec![lo, eth0, wlan0, wg0, docker0, veth, tun0]
+}
+
+#[expect(clippy::too_many_arguments, reason = "a table of routes reads best as one call per row")]
+fn route(
+    family: AddressFamily,
+    table: u32,
+    route_type: RouteType,
+    destination: IpAddr,
+    prefix_len: u8,
+    gateway: Option<IpAddr>,
+    interface: Option<(&str, u32)>,
+    source: Option<IpAddr>,
+    metric: Option<u32>,
+    protocol: &str,
+    scope: AddressScope,
+) -> Route {
+    Route {
         family,
         table,
         route_type,
@@ -163,206 +173,35 @@ pub fn network() -> NetworkTable {
         metric,
         protocol: protocol.to_owned(),
         scope,
-    };
-    use AddressFamily::{Ipv4, Ipv6};
-    let routes = vec![
-        route(
-            Ipv4,
-            254,
-            RouteType::Unicast,
-            v4(0, 0, 0, 0),
-            0,
-            Some(v4(192, 168, 1, 1)),
-            Some(("eth0", 2)),
-            Some(v4(192, 168, 1, 23)),
-            Some(100),
-            "dhcp",
-            global,
-        ),
-        route(
-            Ipv4,
-            254,
-            RouteType::Unicast,
-            v4(0, 0, 0, 0),
-            0,
-            Some(v4(10, 20, 30, 1)),
-            Some(("wlan0", 3)),
-            Some(v4(10, 20, 30, 41)),
-            Some(600),
-            "dhcp",
-            global,
-        ),
-        route(
-            Ipv4,
-            254,
-            RouteType::Unicast,
-            v4(10, 8, 0, 0),
-            24,
-            None,
-            Some(("wg0", 4)),
-            None,
-            None,
-            "static",
-            link,
-        ),
-        route(
-            Ipv4,
-            254,
-            RouteType::Unicast,
-            v4(10, 20, 30, 0),
-            24,
-            None,
-            Some(("wlan0", 3)),
-            Some(v4(10, 20, 30, 41)),
-            Some(600),
-            "kernel",
-            link,
-        ),
-        route(
-            Ipv4,
-            254,
-            RouteType::Unicast,
-            v4(10, 99, 0, 0),
-            30,
-            None,
-            Some(("veth-lab", 6)),
-            Some(v4(10, 99, 0, 1)),
-            None,
-            "kernel",
-            link,
-        ),
-        route(
-            Ipv4,
-            254,
-            RouteType::Unicast,
-            v4(172, 17, 0, 0),
-            16,
-            None,
-            Some(("docker0", 5)),
-            Some(v4(172, 17, 0, 1)),
-            None,
-            "kernel",
-            link,
-        ),
-        route(
-            Ipv4,
-            254,
-            RouteType::Unicast,
-            v4(192, 168, 1, 0),
-            24,
-            None,
-            Some(("eth0", 2)),
-            Some(v4(192, 168, 1, 23)),
-            Some(100),
-            "kernel",
-            link,
-        ),
-        route(
-            Ipv4,
-            254,
-            RouteType::Blackhole,
-            v4(203, 0, 113, 0),
-            24,
-            None,
-            None,
-            None,
-            None,
-            "static",
-            global,
-        ),
-        route(
-            Ipv4,
-            51820,
-            RouteType::Unicast,
-            v4(0, 0, 0, 0),
-            0,
-            None,
-            Some(("wg0", 4)),
-            None,
-            None,
-            "static",
-            link,
-        ),
-        route(
-            Ipv4,
-            255,
-            RouteType::Local,
-            v4(127, 0, 0, 1),
-            32,
-            None,
-            Some(("lo", 1)),
-            Some(v4(127, 0, 0, 1)),
-            None,
-            "kernel",
-            AddressScope::Host,
-        ),
-        route(
-            Ipv4,
-            255,
-            RouteType::Local,
-            v4(192, 168, 1, 23),
-            32,
-            None,
-            Some(("eth0", 2)),
-            Some(v4(192, 168, 1, 23)),
-            None,
-            "kernel",
-            AddressScope::Host,
-        ),
-        route(
-            Ipv6,
-            254,
-            RouteType::Unicast,
-            v6([0; 8]),
-            0,
-            Some(v6([0xfe80, 0, 0, 0, 0, 0, 0, 1])),
-            Some(("eth0", 2)),
-            None,
-            Some(1024),
-            "ra",
-            global,
-        ),
-        route(
-            Ipv6,
-            254,
-            RouteType::Unicast,
-            v6([0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 0]),
-            64,
-            None,
-            Some(("eth0", 2)),
-            None,
-            Some(256),
-            "ra",
-            global,
-        ),
-        route(
-            Ipv6,
-            254,
-            RouteType::Unicast,
-            v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]),
-            64,
-            None,
-            Some(("eth0", 2)),
-            None,
-            Some(256),
-            "kernel",
-            global,
-        ),
-        route(
-            Ipv6,
-            254,
-            RouteType::Unreachable,
-            v6([0x2001, 0xdb8, 0xdead, 0, 0, 0, 0, 0]),
-            48,
-            None,
-            Some(("lo", 1)),
-            None,
-            Some(1024),
-            "static",
-            global,
-        ),
-    ];
+    }
+}
 
+#[rustfmt::skip]
+fn routes() -> Vec<Route> {
+    use AddressFamily::{Ipv4, Ipv6};
+    use RouteType::{Blackhole, Local, Unicast, Unreachable};
+    let (global, link, host) = (AddressScope::Global, AddressScope::Link, AddressScope::Host);
+    vec![
+        route(Ipv4, 254, Unicast, v4(0, 0, 0, 0), 0, Some(v4(192, 168, 1, 1)), Some(("eth0", 2)), Some(v4(192, 168, 1, 23)), Some(100), "dhcp", global),
+        route(Ipv4, 254, Unicast, v4(0, 0, 0, 0), 0, Some(v4(10, 20, 30, 1)), Some(("wlan0", 3)), Some(v4(10, 20, 30, 41)), Some(600), "dhcp", global),
+        route(Ipv4, 254, Unicast, v4(10, 8, 0, 0), 24, None, Some(("wg0", 4)), None, None, "static", link),
+        route(Ipv4, 254, Unicast, v4(10, 20, 30, 0), 24, None, Some(("wlan0", 3)), Some(v4(10, 20, 30, 41)), Some(600), "kernel", link),
+        route(Ipv4, 254, Unicast, v4(10, 99, 0, 0), 30, None, Some(("veth-lab", 6)), Some(v4(10, 99, 0, 1)), None, "kernel", link),
+        route(Ipv4, 254, Unicast, v4(172, 17, 0, 0), 16, None, Some(("docker0", 5)), Some(v4(172, 17, 0, 1)), None, "kernel", link),
+        route(Ipv4, 254, Unicast, v4(192, 168, 1, 0), 24, None, Some(("eth0", 2)), Some(v4(192, 168, 1, 23)), Some(100), "kernel", link),
+        route(Ipv4, 254, Blackhole, v4(203, 0, 113, 0), 24, None, None, None, None, "static", global),
+        route(Ipv4, 51820, Unicast, v4(0, 0, 0, 0), 0, None, Some(("wg0", 4)), None, None, "static", link),
+        route(Ipv4, 255, Local, v4(127, 0, 0, 1), 32, None, Some(("lo", 1)), Some(v4(127, 0, 0, 1)), None, "kernel", host),
+        route(Ipv4, 255, Local, v4(192, 168, 1, 23), 32, None, Some(("eth0", 2)), Some(v4(192, 168, 1, 23)), None, "kernel", host),
+        route(Ipv6, 254, Unicast, v6([0; 8]), 0, Some(v6([0xfe80, 0, 0, 0, 0, 0, 0, 1])), Some(("eth0", 2)), None, Some(1024), "ra", global),
+        route(Ipv6, 254, Unicast, v6([0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 0]), 64, None, Some(("eth0", 2)), None, Some(256), "ra", global),
+        route(Ipv6, 254, Unicast, v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]), 64, None, Some(("eth0", 2)), None, Some(256), "kernel", global),
+        route(Ipv6, 254, Unreachable, v6([0x2001, 0xdb8, 0xdead, 0, 0, 0, 0, 0]), 48, None, Some(("lo", 1)), None, Some(1024), "static", global),
+    ]
+}
+
+fn rules() -> Vec<Rule> {
+    use AddressFamily::{Ipv4, Ipv6};
     let rule = |family, priority, table, selector: &str| Rule {
         family,
         priority,
@@ -370,7 +209,7 @@ pub fn network() -> NetworkTable {
         selector: selector.to_owned(),
         action: "lookup".to_owned(),
     };
-    let rules = vec![
+    vec![
         rule(Ipv4, 0, 255, "from all"),
         rule(Ipv4, 32_764, 254, "from all lookup main suppress_prefixlength 0"),
         rule(Ipv4, 32_765, 51_820, "not from all fwmark 0xca6c"),
@@ -378,8 +217,10 @@ pub fn network() -> NetworkTable {
         rule(Ipv4, 32_767, 253, "from all"),
         rule(Ipv6, 0, 255, "from all"),
         rule(Ipv6, 32_766, 254, "from all"),
-    ];
+    ]
+}
 
+fn neighbors() -> Vec<Neighbor> {
     let neighbor = |interface: &str, interface_index, address, mac: Option<&str>, state| Neighbor {
         interface: interface.to_owned(),
         interface_index,
@@ -387,7 +228,7 @@ pub fn network() -> NetworkTable {
         mac: mac.map(str::to_owned),
         state,
     };
-    let neighbors = vec![
+    vec![
         neighbor("eth0", 2, v4(192, 168, 1, 1), Some("00:1a:2b:3c:4d:5e"), NeighborState::Reachable),
         neighbor("eth0", 2, v4(192, 168, 1, 40), Some("b8:27:eb:01:02:03"), NeighborState::Stale),
         neighbor(
@@ -399,9 +240,7 @@ pub fn network() -> NetworkTable {
         ),
         neighbor("wlan0", 3, v4(10, 20, 30, 1), Some("f0:9f:c2:aa:bb:cc"), NeighborState::Delay),
         neighbor("veth-lab", 6, v4(10, 99, 0, 2), None, NeighborState::Failed),
-    ];
-
-    NetworkTable { interfaces: vec![lo, eth0, wlan0, wg0, docker0, veth, tun0], routes, rules, neighbors }
+    ]
 }
 
 /// Deterministic traffic shape: a smooth wave per interface, never negative.

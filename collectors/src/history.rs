@@ -26,6 +26,7 @@ impl<T> Ring<T> {
     }
 
     /// Values, oldest first.
+    #[must_use = "iterators do nothing unless consumed"]
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
         self.values.iter()
     }

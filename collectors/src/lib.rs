@@ -16,3 +16,12 @@ pub use store::{InterfaceEntry, RateSample, Store, StoreLimits, Timeline};
 
 #[cfg(feature = "runtime")]
 pub mod source;
+
+#[cfg(feature = "runtime")]
+pub mod interfaces;
+
+#[cfg(feature = "runtime")]
+pub mod system;
+
+#[cfg(all(feature = "runtime", feature = "fake"))]
+pub mod demo;

@@ -62,6 +62,11 @@ impl EventSink {
         self.source
     }
 
+    /// Send an event as it is, with its own time and source (replays).
+    pub async fn send_event(&self, event: Event) -> Result<(), Closed> {
+        self.tx.send(event).await.map_err(|_| Closed)
+    }
+
     /// Send one payload observed now. Waits when the channel is full (backpressure).
     pub async fn send(&self, payload: Payload) -> Result<(), Closed> {
         self.tx.send(Event::now(self.source, payload)).await.map_err(|_| Closed)

@@ -111,6 +111,7 @@ pub struct Timeline {
     last_repeat_at: Option<Timestamp>,
     coalesced_bursts: u64,
     total: u64,
+    appended: u64,
 }
 
 impl Timeline {
@@ -122,6 +123,7 @@ impl Timeline {
             last_repeat_at: None,
             coalesced_bursts: 0,
             total: 0,
+            appended: 0,
         }
     }
 
@@ -144,6 +146,7 @@ impl Timeline {
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
+        self.appended += 1;
         self.entries.push_back(TimelineEntry {
             at,
             source,
@@ -156,6 +159,7 @@ impl Timeline {
     }
 
     /// Entries, oldest first.
+    #[must_use = "iterators do nothing unless consumed"]
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &TimelineEntry> + ExactSizeIterator {
         self.entries.iter()
     }
@@ -188,6 +192,14 @@ impl Timeline {
     #[must_use]
     pub const fn total(&self) -> u64 {
         self.total
+    }
+
+    /// Entries ever appended (folded repeats not counted, dropped entries counted): a
+    /// viewer that remembers this number can tell how many entries arrived since, and
+    /// keep its selection on the same entry while new ones push it down.
+    #[must_use]
+    pub const fn appended(&self) -> u64 {
+        self.appended
     }
 }
 
@@ -307,6 +319,7 @@ impl Store {
     }
 
     /// Interfaces in index order.
+    #[must_use = "iterators do nothing unless consumed"]
     pub fn interfaces(&self) -> impl DoubleEndedIterator<Item = &InterfaceEntry> + ExactSizeIterator {
         self.interfaces.values()
     }

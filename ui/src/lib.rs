@@ -1,1 +1,26 @@
-//! placeholder
+//! netlens pixels: the UI state, the keymap, the pure `update`, the pure `view`, one
+//! pane per tab, reusable widgets, and themes.
+//!
+//! The app (in the `netlens` binary) owns the terminal and the store. It maps each
+//! terminal event with [`input::map_event`], applies the action with [`update()`],
+//! performs the returned [`Command`], and calls [`draw`] when something changed. This
+//! crate never touches tokio, netlink or files: it reads `&Store` and writes into a
+//! ratatui frame.
+
+pub mod action;
+mod filter;
+mod format;
+pub mod input;
+mod panes;
+pub mod state;
+pub mod svg;
+pub mod theme;
+pub mod update;
+pub mod view;
+mod widgets;
+
+pub use action::{Action, Binding, Keymap, KeymapError};
+pub use state::{StatusLevel, Tab, UiState};
+pub use theme::{Theme, ThemeError};
+pub use update::{Command, update};
+pub use view::draw;

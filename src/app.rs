@@ -1,0 +1,147 @@
+//! The TUI: one task owns the store and the UI state and multiplexes terminal input,
+//! collector events, export results, redraws and signals in one `select!` loop
+//! (DESIGN.md §3). Drawing happens only when something changed, capped at the
+//! configured frame rate.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::StreamExt as _;
+use netlens_collectors::model::{SourceId, TimelineKind, Timestamp};
+use netlens_collectors::{Event, Notice, Payload, Store, StoreLimits};
+use netlens_ui::{Command, Keymap, StatusLevel, Theme, UiState};
+use ratatui::crossterm::event::EventStream;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::collect;
+use crate::config::Settings;
+use crate::export;
+use crate::terminal::TerminalGuard;
+
+/// At most this many queued events are folded before the loop looks at input again.
+const FOLD_BATCH: usize = 4096;
+
+/// Redraw at least this often, so relative times ("3s ago") stay true.
+const IDLE_REDRAW: Duration = Duration::from_secs(1);
+
+/// The result of an export, sent back from the blocking writer.
+type ExportResult = Result<std::path::PathBuf, String>;
+
+/// Run the TUI until the user quits or a signal arrives.
+pub async fn run(
+    settings: Settings,
+    theme: Theme,
+    keymap: Keymap,
+    startup_notices: Vec<Notice>,
+) -> anyhow::Result<()> {
+    let limits = StoreLimits {
+        timeline_capacity: settings.timeline_capacity,
+        history_capacity: settings.history,
+        ..StoreLimits::default()
+    };
+    let mut store = Store::new(limits);
+    if !startup_notices.is_empty() {
+        store.apply(Event::now(SourceId::App, Payload::Notices(startup_notices)));
+    }
+    let mut collectors = collect::start(&settings, settings.refresh);
+    let mut ui = UiState::new();
+    let mut frozen: Option<Store> = None;
+
+    let mut guard = TerminalGuard::enter().context("cannot set up the terminal (is this a TTY?)")?;
+    let mut input = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let (export_tx, mut export_rx) = mpsc::channel::<ExportResult>(4);
+
+    let frame_interval = Duration::from_secs(1) / settings.max_fps.max(1);
+    if let Ok(size) = guard.terminal().size() {
+        netlens_ui::update(&mut ui, &store, netlens_ui::Action::Resize(size.width, size.height));
+    }
+    let mut last_draw = Instant::now();
+    let mut dirty = true;
+    // The first frame goes out at once, before any collector has answered.
+    draw(&mut guard, &store, &ui, &theme)?;
+    let mut idle = tokio::time::interval_at(Instant::now() + IDLE_REDRAW, IDLE_REDRAW);
+    idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    loop {
+        let draw_at = (last_draw + frame_interval).max(Instant::now());
+        tokio::select! {
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
+            maybe = input.next() => {
+                let Some(terminal_event) = maybe else { break };
+                let terminal_event = terminal_event.context("reading terminal input")?;
+                let view = frozen.as_ref().unwrap_or(&store);
+                let Some(action) = netlens_ui::input::map_event(&keymap, &ui, &terminal_event) else { continue };
+                let command = netlens_ui::update(&mut ui, view, action);
+                dirty = true;
+                match command {
+                    Some(Command::Quit) => break,
+                    Some(Command::Export) => start_export(&store, &settings, export_tx.clone()),
+                    None => {}
+                }
+                if ui.paused() && frozen.is_none() {
+                    frozen = Some(store.clone());
+                } else if !ui.paused() {
+                    frozen = None;
+                }
+            }
+            Some(event) = collectors.events.recv() => {
+                store.apply(event);
+                for _ in 0..FOLD_BATCH {
+                    match collectors.events.try_recv() {
+                        Ok(event) => store.apply(event),
+                        Err(_) => break,
+                    }
+                }
+                dirty |= frozen.is_none();
+            }
+            Some(result) = export_rx.recv() => {
+                let (level, subject, text) = match result {
+                    Ok(path) => (StatusLevel::Info, "snapshot", format!("snapshot written to {}", path.display())),
+                    Err(error) => (StatusLevel::Error, "failed", format!("export failed: {error}")),
+                };
+                ui.set_status(text.clone(), level, Timestamp::now_utc());
+                let notice = Notice::new(TimelineKind::Export, subject, text);
+                store.apply(Event::now(SourceId::App, Payload::Notices(vec![notice])));
+                dirty = true;
+            }
+            () = tokio::time::sleep_until(draw_at), if dirty => {
+                draw(&mut guard, frozen.as_ref().unwrap_or(&store), &ui, &theme)?;
+                last_draw = Instant::now();
+                dirty = false;
+            }
+            _ = idle.tick() => dirty = true,
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+fn draw(guard: &mut TerminalGuard, store: &Store, ui: &UiState, theme: &Theme) -> anyhow::Result<()> {
+    let now = Timestamp::now_utc();
+    guard
+        .terminal()
+        .draw(|frame| netlens_ui::draw(frame, store, ui, theme, now))
+        .context("drawing to the terminal")?;
+    Ok(())
+}
+
+/// Write a snapshot of the live store on a blocking thread; the result comes back
+/// on `done` and shows in the status bar.
+fn start_export(store: &Store, settings: &Settings, done: mpsc::Sender<ExportResult>) {
+    let taken_at = Timestamp::now_utc();
+    // Building the JSON value is quick and needs the store; the write is blocking I/O.
+    let value = export::snapshot(store, taken_at);
+    let path = settings.export_dir.join(export::file_name(taken_at, "json"));
+    tokio::task::spawn_blocking(move || {
+        let result = export::write_atomically(&path, export::json_text(&value).as_bytes())
+            .map_err(|error| format!("{}: {error}", path.display()));
+        let _ = done.blocking_send(result);
+    });
+}

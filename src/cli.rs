@@ -1,0 +1,145 @@
+//! The command line.
+
+#![expect(clippy::doc_markdown, reason = "doc comments here are --help text, where backticks would show")]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::duration;
+
+/// netlens: why the network on this host misbehaves, live.
+///
+/// Run without a command for the TUI. Keys: Tab/1-4 switch tabs, arrows move, / filters,
+/// Enter opens details, e exports a snapshot, p pauses, ? lists every key, q quits.
+#[derive(Debug, Parser)]
+#[command(name = "netlens", version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/netlens/config.toml, read if it exists).
+    #[arg(short, long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Colour theme: dark, light, high-contrast, or a theme file path.
+    #[arg(short, long, global = true, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+
+    /// Monitor the network namespace /run/netns/NAME (needs root).
+    #[arg(short, long, global = true, value_name = "NAME")]
+    pub netns: Option<String>,
+
+    /// Use the portable if-addrs + sysinfo fallback instead of rtnetlink.
+    #[arg(long, global = true)]
+    pub no_netlink: bool,
+
+    /// Sampling period for counters, e.g. 1s or 500ms.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub refresh: Option<Duration>,
+
+    /// Directory for snapshots exported with `e`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub export_dir: Option<PathBuf>,
+
+    /// Log file (default: $XDG_STATE_HOME/netlens/netlens.log).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Play a scripted demo session instead of reading this host (touches no network).
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    /// What to do (default: the TUI).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+const AFTER_HELP: &str = "\
+Exit status: 0 success, 1 runtime failure, 2 bad usage, config or input.
+Environment: NO_COLOR disables colour; NETLENS_LOG sets the log filter (e.g. debug).";
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Collect for a moment and write a snapshot of everything (JSON or Markdown).
+    Snapshot(SnapshotArgs),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `netlens snapshot` options.
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = SnapshotFormat::Json)]
+    pub format: SnapshotFormat,
+
+    /// How long to collect before writing (rates need at least two samples).
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// Write to FILE instead of standard output (atomically).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace MAC addresses, non-loopback IP addresses and the hostname with stable
+    /// pseudonyms, so the snapshot can be shared.
+    #[arg(long)]
+    pub redact: bool,
+}
+
+/// Snapshot formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SnapshotFormat {
+    /// The export schema, version 1.
+    Json,
+    /// A readable Markdown report of the same data.
+    Md,
+}
+
+/// `netlens config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented config file with every option at its default.
+    Template,
+    /// Print the config file path netlens reads.
+    Path,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let value = duration::parse(text)?;
+    if value < Duration::from_millis(100) {
+        return Err(format!("`{text}` is too short: use at least 100ms"));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn snapshot_options() {
+        let cli = Cli::try_parse_from([
+            "netlens", "--netns", "lab", "snapshot", "-f", "md", "-d", "2s", "--redact",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Some(Command::Snapshot(args)) = cli.command else { panic!("not a snapshot") };
+        assert_eq!(args.format, SnapshotFormat::Md);
+        assert_eq!(args.duration, Duration::from_secs(2));
+        assert!(args.redact);
+        assert_eq!(cli.netns.as_deref(), Some("lab"));
+    }
+
+    #[test]
+    fn bad_duration_is_a_usage_error() {
+        let error = Cli::try_parse_from(["netlens", "snapshot", "-d", "soon"]).err();
+        assert!(error.is_some_and(|e| e.to_string().contains("`soon`")));
+    }
+}

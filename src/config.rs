@@ -1,0 +1,460 @@
+//! Configuration: the TOML file, the command line and the defaults, resolved in one
+//! place ([`Settings::resolve`]) with the precedence CLI > file > defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::Cli;
+use crate::duration;
+
+/// The config file as written; every field optional so a file may set only a few.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    refresh: Option<String>,
+    theme: Option<String>,
+    export_dir: Option<PathBuf>,
+    log_file: Option<PathBuf>,
+    #[serde(default)]
+    interfaces: InterfacesSection,
+    #[serde(default)]
+    ui: UiSection,
+    #[serde(default)]
+    keys: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterfacesSection {
+    netlink: Option<bool>,
+    debounce: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UiSection {
+    max_fps: Option<u32>,
+    timeline_capacity: Option<usize>,
+    history: Option<usize>,
+}
+
+/// A config problem, phrased to name the file, the key and the value, and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error(
+        "cannot read config file {path}: {source}\n  fix: check the path and its permissions, or pass another with --config"
+    )]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or has an unknown key or a value of the wrong type.
+    #[error("config file {path}, line {line}: {message}\n  {line_text}\n  fix: {hint}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// The parser's message.
+        message: String,
+        /// The offending line as written.
+        line_text: String,
+        /// How to fix it.
+        hint: String,
+    },
+    /// A key has a value netlens cannot use.
+    #[error("config file {path}: key `{key}` has value {value}: {problem}\n  fix: {hint}")]
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// Dotted key, e.g. `ui.max_fps`.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+        /// How to fix it.
+        hint: String,
+    },
+}
+
+/// Everything the program needs, resolved from CLI, file and defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The config file that was read, if any.
+    pub config_path: Option<PathBuf>,
+    /// Counter and usage sampling period.
+    pub refresh: Duration,
+    /// Delay between a netlink notification and the re-read it triggers.
+    pub debounce: Duration,
+    /// Whether to use rtnetlink (false: the portable fallback).
+    pub netlink: bool,
+    /// Why netlink is off, when it is (shown as the source detail).
+    pub netlink_off_reason: Option<String>,
+    /// Theme name or path.
+    pub theme: String,
+    /// Where the TUI writes snapshots.
+    pub export_dir: PathBuf,
+    /// Log file.
+    pub log_file: PathBuf,
+    /// Frame-rate cap.
+    pub max_fps: u32,
+    /// Timeline entries kept.
+    pub timeline_capacity: usize,
+    /// Rate samples kept per interface.
+    pub history: usize,
+    /// Key binding overrides: action name → keys.
+    pub keys: BTreeMap<String, Vec<String>>,
+    /// Network namespace to monitor.
+    pub netns: Option<String>,
+    /// Play the scripted demo instead of collecting.
+    pub demo: bool,
+}
+
+/// Defaults, in one place.
+pub mod defaults {
+    use std::time::Duration;
+
+    /// Sampling period.
+    pub const REFRESH: Duration = Duration::from_secs(1);
+    /// Netlink re-read delay.
+    pub const DEBOUNCE: Duration = Duration::from_millis(150);
+    /// Theme.
+    pub const THEME: &str = "dark";
+    /// Frame-rate cap.
+    pub const MAX_FPS: u32 = 30;
+    /// Timeline capacity.
+    pub const TIMELINE_CAPACITY: usize = 10_000;
+    /// Rate samples per interface (two minutes at the default refresh).
+    pub const HISTORY: usize = 120;
+}
+
+/// `$XDG_CONFIG_HOME/netlens/config.toml`, or `~/.config/netlens/config.toml`.
+#[must_use]
+pub fn default_config_path() -> Option<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME", ".config").map(|dir| dir.join("netlens").join("config.toml"))
+}
+
+/// `$XDG_STATE_HOME/netlens/netlens.log`, or `~/.local/state/netlens/netlens.log`.
+#[must_use]
+pub fn default_log_path() -> PathBuf {
+    xdg_dir("XDG_STATE_HOME", ".local/state")
+        .unwrap_or_else(std::env::temp_dir)
+        .join("netlens")
+        .join("netlens.log")
+}
+
+fn xdg_dir(variable: &str, fallback_under_home: &str) -> Option<PathBuf> {
+    std::env::var_os(variable)
+        .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(fallback_under_home)))
+}
+
+impl Settings {
+    /// Resolve settings: the file named by `--config` (which must exist) or the
+    /// default path (read only if it exists), then command-line overrides.
+    pub fn resolve(cli: &Cli) -> Result<Self, ConfigError> {
+        let (path, text) = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                (Some(path.clone()), Some(text))
+            }
+            None => match default_config_path() {
+                Some(path) if path.exists() => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                    (Some(path), Some(text))
+                }
+                _ => (None, None),
+            },
+        };
+        let file = match (&path, &text) {
+            (Some(path), Some(text)) => parse_file(path, text)?,
+            _ => ConfigFile::default(),
+        };
+        Self::merge(cli, path, file)
+    }
+
+    fn merge(cli: &Cli, path: Option<PathBuf>, file: ConfigFile) -> Result<Self, ConfigError> {
+        let origin = path.clone().unwrap_or_else(|| PathBuf::from("<defaults>"));
+        let file_duration =
+            |key: &str, value: Option<&String>, default: Duration| -> Result<Duration, ConfigError> {
+                value.map_or(Ok(default), |text| {
+                    duration::parse(text).map_err(|problem| ConfigError::Value {
+                        path: origin.clone(),
+                        key: key.to_owned(),
+                        value: format!("\"{text}\""),
+                        problem,
+                        hint: format!("write e.g. {key} = \"1s\" or \"250ms\""),
+                    })
+                })
+            };
+        let refresh = match cli.refresh {
+            Some(refresh) => refresh,
+            None => file_duration("refresh", file.refresh.as_ref(), defaults::REFRESH)?,
+        };
+        check_range(&origin, "refresh", refresh, Duration::from_millis(100), Duration::from_secs(60))?;
+        let debounce =
+            file_duration("interfaces.debounce", file.interfaces.debounce.as_ref(), defaults::DEBOUNCE)?;
+        check_range(&origin, "interfaces.debounce", debounce, Duration::ZERO, Duration::from_secs(5))?;
+        let max_fps = file.ui.max_fps.unwrap_or(defaults::MAX_FPS);
+        if !(1..=120).contains(&max_fps) {
+            return Err(value_error(
+                &origin,
+                "ui.max_fps",
+                max_fps,
+                "must be between 1 and 120",
+                "ui.max_fps = 30",
+            ));
+        }
+        let timeline_capacity = file.ui.timeline_capacity.unwrap_or(defaults::TIMELINE_CAPACITY);
+        if !(100..=1_000_000).contains(&timeline_capacity) {
+            return Err(value_error(
+                &origin,
+                "ui.timeline_capacity",
+                timeline_capacity,
+                "must be between 100 and 1000000",
+                "ui.timeline_capacity = 10000",
+            ));
+        }
+        let history = file.ui.history.unwrap_or(defaults::HISTORY);
+        if !(2..=100_000).contains(&history) {
+            return Err(value_error(
+                &origin,
+                "ui.history",
+                history,
+                "must be between 2 and 100000",
+                "ui.history = 120",
+            ));
+        }
+        let file_netlink = file.interfaces.netlink.unwrap_or(true);
+        let (netlink, netlink_off_reason) = if cli.no_netlink {
+            (false, Some("--no-netlink".to_owned()))
+        } else if !file_netlink {
+            (false, Some(format!("interfaces.netlink = false in {}", origin.display())))
+        } else if !cfg!(target_os = "linux") {
+            (false, Some("netlink exists only on Linux".to_owned()))
+        } else {
+            (true, None)
+        };
+        Ok(Self {
+            config_path: path,
+            refresh,
+            debounce,
+            netlink,
+            netlink_off_reason,
+            theme: cli.theme.clone().or(file.theme).unwrap_or_else(|| defaults::THEME.to_owned()),
+            export_dir: cli.export_dir.clone().or(file.export_dir).unwrap_or_else(|| PathBuf::from(".")),
+            log_file: cli.log.clone().or(file.log_file).unwrap_or_else(default_log_path),
+            max_fps,
+            timeline_capacity,
+            history,
+            keys: file.keys,
+            netns: cli.netns.clone(),
+            demo: cli.demo,
+        })
+    }
+}
+
+fn check_range(
+    origin: &Path,
+    key: &str,
+    value: Duration,
+    min: Duration,
+    max: Duration,
+) -> Result<(), ConfigError> {
+    if value < min || value > max {
+        return Err(ConfigError::Value {
+            path: origin.to_owned(),
+            key: key.to_owned(),
+            value: format!("\"{}\"", duration::format(value)),
+            problem: format!("must be between {} and {}", duration::format(min), duration::format(max)),
+            hint: format!("set {key} within that range"),
+        });
+    }
+    Ok(())
+}
+
+fn value_error(
+    origin: &Path,
+    key: &str,
+    value: impl std::fmt::Display,
+    problem: &str,
+    example: &str,
+) -> ConfigError {
+    ConfigError::Value {
+        path: origin.to_owned(),
+        key: key.to_owned(),
+        value: value.to_string(),
+        problem: problem.to_owned(),
+        hint: format!("write e.g. {example}"),
+    }
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+    toml::from_str(text).map_err(|error| {
+        let offset = error.span().map_or(0, |span| span.start);
+        let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+        let line_text = text.lines().nth(line - 1).unwrap_or("").trim().to_owned();
+        let message = error.message().trim().replace('\n', " ");
+        let hint = if message.starts_with("unknown field") {
+            "correct or remove this key; `netlens config template` lists every option".to_owned()
+        } else {
+            "correct the value; `netlens config template` shows every option with its default".to_owned()
+        };
+        ConfigError::Syntax { path: path.to_owned(), line, message, line_text, hint }
+    })
+}
+
+/// A commented config file with every option at its default value.
+#[must_use]
+pub fn template() -> String {
+    format!(
+        r#"# netlens configuration. Save as {path}
+# (or pass --config PATH). Command-line options override these values.
+
+# How often interface counters and netlens's own usage are sampled ("250ms" … "60s").
+refresh = "{refresh}"
+
+# Colour theme: dark, light, high-contrast, or the path of a theme file. A theme file
+# may set only some colours; the rest come from the dark theme. NO_COLOR disables colour.
+theme = "{theme}"
+
+# Directory where `e` in the TUI writes netlens-snapshot-<time>.json.
+export_dir = "."
+
+# Log file (logs never go to the terminal while the TUI runs).
+log_file = "{log}"
+
+[interfaces]
+# Use rtnetlink for live interface, address, route, rule and neighbour changes.
+# false: poll the portable if-addrs + sysinfo fallback instead (no routes, rules, neighbours).
+netlink = true
+# How long to wait after a netlink notification before re-reading the state, so a
+# burst of changes costs one re-read ("0ms" … "5s").
+debounce = "{debounce}"
+
+[ui]
+# Frame-rate cap while things change (1 … 120). An idle screen redraws once a second.
+max_fps = {fps}
+# Timeline entries kept in memory (100 … 1000000).
+timeline_capacity = {timeline}
+# Rate samples kept per interface for the sparklines (2 … 100000).
+history = {history}
+
+[keys]
+# Rebind an action by listing its keys; this replaces the action's default keys.
+# Actions: quit, next_tab, prev_tab, tab_1 … tab_4, up, down, top, bottom, page_up,
+# page_down, filter, cycle_sort, reverse_sort, open, close, toggle_pause, export,
+# help, follow. Keys: letters, digits, symbols, enter, esc, tab, shift-tab, up, down,
+# left, right, home, end, pgup, pgdn, f1 … f12, with ctrl-/alt-/shift- prefixes.
+# quit = ["q", "ctrl-c"]
+# export = ["e", "ctrl-s"]
+"#,
+        path = default_config_path()
+            .map_or_else(|| "~/.config/netlens/config.toml".to_owned(), |p| p.display().to_string()),
+        refresh = duration::format(defaults::REFRESH),
+        theme = defaults::THEME,
+        log = default_log_path().display(),
+        debounce = duration::format(defaults::DEBOUNCE),
+        fps = defaults::MAX_FPS,
+        timeline = defaults::TIMELINE_CAPACITY,
+        history = defaults::HISTORY,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("netlens").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn from_text(args: &[&str], text: &str) -> Result<Settings, ConfigError> {
+        let path = PathBuf::from("/etc/netlens-test.toml");
+        let file = parse_file(&path, text)?;
+        Settings::merge(&cli(args), Some(path), file)
+    }
+
+    fn error_text(args: &[&str], text: &str) -> String {
+        from_text(args, text).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn template_parses_to_the_defaults() {
+        let from_template = from_text(&[], &template()).unwrap_or_else(|e| panic!("{e}"));
+        let defaults =
+            Settings::merge(&cli(&[]), Some(PathBuf::from("/etc/netlens-test.toml")), ConfigFile::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(from_template, defaults);
+        assert_eq!(defaults.refresh, Duration::from_secs(1));
+        assert!(defaults.netlink);
+    }
+
+    #[test]
+    fn cli_overrides_file_overrides_defaults() {
+        let text = "refresh = \"2s\"\ntheme = \"light\"\n[ui]\nmax_fps = 10\n";
+        let settings = from_text(&["--refresh", "500ms"], text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.refresh, Duration::from_millis(500), "CLI wins");
+        assert_eq!(settings.theme, "light", "file beats default");
+        assert_eq!(settings.max_fps, 10);
+        assert_eq!(settings.debounce, defaults::DEBOUNCE, "default fills the rest");
+        let settings = from_text(&["--theme", "high-contrast"], text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.theme, "high-contrast");
+    }
+
+    #[test]
+    fn netlink_off_says_why() {
+        let settings = from_text(&["--no-netlink"], "").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!settings.netlink);
+        assert_eq!(settings.netlink_off_reason.as_deref(), Some("--no-netlink"));
+        let settings = from_text(&[], "[interfaces]\nnetlink = false\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(settings.netlink_off_reason.is_some_and(|r| r.contains("interfaces.netlink = false")));
+    }
+
+    #[test]
+    fn bad_input_names_file_key_and_value() {
+        let cases: &[(&str, &[&str])] = &[
+            ("refrsh = \"1s\"\n", &["/etc/netlens-test.toml", "line 1", "refrsh", "refrsh = \"1s\"", "fix:"]),
+            ("[ui]\nmax_fps = \"fast\"\n", &["line 2", "max_fps = \"fast\"", "fix:"]),
+            ("[ui]\nmax_fps = 1000\n", &["ui.max_fps", "1000", "between 1 and 120", "fix:"]),
+            ("refresh = \"soon\"\n", &["`refresh`", "\"soon\"", "not a duration", "fix:"]),
+            ("refresh = \"10ms\"\n", &["`refresh`", "\"10ms\"", "between", "fix:"]),
+            ("[interfaces]\ndebounce = \"9s\"\n", &["interfaces.debounce", "\"9s\""]),
+            ("[interfaces]\nbogus = 1\n", &["line 2", "bogus"]),
+            ("this is not toml", &["line 1", "this is not toml"]),
+            ("[ui]\nhistory = 1\n", &["ui.history", "1"]),
+        ];
+        for (text, needles) in cases {
+            let message = error_text(&[], text);
+            for needle in *needles {
+                assert!(message.contains(needle), "{text:?}: missing {needle:?} in {message:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn missing_explicit_config_is_an_error() {
+        let error = Settings::resolve(&cli(&["--config", "/nonexistent/netlens.toml"])).err();
+        let text = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("/nonexistent/netlens.toml"), "{text}");
+    }
+
+    #[test]
+    fn keys_pass_through() {
+        let settings = from_text(&[], "[keys]\nquit = [\"x\"]\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.keys.get("quit"), Some(&vec!["x".to_owned()]));
+    }
+}

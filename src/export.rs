@@ -1,0 +1,541 @@
+//! Snapshot export (DESIGN.md §4, schema version 1): the document built from the
+//! store, its redaction, its Markdown rendering and the atomic file write.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use netlens_collectors::Store;
+use netlens_collectors::model::{
+    HostFacts, Interface, InterfaceRates, Neighbor, Route, Rule, SourceStatus, SystemFacts, TimelineEntry,
+    Timestamp,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The version of the export schema this build writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Rates as the schema names them.
+#[derive(Debug, Serialize)]
+#[expect(clippy::struct_field_names, reason = "the export schema's field names")]
+struct RatesDoc {
+    rx_bytes_per_s: f64,
+    tx_bytes_per_s: f64,
+    rx_packets_per_s: f64,
+    tx_packets_per_s: f64,
+}
+
+impl From<InterfaceRates> for RatesDoc {
+    fn from(rates: InterfaceRates) -> Self {
+        Self {
+            rx_bytes_per_s: rates.rx_bytes_per_s,
+            tx_bytes_per_s: rates.tx_bytes_per_s,
+            rx_packets_per_s: rates.rx_packets_per_s,
+            tx_packets_per_s: rates.tx_packets_per_s,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct InterfaceDoc<'a> {
+    #[serde(flatten)]
+    interface: &'a Interface,
+    rates: Option<RatesDoc>,
+    #[serde(with = "time::serde::rfc3339")]
+    first_seen: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+struct SystemDoc {
+    uptime_s: u64,
+    cpus: usize,
+    cpu_pct: f32,
+    memory_total_bytes: u64,
+    memory_used_bytes: u64,
+}
+
+impl From<&SystemFacts> for SystemDoc {
+    fn from(facts: &SystemFacts) -> Self {
+        Self {
+            uptime_s: facts.uptime_s,
+            cpus: facts.cpus,
+            cpu_pct: facts.cpu_pct,
+            memory_total_bytes: facts.memory_total_bytes,
+            memory_used_bytes: facts.memory_used_bytes,
+        }
+    }
+}
+
+/// The whole snapshot document.
+#[derive(Debug, Serialize)]
+struct SnapshotDoc<'a> {
+    schema_version: u32,
+    netlens_version: &'static str,
+    #[serde(with = "time::serde::rfc3339")]
+    taken_at: Timestamp,
+    host: &'a HostFacts,
+    system: SystemDoc,
+    sources: Vec<&'a SourceStatus>,
+    interfaces: Vec<InterfaceDoc<'a>>,
+    routes: &'a [Route],
+    rules: &'a [Rule],
+    neighbors: &'a [Neighbor],
+    events: Vec<&'a TimelineEntry>,
+}
+
+/// Build the snapshot of `store` taken at `taken_at`, as a JSON value.
+pub fn snapshot(store: &Store, taken_at: Timestamp) -> Value {
+    let system = store.system();
+    let doc = SnapshotDoc {
+        schema_version: SCHEMA_VERSION,
+        netlens_version: env!("CARGO_PKG_VERSION"),
+        taken_at,
+        host: &system.host,
+        system: SystemDoc::from(system),
+        sources: store.sources().collect(),
+        interfaces: store
+            .interfaces()
+            .map(|entry| InterfaceDoc {
+                interface: &entry.info,
+                rates: entry.rates.map(RatesDoc::from),
+                first_seen: entry.first_seen,
+            })
+            .collect(),
+        routes: store.routes(),
+        rules: store.rules(),
+        neighbors: store.neighbors(),
+        events: store.timeline().iter().collect(),
+    };
+    // Serialising plain data into a Value cannot fail (no maps with non-string keys).
+    serde_json::to_value(doc).unwrap_or(Value::Null)
+}
+
+/// Replaces identifying strings with stable pseudonyms: the same input gives the
+/// same pseudonym throughout one snapshot, and addresses of one network stay in one
+/// pseudo-network so routes still match the addresses they serve.
+#[derive(Debug, Default)]
+pub struct Redactor {
+    hostname: Option<String>,
+    macs: HashMap<String, String>,
+    v4_networks: HashMap<[u8; 3], u16>,
+    v6_networks: HashMap<[u16; 4], u16>,
+    v6_hosts: HashMap<Ipv6Addr, u16>,
+}
+
+impl Redactor {
+    /// A redactor that also replaces `hostname` wherever it appears.
+    #[must_use]
+    pub fn new(hostname: &str) -> Self {
+        let hostname = (hostname.len() >= 2).then(|| hostname.to_owned());
+        Self { hostname, ..Self::default() }
+    }
+
+    /// Redact every string in `value`, in place.
+    pub fn redact(&mut self, value: &mut Value) {
+        match value {
+            Value::String(text) => *text = self.redact_text(text),
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact(item)),
+            Value::Object(map) => map.values_mut().for_each(|item| self.redact(item)),
+            _ => {}
+        }
+    }
+
+    /// Redact one string: every address-like token and the hostname.
+    pub fn redact_text(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut token = String::new();
+        for ch in text.chars() {
+            if ch.is_ascii_hexdigit() || ch == ':' || ch == '.' {
+                token.push(ch);
+            } else {
+                self.flush_token(&mut token, &mut out);
+                out.push(ch);
+            }
+        }
+        self.flush_token(&mut token, &mut out);
+        match &self.hostname {
+            Some(hostname) if out.contains(hostname.as_str()) => out.replace(hostname.as_str(), "host-1"),
+            _ => out,
+        }
+    }
+
+    fn flush_token(&mut self, token: &mut String, out: &mut String) {
+        if !token.is_empty() {
+            out.push_str(&self.redact_token(token));
+            token.clear();
+        }
+    }
+
+    fn redact_token(&mut self, token: &str) -> String {
+        // Sentence punctuation around a token is not part of it.
+        let core = token.trim_end_matches(['.', ':']);
+        let tail = &token[core.len()..];
+        if let Ok(address) = core.parse::<IpAddr>() {
+            return format!("{}{tail}", self.address(address));
+        }
+        // ip:port
+        if let Some((host, port)) = core.rsplit_once(':')
+            && let Ok(address) = host.parse::<Ipv4Addr>()
+            && port.parse::<u16>().is_ok()
+        {
+            return format!("{}:{port}{tail}", self.address(IpAddr::V4(address)));
+        }
+        if is_mac(core) {
+            return format!("{}{tail}", self.mac(core));
+        }
+        token.to_owned()
+    }
+
+    fn address(&mut self, address: IpAddr) -> IpAddr {
+        let keep = address.is_loopback() || address.is_unspecified() || address.is_multicast();
+        match address {
+            _ if keep => address,
+            IpAddr::V4(v4) if v4.is_broadcast() => address,
+            IpAddr::V4(v4) => {
+                let [net_a, net_b, net_c, host] = v4.octets();
+                let next = self.v4_networks.len() as u16;
+                let network = *self.v4_networks.entry([net_a, net_b, net_c]).or_insert(next);
+                // 198.18.0.0/15 is reserved for benchmarking: it never names a real host.
+                IpAddr::V4(Ipv4Addr::new(198, 18 + (network / 256) as u8 % 2, network as u8, host))
+            }
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                let next = self.v6_networks.len() as u16;
+                let n = *self.v6_networks.entry([s[0], s[1], s[2], s[3]]).or_insert(next);
+                // The interface identifier may embed the MAC (EUI-64): replace it too,
+                // keeping an all-zero one (a network address) as it is.
+                let host = if s[4..] == [0, 0, 0, 0] {
+                    0
+                } else {
+                    let next = self.v6_hosts.len() as u16 + 1;
+                    *self.v6_hosts.entry(v6).or_insert(next)
+                };
+                let prefix = if s[0] & 0xffc0 == 0xfe80 { 0xfe80 } else { 0x2001 };
+                let second = if prefix == 0xfe80 { 0 } else { 0x0db8 };
+                IpAddr::V6(Ipv6Addr::new(prefix, second, 0xffff, n, 0, 0, 0, host))
+            }
+        }
+    }
+
+    fn mac(&mut self, mac: &str) -> String {
+        let lower = mac.to_ascii_lowercase();
+        if lower == "00:00:00:00:00:00" || lower == "ff:ff:ff:ff:ff:ff" {
+            return lower;
+        }
+        let next = self.macs.len() + 1;
+        self.macs
+            .entry(lower)
+            .or_insert_with(|| {
+                // 02: locally administered, never a vendor's.
+                format!("02:00:00:00:{:02x}:{:02x}", next / 256 % 256, next % 256)
+            })
+            .clone()
+    }
+}
+
+fn is_mac(text: &str) -> bool {
+    let parts: Vec<&str> = text.split(':').collect();
+    parts.len() == 6
+        && parts.iter().all(|part| part.len() == 2 && part.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A cell of a Markdown table: text as it is (pipes escaped), lists space-separated,
+/// null as a dash.
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => "–".to_owned(),
+        Value::String(text) => text.replace('|', "\\|"),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
+}
+
+fn rows(value: &Value) -> &[Value] {
+    value.as_array().map_or(&[], Vec::as_slice)
+}
+
+/// Render a snapshot value as a Markdown report.
+#[must_use]
+pub fn markdown(snapshot: &Value) -> String {
+    let mut md = String::new();
+    markdown_host(&mut md, snapshot);
+    markdown_interfaces(&mut md, snapshot);
+    markdown_routing(&mut md, snapshot);
+    md.push_str(
+        "\n## Events (oldest first)\n\n| at | source | kind | subject | detail |\n|---|---|---|---|---|\n",
+    );
+    for event in rows(&snapshot["events"]) {
+        let count = event["count"].as_u64().map_or_else(String::new, |n| format!(" (×{n})"));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {}{count} |",
+            cell(&event["at"]),
+            cell(&event["source"]),
+            cell(&event["kind"]),
+            cell(&event["subject"]),
+            cell(&event["detail"])
+        );
+    }
+    md
+}
+
+fn markdown_host(md: &mut String, snapshot: &Value) {
+    let host = &snapshot["host"];
+    let _ = writeln!(md, "# netlens snapshot of {}\n", cell(&host["hostname"]));
+    let _ = writeln!(
+        md,
+        "Taken {} by netlens {} (schema {}). Kernel {}, network namespace {}.\n",
+        cell(&snapshot["taken_at"]),
+        cell(&snapshot["netlens_version"]),
+        cell(&snapshot["schema_version"]),
+        cell(&host["kernel"]),
+        host["netns"].as_str().unwrap_or("of netlens itself"),
+    );
+    let privileges = &host["privileges"];
+    let _ = writeln!(
+        md,
+        "Privileges: root {}, CAP_NET_ADMIN {}, CAP_NET_RAW {}.\n",
+        cell(&privileges["root"]),
+        cell(&privileges["net_admin"]),
+        cell(&privileges["net_raw"])
+    );
+    md.push_str("## Sources\n\n| source | status | detail |\n|---|---|---|\n");
+    for source in rows(&snapshot["sources"]) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            cell(&source["name"]),
+            cell(&source["status"]),
+            cell(&source["detail"])
+        );
+    }
+}
+
+fn markdown_interfaces(md: &mut String, snapshot: &Value) {
+    md.push_str("\n## Interfaces\n\n| # | name | kind | state | carrier | MTU | MAC | rx/s | tx/s | addresses |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for interface in rows(&snapshot["interfaces"]) {
+        let addresses: Vec<String> = rows(&interface["addresses"])
+            .iter()
+            .map(|a| {
+                let flags = cell(&a["flags"]);
+                let flags = if flags.is_empty() { String::new() } else { format!(" ({flags})") };
+                format!("{}/{}{}", cell(&a["address"]), cell(&a["prefix_len"]), flags)
+            })
+            .collect();
+        let rate = |key: &str| interface["rates"][key].as_f64().map_or_else(|| "–".to_owned(), human_rate);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&interface["index"]),
+            cell(&interface["name"]),
+            cell(&interface["kind"]),
+            cell(&interface["oper_state"]),
+            if interface["carrier"].as_bool() == Some(true) { "yes" } else { "no" },
+            cell(&interface["mtu"]),
+            cell(&interface["mac"]),
+            rate("rx_bytes_per_s"),
+            rate("tx_bytes_per_s"),
+            addresses.join("<br>"),
+        );
+    }
+}
+
+fn markdown_routing(md: &mut String, snapshot: &Value) {
+    md.push_str("\n## Routes\n\n| table | type | destination | gateway | interface | source | metric | protocol | scope |\n|---|---|---|---|---|---|---|---|---|\n");
+    for route in rows(&snapshot["routes"]) {
+        let destination = if route["prefix_len"].as_u64() == Some(0) {
+            "default".to_owned()
+        } else {
+            format!("{}/{}", cell(&route["destination"]), cell(&route["prefix_len"]))
+        };
+        let table = route["table"].as_u64().map_or_else(|| "–".to_owned(), |t| Route::table_name(t as u32));
+        let _ = writeln!(
+            md,
+            "| {table} | {} | {destination} | {} | {} | {} | {} | {} | {} |",
+            cell(&route["type"]),
+            cell(&route["gateway"]),
+            cell(&route["interface"]),
+            cell(&route["source"]),
+            cell(&route["metric"]),
+            cell(&route["protocol"]),
+            cell(&route["scope"]),
+        );
+    }
+    md.push_str(
+        "\n## Policy rules\n\n| family | priority | rule | action | table |\n|---|---|---|---|---|\n",
+    );
+    for rule in rows(&snapshot["rules"]) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            cell(&rule["family"]),
+            cell(&rule["priority"]),
+            cell(&rule["selector"]),
+            cell(&rule["action"]),
+            cell(&rule["table"])
+        );
+    }
+    md.push_str("\n## Neighbours\n\n| interface | address | MAC | state |\n|---|---|---|---|\n");
+    for neighbor in rows(&snapshot["neighbors"]) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            cell(&neighbor["interface"]),
+            cell(&neighbor["address"]),
+            cell(&neighbor["mac"]),
+            cell(&neighbor["state"])
+        );
+    }
+}
+
+fn human_rate(bytes_per_s: f64) -> String {
+    const UNITS: [&str; 5] = ["B/s", "KB/s", "MB/s", "GB/s", "TB/s"];
+    let mut value = bytes_per_s;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value:.0} {}", UNITS[unit]) } else { format!("{value:.1} {}", UNITS[unit]) }
+}
+
+/// `netlens-snapshot-20260314T092653Z.json`
+#[must_use]
+pub fn file_name(taken_at: Timestamp, extension: &str) -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let stamp = taken_at.format(&format).unwrap_or_else(|_| taken_at.unix_timestamp().to_string());
+    format!("netlens-snapshot-{stamp}.{extension}")
+}
+
+/// Check, before any work, that a file can be created in `path`'s directory.
+pub fn check_writable(path: &Path) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    tempfile::Builder::new().prefix(".netlens-check-").tempfile_in(dir).map(drop)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Write `contents` to `path` atomically: a temporary file in the same directory,
+/// then a rename, so a reader never sees half a snapshot and a failure leaves nothing.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<PathBuf> {
+    let dir = parent_dir(path);
+    let mut file = tempfile::Builder::new().prefix(".netlens-snapshot-").suffix(".tmp").tempfile_in(dir)?;
+    file.write_all(contents)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()))
+}
+
+/// The pretty JSON text of a snapshot value, with a final newline.
+#[must_use]
+pub fn json_text(snapshot: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(snapshot).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Redact a snapshot in place, using its own hostname.
+pub fn redact(snapshot: &mut Value) {
+    let hostname = snapshot["host"]["hostname"].as_str().unwrap_or_default().to_owned();
+    Redactor::new(&hostname).redact(snapshot);
+}
+
+#[cfg(test)]
+mod tests {
+    use netlens_collectors::fake;
+
+    use super::*;
+
+    #[test]
+    fn snapshot_has_every_schema_section() {
+        let value = snapshot(&fake::store(), fake::NOW);
+        assert_eq!(value["schema_version"], 1);
+        assert_eq!(value["taken_at"], "2026-03-14T09:26:53Z");
+        for key in ["host", "sources", "interfaces", "routes", "rules", "neighbors", "events"] {
+            assert!(!value[key].is_null(), "{key} missing");
+        }
+        let eth0 = &value["interfaces"][1];
+        assert_eq!(eth0["name"], "eth0");
+        assert_eq!(eth0["kind"], "ethernet");
+        assert_eq!(eth0["oper_state"], "up");
+        assert!(eth0["rates"]["rx_bytes_per_s"].as_f64().is_some_and(|r| r > 0.0));
+        assert!(eth0["stats"]["rx_bytes"].as_u64().is_some_and(|r| r > 0));
+        assert_eq!(eth0["addresses"][0]["family"], "ipv4");
+        let default = &value["routes"][0];
+        assert_eq!(default["prefix_len"], 0);
+        assert_eq!(default["destination"], "0.0.0.0");
+        assert_eq!(default["type"], "unicast");
+        assert_eq!(value["events"][0]["source"], "interfaces");
+    }
+
+    #[test]
+    fn redaction_is_stable_and_keeps_structure() {
+        let mut redactor = Redactor::new("devbox");
+        let a = redactor.redact_text("10.0.0.2/24 added to veth1 on devbox");
+        let b = redactor.redact_text("route 10.0.0.0/24 via 10.0.0.1 dev veth1");
+        assert_eq!(a, "198.18.0.2/24 added to veth1 on host-1");
+        assert_eq!(b, "route 198.18.0.0/24 via 198.18.0.1 dev veth1", "same network, same pseudo-network");
+        assert_eq!(redactor.redact_text("127.0.0.1 ::1 0.0.0.0"), "127.0.0.1 ::1 0.0.0.0");
+        assert_eq!(redactor.redact_text("mac 52:54:00:12:34:56."), "mac 02:00:00:00:00:01.");
+        assert_eq!(redactor.redact_text("52:54:00:12:34:56"), "02:00:00:00:00:01");
+        assert_eq!(redactor.redact_text("192.0.2.7:443"), "198.18.1.7:443");
+        let v6 = redactor.redact_text("fe80::5054:ff:fe12:3456/64");
+        assert!(!v6.contains("5054") && v6.starts_with("fe80:"), "{v6}");
+        assert_eq!(redactor.redact_text("mtu 1500, table 254, face cafe"), "mtu 1500, table 254, face cafe");
+    }
+
+    #[test]
+    fn redacted_snapshot_leaks_nothing() {
+        let mut value = snapshot(&fake::store(), fake::NOW);
+        redact(&mut value);
+        let text = value.to_string();
+        for secret in ["devbox", "192.168.1.23", "52:54:00:12:34:56", "2001:db8:10:0:5054", "10.20.30.41"] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+        assert!(text.contains("127.0.0.1"), "loopback kept");
+        assert_eq!(value["host"]["hostname"], "host-1");
+    }
+
+    #[test]
+    fn markdown_renders_every_section() {
+        let md = markdown(&snapshot(&fake::store(), fake::NOW));
+        for heading in [
+            "# netlens snapshot of devbox",
+            "## Interfaces",
+            "## Routes",
+            "## Policy rules",
+            "## Neighbours",
+            "## Events",
+        ] {
+            assert!(md.contains(heading), "{heading}");
+        }
+        assert!(md.contains("| main | unicast | default | 192.168.1.1 | eth0 |"));
+        assert!(md.contains("| 2 | eth0 | ethernet | up | yes | 1500 | 52:54:00:12:34:56 |"));
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join(file_name(fake::NOW, "json"));
+        assert!(path.ends_with("netlens-snapshot-20260314T092653Z.json"));
+        let written = write_atomically(&path, b"{}\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(std::fs::read_to_string(&written).unwrap_or_default(), "{}\n");
+        let missing = dir.path().join("no/such/dir/x.json");
+        assert!(write_atomically(&missing, b"{}").is_err());
+        assert!(check_writable(&missing).is_err());
+        let leftovers = std::fs::read_dir(dir.path()).map_or(0, Iterator::count);
+        assert_eq!(leftovers, 1, "only the snapshot itself");
+    }
+}

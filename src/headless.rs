@@ -1,0 +1,77 @@
+//! `netlens snapshot`: collect for a moment without a terminal, then write the
+//! snapshot to a file or standard output.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use netlens_collectors::model::{SourceId, SourceState, Timestamp};
+use netlens_collectors::{Store, StoreLimits};
+use tokio::time::Instant;
+
+use crate::cli::{SnapshotArgs, SnapshotFormat};
+use crate::collect;
+use crate::config::Settings;
+use crate::export;
+
+/// How long to wait past `--duration` for the first complete read of the network.
+const FIRST_READ_GRACE: Duration = Duration::from_secs(3);
+
+/// Collect for `args.duration`, then write the snapshot.
+pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
+    if args.duration >= Duration::from_secs(3) && std::io::stderr().is_terminal() {
+        eprintln!("netlens: collecting for {} …", crate::duration::format(args.duration));
+    }
+    let store = collect_for(&settings, args.duration).await;
+    let mut value = export::snapshot(&store, Timestamp::now_utc());
+    if args.redact {
+        export::redact(&mut value);
+    }
+    let text = match args.format {
+        SnapshotFormat::Json => export::json_text(&value),
+        SnapshotFormat::Md => export::markdown(&value),
+    };
+    if let Some(path) = args.output.clone() {
+        tokio::task::spawn_blocking(move || {
+            export::write_atomically(&path, text.as_bytes())
+                .map(|_| ())
+                .with_context(|| format!("writing {}", path.display()))
+        })
+        .await
+        .context("export task")??;
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .context("writing to standard output")?;
+    }
+    Ok(())
+}
+
+/// Run the sources for `duration` and return what they reported. Counters are sampled
+/// at least twice in that time, so rates exist.
+pub async fn collect_for(settings: &Settings, duration: Duration) -> Store {
+    let refresh = (duration / 2).clamp(Duration::from_millis(100), settings.refresh);
+    let mut collectors = collect::start(settings, refresh);
+    let mut store = Store::new(StoreLimits {
+        timeline_capacity: settings.timeline_capacity,
+        history_capacity: settings.history,
+        ..StoreLimits::default()
+    });
+    let deadline = Instant::now() + duration;
+    let grace = deadline + FIRST_READ_GRACE;
+    loop {
+        let waiting_for_first_read = store.interface_count() == 0
+            && store.source(SourceId::Interfaces).is_none_or(|s| s.status != SourceState::Failed);
+        let until = if waiting_for_first_read { grace } else { deadline };
+        tokio::select! {
+            maybe = collectors.events.recv() => match maybe {
+                Some(event) => store.apply(event),
+                None => break,
+            },
+            () = tokio::time::sleep_until(until) => break,
+        }
+    }
+    store
+}

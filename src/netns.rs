@@ -1,0 +1,92 @@
+//! `--netns NAME`: move the whole process into a network namespace before any
+//! socket or thread exists, the way `ip netns exec` does.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, setns, unshare};
+
+/// Why a namespace could not be entered; each is a usage problem (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum NetnsError {
+    /// `/run/netns/NAME` does not exist.
+    #[error("no network namespace named `{name}`: {path} does not exist (list them with `ip netns list`)")]
+    NotFound {
+        /// The name given.
+        name: String,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// Not allowed to enter it.
+    #[error("entering network namespace `{name}` needs root (CAP_SYS_ADMIN): run netlens with sudo")]
+    Permission {
+        /// The name given.
+        name: String,
+    },
+    /// Anything else.
+    #[error("cannot enter network namespace `{name}` ({path}): {source}")]
+    Other {
+        /// The name given.
+        name: String,
+        /// The namespace file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The namespace file for a name (`/run/netns/NAME`) or an explicit path.
+#[must_use]
+pub fn path_of(name: &str) -> PathBuf {
+    if name.contains('/') { PathBuf::from(name) } else { Path::new("/run/netns").join(name) }
+}
+
+/// Enter the network namespace `name`. Must run while the process is single-threaded
+/// (before the tokio runtime starts): threads created later inherit it.
+///
+/// Also gives the process a private mount namespace with a fresh `/sys`, so sysfs
+/// (used to tell Wi-Fi from Ethernet) describes the namespace's interfaces, not the
+/// host's. That part is best effort: without it only the kind detection suffers.
+pub fn enter(name: &str) -> Result<(), NetnsError> {
+    let path = path_of(name);
+    let file = File::open(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => NetnsError::NotFound { name: name.to_owned(), path: path.clone() },
+        std::io::ErrorKind::PermissionDenied => NetnsError::Permission { name: name.to_owned() },
+        _ => NetnsError::Other { name: name.to_owned(), path: path.clone(), source },
+    })?;
+    setns(&file, CloneFlags::CLONE_NEWNET).map_err(|errno| match errno {
+        Errno::EPERM => NetnsError::Permission { name: name.to_owned() },
+        other => NetnsError::Other { name: name.to_owned(), path: path.clone(), source: other.into() },
+    })?;
+    if let Err(error) = remount_sysfs(name) {
+        tracing::warn!(%error, "could not mount the namespace's sysfs; interface kinds may be less precise");
+    }
+    Ok(())
+}
+
+fn remount_sysfs(name: &str) -> nix::Result<()> {
+    unshare(CloneFlags::CLONE_NEWNS)?;
+    // Keep our mounts from propagating back to the host.
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)?;
+    umount2("/sys", MntFlags::MNT_DETACH)?;
+    mount(Some(name), "/sys", Some("sysfs"), MsFlags::empty(), None::<&str>)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths() {
+        assert_eq!(path_of("lab"), PathBuf::from("/run/netns/lab"));
+        assert_eq!(path_of("/proc/1/ns/net"), PathBuf::from("/proc/1/ns/net"));
+    }
+
+    #[test]
+    fn missing_namespace_is_named() {
+        let error = enter("netlens-no-such-namespace").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("netlens-no-such-namespace") && error.contains("ip netns list"), "{error}");
+    }
+}

@@ -1,0 +1,162 @@
+//! The command line as a user meets it: help, version, config template, bad input
+//! (exit status 2 with a message naming the problem) and headless snapshots.
+
+mod support;
+
+use support::{netlens, run, stderr, stdout, tempdir, write};
+
+#[test]
+fn help_and_version() {
+    let home = tempdir();
+    let help = run(netlens(home.path()).arg("--help"));
+    assert!(help.status.success());
+    for needle in ["snapshot", "--netns", "--theme", "--config", "NO_COLOR", "Exit status"] {
+        assert!(stdout(&help).contains(needle), "--help lacks {needle}");
+    }
+    let version = run(netlens(home.path()).arg("--version"));
+    assert!(version.status.success());
+    assert_eq!(stdout(&version).trim(), format!("netlens {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn config_template_is_a_valid_config() {
+    let home = tempdir();
+    let template = run(netlens(home.path()).args(["config", "template"]));
+    assert!(template.status.success());
+    let text = stdout(&template);
+    assert!(text.contains("refresh = \"1s\"") && text.contains("[keys]"));
+    let path = write(home.path(), "template.toml", &text);
+    // A config that is the template must be accepted as it is.
+    let output =
+        run(netlens(home.path()).args(["--demo", "--config"]).arg(&path).args(["snapshot", "-d", "100ms"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn bad_config_exits_2_naming_file_key_and_value() {
+    let home = tempdir();
+    let cases = [
+        ("refrsh = \"1s\"\n", vec!["refrsh", "line 1"]),
+        ("refresh = \"soon\"\n", vec!["refresh", "\"soon\""]),
+        ("[ui]\nmax_fps = 0\n", vec!["ui.max_fps", "0"]),
+        ("[keys]\nquit = [\"ctrl-nonsense\"]\n", vec!["quit", "ctrl-nonsense"]),
+        ("[keys]\nfly = [\"x\"]\n", vec!["fly"]),
+        ("theme = 12\n", vec!["theme", "line 1"]),
+    ];
+    for (text, needles) in cases {
+        let path = write(home.path(), "bad.toml", text);
+        let output = run(netlens(home.path()).arg("--config").arg(&path).args(["snapshot", "-d", "100ms"]));
+        assert_eq!(output.status.code(), Some(2), "{text:?}: {}", stderr(&output));
+        let message = stderr(&output);
+        assert!(message.contains(&path.display().to_string()), "{text:?}: no path in {message:?}");
+        for needle in needles {
+            assert!(message.contains(needle), "{text:?}: {needle:?} missing in {message:?}");
+        }
+        assert!(stdout(&output).is_empty(), "nothing on stdout for a config error");
+    }
+}
+
+#[test]
+fn bad_invocations_exit_2_with_one_line() {
+    let home = tempdir();
+    let bad_theme = write(home.path(), "bad-theme.toml", "[colors]\nnope = \"red\"\n");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--theme".into(), "solarized-neon".into(), "snapshot".into()],
+            "unknown theme `solarized-neon`",
+        ),
+        (
+            vec!["--netns".into(), "netlens-test-no-such-ns".into(), "snapshot".into()],
+            "netlens-test-no-such-ns",
+        ),
+        (
+            vec!["snapshot".into(), "-o".into(), "/nonexistent-netlens-dir/x.json".into()],
+            "cannot write /nonexistent-netlens-dir/x.json",
+        ),
+        (vec!["snapshot".into(), "--duration".into(), "soon".into()], "`soon`"),
+        (vec!["--theme".into(), bad_theme.display().to_string(), "snapshot".into()], "nope"),
+    ];
+    for (args, needle) in cases {
+        let output = run(netlens(home.path()).args(&args));
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        let message = stderr(&output);
+        assert!(message.contains(needle), "{args:?}: {needle:?} missing in {message:?}");
+    }
+}
+
+#[test]
+fn snapshot_json_matches_the_schema() {
+    let home = tempdir();
+    let output = run(netlens(home.path()).args(["snapshot", "--duration", "400ms"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("not JSON: {e}"));
+    support::schema::check_snapshot(&doc);
+    let names: Vec<&str> =
+        doc["interfaces"].as_array().into_iter().flatten().filter_map(|i| i["name"].as_str()).collect();
+    assert!(names.contains(&"lo"), "loopback is always there: {names:?}");
+    let lo = doc["interfaces"].as_array().into_iter().flatten().find(|i| i["name"] == "lo");
+    assert_eq!(lo.map(|lo| lo["kind"].clone()), Some(serde_json::json!("loopback")));
+    assert!(
+        doc["sources"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["name"] == "interfaces" && s["status"] == "ok"))
+    );
+}
+
+#[test]
+fn snapshot_redact_hides_identity_consistently() {
+    let home = tempdir();
+    let plain = run(netlens(home.path()).args(["--demo", "snapshot", "-d", "100ms"]));
+    let redacted = run(netlens(home.path()).args(["--demo", "snapshot", "-d", "100ms", "--redact"]));
+    assert!(plain.status.success() && redacted.status.success(), "{}", stderr(&redacted));
+    let plain_text = stdout(&plain);
+    let text = stdout(&redacted);
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON: {e}"));
+    support::schema::check_snapshot(&doc);
+    for secret in ["devbox", "52:54:00:12:34:56", "192.168.1.23", "10.20.30.41", "fe80::5054:ff:fe12:3456"] {
+        assert!(plain_text.contains(secret), "the demo has {secret}");
+        assert!(!text.contains(secret), "{secret} leaked");
+    }
+    assert!(text.contains("127.0.0.1"), "loopback stays");
+    // The same address has the same pseudonym everywhere: the default route's source is
+    // eth0's address.
+    let eth0_address = &doc["interfaces"][1]["addresses"][0]["address"];
+    let default_source = &doc["routes"][0]["source"];
+    assert_eq!(eth0_address, default_source);
+}
+
+#[test]
+fn snapshot_markdown_and_output_file() {
+    let home = tempdir();
+    let path = home.path().join("report.md");
+    let output =
+        run(netlens(home.path()).args(["--demo", "snapshot", "-f", "md", "-d", "100ms", "-o"]).arg(&path));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty(), "with -o nothing goes to stdout");
+    let md = std::fs::read_to_string(&path).unwrap_or_default();
+    for heading in ["# netlens snapshot of devbox", "## Interfaces", "## Routes", "## Events"] {
+        assert!(md.contains(heading), "{heading} missing");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(home.path())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(".netlens"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn no_netlink_uses_the_portable_fallback_and_says_so() {
+    let home = tempdir();
+    let output = run(netlens(home.path()).args(["--no-netlink", "snapshot", "-d", "300ms"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    support::schema::check_snapshot(&doc);
+    let source = doc["sources"].as_array().into_iter().flatten().find(|s| s["name"] == "interfaces").cloned();
+    let source = source.unwrap_or_default();
+    assert_eq!(source["status"], "degraded", "{source}");
+    assert!(source["detail"].as_str().is_some_and(|d| d.contains("--no-netlink")), "{source}");
+    assert!(doc["interfaces"].as_array().is_some_and(|i| i.iter().any(|i| i["name"] == "lo")));
+}

@@ -1,0 +1,6 @@
+//! Helpers shared by the integration tests.
+
+// Each test binary includes this module and uses a different part of it.
+#![allow(dead_code, reason = "each integration test uses a different subset of the helpers")]
+
+pub mod netns;

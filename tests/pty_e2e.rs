@@ -1,0 +1,107 @@
+//! End to end: the real binary in a real pseudo-terminal. It starts, shows the tabs,
+//! moves between them, exports with `e`, quits with `q`, and leaves the terminal as
+//! it found it — also after bad input and on SIGTERM.
+
+mod support;
+
+use std::time::Duration;
+
+use support::pty::PtySession;
+use support::tempdir;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn start_navigate_export_quit() {
+    let home = tempdir();
+    let export_dir = home.path().join("exports");
+    std::fs::create_dir_all(&export_dir).unwrap_or_else(|e| panic!("{e}"));
+    let export_arg = export_dir.display().to_string();
+    let mut session = PtySession::spawn(home.path(), &["--export-dir", &export_arg], 100, 30);
+
+    // The tab bar and real data (the loopback interface exists in every namespace).
+    session.wait_for(&["Overview", "Interfaces", "Routes", "Events", "lo"], WAIT);
+
+    session.send(b"2");
+    session.wait_for(&["MTU", "loopback"], WAIT);
+    session.send(b"\t");
+    session.wait_for(&["local"], WAIT);
+    session.send(b"4");
+    session.wait_for(&["interfaces source ok"], WAIT);
+    session.send(b"?");
+    session.wait_for(&["quit", "export"], WAIT);
+    session.send(b"\x1b");
+    // A lone Esc followed at once by a key reads as Alt+key; a person pauses.
+    std::thread::sleep(Duration::from_millis(150));
+
+    session.send(b"e");
+    session.wait_for(&["snapshot written to"], WAIT);
+    let files: Vec<_> =
+        std::fs::read_dir(&export_dir).into_iter().flatten().flatten().map(|entry| entry.path()).collect();
+    assert_eq!(files.len(), 1, "exactly one snapshot, no temporary files: {files:?}");
+    let name = files[0].file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    assert!(name.starts_with("netlens-snapshot-") && name.ends_with("Z.json"), "{name}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap_or_default()).unwrap_or_default();
+    support::schema::check_snapshot(&doc);
+
+    session.send(b"q");
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}
+
+#[test]
+fn survives_resizing_down_to_one_cell() {
+    let home = tempdir();
+    let mut session = PtySession::spawn(home.path(), &["--demo"], 80, 24);
+    session.wait_for(&["Overview", "eth0"], WAIT);
+    for (cols, rows) in [(40, 12), (10, 3), (1, 1), (200, 50), (80, 24)] {
+        session.resize(cols, rows);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    session.wait_for(&["Overview", "eth0"], WAIT);
+    session.send(b"\x03");
+    assert_eq!(session.wait_exit(WAIT), 0, "ctrl-c quits cleanly");
+    session.assert_restored();
+}
+
+#[test]
+fn export_into_unwritable_directory_keeps_running() {
+    let home = tempdir();
+    let missing = home.path().join("does-not-exist");
+    let missing_arg = missing.display().to_string();
+    let mut session = PtySession::spawn(home.path(), &["--demo", "--export-dir", &missing_arg], 100, 30);
+    session.wait_for(&["Overview"], WAIT);
+    session.send(b"e");
+    session.wait_for(&["export failed"], WAIT);
+    assert!(!missing.exists(), "no directory or partial file created");
+    session.send(b"2");
+    session.wait_for(&["MTU"], WAIT);
+    session.send(b"q");
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}
+
+#[test]
+fn bad_config_leaves_the_terminal_cooked() {
+    let home = tempdir();
+    let config = support::write(home.path(), "bad.toml", "[ui]\nmax_fps = \"lots\"\n");
+    let config_arg = config.display().to_string();
+    let mut session = PtySession::spawn(home.path(), &["--config", &config_arg], 80, 24);
+    assert_eq!(session.wait_exit(WAIT), 2);
+    session.assert_restored();
+    let output = session.raw_output();
+    assert!(output.contains("max_fps") && output.contains("bad.toml"), "{output}");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let home = tempdir();
+    let mut session = PtySession::spawn(home.path(), &["--demo"], 80, 24);
+    session.wait_for(&["Overview"], WAIT);
+    let pid = session.pid();
+    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    assert!(status.is_ok_and(|s| s.success()));
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}

@@ -1,0 +1,91 @@
+//! The committed screenshots (`screenshots/<tab>-<theme>.svg`) are renders of the
+//! scripted fake session; this test fails when they no longer match the code.
+//!
+//! Regenerate them with:
+//!
+//! ```text
+//! NETLENS_UPDATE_SCREENSHOTS=1 cargo test --test screenshots
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use netlens_collectors::fake;
+use netlens_ui::{Action, StatusLevel, Tab, Theme, UiState, draw, svg, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// Wide enough for every column of the 80-column layout plus the sparklines, and
+/// still readable when the SVG is scaled down in a README.
+const WIDTH: u16 = 120;
+const HEIGHT: u16 = 36;
+
+const REGENERATE: &str = "NETLENS_UPDATE_SCREENSHOTS=1 cargo test --test screenshots";
+
+fn screen(tab: Tab) -> UiState {
+    let store = fake::store();
+    let mut ui = UiState::new();
+    update(&mut ui, &store, Action::Resize(WIDTH, HEIGHT));
+    update(&mut ui, &store, Action::SelectTab(tab));
+    match tab {
+        // Show the status bar doing its job.
+        Tab::Overview => ui.set_status(
+            "snapshot written to ./netlens-snapshot-20260314T092652Z.json",
+            StatusLevel::Info,
+            fake::NOW - time::Duration::seconds(1),
+        ),
+        // wlan0: a tentative address, receive errors and its own events in the preview.
+        Tab::Interfaces => {
+            update(&mut ui, &store, Action::Down);
+            update(&mut ui, &store, Action::Down);
+        }
+        // Show a selected row.
+        Tab::Routes => {
+            update(&mut ui, &store, Action::Down);
+        }
+        Tab::Events => {}
+    }
+    ui
+}
+
+fn render(tab: Tab, theme: &Theme) -> String {
+    let store = fake::store();
+    let ui = screen(tab);
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
+    terminal.draw(|frame| draw(frame, &store, &ui, theme, fake::NOW)).unwrap_or_else(|e| panic!("{e}"));
+    svg::buffer_to_svg(terminal.backend().buffer(), theme)
+}
+
+fn path(tab: Tab, theme: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("screenshots")
+        .join(format!("{}-{theme}.svg", tab.title().to_lowercase()))
+}
+
+#[test]
+fn screenshots_match_the_code() {
+    let regenerate = std::env::var("NETLENS_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for name in Theme::builtin_names() {
+        let theme = Theme::builtin(name).unwrap_or_else(|| panic!("built-in theme {name} does not load"));
+        for tab in Tab::ALL {
+            let path = path(tab, name);
+            let svg = render(tab, &theme);
+            let current = std::fs::read_to_string(&path).ok();
+            if current.as_deref() == Some(svg.as_str()) {
+                continue;
+            }
+            if regenerate {
+                std::fs::write(&path, &svg)
+                    .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+            } else {
+                let problem = if current.is_some() { "differs" } else { "is missing" };
+                stale.push(format!("  {} {problem}", path.display()));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "screenshots are stale:\n{}\nregenerate them with:\n  {REGENERATE}",
+        stale.join("\n")
+    );
+}

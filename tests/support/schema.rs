@@ -1,0 +1,206 @@
+//! A checker for the export schema, version 1 (DESIGN.md §4): every documented field
+//! present with the documented JSON type. Extra fields are allowed by the contract.
+
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug)]
+enum Ty {
+    Str,
+    Num,
+    Bool,
+    Arr,
+    Obj,
+    OptStr,
+    OptNum,
+    OptObj,
+}
+
+fn check(value: &Value, path: &str, fields: &[(&str, Ty)]) {
+    let Some(object) = value.as_object() else { panic!("{path} is not an object: {value}") };
+    for (name, ty) in fields {
+        let Some(field) = object.get(*name) else { panic!("{path}.{name} is missing in {value}") };
+        let ok = match ty {
+            Ty::Str => field.is_string(),
+            Ty::Num => field.is_number(),
+            Ty::Bool => field.is_boolean(),
+            Ty::Arr => field.is_array(),
+            Ty::Obj => field.is_object(),
+            Ty::OptStr => field.is_string() || field.is_null(),
+            Ty::OptNum => field.is_number() || field.is_null(),
+            Ty::OptObj => field.is_object() || field.is_null(),
+        };
+        assert!(ok, "{path}.{name} should be {ty:?}, is {field}");
+    }
+}
+
+fn each<'a>(value: &'a Value, path: &str) -> &'a Vec<Value> {
+    value.as_array().unwrap_or_else(|| panic!("{path} is not an array"))
+}
+
+fn one_of(value: &Value, path: &str, allowed: &[&str]) {
+    let text = value.as_str().unwrap_or_else(|| panic!("{path} is not a string"));
+    assert!(allowed.contains(&text), "{path} = {text:?}, not one of {allowed:?}");
+}
+
+fn rfc3339(value: &Value, path: &str) {
+    let text = value.as_str().unwrap_or_else(|| panic!("{path} is not a string"));
+    assert!(
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok(),
+        "{path} = {text:?} is not RFC 3339"
+    );
+    assert!(text.ends_with('Z'), "{path} = {text:?} is not UTC");
+}
+
+const KINDS: &[&str] = &[
+    "loopback",
+    "ethernet",
+    "wifi",
+    "cellular",
+    "veth",
+    "tun",
+    "tap",
+    "bridge",
+    "vlan",
+    "bond",
+    "wireguard",
+    "ppp",
+    "other",
+];
+
+/// Panic with the first schema violation in a snapshot document.
+pub fn check_snapshot(doc: &Value) {
+    use Ty::{Arr, Bool, Num, Obj, OptNum, OptStr, Str};
+    check(
+        doc,
+        "$",
+        &[
+            ("schema_version", Num),
+            ("netlens_version", Str),
+            ("taken_at", Str),
+            ("host", Obj),
+            ("sources", Arr),
+            ("interfaces", Arr),
+            ("routes", Arr),
+            ("rules", Arr),
+            ("neighbors", Arr),
+            ("events", Arr),
+        ],
+    );
+    assert_eq!(doc["schema_version"], 1);
+    rfc3339(&doc["taken_at"], "$.taken_at");
+    check(
+        &doc["host"],
+        "host",
+        &[("hostname", Str), ("kernel", Str), ("netns", OptStr), ("privileges", Obj)],
+    );
+    check(
+        &doc["host"]["privileges"],
+        "host.privileges",
+        &[("net_raw", Bool), ("net_admin", Bool), ("root", Bool)],
+    );
+    for (i, source) in each(&doc["sources"], "sources").iter().enumerate() {
+        let path = format!("sources[{i}]");
+        check(source, &path, &[("name", Str), ("status", Str), ("detail", Str)]);
+        one_of(&source["status"], &path, &["ok", "degraded", "failed", "off"]);
+    }
+    for (i, interface) in each(&doc["interfaces"], "interfaces").iter().enumerate() {
+        check_interface(interface, &format!("interfaces[{i}]"));
+    }
+    for (i, route) in each(&doc["routes"], "routes").iter().enumerate() {
+        let path = format!("routes[{i}]");
+        check(
+            route,
+            &path,
+            &[
+                ("family", Str),
+                ("table", Num),
+                ("type", Str),
+                ("destination", Str),
+                ("prefix_len", Num),
+                ("gateway", OptStr),
+                ("interface", OptStr),
+                ("source", OptStr),
+                ("metric", OptNum),
+                ("protocol", Str),
+                ("scope", Str),
+            ],
+        );
+    }
+    for (i, rule) in each(&doc["rules"], "rules").iter().enumerate() {
+        check(
+            rule,
+            &format!("rules[{i}]"),
+            &[("family", Str), ("priority", Num), ("table", Num), ("selector", Str)],
+        );
+    }
+    for (i, neighbor) in each(&doc["neighbors"], "neighbors").iter().enumerate() {
+        check(
+            neighbor,
+            &format!("neighbors[{i}]"),
+            &[("interface", Str), ("address", Str), ("mac", OptStr), ("state", Str)],
+        );
+    }
+    for (i, event) in each(&doc["events"], "events").iter().enumerate() {
+        let path = format!("events[{i}]");
+        check(
+            event,
+            &path,
+            &[("at", Str), ("source", Str), ("kind", Str), ("subject", Str), ("detail", Str)],
+        );
+        rfc3339(&event["at"], &path);
+    }
+}
+
+fn check_interface(interface: &Value, path: &str) {
+    use Ty::{Arr, Bool, Num, OptObj, OptStr, Str};
+    check(
+        interface,
+        path,
+        &[
+            ("index", Num),
+            ("name", Str),
+            ("kind", Str),
+            ("oper_state", Str),
+            ("carrier", Bool),
+            ("mtu", Num),
+            ("mac", OptStr),
+            ("flags", Arr),
+            ("addresses", Arr),
+            ("stats", OptObj),
+            ("rates", OptObj),
+        ],
+    );
+    one_of(&interface["kind"], path, KINDS);
+    for (j, address) in each(&interface["addresses"], path).iter().enumerate() {
+        let path = format!("{path}.addresses[{j}]");
+        check(
+            address,
+            &path,
+            &[("address", Str), ("prefix_len", Num), ("family", Str), ("scope", Str), ("flags", Arr)],
+        );
+        one_of(&address["family"], &path, &["ipv4", "ipv6"]);
+    }
+    if interface["stats"].is_object() {
+        let fields: Vec<(&str, Ty)> = [
+            "rx_bytes",
+            "tx_bytes",
+            "rx_packets",
+            "tx_packets",
+            "rx_errors",
+            "tx_errors",
+            "rx_dropped",
+            "tx_dropped",
+        ]
+        .iter()
+        .map(|name| (*name, Num))
+        .collect();
+        check(&interface["stats"], &format!("{path}.stats"), &fields);
+    }
+    if interface["rates"].is_object() {
+        check(
+            &interface["rates"],
+            &format!("{path}.rates"),
+            &[("rx_bytes_per_s", Num), ("tx_bytes_per_s", Num)],
+        );
+    }
+}

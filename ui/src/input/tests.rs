@@ -1,0 +1,128 @@
+use netlens_collectors::fake;
+use ratatui::crossterm::event::{KeyEventState, MouseEvent};
+
+use super::*;
+use crate::state::Tab;
+use crate::update::update;
+
+fn press(code: KeyCode, modifiers: KeyModifiers) -> Event {
+    Event::Key(KeyEvent::new(code, modifiers))
+}
+
+fn release(code: KeyCode) -> Event {
+    Event::Key(KeyEvent {
+        code,
+        modifiers: KeyModifiers::NONE,
+        kind: KeyEventKind::Release,
+        state: KeyEventState::NONE,
+    })
+}
+
+fn mouse(kind: MouseEventKind, column: u16, row: u16) -> Event {
+    Event::Mouse(MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE })
+}
+
+fn ui_in(mode: Mode) -> UiState {
+    let store = fake::store();
+    let mut ui = UiState::new();
+    update(&mut ui, &store, Action::Resize(80, 24));
+    update(&mut ui, &store, Action::SelectTab(Tab::Events));
+    match mode {
+        Mode::Normal => {}
+        Mode::Prompt => {
+            update(&mut ui, &store, Action::Filter);
+        }
+        Mode::Help => {
+            update(&mut ui, &store, Action::Help);
+        }
+    }
+    assert_eq!(ui.mode(), mode);
+    ui
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+#[test]
+fn keys_per_mode() {
+    let keymap = Keymap::default();
+    let cases = [
+        (Mode::Normal, press(KeyCode::Char('q'), NONE), Some(Action::Quit)),
+        (Mode::Normal, press(KeyCode::Char('/'), NONE), Some(Action::Filter)),
+        (Mode::Normal, press(KeyCode::Char('x'), NONE), None),
+        (Mode::Normal, release(KeyCode::Char('q')), None),
+        (Mode::Prompt, press(KeyCode::Char('q'), NONE), Some(Action::PromptInput('q'))),
+        (Mode::Prompt, press(KeyCode::Char('K'), SHIFT), Some(Action::PromptInput('K'))),
+        (Mode::Prompt, press(KeyCode::Char(':'), NONE), Some(Action::PromptInput(':'))),
+        (Mode::Prompt, press(KeyCode::Enter, NONE), Some(Action::PromptSubmit)),
+        (Mode::Prompt, press(KeyCode::Esc, NONE), Some(Action::PromptCancel)),
+        (Mode::Prompt, press(KeyCode::Backspace, NONE), Some(Action::PromptBackspace)),
+        (Mode::Prompt, press(KeyCode::Char('w'), CTRL), Some(Action::PromptDeleteWord)),
+        (Mode::Prompt, press(KeyCode::Backspace, KeyModifiers::ALT), Some(Action::PromptDeleteWord)),
+        (Mode::Prompt, press(KeyCode::Char('u'), CTRL), Some(Action::PromptClear)),
+        (Mode::Prompt, press(KeyCode::Char('c'), CTRL), Some(Action::Quit)),
+        (Mode::Prompt, press(KeyCode::Tab, NONE), None),
+        (Mode::Prompt, press(KeyCode::Up, NONE), None),
+        (Mode::Help, press(KeyCode::Char('j'), NONE), Some(Action::Down)),
+        (Mode::Help, press(KeyCode::PageDown, NONE), Some(Action::PageDown)),
+        (Mode::Help, press(KeyCode::Char('?'), NONE), Some(Action::Help)),
+        (Mode::Help, press(KeyCode::Esc, NONE), Some(Action::Close)),
+        (Mode::Help, press(KeyCode::Char('x'), NONE), Some(Action::Close)),
+        (Mode::Help, press(KeyCode::Char('e'), NONE), Some(Action::Close)),
+        (Mode::Help, press(KeyCode::Char('q'), NONE), Some(Action::Quit)),
+        (Mode::Help, press(KeyCode::Char('2'), NONE), Some(Action::SelectTab(Tab::Interfaces))),
+    ];
+    for (mode, event, expected) in cases {
+        assert_eq!(map_event(&keymap, &ui_in(mode), &event), expected, "{mode:?} {event:?}");
+    }
+}
+
+#[test]
+fn mouse_clicks_tabs_and_wheel_moves() {
+    let keymap = Keymap::default();
+    let left = MouseEventKind::Down(MouseButton::Left);
+    // At 80 columns: " netlens  1 Overview   2 Interfaces   3 Routes   4 Events"
+    let cases = [
+        (Mode::Normal, mouse(left, 3, 0), None),
+        (Mode::Normal, mouse(left, 9, 0), Some(Action::SelectTab(Tab::Overview))),
+        (Mode::Normal, mouse(left, 20, 0), Some(Action::SelectTab(Tab::Overview))),
+        (Mode::Normal, mouse(left, 21, 0), None),
+        (Mode::Normal, mouse(left, 25, 0), Some(Action::SelectTab(Tab::Interfaces))),
+        (Mode::Normal, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Routes))),
+        (Mode::Normal, mouse(left, 57, 0), Some(Action::SelectTab(Tab::Events))),
+        (Mode::Normal, mouse(left, 70, 0), None),
+        (Mode::Normal, mouse(left, 25, 5), None),
+        (Mode::Normal, mouse(MouseEventKind::Down(MouseButton::Right), 25, 0), None),
+        (Mode::Normal, mouse(MouseEventKind::ScrollDown, 30, 10), Some(Action::Down)),
+        (Mode::Normal, mouse(MouseEventKind::ScrollUp, 30, 10), Some(Action::Up)),
+        (Mode::Help, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Routes))),
+        (Mode::Help, mouse(MouseEventKind::ScrollDown, 30, 10), Some(Action::Down)),
+        (Mode::Prompt, mouse(left, 40, 0), None),
+        (Mode::Prompt, mouse(MouseEventKind::ScrollDown, 30, 10), None),
+    ];
+    for (mode, event, expected) in cases {
+        assert_eq!(map_event(&keymap, &ui_in(mode), &event), expected, "{mode:?} {event:?}");
+    }
+}
+
+#[test]
+fn narrow_terminals_click_on_short_labels() {
+    let store = fake::store();
+    let mut ui = UiState::new();
+    update(&mut ui, &store, Action::Resize(44, 12));
+    // " 1 Over   2 Ifaces   3 Routes   4 Events " from column 0.
+    let left = MouseEventKind::Down(MouseButton::Left);
+    let keymap = Keymap::default();
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 0, 0)), Some(Action::SelectTab(Tab::Overview)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 12, 0)), Some(Action::SelectTab(Tab::Interfaces)));
+}
+
+#[test]
+fn resize_and_other_events() {
+    let keymap = Keymap::default();
+    let ui = UiState::new();
+    assert_eq!(map_event(&keymap, &ui, &Event::Resize(100, 30)), Some(Action::Resize(100, 30)));
+    assert_eq!(map_event(&keymap, &ui, &Event::FocusGained), None);
+    assert_eq!(map_event(&keymap, &ui, &Event::Paste("x".into())), None);
+}

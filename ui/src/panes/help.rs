@@ -1,0 +1,161 @@
+//! The help overlay: every key binding in effect (as configured, not as documented),
+//! the filter syntax, the prompt's keys and the mouse.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::scroll_marks;
+use crate::action::Group;
+use crate::state::UiState;
+use crate::theme::Theme;
+use crate::widgets::pane::pane;
+use crate::widgets::text::{Doc, fill};
+
+/// The overlay is two columns when its inside is at least this wide.
+const TWO_COLUMNS: u16 = 70;
+/// Widest the overlay gets.
+const MAX_WIDTH: u16 = 96;
+
+/// Width of the keys column.
+const KEYS: usize = 10;
+
+/// The bindings of one group. The four numbered tab keys share a line when each is a
+/// single key, which keeps the overlay on one 80×24 screen.
+fn group(ui: &UiState, theme: &Theme, group: Group) -> Doc {
+    let mut doc = Doc::default();
+    doc.line([(group.title(), theme.title())]);
+    let bindings: Vec<_> = ui.bindings().iter().filter(|b| b.group == group).collect();
+    let tab_keys: Vec<&str> = bindings
+        .iter()
+        .filter(|b| b.action.starts_with("tab_"))
+        .filter_map(|b| match b.keys.as_slice() {
+            [key] => Some(key.as_str()),
+            _ => None,
+        })
+        .collect();
+    let merge_tabs = tab_keys.len() == 4;
+    for binding in &bindings {
+        if merge_tabs && binding.action.starts_with("tab_") {
+            if binding.action == "tab_1" {
+                doc.line([
+                    (format!("  {:<KEYS$} ", tab_keys.join(" ")), theme.accent()),
+                    ("tabs in order".to_owned(), theme.text()),
+                ]);
+            }
+            continue;
+        }
+        let keys = if binding.keys.is_empty() { "(unbound)".to_owned() } else { binding.keys.join(" ") };
+        doc.line([
+            (format!("  {keys:<KEYS$} "), theme.accent()),
+            (binding.description.to_owned(), theme.text()),
+        ]);
+    }
+    doc
+}
+
+fn filter_terms(theme: &Theme) -> Doc {
+    let mut doc = Doc::default();
+    doc.line([("Filter terms", theme.title()), (" field:text", theme.muted())]);
+    for (tab, fields) in [
+        ("interfaces", "name kind state"),
+        ("routes", "table dev proto"),
+        ("", "type family"),
+        ("events", "source kind subject"),
+    ] {
+        doc.line([(format!("  {tab:<KEYS$} "), theme.muted()), (fields.to_owned(), theme.accent())]);
+    }
+    doc.line([("  other words match anywhere".to_owned(), theme.muted())]);
+    doc
+}
+
+fn prompt_and_mouse(theme: &Theme) -> Doc {
+    let mut doc = Doc::default();
+    doc.line([("Prompt & mouse", theme.title())]);
+    let pair = |a: &str, b: &str, c: &str, d: &str| {
+        [
+            (a.to_owned(), theme.accent()),
+            (b.to_owned(), theme.text()),
+            (c.to_owned(), theme.accent()),
+            (d.to_owned(), theme.text()),
+        ]
+    };
+    doc.line(pair("  enter", " apply · ", "esc", " cancel"));
+    doc.line(pair("  ctrl-u", " clear · ", "ctrl-w", " word"));
+    doc.line(pair("  click", " a tab · ", "wheel", " moves"));
+    doc
+}
+
+/// The overlay's columns for an inside `width` wide.
+fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
+    let join = |blocks: Vec<Doc>| {
+        let mut doc = Doc::default();
+        for block in blocks {
+            if doc.len() > 0 {
+                doc.blank();
+            }
+            doc.append(block);
+        }
+        doc
+    };
+    let (views, moves, tables, general) = (
+        group(ui, theme, Group::Views),
+        group(ui, theme, Group::Move),
+        group(ui, theme, Group::Tables),
+        group(ui, theme, Group::General),
+    );
+    if width >= TWO_COLUMNS {
+        vec![
+            join(vec![views, moves, general]),
+            join(vec![tables, filter_terms(theme), prompt_and_mouse(theme)]),
+        ]
+    } else {
+        vec![join(vec![views, moves, tables, general, filter_terms(theme), prompt_and_mouse(theme)])]
+    }
+}
+
+/// The overlay box inside `body` (the area between the tab bar and the status bar),
+/// and the columns it holds.
+fn layout(ui: &UiState, theme: &Theme, body: Rect) -> (Rect, Vec<Doc>) {
+    let width = body.width.min(MAX_WIDTH);
+    let columns = columns(ui, theme, width.saturating_sub(4));
+    let tallest = columns.iter().map(Doc::len).max().unwrap_or(0);
+    let mut height = body.height.min(tallest as u16 + 2);
+    // A box a row or two short of the pane would leave slivers of its border showing.
+    if body.height - height <= 2 {
+        height = body.height;
+    }
+    let outer =
+        Rect::new(body.x + (body.width - width) / 2, body.y + (body.height - height) / 2, width, height);
+    (outer, columns)
+}
+
+/// Lines hidden below the overlay on a `width` × `height` terminal, for scrolling.
+pub(crate) fn overflow(ui: &UiState, width: u16, height: u16) -> usize {
+    let body = Rect::new(0, 1, width, height.saturating_sub(2));
+    let (outer, columns) = layout(ui, &Theme::monochrome(), body);
+    let tallest = columns.iter().map(Doc::len).max().unwrap_or(0);
+    tallest.saturating_sub(usize::from(outer.height.saturating_sub(2)))
+}
+
+/// Draw the overlay over `body`.
+pub(crate) fn render(frame: &mut Frame, body: Rect, ui: &UiState, theme: &Theme) {
+    let (outer, columns) = layout(ui, theme, body);
+    let buf = frame.buffer_mut();
+    fill(buf, outer, theme.overlay());
+    let close = ui.keys_of("close").unwrap_or("esc");
+    let notes_text = format!("{close} closes");
+    let inner =
+        pane(buf, outer, theme.border_focused(), &[("Keys", theme.title())], &[(&notes_text, theme.muted())]);
+    if inner.is_empty() {
+        return;
+    }
+    let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
+    let tallest = columns.iter().map(Doc::len).max().unwrap_or(0);
+    let scroll = ui.help_scroll.min(tallest.saturating_sub(usize::from(padded.height)));
+    let column_width = padded.width / columns.len().max(1) as u16;
+    for (i, column) in columns.iter().enumerate() {
+        let x = padded.x + column_width * i as u16;
+        column.render(buf, Rect::new(x, padded.y, column_width.saturating_sub(1), padded.height), scroll);
+    }
+    scroll_marks(buf, outer, scroll, usize::from(padded.height), tallest, theme);
+}

@@ -1,0 +1,415 @@
+//! UI state: which tab, what is selected, how tables are sorted and filtered, which
+//! overlay is open. Only [`update`](crate::update()) changes it (plus the few setters
+//! the app needs for things that happen outside key presses: export results, the
+//! terminal size, the keymap in effect).
+
+use netlens_collectors::model::Timestamp;
+
+use crate::action::{Binding, Keymap};
+use crate::filter::Filter;
+
+/// The tabs, in tab-bar order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Tab {
+    /// Default routes, interface summary, latest events, sources and host facts.
+    #[default]
+    Overview,
+    /// Every interface with its state, addresses and rates; Enter opens details.
+    Interfaces,
+    /// Routes by table, policy rules and neighbours.
+    Routes,
+    /// The event timeline, newest first.
+    Events,
+}
+
+impl Tab {
+    /// Every tab, in tab-bar order.
+    pub const ALL: [Self; 4] = [Self::Overview, Self::Interfaces, Self::Routes, Self::Events];
+
+    /// The tab's title.
+    #[must_use]
+    pub const fn title(self) -> &'static str {
+        match self {
+            Self::Overview => "Overview",
+            Self::Interfaces => "Interfaces",
+            Self::Routes => "Routes",
+            Self::Events => "Events",
+        }
+    }
+
+    /// A shorter title for narrow terminals.
+    #[must_use]
+    pub const fn short_title(self) -> &'static str {
+        match self {
+            Self::Overview => "Over",
+            Self::Interfaces => "Ifaces",
+            Self::Routes => "Routes",
+            Self::Events => "Events",
+        }
+    }
+
+    /// Position in the tab bar, from 0.
+    #[must_use]
+    pub const fn position(self) -> usize {
+        match self {
+            Self::Overview => 0,
+            Self::Interfaces => 1,
+            Self::Routes => 2,
+            Self::Events => 3,
+        }
+    }
+
+    /// The tab to the right, wrapping around.
+    #[must_use]
+    pub const fn next(self) -> Self {
+        Self::ALL[(self.position() + 1) % Self::ALL.len()]
+    }
+
+    /// The tab to the left, wrapping around.
+    #[must_use]
+    pub const fn previous(self) -> Self {
+        Self::ALL[(self.position() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+
+    /// Whether the tab holds a table that `/`, `s` and `S` act on.
+    #[must_use]
+    pub const fn has_table(self) -> bool {
+        !matches!(self, Self::Overview)
+    }
+}
+
+/// How a status-bar message is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StatusLevel {
+    /// A neutral fact (e.g. where a snapshot was written).
+    #[default]
+    Info,
+    /// Something worked.
+    Success,
+    /// Something needs attention.
+    Warning,
+    /// Something failed (e.g. an export error).
+    Error,
+}
+
+/// The latest status-bar message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    /// What to say.
+    pub text: String,
+    /// How to colour it.
+    pub level: StatusLevel,
+    /// When the app reported it; `None` for a short hint from a key press, which the
+    /// next key press clears.
+    pub at: Option<Timestamp>,
+}
+
+/// What the keyboard is talking to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Tabs, tables, details.
+    #[default]
+    Normal,
+    /// The `/` filter prompt: typing edits, Enter applies, Esc cancels.
+    Prompt,
+    /// The help overlay.
+    Help,
+}
+
+/// A cursor over the rows of a list and the first row shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListState {
+    /// The selected row, counted among the rows the filter lets through.
+    pub(crate) cursor: usize,
+    /// The first row drawn (in display rows, which may include section headings).
+    pub(crate) offset: usize,
+}
+
+/// Sort keys of the Interfaces table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InterfaceSort {
+    /// Kernel index: the order interfaces were created.
+    #[default]
+    Index,
+    /// Name.
+    Name,
+    /// Functional kind.
+    Kind,
+    /// Operational state, up first.
+    State,
+    /// MTU.
+    Mtu,
+    /// Receive rate, busiest first.
+    Rx,
+    /// Transmit rate, busiest first.
+    Tx,
+}
+
+impl InterfaceSort {
+    /// The next key for `s`.
+    #[must_use]
+    pub const fn next(self) -> Self {
+        match self {
+            Self::Index => Self::Name,
+            Self::Name => Self::Kind,
+            Self::Kind => Self::State,
+            Self::State => Self::Mtu,
+            Self::Mtu => Self::Rx,
+            Self::Rx => Self::Tx,
+            Self::Tx => Self::Index,
+        }
+    }
+
+    /// The key's name in hints.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Index => "index",
+            Self::Name => "name",
+            Self::Kind => "kind",
+            Self::State => "state",
+            Self::Mtu => "mtu",
+            Self::Rx => "rx",
+            Self::Tx => "tx",
+        }
+    }
+
+    /// Rates read best busiest first; everything else ascending.
+    #[must_use]
+    pub const fn descending_by_default(self) -> bool {
+        matches!(self, Self::Rx | Self::Tx)
+    }
+}
+
+/// Sort keys of the routes inside each table on the Routes tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteSort {
+    /// The order the kernel listed them in.
+    #[default]
+    Kernel,
+    /// Destination prefix.
+    Destination,
+    /// Gateway.
+    Gateway,
+    /// Output interface.
+    Device,
+    /// Metric (priority).
+    Metric,
+    /// Installing protocol.
+    Protocol,
+}
+
+impl RouteSort {
+    /// The next key for `s`.
+    #[must_use]
+    pub const fn next(self) -> Self {
+        match self {
+            Self::Kernel => Self::Destination,
+            Self::Destination => Self::Gateway,
+            Self::Gateway => Self::Device,
+            Self::Device => Self::Metric,
+            Self::Metric => Self::Protocol,
+            Self::Protocol => Self::Kernel,
+        }
+    }
+
+    /// The key's name in hints.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Kernel => "kernel order",
+            Self::Destination => "destination",
+            Self::Gateway => "gateway",
+            Self::Device => "device",
+            Self::Metric => "metric",
+            Self::Protocol => "protocol",
+        }
+    }
+}
+
+/// The open details view of one interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Details {
+    /// Kernel index of the interface (names change; indexes do not).
+    pub(crate) index: u32,
+    /// Lines scrolled down.
+    pub(crate) scroll: usize,
+}
+
+/// The Interfaces tab.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InterfacesState {
+    pub(crate) list: ListState,
+    pub(crate) sort: InterfaceSort,
+    pub(crate) reversed: bool,
+    pub(crate) filter: Filter,
+    pub(crate) details: Option<Details>,
+}
+
+/// The Routes tab.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoutesState {
+    pub(crate) list: ListState,
+    pub(crate) sort: RouteSort,
+    pub(crate) reversed: bool,
+    pub(crate) filter: Filter,
+}
+
+/// The Events tab. The cursor counts from the newest entry the filter lets through.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventsState {
+    pub(crate) list: ListState,
+    pub(crate) filter: Filter,
+    /// `Timeline::appended()` when the cursor was last placed: entries that arrived
+    /// since push the selected one down, and the cursor follows it.
+    pub(crate) anchor: u64,
+}
+
+/// Everything the UI remembers between frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiState {
+    pub(crate) tab: Tab,
+    pub(crate) mode: Mode,
+    pub(crate) paused: bool,
+    pub(crate) follow: bool,
+    /// Terminal size in cells; `(0, 0)` until the app reports it.
+    pub(crate) viewport: (u16, u16),
+    pub(crate) interfaces: InterfacesState,
+    pub(crate) routes: RoutesState,
+    pub(crate) events: EventsState,
+    pub(crate) help_scroll: usize,
+    /// The filter being typed in the prompt.
+    pub(crate) draft: String,
+    pub(crate) status: Option<StatusMessage>,
+    /// The bindings in effect, for the help overlay and the hints.
+    pub(crate) bindings: Vec<Binding>,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl UiState {
+    /// The initial state: Overview, following new events, default key bindings.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_keymap(&Keymap::default())
+    }
+
+    /// The initial state, with the help overlay and hints describing `keymap`.
+    #[must_use]
+    pub fn with_keymap(keymap: &Keymap) -> Self {
+        Self {
+            tab: Tab::Overview,
+            mode: Mode::Normal,
+            paused: false,
+            follow: true,
+            viewport: (0, 0),
+            interfaces: InterfacesState::default(),
+            routes: RoutesState::default(),
+            events: EventsState::default(),
+            help_scroll: 0,
+            draft: String::new(),
+            status: None,
+            bindings: keymap.describe(),
+        }
+    }
+
+    /// Describe `keymap` in the help overlay and hints (call it when the keymap is not
+    /// the default one).
+    pub fn set_keymap(&mut self, keymap: &Keymap) {
+        self.bindings = keymap.describe();
+    }
+
+    /// The tab on screen.
+    #[must_use]
+    pub const fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    /// Whether the view is paused (the app then renders from a frozen store).
+    #[must_use]
+    pub const fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Whether the Events tab stays on the newest entry.
+    #[must_use]
+    pub const fn follow(&self) -> bool {
+        self.follow
+    }
+
+    /// What the keyboard is talking to.
+    #[must_use]
+    pub const fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Whether the details view of an interface is open.
+    #[must_use]
+    pub const fn details_open(&self) -> bool {
+        self.interfaces.details.is_some()
+    }
+
+    /// The filter applied to a tab's table, as typed (empty when none).
+    #[must_use]
+    pub fn filter(&self, tab: Tab) -> &str {
+        match tab {
+            Tab::Overview => "",
+            Tab::Interfaces => self.interfaces.filter.text(),
+            Tab::Routes => self.routes.filter.text(),
+            Tab::Events => self.events.filter.text(),
+        }
+    }
+
+    /// The filter being typed in the prompt.
+    #[must_use]
+    pub fn draft(&self) -> &str {
+        &self.draft
+    }
+
+    /// The latest status-bar message.
+    #[must_use]
+    pub const fn status(&self) -> Option<&StatusMessage> {
+        self.status.as_ref()
+    }
+
+    /// Show `text` in the status bar (export results and errors).
+    pub fn set_status(&mut self, text: impl Into<String>, level: StatusLevel, at: Timestamp) {
+        self.status = Some(StatusMessage { text: text.into(), level, at: Some(at) });
+    }
+
+    /// A short hint from a key press; the next key press clears it.
+    pub(crate) fn hint(&mut self, text: impl Into<String>, level: StatusLevel) {
+        self.status = Some(StatusMessage { text: text.into(), level, at: None });
+    }
+
+    /// Record the terminal size (also done by `Action::Resize`): page sizes and
+    /// mouse hit-testing depend on it.
+    pub fn set_viewport(&mut self, width: u16, height: u16) {
+        self.viewport = (width, height);
+    }
+
+    /// The terminal size last reported, `(0, 0)` if never.
+    #[must_use]
+    pub const fn viewport(&self) -> (u16, u16) {
+        self.viewport
+    }
+
+    /// The bindings in effect.
+    #[must_use]
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// The keys of an action in effect, for hints (`? help`).
+    pub(crate) fn keys_of(&self, action: &str) -> Option<&str> {
+        self.bindings
+            .iter()
+            .find(|binding| binding.action == action)
+            .and_then(|b| b.keys.first())
+            .map(String::as_str)
+    }
+}

@@ -1,0 +1,316 @@
+//! The pure update: an action changes the UI state and may ask the app for a side
+//! effect. Nothing here does I/O; the store is only read (to clamp cursors to the rows
+//! that exist and to keep selections on the same item when the order changes).
+
+use netlens_collectors::Store;
+
+use crate::action::Action;
+use crate::filter::{EVENT_FIELDS, Filter, INTERFACE_FIELDS, ROUTE_FIELDS};
+use crate::panes::{details, events, help, interfaces, routes};
+use crate::state::{Details, ListState, Mode, StatusLevel, Tab, UiState};
+use crate::widgets::table::scroll;
+
+/// A side effect the app performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Leave: restore the terminal and exit.
+    Quit,
+    /// Write a snapshot and report the result with [`UiState::set_status`].
+    Export,
+}
+
+/// Assume a common terminal until the app reports the real size.
+const DEFAULT_VIEWPORT: (u16, u16) = (80, 24);
+
+/// Longest filter the prompt accepts.
+const MAX_FILTER: usize = 256;
+
+/// A cursor movement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Motion {
+    Up(usize),
+    Down(usize),
+    Top,
+    Bottom,
+}
+
+/// Apply `action` to `ui`, reading `store` (the frozen copy while paused).
+pub fn update(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
+    // A hint from the previous key press has been read by now.
+    if ui.status.as_ref().is_some_and(|status| status.at.is_none()) && !matches!(action, Action::Resize(..)) {
+        ui.status = None;
+    }
+    rebase_events(ui, store);
+    match action {
+        Action::Quit => return Some(Command::Quit),
+        Action::Resize(width, height) => {
+            ui.set_viewport(width, height);
+            return None;
+        }
+        _ => {}
+    }
+    match ui.mode {
+        Mode::Prompt => prompt(ui, store, action),
+        Mode::Help => help_mode(ui, store, action),
+        Mode::Normal => return normal(ui, store, action),
+    }
+    None
+}
+
+fn viewport(ui: &UiState) -> (u16, u16) {
+    if ui.viewport.0 == 0 || ui.viewport.1 == 0 { DEFAULT_VIEWPORT } else { ui.viewport }
+}
+
+/// Keep the events cursor on the entry it was on while newer entries arrive (or on the
+/// newest one when following), and remember how far the timeline had got.
+fn rebase_events(ui: &mut UiState, store: &Store) {
+    let current = events::current(ui, store);
+    ui.events.list = current;
+    ui.events.anchor = store.timeline().appended();
+}
+
+fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
+    match action {
+        Action::Export => return Some(Command::Export),
+        Action::NextTab => ui.tab = ui.tab.next(),
+        Action::PrevTab => ui.tab = ui.tab.previous(),
+        Action::SelectTab(tab) => ui.tab = tab,
+        Action::Up => motion(ui, store, Motion::Up(1)),
+        Action::Down => motion(ui, store, Motion::Down(1)),
+        Action::PageUp => motion(ui, store, Motion::Up(page(ui))),
+        Action::PageDown => motion(ui, store, Motion::Down(page(ui))),
+        Action::Top => motion(ui, store, Motion::Top),
+        Action::Bottom => motion(ui, store, Motion::Bottom),
+        Action::Filter => open_prompt(ui),
+        Action::CycleSort | Action::ReverseSort => sort(ui, store, action == Action::ReverseSort),
+        Action::Open => open(ui, store),
+        Action::Close => close(ui, store),
+        Action::TogglePause => ui.paused = !ui.paused,
+        Action::Help => {
+            ui.mode = Mode::Help;
+            ui.help_scroll = 0;
+        }
+        Action::Follow => {
+            ui.follow = !ui.follow;
+            if ui.follow {
+                ui.events.list = ListState::default();
+            }
+            if ui.tab != Tab::Events {
+                let state = if ui.follow { "on" } else { "off" };
+                ui.hint(format!("events follow the newest: {state}"), StatusLevel::Info);
+            }
+        }
+        Action::Quit
+        | Action::Resize(..)
+        | Action::PromptInput(_)
+        | Action::PromptBackspace
+        | Action::PromptDeleteWord
+        | Action::PromptClear
+        | Action::PromptSubmit
+        | Action::PromptCancel => {}
+    }
+    None
+}
+
+/// Rows in a page of the current tab.
+fn page(ui: &UiState) -> usize {
+    let (_, height) = viewport(ui);
+    let rows = match ui.tab {
+        Tab::Routes => routes::visible_rows(height),
+        Tab::Events => events::visible_rows(height),
+        Tab::Overview | Tab::Interfaces => interfaces::visible_rows(height),
+    };
+    rows.saturating_sub(1).max(1)
+}
+
+/// Move a cursor over `len` rows.
+fn step(cursor: usize, len: usize, motion: Motion) -> usize {
+    let last = len.saturating_sub(1);
+    match motion {
+        Motion::Up(n) => cursor.min(last).saturating_sub(n),
+        Motion::Down(n) => cursor.saturating_add(n).min(last),
+        Motion::Top => 0,
+        Motion::Bottom => last,
+    }
+}
+
+fn motion(ui: &mut UiState, store: &Store, motion: Motion) {
+    let (width, height) = viewport(ui);
+    match ui.tab {
+        Tab::Overview => {}
+        Tab::Interfaces => {
+            if let Some(open) = ui.interfaces.details.as_mut() {
+                let limit = details::overflow(store, open.index, width, height);
+                open.scroll = step(open.scroll, limit + 1, motion);
+                return;
+            }
+            let len = interfaces::ordered(store, &ui.interfaces).len();
+            let list = &mut ui.interfaces.list;
+            list.cursor = step(list.cursor, len, motion);
+            list.offset = scroll(list.offset, list.cursor, interfaces::visible_rows(height), len);
+        }
+        Tab::Routes => {
+            let model = routes::model(store, &ui.routes);
+            let list = &mut ui.routes.list;
+            list.cursor = step(list.cursor, model.data.len(), motion);
+            list.offset = routes::offset_for(&model, list.cursor, list.offset, routes::visible_rows(height));
+        }
+        Tab::Events => {
+            let len = events::filtered_len(store, &ui.events);
+            let list = &mut ui.events.list;
+            list.cursor = step(list.cursor, len, motion);
+            list.offset = scroll(list.offset, list.cursor, events::visible_rows(height), len);
+            // Scrolling away from the newest entry stops following it.
+            if list.cursor > 0 {
+                ui.follow = false;
+            }
+        }
+    }
+}
+
+fn open_prompt(ui: &mut UiState) {
+    if !ui.tab.has_table() || ui.interfaces.details.is_some() && ui.tab == Tab::Interfaces {
+        ui.hint("filters work on the Interfaces, Routes and Events tables", StatusLevel::Warning);
+        return;
+    }
+    ui.draft = ui.filter(ui.tab).to_owned();
+    ui.mode = Mode::Prompt;
+}
+
+fn prompt(ui: &mut UiState, store: &Store, action: Action) {
+    match action {
+        Action::PromptInput(c) if !c.is_control() && ui.draft.chars().count() < MAX_FILTER => {
+            ui.draft.push(c);
+        }
+        Action::PromptBackspace => {
+            ui.draft.pop();
+        }
+        Action::PromptDeleteWord => {
+            let kept = ui.draft.trim_end().rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            ui.draft.truncate(kept);
+        }
+        Action::PromptClear => ui.draft.clear(),
+        Action::PromptSubmit => {
+            let text = std::mem::take(&mut ui.draft);
+            apply_filter(ui, store, &text);
+            ui.mode = Mode::Normal;
+        }
+        Action::PromptCancel | Action::Close => {
+            ui.draft.clear();
+            ui.mode = Mode::Normal;
+        }
+        _ => {}
+    }
+}
+
+/// Set the current tab's filter, keeping the selected interface selected if it still
+/// shows.
+fn apply_filter(ui: &mut UiState, store: &Store, text: &str) {
+    match ui.tab {
+        Tab::Overview => {}
+        Tab::Interfaces => {
+            let selected = selected_interface(ui, store);
+            ui.interfaces.filter = Filter::parse(text, INTERFACE_FIELDS);
+            reselect_interface(ui, store, selected);
+        }
+        Tab::Routes => {
+            ui.routes.filter = Filter::parse(text, ROUTE_FIELDS);
+            ui.routes.list = ListState::default();
+        }
+        Tab::Events => {
+            ui.events.filter = Filter::parse(text, EVENT_FIELDS);
+            ui.events.list = ListState::default();
+        }
+    }
+}
+
+fn selected_interface(ui: &UiState, store: &Store) -> Option<u32> {
+    let rows = interfaces::ordered(store, &ui.interfaces);
+    rows.get(ui.interfaces.list.cursor.min(rows.len().saturating_sub(1))).map(|entry| entry.info.index)
+}
+
+fn reselect_interface(ui: &mut UiState, store: &Store, index: Option<u32>) {
+    let rows = interfaces::ordered(store, &ui.interfaces);
+    let cursor = index.and_then(|index| rows.iter().position(|e| e.info.index == index)).unwrap_or(0);
+    let (_, height) = viewport(ui);
+    let list = &mut ui.interfaces.list;
+    list.cursor = cursor;
+    list.offset = scroll(list.offset, cursor, interfaces::visible_rows(height), rows.len());
+}
+
+fn sort(ui: &mut UiState, store: &Store, reverse: bool) {
+    match ui.tab {
+        Tab::Interfaces if ui.interfaces.details.is_none() => {
+            let selected = selected_interface(ui, store);
+            let state = &mut ui.interfaces;
+            if reverse {
+                state.reversed = !state.reversed;
+            } else {
+                state.sort = state.sort.next();
+                state.reversed = false;
+            }
+            reselect_interface(ui, store, selected);
+        }
+        Tab::Routes => {
+            let state = &mut ui.routes;
+            if reverse {
+                state.reversed = !state.reversed;
+            } else {
+                state.sort = state.sort.next();
+                state.reversed = false;
+            }
+            state.list = ListState::default();
+        }
+        Tab::Events => ui.hint("the timeline is always newest first", StatusLevel::Info),
+        Tab::Overview | Tab::Interfaces => {
+            ui.hint("sorting works on the Interfaces and Routes tables", StatusLevel::Info);
+        }
+    }
+}
+
+fn open(ui: &mut UiState, store: &Store) {
+    if ui.tab != Tab::Interfaces {
+        ui.hint("enter opens interface details on the Interfaces tab", StatusLevel::Info);
+        return;
+    }
+    if ui.interfaces.details.is_some() {
+        return;
+    }
+    match selected_interface(ui, store) {
+        Some(index) => ui.interfaces.details = Some(Details { index, scroll: 0 }),
+        None => ui.hint("no interface selected", StatusLevel::Info),
+    }
+}
+
+fn close(ui: &mut UiState, store: &Store) {
+    match ui.tab {
+        Tab::Interfaces if ui.interfaces.details.is_some() => ui.interfaces.details = None,
+        tab if !ui.filter(tab).is_empty() => {
+            apply_filter(ui, store, "");
+            ui.hint("filter cleared", StatusLevel::Info);
+        }
+        _ => {}
+    }
+}
+
+fn help_mode(ui: &mut UiState, store: &Store, action: Action) {
+    let (width, height) = viewport(ui);
+    let limit = help::overflow(ui, width, height);
+    match action {
+        Action::Up => ui.help_scroll = step(ui.help_scroll, limit + 1, Motion::Up(1)),
+        Action::Down => ui.help_scroll = step(ui.help_scroll, limit + 1, Motion::Down(1)),
+        Action::PageUp => ui.help_scroll = step(ui.help_scroll, limit + 1, Motion::Up(10)),
+        Action::PageDown => ui.help_scroll = step(ui.help_scroll, limit + 1, Motion::Down(10)),
+        Action::Top => ui.help_scroll = 0,
+        Action::Bottom => ui.help_scroll = limit,
+        Action::NextTab | Action::PrevTab | Action::SelectTab(_) => {
+            ui.mode = Mode::Normal;
+            normal(ui, store, action);
+        }
+        Action::Help | Action::Close => ui.mode = Mode::Normal,
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,297 @@
+use netlens_collectors::fake;
+use netlens_collectors::model::{SourceId, TimelineKind};
+use netlens_collectors::{Event, Notice, Payload};
+
+use super::*;
+use crate::state::InterfaceSort;
+
+fn ui_at(tab: Tab) -> (UiState, Store) {
+    let store = fake::store();
+    let mut ui = UiState::new();
+    update(&mut ui, &store, Action::Resize(80, 24));
+    update(&mut ui, &store, Action::SelectTab(tab));
+    (ui, store)
+}
+
+fn run(ui: &mut UiState, store: &Store, actions: &[Action]) -> Vec<Option<Command>> {
+    actions.iter().map(|action| update(ui, store, *action)).collect()
+}
+
+fn selected_name(ui: &UiState, store: &Store) -> String {
+    let rows = interfaces::ordered(store, &ui.interfaces);
+    rows.get(ui.interfaces.list.cursor).map(|e| e.info.name.clone()).unwrap_or_default()
+}
+
+#[test]
+fn tabs_switch_and_wrap() {
+    let (mut ui, store) = ui_at(Tab::Overview);
+    for (action, expected) in [
+        (Action::NextTab, Tab::Interfaces),
+        (Action::NextTab, Tab::Routes),
+        (Action::NextTab, Tab::Events),
+        (Action::NextTab, Tab::Overview),
+        (Action::PrevTab, Tab::Events),
+        (Action::SelectTab(Tab::Routes), Tab::Routes),
+        (Action::PrevTab, Tab::Interfaces),
+    ] {
+        assert_eq!(update(&mut ui, &store, action), None);
+        assert_eq!(ui.tab(), expected, "after {action:?}");
+    }
+}
+
+#[test]
+fn movement_clamps_to_the_rows() {
+    let (mut ui, store) = ui_at(Tab::Interfaces);
+    // Seven interfaces; a page at 80×24 is 18 rows.
+    for (action, cursor) in [
+        (Action::Up, 0),
+        (Action::Down, 1),
+        (Action::Down, 2),
+        (Action::PageDown, 6),
+        (Action::Down, 6),
+        (Action::PageUp, 0),
+        (Action::Bottom, 6),
+        (Action::Top, 0),
+    ] {
+        update(&mut ui, &store, action);
+        assert_eq!(ui.interfaces.list.cursor, cursor, "after {action:?}");
+    }
+    let (mut ui, store) = ui_at(Tab::Routes);
+    run(&mut ui, &store, &[Action::Bottom]);
+    let data_rows = store.routes().len() + store.rules().len() + store.neighbors().len();
+    assert_eq!(ui.routes.list.cursor, data_rows - 1);
+    let model = routes::model(&store, &ui.routes);
+    assert!(ui.routes.list.offset + routes::visible_rows(24) >= model.lines.len(), "last row visible");
+    run(&mut ui, &store, &[Action::Top]);
+    assert_eq!(ui.routes.list, ListState::default());
+}
+
+#[test]
+fn movement_on_overview_does_nothing() {
+    let (mut ui, store) = ui_at(Tab::Overview);
+    let before = ui.clone();
+    run(&mut ui, &store, &[Action::Down, Action::PageDown, Action::Bottom]);
+    assert_eq!(ui, before);
+}
+
+#[test]
+fn sort_cycles_and_keeps_the_selection() {
+    let (mut ui, store) = ui_at(Tab::Interfaces);
+    run(&mut ui, &store, &[Action::Down]);
+    assert_eq!(selected_name(&ui, &store), "eth0");
+    let expected = [
+        (InterfaceSort::Name, false, ["docker0", "eth0", "lo", "tun0", "veth-lab", "wg0", "wlan0"]),
+        (InterfaceSort::Kind, false, ["docker0", "eth0", "lo", "tun0", "veth-lab", "wlan0", "wg0"]),
+        (InterfaceSort::State, false, ["eth0", "wlan0", "veth-lab", "lo", "wg0", "docker0", "tun0"]),
+    ];
+    for (sort, descending, order) in expected {
+        run(&mut ui, &store, &[Action::CycleSort]);
+        assert_eq!((ui.interfaces.sort, interfaces::descending(&ui.interfaces)), (sort, descending));
+        let names: Vec<_> =
+            interfaces::ordered(&store, &ui.interfaces).iter().map(|e| e.info.name.clone()).collect();
+        assert_eq!(names, order, "{sort:?}");
+        assert_eq!(selected_name(&ui, &store), "eth0", "selection follows eth0 under {sort:?}");
+    }
+    run(&mut ui, &store, &[Action::ReverseSort]);
+    let names: Vec<_> =
+        interfaces::ordered(&store, &ui.interfaces).iter().map(|e| e.info.name.clone()).collect();
+    assert_eq!(names, ["tun0", "docker0", "wg0", "lo", "veth-lab", "wlan0", "eth0"]);
+    run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort]);
+    assert_eq!(ui.interfaces.sort, InterfaceSort::Rx);
+    assert!(interfaces::descending(&ui.interfaces), "rates sort busiest first");
+    assert_eq!(interfaces::ordered(&store, &ui.interfaces)[0].info.name, "eth0");
+    run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort]);
+    assert_eq!(ui.interfaces.sort, InterfaceSort::Index);
+
+    let (mut ui, store) = ui_at(Tab::Routes);
+    run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort, Action::ReverseSort]);
+    assert_eq!((ui.routes.sort, ui.routes.reversed), (crate::state::RouteSort::Gateway, true));
+    let (mut ui, store) = ui_at(Tab::Events);
+    run(&mut ui, &store, &[Action::CycleSort]);
+    assert_eq!(ui.status().map(|s| s.text.as_str()), Some("the timeline is always newest first"));
+}
+
+#[test]
+fn filter_prompt_edits_applies_and_cancels() {
+    let (mut ui, store) = ui_at(Tab::Interfaces);
+    let type_text = |ui: &mut UiState, text: &str| {
+        for c in text.chars() {
+            update(ui, &store, Action::PromptInput(c));
+        }
+    };
+    update(&mut ui, &store, Action::Filter);
+    assert_eq!(ui.mode(), Mode::Prompt);
+    type_text(&mut ui, "kind:wifi extra");
+    assert_eq!(ui.draft(), "kind:wifi extra");
+    update(&mut ui, &store, Action::PromptDeleteWord);
+    assert_eq!(ui.draft(), "kind:wifi ");
+    update(&mut ui, &store, Action::PromptBackspace);
+    assert_eq!(ui.draft(), "kind:wifi");
+    // While typing, only quitting leaves the prompt; other actions wait.
+    assert_eq!(update(&mut ui, &store, Action::Export), None);
+    assert_eq!(ui.mode(), Mode::Prompt);
+    update(&mut ui, &store, Action::PromptSubmit);
+    assert_eq!((ui.mode(), ui.filter(Tab::Interfaces)), (Mode::Normal, "kind:wifi"));
+    assert_eq!(interfaces::ordered(&store, &ui.interfaces).len(), 1);
+
+    update(&mut ui, &store, Action::Filter);
+    assert_eq!(ui.draft(), "kind:wifi", "the prompt starts from the applied filter");
+    update(&mut ui, &store, Action::PromptClear);
+    type_text(&mut ui, "eth");
+    update(&mut ui, &store, Action::PromptCancel);
+    assert_eq!(
+        (ui.mode(), ui.filter(Tab::Interfaces)),
+        (Mode::Normal, "kind:wifi"),
+        "cancel keeps the old filter"
+    );
+
+    update(&mut ui, &store, Action::Close);
+    assert_eq!(ui.filter(Tab::Interfaces), "", "esc clears an applied filter");
+    assert_eq!(ui.status().map(|s| s.text.as_str()), Some("filter cleared"));
+
+    let (mut ui, store) = ui_at(Tab::Overview);
+    update(&mut ui, &store, Action::Filter);
+    assert_eq!(ui.mode(), Mode::Normal, "nothing to filter on Overview");
+    assert!(ui.status().is_some());
+    update(&mut ui, &store, Action::Down);
+    assert!(ui.status().is_none(), "a hint lasts one key press");
+}
+
+#[test]
+fn filters_are_per_tab() {
+    let (mut ui, store) = ui_at(Tab::Events);
+    update(&mut ui, &store, Action::Filter);
+    for c in "kind:route".chars() {
+        update(&mut ui, &store, Action::PromptInput(c));
+    }
+    update(&mut ui, &store, Action::PromptSubmit);
+    assert_eq!(events::filtered_len(&store, &ui.events), 3);
+    assert_eq!(ui.filter(Tab::Routes), "");
+    update(&mut ui, &store, Action::SelectTab(Tab::Routes));
+    update(&mut ui, &store, Action::Filter);
+    for c in "dev:wg0".chars() {
+        update(&mut ui, &store, Action::PromptInput(c));
+    }
+    update(&mut ui, &store, Action::PromptSubmit);
+    assert_eq!(
+        routes::model(&store, &ui.routes).data.len(),
+        2,
+        "two routes via wg0; rules and neighbours drop out"
+    );
+    assert_eq!(ui.filter(Tab::Events), "kind:route");
+}
+
+#[test]
+fn details_open_scroll_and_close() {
+    let (mut ui, store) = ui_at(Tab::Interfaces);
+    run(&mut ui, &store, &[Action::Down, Action::Down, Action::Open]);
+    assert_eq!(ui.interfaces.details, Some(Details { index: 3, scroll: 0 }), "wlan0");
+    run(&mut ui, &store, &[Action::Down, Action::Down]);
+    assert_eq!(ui.interfaces.details.map(|d| d.scroll), Some(2));
+    run(&mut ui, &store, &[Action::Bottom]);
+    let limit = details::overflow(&store, 3, 80, 24);
+    assert!(limit > 0);
+    assert_eq!(ui.interfaces.details.map(|d| d.scroll), Some(limit));
+    run(&mut ui, &store, &[Action::Down]);
+    assert_eq!(ui.interfaces.details.map(|d| d.scroll), Some(limit), "scrolling stops at the end");
+    assert_eq!(ui.interfaces.list.cursor, 2, "the table cursor stays put");
+    run(&mut ui, &store, &[Action::Close]);
+    assert_eq!(ui.interfaces.details, None);
+    run(&mut ui, &store, &[Action::SelectTab(Tab::Routes), Action::Open]);
+    assert_eq!(ui.interfaces.details, None, "enter on Routes opens nothing");
+}
+
+#[test]
+fn pause_help_quit_and_export() {
+    let (mut ui, store) = ui_at(Tab::Overview);
+    assert!(!ui.paused());
+    update(&mut ui, &store, Action::TogglePause);
+    assert!(ui.paused());
+    update(&mut ui, &store, Action::TogglePause);
+    assert!(!ui.paused());
+
+    assert_eq!(update(&mut ui, &store, Action::Export), Some(Command::Export));
+    assert_eq!(update(&mut ui, &store, Action::Help), None);
+    assert_eq!(ui.mode(), Mode::Help);
+    assert_eq!(update(&mut ui, &store, Action::Quit), Some(Command::Quit), "quit works in help");
+    update(&mut ui, &store, Action::Help);
+    assert_eq!(ui.mode(), Mode::Normal, "? toggles help");
+    run(&mut ui, &store, &[Action::Help, Action::Close]);
+    assert_eq!(ui.mode(), Mode::Normal);
+    run(&mut ui, &store, &[Action::Help, Action::SelectTab(Tab::Events)]);
+    assert_eq!((ui.mode(), ui.tab()), (Mode::Normal, Tab::Events), "a tab key leaves help for that tab");
+    run(&mut ui, &store, &[Action::Filter]);
+    assert_eq!(update(&mut ui, &store, Action::Quit), Some(Command::Quit), "quit works in the prompt");
+    assert_eq!(update(&mut ui, &store, Action::Resize(120, 40)), None);
+    assert_eq!(ui.viewport(), (120, 40));
+}
+
+#[test]
+fn help_scrolls_when_the_screen_is_short() {
+    let (mut ui, store) = ui_at(Tab::Overview);
+    run(&mut ui, &store, &[Action::Resize(60, 20), Action::Help, Action::Bottom]);
+    let limit = help::overflow(&ui, 60, 20);
+    assert!(limit > 0);
+    assert_eq!(ui.help_scroll, limit);
+    run(&mut ui, &store, &[Action::Up, Action::Top]);
+    assert_eq!(ui.help_scroll, 0);
+    run(&mut ui, &store, &[Action::Resize(80, 24), Action::Bottom]);
+    assert_eq!(ui.help_scroll, 0, "everything fits at 80×24");
+}
+
+fn with_notices(store: &Store, count: usize) -> Store {
+    let mut store = store.clone();
+    let notices = (0..count)
+        .map(|i| Notice::new(TimelineKind::LinkChanged, "eth0", format!("eth0 change {i}")))
+        .collect();
+    store.apply(Event { at: fake::NOW, source: SourceId::Interfaces, payload: Payload::Notices(notices) });
+    store
+}
+
+#[test]
+fn follow_mode_stays_on_newest_until_scrolled() {
+    let (mut ui, store) = ui_at(Tab::Events);
+    assert!(ui.follow());
+    let newer = with_notices(&store, 3);
+    update(&mut ui, &newer, Action::Resize(80, 24));
+    assert_eq!(events::current(&ui, &newer), ListState::default(), "following: on the newest");
+
+    run(&mut ui, &newer, &[Action::Down, Action::Down]);
+    assert!(!ui.follow(), "scrolling away stops following");
+    assert_eq!(ui.events.list.cursor, 2);
+    let selected = newer.timeline().from_newest(2).cloned();
+
+    // Five more arrive: the cursor stays on the same entry.
+    let newest = with_notices(&newer, 5);
+    let position = events::current(&ui, &newest);
+    assert_eq!(position.cursor, 7);
+    assert_eq!(newest.timeline().from_newest(position.cursor).cloned(), selected);
+    update(&mut ui, &newest, Action::Up);
+    assert_eq!(ui.events.list.cursor, 6);
+
+    update(&mut ui, &newest, Action::Follow);
+    assert!(ui.follow());
+    assert_eq!(events::current(&ui, &newest), ListState::default());
+    update(&mut ui, &newest, Action::SelectTab(Tab::Overview));
+    update(&mut ui, &newest, Action::Follow);
+    assert!(!ui.follow());
+    assert_eq!(ui.status().map(|s| s.text.as_str()), Some("events follow the newest: off"));
+}
+
+#[test]
+fn follow_off_with_a_filter_counts_only_matching_arrivals() {
+    let (mut ui, store) = ui_at(Tab::Events);
+    update(&mut ui, &store, Action::Filter);
+    for c in "subject:wlan0".chars() {
+        update(&mut ui, &store, Action::PromptInput(c));
+    }
+    run(&mut ui, &store, &[Action::PromptSubmit, Action::Down]);
+    assert_eq!(ui.events.list.cursor, 1);
+    let mut newer = store.clone();
+    let notices = vec![
+        Notice::new(TimelineKind::LinkChanged, "eth0", "eth0 carrier lost"),
+        Notice::new(TimelineKind::LinkChanged, "wlan0", "wlan0 carrier lost"),
+    ];
+    newer.apply(Event { at: fake::NOW, source: SourceId::Interfaces, payload: Payload::Notices(notices) });
+    assert_eq!(events::current(&ui, &newer).cursor, 2, "only the wlan0 entry counts");
+}

@@ -1,0 +1,349 @@
+//! The top-level layout: a tab bar, the current tab's pane, a status bar, and the
+//! overlays that float above them.
+//!
+//! ```text
+//! ┌──────────────────────────────────────────────────────────────────────────────┐
+//! │ netlens  1 Overview  2 Interfaces  3 Routes  4 Events             09:26:53 UTC │ tab bar (clickable)
+//! ├──────────────────────────────────────────────────────────────────────────────┤
+//! │╭ pane title ─────────────────────────────────────────────── notes (sort …) ╮│
+//! ││ HEADINGS                                                                  ││
+//! ││ rows … (only the visible ones are built)                                  ││ the tab's pane
+//! ││                 ╭ help overlay (?) ╮                                      ││
+//! ││                 ╰──────────────────╯                                      ││
+//! │╰──────────────────────────────────────────────────────────────── 3/200 ───╯│
+//! │ / filter prompt (while typing)                        enter apply · esc cancel │ last pane row
+//! ├──────────────────────────────────────────────────────────────────────────────┤
+//! │ devbox │ ● sources ok │ netlens 0.3% 9.65 MB │ PAUSED │ message …     ? help │ status bar
+//! └──────────────────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! Below [`MIN_WIDTH`] × [`MIN_HEIGHT`] only a short "terminal too small" note is drawn.
+
+use netlens_collectors::Store;
+use netlens_collectors::model::{SourceState, Timestamp};
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use crate::format::{Bytes, Clock};
+use crate::panes;
+use crate::state::{Mode, StatusLevel, Tab, UiState};
+use crate::theme::Theme;
+use crate::widgets::prompt;
+use crate::widgets::text::{fill, put, put_spans, spans_width, width};
+use crate::widgets::{split_bottom, split_top};
+
+/// Narrowest terminal the panes are drawn in.
+pub const MIN_WIDTH: u16 = 40;
+/// Shortest terminal the panes are drawn in.
+pub const MIN_HEIGHT: u16 = 10;
+
+/// App-reported status messages fade to muted after this long.
+const STATUS_FRESH_S: i64 = 15;
+
+/// Draw the whole screen for `store` as the UI state says, with relative times seen
+/// from `now`.
+pub fn draw(frame: &mut Frame, store: &Store, ui: &UiState, theme: &Theme, now: Timestamp) {
+    let area = frame.area();
+    fill(frame.buffer_mut(), area, theme.base());
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame.buffer_mut(), area, theme);
+        return;
+    }
+    let (tab_row, rest) = split_top(area, 1);
+    let (body, status_row) = split_bottom(rest, 1);
+    tab_bar(frame.buffer_mut(), tab_row, ui, theme, now);
+    status_bar(frame.buffer_mut(), status_row, store, ui, theme, now);
+    match ui.tab {
+        Tab::Overview => panes::overview::render(frame, body, store, ui, theme, now),
+        Tab::Interfaces => panes::interfaces::render(frame, body, store, ui, theme, now),
+        Tab::Routes => panes::routes::render(frame, body, store, ui, theme, now),
+        Tab::Events => panes::events::render(frame, body, store, ui, theme, now),
+    }
+    match ui.mode {
+        Mode::Normal => {}
+        Mode::Prompt => {
+            let (_, line) = split_bottom(body, 1);
+            let label = format!("filter {}", ui.tab.title());
+            let cursor = prompt::render(
+                frame.buffer_mut(),
+                line,
+                theme,
+                &label,
+                &ui.draft,
+                "enter apply · esc cancel",
+            );
+            frame.set_cursor_position(cursor);
+        }
+        Mode::Help => panes::help::render(frame, body, ui, theme),
+    }
+}
+
+/// The note drawn instead of the panes on a tiny terminal: as much of it as fits,
+/// centred.
+fn too_small(buf: &mut Buffer, area: Rect, theme: &Theme) {
+    let need = format!("need {MIN_WIDTH}×{MIN_HEIGHT}");
+    let lines = ["terminal too small", need.as_str()];
+    let top = area.y + area.height.saturating_sub(2) / 2;
+    for (line, y) in lines.into_iter().zip(top..area.bottom()) {
+        let w = (width(line) as u16).min(area.width);
+        put(buf, area.x + (area.width - w) / 2, y, w, line, theme.muted());
+    }
+}
+
+/// Where the tab bar puts each tab: `(tab, first column, width)`.
+#[derive(Debug, Clone)]
+pub(crate) struct TabBar {
+    brand: bool,
+    labels: Vec<(Tab, String, u16, u16)>,
+}
+
+/// Lay the tab bar out for a terminal `width` (0: unknown, assume wide): full titles
+/// with the app name, then without it, then short titles.
+pub(crate) fn tab_bar_layout(ui: &UiState, width: u16) -> TabBar {
+    const BRAND: u16 = 9;
+    let build = |short: bool| -> Vec<String> {
+        Tab::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, tab)| {
+                let title = if short { tab.short_title() } else { tab.title() };
+                match ui.keys_of(&format!("tab_{}", i + 1)) {
+                    Some(key) if key.chars().count() <= 3 => format!(" {key} {title} "),
+                    _ => format!(" {title} "),
+                }
+            })
+            .collect()
+    };
+    let total = |labels: &[String]| labels.iter().map(|l| width_of(l) + 1).sum::<u16>();
+    let full = build(false);
+    let (brand, labels) = if width == 0 || total(&full) + BRAND <= width {
+        (true, full)
+    } else if total(&full) <= width {
+        (false, full)
+    } else {
+        (false, build(true))
+    };
+    let mut x = if brand { BRAND } else { 0 };
+    let labels = Tab::ALL
+        .into_iter()
+        .zip(labels)
+        .map(|(tab, label)| {
+            let w = width_of(&label);
+            let placed = (tab, label, x, w);
+            x += w + 1;
+            placed
+        })
+        .collect();
+    TabBar { brand, labels }
+}
+
+fn width_of(text: &str) -> u16 {
+    width(text) as u16
+}
+
+/// The tab under column `x` of the tab bar, if any.
+pub(crate) fn tab_at(ui: &UiState, x: u16) -> Option<Tab> {
+    let layout = tab_bar_layout(ui, ui.viewport.0);
+    layout.labels.iter().find(|(_, _, start, w)| x >= *start && x < start + w).map(|(tab, ..)| *tab)
+}
+
+fn tab_bar(buf: &mut Buffer, row: Rect, ui: &UiState, theme: &Theme, now: Timestamp) {
+    fill(buf, row, theme.tab_bar());
+    let layout = tab_bar_layout(ui, row.width);
+    if layout.brand {
+        put(buf, row.x + 1, row.y, 7, "netlens", theme.tab_bar().patch(theme.title()));
+    }
+    let mut end = 0;
+    for (tab, label, x, w) in &layout.labels {
+        let style =
+            if *tab == ui.tab { theme.tab_active() } else { theme.tab_bar().patch(theme.tab_inactive()) };
+        put(buf, row.x + x, row.y, (*w).min(row.width.saturating_sub(*x)), label, style);
+        end = x + w;
+    }
+    let clock = format!("{} UTC ", Clock(now));
+    let clock_width = width_of(&clock);
+    if end + clock_width + 2 <= row.width {
+        put(buf, row.right() - clock_width, row.y, clock_width, &clock, theme.tab_bar().patch(theme.muted()));
+    }
+}
+
+/// One piece of the status bar.
+struct Segment {
+    spans: Vec<(String, Style)>,
+    /// Lower is dropped later when the bar is too narrow.
+    keep: u8,
+}
+
+impl Segment {
+    fn width(&self) -> u16 {
+        self.spans.iter().map(|(text, _)| width_of(text)).sum()
+    }
+}
+
+fn status_bar(buf: &mut Buffer, row: Rect, store: &Store, ui: &UiState, theme: &Theme, now: Timestamp) {
+    let bar = theme.status_bar();
+    fill(buf, row, bar);
+    let host = &store.system().host;
+    let mut left = Vec::new();
+    if ui.paused {
+        left.push(Segment { spans: vec![(" PAUSED ".to_owned(), theme.paused())], keep: 0 });
+    }
+    let hostname = if host.hostname.is_empty() { "netlens" } else { host.hostname.as_str() };
+    left.push(Segment { spans: vec![(hostname.to_owned(), bar.patch(theme.accent()))], keep: 2 });
+    if let Some(netns) = &host.netns {
+        left.push(Segment {
+            spans: vec![
+                ("netns ".to_owned(), bar.patch(theme.muted())),
+                (netns.clone(), bar.patch(theme.info())),
+            ],
+            keep: 1,
+        });
+    }
+    left.push(sources_segment(store, theme, bar));
+    let usage = store.usage();
+    if usage.rss_bytes > 0 {
+        left.push(Segment {
+            spans: vec![
+                ("netlens ".to_owned(), bar.patch(theme.muted())),
+                (format!("{:.1}% {}", usage.cpu_pct, Bytes(usage.rss_bytes)), bar),
+            ],
+            keep: 5,
+        });
+    }
+    let help_key = ui.keys_of("help").unwrap_or("?");
+    let help = Segment {
+        spans: vec![
+            (help_key.to_owned(), bar.patch(theme.accent())),
+            (" help ".to_owned(), bar.patch(theme.muted())),
+        ],
+        keep: 1,
+    };
+    let message = ui.status.as_ref().map(|status| {
+        let fresh = status.at.is_none_or(|at| (now - at).whole_seconds() < STATUS_FRESH_S);
+        let style = match status.level {
+            _ if !fresh => theme.muted(),
+            StatusLevel::Info => theme.info(),
+            StatusLevel::Success => theme.ok(),
+            StatusLevel::Warning => theme.warn(),
+            StatusLevel::Error => theme.error(),
+        };
+        (status.text.as_str(), bar.patch(style))
+    });
+
+    // Drop the least important segments until the rest plus a readable message fit.
+    let separator = 3;
+    let message_min = message.map_or(0, |(text, _)| width_of(text).min(24));
+    loop {
+        let used: u16 = left.iter().map(|s| s.width() + separator).sum::<u16>() + help.width() + 1;
+        if used + message_min <= row.width || left.len() <= 1 {
+            break;
+        }
+        let Some(drop) = left.iter().enumerate().max_by_key(|(_, s)| s.keep).map(|(i, _)| i) else { break };
+        left.remove(drop);
+    }
+    let mut x = row.x + 1;
+    for (i, segment) in left.iter().enumerate() {
+        if i > 0 {
+            x += put(buf, x, row.y, row.right().saturating_sub(x), " │ ", bar.patch(theme.border()));
+        }
+        let spans: Vec<(&str, Style)> = segment.spans.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+        x += put_spans(buf, x, row.y, row.right().saturating_sub(x), &spans);
+    }
+    if message.is_some() {
+        x += put(buf, x, row.y, row.right().saturating_sub(x), " │ ", bar.patch(theme.border()));
+    }
+    let help_spans: Vec<(&str, Style)> = help.spans.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+    let help_width = spans_width(&help_spans) as u16;
+    let help_x = row.right().saturating_sub(help_width);
+    if help_x > x {
+        put_spans(buf, help_x, row.y, help_width, &help_spans);
+    }
+    if let Some((text, style)) = message {
+        put(buf, x, row.y, help_x.saturating_sub(x + 1), text, style);
+    }
+}
+
+/// `● sources ok`, or the sources that are not.
+fn sources_segment(store: &Store, theme: &Theme, bar: Style) -> Segment {
+    let mut spans = Vec::new();
+    let unhealthy: Vec<_> = store.sources().filter(|s| s.status != SourceState::Ok).collect();
+    if store.sources().next().is_none() {
+        spans.push(("○ sources starting".to_owned(), bar.patch(theme.muted())));
+    } else if unhealthy.is_empty() {
+        spans.push(("● ".to_owned(), bar.patch(theme.ok())));
+        spans.push(("sources ok".to_owned(), bar));
+    } else {
+        for (i, source) in unhealthy.iter().enumerate() {
+            let style = match source.status {
+                SourceState::Failed => theme.error(),
+                SourceState::Degraded => theme.warn(),
+                SourceState::Ok | SourceState::Off => theme.muted(),
+            };
+            if i > 0 {
+                spans.push((" ".to_owned(), bar));
+            }
+            spans.push(("● ".to_owned(), bar.patch(style)));
+            spans.push((format!("{} {}", source.name.as_str(), source.status.as_str()), bar.patch(style)));
+        }
+    }
+    Segment { spans, keep: 3 }
+}
+
+#[cfg(test)]
+mod tests {
+    use netlens_collectors::fake;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::action::Action;
+    use crate::state::Details;
+    use crate::update::update;
+
+    /// The size gate in `draw` hides the panes below 40×10; each piece must still
+    /// survive any area on its own (and `draw` any terminal).
+    #[test]
+    fn every_piece_survives_any_small_area() {
+        let store = fake::store();
+        let mut ui = UiState::new();
+        update(&mut ui, &store, Action::Down);
+        let mut help = ui.clone();
+        update(&mut help, &store, Action::Help);
+        let theme = Theme::default();
+        let now = fake::NOW;
+        for width in 1..=40 {
+            for height in 1..=12 {
+                let mut terminal =
+                    Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+                let result = terminal.draw(|frame| {
+                    let area = frame.area();
+                    panes::overview::render(frame, area, &store, &ui, &theme, now);
+                    panes::interfaces::render(frame, area, &store, &ui, &theme, now);
+                    panes::routes::render(frame, area, &store, &ui, &theme, now);
+                    panes::events::render(frame, area, &store, &ui, &theme, now);
+                    panes::details::render(frame, area, &store, Details { index: 3, scroll: 5 }, &theme, now);
+                    panes::details::render(
+                        frame,
+                        area,
+                        &store,
+                        Details { index: 99, scroll: 0 },
+                        &theme,
+                        now,
+                    );
+                    panes::help::render(frame, area, &help, &theme);
+                    let buf = frame.buffer_mut();
+                    if let Some(entry) = store.interface(3) {
+                        panes::details::preview(buf, area, &store, entry, &theme, now, "enter details");
+                    }
+                    prompt::render(buf, area, &theme, "filter Events", "kind:route", "enter apply");
+                    tab_bar(buf, area, &ui, &theme, now);
+                    status_bar(buf, area, &store, &ui, &theme, now);
+                    too_small(buf, area, &theme);
+                });
+                assert!(result.is_ok(), "{width}×{height}");
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! One-row sparklines: the newest value at the right edge, each row scaled to its own
+//! peak so a quiet interface still shows its shape.
+
+use ratatui::buffer::Buffer;
+use ratatui::style::Style;
+
+/// Eighths of a cell, from empty to full.
+const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Most cells one sparkline draws; wider requests are clipped to it.
+const MAX_WIDTH: usize = 256;
+
+/// Draw the newest `width` of `values` at (`x`, `y`). Zero values draw a baseline in
+/// `baseline` style so idle stretches read as idle rather than missing; cells older
+/// than the history stay blank.
+pub(crate) fn sparkline<I>(
+    buf: &mut Buffer,
+    x: u16,
+    y: u16,
+    width: u16,
+    values: I,
+    style: Style,
+    baseline: Style,
+) where
+    I: DoubleEndedIterator<Item = f64>,
+{
+    let area = buf.area;
+    if y < area.top() || y >= area.bottom() || x >= area.right() || x < area.left() {
+        return;
+    }
+    let width = usize::from(width.min(area.right() - x)).min(MAX_WIDTH);
+    let mut newest = [0.0_f64; MAX_WIDTH];
+    let mut shown = 0;
+    for value in values.rev().take(width) {
+        newest[shown] = if value.is_finite() { value.max(0.0) } else { 0.0 };
+        shown += 1;
+    }
+    let peak = newest[..shown].iter().copied().fold(0.0_f64, f64::max);
+    let right = x + width as u16;
+    for (i, value) in newest[..shown].iter().enumerate() {
+        let cell = &mut buf[(right - 1 - i as u16, y)];
+        match level(*value, peak) {
+            0 => cell.set_char(BARS[1]).set_style(baseline),
+            n => cell.set_char(BARS[n]).set_style(style),
+        };
+    }
+}
+
+/// The bar for `value` against `peak`: 0 for nothing, else 1 ..= 8. Any traffic at
+/// all shows at least the lowest bar.
+fn level(value: f64, peak: f64) -> usize {
+    if peak <= 0.0 || value <= 0.0 { 0 } else { ((value / peak) * 8.0).ceil().clamp(1.0, 8.0) as usize }
+}
+
+/// The newest `width` values as a string of bars, for text that is not a table cell.
+pub(crate) fn bars<I>(values: I, width: usize) -> String
+where
+    I: DoubleEndedIterator<Item = f64>,
+{
+    let newest: Vec<f64> =
+        values.rev().take(width).map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect();
+    let peak = newest.iter().copied().fold(0.0_f64, f64::max);
+    newest.iter().rev().map(|v| BARS[level(*v, peak).max(1)]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::layout::Rect;
+
+    use super::*;
+
+    #[test]
+    fn right_aligned_scaled_to_peak() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 6, 1));
+        let values = [0.0, 1.0, 4.0, 8.0];
+        sparkline(&mut buf, 0, 0, 6, values.iter().copied(), Style::new(), Style::new());
+        let row: String = (0..6).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
+        assert_eq!(row, "  ▁▁▄█");
+    }
+
+    #[test]
+    fn keeps_only_the_newest_that_fit() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
+        let values = [100.0, 100.0, 1.0, 2.0];
+        sparkline(&mut buf, 0, 0, 9, values.iter().copied(), Style::new(), Style::new());
+        let row: String = (0..2).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
+        assert_eq!(row, "▄█");
+        assert_eq!(bars(values.iter().copied(), 3), "█▁▁");
+    }
+}

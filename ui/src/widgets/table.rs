@@ -1,0 +1,281 @@
+//! A sortable table that builds only the rows on screen.
+//!
+//! Columns declare a minimum and maximum width and two ranks: `keep` decides which
+//! columns survive on a narrow screen (lower stays longer), `grow` which get the spare
+//! width first. The caller draws each visible row through a [`Row`], which clips and
+//! truncates every cell and paints the selection.
+
+use std::fmt;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use super::text::{Align, Scratch, fill, put, put_aligned};
+use crate::theme::Theme;
+
+/// Most columns any table has.
+pub(crate) const MAX_COLUMNS: usize = 10;
+
+/// One column of a table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    /// Heading.
+    pub title: &'static str,
+    /// Narrowest useful width.
+    pub min: u16,
+    /// Widest useful width.
+    pub max: u16,
+    /// Lower ranks are dropped last when the screen is narrow.
+    pub keep: u8,
+    /// Lower ranks get spare width first.
+    pub grow: u8,
+    /// Alignment of the heading and cells.
+    pub align: Align,
+}
+
+impl Column {
+    /// A left-aligned column.
+    pub(crate) const fn left(title: &'static str, min: u16, max: u16, keep: u8, grow: u8) -> Self {
+        Self { title, min, max, keep, grow, align: Align::Left }
+    }
+
+    /// A right-aligned (numeric) column of fixed width.
+    pub(crate) const fn right(title: &'static str, width: u16, keep: u8) -> Self {
+        Self { title, min: width, max: width, keep, grow: u8::MAX, align: Align::Right }
+    }
+}
+
+/// Where a column landed on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    /// First cell.
+    pub x: u16,
+    /// Width in cells.
+    pub width: u16,
+}
+
+/// The columns that fit in a width, and where.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    slots: [Option<Slot>; MAX_COLUMNS],
+}
+
+impl Layout {
+    /// Fit `columns` into `width` cells starting at `x`, one blank cell between columns.
+    pub(crate) fn new(columns: &[Column], x: u16, width: u16) -> Self {
+        let n = columns.len().min(MAX_COLUMNS);
+        let mut widths = [0_u16; MAX_COLUMNS];
+        let mut included = [false; MAX_COLUMNS];
+        let mut order: [usize; MAX_COLUMNS] = std::array::from_fn(|i| i);
+        order[..n].sort_by_key(|&i| (columns[i].keep, i));
+        let mut used = 0_u16;
+        let mut count = 0;
+        for &i in &order[..n] {
+            let need = columns[i].min + u16::from(count > 0);
+            if used + need <= width {
+                included[i] = true;
+                widths[i] = columns[i].min;
+                used += need;
+                count += 1;
+            }
+        }
+        if count == 0 && n > 0 && width > 0 {
+            // Not even the most important column fits: show what there is of it.
+            let first = order[0];
+            included[first] = true;
+            widths[first] = width;
+            used = width;
+        }
+        let mut spare = width - used;
+        order[..n].sort_by_key(|&i| (columns[i].grow, i));
+        for &i in &order[..n] {
+            if included[i] && spare > 0 {
+                let add = spare.min(columns[i].max.saturating_sub(widths[i]));
+                widths[i] += add;
+                spare -= add;
+            }
+        }
+        let mut slots = [None; MAX_COLUMNS];
+        let mut cx = x;
+        for i in 0..n {
+            if included[i] {
+                slots[i] = Some(Slot { x: cx, width: widths[i] });
+                cx += widths[i] + 1;
+            }
+        }
+        Self { slots }
+    }
+
+    /// Where column `i` is, if it is shown.
+    pub(crate) fn slot(&self, i: usize) -> Option<Slot> {
+        self.slots.get(i).copied().flatten()
+    }
+}
+
+/// Draw the headings on row `y`; `sorted` marks a column with ▲ (ascending) or ▼.
+pub(crate) fn header(
+    buf: &mut Buffer,
+    y: u16,
+    columns: &[Column],
+    layout: &Layout,
+    theme: &Theme,
+    sorted: Option<(usize, bool)>,
+) {
+    for (i, column) in columns.iter().enumerate() {
+        let Some(slot) = layout.slot(i) else { continue };
+        match sorted {
+            Some((index, descending)) if index == i && slot.width > 1 => {
+                let arrow = if descending { "▼" } else { "▲" };
+                let title_width = (column.title.len() as u16).min(slot.width - 1);
+                let x = match column.align {
+                    Align::Left => slot.x,
+                    Align::Right => slot.x + slot.width - 1 - title_width,
+                };
+                put(buf, x, y, title_width, column.title, theme.header().patch(theme.accent()));
+                put(buf, x + title_width, y, 1, arrow, theme.accent());
+            }
+            _ => put_aligned(buf, slot.x, y, slot.width, column.title, theme.header(), column.align),
+        }
+    }
+}
+
+/// One visible row being drawn.
+pub(crate) struct Row<'a> {
+    buf: &'a mut Buffer,
+    y: u16,
+    layout: &'a Layout,
+    columns: &'a [Column],
+    selection: Option<Style>,
+    scratch: &'a mut Scratch,
+}
+
+impl<'a> Row<'a> {
+    /// Start drawing row `y` across `area`'s width; a selected row is painted first.
+    pub(crate) fn new(
+        buf: &'a mut Buffer,
+        area: Rect,
+        y: u16,
+        layout: &'a Layout,
+        columns: &'a [Column],
+        selection: Option<Style>,
+        scratch: &'a mut Scratch,
+    ) -> Self {
+        if let Some(style) = selection {
+            fill(buf, Rect::new(area.x, y, area.width, 1), style);
+        }
+        Self { buf, y, layout, columns, selection, scratch }
+    }
+
+    /// The style text gets: its own, or the selection's on the selected row (colours
+    /// that carry meaning would be unreadable on every theme's selection otherwise).
+    pub(crate) fn style(&self, style: Style) -> Style {
+        self.selection.unwrap_or(style)
+    }
+
+    /// Where column `i` is, if shown.
+    pub(crate) fn slot(&self, i: usize) -> Option<Slot> {
+        self.layout.slot(i)
+    }
+
+    /// The row's line.
+    pub(crate) const fn y(&self) -> u16 {
+        self.y
+    }
+
+    /// The buffer, for cells drawn by hand (sparklines, lists of addresses).
+    pub(crate) fn buf(&mut self) -> &mut Buffer {
+        self.buf
+    }
+
+    /// Write text into column `i`.
+    pub(crate) fn text(&mut self, i: usize, text: &str, style: Style) {
+        let Some(slot) = self.layout.slot(i) else { return };
+        let align = self.columns.get(i).map_or(Align::Left, |c| c.align);
+        let style = self.style(style);
+        put_aligned(self.buf, slot.x, self.y, slot.width, text, style, align);
+    }
+
+    /// Format `value` into column `i` without allocating.
+    pub(crate) fn display(&mut self, i: usize, value: impl fmt::Display, style: Style) {
+        let Some(slot) = self.layout.slot(i) else { return };
+        let align = self.columns.get(i).map_or(Align::Left, |c| c.align);
+        let style = self.style(style);
+        let text = self.scratch.format(value);
+        put_aligned(self.buf, slot.x, self.y, slot.width, text, style, align);
+    }
+
+    /// The scratch buffer and the buffer together, for cells assembled piece by piece.
+    pub(crate) fn parts(&mut self) -> (&mut Buffer, &mut Scratch) {
+        (self.buf, self.scratch)
+    }
+}
+
+/// The first row to draw so that display row `target` is visible in `visible` rows,
+/// starting from the remembered `offset` and never leaving blank rows at the bottom.
+pub(crate) fn scroll(offset: usize, target: usize, visible: usize, total: usize) -> usize {
+    if visible == 0 {
+        return target;
+    }
+    let offset = if target < offset {
+        target
+    } else if target >= offset + visible {
+        target + 1 - visible
+    } else {
+        offset
+    };
+    offset.min(total.saturating_sub(visible))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLUMNS: [Column; 4] = [
+        Column::left("NAME", 6, 10, 0, 1),
+        Column::left("ADDR", 8, 30, 1, 0),
+        Column::right("RX", 5, 0),
+        Column::left("SPARK", 10, 20, 2, 2),
+    ];
+
+    fn widths(layout: &Layout) -> Vec<Option<u16>> {
+        (0..COLUMNS.len()).map(|i| layout.slot(i).map(|s| s.width)).collect()
+    }
+
+    #[test]
+    fn narrow_screens_drop_low_priority_columns() {
+        // NAME 6 + RX 5 + gap = 12; ADDR needs 9 more.
+        assert_eq!(widths(&Layout::new(&COLUMNS, 0, 12)), [Some(6), None, Some(5), None]);
+        assert_eq!(widths(&Layout::new(&COLUMNS, 0, 21)), [Some(6), Some(8), Some(5), None]);
+        // Spare width goes to ADDR (grow 0) before NAME (grow 1).
+        assert_eq!(widths(&Layout::new(&COLUMNS, 0, 25)), [Some(6), Some(12), Some(5), None]);
+        let wide = Layout::new(&COLUMNS, 2, 80);
+        assert_eq!(widths(&wide), [Some(10), Some(30), Some(5), Some(20)]);
+        assert_eq!(wide.slot(1), Some(Slot { x: 13, width: 30 }));
+    }
+
+    #[test]
+    fn too_narrow_for_anything_truncates_the_first() {
+        assert_eq!(widths(&Layout::new(&COLUMNS, 0, 3)), [Some(3), None, None, None]);
+        assert_eq!(widths(&Layout::new(&COLUMNS, 0, 0)), [None, None, None, None]);
+    }
+
+    #[test]
+    fn scrolling_keeps_the_target_visible() {
+        for (offset, target, visible, total, expected) in [
+            (0, 0, 5, 20, 0),
+            (0, 4, 5, 20, 0),
+            (0, 5, 5, 20, 1),
+            (10, 3, 5, 20, 3),
+            (18, 19, 5, 20, 15),
+            (7, 2, 5, 3, 0),
+            (3, 3, 0, 10, 3),
+        ] {
+            assert_eq!(
+                scroll(offset, target, visible, total),
+                expected,
+                "{offset} {target} {visible} {total}"
+            );
+        }
+    }
+}

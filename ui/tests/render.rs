@@ -1,0 +1,244 @@
+//! Rendering: text snapshots of every tab and overlay at 80×24 and 160×48 from the
+//! scripted store, colour dumps per theme, no panic at any small size, and the large
+//! store at 200×50.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+use std::fmt::Write as _;
+
+use netlens_collectors::{Store, fake};
+use netlens_ui::{Action, StatusLevel, Tab, Theme, UiState, draw, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn render_with(store: &Store, ui: &UiState, theme: &Theme, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, store, ui, theme, fake::NOW)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+fn render(ui: &UiState, width: u16, height: u16) -> Buffer {
+    render_with(&fake::store(), ui, &Theme::default(), width, height)
+}
+
+/// The screen as text, trailing blanks trimmed.
+fn text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let line: String = (0..area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Runs of identical style per row: `row: first-last fg bg modifiers`.
+fn styles(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let _ = write!(out, "{y:2}:");
+        let mut x = 0;
+        while x < area.width {
+            let cell = &buffer[(x, y)];
+            let key = (cell.fg, cell.bg, cell.modifier);
+            let start = x;
+            while x < area.width && {
+                let next = &buffer[(x, y)];
+                (next.fg, next.bg, next.modifier) == key
+            } {
+                x += 1;
+            }
+            let _ = write!(out, " [{start}-{}] {}/{}", x - 1, colour(key.0), colour(key.1));
+            if !key.2.is_empty() {
+                let _ = write!(out, " {:?}", key.2);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn colour(colour: ratatui::style::Color) -> String {
+    match colour {
+        ratatui::style::Color::Rgb(r, g, b) => format!("#{r:02x}{g:02x}{b:02x}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn state(store: &Store, tab: Tab, width: u16, height: u16, actions: &[Action]) -> UiState {
+    let mut ui = UiState::new();
+    update(&mut ui, store, Action::Resize(width, height));
+    update(&mut ui, store, Action::SelectTab(tab));
+    for action in actions {
+        update(&mut ui, store, *action);
+    }
+    ui
+}
+
+fn typed(text: &str) -> Vec<Action> {
+    text.chars().map(Action::PromptInput).collect()
+}
+
+#[test]
+fn every_tab_at_80x24_and_160x48() {
+    let store = fake::store();
+    for (width, height) in SIZES {
+        for tab in Tab::ALL {
+            let ui = state(&store, tab, width, height, &[]);
+            let name = format!("{}_{width}x{height}", tab.title().to_lowercase());
+            insta::assert_snapshot!(name, text(&render(&ui, width, height)));
+        }
+    }
+}
+
+#[test]
+fn interface_details_and_help_overlays() {
+    let store = fake::store();
+    for (width, height) in SIZES {
+        // wlan0: a temporary and a tentative address, receive errors.
+        let ui = state(&store, Tab::Interfaces, width, height, &[Action::Down, Action::Down, Action::Open]);
+        insta::assert_snapshot!(format!("details_{width}x{height}"), text(&render(&ui, width, height)));
+        let ui = state(&store, Tab::Routes, width, height, &[Action::Help]);
+        insta::assert_snapshot!(format!("help_{width}x{height}"), text(&render(&ui, width, height)));
+    }
+}
+
+#[test]
+fn prompt_pause_and_status_message() {
+    let store = fake::store();
+    let mut actions = vec![Action::Filter];
+    actions.extend(typed("kind:link"));
+    actions.push(Action::PromptSubmit);
+    actions.push(Action::Down);
+    actions.push(Action::TogglePause);
+    actions.push(Action::Filter);
+    actions.extend(typed(" wlan"));
+    let mut ui = state(&store, Tab::Events, 80, 24, &actions);
+    ui.set_status(
+        "export failed: ./snapshots: Permission denied (os error 13)",
+        StatusLevel::Error,
+        fake::NOW,
+    );
+    insta::assert_snapshot!("events_filtered_paused_prompt_80x24", text(&render(&ui, 80, 24)));
+}
+
+#[test]
+fn routes_scrolled_and_sorted() {
+    let store = fake::store();
+    let ui = state(&store, Tab::Routes, 80, 24, &[Action::CycleSort, Action::CycleSort, Action::Bottom]);
+    insta::assert_snapshot!("routes_by_gateway_bottom_80x24", text(&render(&ui, 80, 24)));
+}
+
+#[test]
+fn themes_colour_the_same_screen_differently() {
+    let store = fake::store();
+    let ui = state(&store, Tab::Interfaces, 80, 24, &[Action::Down]);
+    let mut dumps = Vec::new();
+    for name in Theme::builtin_names() {
+        let theme = Theme::builtin(name).unwrap();
+        let dump = styles(&render_with(&store, &ui, &theme, 80, 24));
+        insta::assert_snapshot!(format!("styles_{name}"), dump);
+        dumps.push(dump);
+    }
+    assert_ne!(dumps[0], dumps[1]);
+    assert_ne!(dumps[0], dumps[2]);
+    let plain = styles(&render_with(&store, &ui, &Theme::default().without_color(), 80, 24));
+    insta::assert_snapshot!("styles_no_color", plain);
+}
+
+#[test]
+fn too_small_says_so() {
+    let ui = UiState::new();
+    insta::assert_snapshot!("too_small_30x8", text(&render(&ui, 30, 8)));
+}
+
+#[test]
+fn no_panic_at_any_small_size() {
+    let store = fake::store();
+    let mut states: Vec<UiState> =
+        Tab::ALL.iter().map(|tab| state(&store, *tab, 80, 24, &[Action::Down])).collect();
+    states.push(state(&store, Tab::Interfaces, 80, 24, &[Action::Down, Action::Open, Action::Down]));
+    states.push(state(&store, Tab::Events, 80, 24, &[Action::Help, Action::Down]));
+    let mut prompt = vec![Action::Filter];
+    prompt.extend(typed("kind:route a very long filter that cannot fit anywhere at all"));
+    states.push(state(&store, Tab::Events, 80, 24, &prompt));
+    let themes = [Theme::default(), Theme::default().without_color()];
+    for width in 1..=40 {
+        for height in 1..=12 {
+            for ui in &states {
+                for theme in &themes {
+                    render_with(&store, ui, theme, width, height);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn large_store_renders_only_what_fits() {
+    let store = fake::large_store(200, 10_000);
+    for tab in Tab::ALL {
+        let ui = state(&store, tab, 200, 50, &[Action::PageDown, Action::Down]);
+        let screen = text(&render_with(&store, &ui, &Theme::default(), 200, 50));
+        match tab {
+            Tab::Overview => assert!(screen.contains("more on the Interfaces tab"), "{screen}"),
+            Tab::Interfaces => assert!(screen.contains("/200"), "{screen}"),
+            Tab::Events => assert!(screen.contains("Events 10000"), "{screen}"),
+            Tab::Routes => assert!(screen.contains("Routes by table"), "{screen}"),
+        }
+    }
+    let mut actions = vec![Action::Filter];
+    actions.extend(typed("subject:veth0042"));
+    actions.push(Action::PromptSubmit);
+    let ui = state(&store, Tab::Events, 200, 50, &actions);
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 200, 50));
+    assert!(screen.contains("50 of 10000"), "{screen}");
+}
+
+#[test]
+fn coalesced_bursts_show_their_count() {
+    use netlens_collectors::model::{SourceId, TimelineKind};
+    use netlens_collectors::{Event, Notice, Payload};
+    let mut store = fake::store();
+    let flap = Notice::new(TimelineKind::LinkChanged, "wlan0", "wlan0 carrier lost");
+    for ms in [0, 100, 200] {
+        store.apply(Event {
+            at: fake::NOW + time::Duration::milliseconds(ms),
+            source: SourceId::Interfaces,
+            payload: Payload::Notices(vec![flap.clone()]),
+        });
+    }
+    let ui = state(&store, Tab::Events, 80, 24, &[]);
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 80, 24));
+    assert!(screen.contains("1 burst coalesced"), "{screen}");
+    assert!(screen.contains("wlan0 carrier lost ×3"), "{screen}");
+}
+
+#[test]
+#[ignore = "writes review renders to /tmp; run by hand"]
+fn review_renders() {
+    let store = fake::store();
+    let dir = std::path::Path::new("/tmp/netlens-shots");
+    std::fs::create_dir_all(dir).unwrap();
+    let cases = [
+        ("details", state(&store, Tab::Interfaces, 120, 36, &[Action::Down, Action::Down, Action::Open])),
+        ("help", state(&store, Tab::Events, 120, 36, &[Action::Help])),
+        ("prompt", {
+            let mut actions = vec![Action::Down, Action::TogglePause, Action::Filter];
+            actions.extend(typed("kind:route wlan"));
+            state(&store, Tab::Events, 120, 36, &actions)
+        }),
+    ];
+    for (name, ui) in cases {
+        for theme_name in Theme::builtin_names() {
+            let theme = Theme::builtin(theme_name).unwrap();
+            let svg = netlens_ui::svg::buffer_to_svg(&render_with(&store, &ui, &theme, 120, 36), &theme);
+            std::fs::write(dir.join(format!("{name}-{theme_name}.svg")), svg).unwrap();
+        }
+    }
+}
