@@ -46,7 +46,7 @@ pub async fn run(
         store.apply(Event::now(SourceId::App, Payload::Notices(startup_notices)));
     }
     let mut collectors = collect::start(&settings, settings.refresh);
-    let mut ui = UiState::new();
+    let mut ui = UiState::with_keymap(&keymap);
     let mut frozen: Option<Store> = None;
 
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal (is this a TTY?)")?;

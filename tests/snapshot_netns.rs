@@ -84,6 +84,34 @@ fn snapshot_of_a_namespace_equals_ip() {
     support::schema::check_snapshot(&doc);
     assert_eq!(doc["host"]["netns"], netns.name());
 
+    compare_interfaces(&netns, &doc);
+    for (ip_family, family) in [("-4", "ipv4"), ("-6", "ipv6")] {
+        assert_eq!(
+            netlens_routes(&doc, family),
+            ip_routes(&netns, ip_family),
+            "{family} routes differ from `ip -j {ip_family} route show table all`"
+        );
+    }
+
+    let rule = doc["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["priority"] == 1000)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(rule["table"], 100, "{rule}");
+    assert!(rule["selector"].as_str().is_some_and(|s| s.contains("fwmark 0x7")), "{rule}");
+    let rule_count = |family: &str| netns.json(&[family, "rule"]).as_array().map_or(0, Vec::len);
+    let netlens_rules = |family: &str| {
+        doc["rules"].as_array().into_iter().flatten().filter(|r| r["family"] == family).count()
+    };
+    assert_eq!(netlens_rules("ipv4"), rule_count("-4"));
+    assert_eq!(netlens_rules("ipv6"), rule_count("-6"));
+}
+
+/// Interfaces and addresses against `ip -j link` and `ip -j addr`.
+fn compare_interfaces(netns: &common::netns::Netns, doc: &Value) {
     let links = netns.json(&["link"]);
     let expected: BTreeSet<(u64, String, u64, String)> = links
         .as_array()
@@ -147,28 +175,4 @@ fn snapshot_of_a_namespace_equals_ip() {
             })
             .collect();
     assert_eq!(seen, expected, "addresses differ from `ip -j addr`");
-
-    for (ip_family, family) in [("-4", "ipv4"), ("-6", "ipv6")] {
-        assert_eq!(
-            netlens_routes(&doc, family),
-            ip_routes(&netns, ip_family),
-            "{family} routes differ from `ip -j {ip_family} route show table all`"
-        );
-    }
-
-    let rule = doc["rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["priority"] == 1000)
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(rule["table"], 100, "{rule}");
-    assert!(rule["selector"].as_str().is_some_and(|s| s.contains("fwmark 0x7")), "{rule}");
-    let rule_count = |family: &str| netns.json(&[family, "rule"]).as_array().map_or(0, Vec::len);
-    let netlens_rules = |family: &str| {
-        doc["rules"].as_array().into_iter().flatten().filter(|r| r["family"] == family).count()
-    };
-    assert_eq!(netlens_rules("ipv4"), rule_count("-4"));
-    assert_eq!(netlens_rules("ipv6"), rule_count("-6"));
 }

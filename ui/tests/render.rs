@@ -218,27 +218,3 @@ fn coalesced_bursts_show_their_count() {
     assert!(screen.contains("1 burst coalesced"), "{screen}");
     assert!(screen.contains("wlan0 carrier lost ×3"), "{screen}");
 }
-
-#[test]
-#[ignore = "writes review renders to /tmp; run by hand"]
-fn review_renders() {
-    let store = fake::store();
-    let dir = std::path::Path::new("/tmp/netlens-shots");
-    std::fs::create_dir_all(dir).unwrap();
-    let cases = [
-        ("details", state(&store, Tab::Interfaces, 120, 36, &[Action::Down, Action::Down, Action::Open])),
-        ("help", state(&store, Tab::Events, 120, 36, &[Action::Help])),
-        ("prompt", {
-            let mut actions = vec![Action::Down, Action::TogglePause, Action::Filter];
-            actions.extend(typed("kind:route wlan"));
-            state(&store, Tab::Events, 120, 36, &actions)
-        }),
-    ];
-    for (name, ui) in cases {
-        for theme_name in Theme::builtin_names() {
-            let theme = Theme::builtin(theme_name).unwrap();
-            let svg = netlens_ui::svg::buffer_to_svg(&render_with(&store, &ui, &theme, 120, 36), &theme);
-            std::fs::write(dir.join(format!("{name}-{theme_name}.svg")), svg).unwrap();
-        }
-    }
-}
