@@ -331,6 +331,23 @@ fn notices() -> Vec<(i64, SourceId, Notice)> {
             SourceId::Interfaces,
             n(K::AddressAdded, "wlan0", "2001:db8:20:0:a6c3:f0ff:fe8e:2107/64 added to wlan0 (tentative)"),
         ),
+        // The kernel re-reports a failing neighbour on every resolution attempt: a burst
+        // the timeline folds into one entry.
+        (
+            31,
+            SourceId::Interfaces,
+            n(K::NeighborChanged, "veth-lab", "neighbor 10.99.0.2 on veth-lab failed"),
+        ),
+        (
+            31,
+            SourceId::Interfaces,
+            n(K::NeighborChanged, "veth-lab", "neighbor 10.99.0.2 on veth-lab failed"),
+        ),
+        (
+            31,
+            SourceId::Interfaces,
+            n(K::NeighborChanged, "veth-lab", "neighbor 10.99.0.2 on veth-lab failed"),
+        ),
         (
             31,
             SourceId::Interfaces,
@@ -468,7 +485,12 @@ mod tests {
         assert!(a.interfaces().filter(|e| e.info.stats.is_some()).count() == 7);
         let eth0 = a.interface(2).map(|e| e.history.len());
         assert_eq!(eth0, Some(SAMPLES as usize - 1));
-        assert_eq!(a.timeline().len(), notices().len() + 2, "notices plus two source statuses");
+        assert_eq!(
+            a.timeline().len(),
+            notices().len() - 3 + 2,
+            "a burst of 4 folded, plus two source statuses"
+        );
+        assert_eq!(a.timeline().coalesced_bursts(), 1);
     }
 
     #[test]

@@ -10,11 +10,16 @@ use netlens_collectors::model::Timestamp;
 
 /// Write a number with three significant digits and a unit from `units` (powers of 1000).
 fn scaled(f: &mut fmt::Formatter<'_>, value: f64, units: &[&str]) -> fmt::Result {
+    scaled_by(f, value, 1000.0, units)
+}
+
+/// Write a number with three significant digits and a unit from `units` (powers of `base`).
+fn scaled_by(f: &mut fmt::Formatter<'_>, value: f64, base: f64, units: &[&str]) -> fmt::Result {
     let mut value = value.max(0.0);
     let mut unit = 0;
     // Round first so 999.96 KB/s shows as 1.00 MB/s rather than "1000 KB/s".
     while unit + 1 < units.len() && (value * 100.0).round() / 100.0 >= 999.5 {
-        value /= 1000.0;
+        value /= base;
         unit += 1;
     }
     let name = units[unit];
@@ -49,6 +54,17 @@ pub struct Bytes(pub u64);
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         scaled(f, self.0 as f64, &["B", "KB", "MB", "GB", "TB", "PB"])
+    }
+}
+
+/// Memory in binary units, e.g. `15.6 GiB`, as `free -h` and `top` show it (network
+/// byte counts and rates stay decimal, as network tools show them).
+#[derive(Debug, Clone, Copy)]
+pub struct Memory(pub u64);
+
+impl fmt::Display for Memory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        scaled_by(f, self.0 as f64, 1024.0, &["B", "KiB", "MiB", "GiB", "TiB"])
     }
 }
 
@@ -201,6 +217,9 @@ mod tests {
     #[test]
     fn bytes_counts_and_spans() {
         assert_eq!(Bytes(17_179_869_184).to_string(), "17.2 GB");
+        assert_eq!(Memory(17_179_869_184).to_string(), "16.0 GiB");
+        assert_eq!(Memory(9_650_000).to_string(), "9.20 MiB");
+        assert_eq!(Memory(512).to_string(), "512 B");
         assert_eq!(Count(1_234_567).to_string(), "1 234 567");
         assert_eq!(Count(12).to_string(), "12");
         for (seconds, expected) in

@@ -26,7 +26,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use crate::format::{Bytes, Clock};
+use crate::format::{Clock, Memory};
 use crate::panes;
 use crate::state::{Mode, StatusLevel, Tab, UiState};
 use crate::theme::Theme;
@@ -207,7 +207,7 @@ fn status_bar(buf: &mut Buffer, row: Rect, store: &Store, ui: &UiState, theme: &
         left.push(Segment {
             spans: vec![
                 ("netlens ".to_owned(), bar.patch(theme.muted())),
-                (format!("{:.1}% {}", usage.cpu_pct, Bytes(usage.rss_bytes)), bar),
+                (format!("{:.1}% {}", usage.cpu_pct, Memory(usage.rss_bytes)), bar),
             ],
             keep: 5,
         });

@@ -215,6 +215,6 @@ fn coalesced_bursts_show_their_count() {
     }
     let ui = state(&store, Tab::Events, 80, 24, &[]);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 80, 24));
-    assert!(screen.contains("1 burst coalesced"), "{screen}");
+    assert!(screen.contains("2 bursts coalesced"), "the script's burst and this one: {screen}");
     assert!(screen.contains("wlan0 carrier lost ×3"), "{screen}");
 }

@@ -11,7 +11,7 @@ use ratatui::style::Style;
 
 use super::interfaces::{address_style, addresses_by_interest, state_style};
 use super::note;
-use crate::format::{Bytes, Prefix, Rate, Span, StackText};
+use crate::format::{Memory, Prefix, Rate, Span, StackText};
 use crate::state::UiState;
 use crate::theme::Theme;
 use crate::widgets::event_list::{self, COMPACT};
@@ -205,8 +205,8 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
     if system.memory_total_bytes > 0 {
         doc.line([
             label("memory"),
-            (Bytes(system.memory_used_bytes).to_string(), theme.text()),
-            (format!(" of {}", Bytes(system.memory_total_bytes)), theme.muted()),
+            (Memory(system.memory_used_bytes).to_string(), theme.text()),
+            (format!(" of {}", Memory(system.memory_total_bytes)), theme.muted()),
         ]);
     }
     let privileges = host.privileges;
