@@ -218,3 +218,25 @@ fn coalesced_bursts_show_their_count() {
     assert!(screen.contains("2 bursts coalesced"), "the script's burst and this one: {screen}");
     assert!(screen.contains("wlan0 carrier lost ×3"), "{screen}");
 }
+
+#[test]
+fn a_degraded_source_says_so_on_its_panes() {
+    use netlens_collectors::model::{NetworkTable, SourceId, SourceState, SourceStatus};
+    use netlens_collectors::{Event, Payload};
+    let mut store = fake::store();
+    let at = fake::NOW;
+    let detail = "portable fallback (if-addrs + sysinfo): --no-netlink";
+    let status = SourceStatus { name: SourceId::Interfaces, status: SourceState::Degraded, detail: detail.into() };
+    store.apply(Event { at, source: SourceId::Interfaces, payload: Payload::Status(status) });
+    let interfaces_only = NetworkTable { interfaces: fake::network().interfaces, ..NetworkTable::default() };
+    store.apply(Event { at, source: SourceId::Interfaces, payload: Payload::Network(interfaces_only) });
+    for (tab, also) in [
+        (Tab::Interfaces, "eth0"),
+        (Tab::Routes, "routes, rules and neighbours come from rtnetlink"),
+    ] {
+        let ui = state(&store, tab, 100, 24, &[]);
+        let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 24));
+        assert!(screen.contains("interfaces source degraded: portable fallback"), "{tab:?}:\n{screen}");
+        assert!(screen.contains(also), "{tab:?}:\n{screen}");
+    }
+}

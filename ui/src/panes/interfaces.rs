@@ -3,7 +3,9 @@
 
 use std::cmp::Ordering;
 
-use netlens_collectors::model::{AddressFlags, AddressScope, InterfaceAddress, OperState, Timestamp};
+use netlens_collectors::model::{
+    AddressFlags, AddressScope, InterfaceAddress, OperState, SourceId, Timestamp,
+};
 use netlens_collectors::{InterfaceEntry, Store};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -215,6 +217,7 @@ pub(crate) fn render(
         (open_hint.as_str(), theme.muted()),
     ];
     let inner = pane(buf, area, theme.border(), &title, &notes);
+    let inner = super::source_banner(buf, inner, store, SourceId::Interfaces, theme);
     if inner.is_empty() {
         return;
     }

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use netlens_collectors::Store;
-use netlens_collectors::model::{Neighbor, NeighborState, Route, RouteType, Rule, Timestamp};
+use netlens_collectors::model::{Neighbor, NeighborState, Route, RouteType, Rule, SourceId, Timestamp};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -301,11 +301,16 @@ pub(crate) fn render(
     let arrow = if state.reversed { " ▼" } else { " ▲" };
     let notes = [("sort ", theme.muted()), (state.sort.label(), theme.accent()), (arrow, theme.accent())];
     let inner = pane(buf, area, theme.border(), &title, &notes);
+    let banner = super::source_banner(buf, inner, store, SourceId::Interfaces, theme);
+    let degraded = banner != inner;
+    let inner = banner;
     if inner.is_empty() {
         return;
     }
     if model.data.is_empty() {
-        let text = if state.filter.is_empty() {
+        let text = if degraded {
+            "routes, rules and neighbours come from rtnetlink, which this source is not using".to_owned()
+        } else if state.filter.is_empty() {
             "no routes, rules or neighbours yet".to_owned()
         } else {
             format!("nothing matches \"{}\" · esc clears the filter", state.filter.text())
