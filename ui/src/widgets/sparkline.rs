@@ -1,11 +1,15 @@
 //! One-row sparklines: the newest value at the right edge, each row scaled to its own
-//! peak so a quiet interface still shows its shape.
+//! peak so a quiet interface still shows its shape — but never to a peak below
+//! [`SCALE_FLOOR`], so a few router solicitations do not draw as a saturated link.
 
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
 /// Eighths of a cell, from empty to full.
 const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The smallest peak a row is scaled to (1 KB/s): below it, traffic is background chatter.
+pub(crate) const SCALE_FLOOR: f64 = 1000.0;
 
 /// Most cells one sparkline draws; wider requests are clipped to it.
 const MAX_WIDTH: usize = 256;
@@ -35,7 +39,7 @@ pub(crate) fn sparkline<I>(
         newest[shown] = if value.is_finite() { value.max(0.0) } else { 0.0 };
         shown += 1;
     }
-    let peak = newest[..shown].iter().copied().fold(0.0_f64, f64::max);
+    let peak = newest[..shown].iter().copied().fold(SCALE_FLOOR, f64::max);
     let right = x + width as u16;
     for (i, value) in newest[..shown].iter().enumerate() {
         let cell = &mut buf[(right - 1 - i as u16, y)];
@@ -59,7 +63,7 @@ where
 {
     let newest: Vec<f64> =
         values.rev().take(width).map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect();
-    let peak = newest.iter().copied().fold(0.0_f64, f64::max);
+    let peak = newest.iter().copied().fold(SCALE_FLOOR, f64::max);
     newest.iter().rev().map(|v| BARS[level(*v, peak).max(1)]).collect()
 }
 
@@ -72,16 +76,25 @@ mod tests {
     #[test]
     fn right_aligned_scaled_to_peak() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 6, 1));
-        let values = [0.0, 1.0, 4.0, 8.0];
+        let values = [0.0, 1000.0, 4000.0, 8000.0];
         sparkline(&mut buf, 0, 0, 6, values.iter().copied(), Style::new(), Style::new());
         let row: String = (0..6).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
         assert_eq!(row, "  ▁▁▄█");
     }
 
     #[test]
+    fn chatter_below_the_floor_stays_low() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 3, 1));
+        let values = [0.0, 60.0, 500.0];
+        sparkline(&mut buf, 0, 0, 3, values.iter().copied(), Style::new(), Style::new());
+        let row: String = (0..3).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
+        assert_eq!(row, "▁▁▄", "500 B/s is half of the 1 KB/s floor, not a full bar");
+    }
+
+    #[test]
     fn keeps_only_the_newest_that_fit() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
-        let values = [100.0, 100.0, 1.0, 2.0];
+        let values = [100_000.0, 100_000.0, 1000.0, 2000.0];
         sparkline(&mut buf, 0, 0, 9, values.iter().copied(), Style::new(), Style::new());
         let row: String = (0..2).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
         assert_eq!(row, "▄█");
