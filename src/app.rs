@@ -23,8 +23,28 @@ use crate::terminal::TerminalGuard;
 /// At most this many queued events are folded before the loop looks at input again.
 const FOLD_BATCH: usize = 4096;
 
-/// Redraw at least this often, so relative times ("3s ago") stay true.
+/// Redraw at least this often, so relative times ("3s ago") stay true; periodic
+/// samples (counters, usage) are also drawn no more often than this.
 const IDLE_REDRAW: Duration = Duration::from_secs(1);
+
+/// How soon a change must reach the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Redraw {
+    /// Nothing changed.
+    None,
+    /// Periodic samples or the clock: within [`IDLE_REDRAW`] of the last frame.
+    Soon,
+    /// A real change or a key press: at the frame-rate cap.
+    Now,
+}
+
+/// Periodic samples refresh numbers on screen; everything else is news.
+const fn urgency(payload: &Payload) -> Redraw {
+    match payload {
+        Payload::Counters(_) | Payload::SelfUsage(_) | Payload::System(_) => Redraw::Soon,
+        _ => Redraw::Now,
+    }
+}
 
 /// The result of an export, sent back from the blocking writer.
 type ExportResult = Result<std::path::PathBuf, String>;
@@ -61,14 +81,15 @@ pub async fn run(
         netlens_ui::update(&mut ui, &store, netlens_ui::Action::Resize(size.width, size.height));
     }
     let mut last_draw = Instant::now();
-    let mut dirty = true;
+    let mut redraw = Redraw::Now;
     // The first frame goes out at once, before any collector has answered.
     draw(&mut guard, &store, &ui, &theme)?;
     let mut idle = tokio::time::interval_at(Instant::now() + IDLE_REDRAW, IDLE_REDRAW);
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
-        let draw_at = (last_draw + frame_interval).max(Instant::now());
+        let wait = if redraw == Redraw::Now { frame_interval } else { IDLE_REDRAW };
+        let draw_at = (last_draw + wait).max(Instant::now());
         tokio::select! {
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
@@ -79,7 +100,7 @@ pub async fn run(
                 let view = frozen.as_ref().unwrap_or(&store);
                 let Some(action) = netlens_ui::input::map_event(&keymap, &ui, &terminal_event) else { continue };
                 let command = netlens_ui::update(&mut ui, view, action);
-                dirty = true;
+                redraw = Redraw::Now;
                 match command {
                     Some(Command::Quit) => break,
                     Some(Command::Export) => start_export(&store, &settings, export_tx.clone()),
@@ -92,14 +113,20 @@ pub async fn run(
                 }
             }
             Some(event) = collectors.events.recv() => {
+                let mut urgent = urgency(&event.payload);
                 store.apply(event);
                 for _ in 0..FOLD_BATCH {
                     match collectors.events.try_recv() {
-                        Ok(event) => store.apply(event),
+                        Ok(event) => {
+                            urgent = urgent.max(urgency(&event.payload));
+                            store.apply(event);
+                        }
                         Err(_) => break,
                     }
                 }
-                dirty |= frozen.is_none();
+                if frozen.is_none() {
+                    redraw = redraw.max(urgent);
+                }
             }
             Some(result) = export_rx.recv() => {
                 let (level, subject, text) = match result {
@@ -109,14 +136,14 @@ pub async fn run(
                 ui.set_status(text.clone(), level, Timestamp::now_utc());
                 let notice = Notice::new(TimelineKind::Export, subject, text);
                 store.apply(Event::now(SourceId::App, Payload::Notices(vec![notice])));
-                dirty = true;
+                redraw = Redraw::Now;
             }
-            () = tokio::time::sleep_until(draw_at), if dirty => {
+            () = tokio::time::sleep_until(draw_at), if redraw != Redraw::None => {
                 draw(&mut guard, frozen.as_ref().unwrap_or(&store), &ui, &theme)?;
                 last_draw = Instant::now();
-                dirty = false;
+                redraw = Redraw::None;
             }
-            _ = idle.tick() => dirty = true,
+            _ = idle.tick() => redraw = redraw.max(Redraw::Soon),
         }
     }
     drop(guard);
