@@ -95,13 +95,42 @@ fn bad_config_leaves_the_terminal_cooked() {
 }
 
 #[test]
-fn sigterm_restores_the_terminal() {
+fn signals_restore_the_terminal() {
+    for signal in ["TERM", "HUP", "INT"] {
+        let home = tempdir();
+        let mut session = PtySession::spawn(home.path(), &["--demo"], 80, 24);
+        session.wait_for(&["Overview"], WAIT);
+        let pid = session.pid();
+        let status =
+            std::process::Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{signal}");
+        assert_eq!(session.wait_exit(WAIT), 0, "SIG{signal} ends netlens cleanly");
+        session.assert_restored();
+    }
+}
+
+#[test]
+fn no_color_means_no_colour() {
     let home = tempdir();
-    let mut session = PtySession::spawn(home.path(), &["--demo"], 80, 24);
-    session.wait_for(&["Overview"], WAIT);
-    let pid = session.pid();
-    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    assert!(status.is_ok_and(|s| s.success()));
+    let mut session = PtySession::spawn_with_env(home.path(), &["--demo"], &[("NO_COLOR", "1")], 100, 30);
+    session.wait_for(&["Overview", "eth0"], WAIT);
+    session.send(b"q");
     assert_eq!(session.wait_exit(WAIT), 0);
-    session.assert_restored();
+    let output = session.raw_output();
+    // Foreground and background colours in any SGR form: 30–37, 40–47, 90–97, 38;…, 48;….
+    let coloured = output.split("\x1b[").skip(1).any(|sequence| {
+        let Some(end) = sequence.find('m') else { return false };
+        let params = &sequence[..end];
+        params.len() < 40
+            && params.split(';').any(|p| {
+                p.parse::<u16>().is_ok_and(|n| {
+                    (30..=38).contains(&n) || (40..=48).contains(&n) || (90..=107).contains(&n)
+                })
+            })
+    });
+    assert!(!coloured, "NO_COLOR=1 still printed colour codes");
+    assert!(
+        output.contains("\x1b[7m") || output.contains(";7m") || output.contains("\x1b[1m"),
+        "selection still visible by modifiers"
+    );
 }

@@ -18,6 +18,17 @@ pub struct PtySession {
 impl PtySession {
     /// Start netlens with `args` in a `cols`×`rows` terminal, isolated under `home`.
     pub fn spawn(home: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> Self {
+        Self::spawn_with_env(home, args, &[], cols, rows)
+    }
+
+    /// [`PtySession::spawn`] with extra environment variables.
+    pub fn spawn_with_env(
+        home: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cols: u16,
+        rows: u16,
+    ) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .unwrap_or_else(|e| panic!("openpty: {e}"));
@@ -28,6 +39,9 @@ impl PtySession {
         command.env("XDG_STATE_HOME", home.join("state"));
         command.env("HOME", home);
         command.env_remove("NO_COLOR");
+        for (key, value) in env {
+            command.env(key, value);
+        }
         command.cwd(home);
         let child = pair.slave.spawn_command(command).unwrap_or_else(|e| panic!("spawn: {e}"));
         drop(pair.slave);

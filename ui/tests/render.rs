@@ -226,14 +226,14 @@ fn a_degraded_source_says_so_on_its_panes() {
     let mut store = fake::store();
     let at = fake::NOW;
     let detail = "portable fallback (if-addrs + sysinfo): --no-netlink";
-    let status = SourceStatus { name: SourceId::Interfaces, status: SourceState::Degraded, detail: detail.into() };
+    let status =
+        SourceStatus { name: SourceId::Interfaces, status: SourceState::Degraded, detail: detail.into() };
     store.apply(Event { at, source: SourceId::Interfaces, payload: Payload::Status(status) });
     let interfaces_only = NetworkTable { interfaces: fake::network().interfaces, ..NetworkTable::default() };
     store.apply(Event { at, source: SourceId::Interfaces, payload: Payload::Network(interfaces_only) });
-    for (tab, also) in [
-        (Tab::Interfaces, "eth0"),
-        (Tab::Routes, "routes, rules and neighbours come from rtnetlink"),
-    ] {
+    for (tab, also) in
+        [(Tab::Interfaces, "eth0"), (Tab::Routes, "routes, rules and neighbours come from rtnetlink")]
+    {
         let ui = state(&store, tab, 100, 24, &[]);
         let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 24));
         assert!(screen.contains("interfaces source degraded: portable fallback"), "{tab:?}:\n{screen}");

@@ -197,8 +197,16 @@ pub(crate) fn render(
 
     let count = store.interface_count().to_string();
     let shown = format!("{} of {}", rows.len(), store.interface_count());
+    // Which backend fills the table ("rtnetlink", "portable fallback (…)"): the part of
+    // the source detail before its explanation.
+    let backend = store
+        .source(SourceId::Interfaces)
+        .map_or("", |status| status.detail.split(':').next().unwrap_or_default());
     let mut title =
         vec![("Interfaces", theme.title()), (" ", theme.muted()), (count.as_str(), theme.muted())];
+    if !backend.is_empty() {
+        title.extend([(" · ", theme.muted()), (backend, theme.muted())]);
+    }
     if !state.filter.is_empty() {
         title.truncate(1);
         title.extend([
