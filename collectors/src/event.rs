@@ -3,7 +3,8 @@
 //! [`Store`]: crate::store::Store
 
 use crate::model::{
-    InterfaceStats, NetworkTable, ProcessUsage, SourceId, SourceStatus, SystemFacts, TimelineKind, Timestamp,
+    FlowSample, InterfaceStats, NetworkTable, ProcessUsage, Socket, SocketTable, SourceId, SourceStatus,
+    SystemFacts, TimelineKind, Timestamp,
 };
 
 /// One state change, stamped with when it was observed and by which source.
@@ -58,4 +59,10 @@ pub enum Payload {
     System(SystemFacts),
     /// netlens's own CPU and memory use.
     SelfUsage(ProcessUsage),
+    /// A complete socket dump with owners; sockets missing from it have closed.
+    Sockets(SocketTable),
+    /// Sockets the kernel reported destroyed (with their final counters), between dumps.
+    SocketsClosed(Vec<Socket>),
+    /// Per-flow byte counts from packet capture.
+    Flows(FlowSample),
 }

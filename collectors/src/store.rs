@@ -264,6 +264,7 @@ impl Store {
             Payload::Status(status) => self.apply_status(at, status),
             Payload::System(facts) => self.system = facts,
             Payload::SelfUsage(usage) => self.usage = usage,
+            Payload::Sockets(_) | Payload::SocketsClosed(_) | Payload::Flows(_) => {}
         }
         self.generation = self.generation.wrapping_add(1);
         self.updated_at = Some(at);

@@ -12,6 +12,10 @@ pub enum SourceId {
     Interfaces,
     /// Host facts and netlens's own usage.
     System,
+    /// Sockets from `sock_diag`, with their processes.
+    Connections,
+    /// Packet capture (per-flow byte counts for UDP rates).
+    Capture,
     /// netlens itself: exports, configuration, its own errors.
     App,
 }
@@ -23,6 +27,8 @@ impl SourceId {
         match self {
             Self::Interfaces => "interfaces",
             Self::System => "system",
+            Self::Connections => "connections",
+            Self::Capture => "capture",
             Self::App => "app",
         }
     }

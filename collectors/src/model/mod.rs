@@ -3,12 +3,17 @@
 //! Every type here serialises to the field names of the export schema (DESIGN.md §4),
 //! so the snapshot writer can serialise the model directly.
 
+mod connection;
 mod event;
 mod flags;
 mod interface;
 mod route;
 mod system;
 
+pub use connection::{
+    FlowBytes, FlowSample, ProcessInfo, Protocol, Socket, SocketMemory, SocketState, SocketTable,
+    SocketTimer, TcpInfo, TimerKind,
+};
 pub use event::{SourceId, SourceState, SourceStatus, TimelineEntry, TimelineKind};
 pub use flags::{AddressFlags, LinkFlags};
 pub use interface::{

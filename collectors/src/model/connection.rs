@@ -1,0 +1,336 @@
+//! Sockets as the kernel's `sock_diag` reports them, the kernel's TCP statistics, and
+//! the processes that own them.
+
+use std::net::SocketAddr;
+
+use serde::{Serialize, Serializer};
+
+use super::AddressFamily;
+
+/// Transport protocol of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// The schema name, as serialised.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
+}
+
+/// Socket state with the kernel's names (`TCP_*` from `<net/tcp_states.h>`), in lower
+/// case; [`SocketState::Unconnected`] for a UDP socket with no peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketState {
+    /// Data flows both ways (for UDP: connected to one peer).
+    Established,
+    /// Our SYN sent, waiting for the answer.
+    SynSent,
+    /// Their SYN received, our SYN-ACK sent.
+    SynRecv,
+    /// We closed; waiting for their ACK or FIN.
+    FinWait1,
+    /// We closed and they acknowledged; waiting for their FIN.
+    FinWait2,
+    /// Both closed; lingering so late segments are not mistaken for a new connection.
+    TimeWait,
+    /// Closed.
+    Close,
+    /// They closed; waiting for our application to close.
+    CloseWait,
+    /// Both closed, waiting for the last ACK.
+    LastAck,
+    /// Accepting connections.
+    Listen,
+    /// Both sides closed at once.
+    Closing,
+    /// A request socket (a SYN in the accept queue).
+    NewSynRecv,
+    /// Bound but neither listening nor connected.
+    BoundInactive,
+    /// A UDP socket with no peer.
+    Unconnected,
+}
+
+impl SocketState {
+    /// The state for a kernel state number; UDP's `TCP_CLOSE` means unconnected.
+    #[must_use]
+    pub const fn from_kernel(protocol: Protocol, state: u8) -> Option<Self> {
+        Some(match (protocol, state) {
+            (Protocol::Udp, 7) => Self::Unconnected,
+            (_, 1) => Self::Established,
+            (_, 2) => Self::SynSent,
+            (_, 3) => Self::SynRecv,
+            (_, 4) => Self::FinWait1,
+            (_, 5) => Self::FinWait2,
+            (_, 6) => Self::TimeWait,
+            (_, 7) => Self::Close,
+            (_, 8) => Self::CloseWait,
+            (_, 9) => Self::LastAck,
+            (_, 10) => Self::Listen,
+            (_, 11) => Self::Closing,
+            (_, 12) => Self::NewSynRecv,
+            (_, 13) => Self::BoundInactive,
+            _ => return None,
+        })
+    }
+
+    /// The schema name, as serialised (`established`, `syn_sent`, …).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Established => "established",
+            Self::SynSent => "syn_sent",
+            Self::SynRecv => "syn_recv",
+            Self::FinWait1 => "fin_wait1",
+            Self::FinWait2 => "fin_wait2",
+            Self::TimeWait => "time_wait",
+            Self::Close => "close",
+            Self::CloseWait => "close_wait",
+            Self::LastAck => "last_ack",
+            Self::Listen => "listen",
+            Self::Closing => "closing",
+            Self::NewSynRecv => "new_syn_recv",
+            Self::BoundInactive => "bound_inactive",
+            Self::Unconnected => "unconnected",
+        }
+    }
+
+    /// Whether the connection is on its way out (closing states and `time_wait`).
+    #[must_use]
+    pub const fn is_closing(self) -> bool {
+        matches!(
+            self,
+            Self::FinWait1
+                | Self::FinWait2
+                | Self::TimeWait
+                | Self::Close
+                | Self::CloseWait
+                | Self::LastAck
+                | Self::Closing
+        )
+    }
+}
+
+/// The socket timer that is armed (`idiag_timer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// Retransmission timer.
+    Retransmit,
+    /// Keepalive timer.
+    Keepalive,
+    /// `TIME_WAIT` timer.
+    TimeWait,
+    /// Zero-window probe timer.
+    ZeroWindowProbe,
+    /// Anything else the kernel reports.
+    Other,
+}
+
+/// An armed socket timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SocketTimer {
+    /// Which timer.
+    pub kind: TimerKind,
+    /// Milliseconds until it fires.
+    pub expires_ms: u32,
+    /// Retransmissions (or probes) so far under this timer.
+    pub retransmits: u8,
+}
+
+/// Socket memory (`INET_DIAG_SKMEMINFO`), in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct SocketMemory {
+    /// Receive memory allocated.
+    pub rmem_alloc: u32,
+    /// Receive buffer size.
+    pub rcvbuf: u32,
+    /// Send memory allocated.
+    pub wmem_alloc: u32,
+    /// Send buffer size.
+    pub sndbuf: u32,
+    /// Memory forward-allocated.
+    pub fwd_alloc: u32,
+    /// Send memory queued.
+    pub wmem_queued: u32,
+    /// Option memory.
+    pub optmem: u32,
+    /// Backlog length.
+    pub backlog: u32,
+    /// Packets dropped before reaching the socket.
+    pub drops: u32,
+}
+
+/// The kernel's TCP statistics for one socket (`struct tcp_info`). The struct grew
+/// over kernel versions; fields a kernel does not report are `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct TcpInfo {
+    /// Smoothed round-trip time.
+    pub rtt_ms: f64,
+    /// Round-trip time variation.
+    pub rttvar_ms: f64,
+    /// Lowest round-trip time seen.
+    pub min_rtt_ms: Option<f64>,
+    /// Retransmission timeout.
+    pub rto_ms: f64,
+    /// Congestion window, in segments.
+    pub cwnd: u32,
+    /// Slow-start threshold, in segments; `None` while unset (infinite).
+    pub ssthresh: Option<u32>,
+    /// Sender maximum segment size.
+    pub mss: u32,
+    /// Path MTU.
+    pub pmtu: u32,
+    /// Consecutive retransmissions of the current segment (timeouts in a row).
+    pub retransmits: u8,
+    /// Retransmitted segments over the connection's life.
+    pub total_retrans: u32,
+    /// Segments currently considered lost.
+    pub lost: u32,
+    /// Reordering metric.
+    pub reordering: u32,
+    /// Bytes acknowledged by the peer.
+    pub bytes_acked: Option<u64>,
+    /// Bytes received.
+    pub bytes_received: Option<u64>,
+    /// Bytes sent, retransmissions included.
+    pub bytes_sent: Option<u64>,
+    /// Bytes retransmitted.
+    pub bytes_retrans: Option<u64>,
+    /// Segments received.
+    pub segs_in: Option<u32>,
+    /// Segments sent.
+    pub segs_out: Option<u32>,
+    /// Most recent delivery rate, bits per second.
+    pub delivery_rate_bps: Option<u64>,
+    /// Pacing rate, bits per second; `None` when unlimited.
+    pub pacing_rate_bps: Option<u64>,
+    /// Time spent busy sending, milliseconds.
+    pub busy_time_ms: Option<u64>,
+    /// Time limited by the receiver's window, milliseconds.
+    pub rwnd_limited_ms: Option<u64>,
+    /// Time limited by the send buffer, milliseconds.
+    pub sndbuf_limited_ms: Option<u64>,
+    /// Milliseconds since data was last sent.
+    pub last_send_ms: u32,
+    /// Milliseconds since data was last received.
+    pub last_recv_ms: u32,
+    /// Milliseconds since an ACK was last received.
+    pub last_ack_recv_ms: u32,
+    /// The peer's advertised receive window, bytes (newer kernels).
+    pub snd_wnd: Option<u32>,
+}
+
+/// One socket of one dump: what `ss -tuin` shows, keyed by the kernel's socket cookie.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Socket {
+    /// The kernel's unique socket cookie: the identity across dumps.
+    pub cookie: u64,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// Address family.
+    pub family: AddressFamily,
+    /// Socket state.
+    pub state: SocketState,
+    /// Local address and port.
+    #[serde(serialize_with = "endpoint")]
+    pub local: SocketAddr,
+    /// Remote address and port (unspecified for listeners and unconnected UDP).
+    #[serde(serialize_with = "endpoint")]
+    pub remote: SocketAddr,
+    /// Interface the socket is bound to (`SO_BINDTODEVICE`), if any.
+    pub interface_index: Option<u32>,
+    /// Owner's user id.
+    pub uid: u32,
+    /// Socket inode (0 for `time_wait` and request sockets): the link to a process.
+    pub inode: u64,
+    /// Bytes queued for the application to read (listeners: accept backlog).
+    pub recv_queue: u32,
+    /// Bytes not yet acknowledged by the peer (listeners: backlog limit).
+    pub send_queue: u32,
+    /// The armed timer, if any.
+    pub timer: Option<SocketTimer>,
+    /// TCP statistics (TCP only).
+    pub tcp: Option<TcpInfo>,
+    /// Congestion control algorithm (`cubic`, `bbr`, …), from `INET_DIAG_CONG`.
+    pub congestion: Option<String>,
+    /// Socket memory, if the kernel reported it.
+    pub memory: Option<SocketMemory>,
+    /// Type of service (IPv4) or traffic class (IPv6).
+    pub tos: Option<u8>,
+}
+
+/// Endpoints are `ip:port`, IPv6 in brackets (DESIGN.md §4): `SocketAddr`'s own format.
+fn endpoint<S: Serializer>(address: &SocketAddr, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(address)
+}
+
+/// A process that owns sockets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Short name (`comm`).
+    pub name: String,
+    /// Full command line, space-separated.
+    pub cmdline: String,
+    /// Owner's user name, or the uid as text.
+    pub user: String,
+    /// Start time in clock ticks since boot: with `pid`, the identity (pids are reused).
+    pub start_time: u64,
+    /// Open file descriptors, when readable.
+    pub open_files: Option<u64>,
+    /// `RLIMIT_NOFILE` soft limit, when readable.
+    pub open_files_limit: Option<u64>,
+}
+
+/// Bytes one flow carried in one capture interval (from packet capture; UDP and
+/// anything `sock_diag` has no counters for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowBytes {
+    /// Protocol.
+    pub protocol: Protocol,
+    /// This host's end.
+    pub local: SocketAddr,
+    /// The other end.
+    pub remote: SocketAddr,
+    /// Bytes received by this host.
+    pub rx_bytes: u64,
+    /// Bytes sent by this host.
+    pub tx_bytes: u64,
+}
+
+/// Per-flow byte counts over one capture interval.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlowSample {
+    /// Length of the interval the bytes were counted over, in milliseconds.
+    pub interval_ms: u32,
+    /// Flows that carried traffic in the interval.
+    pub flows: Vec<FlowBytes>,
+}
+
+/// One complete `sock_diag` dump of TCP and UDP, both families, with owners resolved.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SocketTable {
+    /// Every socket.
+    pub sockets: Vec<Socket>,
+    /// Owning process of a socket inode, where known.
+    pub owners: Vec<(u64, u32)>,
+    /// The owning processes, by pid.
+    pub processes: Vec<ProcessInfo>,
+    /// Whether sockets of other users could be attributed (root or `CAP_SYS_PTRACE`);
+    /// if not, their process shows as unknown and the status says why once.
+    pub all_owners_visible: bool,
+}
