@@ -10,11 +10,11 @@ pub struct Ring<T> {
 }
 
 impl<T> Ring<T> {
-    /// An empty ring holding at most `capacity` values (at least one).
+    /// An empty ring holding at most `capacity` values (at least one). Storage grows
+    /// as values arrive, so thousands of short-lived rings cost little.
     #[must_use]
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
-        Self { values: VecDeque::with_capacity(capacity), capacity }
+        Self { values: VecDeque::new(), capacity: capacity.max(1) }
     }
 
     /// Append `value`, dropping the oldest one when full.

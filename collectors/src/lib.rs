@@ -12,7 +12,10 @@ pub mod store;
 pub mod fake;
 
 pub use event::{Event, Notice, Payload};
-pub use store::{InterfaceEntry, RateSample, Store, StoreLimits, Timeline};
+pub use store::{
+    ConnectionCounts, ConnectionEntry, ConnectionLabel, ConnectionLimits, ConnectionRates, ConnectionSample,
+    ConnectionWarnings, Connections, InterfaceEntry, RateSample, Store, StoreLimits, Timeline,
+};
 
 #[cfg(feature = "runtime")]
 pub mod source;

@@ -4,7 +4,14 @@
 //! from `&Store` and the export serialises from it. Nothing here does I/O, so the
 //! whole store is testable without a kernel, and every history is a bounded ring.
 
+mod connections;
+
 use std::collections::BTreeMap;
+
+pub use connections::{
+    ConnectionCounts, ConnectionEntry, ConnectionLabel, ConnectionLimits, ConnectionRates, ConnectionSample,
+    ConnectionWarnings, Connections,
+};
 
 use crate::event::{Event, Notice, Payload};
 use crate::history::Ring;
@@ -25,6 +32,8 @@ pub struct StoreLimits {
     /// Two counter samples closer than this give no rate (too noisy); the older one
     /// stays the baseline.
     pub min_rate_interval: time::Duration,
+    /// Retention, history and warning thresholds of the connections section.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for StoreLimits {
@@ -34,6 +43,7 @@ impl Default for StoreLimits {
             history_capacity: 120,
             coalesce_window: time::Duration::seconds(1),
             min_rate_interval: time::Duration::milliseconds(200),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -215,6 +225,7 @@ pub struct Store {
     neighbors: Vec<Neighbor>,
     sources: BTreeMap<SourceId, SourceStatus>,
     timeline: Timeline,
+    connections: Connections,
     generation: u64,
     updated_at: Option<Timestamp>,
 }
@@ -239,6 +250,7 @@ impl Store {
             neighbors: Vec::new(),
             sources: BTreeMap::new(),
             timeline: Timeline::new(&limits),
+            connections: Connections::new(limits.connections),
             generation: 0,
             updated_at: None,
         }
@@ -264,7 +276,17 @@ impl Store {
             Payload::Status(status) => self.apply_status(at, status),
             Payload::System(facts) => self.system = facts,
             Payload::SelfUsage(usage) => self.usage = usage,
-            Payload::Sockets(_) | Payload::SocketsClosed(_) | Payload::Flows(_) => {}
+            Payload::Sockets(table) => {
+                for notice in self.connections.apply_table(at, table) {
+                    self.timeline.push(at, source, notice);
+                }
+            }
+            Payload::SocketsClosed(sockets) => {
+                for notice in self.connections.apply_closed(at, sockets) {
+                    self.timeline.push(at, source, notice);
+                }
+            }
+            Payload::Flows(sample) => self.connections.apply_flows(&sample),
         }
         self.generation = self.generation.wrapping_add(1);
         self.updated_at = Some(at);
@@ -370,6 +392,12 @@ impl Store {
     #[must_use]
     pub fn source(&self, id: SourceId) -> Option<&SourceStatus> {
         self.sources.get(&id)
+    }
+
+    /// Sockets, their processes and derived facts.
+    #[must_use]
+    pub const fn connections(&self) -> &Connections {
+        &self.connections
     }
 
     /// The event timeline.

@@ -105,6 +105,10 @@ pub enum TimelineKind {
     NeighborRemoved,
     /// The source lost notifications and re-read everything.
     Resynced,
+    /// A connection crossed a warning threshold (stalled, zero window, …), once per connection.
+    ConnectionWarning,
+    /// Many short connections from one process to one host, or a Happy Eyeballs race.
+    ConnectionBurst,
     /// A source changed health.
     SourceStatus,
     /// A snapshot was exported (or failed to).
@@ -132,6 +136,8 @@ impl TimelineKind {
             Self::NeighborChanged => "neighbor_changed",
             Self::NeighborRemoved => "neighbor_removed",
             Self::Resynced => "resynced",
+            Self::ConnectionWarning => "connection_warning",
+            Self::ConnectionBurst => "connection_burst",
             Self::SourceStatus => "source_status",
             Self::Export => "export",
             Self::Notice => "notice",

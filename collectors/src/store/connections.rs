@@ -1,0 +1,644 @@
+//! The connections section of the store: sockets folded from `sock_diag` dumps and
+//! destroy events, their rates, short histories, warnings and burst labels, and the
+//! processes that own them. Closed connections stay visible for a bounded time.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::event::Notice;
+use crate::history::Ring;
+use crate::model::{
+    FlowSample, ProcessInfo, Protocol, Socket, SocketState, SocketTable, TimelineKind, TimerKind, Timestamp,
+};
+
+/// Thresholds and capacities of the connections section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// How long a closed connection stays visible.
+    pub closed_retention: time::Duration,
+    /// Samples kept per connection for its sparklines.
+    pub history_capacity: usize,
+    /// Retransmitting with no acknowledged progress for this long is a stall.
+    pub stall_after: time::Duration,
+    /// In `syn_sent` for this long is worth a warning.
+    pub syn_sent_after: time::Duration,
+    /// Connections that open and close within this window count towards a burst.
+    pub burst_window: time::Duration,
+    /// Short connections from one process to one host that make a burst.
+    pub burst_min: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            closed_retention: time::Duration::seconds(10),
+            history_capacity: 60,
+            stall_after: time::Duration::seconds(5),
+            syn_sent_after: time::Duration::seconds(3),
+            burst_window: time::Duration::seconds(1),
+            burst_min: 3,
+        }
+    }
+}
+
+/// Receive and send rates of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ConnectionRates {
+    /// Bytes received per second.
+    pub rx_bytes_per_s: f64,
+    /// Bytes sent (and acknowledged, for TCP) per second.
+    pub tx_bytes_per_s: f64,
+}
+
+/// One sample for a connection's sparklines; `f32` keeps 10,000 histories small.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ConnectionSample {
+    /// Smoothed RTT, milliseconds (TCP), or NaN.
+    pub rtt_ms: f32,
+    /// Bytes received per second.
+    pub rx_bytes_per_s: f32,
+    /// Bytes sent per second.
+    pub tx_bytes_per_s: f32,
+}
+
+/// Warning flags of a connection; each is raised on the timeline once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ConnectionWarnings(pub u8);
+
+impl ConnectionWarnings {
+    /// Retransmitting with no acknowledged progress.
+    pub const STALLED: Self = Self(1);
+    /// Stuck in `syn_sent`.
+    pub const LONG_SYN_SENT: Self = Self(2);
+    /// The peer advertises a zero receive window.
+    pub const ZERO_WINDOW: Self = Self(4);
+    /// Many of the bytes sent were retransmissions.
+    pub const HIGH_RETRANSMITS: Self = Self(8);
+    /// The owning process is close to its open-file limit.
+    pub const NEAR_FD_LIMIT: Self = Self(16);
+
+    /// Every warning with its schema name, in display order.
+    pub const ALL: [(Self, &'static str); 5] = [
+        (Self::STALLED, "stalled"),
+        (Self::LONG_SYN_SENT, "long_syn_sent"),
+        (Self::ZERO_WINDOW, "zero_window"),
+        (Self::HIGH_RETRANSMITS, "high_retransmits"),
+        (Self::NEAR_FD_LIMIT, "near_fd_limit"),
+    ];
+
+    /// Whether every bit of `other` is set.
+    #[must_use]
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether no warning is set.
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The names of the set warnings.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::ALL.into_iter().filter(move |(flag, _)| self.contains(*flag)).map(|(_, name)| name)
+    }
+}
+
+/// A label that explains a connection without raising an alarm (DESIGN.md §1, note 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionLabel {
+    /// One of `count` short connections from one process to one host within a second
+    /// (retries, a port scan, a chatty client).
+    Burst {
+        /// Connections in the burst.
+        count: u32,
+    },
+    /// The losing attempt of a dual-stack (Happy Eyeballs) race: normal.
+    AlsoRan,
+}
+
+impl ConnectionLabel {
+    /// The label as shown and exported.
+    #[must_use]
+    pub fn text(self) -> String {
+        match self {
+            Self::Burst { count } => format!("burst of {count} short connections"),
+            Self::AlsoRan => "happy eyeballs also-ran".to_owned(),
+        }
+    }
+}
+
+/// A connection with everything netlens derived about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionEntry {
+    /// The latest kernel facts (the final ones, once closed).
+    pub socket: Socket,
+    /// Owning process, when known.
+    pub pid: Option<u32>,
+    /// When netlens first saw it.
+    pub first_seen: Timestamp,
+    /// When it opened, if netlens saw it open (`None`: it predates netlens).
+    pub opened_at: Option<Timestamp>,
+    /// When it closed, if it has.
+    pub closed_at: Option<Timestamp>,
+    /// Current rates, once two samples exist.
+    pub rates: Option<ConnectionRates>,
+    /// Recent samples, oldest first.
+    pub history: Ring<ConnectionSample>,
+    /// Warnings raised so far.
+    pub warnings: ConnectionWarnings,
+    /// An explanatory label, if any.
+    pub label: Option<ConnectionLabel>,
+    baseline: Option<(Timestamp, u64, u64)>,
+    /// When `bytes_acked` last advanced (or the connection was first seen).
+    progress: Option<(Timestamp, u64)>,
+}
+
+impl ConnectionEntry {
+    fn new(socket: Socket, at: Timestamp, opened: bool, capacity: usize) -> Self {
+        Self {
+            socket,
+            pid: None,
+            first_seen: at,
+            opened_at: opened.then_some(at),
+            closed_at: None,
+            rates: None,
+            history: Ring::new(capacity),
+            warnings: ConnectionWarnings::default(),
+            label: None,
+            baseline: None,
+            progress: None,
+        }
+    }
+
+    /// How long it has existed as far as netlens knows, at `now`.
+    #[must_use]
+    pub fn age(&self, now: Timestamp) -> time::Duration {
+        self.closed_at.unwrap_or(now) - self.opened_at.unwrap_or(self.first_seen)
+    }
+
+    /// Whether it opened and closed within `window`.
+    fn short_lived(&self, window: time::Duration) -> bool {
+        match (self.opened_at, self.closed_at) {
+            (Some(opened), Some(closed)) => closed - opened <= window,
+            // Seen only by its destroy event: it lived between two dumps.
+            (None, Some(closed)) => closed == self.first_seen,
+            _ => false,
+        }
+    }
+
+    /// Fold a TCP counter reading into the rates and the history.
+    fn sample_tcp(&mut self, at: Timestamp) {
+        let Some(tcp) = self.socket.tcp else { return };
+        let rx = tcp.bytes_received.unwrap_or(0);
+        let tx = tcp.bytes_acked.unwrap_or(0);
+        if let Some((then, old_rx, old_tx)) = self.baseline {
+            let elapsed = (at - then).as_seconds_f64();
+            if elapsed < 0.2 {
+                return;
+            }
+            self.rates = (rx >= old_rx && tx >= old_tx).then(|| ConnectionRates {
+                rx_bytes_per_s: (rx - old_rx) as f64 / elapsed,
+                tx_bytes_per_s: (tx - old_tx) as f64 / elapsed,
+            });
+        }
+        self.baseline = Some((at, rx, tx));
+        let rates = self.rates.unwrap_or_default();
+        self.history.push(ConnectionSample {
+            rtt_ms: tcp.rtt_ms as f32,
+            rx_bytes_per_s: rates.rx_bytes_per_s as f32,
+            tx_bytes_per_s: rates.tx_bytes_per_s as f32,
+        });
+    }
+
+    /// The warnings that hold now, from the latest facts.
+    fn current_warnings(
+        &mut self,
+        at: Timestamp,
+        limits: &ConnectionLimits,
+        fd_pressure: bool,
+    ) -> ConnectionWarnings {
+        let mut warnings = 0;
+        if let Some(tcp) = self.socket.tcp {
+            let acked = tcp.bytes_acked.unwrap_or(0);
+            let since = match self.progress {
+                Some((since, old)) if old == acked => since,
+                _ => at,
+            };
+            self.progress = Some((since, acked));
+            let retransmitting = tcp.retransmits > 0 || tcp.lost > 0;
+            if self.socket.state == SocketState::Established
+                && retransmitting
+                && at - since >= limits.stall_after
+            {
+                warnings |= ConnectionWarnings::STALLED.0;
+            }
+            let zero_window = tcp.snd_wnd == Some(0)
+                || self.socket.timer.is_some_and(|timer| timer.kind == TimerKind::ZeroWindowProbe);
+            if zero_window && self.socket.state == SocketState::Established {
+                warnings |= ConnectionWarnings::ZERO_WINDOW.0;
+            }
+            let sent = tcp.bytes_sent.unwrap_or(0);
+            let retrans = tcp.bytes_retrans.unwrap_or(0);
+            // A ratio over a few packets means nothing: wait for 64 KB.
+            if sent >= 64 * 1024 && retrans * 10 > sent {
+                warnings |= ConnectionWarnings::HIGH_RETRANSMITS.0;
+            }
+        }
+        if self.socket.state == SocketState::SynSent && at - self.first_seen >= limits.syn_sent_after {
+            warnings |= ConnectionWarnings::LONG_SYN_SENT.0;
+        }
+        if fd_pressure {
+            warnings |= ConnectionWarnings::NEAR_FD_LIMIT.0;
+        }
+        ConnectionWarnings(warnings)
+    }
+}
+
+/// Socket counts per state, for headers and the overview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConnectionCounts {
+    /// Open TCP sockets.
+    pub tcp: usize,
+    /// Open UDP sockets.
+    pub udp: usize,
+    /// Established (TCP and connected UDP).
+    pub established: usize,
+    /// Listening.
+    pub listen: usize,
+    /// Connecting (`syn_sent`, `syn_recv`).
+    pub connecting: usize,
+    /// Closing (`fin_wait*`, `close_wait`, `last_ack`, `closing`).
+    pub closing: usize,
+    /// In `time_wait`.
+    pub time_wait: usize,
+    /// Unconnected UDP.
+    pub unconnected: usize,
+    /// Closed and still shown.
+    pub closed: usize,
+    /// Open connections with a warning.
+    pub warned: usize,
+}
+
+/// The connections section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connections {
+    limits: ConnectionLimits,
+    entries: HashMap<u64, ConnectionEntry>,
+    processes: HashMap<u32, ProcessInfo>,
+    counts: ConnectionCounts,
+    all_owners_visible: bool,
+    dumps: u64,
+    /// When each (pid, remote host) last raised a burst notice, to raise it once.
+    bursts_noticed: HashMap<(Option<u32>, IpAddr), Timestamp>,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Self::new(ConnectionLimits::default())
+    }
+}
+
+impl Connections {
+    /// An empty section.
+    #[must_use]
+    pub fn new(limits: ConnectionLimits) -> Self {
+        Self {
+            limits,
+            entries: HashMap::new(),
+            processes: HashMap::new(),
+            counts: ConnectionCounts::default(),
+            all_owners_visible: true,
+            dumps: 0,
+            bursts_noticed: HashMap::new(),
+        }
+    }
+
+    /// Fold one complete dump; returns the notices it raises.
+    pub fn apply_table(&mut self, at: Timestamp, table: SocketTable) -> Vec<Notice> {
+        let SocketTable { sockets, owners, processes, all_owners_visible } = table;
+        let owners: HashMap<u64, u32> = owners.into_iter().collect();
+        self.processes = processes.into_iter().map(|process| (process.pid, process)).collect();
+        self.all_owners_visible = all_owners_visible;
+        let opened = self.dumps > 0;
+        self.dumps += 1;
+        let capacity = self.limits.history_capacity;
+        let mut seen = std::collections::HashSet::with_capacity(sockets.len());
+        for socket in sockets {
+            seen.insert(socket.cookie);
+            let pid = owners.get(&socket.inode).copied();
+            match self.entries.get_mut(&socket.cookie) {
+                Some(entry) if entry.closed_at.is_none() => {
+                    entry.socket = socket;
+                    entry.pid = pid.or(entry.pid);
+                }
+                Some(_) => {}
+                None => {
+                    let mut entry = ConnectionEntry::new(socket, at, opened, capacity);
+                    entry.pid = pid;
+                    self.entries.insert(entry.socket.cookie, entry);
+                }
+            }
+        }
+        for entry in self.entries.values_mut() {
+            if entry.closed_at.is_none() && !seen.contains(&entry.socket.cookie) {
+                entry.closed_at = Some(at);
+            }
+        }
+        let notices = self.refresh(at);
+        self.retire(at);
+        notices
+    }
+
+    /// Fold destroy events: sockets closed (with final counters) between dumps.
+    pub fn apply_closed(&mut self, at: Timestamp, sockets: Vec<Socket>) -> Vec<Notice> {
+        let capacity = self.limits.history_capacity;
+        for socket in sockets {
+            let entry = self
+                .entries
+                .entry(socket.cookie)
+                .or_insert_with(|| ConnectionEntry::new(socket.clone(), at, false, capacity));
+            if entry.closed_at.is_none() {
+                entry.socket = socket;
+                entry.sample_tcp(at);
+                entry.closed_at = Some(at);
+            }
+        }
+        let notices = self.label_bursts(at);
+        self.recount();
+        notices
+    }
+
+    /// Fold per-flow byte counts: rates for UDP sockets, which `sock_diag` has no
+    /// counters for. A flow matches a connected socket by both ends, an unconnected
+    /// one by its local port (and address, unless bound to any).
+    pub fn apply_flows(&mut self, sample: &FlowSample) {
+        let seconds = f64::from(sample.interval_ms.max(1)) / 1000.0;
+        let mut totals: HashMap<u64, (u64, u64)> = HashMap::new();
+        let mut by_port: HashMap<u16, Vec<u64>> = HashMap::new();
+        for entry in
+            self.entries.values().filter(|e| e.socket.protocol == Protocol::Udp && e.closed_at.is_none())
+        {
+            by_port.entry(entry.socket.local.port()).or_default().push(entry.socket.cookie);
+        }
+        for flow in sample.flows.iter().filter(|flow| flow.protocol == Protocol::Udp) {
+            let Some(candidates) = by_port.get(&flow.local.port()) else { continue };
+            let best = candidates
+                .iter()
+                .filter_map(|cookie| self.entries.get(cookie))
+                .filter(|entry| local_matches(entry.socket.local, flow.local))
+                .max_by_key(|entry| {
+                    (entry.socket.remote == flow.remote, !entry.socket.local.ip().is_unspecified())
+                });
+            if let Some(entry) = best {
+                if entry.socket.state == SocketState::Established && entry.socket.remote != flow.remote {
+                    continue;
+                }
+                let total = totals.entry(entry.socket.cookie).or_default();
+                total.0 += flow.rx_bytes;
+                total.1 += flow.tx_bytes;
+            }
+        }
+        for entry in
+            self.entries.values_mut().filter(|e| e.socket.protocol == Protocol::Udp && e.closed_at.is_none())
+        {
+            let (rx, tx) = totals.get(&entry.socket.cookie).copied().unwrap_or_default();
+            let rates =
+                ConnectionRates { rx_bytes_per_s: rx as f64 / seconds, tx_bytes_per_s: tx as f64 / seconds };
+            entry.rates = Some(rates);
+            entry.history.push(ConnectionSample {
+                rtt_ms: f32::NAN,
+                rx_bytes_per_s: rates.rx_bytes_per_s as f32,
+                tx_bytes_per_s: rates.tx_bytes_per_s as f32,
+            });
+        }
+    }
+
+    /// Rates, warnings and labels after a dump.
+    fn refresh(&mut self, at: Timestamp) -> Vec<Notice> {
+        let limits = self.limits;
+        let mut notices = Vec::new();
+        for entry in self.entries.values_mut().filter(|e| e.closed_at.is_none()) {
+            entry.sample_tcp(at);
+            let fd_pressure = entry.pid.and_then(|pid| self.processes.get(&pid)).is_some_and(near_fd_limit);
+            let now = entry.current_warnings(at, &limits, fd_pressure);
+            let new = ConnectionWarnings(now.0 & !entry.warnings.0);
+            if !new.is_empty() {
+                entry.warnings = ConnectionWarnings(entry.warnings.0 | now.0);
+                let who = describe(entry, &self.processes);
+                for name in new.names() {
+                    notices.push(Notice::new(
+                        TimelineKind::ConnectionWarning,
+                        entry.socket.remote.to_string(),
+                        format!("{who}: {}", warning_sentence(name, &limits)),
+                    ));
+                }
+            }
+        }
+        notices.extend(self.label_bursts(at));
+        self.recount();
+        notices
+    }
+
+    /// Label short connections from one process to one host: a dual-stack race's
+    /// loser as an also-ran, several as a burst (one notice per burst).
+    fn label_bursts(&mut self, at: Timestamp) -> Vec<Notice> {
+        let window = self.limits.burst_window;
+        let mut groups: HashMap<(Option<u32>, IpAddr), Vec<u64>> = HashMap::new();
+        for entry in
+            self.entries.values().filter(|e| e.socket.protocol == Protocol::Tcp && e.short_lived(window))
+        {
+            groups.entry((entry.pid, entry.socket.remote.ip())).or_default().push(entry.socket.cookie);
+        }
+        // Also-rans: a short attempt to a port while the same process holds a lasting
+        // connection to that port in the other family, opened within the window.
+        let lasting: Vec<(Option<u32>, u16, bool, Timestamp)> = self
+            .entries
+            .values()
+            .filter(|e| e.socket.protocol == Protocol::Tcp && e.closed_at.is_none())
+            .filter_map(|e| {
+                e.opened_at.map(|opened| (e.pid, e.socket.remote.port(), e.socket.remote.is_ipv6(), opened))
+            })
+            .collect();
+        for entry in
+            self.entries.values_mut().filter(|e| e.socket.protocol == Protocol::Tcp && e.short_lived(window))
+        {
+            let opened = entry.opened_at.unwrap_or(entry.first_seen);
+            let raced = lasting.iter().any(|(pid, port, v6, winner)| {
+                *pid == entry.pid
+                    && *port == entry.socket.remote.port()
+                    && *v6 != entry.socket.remote.is_ipv6()
+                    && (*winner - opened).abs() <= window
+            });
+            if raced {
+                entry.label = Some(ConnectionLabel::AlsoRan);
+            }
+        }
+        let mut notices = Vec::new();
+        for ((pid, host), cookies) in groups {
+            if cookies.len() < self.limits.burst_min {
+                continue;
+            }
+            let count = cookies.len() as u32;
+            for cookie in &cookies {
+                if let Some(entry) = self.entries.get_mut(cookie)
+                    && entry.label != Some(ConnectionLabel::AlsoRan)
+                {
+                    entry.label = Some(ConnectionLabel::Burst { count });
+                }
+            }
+            let recent = self
+                .bursts_noticed
+                .get(&(pid, host))
+                .is_some_and(|then| at - *then < self.limits.closed_retention);
+            if !recent {
+                self.bursts_noticed.insert((pid, host), at);
+                let who = pid.and_then(|pid| self.processes.get(&pid)).map_or_else(
+                    || pid.map_or_else(|| "an unknown process".to_owned(), |pid| format!("pid {pid}")),
+                    |process| format!("{} ({})", process.name, process.pid),
+                );
+                notices.push(Notice::new(
+                    TimelineKind::ConnectionBurst,
+                    host.to_string(),
+                    format!("{who} opened and closed {count} connections to {host} within a second (retries, a scan or a chatty client; not an error)"),
+                ));
+            }
+        }
+        let retention = self.limits.closed_retention;
+        self.bursts_noticed.retain(|_, then| at - *then < retention);
+        notices
+    }
+
+    /// Drop connections closed longer ago than the retention.
+    fn retire(&mut self, at: Timestamp) {
+        let retention = self.limits.closed_retention;
+        self.entries.retain(|_, entry| entry.closed_at.is_none_or(|closed| at - closed <= retention));
+        self.recount();
+    }
+
+    fn recount(&mut self) {
+        let mut counts = ConnectionCounts::default();
+        for entry in self.entries.values() {
+            if entry.closed_at.is_some() {
+                counts.closed += 1;
+                continue;
+            }
+            match entry.socket.protocol {
+                Protocol::Tcp => counts.tcp += 1,
+                Protocol::Udp => counts.udp += 1,
+            }
+            match entry.socket.state {
+                SocketState::Established => counts.established += 1,
+                SocketState::Listen => counts.listen += 1,
+                SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => {
+                    counts.connecting += 1;
+                }
+                SocketState::TimeWait => counts.time_wait += 1,
+                SocketState::Unconnected => counts.unconnected += 1,
+                state if state.is_closing() => counts.closing += 1,
+                _ => {}
+            }
+            if !entry.warnings.is_empty() {
+                counts.warned += 1;
+            }
+        }
+        self.counts = counts;
+    }
+
+    /// Every connection, open and recently closed, in no particular order.
+    #[must_use = "iterators do nothing unless consumed"]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &ConnectionEntry> {
+        self.entries.values()
+    }
+
+    /// The connection with this socket cookie.
+    #[must_use]
+    pub fn get(&self, cookie: u64) -> Option<&ConnectionEntry> {
+        self.entries.get(&cookie)
+    }
+
+    /// Number of connections held (open and recently closed).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no connection is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// A process that owns sockets.
+    #[must_use]
+    pub fn process(&self, pid: u32) -> Option<&ProcessInfo> {
+        self.processes.get(&pid)
+    }
+
+    /// Every process that owns sockets.
+    #[must_use = "iterators do nothing unless consumed"]
+    pub fn processes(&self) -> impl Iterator<Item = &ProcessInfo> {
+        self.processes.values()
+    }
+
+    /// Counts per state.
+    #[must_use]
+    pub const fn counts(&self) -> ConnectionCounts {
+        self.counts
+    }
+
+    /// Whether every socket's owner could be looked up (false when unprivileged).
+    #[must_use]
+    pub const fn all_owners_visible(&self) -> bool {
+        self.all_owners_visible
+    }
+
+    /// Whether any dump has arrived yet.
+    #[must_use]
+    pub const fn has_data(&self) -> bool {
+        self.dumps > 0
+    }
+}
+
+fn local_matches(socket: SocketAddr, flow: SocketAddr) -> bool {
+    socket.port() == flow.port() && (socket.ip().is_unspecified() || socket.ip() == flow.ip())
+}
+
+/// Above 90 % of the soft limit.
+fn near_fd_limit(process: &ProcessInfo) -> bool {
+    match (process.open_files, process.open_files_limit) {
+        (Some(open), Some(limit)) if limit > 0 => open * 10 >= limit * 9,
+        _ => false,
+    }
+}
+
+/// `tcp 10.0.0.1:5000 → 10.0.0.2:80 (curl 1234)`
+fn describe(entry: &ConnectionEntry, processes: &HashMap<u32, ProcessInfo>) -> String {
+    let socket = &entry.socket;
+    let owner = match entry.pid {
+        Some(pid) => {
+            processes.get(&pid).map_or_else(|| format!(" (pid {pid})"), |p| format!(" ({} {pid})", p.name))
+        }
+        None => String::new(),
+    };
+    format!("{} {} → {}{owner}", socket.protocol.as_str(), socket.local, socket.remote)
+}
+
+fn warning_sentence(name: &str, limits: &ConnectionLimits) -> String {
+    match name {
+        "stalled" => format!(
+            "stalled: retransmitting with no acknowledged progress for {} s",
+            limits.stall_after.whole_seconds()
+        ),
+        "long_syn_sent" => {
+            format!("still connecting (syn_sent) after {} s", limits.syn_sent_after.whole_seconds())
+        }
+        "zero_window" => "the peer's receive window is zero: it is not reading".to_owned(),
+        "high_retransmits" => "more than 10 % of the bytes sent were retransmitted".to_owned(),
+        "near_fd_limit" => "its process is above 90 % of its open-file limit".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,302 @@
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::*;
+use crate::model::{AddressFamily, SocketTimer, TcpInfo};
+
+fn t(ms: i64) -> Timestamp {
+    time::macros::datetime!(2026-01-01 00:00:00 UTC) + time::Duration::milliseconds(ms)
+}
+
+fn v4(last: u8, port: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)), port)
+}
+
+fn tcp(cookie: u64, remote: SocketAddr, state: SocketState, rx: u64, acked: u64) -> Socket {
+    Socket {
+        cookie,
+        protocol: Protocol::Tcp,
+        family: if remote.is_ipv6() { AddressFamily::Ipv6 } else { AddressFamily::Ipv4 },
+        state,
+        local: v4(1, 40_000 + cookie as u16),
+        remote,
+        interface_index: None,
+        uid: 1000,
+        inode: 100 + cookie,
+        recv_queue: 0,
+        send_queue: 0,
+        timer: None,
+        tcp: Some(TcpInfo {
+            rtt_ms: 12.5,
+            bytes_received: Some(rx),
+            bytes_acked: Some(acked),
+            bytes_sent: Some(acked),
+            ..TcpInfo::default()
+        }),
+        congestion: Some("cubic".into()),
+        memory: None,
+        tos: None,
+    }
+}
+
+fn udp(cookie: u64, local: SocketAddr, remote: Option<SocketAddr>) -> Socket {
+    Socket {
+        protocol: Protocol::Udp,
+        state: if remote.is_some() { SocketState::Established } else { SocketState::Unconnected },
+        local,
+        remote: remote.unwrap_or_else(|| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
+        tcp: None,
+        congestion: None,
+        ..tcp(cookie, v4(9, 9), SocketState::Established, 0, 0)
+    }
+}
+
+fn table(sockets: Vec<Socket>) -> SocketTable {
+    let owners = sockets.iter().map(|s| (s.inode, 4242)).collect();
+    let processes = vec![ProcessInfo {
+        pid: 4242,
+        name: "curl".into(),
+        cmdline: "curl https://example.test".into(),
+        user: "dev".into(),
+        start_time: 1,
+        open_files: Some(12),
+        open_files_limit: Some(1024),
+    }];
+    SocketTable { sockets, owners, processes, all_owners_visible: true }
+}
+
+fn kinds(notices: &[Notice]) -> Vec<TimelineKind> {
+    notices.iter().map(|n| n.kind).collect()
+}
+
+#[test]
+fn dumps_fold_rates_owners_and_counts() {
+    let mut c = Connections::default();
+    let server = v4(2, 443);
+    c.apply_table(t(0), table(vec![tcp(1, server, SocketState::Established, 1000, 500)]));
+    assert_eq!(c.get(1).and_then(|e| e.opened_at), None, "present in the first dump: predates netlens");
+    c.apply_table(t(2000), table(vec![tcp(1, server, SocketState::Established, 5000, 2500)]));
+    let entry = c.get(1).unwrap_or_else(|| panic!("connection 1"));
+    let rates = entry.rates.unwrap_or_default();
+    assert!((rates.rx_bytes_per_s - 2000.0).abs() < 1e-9 && (rates.tx_bytes_per_s - 1000.0).abs() < 1e-9);
+    assert_eq!(entry.pid, Some(4242));
+    assert_eq!(c.process(4242).map(|p| p.name.as_str()), Some("curl"));
+    assert_eq!(entry.history.len(), 2);
+    assert_eq!(c.counts().established, 1);
+    assert_eq!(c.counts().tcp, 1);
+}
+
+#[test]
+fn missing_from_a_dump_means_closed_and_retired_after_retention() {
+    let mut c = Connections::default();
+    let server = v4(2, 80);
+    c.apply_table(t(0), table(vec![]));
+    c.apply_table(t(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    assert_eq!(c.get(1).and_then(|e| e.opened_at), Some(t(1000)), "seen opening");
+    c.apply_table(t(5000), table(vec![]));
+    let entry = c.get(1).unwrap_or_else(|| panic!("still shown"));
+    assert_eq!(entry.closed_at, Some(t(5000)));
+    assert_eq!(entry.socket.tcp.and_then(|tcp| tcp.bytes_received), Some(10), "final counters kept");
+    assert_eq!(c.counts().closed, 1);
+    assert_eq!(c.counts().tcp, 0);
+    c.apply_table(t(15_000), table(vec![]));
+    assert!(c.get(1).is_some(), "10 s retention is inclusive");
+    c.apply_table(t(15_001), table(vec![]));
+    assert!(c.get(1).is_none(), "retired after the retention");
+}
+
+#[test]
+fn destroy_events_keep_final_counters_of_connections_between_dumps() {
+    let mut c = Connections::default();
+    c.apply_table(t(0), table(vec![]));
+    let mut short = tcp(7, v4(3, 8080), SocketState::Close, 4096, 128);
+    short.inode = 0;
+    c.apply_closed(t(300), vec![short]);
+    let entry = c.get(7).unwrap_or_else(|| panic!("closed between dumps"));
+    assert_eq!(entry.closed_at, Some(t(300)));
+    assert_eq!(entry.socket.tcp.and_then(|tcp| tcp.bytes_received), Some(4096));
+    // The next dump does not resurrect or re-close it.
+    c.apply_table(t(1000), table(vec![]));
+    assert_eq!(c.get(7).and_then(|e| e.closed_at), Some(t(300)));
+}
+
+#[test]
+fn counter_reset_gives_no_rate_rather_than_a_spike() {
+    let mut c = Connections::default();
+    let server = v4(2, 443);
+    c.apply_table(t(0), table(vec![tcp(1, server, SocketState::Established, 9000, 9000)]));
+    c.apply_table(t(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    assert_eq!(c.get(1).and_then(|e| e.rates), None);
+}
+
+#[test]
+fn stall_is_warned_once_after_five_seconds_without_progress() {
+    let mut c = Connections::default();
+    let server = v4(2, 443);
+    let stuck = |retransmits| {
+        let mut socket = tcp(1, server, SocketState::Established, 100, 100);
+        if let Some(info) = socket.tcp.as_mut() {
+            info.retransmits = retransmits;
+        }
+        socket
+    };
+    let mut raised = Vec::new();
+    for second in 0..=8 {
+        raised.extend(c.apply_table(t(second * 1000), table(vec![stuck(1)])));
+        if second < 5 {
+            assert!(raised.is_empty(), "no warning before 5 s (at {second} s)");
+        }
+    }
+    assert_eq!(kinds(&raised), [TimelineKind::ConnectionWarning], "raised once: {raised:?}");
+    assert!(
+        raised[0].detail.contains("stalled") && raised[0].detail.contains("curl 4242"),
+        "{}",
+        raised[0].detail
+    );
+    assert!(c.get(1).is_some_and(|e| e.warnings.contains(ConnectionWarnings::STALLED)));
+    assert_eq!(c.counts().warned, 1);
+}
+
+#[test]
+fn progress_prevents_a_stall() {
+    let mut c = Connections::default();
+    let server = v4(2, 443);
+    for second in 0..=8 {
+        let mut socket = tcp(1, server, SocketState::Established, 100, 100 + second as u64 * 1000);
+        if let Some(info) = socket.tcp.as_mut() {
+            info.retransmits = 1;
+        }
+        let notices = c.apply_table(t(second * 1000), table(vec![socket]));
+        assert!(notices.is_empty(), "acknowledged progress every second: {notices:?}");
+    }
+}
+
+/// Turns a healthy socket and its process into a troubled one.
+type Trouble = Box<dyn Fn(&mut Socket, &mut ProcessInfo)>;
+
+#[test]
+fn other_warnings() {
+    let cases: Vec<(&str, Trouble, ConnectionWarnings)> = vec![
+        (
+            "zero window",
+            Box::new(|s, _| {
+                s.timer =
+                    Some(SocketTimer { kind: TimerKind::ZeroWindowProbe, expires_ms: 200, retransmits: 0 });
+            }),
+            ConnectionWarnings::ZERO_WINDOW,
+        ),
+        (
+            "snd_wnd 0",
+            Box::new(|s, _| {
+                if let Some(i) = s.tcp.as_mut() {
+                    i.snd_wnd = Some(0);
+                }
+            }),
+            ConnectionWarnings::ZERO_WINDOW,
+        ),
+        (
+            "retransmits",
+            Box::new(|s, _| {
+                if let Some(i) = s.tcp.as_mut() {
+                    i.bytes_sent = Some(100_000);
+                    i.bytes_retrans = Some(20_000);
+                }
+            }),
+            ConnectionWarnings::HIGH_RETRANSMITS,
+        ),
+        ("fd limit", Box::new(|_, p| p.open_files = Some(1000)), ConnectionWarnings::NEAR_FD_LIMIT),
+    ];
+    for (what, change, expected) in cases {
+        let mut c = Connections::default();
+        let mut socket = tcp(1, v4(2, 443), SocketState::Established, 100, 100);
+        let mut dump = table(vec![]);
+        change(&mut socket, &mut dump.processes[0]);
+        dump.sockets = vec![socket];
+        dump.owners = vec![(101, 4242)];
+        let notices = c.apply_table(t(0), dump);
+        assert_eq!(kinds(&notices), [TimelineKind::ConnectionWarning], "{what}");
+        assert!(c.get(1).is_some_and(|e| e.warnings == expected), "{what}");
+    }
+}
+
+#[test]
+fn long_syn_sent_is_warned() {
+    let mut c = Connections::default();
+    let attempt = || tcp(1, v4(2, 443), SocketState::SynSent, 0, 0);
+    assert!(c.apply_table(t(0), table(vec![attempt()])).is_empty());
+    assert!(c.apply_table(t(2000), table(vec![attempt()])).is_empty());
+    let notices = c.apply_table(t(3000), table(vec![attempt()]));
+    assert_eq!(kinds(&notices), [TimelineKind::ConnectionWarning]);
+    assert!(notices[0].detail.contains("syn_sent"));
+    assert_eq!(c.counts().connecting, 1);
+}
+
+#[test]
+fn many_short_connections_to_one_host_are_a_labelled_burst_not_an_error() {
+    let mut c = Connections::default();
+    c.apply_table(t(0), table(vec![]));
+    let host = v4(5, 22);
+    let closed: Vec<Socket> = (1..=4)
+        .map(|n| tcp(n, SocketAddr::new(host.ip(), 22 + n as u16), SocketState::Close, 0, 0))
+        .collect();
+    c.apply_table(t(100), table(closed));
+    let notices = c.apply_table(t(600), table(vec![]));
+    assert_eq!(kinds(&notices), [TimelineKind::ConnectionBurst], "one notice per burst");
+    assert!(
+        notices[0].detail.contains("curl (4242)") && notices[0].detail.contains("not an error"),
+        "{}",
+        notices[0].detail
+    );
+    for n in 1..=4 {
+        assert_eq!(c.get(n).and_then(|e| e.label), Some(ConnectionLabel::Burst { count: 4 }));
+        assert!(c.get(n).is_some_and(|e| e.warnings.is_empty()), "a burst is not a warning");
+    }
+    // The same burst seen again is not announced again.
+    assert!(c.apply_table(t(900), table(vec![])).is_empty());
+}
+
+#[test]
+fn happy_eyeballs_loser_is_an_also_ran() {
+    let mut c = Connections::default();
+    c.apply_table(t(0), table(vec![]));
+    let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)), 443);
+    let v4_server = v4(2, 443);
+    c.apply_table(
+        t(100),
+        table(vec![
+            tcp(1, v6, SocketState::SynSent, 0, 0),
+            tcp(2, v4_server, SocketState::Established, 0, 0),
+        ]),
+    );
+    let notices = c.apply_table(t(400), table(vec![tcp(2, v4_server, SocketState::Established, 10, 10)]));
+    assert!(notices.is_empty(), "a race is normal: {notices:?}");
+    assert_eq!(c.get(1).and_then(|e| e.label), Some(ConnectionLabel::AlsoRan));
+    assert_eq!(c.get(2).and_then(|e| e.label), None, "the winner carries no label");
+}
+
+#[test]
+fn udp_rates_come_from_flows() {
+    let mut c = Connections::default();
+    let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5353);
+    let dns = v4(53, 53);
+    c.apply_table(t(0), table(vec![udp(1, any, None), udp(2, v4(1, 40_001), Some(dns))]));
+    let flow = |local, remote, rx, tx| crate::model::FlowBytes {
+        protocol: Protocol::Udp,
+        local,
+        remote,
+        rx_bytes: rx,
+        tx_bytes: tx,
+    };
+    c.apply_flows(&FlowSample {
+        interval_ms: 500,
+        flows: vec![
+            flow(v4(1, 5353), v4(7, 5353), 1000, 0),
+            flow(v4(1, 5353), v4(8, 5353), 500, 250),
+            flow(v4(1, 40_001), dns, 200, 100),
+            flow(v4(1, 40_001), v4(66, 53), 9999, 9999),
+        ],
+    });
+    let rates = |cookie| c.get(cookie).and_then(|e| e.rates).unwrap_or_default();
+    assert!((rates(1).rx_bytes_per_s - 3000.0).abs() < 1e-9, "unconnected: every remote, {:?}", rates(1));
+    assert!((rates(1).tx_bytes_per_s - 500.0).abs() < 1e-9);
+    assert!((rates(2).rx_bytes_per_s - 400.0).abs() < 1e-9, "connected: its peer only, {:?}", rates(2));
+}
