@@ -51,6 +51,8 @@ impl Source for DemoSource {
             ticker.tick().await;
             let samples = indexes.iter().map(|&index| (index, fake::counters(index, n))).collect();
             sink.send(Payload::Counters(samples)).await?;
+            let sockets = fake::connection_table(n - (fake::SAMPLES - fake::CONNECTION_SAMPLES));
+            sink.send_event(Event::now(SourceId::Connections, Payload::Sockets(sockets))).await?;
             if n % 15 == 0 {
                 let (what, detail) = if n % 30 == 0 {
                     ("gained", "wlan0 carrier gained")

@@ -65,4 +65,6 @@ pub enum Payload {
     SocketsClosed(Vec<Socket>),
     /// Per-flow byte counts from packet capture.
     Flows(FlowSample),
+    /// Reverse-DNS answers: the name of an address, or `None` when it has none.
+    Names(Vec<(std::net::IpAddr, Option<String>)>),
 }

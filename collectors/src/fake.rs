@@ -3,6 +3,8 @@
 //! Everything here is a pure function of its arguments: the same call gives the same
 //! store, so rendered screens can be compared byte for byte.
 
+mod connections;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::event::{Event, Notice, Payload};
@@ -18,6 +20,9 @@ pub const NOW: Timestamp = time::macros::datetime!(2026-03-14 09:26:53 UTC);
 
 /// How many one-second counter samples the script feeds (fills the sparklines).
 pub const SAMPLES: u32 = 90;
+
+/// How many of the last samples carry socket dumps (the connections script).
+pub const CONNECTION_SAMPLES: u32 = 30;
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
@@ -408,6 +413,25 @@ pub fn events() -> Vec<Event> {
             source: SourceId::Interfaces,
             payload: Payload::Counters(samples),
         });
+        if let Some(c) = n.checked_sub(SAMPLES - CONNECTION_SAMPLES) {
+            if c == 0 {
+                events.push(Event {
+                    at: sample_at,
+                    source: SourceId::Connections,
+                    payload: connections_status(),
+                });
+                events.push(Event {
+                    at: sample_at,
+                    source: SourceId::Connections,
+                    payload: Payload::Names(connections::names()),
+                });
+            }
+            events.push(Event {
+                at: sample_at,
+                source: SourceId::Connections,
+                payload: Payload::Sockets(connections::table(c)),
+            });
+        }
     }
     events.push(Event {
         at: NOW,
@@ -415,6 +439,21 @@ pub fn events() -> Vec<Event> {
         payload: Payload::SelfUsage(ProcessUsage { cpu_pct: 0.3, rss_bytes: 9_650_000 }),
     });
     events
+}
+
+/// The scripted socket table `n` seconds into the connections script (it goes on
+/// past the script's end with growing counters, for the live demo).
+#[must_use]
+pub fn connection_table(n: u32) -> crate::model::SocketTable {
+    connections::table(n)
+}
+
+fn connections_status() -> Payload {
+    Payload::Status(SourceStatus {
+        name: SourceId::Connections,
+        status: SourceState::Ok,
+        detail: "sock_diag: TCP and UDP every 1 s, destroy events for short-lived connections".into(),
+    })
 }
 
 /// A store holding the whole scripted session.
@@ -471,6 +510,22 @@ pub fn large_store(interfaces: u32, timeline: usize) -> Store {
     store
 }
 
+/// A store with `sockets` established loopback connections (two dumps, so rates
+/// exist), on top of [`large_store`]'s interfaces and timeline.
+#[must_use]
+pub fn large_connection_store(sockets: u32) -> Store {
+    let mut store = large_store(200, 10_000);
+    for n in 1..=2 {
+        let at = NOW - time::Duration::seconds(i64::from(3 - n));
+        store.apply(Event {
+            at,
+            source: SourceId::Connections,
+            payload: Payload::Sockets(connections::large_table(sockets, n)),
+        });
+    }
+    store
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,11 +540,21 @@ mod tests {
         assert!(a.interfaces().filter(|e| e.info.stats.is_some()).count() == 7);
         let eth0 = a.interface(2).map(|e| e.history.len());
         assert_eq!(eth0, Some(SAMPLES as usize - 1));
-        assert_eq!(
-            a.timeline().len(),
-            notices().len() - 3 + 2,
-            "a burst of 4 folded, plus two source statuses"
-        );
+        let scripted = a.timeline().iter().filter(|e| e.source != SourceId::Connections).count();
+        assert_eq!(scripted, notices().len() - 3 + 2, "a burst of 4 folded, plus two source statuses");
+        let connection_lines: Vec<String> = a
+            .timeline()
+            .iter()
+            .filter(|e| e.source == SourceId::Connections)
+            .map(|e| format!("{} {}", e.kind.as_str(), e.detail))
+            .collect();
+        let has = |needle: &str| connection_lines.iter().any(|line| line.contains(needle));
+        assert!(has("connection_burst nmap (5150) opened and closed 5 connections to 10.99.0.2"), "{connection_lines:#?}");
+        assert!(has("connection_warning tcp 192.168.1.23:35642 → 198.51.100.20:873 (rsync 4022): stalled"));
+        assert!(has("(rsync 4022): more than 10 % of the bytes sent were retransmitted"));
+        assert!(has("(curl 4471): still connecting (syn_sent)"));
+        assert!(has("(node 6001): its process is above 90 % of its open-file limit"));
+        assert!(!has("also-ran"), "a Happy Eyeballs race is never announced");
         assert_eq!(a.timeline().coalesced_bursts(), 1);
     }
 

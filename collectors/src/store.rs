@@ -287,6 +287,7 @@ impl Store {
                 }
             }
             Payload::Flows(sample) => self.connections.apply_flows(&sample),
+            Payload::Names(answers) => self.connections.apply_names(answers),
         }
         self.generation = self.generation.wrapping_add(1);
         self.updated_at = Some(at);

@@ -291,7 +291,13 @@ pub struct Connections {
     dumps: u64,
     /// When each (pid, remote host) last raised a burst notice, to raise it once.
     bursts_noticed: HashMap<(Option<u32>, IpAddr), Timestamp>,
+    /// Reverse-DNS names of remote addresses (`None`: looked up, has none).
+    names: HashMap<IpAddr, Option<String>>,
 }
+
+/// Reverse-DNS answers kept at most; past it the cache starts over (lookups are cheap
+/// to repeat, memory is not).
+const MAX_NAMES: usize = 20_000;
 
 impl Default for Connections {
     fn default() -> Self {
@@ -311,7 +317,23 @@ impl Connections {
             all_owners_visible: true,
             dumps: 0,
             bursts_noticed: HashMap::new(),
+            names: HashMap::new(),
         }
+    }
+
+    /// Fold reverse-DNS answers.
+    pub fn apply_names(&mut self, answers: Vec<(IpAddr, Option<String>)>) {
+        if self.names.len() + answers.len() > MAX_NAMES {
+            self.names.clear();
+        }
+        self.names.extend(answers);
+    }
+
+    /// The reverse-DNS name of an address: `Some(Some(name))` when known,
+    /// `Some(None)` when it has none, `None` when not looked up yet.
+    #[must_use]
+    pub fn name_of(&self, address: IpAddr) -> Option<Option<&str>> {
+        self.names.get(&address).map(Option::as_deref)
     }
 
     /// Fold one complete dump; returns the notices it raises.
@@ -417,7 +439,9 @@ impl Connections {
     /// Rates, warnings and labels after a dump.
     fn refresh(&mut self, at: Timestamp) -> Vec<Notice> {
         let limits = self.limits;
-        let mut notices = Vec::new();
+        // Collected with their cookies and sorted, so the timeline order does not
+        // depend on the hash map's.
+        let mut raised: Vec<(u64, Notice)> = Vec::new();
         for entry in self.entries.values_mut().filter(|e| e.closed_at.is_none()) {
             entry.sample_tcp(at);
             let fd_pressure = entry.pid.and_then(|pid| self.processes.get(&pid)).is_some_and(near_fd_limit);
@@ -427,14 +451,19 @@ impl Connections {
                 entry.warnings = ConnectionWarnings(entry.warnings.0 | now.0);
                 let who = describe(entry, &self.processes);
                 for name in new.names() {
-                    notices.push(Notice::new(
-                        TimelineKind::ConnectionWarning,
-                        entry.socket.remote.to_string(),
-                        format!("{who}: {}", warning_sentence(name, &limits)),
+                    raised.push((
+                        entry.socket.cookie,
+                        Notice::new(
+                            TimelineKind::ConnectionWarning,
+                            entry.socket.remote.to_string(),
+                            format!("{who}: {}", warning_sentence(name, &limits)),
+                        ),
                     ));
                 }
             }
         }
+        raised.sort_by_key(|(cookie, _)| *cookie);
+        let mut notices: Vec<Notice> = raised.into_iter().map(|(_, notice)| notice).collect();
         notices.extend(self.label_bursts(at));
         self.recount();
         notices
@@ -475,6 +504,8 @@ impl Connections {
             }
         }
         let mut notices = Vec::new();
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_unstable_by_key(|(key, _)| *key);
         for ((pid, host), cookies) in groups {
             if cookies.len() < self.limits.burst_min {
                 continue;

@@ -274,6 +274,17 @@ fn happy_eyeballs_loser_is_an_also_ran() {
 }
 
 #[test]
+fn names_are_cached_with_negative_answers() {
+    let mut c = Connections::default();
+    let known = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    let nameless = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    c.apply_names(vec![(known, Some("www.example.test".into())), (nameless, None)]);
+    assert_eq!(c.name_of(known), Some(Some("www.example.test")));
+    assert_eq!(c.name_of(nameless), Some(None));
+    assert_eq!(c.name_of(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3))), None);
+}
+
+#[test]
 fn udp_rates_come_from_flows() {
     let mut c = Connections::default();
     let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5353);
