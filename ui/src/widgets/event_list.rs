@@ -68,10 +68,14 @@ pub(crate) const fn kind_style(theme: &Theme, kind: TimelineKind) -> Style {
         K::LinkRemoved | K::AddressRemoved | K::RouteRemoved | K::RuleRemoved | K::NeighborRemoved => {
             theme.error()
         }
-        K::LinkChanged | K::LinkRenamed | K::AddressChanged | K::NeighborChanged | K::Resynced => {
-            theme.warn()
-        }
-        K::SourceStatus | K::Export | K::Notice => theme.info(),
+        K::LinkChanged
+        | K::LinkRenamed
+        | K::AddressChanged
+        | K::NeighborChanged
+        | K::Resynced
+        | K::ConnectionWarning => theme.warn(),
+        // A burst is explained, never alarmed about (DESIGN.md §1, note 7).
+        K::SourceStatus | K::Export | K::Notice | K::ConnectionBurst => theme.info(),
     }
 }
 
