@@ -95,6 +95,8 @@ pub enum SnapshotFormat {
     Json,
     /// A readable Markdown report of the same data.
     Md,
+    /// The connection table, one row per socket (RFC 4180).
+    Csv,
 }
 
 /// `netlens config …`

@@ -7,11 +7,11 @@ use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use netlens_collectors::Store;
 use netlens_collectors::model::{
-    HostFacts, Interface, InterfaceRates, Neighbor, Route, Rule, SourceStatus, SystemFacts, TimelineEntry,
-    Timestamp,
+    AddressFamily, HostFacts, Interface, InterfaceRates, Neighbor, Protocol, Route, Rule, SocketState,
+    SocketTimer, SourceStatus, SystemFacts, TcpInfo, TimelineEntry, Timestamp,
 };
+use netlens_collectors::{ConnectionEntry, ConnectionLabel, Store};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,6 +69,91 @@ impl From<&SystemFacts> for SystemDoc {
     }
 }
 
+/// A connection as the schema names it.
+#[derive(Debug, Serialize)]
+struct ConnectionDoc<'a> {
+    cookie: u64,
+    protocol: Protocol,
+    family: AddressFamily,
+    state: SocketState,
+    local: String,
+    remote: String,
+    /// Reverse-DNS name of the remote address, when known.
+    remote_name: Option<&'a str>,
+    interface: Option<&'a str>,
+    uid: u32,
+    inode: u64,
+    pid: Option<u32>,
+    process: Option<&'a str>,
+    user: Option<&'a str>,
+    rx_bytes_per_s: Option<f64>,
+    tx_bytes_per_s: Option<f64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    opened_at: Option<Timestamp>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    closed_at: Option<Timestamp>,
+    recv_queue: u32,
+    send_queue: u32,
+    timer: Option<SocketTimer>,
+    congestion: Option<&'a str>,
+    tcp: Option<&'a TcpInfo>,
+    warnings: Vec<&'static str>,
+    label: Option<String>,
+}
+
+impl<'a> ConnectionDoc<'a> {
+    fn new(store: &'a Store, entry: &'a ConnectionEntry) -> Self {
+        let connections = store.connections();
+        let socket = &entry.socket;
+        let process = entry.pid.and_then(|pid| connections.process(pid));
+        Self {
+            cookie: socket.cookie,
+            protocol: socket.protocol,
+            family: socket.family,
+            state: socket.state,
+            local: socket.local.to_string(),
+            remote: socket.remote.to_string(),
+            remote_name: connections.name_of(socket.remote.ip()).flatten(),
+            interface: socket
+                .interface_index
+                .and_then(|index| store.interface(index))
+                .map(|e| e.info.name.as_str()),
+            uid: socket.uid,
+            inode: socket.inode,
+            pid: entry.pid,
+            process: process.map(|p| p.name.as_str()),
+            user: process.map(|p| p.user.as_str()),
+            rx_bytes_per_s: entry.rates.map(|r| r.rx_bytes_per_s),
+            tx_bytes_per_s: entry.rates.map(|r| r.tx_bytes_per_s),
+            opened_at: entry.opened_at,
+            closed_at: entry.closed_at,
+            recv_queue: socket.recv_queue,
+            send_queue: socket.send_queue,
+            timer: socket.timer,
+            congestion: socket.congestion.as_deref(),
+            tcp: socket.tcp.as_ref(),
+            warnings: entry.warnings.names().collect(),
+            label: entry.label.map(ConnectionLabel::text),
+        }
+    }
+}
+
+/// Connections in a stable order: open before closed, then by protocol, state and ends.
+fn connection_docs(store: &Store) -> Vec<ConnectionDoc<'_>> {
+    let mut entries: Vec<&ConnectionEntry> = store.connections().iter().collect();
+    entries.sort_by_key(|e| {
+        (
+            e.closed_at.is_some(),
+            e.socket.protocol,
+            e.socket.state,
+            e.socket.local,
+            e.socket.remote,
+            e.socket.cookie,
+        )
+    });
+    entries.into_iter().map(|entry| ConnectionDoc::new(store, entry)).collect()
+}
+
 /// The whole snapshot document.
 #[derive(Debug, Serialize)]
 struct SnapshotDoc<'a> {
@@ -83,6 +168,7 @@ struct SnapshotDoc<'a> {
     routes: &'a [Route],
     rules: &'a [Rule],
     neighbors: &'a [Neighbor],
+    connections: Vec<ConnectionDoc<'a>>,
     events: Vec<&'a TimelineEntry>,
 }
 
@@ -107,6 +193,7 @@ pub fn snapshot(store: &Store, taken_at: Timestamp) -> Value {
         routes: store.routes(),
         rules: store.rules(),
         neighbors: store.neighbors(),
+        connections: connection_docs(store),
         events: store.timeline().iter().collect(),
     };
     // Serialising plain data into a Value cannot fail (no maps with non-string keys).
@@ -123,6 +210,16 @@ pub struct Redactor {
     v4_networks: HashMap<[u8; 3], u16>,
     v6_networks: HashMap<[u16; 4], u16>,
     v6_hosts: HashMap<Ipv6Addr, u16>,
+    words: HashMap<(Pseudonym, String), String>,
+}
+
+/// Kinds of identifying words replaced whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Pseudonym {
+    /// A host name from reverse DNS.
+    Name,
+    /// A user name.
+    User,
 }
 
 impl Redactor {
@@ -138,7 +235,16 @@ impl Redactor {
         match value {
             Value::String(text) => *text = self.redact_text(text),
             Value::Array(items) => items.iter_mut().for_each(|item| self.redact(item)),
-            Value::Object(map) => map.values_mut().for_each(|item| self.redact(item)),
+            Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    match (key.as_str(), item) {
+                        // Who this host talks to and who runs what identify people too.
+                        ("remote_name", Value::String(name)) => *name = self.pseudonym(Pseudonym::Name, name),
+                        ("user", Value::String(user)) => *user = self.pseudonym(Pseudonym::User, user),
+                        (_, item) => self.redact(item),
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -160,6 +266,17 @@ impl Redactor {
             Some(hostname) if out.contains(hostname.as_str()) => out.replace(hostname.as_str(), "host-1"),
             _ => out,
         }
+    }
+
+    fn pseudonym(&mut self, kind: Pseudonym, word: &str) -> String {
+        let next = self.words.keys().filter(|(k, _)| *k == kind).count() + 1;
+        self.words
+            .entry((kind, word.to_owned()))
+            .or_insert_with(|| match kind {
+                Pseudonym::Name => format!("host-{next}.invalid"),
+                Pseudonym::User => format!("user-{next}"),
+            })
+            .clone()
     }
 
     fn flush_token(&mut self, token: &mut String, out: &mut String) {
@@ -268,6 +385,7 @@ pub fn markdown(snapshot: &Value) -> String {
     markdown_host(&mut md, snapshot);
     markdown_interfaces(&mut md, snapshot);
     markdown_routing(&mut md, snapshot);
+    markdown_connections(&mut md, snapshot);
     md.push_str(
         "\n## Events (oldest first)\n\n| at | source | kind | subject | detail |\n|---|---|---|---|---|\n",
     );
@@ -392,6 +510,113 @@ fn markdown_routing(md: &mut String, snapshot: &Value) {
             cell(&neighbor["mac"]),
             cell(&neighbor["state"])
         );
+    }
+}
+
+/// Connections shown in the Markdown report at most (busiest first).
+const MARKDOWN_CONNECTIONS: usize = 100;
+
+fn markdown_connections(md: &mut String, snapshot: &Value) {
+    let connections = rows(&snapshot["connections"]);
+    let open = connections.iter().filter(|c| c["closed_at"].is_null()).count();
+    let _ = writeln!(md, "\n## Connections\n\n{open} open, {} recently closed.\n", connections.len() - open);
+    let volume =
+        |c: &Value| c["rx_bytes_per_s"].as_f64().unwrap_or(0.0) + c["tx_bytes_per_s"].as_f64().unwrap_or(0.0);
+    let mut busiest: Vec<&Value> = connections.iter().collect();
+    busiest.sort_by(|a, b| volume(b).total_cmp(&volume(a)));
+    if busiest.len() > MARKDOWN_CONNECTIONS {
+        let _ = writeln!(
+            md,
+            "The {MARKDOWN_CONNECTIONS} busiest are listed; the JSON and CSV exports have all of them.\n"
+        );
+        busiest.truncate(MARKDOWN_CONNECTIONS);
+    }
+    md.push_str("| proto | state | local | remote | process | rx/s | tx/s | RTT | retrans | warnings |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for c in busiest {
+        let remote = match c["remote_name"].as_str() {
+            Some(name) => format!("{} ({name})", cell(&c["remote"])),
+            None => cell(&c["remote"]),
+        };
+        let process = match (c["process"].as_str(), c["pid"].as_u64()) {
+            (Some(name), Some(pid)) => format!("{name} ({pid})"),
+            (None, Some(pid)) => pid.to_string(),
+            _ => "?".to_owned(),
+        };
+        let rate = |key: &str| c[key].as_f64().map_or_else(|| "–".to_owned(), human_rate);
+        let rtt = c["tcp"]["rtt_ms"].as_f64().map_or_else(|| "–".to_owned(), |ms| format!("{ms:.1} ms"));
+        let closed = if c["closed_at"].is_null() { "" } else { " (closed)" };
+        let _ = writeln!(
+            md,
+            "| {} | {}{closed} | {} | {remote} | {process} | {} | {} | {rtt} | {} | {} |",
+            cell(&c["protocol"]),
+            cell(&c["state"]),
+            cell(&c["local"]),
+            rate("rx_bytes_per_s"),
+            rate("tx_bytes_per_s"),
+            c["tcp"]["total_retrans"].as_u64().map_or_else(|| "–".to_owned(), |n| n.to_string()),
+            cell(&c["warnings"]),
+        );
+    }
+}
+
+/// The columns of the CSV export, one row per connection.
+const CSV_COLUMNS: [&str; 20] = [
+    "protocol",
+    "family",
+    "state",
+    "local",
+    "remote",
+    "remote_name",
+    "interface",
+    "pid",
+    "process",
+    "user",
+    "rx_bytes_per_s",
+    "tx_bytes_per_s",
+    "rtt_ms",
+    "min_rtt_ms",
+    "total_retrans",
+    "bytes_received",
+    "bytes_acked",
+    "opened_at",
+    "closed_at",
+    "warnings",
+];
+
+/// Render the connection table of a snapshot value as CSV (RFC 4180, header row),
+/// so a redacted snapshot gives a redacted table.
+#[must_use]
+pub fn csv(snapshot: &Value) -> String {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push_str("\r\n");
+    for c in rows(&snapshot["connections"]) {
+        let fields = CSV_COLUMNS.map(|column| {
+            let value = match column {
+                "rtt_ms" | "min_rtt_ms" | "total_retrans" | "bytes_received" | "bytes_acked" => {
+                    &c["tcp"][column]
+                }
+                other => &c[other],
+            };
+            match value {
+                Value::Null => String::new(),
+                Value::String(text) => csv_field(text),
+                Value::Array(items) => {
+                    csv_field(&items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+                }
+                other => other.to_string(),
+            }
+        });
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
     }
 }
 
@@ -523,6 +748,61 @@ mod tests {
         }
         assert!(md.contains("| main | unicast | default | 192.168.1.1 | eth0 |"));
         assert!(md.contains("| 2 | eth0 | ethernet | up | yes | 1500 | 52:54:00:12:34:56 |"));
+    }
+
+    #[test]
+    fn connections_are_exported_with_their_tcp_facts() {
+        let value = snapshot(&fake::store(), fake::NOW);
+        let connections = value["connections"].as_array().cloned().unwrap_or_default();
+        assert!(connections.len() >= 15, "{}", connections.len());
+        let firefox = connections
+            .iter()
+            .find(|c| c["remote"] == "93.184.215.14:443")
+            .unwrap_or_else(|| panic!("the firefox connection"));
+        assert_eq!(firefox["protocol"], "tcp");
+        assert_eq!(firefox["state"], "established");
+        assert_eq!(firefox["local"], "192.168.1.23:51514");
+        assert_eq!(firefox["remote_name"], "example.org");
+        assert_eq!(firefox["process"], "firefox");
+        assert_eq!(firefox["pid"], 2210);
+        assert!((firefox["tcp"]["rtt_ms"].as_f64().unwrap_or_default() - 23.4).abs() < 1e-9);
+        assert!((firefox["rx_bytes_per_s"].as_f64().unwrap_or_default() - 1_450_000.0).abs() < 1e-6);
+        let v6 = connections.iter().find(|c| c["family"] == "ipv6" && c["state"] == "established");
+        assert!(v6.is_some_and(|c| {
+            c["remote"].as_str().is_some_and(|r| r.starts_with('[') && r.ends_with("]:443"))
+        }));
+        let stalled = connections.iter().find(|c| c["process"] == "rsync").cloned().unwrap_or_default();
+        assert_eq!(stalled["warnings"], serde_json::json!(["stalled", "high_retransmits"]));
+        let scan = connections.iter().find(|c| c["process"] == "nmap").cloned().unwrap_or_default();
+        assert_eq!(scan["label"], "burst of 5 short connections");
+        assert!(scan["closed_at"].is_string());
+        let listener = connections.iter().find(|c| c["state"] == "listen").cloned().unwrap_or_default();
+        assert!(listener["tcp"].is_null() && listener["remote"] == "0.0.0.0:0");
+        let udp = connections.iter().find(|c| c["state"] == "unconnected").cloned().unwrap_or_default();
+        assert_eq!(udp["protocol"], "udp");
+    }
+
+    #[test]
+    fn csv_has_a_header_and_one_row_per_connection() {
+        let mut value = snapshot(&fake::store(), fake::NOW);
+        let rows = value["connections"].as_array().map_or(0, Vec::len);
+        let text = csv(&value);
+        let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), rows + 1);
+        assert!(lines[0].starts_with("protocol,family,state,local,remote,remote_name"));
+        assert!(lines.iter().any(|l| l.starts_with(
+            "tcp,ipv4,established,192.168.1.23:51514,93.184.215.14:443,example.org,,2210,firefox,ana,"
+        )));
+        assert!(
+            lines.iter().any(|l| l.contains(",\"sshd: /usr/sbin/sshd") || l.contains(",sshd,")),
+            "fields with commas are quoted"
+        );
+        assert_eq!(csv_field("a,b \"c\""), "\"a,b \"\"c\"\"\"");
+        redact(&mut value);
+        let redacted = csv(&value);
+        for secret in ["192.168.1.23", "example.org", ",ana,"] {
+            assert!(!redacted.contains(secret), "{secret} leaked into the redacted CSV");
+        }
     }
 
     #[test]

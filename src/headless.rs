@@ -30,6 +30,7 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
     let text = match args.format {
         SnapshotFormat::Json => export::json_text(&value),
         SnapshotFormat::Md => export::markdown(&value),
+        SnapshotFormat::Csv => export::csv(&value),
     };
     if let Some(path) = args.output.clone() {
         tokio::task::spawn_blocking(move || {

@@ -160,3 +160,20 @@ fn no_netlink_uses_the_portable_fallback_and_says_so() {
     assert!(source["detail"].as_str().is_some_and(|d| d.contains("--no-netlink")), "{source}");
     assert!(doc["interfaces"].as_array().is_some_and(|i| i.iter().any(|i| i["name"] == "lo")));
 }
+
+#[test]
+fn snapshot_csv_is_the_connection_table() {
+    let home = tempdir();
+    let output = run(netlens(home.path()).args(["--demo", "snapshot", "-f", "csv", "-d", "100ms"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let mut lines = text.split("\r\n").filter(|line| !line.is_empty());
+    let header = lines.next().unwrap_or_default();
+    assert!(header.starts_with("protocol,family,state,local,remote,"), "{header}");
+    let columns = header.split(',').count();
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() >= 15, "{} rows", rows.len());
+    assert!(rows.iter().any(|row| row.starts_with("tcp,ipv4,established,192.168.1.23:51514,93.184.215.14:443,example.org,")));
+    // Quoted fields aside, every row has the header's column count.
+    assert!(rows.iter().filter(|row| !row.contains('"')).all(|row| row.split(',').count() == columns));
+}

@@ -83,9 +83,13 @@ pub fn check_snapshot(doc: &Value) {
             ("routes", Arr),
             ("rules", Arr),
             ("neighbors", Arr),
+            ("connections", Arr),
             ("events", Arr),
         ],
     );
+    for (i, connection) in each(&doc["connections"], "connections").iter().enumerate() {
+        check_connection(connection, &format!("connections[{i}]"));
+    }
     assert_eq!(doc["schema_version"], 1);
     rfc3339(&doc["taken_at"], "$.taken_at");
     check(
@@ -202,5 +206,56 @@ fn check_interface(interface: &Value, path: &str) {
             &format!("{path}.rates"),
             &[("rx_bytes_per_s", Num), ("tx_bytes_per_s", Num)],
         );
+    }
+}
+
+const TCP_FIELDS: [&str; 22] = [
+    "rtt_ms", "rttvar_ms", "min_rtt_ms", "rto_ms", "cwnd", "ssthresh", "mss", "pmtu", "retransmits", "total_retrans",
+    "lost", "reordering", "bytes_acked", "bytes_received", "bytes_sent", "bytes_retrans", "segs_in", "segs_out",
+    "delivery_rate_bps", "pacing_rate_bps", "last_send_ms", "last_recv_ms",
+];
+
+fn check_connection(connection: &Value, path: &str) {
+    use Ty::{Arr, Num, OptNum, OptObj, OptStr, Str};
+    check(
+        connection,
+        path,
+        &[
+            ("protocol", Str),
+            ("family", Str),
+            ("state", Str),
+            ("local", Str),
+            ("remote", Str),
+            ("interface", OptStr),
+            ("uid", Num),
+            ("inode", Num),
+            ("pid", OptNum),
+            ("process", OptStr),
+            ("rx_bytes_per_s", OptNum),
+            ("tx_bytes_per_s", OptNum),
+            ("opened_at", OptStr),
+            ("closed_at", OptStr),
+            ("tcp", OptObj),
+            ("warnings", Arr),
+        ],
+    );
+    one_of(&connection["protocol"], path, &["tcp", "udp"]);
+    one_of(
+        &connection["state"],
+        path,
+        &[
+            "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait", "close", "close_wait",
+            "last_ack", "listen", "closing", "new_syn_recv", "bound_inactive", "unconnected",
+        ],
+    );
+    for end in ["local", "remote"] {
+        let text = connection[end].as_str().unwrap_or_default();
+        let parsed = text.parse::<std::net::SocketAddr>();
+        assert!(parsed.is_ok(), "{path}.{end} = {text:?} is not ip:port ([v6]:port)");
+    }
+    if connection["tcp"].is_object() {
+        for field in TCP_FIELDS {
+            assert!(connection["tcp"].get(field).is_some(), "{path}.tcp.{field} is missing");
+        }
     }
 }
