@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use netlens_collectors::model::{SourceId, TimelineKind, Timestamp};
-use netlens_collectors::{Event, Notice, Payload, Store, StoreLimits};
+use netlens_collectors::{Event, Notice, Payload, Store};
 use netlens_ui::{Command, Keymap, StatusLevel, Theme, UiState};
 use ratatui::crossterm::event::EventStream;
 use tokio::signal::unix::{SignalKind, signal};
@@ -41,8 +41,16 @@ enum Redraw {
 /// Periodic samples refresh numbers on screen; everything else is news.
 const fn urgency(payload: &Payload) -> Redraw {
     match payload {
-        Payload::Counters(_) | Payload::SelfUsage(_) | Payload::System(_) => Redraw::Soon,
-        _ => Redraw::Now,
+        Payload::Counters(_)
+        | Payload::SelfUsage(_)
+        | Payload::System(_)
+        | Payload::Sockets(_)
+        | Payload::Flows(_)
+        | Payload::Names(_) => Redraw::Soon,
+        Payload::Network(_)
+        | Payload::Notices(_)
+        | Payload::Status(_)
+        | Payload::SocketsClosed(_) => Redraw::Now,
     }
 }
 
@@ -56,16 +64,11 @@ pub async fn run(
     keymap: Keymap,
     startup_notices: Vec<Notice>,
 ) -> anyhow::Result<()> {
-    let limits = StoreLimits {
-        timeline_capacity: settings.timeline_capacity,
-        history_capacity: settings.history,
-        ..StoreLimits::default()
-    };
-    let mut store = Store::new(limits);
+    let mut store = Store::new(settings.store_limits());
     if !startup_notices.is_empty() {
         store.apply(Event::now(SourceId::App, Payload::Notices(startup_notices)));
     }
-    let mut collectors = collect::start(&settings, settings.refresh);
+    let mut collectors = collect::start(&settings, settings.refresh, collect::Purpose::Interactive);
     let mut ui = UiState::with_keymap(&keymap);
     let mut frozen: Option<Store> = None;
 
@@ -139,9 +142,14 @@ pub async fn run(
                 redraw = Redraw::Now;
             }
             () = tokio::time::sleep_until(draw_at), if redraw != Redraw::None => {
-                draw(&mut guard, frozen.as_ref().unwrap_or(&store), &ui, &theme)?;
+                let view = frozen.as_ref().unwrap_or(&store);
+                draw(&mut guard, view, &ui, &theme)?;
                 last_draw = Instant::now();
                 redraw = Redraw::None;
+                // Names are looked up lazily: only for what is on screen now.
+                if let Some(names) = &collectors.names {
+                    names.ask(netlens_ui::wanted_names(view, &ui));
+                }
             }
             _ = idle.tick() => redraw = redraw.max(Redraw::Soon),
         }

@@ -44,6 +44,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
 
+    /// Do not look up names of remote addresses (no reverse-DNS traffic).
+    #[arg(long, global = true)]
+    pub no_reverse_dns: bool,
+
     /// Play a scripted demo session instead of reading this host (touches no network).
     #[arg(long, global = true)]
     pub demo: bool,

@@ -1,10 +1,14 @@
 //! Starting the collector sources the settings ask for.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use netlens_collectors::Event;
+use netlens_collectors::capture::{CaptureConfig, CaptureSource};
+use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource};
 use netlens_collectors::demo::DemoSource;
 use netlens_collectors::interfaces::{Backend, InterfacesConfig, InterfacesSource};
+use netlens_collectors::names::{NameRequests, ReverseDnsConfig, reverse_dns};
 use netlens_collectors::source::spawn_supervised;
 use netlens_collectors::system::SystemSource;
 use tokio::sync::mpsc;
@@ -15,10 +19,21 @@ use crate::config::Settings;
 /// Events buffered between the sources and the app task before sources wait.
 const CHANNEL_CAPACITY: usize = 1024;
 
+/// Which sources to run beyond the always-on ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The TUI: everything, including reverse DNS for what is on screen.
+    Interactive,
+    /// A headless snapshot: no reverse DNS (nothing is on screen to name).
+    Snapshot,
+}
+
 /// The running sources and the receiving end of their events.
 pub struct Collectors {
     /// Events from every source, in arrival order.
     pub events: mpsc::Receiver<Event>,
+    /// Where to ask for reverse-DNS names, when that source runs.
+    pub names: Option<NameRequests>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -31,21 +46,34 @@ impl Drop for Collectors {
 }
 
 /// Start the sources on the current runtime, sampling every `refresh`.
-pub fn start(settings: &Settings, refresh: Duration) -> Collectors {
+pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collectors {
     let (tx, events) = mpsc::channel(CHANNEL_CAPACITY);
     let mut tasks = Vec::new();
+    let mut names = None;
     if settings.demo {
         tasks.push(spawn_supervised(DemoSource::new(refresh), tx));
-    } else {
-        let interfaces = InterfacesConfig {
-            backend: if settings.netlink { Backend::Netlink } else { Backend::Portable },
-            refresh,
-            debounce: settings.debounce,
-            receive_buffer: None,
-            fallback_reason: settings.netlink_off_reason.clone(),
-        };
-        tasks.push(spawn_supervised(InterfacesSource::new(interfaces), tx.clone()));
-        tasks.push(spawn_supervised(SystemSource::new(refresh, settings.netns.clone()), tx));
+        return Collectors { events, names, tasks };
     }
-    Collectors { events, tasks }
+    let interfaces = InterfacesConfig {
+        backend: if settings.netlink { Backend::Netlink } else { Backend::Portable },
+        refresh,
+        debounce: settings.debounce,
+        receive_buffer: None,
+        fallback_reason: settings.netlink_off_reason.clone(),
+    };
+    tasks.push(spawn_supervised(InterfacesSource::new(interfaces), tx.clone()));
+    tasks.push(spawn_supervised(SystemSource::new(refresh, settings.netns.clone()), tx.clone()));
+    let connections =
+        ConnectionsConfig { refresh, proc_root: PathBuf::from("/proc"), ..ConnectionsConfig::default() };
+    tasks.push(spawn_supervised(ConnectionsSource::new(connections), tx.clone()));
+    if settings.capture {
+        let capture = CaptureConfig { interval: refresh, ..CaptureConfig::default() };
+        tasks.push(spawn_supervised(CaptureSource::new(capture), tx.clone()));
+    }
+    if settings.reverse_dns && purpose == Purpose::Interactive {
+        let (requests, source) = reverse_dns(ReverseDnsConfig::default());
+        tasks.push(spawn_supervised(source, tx));
+        names = Some(requests);
+    }
+    Collectors { events, names, tasks }
 }

@@ -21,6 +21,8 @@ struct ConfigFile {
     #[serde(default)]
     interfaces: InterfacesSection,
     #[serde(default)]
+    connections: ConnectionsSection,
+    #[serde(default)]
     ui: UiSection,
     #[serde(default)]
     keys: BTreeMap<String, Vec<String>>,
@@ -31,6 +33,14 @@ struct ConfigFile {
 struct InterfacesSection {
     netlink: Option<bool>,
     debounce: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionsSection {
+    closed_retention: Option<String>,
+    reverse_dns: Option<bool>,
+    capture: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +119,12 @@ pub struct Settings {
     pub timeline_capacity: usize,
     /// Rate samples kept per interface.
     pub history: usize,
+    /// How long closed connections stay visible.
+    pub closed_retention: Duration,
+    /// Whether names of remote addresses on screen are looked up (reverse DNS).
+    pub reverse_dns: bool,
+    /// Whether UDP byte counts come from packet capture (needs `CAP_NET_RAW`).
+    pub capture: bool,
     /// Key binding overrides: action name → keys.
     pub keys: BTreeMap<String, Vec<String>>,
     /// Network namespace to monitor.
@@ -133,6 +149,8 @@ pub mod defaults {
     pub const TIMELINE_CAPACITY: usize = 10_000;
     /// Rate samples per interface (two minutes at the default refresh).
     pub const HISTORY: usize = 120;
+    /// Closed connections stay visible this long.
+    pub const CLOSED_RETENTION: Duration = Duration::from_secs(10);
 }
 
 /// `$XDG_CONFIG_HOME/netlens/config.toml`, or `~/.config/netlens/config.toml`.
@@ -158,6 +176,21 @@ fn xdg_dir(variable: &str, fallback_under_home: &str) -> Option<PathBuf> {
 }
 
 impl Settings {
+    /// The store's capacities and windows these settings ask for.
+    #[must_use]
+    pub fn store_limits(&self) -> netlens_collectors::StoreLimits {
+        let retention = time::Duration::try_from(self.closed_retention).unwrap_or(time::Duration::seconds(10));
+        netlens_collectors::StoreLimits {
+            timeline_capacity: self.timeline_capacity,
+            history_capacity: self.history,
+            connections: netlens_collectors::ConnectionLimits {
+                closed_retention: retention,
+                ..netlens_collectors::ConnectionLimits::default()
+            },
+            ..netlens_collectors::StoreLimits::default()
+        }
+    }
+
     /// Resolve settings: the file named by `--config` (which must exist) or the
     /// default path (read only if it exists), then command-line overrides.
     pub fn resolve(cli: &Cli) -> Result<Self, ConfigError> {
@@ -205,6 +238,12 @@ impl Settings {
         let debounce =
             file_duration("interfaces.debounce", file.interfaces.debounce.as_ref(), defaults::DEBOUNCE)?;
         check_range(&origin, "interfaces.debounce", debounce, Duration::ZERO, Duration::from_secs(5))?;
+        let closed_retention = file_duration(
+            "connections.closed_retention",
+            file.connections.closed_retention.as_ref(),
+            defaults::CLOSED_RETENTION,
+        )?;
+        check_range(&origin, "connections.closed_retention", closed_retention, Duration::ZERO, Duration::from_secs(3600))?;
         let max_fps = file.ui.max_fps.unwrap_or(defaults::MAX_FPS);
         if !(1..=120).contains(&max_fps) {
             return Err(value_error(
@@ -257,6 +296,9 @@ impl Settings {
             max_fps,
             timeline_capacity,
             history,
+            closed_retention,
+            reverse_dns: !cli.no_reverse_dns && file.connections.reverse_dns.unwrap_or(true),
+            capture: file.connections.capture.unwrap_or(true),
             keys: file.keys,
             netns: cli.netns.clone(),
             demo: cli.demo,
@@ -342,6 +384,16 @@ netlink = true
 # burst of changes costs one re-read ("0ms" … "5s").
 debounce = "{debounce}"
 
+[connections]
+# How long a closed connection stays visible, marked closed ("0s" … "3600s").
+closed_retention = "{retention}"
+# Look up the names of remote addresses shown on screen (reverse DNS, at most 10
+# lookups a second, each address once). false: addresses only, no DNS traffic.
+reverse_dns = true
+# Count UDP bytes per flow by packet capture on every up interface (needs
+# CAP_NET_RAW; without it UDP rates show n/a).
+capture = true
+
 [ui]
 # Frame-rate cap while things change (1 … 120). An idle screen redraws once a second.
 max_fps = {fps}
@@ -352,7 +404,7 @@ history = {history}
 
 [keys]
 # Rebind an action by listing its keys; this replaces the action's default keys.
-# Actions: quit, next_tab, prev_tab, tab_1 … tab_4, up, down, top, bottom, page_up,
+# Actions: quit, next_tab, prev_tab, tab_1 … tab_5, up, down, top, bottom, page_up,
 # page_down, filter, cycle_sort, reverse_sort, open, close, toggle_pause, export,
 # help, follow. Keys: letters, digits, symbols, enter, esc, tab, shift-tab, up, down,
 # left, right, home, end, pgup, pgdn, f1 … f12, with ctrl-/alt-/shift- prefixes.
@@ -368,6 +420,7 @@ history = {history}
         fps = defaults::MAX_FPS,
         timeline = defaults::TIMELINE_CAPACITY,
         history = defaults::HISTORY,
+        retention = duration::format(defaults::CLOSED_RETENTION),
     )
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use netlens_collectors::model::{SourceId, SourceState, Timestamp};
-use netlens_collectors::{Store, StoreLimits};
+use netlens_collectors::Store;
 use tokio::time::Instant;
 
 use crate::cli::{SnapshotArgs, SnapshotFormat};
@@ -54,12 +54,8 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
 /// at least twice in that time, so rates exist.
 pub async fn collect_for(settings: &Settings, duration: Duration) -> Store {
     let refresh = (duration / 2).clamp(Duration::from_millis(100), settings.refresh);
-    let mut collectors = collect::start(settings, refresh);
-    let mut store = Store::new(StoreLimits {
-        timeline_capacity: settings.timeline_capacity,
-        history_capacity: settings.history,
-        ..StoreLimits::default()
-    });
+    let mut collectors = collect::start(settings, refresh, collect::Purpose::Snapshot);
+    let mut store = Store::new(settings.store_limits());
     let deadline = Instant::now() + duration;
     let grace = deadline + FIRST_READ_GRACE;
     loop {

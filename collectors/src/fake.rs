@@ -549,7 +549,10 @@ mod tests {
             .map(|e| format!("{} {}", e.kind.as_str(), e.detail))
             .collect();
         let has = |needle: &str| connection_lines.iter().any(|line| line.contains(needle));
-        assert!(has("connection_burst nmap (5150) opened and closed 5 connections to 10.99.0.2"), "{connection_lines:#?}");
+        assert!(
+            has("connection_burst nmap (5150) opened and closed 5 connections to 10.99.0.2"),
+            "{connection_lines:#?}"
+        );
         assert!(has("connection_warning tcp 192.168.1.23:35642 → 198.51.100.20:873 (rsync 4022): stalled"));
         assert!(has("(rsync 4022): more than 10 % of the bytes sent were retransmitted"));
         assert!(has("(curl 4471): still connecting (syn_sent)"));

@@ -33,6 +33,9 @@ impl PtySession {
             .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .unwrap_or_else(|e| panic!("openpty: {e}"));
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_netlens"));
+        // Tests send no traffic beyond loopback and their own namespaces: no
+        // reverse-DNS lookups of whatever this machine is connected to.
+        command.arg("--no-reverse-dns");
         command.args(args);
         command.env("TERM", "xterm-256color");
         command.env("XDG_CONFIG_HOME", home.join("config"));

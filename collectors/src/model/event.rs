@@ -16,6 +16,8 @@ pub enum SourceId {
     Connections,
     /// Packet capture (per-flow byte counts for UDP rates).
     Capture,
+    /// Reverse DNS for connection remotes.
+    ReverseDns,
     /// netlens itself: exports, configuration, its own errors.
     App,
 }
@@ -29,6 +31,7 @@ impl SourceId {
             Self::System => "system",
             Self::Connections => "connections",
             Self::Capture => "capture",
+            Self::ReverseDns => "reverse_dns",
             Self::App => "app",
         }
     }

@@ -1,0 +1,275 @@
+//! Reverse DNS for the connections table: names of remote addresses, looked up
+//! lazily (only for rows on screen), at a bounded rate, each address once.
+//!
+//! The app asks through [`NameRequests`]; answers arrive as [`Payload::Names`] and
+//! the store caches them (negative answers too), so the UI asks only for addresses
+//! it has never seen. Lookups go through the system's resolver configuration.
+
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::proto::rr::RData;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::event::Payload;
+use crate::model::{SourceId, SourceState};
+use crate::source::{EventSink, Source, SourceError};
+
+/// Addresses asked for at most before the oldest unasked ones are dropped.
+const MAX_QUEUED: usize = 512;
+/// Addresses remembered as asked; past it the memory starts over.
+const MAX_ASKED: usize = 20_000;
+/// How often finished answers are sent as one event.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+/// How fast and how wide reverse lookups may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReverseDnsConfig {
+    /// Lookups started per second at most.
+    pub per_second: u32,
+    /// Lookups in flight at most.
+    pub concurrency: usize,
+    /// Give up on one lookup after this long.
+    pub timeout: Duration,
+}
+
+impl Default for ReverseDnsConfig {
+    fn default() -> Self {
+        Self { per_second: 10, concurrency: 4, timeout: Duration::from_secs(2) }
+    }
+}
+
+/// The app's handle for asking for names. Never blocks: when the queue is full the
+/// request is dropped (it will be asked again on the next frame).
+#[derive(Debug, Clone)]
+pub struct NameRequests {
+    tx: mpsc::Sender<Vec<IpAddr>>,
+}
+
+impl NameRequests {
+    /// Ask for the names of these addresses.
+    pub fn ask(&self, addresses: Vec<IpAddr>) {
+        if !addresses.is_empty() {
+            let _ = self.tx.try_send(addresses);
+        }
+    }
+}
+
+/// One PTR lookup: the name, `None` when the address has none, or why it failed.
+pub trait PtrLookup: Send + Sync + 'static {
+    /// Look up the name of `address`.
+    fn ptr(&self, address: IpAddr) -> impl Future<Output = Result<Option<String>, String>> + Send;
+}
+
+/// PTR lookups through hickory with the system's resolver configuration.
+#[derive(Clone)]
+pub struct SystemPtr {
+    resolver: TokioResolver,
+}
+
+impl SystemPtr {
+    /// A resolver from `/etc/resolv.conf` (and `/etc/hosts`), with one attempt per
+    /// lookup and `timeout`.
+    pub fn from_system(timeout: Duration) -> Result<Self, String> {
+        let mut builder =
+            TokioResolver::builder_tokio().map_err(|error| format!("reading the resolver configuration: {error}"))?;
+        let options = builder.options_mut();
+        options.timeout = timeout;
+        options.attempts = 1;
+        let resolver = builder.build().map_err(|error| format!("starting the resolver: {error}"))?;
+        Ok(Self { resolver })
+    }
+}
+
+impl PtrLookup for SystemPtr {
+    async fn ptr(&self, address: IpAddr) -> Result<Option<String>, String> {
+        match self.resolver.reverse_lookup(address).await {
+            Ok(lookup) => Ok(lookup.answers().iter().find_map(|record| match record.data() {
+                RData::PTR(name) => Some(name.to_string().trim_end_matches('.').to_owned()),
+                _ => None,
+            })),
+            Err(error) if error.is_no_records_found() || error.is_nx_domain() => Ok(None),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}
+
+/// The reverse-DNS source: see the module documentation.
+pub struct ReverseDnsSource<L> {
+    requests: mpsc::Receiver<Vec<IpAddr>>,
+    config: ReverseDnsConfig,
+    lookup: Arc<dyn Fn() -> Result<L, String> + Send + Sync>,
+    asked: HashSet<IpAddr>,
+    queue: VecDeque<IpAddr>,
+}
+
+/// A source using the system resolver, and the handle to ask it.
+#[must_use]
+pub fn reverse_dns(config: ReverseDnsConfig) -> (NameRequests, ReverseDnsSource<SystemPtr>) {
+    with_lookup(config, move || SystemPtr::from_system(config.timeout))
+}
+
+/// A source using `make()` for its lookups (tests inject fakes), and its handle.
+#[must_use]
+pub fn with_lookup<L: PtrLookup>(
+    config: ReverseDnsConfig,
+    make: impl Fn() -> Result<L, String> + Send + Sync + 'static,
+) -> (NameRequests, ReverseDnsSource<L>) {
+    let (tx, requests) = mpsc::channel(64);
+    let source = ReverseDnsSource {
+        requests,
+        config,
+        lookup: Arc::new(make),
+        asked: HashSet::new(),
+        queue: VecDeque::new(),
+    };
+    (NameRequests { tx }, source)
+}
+
+impl<L> ReverseDnsSource<L> {
+    /// Queue the addresses never asked for before; drop the oldest when full.
+    fn enqueue(&mut self, addresses: Vec<IpAddr>) {
+        if self.asked.len() > MAX_ASKED {
+            self.asked.clear();
+        }
+        for address in addresses {
+            if self.asked.insert(address) {
+                if self.queue.len() == MAX_QUEUED
+                    && let Some(dropped) = self.queue.pop_front()
+                {
+                    self.asked.remove(&dropped);
+                }
+                self.queue.push_back(address);
+            }
+        }
+    }
+}
+
+impl<L: PtrLookup> Source for ReverseDnsSource<L> {
+    fn id(&self) -> SourceId {
+        SourceId::ReverseDns
+    }
+
+    async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
+        let lookup = Arc::new((self.lookup)().map_err(SourceError::Other)?);
+        let config = self.config;
+        sink.status(
+            SourceState::Ok,
+            format!("names of connection remotes: at most {} lookups/s, on demand", config.per_second),
+        )
+        .await?;
+        let mut pace = tokio::time::interval(Duration::from_secs(1) / config.per_second.max(1));
+        pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        let mut in_flight: JoinSet<(IpAddr, Result<Option<String>, String>)> = JoinSet::new();
+        let mut answers = Vec::new();
+        loop {
+            let may_start = !self.queue.is_empty() && in_flight.len() < config.concurrency;
+            tokio::select! {
+                request = self.requests.recv() => match request {
+                    Some(addresses) => self.enqueue(addresses),
+                    None => return Ok(()),
+                },
+                _ = pace.tick(), if may_start => {
+                    if let Some(address) = self.queue.pop_front() {
+                        let lookup = Arc::clone(&lookup);
+                        let timeout = config.timeout;
+                        in_flight.spawn(async move {
+                            let answer = tokio::time::timeout(timeout, lookup.ptr(address))
+                                .await
+                                .unwrap_or_else(|_| Err("timed out".to_owned()));
+                            (address, answer)
+                        });
+                    }
+                }
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    match done {
+                        Ok((address, Ok(name))) => answers.push((address, name)),
+                        // A failed lookup is not "no name": leave it unanswered.
+                        Ok((address, Err(error))) => tracing::debug!(%address, %error, "reverse lookup failed"),
+                        Err(error) => tracing::warn!(%error, "reverse lookup task"),
+                    }
+                }
+                _ = flush.tick() => {
+                    if !answers.is_empty() {
+                        sink.send(Payload::Names(std::mem::take(&mut answers))).await?;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::source::spawn_supervised;
+
+    #[derive(Clone, Default)]
+    struct Fake {
+        calls: Arc<Mutex<Vec<(IpAddr, tokio::time::Instant)>>>,
+    }
+
+    impl PtrLookup for Fake {
+        async fn ptr(&self, address: IpAddr) -> Result<Option<String>, String> {
+            if let Ok(mut calls) = self.calls.lock() {
+                calls.push((address, tokio::time::Instant::now()));
+            }
+            match address {
+                IpAddr::V4(v4) if v4.octets()[3] == 1 => Ok(Some(format!("host{}.example.test", v4.octets()[2]))),
+                IpAddr::V4(v4) if v4.octets()[3] == 2 => Ok(None),
+                _ => Err("SERVFAIL".to_owned()),
+            }
+        }
+    }
+
+    fn ip(c: u8, d: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(192, 0, c, d))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn asks_each_address_once_at_a_bounded_rate() {
+        let fake = Fake::default();
+        let calls = Arc::clone(&fake.calls);
+        let config = ReverseDnsConfig { per_second: 5, concurrency: 2, timeout: Duration::from_secs(1) };
+        let (requests, source) = with_lookup(config, move || Ok(fake.clone()));
+        let (tx, mut rx) = mpsc::channel(16);
+        let task = spawn_supervised(source, tx);
+        let addresses: Vec<IpAddr> = (0..10).map(|c| ip(c, 1)).chain([ip(50, 2), ip(60, 3)]).collect();
+        requests.ask(addresses.clone());
+        requests.ask(addresses);
+        let mut names = Vec::new();
+        while names.len() < 11 {
+            match rx.recv().await.map(|e| e.payload) {
+                Some(Payload::Names(batch)) => names.extend(batch),
+                Some(Payload::Status(status)) => assert_eq!(status.status, SourceState::Ok),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        task.abort();
+        assert!(names.contains(&(ip(3, 1), Some("host3.example.test".to_owned()))));
+        assert!(names.contains(&(ip(50, 2), None)), "no PTR record is an answer");
+        assert!(!names.iter().any(|(address, _)| *address == ip(60, 3)), "a failure is not an answer");
+        let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
+        assert_eq!(calls.len(), 12, "each address looked up once, though asked twice");
+        let span = calls.last().map(|c| c.1).zip(calls.first().map(|c| c.1)).map(|(last, first)| last - first);
+        assert!(span >= Some(Duration::from_millis(2000)), "12 lookups at 5/s take over 2 s: {span:?}");
+    }
+
+    #[test]
+    fn queue_is_bounded() {
+        let (_requests, mut source) = with_lookup(ReverseDnsConfig::default(), || Ok(Fake::default()));
+        let many: Vec<IpAddr> = (0..2000u32).map(|n| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n))).collect();
+        source.enqueue(many);
+        assert_eq!(source.queue.len(), MAX_QUEUED);
+        assert_eq!(source.asked.len(), MAX_QUEUED, "dropped addresses may be asked again");
+    }
+}
