@@ -89,7 +89,7 @@ impl SystemPtr {
 impl PtrLookup for SystemPtr {
     async fn ptr(&self, address: IpAddr) -> Result<Option<String>, String> {
         match self.resolver.reverse_lookup(address).await {
-            Ok(lookup) => Ok(lookup.answers().iter().find_map(|record| match record.data() {
+            Ok(lookup) => Ok(lookup.answers().iter().find_map(|record| match &record.data {
                 RData::PTR(name) => Some(name.to_string().trim_end_matches('.').to_owned()),
                 _ => None,
             })),
