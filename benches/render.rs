@@ -1,6 +1,7 @@
-//! One full frame of every tab at 200×50 with 200 interfaces and 10,000 timeline
-//! events (issue 2 budget: at most 2 ms per frame), drawn through ratatui's
-//! `TestBackend` so the cost includes the terminal's diff of the frame.
+//! One full frame of every tab at 200×50 with 200 interfaces, 10,000 timeline events
+//! and 10,000 established connections (budgets: at most 2 ms per frame for issue 2's
+//! tabs, 3 ms for the Connections tab), drawn through ratatui's `TestBackend` so the
+//! cost includes the terminal's diff of the frame.
 
 use std::hint::black_box;
 
@@ -14,7 +15,7 @@ const WIDTH: u16 = 200;
 const HEIGHT: u16 = 50;
 
 fn frames(c: &mut Criterion) {
-    let store = fake::large_store(200, 10_000);
+    let store = fake::large_connection_store(10_000);
     let theme = Theme::default();
     let mut group = c.benchmark_group("frame_200x50");
     let mut cases: Vec<(String, UiState)> = Tab::ALL
@@ -47,6 +48,28 @@ fn frames(c: &mut Criterion) {
         update(&mut help, &store, action);
     }
     cases.push(("help".to_owned(), help));
+    // The Connections tab's heavier cases: sorted by a measure and scrolled into the
+    // middle (selection over 10,000 rows), grouped by process, filtered, and the
+    // Overview's top talkers (covered by "overview" above).
+    let connections = |actions: &[Action]| {
+        let mut ui = UiState::new();
+        for action in [Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Connections)] {
+            update(&mut ui, &store, action);
+        }
+        for action in actions {
+            update(&mut ui, &store, *action);
+        }
+        ui
+    };
+    let mut rtt_middle = vec![Action::CycleSort; 6];
+    rtt_middle.extend([Action::PageDown; 100]);
+    cases.push(("connections_by_rtt_scrolled".to_owned(), connections(&rtt_middle)));
+    cases.push(("connections_grouped".to_owned(), connections(&[Action::ToggleGroup, Action::PageDown])));
+    let mut filtered = vec![Action::Filter];
+    filtered.extend("port:8080 rtt>10ms".chars().map(Action::PromptInput));
+    filtered.push(Action::PromptSubmit);
+    cases.push(("connections_filtered".to_owned(), connections(&filtered)));
+    cases.push(("connection_details".to_owned(), connections(&[Action::Down, Action::Open])));
 
     for (name, ui) in &cases {
         let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));

@@ -96,6 +96,7 @@ pub enum ConfigError {
 
 /// Everything the program needs, resolved from CLI, file and defaults.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(clippy::struct_excessive_bools, reason = "each is an independent on/off setting of the config file")]
 pub struct Settings {
     /// The config file that was read, if any.
     pub config_path: Option<PathBuf>,
@@ -179,7 +180,8 @@ impl Settings {
     /// The store's capacities and windows these settings ask for.
     #[must_use]
     pub fn store_limits(&self) -> netlens_collectors::StoreLimits {
-        let retention = time::Duration::try_from(self.closed_retention).unwrap_or(time::Duration::seconds(10));
+        let retention =
+            time::Duration::try_from(self.closed_retention).unwrap_or(time::Duration::seconds(10));
         netlens_collectors::StoreLimits {
             timeline_capacity: self.timeline_capacity,
             history_capacity: self.history,
@@ -243,7 +245,13 @@ impl Settings {
             file.connections.closed_retention.as_ref(),
             defaults::CLOSED_RETENTION,
         )?;
-        check_range(&origin, "connections.closed_retention", closed_retention, Duration::ZERO, Duration::from_secs(3600))?;
+        check_range(
+            &origin,
+            "connections.closed_retention",
+            closed_retention,
+            Duration::ZERO,
+            Duration::from_secs(3600),
+        )?;
         let max_fps = file.ui.max_fps.unwrap_or(defaults::MAX_FPS);
         if !(1..=120).contains(&max_fps) {
             return Err(value_error(

@@ -5,8 +5,8 @@ use std::io::{IsTerminal as _, Write as _};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use netlens_collectors::model::{SourceId, SourceState, Timestamp};
 use netlens_collectors::Store;
+use netlens_collectors::model::{SourceId, SourceState, Timestamp};
 use tokio::time::Instant;
 
 use crate::cli::{SnapshotArgs, SnapshotFormat};

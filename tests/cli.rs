@@ -173,7 +173,9 @@ fn snapshot_csv_is_the_connection_table() {
     let columns = header.split(',').count();
     let rows: Vec<&str> = lines.collect();
     assert!(rows.len() >= 15, "{} rows", rows.len());
-    assert!(rows.iter().any(|row| row.starts_with("tcp,ipv4,established,192.168.1.23:51514,93.184.215.14:443,example.org,")));
+    assert!(rows.iter().any(|row| {
+        row.starts_with("tcp,ipv4,established,192.168.1.23:51514,93.184.215.14:443,example.org,")
+    }));
     // Quoted fields aside, every row has the header's column count.
     assert!(rows.iter().filter(|row| !row.contains('"')).all(|row| row.split(',').count() == columns));
 }

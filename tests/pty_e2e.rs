@@ -26,7 +26,7 @@ fn start_navigate_export_quit() {
     session.wait_for(&["MTU", "loopback"], WAIT);
     session.send(b"\t");
     session.wait_for(&["local"], WAIT);
-    session.send(b"4");
+    session.send(b"5");
     session.wait_for(&["interfaces source ok"], WAIT);
     session.send(b"?");
     session.wait_for(&["quit", "export"], WAIT);

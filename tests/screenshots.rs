@@ -38,8 +38,10 @@ fn screen(tab: Tab) -> UiState {
             update(&mut ui, &store, Action::Down);
             update(&mut ui, &store, Action::Down);
         }
-        // Show a selected row.
-        Tab::Routes => {
+        // Show a selected row: on Connections, firefox's busy HTTPS connection among
+        // listeners, a stalled upload (warned), a scan's closed probes (labelled) and UDP
+        // without capture.
+        Tab::Connections | Tab::Routes => {
             update(&mut ui, &store, Action::Down);
         }
         Tab::Events => {}

@@ -26,5 +26,14 @@ pub mod interfaces;
 #[cfg(feature = "runtime")]
 pub mod system;
 
+#[cfg(feature = "runtime")]
+pub mod connections;
+
+#[cfg(feature = "runtime")]
+pub mod capture;
+
 #[cfg(all(feature = "runtime", feature = "fake"))]
 pub mod demo;
+
+#[cfg(feature = "runtime")]
+pub mod names;

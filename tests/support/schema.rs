@@ -210,9 +210,28 @@ fn check_interface(interface: &Value, path: &str) {
 }
 
 const TCP_FIELDS: [&str; 22] = [
-    "rtt_ms", "rttvar_ms", "min_rtt_ms", "rto_ms", "cwnd", "ssthresh", "mss", "pmtu", "retransmits", "total_retrans",
-    "lost", "reordering", "bytes_acked", "bytes_received", "bytes_sent", "bytes_retrans", "segs_in", "segs_out",
-    "delivery_rate_bps", "pacing_rate_bps", "last_send_ms", "last_recv_ms",
+    "rtt_ms",
+    "rttvar_ms",
+    "min_rtt_ms",
+    "rto_ms",
+    "cwnd",
+    "ssthresh",
+    "mss",
+    "pmtu",
+    "retransmits",
+    "total_retrans",
+    "lost",
+    "reordering",
+    "bytes_acked",
+    "bytes_received",
+    "bytes_sent",
+    "bytes_retrans",
+    "segs_in",
+    "segs_out",
+    "delivery_rate_bps",
+    "pacing_rate_bps",
+    "last_send_ms",
+    "last_recv_ms",
 ];
 
 fn check_connection(connection: &Value, path: &str) {
@@ -244,8 +263,20 @@ fn check_connection(connection: &Value, path: &str) {
         &connection["state"],
         path,
         &[
-            "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait", "close", "close_wait",
-            "last_ack", "listen", "closing", "new_syn_recv", "bound_inactive", "unconnected",
+            "established",
+            "syn_sent",
+            "syn_recv",
+            "fin_wait1",
+            "fin_wait2",
+            "time_wait",
+            "close",
+            "close_wait",
+            "last_ack",
+            "listen",
+            "closing",
+            "new_syn_recv",
+            "bound_inactive",
+            "unconnected",
         ],
     );
     for end in ["local", "remote"] {

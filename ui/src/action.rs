@@ -41,6 +41,8 @@ pub enum Action {
     CycleSort,
     /// Reverse the sort order.
     ReverseSort,
+    /// Group the Connections table by process, or stop grouping.
+    ToggleGroup,
     /// Open the details of the selected row.
     Open,
     /// Close details or help; clear an applied filter.
@@ -115,23 +117,26 @@ const fn bindable(
 }
 
 /// Every action a key can be bound to, in help-overlay order.
-const BINDABLE: [Bindable; 22] = [
+const BINDABLE: [Bindable; 24] = [
     bindable("next_tab", Action::NextTab, Group::Views, "next tab", &["tab"]),
     bindable("prev_tab", Action::PrevTab, Group::Views, "previous tab", &["shift-tab"]),
     bindable("tab_1", Action::SelectTab(Tab::Overview), Group::Views, "Overview", &["1"]),
     bindable("tab_2", Action::SelectTab(Tab::Interfaces), Group::Views, "Interfaces", &["2"]),
-    bindable("tab_3", Action::SelectTab(Tab::Routes), Group::Views, "Routes", &["3"]),
-    bindable("tab_4", Action::SelectTab(Tab::Events), Group::Views, "Events", &["4"]),
+    bindable("tab_3", Action::SelectTab(Tab::Connections), Group::Views, "Connections", &["3"]),
+    bindable("tab_4", Action::SelectTab(Tab::Routes), Group::Views, "Routes", &["4"]),
+    bindable("tab_5", Action::SelectTab(Tab::Events), Group::Views, "Events", &["5"]),
     bindable("up", Action::Up, Group::Move, "up (newer events)", &["up", "k"]),
     bindable("down", Action::Down, Group::Move, "down", &["down", "j"]),
     bindable("page_up", Action::PageUp, Group::Move, "page up", &["pgup"]),
     bindable("page_down", Action::PageDown, Group::Move, "page down", &["pgdn"]),
-    bindable("top", Action::Top, Group::Move, "first row (newest event)", &["g", "home"]),
+    // `g` groups connections; `home` and `G`/`end` still jump to either end.
+    bindable("top", Action::Top, Group::Move, "first row (newest event)", &["home"]),
     bindable("bottom", Action::Bottom, Group::Move, "last row", &["G", "end"]),
     bindable("filter", Action::Filter, Group::Tables, "filter the table", &["/"]),
     bindable("cycle_sort", Action::CycleSort, Group::Tables, "sort by next column", &["s"]),
     bindable("reverse_sort", Action::ReverseSort, Group::Tables, "reverse the sort", &["S"]),
-    bindable("open", Action::Open, Group::Tables, "open interface details", &["enter"]),
+    bindable("group", Action::ToggleGroup, Group::Tables, "group conns by process", &["g"]),
+    bindable("open", Action::Open, Group::Tables, "open details", &["enter"]),
     bindable("close", Action::Close, Group::Tables, "close details or filter", &["esc"]),
     bindable("follow", Action::Follow, Group::Tables, "events: follow newest", &["f"]),
     bindable("toggle_pause", Action::TogglePause, Group::General, "pause / resume view", &["p"]),

@@ -47,6 +47,51 @@ impl fmt::Display for Rate {
     }
 }
 
+/// Milliseconds as people read a round-trip time: `80µs`, `4.52ms`, `23.4ms`, `310ms`,
+/// `1.00s`; `–` when unknown. At most six cells.
+#[derive(Debug, Clone, Copy)]
+pub struct Millis(pub Option<f64>);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(ms) if ms.is_finite() && ms >= 0.0 => {
+                if ms == 0.0 {
+                    f.write_str("0ms")
+                } else if ms < 0.9995 {
+                    write!(f, "{:.0}µs", ms * 1000.0)
+                } else if ms < 9.995 {
+                    write!(f, "{ms:.2}ms")
+                } else if ms < 99.95 {
+                    write!(f, "{ms:.1}ms")
+                } else if ms < 999.5 {
+                    write!(f, "{ms:.0}ms")
+                } else {
+                    let s = ms / 1000.0;
+                    if s < 9.995 {
+                        write!(f, "{s:.2}s")
+                    } else if s < 99.95 {
+                        write!(f, "{s:.1}s")
+                    } else {
+                        write!(f, "{s:.0}s")
+                    }
+                }
+            }
+            _ => f.write_str("–"),
+        }
+    }
+}
+
+/// Bits per second, as TCP reports delivery and pacing rates: `11.6 Mbit/s`.
+#[derive(Debug, Clone, Copy)]
+pub struct BitRate(pub u64);
+
+impl fmt::Display for BitRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        scaled(f, self.0 as f64, &["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"])
+    }
+}
+
 /// A byte count, e.g. `1.24 GB`.
 #[derive(Debug, Clone, Copy)]
 pub struct Bytes(pub u64);
@@ -229,6 +274,27 @@ mod tests {
         }
         assert_eq!(Lifetime(None).to_string(), "forever");
         assert_eq!(Lifetime(Some(86_113)).to_string(), "23h55m");
+    }
+
+    #[test]
+    fn round_trip_times_and_bit_rates() {
+        for (ms, expected) in [
+            (None, "–"),
+            (Some(f64::NAN), "–"),
+            (Some(0.0), "0ms"),
+            (Some(0.08), "80µs"),
+            (Some(0.9996), "1.00ms"),
+            (Some(4.523), "4.52ms"),
+            (Some(23.44), "23.4ms"),
+            (Some(310.0), "310ms"),
+            (Some(1000.0), "1.00s"),
+            (Some(12_345.0), "12.3s"),
+            (Some(250_000.0), "250s"),
+        ] {
+            assert_eq!(Millis(ms).to_string(), expected, "{ms:?}");
+        }
+        assert_eq!(BitRate(11_600_000).to_string(), "11.6 Mbit/s");
+        assert_eq!(BitRate(800).to_string(), "800 bit/s");
     }
 
     #[test]

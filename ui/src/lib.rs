@@ -3,14 +3,17 @@
 //!
 //! The app (in the `netlens` binary) owns the terminal and the store. It maps each
 //! terminal event with [`input::map_event`], applies the action with [`update()`],
-//! performs the returned [`Command`], and calls [`draw`] when something changed. This
+//! performs the returned [`Command`], and calls [`draw`] when something changed; after a
+//! draw it asks the resolver for the [`wanted_names`] of what is on screen. This
 //! crate never touches tokio, netlink or files: it reads `&Store` and writes into a
 //! ratatui frame.
 
 pub mod action;
+mod conn_filter;
 mod filter;
 mod format;
 pub mod input;
+mod names;
 mod panes;
 pub mod state;
 pub mod svg;
@@ -20,6 +23,7 @@ pub mod view;
 mod widgets;
 
 pub use action::{Action, Binding, Keymap, KeymapError};
+pub use names::wanted_names;
 pub use state::{StatusLevel, Tab, UiState};
 pub use theme::{Theme, ThemeError};
 pub use update::{Command, update};

@@ -6,6 +6,7 @@
 use netlens_collectors::model::Timestamp;
 
 use crate::action::{Binding, Keymap};
+use crate::conn_filter::ConnFilter;
 use crate::filter::Filter;
 
 /// The tabs, in tab-bar order.
@@ -16,6 +17,8 @@ pub enum Tab {
     Overview,
     /// Every interface with its state, addresses and rates; Enter opens details.
     Interfaces,
+    /// Every socket with its state, peer, process, rates and TCP statistics.
+    Connections,
     /// Routes by table, policy rules and neighbours.
     Routes,
     /// The event timeline, newest first.
@@ -24,7 +27,8 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab, in tab-bar order.
-    pub const ALL: [Self; 4] = [Self::Overview, Self::Interfaces, Self::Routes, Self::Events];
+    pub const ALL: [Self; 5] =
+        [Self::Overview, Self::Interfaces, Self::Connections, Self::Routes, Self::Events];
 
     /// The tab's title.
     #[must_use]
@@ -32,6 +36,7 @@ impl Tab {
         match self {
             Self::Overview => "Overview",
             Self::Interfaces => "Interfaces",
+            Self::Connections => "Connections",
             Self::Routes => "Routes",
             Self::Events => "Events",
         }
@@ -43,6 +48,7 @@ impl Tab {
         match self {
             Self::Overview => "Over",
             Self::Interfaces => "Ifaces",
+            Self::Connections => "Conns",
             Self::Routes => "Routes",
             Self::Events => "Events",
         }
@@ -54,8 +60,9 @@ impl Tab {
         match self {
             Self::Overview => 0,
             Self::Interfaces => 1,
-            Self::Routes => 2,
-            Self::Events => 3,
+            Self::Connections => 2,
+            Self::Routes => 3,
+            Self::Events => 4,
         }
     }
 
@@ -227,6 +234,98 @@ impl RouteSort {
     }
 }
 
+/// Sort keys of the Connections table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnectionSort {
+    /// State: established first, then connecting, closing, listening, closed; within a
+    /// state by process and peer, so the order holds still while counters move.
+    #[default]
+    State,
+    /// Local address and port.
+    Local,
+    /// Remote address and port.
+    Remote,
+    /// Owning process name, unknown owners last.
+    Process,
+    /// Receive rate, busiest first.
+    Rx,
+    /// Transmit rate, busiest first.
+    Tx,
+    /// Smoothed RTT, slowest first.
+    Rtt,
+    /// Retransmitted segments, most first.
+    Retransmits,
+    /// Age, oldest first.
+    Age,
+    /// Protocol, TCP first.
+    Protocol,
+}
+
+impl ConnectionSort {
+    /// The next key for `s`, in column order.
+    #[must_use]
+    pub const fn next(self) -> Self {
+        match self {
+            Self::State => Self::Local,
+            Self::Local => Self::Remote,
+            Self::Remote => Self::Process,
+            Self::Process => Self::Rx,
+            Self::Rx => Self::Tx,
+            Self::Tx => Self::Rtt,
+            Self::Rtt => Self::Retransmits,
+            Self::Retransmits => Self::Age,
+            Self::Age => Self::Protocol,
+            Self::Protocol => Self::State,
+        }
+    }
+
+    /// The key's name in hints.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::State => "state",
+            Self::Local => "local",
+            Self::Remote => "remote",
+            Self::Process => "process",
+            Self::Rx => "rx",
+            Self::Tx => "tx",
+            Self::Rtt => "rtt",
+            Self::Retransmits => "retransmits",
+            Self::Age => "age",
+            Self::Protocol => "protocol",
+        }
+    }
+
+    /// Measures read best largest first; everything else ascending.
+    #[must_use]
+    pub const fn descending_by_default(self) -> bool {
+        matches!(self, Self::Rx | Self::Tx | Self::Rtt | Self::Retransmits | Self::Age)
+    }
+}
+
+/// The open details view of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionDetails {
+    /// The kernel's socket cookie (addresses and owners can repeat; cookies do not).
+    pub(crate) cookie: u64,
+    /// Lines scrolled down.
+    pub(crate) scroll: usize,
+}
+
+/// The Connections tab. The selection is kept by socket cookie, so it stays on the
+/// same connection while rows come, go and reorder under it every refresh; the cursor
+/// is where it was last seen, for when it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConnectionsState {
+    pub(crate) list: ListState,
+    pub(crate) selected: Option<u64>,
+    pub(crate) sort: ConnectionSort,
+    pub(crate) reversed: bool,
+    pub(crate) filter: ConnFilter,
+    pub(crate) grouped: bool,
+    pub(crate) details: Option<ConnectionDetails>,
+}
+
 /// The open details view of one interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Details {
@@ -275,6 +374,7 @@ pub struct UiState {
     /// Terminal size in cells; `(0, 0)` until the app reports it.
     pub(crate) viewport: (u16, u16),
     pub(crate) interfaces: InterfacesState,
+    pub(crate) connections: ConnectionsState,
     pub(crate) routes: RoutesState,
     pub(crate) events: EventsState,
     pub(crate) help_scroll: usize,
@@ -308,6 +408,7 @@ impl UiState {
             follow: true,
             viewport: (0, 0),
             interfaces: InterfacesState::default(),
+            connections: ConnectionsState::default(),
             routes: RoutesState::default(),
             events: EventsState::default(),
             help_scroll: 0,
@@ -353,12 +454,28 @@ impl UiState {
         self.interfaces.details.is_some()
     }
 
+    /// The socket cookie of the connection whose details are open, if any.
+    #[must_use]
+    pub const fn connection_details(&self) -> Option<u64> {
+        match self.connections.details {
+            Some(open) => Some(open.cookie),
+            None => None,
+        }
+    }
+
+    /// Whether the Connections table is grouped by process.
+    #[must_use]
+    pub const fn grouped(&self) -> bool {
+        self.connections.grouped
+    }
+
     /// The filter applied to a tab's table, as typed (empty when none).
     #[must_use]
     pub fn filter(&self, tab: Tab) -> &str {
         match tab {
             Tab::Overview => "",
             Tab::Interfaces => self.interfaces.filter.text(),
+            Tab::Connections => self.connections.filter.text(),
             Tab::Routes => self.routes.filter.text(),
             Tab::Events => self.events.filter.text(),
         }

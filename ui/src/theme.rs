@@ -312,6 +312,37 @@ impl Theme {
         fg(self.tx)
     }
 
+    /// A listening socket (and unconnected UDP): a service waiting for peers.
+    #[must_use]
+    pub const fn listening(&self) -> Style {
+        fg(self.accent)
+    }
+
+    /// An established connection.
+    #[must_use]
+    pub const fn established(&self) -> Style {
+        fg(self.ok)
+    }
+
+    /// A connection being set up (`syn_sent`, `syn_recv`).
+    #[must_use]
+    pub const fn connecting(&self) -> Style {
+        fg(self.info)
+    }
+
+    /// A connection on its way out (`fin_wait*`, `close_wait`, `last_ack`, `time_wait`):
+    /// secondary and slanted, so it reads as fading rather than as a problem.
+    #[must_use]
+    pub const fn closing(&self) -> Style {
+        fg(self.muted).add_modifier(Modifier::ITALIC)
+    }
+
+    /// A closed connection still shown for a while: dimmed.
+    #[must_use]
+    pub const fn closed(&self) -> Style {
+        fg(self.muted).add_modifier(Modifier::DIM)
+    }
+
     /// The tab bar row.
     #[must_use]
     pub const fn tab_bar(&self) -> Style {

@@ -3,11 +3,13 @@
 //! that exist and to keep selections on the same item when the order changes).
 
 use netlens_collectors::Store;
+use netlens_collectors::model::Timestamp;
 
 use crate::action::Action;
+use crate::conn_filter::ConnFilter;
 use crate::filter::{EVENT_FIELDS, Filter, INTERFACE_FIELDS, ROUTE_FIELDS};
-use crate::panes::{details, events, help, interfaces, routes};
-use crate::state::{Details, ListState, Mode, StatusLevel, Tab, UiState};
+use crate::panes::{connection_details, connections, details, events, help, interfaces, routes};
+use crate::state::{ConnectionDetails, Details, ListState, Mode, StatusLevel, Tab, UiState};
 use crate::widgets::table::scroll;
 
 /// A side effect the app performs.
@@ -77,12 +79,13 @@ fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
         Action::SelectTab(tab) => ui.tab = tab,
         Action::Up => motion(ui, store, Motion::Up(1)),
         Action::Down => motion(ui, store, Motion::Down(1)),
-        Action::PageUp => motion(ui, store, Motion::Up(page(ui))),
-        Action::PageDown => motion(ui, store, Motion::Down(page(ui))),
+        Action::PageUp => motion(ui, store, Motion::Up(page(ui, store))),
+        Action::PageDown => motion(ui, store, Motion::Down(page(ui, store))),
         Action::Top => motion(ui, store, Motion::Top),
         Action::Bottom => motion(ui, store, Motion::Bottom),
         Action::Filter => open_prompt(ui),
         Action::CycleSort | Action::ReverseSort => sort(ui, store, action == Action::ReverseSort),
+        Action::ToggleGroup => group(ui, store),
         Action::Open => open(ui, store),
         Action::Close => close(ui, store),
         Action::TogglePause => ui.paused = !ui.paused,
@@ -113,9 +116,10 @@ fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
 }
 
 /// Rows in a page of the current tab.
-fn page(ui: &UiState) -> usize {
+fn page(ui: &UiState, store: &Store) -> usize {
     let (_, height) = viewport(ui);
     let rows = match ui.tab {
+        Tab::Connections => connections::visible_rows(store, height),
         Tab::Routes => routes::visible_rows(height),
         Tab::Events => events::visible_rows(height),
         Tab::Overview | Tab::Interfaces => interfaces::visible_rows(height),
@@ -149,6 +153,22 @@ fn motion(ui: &mut UiState, store: &Store, motion: Motion) {
             list.cursor = step(list.cursor, len, motion);
             list.offset = scroll(list.offset, list.cursor, interfaces::visible_rows(height), len);
         }
+        Tab::Connections => {
+            if let Some(open) = ui.connections.details.as_mut() {
+                let limit = connection_details::overflow(store, open.cookie, width, height);
+                open.scroll = step(open.scroll, limit + 1, motion);
+                return;
+            }
+            let visible = connections::visible_rows(store, height);
+            let mut model = connections::Model::build(store, &ui.connections, store_now(store));
+            let (cursor, offset) = connections::placement(&model, &ui.connections, visible);
+            let cursor = step(cursor, model.rows(), motion);
+            let offset = model.offset_for(cursor, offset, visible);
+            let selected = model.row_at(cursor).map(|entry| entry.socket.cookie);
+            let state = &mut ui.connections;
+            state.list = ListState { cursor, offset };
+            state.selected = selected;
+        }
         Tab::Routes => {
             let model = routes::model(store, &ui.routes);
             let list = &mut ui.routes.list;
@@ -168,9 +188,38 @@ fn motion(ui: &mut UiState, store: &Store, motion: Motion) {
     }
 }
 
+/// The moment relative filters and ages are judged at: the store's latest event (the
+/// view uses the clock, which differs from it by less than a refresh).
+fn store_now(store: &Store) -> Timestamp {
+    store.updated_at().unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Put the Connections cursor back on the selected connection after the rows changed
+/// (filter, sort, grouping), or on the first row if the selection no longer shows.
+fn settle_connections(ui: &mut UiState, store: &Store) {
+    let (_, height) = viewport(ui);
+    let visible = connections::visible_rows(store, height);
+    let mut model = connections::Model::build(store, &ui.connections, store_now(store));
+    let kept = ui.connections.selected.and_then(|cookie| model.rank_of(cookie));
+    let cursor = kept.unwrap_or(0);
+    let offset = model.offset_for(cursor, ui.connections.list.offset, visible);
+    let selected = model.row_at(cursor).map(|entry| entry.socket.cookie);
+    let state = &mut ui.connections;
+    state.list = ListState { cursor, offset };
+    state.selected = selected;
+}
+
 fn open_prompt(ui: &mut UiState) {
-    if !ui.tab.has_table() || ui.interfaces.details.is_some() && ui.tab == Tab::Interfaces {
-        ui.hint("filters work on the Interfaces, Routes and Events tables", StatusLevel::Warning);
+    let details_open = match ui.tab {
+        Tab::Interfaces => ui.interfaces.details.is_some(),
+        Tab::Connections => ui.connections.details.is_some(),
+        Tab::Overview | Tab::Routes | Tab::Events => false,
+    };
+    if !ui.tab.has_table() || details_open {
+        ui.hint(
+            "filters work on the Interfaces, Connections, Routes and Events tables",
+            StatusLevel::Warning,
+        );
         return;
     }
     ui.draft = ui.filter(ui.tab).to_owned();
@@ -191,6 +240,22 @@ fn prompt(ui: &mut UiState, store: &Store, action: Action) {
         }
         Action::PromptClear => ui.draft.clear(),
         Action::PromptSubmit => {
+            if ui.tab == Tab::Connections {
+                // A malformed expression is not applied: the prompt stays open with its
+                // error shown, and the table keeps the filter it had.
+                match ConnFilter::parse(&ui.draft) {
+                    Ok(filter) => {
+                        ui.draft.clear();
+                        ui.connections.filter = filter;
+                        settle_connections(ui, store);
+                        ui.mode = Mode::Normal;
+                    }
+                    Err(_) => {
+                        ui.hint("not applied: fix it, or esc keeps the current filter", StatusLevel::Warning);
+                    }
+                }
+                return;
+            }
             let text = std::mem::take(&mut ui.draft);
             apply_filter(ui, store, &text);
             ui.mode = Mode::Normal;
@@ -212,6 +277,13 @@ fn apply_filter(ui: &mut UiState, store: &Store, text: &str) {
             let selected = selected_interface(ui, store);
             ui.interfaces.filter = Filter::parse(text, INTERFACE_FIELDS);
             reselect_interface(ui, store, selected);
+        }
+        Tab::Connections => {
+            // Callers pass text that parses (the prompt checks it; clearing is empty).
+            if let Ok(filter) = ConnFilter::parse(text) {
+                ui.connections.filter = filter;
+                settle_connections(ui, store);
+            }
         }
         Tab::Routes => {
             ui.routes.filter = Filter::parse(text, ROUTE_FIELDS);
@@ -251,6 +323,16 @@ fn sort(ui: &mut UiState, store: &Store, reverse: bool) {
             }
             reselect_interface(ui, store, selected);
         }
+        Tab::Connections if ui.connections.details.is_none() => {
+            let state = &mut ui.connections;
+            if reverse {
+                state.reversed = !state.reversed;
+            } else {
+                state.sort = state.sort.next();
+                state.reversed = false;
+            }
+            settle_connections(ui, store);
+        }
         Tab::Routes => {
             let state = &mut ui.routes;
             if reverse {
@@ -262,15 +344,43 @@ fn sort(ui: &mut UiState, store: &Store, reverse: bool) {
             state.list = ListState::default();
         }
         Tab::Events => ui.hint("the timeline is always newest first", StatusLevel::Info),
-        Tab::Overview | Tab::Interfaces => {
-            ui.hint("sorting works on the Interfaces and Routes tables", StatusLevel::Info);
+        Tab::Overview | Tab::Interfaces | Tab::Connections => {
+            ui.hint("sorting works on the Interfaces, Connections and Routes tables", StatusLevel::Info);
         }
     }
 }
 
+fn group(ui: &mut UiState, store: &Store) {
+    if ui.tab != Tab::Connections || ui.connections.details.is_some() {
+        let key = ui.keys_of("group").unwrap_or("g");
+        ui.hint(format!("{key} groups the Connections table by process"), StatusLevel::Info);
+        return;
+    }
+    ui.connections.grouped = !ui.connections.grouped;
+    settle_connections(ui, store);
+}
+
 fn open(ui: &mut UiState, store: &Store) {
+    if ui.tab == Tab::Connections {
+        if ui.connections.details.is_none() {
+            let (_, height) = viewport(ui);
+            let visible = connections::visible_rows(store, height);
+            let mut model = connections::Model::build(store, &ui.connections, store_now(store));
+            let (cursor, _) = connections::placement(&model, &ui.connections, visible);
+            match model.row_at(cursor) {
+                Some(entry) => {
+                    let cookie = entry.socket.cookie;
+                    ui.connections.selected = Some(cookie);
+                    ui.connections.list.cursor = cursor;
+                    ui.connections.details = Some(ConnectionDetails { cookie, scroll: 0 });
+                }
+                None => ui.hint("no connection selected", StatusLevel::Info),
+            }
+        }
+        return;
+    }
     if ui.tab != Tab::Interfaces {
-        ui.hint("enter opens interface details on the Interfaces tab", StatusLevel::Info);
+        ui.hint("enter opens details on the Interfaces and Connections tabs", StatusLevel::Info);
         return;
     }
     if ui.interfaces.details.is_some() {
@@ -285,6 +395,7 @@ fn open(ui: &mut UiState, store: &Store) {
 fn close(ui: &mut UiState, store: &Store) {
     match ui.tab {
         Tab::Interfaces if ui.interfaces.details.is_some() => ui.interfaces.details = None,
+        Tab::Connections if ui.connections.details.is_some() => ui.connections.details = None,
         tab if !ui.filter(tab).is_empty() => {
             apply_filter(ui, store, "");
             ui.hint("filter cleared", StatusLevel::Info);

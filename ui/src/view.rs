@@ -3,19 +3,25 @@
 //!
 //! ```text
 //! ┌──────────────────────────────────────────────────────────────────────────────┐
-//! │ netlens  1 Overview  2 Interfaces  3 Routes  4 Events             09:26:53 UTC │ tab bar (clickable)
+//! │ netlens  1 Overview  2 Interfaces  3 Connections  4 Routes  5 Events   09:26 │ tab bar (clickable)
 //! ├──────────────────────────────────────────────────────────────────────────────┤
 //! │╭ pane title ─────────────────────────────────────────────── notes (sort …) ╮│
+//! ││ counts · caveats (Connections)                                            ││
 //! ││ HEADINGS                                                                  ││
 //! ││ rows … (only the visible ones are built)                                  ││ the tab's pane
 //! ││                 ╭ help overlay (?) ╮                                      ││
 //! ││                 ╰──────────────────╯                                      ││
+//! ││ ✗ why the filter cannot apply (when it does not fit beside the text)      ││
 //! │╰──────────────────────────────────────────────────────────────── 3/200 ───╯│
 //! │ / filter prompt (while typing)                        enter apply · esc cancel │ last pane row
 //! ├──────────────────────────────────────────────────────────────────────────────┤
 //! │ devbox │ ● sources ok │ netlens 0.3% 9.65 MB │ PAUSED │ message …     ? help │ status bar
 //! └──────────────────────────────────────────────────────────────────────────────┘
 //! ```
+//!
+//! The Overview stacks default routes, then interfaces beside host & sources, then top
+//! talkers above the latest events — or beside them when the screen is too short to
+//! stack (80×24).
 //!
 //! Below [`MIN_WIDTH`] × [`MIN_HEIGHT`] only a short "terminal too small" note is drawn.
 
@@ -26,6 +32,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use crate::conn_filter::ConnFilter;
 use crate::format::{Clock, Memory};
 use crate::panes;
 use crate::state::{Mode, StatusLevel, Tab, UiState};
@@ -58,21 +65,26 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &UiState, theme: &Theme, now: 
     match ui.tab {
         Tab::Overview => panes::overview::render(frame, body, store, ui, theme, now),
         Tab::Interfaces => panes::interfaces::render(frame, body, store, ui, theme, now),
+        Tab::Connections => panes::connections::render(frame, body, store, ui, theme, now),
         Tab::Routes => panes::routes::render(frame, body, store, ui, theme, now),
         Tab::Events => panes::events::render(frame, body, store, ui, theme, now),
     }
     match ui.mode {
         Mode::Normal => {}
         Mode::Prompt => {
-            let (_, line) = split_bottom(body, 1);
             let label = format!("filter {}", ui.tab.title());
+            // The Connections filter is a language: check it as it is typed.
+            let error = (ui.tab == Tab::Connections).then(|| ConnFilter::parse(&ui.draft).err()).flatten();
+            let problem =
+                error.as_ref().map(|e| prompt::Problem { start: e.start, end: e.end, message: &e.message });
             let cursor = prompt::render(
                 frame.buffer_mut(),
-                line,
+                body,
                 theme,
                 &label,
                 &ui.draft,
                 "enter apply · esc cancel",
+                problem,
             );
             frame.set_cursor_position(cursor);
         }
@@ -100,30 +112,44 @@ pub(crate) struct TabBar {
 }
 
 /// Lay the tab bar out for a terminal `width` (0: unknown, assume wide): full titles
-/// with the app name, then without it, then short titles.
+/// with the app name, then without it, then short titles, then only the keys with the
+/// current tab's title (five tabs do not fit 40 columns any other way).
 pub(crate) fn tab_bar_layout(ui: &UiState, width: u16) -> TabBar {
     const BRAND: u16 = 9;
-    let build = |short: bool| -> Vec<String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Titles {
+        Full,
+        Short,
+        KeysOnly,
+    }
+    let build = |titles: Titles| -> Vec<String> {
         Tab::ALL
             .iter()
             .enumerate()
             .map(|(i, tab)| {
-                let title = if short { tab.short_title() } else { tab.title() };
+                let title = if titles == Titles::Full { tab.title() } else { tab.short_title() };
                 match ui.keys_of(&format!("tab_{}", i + 1)) {
-                    Some(key) if key.chars().count() <= 3 => format!(" {key} {title} "),
+                    Some(key) if key.chars().count() <= 3 => {
+                        if titles == Titles::KeysOnly && *tab != ui.tab {
+                            format!(" {key} ")
+                        } else {
+                            format!(" {key} {title} ")
+                        }
+                    }
                     _ => format!(" {title} "),
                 }
             })
             .collect()
     };
     let total = |labels: &[String]| labels.iter().map(|l| width_of(l) + 1).sum::<u16>();
-    let full = build(false);
+    let full = build(Titles::Full);
     let (brand, labels) = if width == 0 || total(&full) + BRAND <= width {
         (true, full)
     } else if total(&full) <= width {
         (false, full)
     } else {
-        (false, build(true))
+        let short = build(Titles::Short);
+        if total(&short) <= width { (false, short) } else { (false, build(Titles::KeysOnly)) }
     };
     let mut x = if brand { BRAND } else { 0 };
     let labels = Tab::ALL
@@ -299,7 +325,7 @@ mod tests {
 
     use super::*;
     use crate::action::Action;
-    use crate::state::Details;
+    use crate::state::{ConnectionDetails, Details};
     use crate::update::update;
 
     /// The size gate in `draw` hides the panes below 40×10; each piece must still
@@ -311,6 +337,9 @@ mod tests {
         update(&mut ui, &store, Action::Down);
         let mut help = ui.clone();
         update(&mut help, &store, Action::Help);
+        let mut grouped = ui.clone();
+        update(&mut grouped, &store, Action::SelectTab(Tab::Connections));
+        update(&mut grouped, &store, Action::ToggleGroup);
         let theme = Theme::default();
         let now = fake::NOW;
         for width in 1..=40 {
@@ -323,6 +352,12 @@ mod tests {
                     panes::interfaces::render(frame, area, &store, &ui, &theme, now);
                     panes::routes::render(frame, area, &store, &ui, &theme, now);
                     panes::events::render(frame, area, &store, &ui, &theme, now);
+                    panes::connections::render(frame, area, &store, &ui, &theme, now);
+                    panes::connections::render(frame, area, &store, &grouped, &theme, now);
+                    for cookie in [6, 14, 24, 999] {
+                        let open = ConnectionDetails { cookie, scroll: 3 };
+                        panes::connection_details::render(frame, area, &store, open, &theme, now);
+                    }
                     panes::details::render(frame, area, &store, Details { index: 3, scroll: 5 }, &theme, now);
                     panes::details::render(
                         frame,
@@ -337,7 +372,20 @@ mod tests {
                     if let Some(entry) = store.interface(3) {
                         panes::details::preview(buf, area, &store, entry, &theme, now, "enter details");
                     }
-                    prompt::render(buf, area, &theme, "filter Events", "kind:route", "enter apply");
+                    if let Some(entry) = store.connections().get(14) {
+                        panes::connection_details::preview(buf, area, &store, entry, &theme, now, "enter");
+                    }
+                    prompt::render(buf, area, &theme, "filter Events", "kind:route", "enter apply", None);
+                    let problem = prompt::Problem { start: 4, end: 8, message: "`fast` is not a duration" };
+                    prompt::render(
+                        buf,
+                        area,
+                        &theme,
+                        "filter Connections",
+                        "rtt>fast",
+                        "enter",
+                        Some(problem),
+                    );
                     tab_bar(buf, area, &ui, &theme, now);
                     status_bar(buf, area, &store, &ui, &theme, now);
                     too_small(buf, area, &theme);

@@ -109,6 +109,92 @@ fn interface_details_and_help_overlays() {
 }
 
 #[test]
+fn connections_normal_grouped_details_and_filter_error() {
+    let store = fake::store();
+    let mut error = vec![Action::Filter];
+    error.extend(typed("port:443 rtt>fast"));
+    error.push(Action::PromptSubmit);
+    let mut filtered = vec![Action::Filter];
+    filtered.extend(typed("proc:firefox"));
+    filtered.push(Action::PromptSubmit);
+    let mut filtered_then_error = filtered.clone();
+    filtered_then_error.push(Action::Filter);
+    filtered_then_error.extend(typed(" remote:10.0.0.0/99"));
+    let cases: [(&str, Vec<Action>); 6] = [
+        ("connections_selected", vec![Action::Down, Action::Down]),
+        ("connections_grouped", vec![Action::ToggleGroup, Action::Down]),
+        // rsync's stalled upload: warnings, a retransmit timer, TCP info.
+        (
+            "connections_details",
+            vec![
+                Action::Down,
+                Action::Down,
+                Action::Down,
+                Action::Down,
+                Action::Down,
+                Action::Down,
+                Action::Open,
+            ],
+        ),
+        ("connections_filter_error", error),
+        ("connections_filtered", filtered),
+        ("connections_filtered_then_error", filtered_then_error),
+    ];
+    for (width, height) in SIZES {
+        for (name, actions) in &cases {
+            let ui = state(&store, Tab::Connections, width, height, actions);
+            insta::assert_snapshot!(format!("{name}_{width}x{height}"), text(&render(&ui, width, height)));
+        }
+    }
+    // A burst probe: dimmed, closed, and its label explained in the details.
+    let ui = state(&store, Tab::Connections, 120, 40, &[Action::Bottom, Action::Open]);
+    insta::assert_snapshot!("connections_details_closed_burst_120x40", text(&render(&ui, 120, 40)));
+}
+
+#[test]
+fn hidden_owners_and_missing_capture_are_said_once() {
+    use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
+    use netlens_collectors::{Event, Payload};
+    // A fresh store: an owner once seen would be remembered.
+    let mut store = Store::default();
+    let at = fake::NOW;
+    let detail = "needs CAP_NET_RAW for UDP byte counts: run as root or setcap cap_net_raw+ep";
+    let status =
+        SourceStatus { name: SourceId::Capture, status: SourceState::Degraded, detail: detail.into() };
+    store.apply(Event { at, source: SourceId::Capture, payload: Payload::Status(status) });
+    let mut table = fake::connection_table(30);
+    // Unprivileged: root's sshd sockets cannot be attributed.
+    let root_inodes: Vec<u64> = table.sockets.iter().filter(|s| s.uid == 0).map(|s| s.inode).collect();
+    table.owners.retain(|(inode, _)| !root_inodes.contains(inode));
+    table.all_owners_visible = false;
+    store.apply(Event { at, source: SourceId::Connections, payload: Payload::Sockets(table) });
+    let ui = state(&store, Tab::Connections, 160, 48, &[]);
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 160, 48));
+    let once = |needle: &str| screen.matches(needle).count();
+    assert_eq!(once("? = owned by another user's process"), 1, "{screen}");
+    assert_eq!(once("UDP rates n/a: needs CAP_NET_RAW"), 1, "{screen}");
+    let sshd_rows = screen.lines().filter(|l| l.contains("listen") && l.contains(":22 ")).count();
+    assert_eq!(sshd_rows, 2, "{screen}");
+    assert!(
+        screen
+            .lines()
+            .filter(|l| l.contains("listen") && l.contains(":22 "))
+            .all(|l| l.contains(" ? ") && !l.contains("sshd")),
+        "each unattributed row shows ?, nothing more:\n{screen}"
+    );
+}
+
+#[test]
+fn connections_colours() {
+    let store = fake::store();
+    let ui = state(&store, Tab::Connections, 100, 30, &[Action::Down]);
+    insta::assert_snapshot!(
+        "styles_connections_dark",
+        styles(&render_with(&store, &ui, &Theme::default(), 100, 30))
+    );
+}
+
+#[test]
 fn prompt_pause_and_status_message() {
     let store = fake::store();
     let mut actions = vec![Action::Filter];
@@ -167,6 +253,11 @@ fn no_panic_at_any_small_size() {
     let mut prompt = vec![Action::Filter];
     prompt.extend(typed("kind:route a very long filter that cannot fit anywhere at all"));
     states.push(state(&store, Tab::Events, 80, 24, &prompt));
+    states.push(state(&store, Tab::Connections, 80, 24, &[Action::ToggleGroup, Action::Down]));
+    states.push(state(&store, Tab::Connections, 80, 24, &[Action::Down, Action::Open, Action::Down]));
+    let mut error = vec![Action::Filter];
+    error.extend(typed("proc:curl rtt>fast and a long tail of words that cannot fit"));
+    states.push(state(&store, Tab::Connections, 80, 24, &error));
     let themes = [Theme::default(), Theme::default().without_color()];
     for width in 1..=40 {
         for height in 1..=12 {
@@ -188,6 +279,7 @@ fn large_store_renders_only_what_fits() {
         match tab {
             Tab::Overview => assert!(screen.contains("more on the Interfaces tab"), "{screen}"),
             Tab::Interfaces => assert!(screen.contains("/200"), "{screen}"),
+            Tab::Connections => assert!(screen.contains("Connections"), "{screen}"),
             Tab::Events => assert!(screen.contains("Events 10000"), "{screen}"),
             Tab::Routes => assert!(screen.contains("Routes by table"), "{screen}"),
         }
@@ -198,6 +290,18 @@ fn large_store_renders_only_what_fits() {
     let ui = state(&store, Tab::Events, 200, 50, &actions);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 200, 50));
     assert!(screen.contains("50 of 10000"), "{screen}");
+}
+
+#[test]
+fn ten_thousand_connections_render_a_page() {
+    let store = fake::large_connection_store(10_000);
+    for actions in [vec![Action::PageDown, Action::Down], vec![Action::ToggleGroup, Action::Bottom]] {
+        let ui = state(&store, Tab::Connections, 200, 50, &actions);
+        let screen = text(&render_with(&store, &ui, &Theme::default(), 200, 50));
+        assert!(screen.contains("Connections 10000"), "{screen}");
+        assert!(screen.contains("10000 established"), "{screen}");
+        assert!(screen.contains("/10000"), "{screen}");
+    }
 }
 
 #[test]

@@ -413,7 +413,9 @@ impl Connections {
                     (entry.socket.remote == flow.remote, !entry.socket.local.ip().is_unspecified())
                 });
             if let Some(entry) = best {
-                if entry.socket.state == SocketState::Established && entry.socket.remote != flow.remote {
+                let same_peer = entry.socket.remote.port() == flow.remote.port()
+                    && entry.socket.remote.ip().to_canonical() == flow.remote.ip().to_canonical();
+                if entry.socket.state == SocketState::Established && !same_peer {
                     continue;
                 }
                 let total = totals.entry(entry.socket.cookie).or_default();
@@ -631,8 +633,11 @@ impl Connections {
     }
 }
 
+/// Whether a flow's local end belongs to a socket: same port, and the socket bound to
+/// any address or to the flow's (a dual-stack socket sees IPv4 peers as `::ffff:a.b.c.d`).
 fn local_matches(socket: SocketAddr, flow: SocketAddr) -> bool {
-    socket.port() == flow.port() && (socket.ip().is_unspecified() || socket.ip() == flow.ip())
+    socket.port() == flow.port()
+        && (socket.ip().is_unspecified() || socket.ip().to_canonical() == flow.ip().to_canonical())
 }
 
 /// Above 90 % of the soft limit.

@@ -89,14 +89,16 @@ fn mouse_clicks_tabs_and_wheel_moves() {
         (Mode::Normal, mouse(left, 20, 0), Some(Action::SelectTab(Tab::Overview))),
         (Mode::Normal, mouse(left, 21, 0), None),
         (Mode::Normal, mouse(left, 25, 0), Some(Action::SelectTab(Tab::Interfaces))),
-        (Mode::Normal, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Routes))),
-        (Mode::Normal, mouse(left, 57, 0), Some(Action::SelectTab(Tab::Events))),
-        (Mode::Normal, mouse(left, 70, 0), None),
+        (Mode::Normal, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Connections))),
+        (Mode::Normal, mouse(left, 52, 0), None),
+        (Mode::Normal, mouse(left, 55, 0), Some(Action::SelectTab(Tab::Routes))),
+        (Mode::Normal, mouse(left, 70, 0), Some(Action::SelectTab(Tab::Events))),
+        (Mode::Normal, mouse(left, 76, 0), None),
         (Mode::Normal, mouse(left, 25, 5), None),
         (Mode::Normal, mouse(MouseEventKind::Down(MouseButton::Right), 25, 0), None),
         (Mode::Normal, mouse(MouseEventKind::ScrollDown, 30, 10), Some(Action::Down)),
         (Mode::Normal, mouse(MouseEventKind::ScrollUp, 30, 10), Some(Action::Up)),
-        (Mode::Help, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Routes))),
+        (Mode::Help, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Connections))),
         (Mode::Help, mouse(MouseEventKind::ScrollDown, 30, 10), Some(Action::Down)),
         (Mode::Prompt, mouse(left, 40, 0), None),
         (Mode::Prompt, mouse(MouseEventKind::ScrollDown, 30, 10), None),
@@ -110,12 +112,20 @@ fn mouse_clicks_tabs_and_wheel_moves() {
 fn narrow_terminals_click_on_short_labels() {
     let store = fake::store();
     let mut ui = UiState::new();
-    update(&mut ui, &store, Action::Resize(44, 12));
-    // " 1 Over   2 Ifaces   3 Routes   4 Events " from column 0.
+    update(&mut ui, &store, Action::Resize(56, 12));
+    // " 1 Over   2 Ifaces   3 Conns   4 Routes   5 Events " from column 0.
     let left = MouseEventKind::Down(MouseButton::Left);
     let keymap = Keymap::default();
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 0, 0)), Some(Action::SelectTab(Tab::Overview)));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 12, 0)), Some(Action::SelectTab(Tab::Interfaces)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 45, 0)), Some(Action::SelectTab(Tab::Events)));
+    // Narrower still: the keys, and the current tab's title.
+    // " 1 Over   2   3   4   5 "
+    update(&mut ui, &store, Action::Resize(40, 12));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 3, 0)), Some(Action::SelectTab(Tab::Overview)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 10, 0)), Some(Action::SelectTab(Tab::Interfaces)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 22, 0)), Some(Action::SelectTab(Tab::Events)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 30, 0)), None);
 }
 
 #[test]

@@ -263,7 +263,7 @@ fn side_column(store: &Store, entry: &InterfaceEntry, theme: &Theme, now: Timest
 
 /// Where the columns go inside the pane's inner area: one, or two with a rule
 /// between them.
-fn split(inner: Rect) -> (Rect, Option<Rect>) {
+pub(crate) fn split(inner: Rect) -> (Rect, Option<Rect>) {
     let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
     if inner.width < TWO_COLUMNS {
         return (padded, None);

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 
 use super::scroll_marks;
 use crate::action::Group;
-use crate::state::UiState;
+use crate::state::{Tab, UiState};
 use crate::theme::Theme;
 use crate::widgets::pane::pane;
 use crate::widgets::text::{Doc, fill};
@@ -19,7 +19,7 @@ const MAX_WIDTH: u16 = 96;
 /// Width of the keys column.
 const KEYS: usize = 10;
 
-/// The bindings of one group. The four numbered tab keys share a line when each is a
+/// The bindings of one group. The numbered tab keys share a line when each is a
 /// single key, which keeps the overlay on one 80×24 screen.
 fn group(ui: &UiState, theme: &Theme, group: Group) -> Doc {
     let mut doc = Doc::default();
@@ -33,7 +33,7 @@ fn group(ui: &UiState, theme: &Theme, group: Group) -> Doc {
             _ => None,
         })
         .collect();
-    let merge_tabs = tab_keys.len() == 4;
+    let merge_tabs = tab_keys.len() == Tab::ALL.len();
     for binding in &bindings {
         if merge_tabs && binding.action.starts_with("tab_") {
             if binding.action == "tab_1" {
@@ -53,18 +53,33 @@ fn group(ui: &UiState, theme: &Theme, group: Group) -> Doc {
     doc
 }
 
-fn filter_terms(theme: &Theme) -> Doc {
+/// The filter syntax: the field names of every tab, or on the Connections tab its
+/// expression language.
+fn filter_terms(theme: &Theme, tab: Tab) -> Doc {
     let mut doc = Doc::default();
-    doc.line([("Filter terms", theme.title()), (" field:text", theme.muted())]);
+    if tab == Tab::Connections {
+        doc.line([("Connection filter", theme.title()), ("  every term holds", theme.muted())]);
+        for line in [
+            "port: lport: rport: proto: state:",
+            "proc: pid: user: local: remote:",
+            "rtt>100ms rx>1MB tx<10k retrans>0",
+            "age>5m  warn  warn:stalled  closed",
+            "remote:10.0.0.0/8  !term negates",
+        ] {
+            doc.line([(format!("  {line}"), theme.accent())]);
+        }
+        return doc;
+    }
+    doc.line([("Filter terms", theme.title()), (" field:text or any word", theme.muted())]);
     for (tab, fields) in [
         ("interfaces", "name kind state"),
         ("routes", "table dev proto"),
         ("", "type family"),
         ("events", "source kind subject"),
+        ("conns", "port: proc: rtt>100ms …"),
     ] {
         doc.line([(format!("  {tab:<KEYS$} "), theme.muted()), (fields.to_owned(), theme.accent())]);
     }
-    doc.line([("  other words match anywhere".to_owned(), theme.muted())]);
     doc
 }
 
@@ -106,10 +121,17 @@ fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
     if width >= TWO_COLUMNS {
         vec![
             join(vec![views, moves, general]),
-            join(vec![tables, filter_terms(theme), prompt_and_mouse(theme)]),
+            join(vec![tables, filter_terms(theme, ui.tab()), prompt_and_mouse(theme)]),
         ]
     } else {
-        vec![join(vec![views, moves, tables, general, filter_terms(theme), prompt_and_mouse(theme)])]
+        vec![join(vec![
+            views,
+            moves,
+            tables,
+            general,
+            filter_terms(theme, ui.tab()),
+            prompt_and_mouse(theme),
+        ])]
     }
 }
 

@@ -1,6 +1,8 @@
 //! One file per pane. Each `render` is pure: it reads the store, the UI state, the
 //! theme and the clock, and writes only into the area it is given.
 
+pub(crate) mod connection_details;
+pub(crate) mod connections;
 pub(crate) mod details;
 pub(crate) mod events;
 pub(crate) mod help;

@@ -1,9 +1,13 @@
 //! The Overview tab: where traffic leaves (the default route of each family), how busy
-//! each interface is, what happened last, and what netlens can see (sources,
-//! privileges, host facts).
+//! each interface is, which processes talk the most and how many connections are in
+//! each state, what happened last, and what netlens can see (sources, privileges, host
+//! facts).
 
-use netlens_collectors::Store;
-use netlens_collectors::model::{AddressFamily, Route, SourceState, Timestamp};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use netlens_collectors::model::{AddressFamily, ProcessInfo, Route, SourceId, SourceState, Timestamp};
+use netlens_collectors::{ConnectionEntry, Store};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -14,9 +18,10 @@ use super::note;
 use crate::format::{Memory, Prefix, Rate, Span, StackText};
 use crate::state::UiState;
 use crate::theme::Theme;
-use crate::widgets::event_list::{self, COMPACT};
+use crate::widgets::event_list::{self, COMPACT, NARROW};
 use crate::widgets::pane::pane;
-use crate::widgets::sparkline::sparkline;
+use crate::widgets::sparkline::{SCALE_FLOOR, sparkline, sparkline_scaled};
+use crate::widgets::table::Column as TableColumn;
 use crate::widgets::table::{Column, Layout, Row, header};
 use crate::widgets::text::{Doc, Scratch, put, put_spans};
 use crate::widgets::{split_left, split_top};
@@ -39,6 +44,82 @@ const SUMMARY_COLUMNS: [Column; 6] = [
 
 /// Width of the labels in the host box.
 const LABEL: usize = 9;
+
+const TALKER: usize = 0;
+const CONNS: usize = 1;
+const PEER: usize = 2;
+const TALKER_RX: usize = 3;
+const TALKER_TX: usize = 4;
+const TALKER_TRAFFIC: usize = 5;
+
+/// Top talkers: who, how many connections, the busiest peer, the traffic and its
+/// trend. The trend and the peer go first on a narrow box; the rates never.
+const TALKER_COLUMNS: [TableColumn; 6] = [
+    TableColumn::left("PROCESS", 8, 18, 0, 1),
+    TableColumn::right("CONNS", 5, 3),
+    TableColumn::left("BUSIEST PEER", 16, 34, 2, 0),
+    TableColumn::right("RX", 9, 0),
+    TableColumn::right("TX", 9, 1),
+    TableColumn::left("TRAFFIC", 12, 60, 4, 2),
+];
+
+/// Talkers listed at most.
+const MAX_TALKERS: usize = 5;
+
+/// Below this many columns the latest events and the talkers cannot share a row.
+const SIDE_BY_SIDE: u16 = 76;
+
+/// A process (or the unknown owner) and the traffic of its open connections.
+pub(crate) struct Talker<'s> {
+    /// The owner, if known.
+    pub pid: Option<u32>,
+    /// Its process, if known.
+    pub process: Option<&'s ProcessInfo>,
+    /// Its open connections.
+    pub connections: usize,
+    /// Bytes received per second, summed.
+    pub rx: f64,
+    /// Bytes sent per second, summed.
+    pub tx: f64,
+    /// Its busiest connection.
+    pub busiest: &'s ConnectionEntry,
+}
+
+/// Processes by traffic (receive plus transmit), busiest first; idle ones left out.
+pub(crate) fn talkers(store: &Store) -> Vec<Talker<'_>> {
+    let connections = store.connections();
+    let mut by_owner: HashMap<Option<u32>, Talker<'_>> = HashMap::new();
+    let total = |e: &ConnectionEntry| e.rates.map_or(0.0, |r| r.rx_bytes_per_s + r.tx_bytes_per_s);
+    for entry in connections.iter().filter(|e| e.closed_at.is_none()) {
+        let talker = by_owner.entry(entry.pid).or_insert_with(|| Talker {
+            pid: entry.pid,
+            process: entry.pid.and_then(|pid| connections.process(pid)),
+            connections: 0,
+            rx: 0.0,
+            tx: 0.0,
+            busiest: entry,
+        });
+        talker.connections += 1;
+        if let Some(rates) = entry.rates {
+            talker.rx += rates.rx_bytes_per_s;
+            talker.tx += rates.tx_bytes_per_s;
+        }
+        let busier = total(entry)
+            .total_cmp(&total(talker.busiest))
+            .then(talker.busiest.socket.cookie.cmp(&entry.socket.cookie));
+        if busier == std::cmp::Ordering::Greater {
+            talker.busiest = entry;
+        }
+    }
+    let mut talkers: Vec<Talker<'_>> = by_owner.into_values().filter(|t| t.rx + t.tx > 0.0).collect();
+    talkers.sort_by(|a, b| (b.rx + b.tx).total_cmp(&(a.rx + a.tx)).then(a.pid.cmp(&b.pid)));
+    talkers
+}
+
+/// The busiest peers of the talkers the Overview can show, for reverse-DNS lookups.
+pub(crate) fn talker_remotes(store: &Store) -> Vec<IpAddr> {
+    talkers(store).iter().take(MAX_TALKERS).map(|t| t.busiest.socket.remote.ip()).collect()
+}
 
 /// Draw the tab.
 pub(crate) fn render(
@@ -64,8 +145,115 @@ pub(crate) fn render(
     let inner = pane(buf, host_area, theme.border(), &[("Host & sources", theme.title())], &[]);
     host.render(buf, Rect { x: inner.x + 1, width: inner.width.saturating_sub(1), ..inner }, 0);
 
-    let all_key = ui.keys_of("tab_4").unwrap_or("4");
-    latest_events(buf, events_area, store, theme, now, &format!("{all_key} for all"));
+    // Top talkers above the latest events when there is height for both, beside them
+    // when not (80×24), left out on a screen too small for either arrangement.
+    let talkers = talkers(store);
+    let talker_height = talkers.len().clamp(1, MAX_TALKERS) as u16 + 4;
+    let (talkers_area, events_area, narrow) = if events_area.height >= talker_height + 6 {
+        let (top, bottom) = split_top(events_area, talker_height);
+        (top, bottom, false)
+    } else if events_area.width >= SIDE_BY_SIDE {
+        let talkers_width = (events_area.width * 2 / 5).clamp(30, 48);
+        let (left, right) = split_left(events_area, events_area.width - talkers_width);
+        (right, left, true)
+    } else {
+        (Rect::default(), events_area, false)
+    };
+    let connections_key = ui.keys_of("tab_3").unwrap_or("3");
+    top_talkers(buf, talkers_area, store, &talkers, theme, &format!("{connections_key} for all"));
+    let all_key = ui.keys_of("tab_5").unwrap_or("5");
+    let columns: &[TableColumn] = if narrow { &NARROW } else { &COMPACT };
+    latest_events(buf, events_area, store, theme, now, &format!("{all_key} for all"), columns);
+}
+
+/// Connection counts per state, then the busiest processes with their busiest peer.
+fn top_talkers(
+    buf: &mut Buffer,
+    area: Rect,
+    store: &Store,
+    talkers: &[Talker<'_>],
+    theme: &Theme,
+    hint: &str,
+) {
+    if area.is_empty() {
+        return;
+    }
+    let connections = store.connections();
+    let total = connections.len().to_string();
+    let title = [("Connections", theme.title()), (" ", theme.muted()), (total.as_str(), theme.muted())];
+    let inner = pane(buf, area, theme.border(), &title, &[(hint, theme.muted())]);
+    if inner.is_empty() {
+        return;
+    }
+    if !connections.has_data() {
+        let text = match store.source(SourceId::Connections) {
+            Some(status) if status.status != SourceState::Ok => {
+                format!("connections source {}: {}", status.status.as_str(), status.detail)
+            }
+            _ => "waiting for the connections source…".to_owned(),
+        };
+        note(buf, inner, &text, theme.muted());
+        return;
+    }
+    let counts = super::connections::count_spans(connections.counts(), theme);
+    let counts: Vec<(&str, Style)> = counts.iter().map(|(text, style)| (text.as_str(), *style)).collect();
+    put_spans(buf, inner.x + 1, inner.y, inner.width.saturating_sub(1), &counts);
+    if inner.height < 2 {
+        return;
+    }
+    let layout = Layout::new(&TALKER_COLUMNS, inner.x + 1, inner.width.saturating_sub(1));
+    header(buf, inner.y + 1, &TALKER_COLUMNS, &layout, theme, None);
+    let body = Rect { y: inner.y + 2, height: inner.height.saturating_sub(2), ..inner };
+    if talkers.is_empty() {
+        put(buf, body.x + 1, body.y, body.width.saturating_sub(1), "no traffic right now", theme.muted());
+        return;
+    }
+    let shown = talkers.len().min(MAX_TALKERS).min(usize::from(body.height));
+    let trends =
+        layout.slot(TALKER_TRAFFIC).map(|slot| trends(store, &talkers[..shown], usize::from(slot.width)));
+    // One scale for every row, so the trends compare the talkers with each other.
+    let peak = trends.iter().flatten().flatten().copied().fold(SCALE_FLOOR, f64::max);
+    let mut scratch = Scratch::default();
+    for (i, (talker, y)) in talkers.iter().take(shown).zip(body.top()..body.bottom()).enumerate() {
+        let mut row = Row::new(buf, body, y, &layout, &TALKER_COLUMNS, None, &mut scratch);
+        match (talker.process, talker.pid) {
+            (Some(process), _) => row.text(TALKER, &process.name, theme.text()),
+            (None, Some(pid)) => row.display(TALKER, format_args!("pid {pid}"), theme.muted()),
+            (None, None) => row.text(TALKER, "?", theme.muted()),
+        }
+        row.display(CONNS, talker.connections, theme.muted());
+        let remote = talker.busiest.socket.remote;
+        match connections.name_of(remote.ip()).flatten() {
+            Some(name) => row.display(PEER, format_args!("{name}:{}", remote.port()), theme.text()),
+            None => row.display(PEER, remote, theme.text()),
+        }
+        row.display(TALKER_RX, Rate(Some(talker.rx)), theme.rx());
+        row.display(TALKER_TX, Rate(Some(talker.tx)), theme.tx());
+        if let (Some(slot), Some(trend)) = (row.slot(TALKER_TRAFFIC), trends.as_ref().and_then(|t| t.get(i)))
+        {
+            let values = trend.iter().copied();
+            sparkline_scaled(row.buf(), slot.x, y, slot.width, values, theme.rx(), theme.muted(), peak);
+        }
+    }
+}
+
+/// Each talker's traffic (receive plus transmit) over its open connections' histories,
+/// the newest `width` samples, summed position by position from the newest: every
+/// history gains a sample per refresh, so equal distances from the end are the same
+/// moment.
+fn trends(store: &Store, talkers: &[Talker<'_>], width: usize) -> Vec<Vec<f64>> {
+    let mut sums = vec![vec![0.0; width]; talkers.len()];
+    let mut lengths = vec![0; talkers.len()];
+    for entry in store.connections().iter().filter(|e| e.closed_at.is_none()) {
+        let Some(at) = talkers.iter().position(|t| t.pid == entry.pid) else { continue };
+        let newest = entry.history.iter().rev().take(width);
+        for (back, sample) in newest.enumerate() {
+            sums[at][width - 1 - back] += f64::from(sample.rx_bytes_per_s) + f64::from(sample.tx_bytes_per_s);
+            lengths[at] = lengths[at].max(back + 1);
+        }
+    }
+    // Older than any history: left blank, not drawn as idle.
+    sums.into_iter().zip(lengths).map(|(sum, length)| sum[width - length..].to_vec()).collect()
 }
 
 /// The default route of each family, plus defaults in policy tables (a VPN's full
@@ -250,7 +438,15 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
 }
 
 /// The newest timeline entries that fit.
-fn latest_events(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, now: Timestamp, hint: &str) {
+fn latest_events(
+    buf: &mut Buffer,
+    area: Rect,
+    store: &Store,
+    theme: &Theme,
+    now: Timestamp,
+    hint: &str,
+    columns: &[TableColumn],
+) {
     let timeline = store.timeline();
     let total = timeline.len().to_string();
     let title = [("Latest events", theme.title()), (" ", theme.muted()), (total.as_str(), theme.muted())];
@@ -263,5 +459,5 @@ fn latest_events(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, now
         return;
     }
     let entries = (0..usize::from(inner.height)).map_while(|i| timeline.from_newest(i));
-    event_list::render(buf, inner, theme, now, &COMPACT, false, entries, None);
+    event_list::render(buf, inner, theme, now, columns, false, entries, None);
 }

@@ -3,7 +3,7 @@ use netlens_collectors::model::{SourceId, TimelineKind};
 use netlens_collectors::{Event, Notice, Payload};
 
 use super::*;
-use crate::state::InterfaceSort;
+use crate::state::{ConnectionSort, InterfaceSort};
 
 fn ui_at(tab: Tab) -> (UiState, Store) {
     let store = fake::store();
@@ -27,11 +27,13 @@ fn tabs_switch_and_wrap() {
     let (mut ui, store) = ui_at(Tab::Overview);
     for (action, expected) in [
         (Action::NextTab, Tab::Interfaces),
+        (Action::NextTab, Tab::Connections),
         (Action::NextTab, Tab::Routes),
         (Action::NextTab, Tab::Events),
         (Action::NextTab, Tab::Overview),
         (Action::PrevTab, Tab::Events),
         (Action::SelectTab(Tab::Routes), Tab::Routes),
+        (Action::PrevTab, Tab::Connections),
         (Action::PrevTab, Tab::Interfaces),
     ] {
         assert_eq!(update(&mut ui, &store, action), None);
@@ -294,4 +296,125 @@ fn follow_off_with_a_filter_counts_only_matching_arrivals() {
     ];
     newer.apply(Event { at: fake::NOW, source: SourceId::Interfaces, payload: Payload::Notices(notices) });
     assert_eq!(events::current(&ui, &newer).cursor, 2, "only the wlan0 entry counts");
+}
+
+fn type_text(ui: &mut UiState, store: &Store, text: &str) {
+    for c in text.chars() {
+        update(ui, store, Action::PromptInput(c));
+    }
+}
+
+/// The cookie of the selected connection as the view would place it.
+fn selected_cookie(ui: &UiState, store: &Store) -> Option<u64> {
+    let visible = connections::visible_rows(store, ui.viewport().1);
+    let mut model = connections::Model::build(store, &ui.connections, fake::NOW);
+    let (cursor, _) = connections::placement(&model, &ui.connections, visible);
+    model.row_at(cursor).map(|entry| entry.socket.cookie)
+}
+
+#[test]
+fn connections_cursor_follows_the_connection() {
+    let (mut ui, store) = ui_at(Tab::Connections);
+    assert_eq!(selected_cookie(&ui, &store), Some(31), "curl's connection is first by state and owner");
+    run(&mut ui, &store, &[Action::Down, Action::Down]);
+    assert_eq!((ui.connections.list.cursor, ui.connections.selected), (2, Some(8)));
+    // Sorting keeps the same connection selected wherever it lands.
+    run(&mut ui, &store, &[Action::CycleSort]);
+    assert_eq!(ui.connections.sort, ConnectionSort::Local);
+    assert_eq!(ui.connections.selected, Some(8));
+    assert_eq!(selected_cookie(&ui, &store), Some(8));
+    run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort, Action::CycleSort]);
+    assert_eq!((ui.connections.sort, connections::descending(&ui.connections)), (ConnectionSort::Rx, true));
+    run(&mut ui, &store, &[Action::ReverseSort]);
+    assert!(!connections::descending(&ui.connections));
+    assert_eq!(selected_cookie(&ui, &store), Some(8));
+    run(&mut ui, &store, &[Action::Bottom]);
+    assert_eq!(ui.connections.list.cursor, 20);
+    run(&mut ui, &store, &[Action::PageUp, Action::Top]);
+    assert_eq!(ui.connections.list.cursor, 0);
+    // Ten sort keys, then back to the first.
+    for _ in 0..6 {
+        run(&mut ui, &store, &[Action::CycleSort]);
+    }
+    assert_eq!(ui.connections.sort, ConnectionSort::State);
+}
+
+#[test]
+fn connections_filter_applies_only_when_valid() {
+    let (mut ui, store) = ui_at(Tab::Connections);
+    run(&mut ui, &store, &[Action::Filter]);
+    type_text(&mut ui, &store, "proc:firefox");
+    run(&mut ui, &store, &[Action::PromptSubmit]);
+    assert_eq!((ui.mode(), ui.filter(Tab::Connections)), (Mode::Normal, "proc:firefox"));
+    let model = connections::Model::build(&store, &ui.connections, fake::NOW);
+    assert_eq!(model.rows(), 3);
+    assert_eq!(selected_cookie(&ui, &store), Some(6));
+
+    // A malformed expression stays in the prompt; the table keeps its filter.
+    run(&mut ui, &store, &[Action::Filter, Action::PromptClear]);
+    type_text(&mut ui, &store, "rtt>fast");
+    run(&mut ui, &store, &[Action::PromptSubmit]);
+    assert_eq!(ui.mode(), Mode::Prompt, "enter on an invalid filter does not apply it");
+    assert_eq!(ui.draft(), "rtt>fast", "the text stays to be fixed");
+    assert_eq!(ui.filter(Tab::Connections), "proc:firefox");
+    assert_eq!(
+        ui.status().map(|s| s.text.as_str()),
+        Some("not applied: fix it, or esc keeps the current filter")
+    );
+    run(&mut ui, &store, &[Action::PromptCancel]);
+    assert_eq!((ui.mode(), ui.filter(Tab::Connections)), (Mode::Normal, "proc:firefox"));
+
+    // Fixed, it applies; the selection moves to a row that passes.
+    run(&mut ui, &store, &[Action::Filter, Action::PromptClear]);
+    type_text(&mut ui, &store, "rtt>100ms");
+    run(&mut ui, &store, &[Action::PromptSubmit]);
+    assert_eq!(ui.filter(Tab::Connections), "rtt>100ms");
+    assert_eq!(selected_cookie(&ui, &store), Some(14), "rsync's stalled upload, then curl's SYN");
+    run(&mut ui, &store, &[Action::Close]);
+    assert_eq!(ui.filter(Tab::Connections), "", "esc clears it");
+    assert_eq!(selected_cookie(&ui, &store), Some(14), "and the selection stays");
+}
+
+#[test]
+fn grouping_toggles_and_keeps_the_selection() {
+    let (mut ui, store) = ui_at(Tab::Connections);
+    run(&mut ui, &store, &[Action::Down]);
+    assert_eq!(ui.connections.selected, Some(6));
+    run(&mut ui, &store, &[Action::ToggleGroup]);
+    assert!(ui.grouped());
+    assert_eq!(selected_cookie(&ui, &store), Some(6));
+    // Groups by owner name: curl (3), firefox (3), …: firefox's first row is row 3.
+    assert_eq!(ui.connections.list.cursor, 3);
+    run(&mut ui, &store, &[Action::ToggleGroup]);
+    assert!(!ui.grouped());
+    assert_eq!(selected_cookie(&ui, &store), Some(6));
+    let (mut ui, store) = ui_at(Tab::Routes);
+    run(&mut ui, &store, &[Action::ToggleGroup]);
+    assert!(!ui.grouped());
+    assert_eq!(ui.status().map(|s| s.text.as_str()), Some("g groups the Connections table by process"));
+}
+
+#[test]
+fn connection_details_open_scroll_and_close() {
+    let (mut ui, store) = ui_at(Tab::Connections);
+    run(&mut ui, &store, &[Action::Down, Action::Open]);
+    assert_eq!(ui.connection_details(), Some(6));
+    run(&mut ui, &store, &[Action::Down, Action::Down]);
+    assert_eq!(ui.connections.details.map(|d| d.scroll), Some(2));
+    run(&mut ui, &store, &[Action::Bottom]);
+    let limit = connection_details::overflow(&store, 6, 80, 24);
+    assert!(limit > 0);
+    assert_eq!(ui.connections.details.map(|d| d.scroll), Some(limit));
+    assert_eq!(ui.connections.list.cursor, 1, "the table cursor stays put");
+    run(&mut ui, &store, &[Action::Filter]);
+    assert_eq!(ui.mode(), Mode::Normal, "no filtering inside details");
+    run(&mut ui, &store, &[Action::CycleSort, Action::ToggleGroup]);
+    assert_eq!(
+        (ui.connections.sort, ui.grouped()),
+        (ConnectionSort::State, false),
+        "nor sorting or grouping"
+    );
+    run(&mut ui, &store, &[Action::Close]);
+    assert_eq!(ui.connection_details(), None);
+    assert_eq!(selected_cookie(&ui, &store), Some(6));
 }

@@ -26,8 +26,8 @@ const EVENT: usize = 5;
 pub(crate) const FULL: [Column; 6] = [
     Column::right("AGE", 6, 0),
     Column::left("TIME", 8, 8, 5, 9),
-    Column::left("SOURCE", 10, 10, 4, 9),
-    Column::left("KIND", 13, 16, 1, 0),
+    Column::left("SOURCE", 11, 11, 4, 9),
+    Column::left("KIND", 13, 18, 1, 0),
     Column::left("SUBJECT", 8, 14, 2, 1),
     Column::left("EVENT", 42, u16::MAX, 0, 2),
 ];
@@ -36,10 +36,20 @@ pub(crate) const FULL: [Column; 6] = [
 pub(crate) const COMPACT: [Column; 6] = [
     Column::right("AGE", 6, 0),
     Column::left("TIME", 8, 8, 4, 9),
-    Column::left("SOURCE", 10, 10, 5, 9),
-    Column::left("KIND", 13, 16, 2, 0),
+    Column::left("SOURCE", 11, 11, 5, 9),
+    Column::left("KIND", 13, 18, 2, 0),
     Column::left("SUBJECT", 8, 14, 6, 1),
     Column::left("EVENT", 52, u16::MAX, 0, 2),
+];
+
+/// A half-width box (the Overview beside its top talkers at 80×24): age and sentence.
+pub(crate) const NARROW: [Column; 6] = [
+    Column::right("AGE", 6, 0),
+    Column::left("TIME", 8, 8, 5, 9),
+    Column::left("SOURCE", 11, 11, 6, 9),
+    Column::left("KIND", 13, 18, 3, 9),
+    Column::left("SUBJECT", 8, 14, 7, 1),
+    Column::left("EVENT", 32, u16::MAX, 0, 0),
 ];
 
 /// Age without "ago", for a column headed AGE: `now`, `12s`, `1m28s`, `-2s`.

@@ -28,6 +28,24 @@ pub(crate) fn sparkline<I>(
 ) where
     I: DoubleEndedIterator<Item = f64>,
 {
+    sparkline_scaled(buf, x, y, width, values, style, baseline, SCALE_FLOOR);
+}
+
+/// [`sparkline`] scaled to a peak of at least `floor`: rows drawn against one shared
+/// peak compare with each other (top talkers), not only with themselves.
+#[expect(clippy::too_many_arguments, reason = "a drawing call: each argument is one input of the cells")]
+pub(crate) fn sparkline_scaled<I>(
+    buf: &mut Buffer,
+    x: u16,
+    y: u16,
+    width: u16,
+    values: I,
+    style: Style,
+    baseline: Style,
+    floor: f64,
+) where
+    I: DoubleEndedIterator<Item = f64>,
+{
     let area = buf.area;
     if y < area.top() || y >= area.bottom() || x >= area.right() || x < area.left() {
         return;
@@ -39,7 +57,7 @@ pub(crate) fn sparkline<I>(
         newest[shown] = if value.is_finite() { value.max(0.0) } else { 0.0 };
         shown += 1;
     }
-    let peak = newest[..shown].iter().copied().fold(SCALE_FLOOR, f64::max);
+    let peak = newest[..shown].iter().copied().fold(floor, f64::max);
     let right = x + width as u16;
     for (i, value) in newest[..shown].iter().enumerate() {
         let cell = &mut buf[(right - 1 - i as u16, y)];
@@ -61,9 +79,18 @@ pub(crate) fn bars<I>(values: I, width: usize) -> String
 where
     I: DoubleEndedIterator<Item = f64>,
 {
+    bars_scaled(values, width, SCALE_FLOOR)
+}
+
+/// [`bars`] scaled to a peak of at least `floor`, for values that are not byte rates
+/// (round-trip times in milliseconds).
+pub(crate) fn bars_scaled<I>(values: I, width: usize, floor: f64) -> String
+where
+    I: DoubleEndedIterator<Item = f64>,
+{
     let newest: Vec<f64> =
         values.rev().take(width).map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect();
-    let peak = newest.iter().copied().fold(SCALE_FLOOR, f64::max);
+    let peak = newest.iter().copied().fold(floor, f64::max);
     newest.iter().rev().map(|v| BARS[level(*v, peak).max(1)]).collect()
 }
 

@@ -15,7 +15,7 @@ use super::text::{Align, Scratch, fill, put, put_aligned};
 use crate::theme::Theme;
 
 /// Most columns any table has.
-pub(crate) const MAX_COLUMNS: usize = 10;
+pub(crate) const MAX_COLUMNS: usize = 12;
 
 /// One column of a table.
 #[derive(Debug, Clone, Copy)]

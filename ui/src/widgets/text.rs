@@ -113,12 +113,16 @@ pub(crate) fn spans_width(spans: &[(&str, Style)]) -> usize {
     spans.iter().map(|(text, _)| width(text)).sum()
 }
 
-/// Paint `style` over `area` (clipped to the buffer), clearing any text.
+/// Paint `style` over `area` (clipped to the buffer), clearing any text and any
+/// modifier left by what was drawn there before (an overlay over a bold selected row
+/// must not turn bold itself).
 pub(crate) fn fill(buf: &mut Buffer, area: Rect, style: Style) {
     let area = buf.area.intersection(area);
     for y in area.top()..area.bottom() {
         for x in area.left()..area.right() {
-            buf[(x, y)].set_char(' ').set_style(style);
+            let cell = &mut buf[(x, y)];
+            cell.reset();
+            cell.set_style(style);
         }
     }
 }
@@ -136,6 +140,24 @@ impl Scratch {
         let _ = write!(self.0, "{value}");
         &self.0
     }
+}
+
+/// `text` broken at spaces into lines of at most `max` cells (a word longer than
+/// that gets a line of its own, cut when drawn); at least one line.
+pub(crate) fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && width(&line) + 1 + width(word) > max {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }
 
 /// Owned lines of styled text, for views assembled once per frame and scrolled as a
@@ -206,6 +228,14 @@ mod tests {
         put(&mut buf, 0, 0, 8, "br→dock\u{7}er0", Style::new());
         assert_eq!(row(&buf, 0), "br→dock…");
         assert_eq!(width("a\u{7}b"), 2);
+    }
+
+    #[test]
+    fn wrapping_at_spaces() {
+        assert_eq!(wrap("the peer stopped answering", 10), ["the peer", "stopped", "answering"]);
+        assert_eq!(wrap("a averyveryverylongword b", 6), ["a", "averyveryverylongword", "b"]);
+        assert_eq!(wrap("", 5), [""]);
+        assert_eq!(wrap("fits", 80), ["fits"]);
     }
 
     #[test]

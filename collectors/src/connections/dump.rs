@@ -1,0 +1,200 @@
+//! One complete `sock_diag` dump — TCP and UDP, IPv4 and IPv6 — on a blocking
+//! thread. The kernel fills the next reply datagram while the previous one is being
+//! received (and the first while the request is sent), so the reads below almost
+//! never have to wait; running them off the async workers keeps a 10,000-socket dump
+//! (a few milliseconds of kernel time) from stalling anything else.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use netlink_sys::Socket as NetlinkSocket;
+use netlink_sys::constants::NETLINK_SOCK_DIAG;
+
+use crate::model::{AddressFamily, Protocol, Socket};
+
+use super::parse::{self, DumpProgress};
+
+/// The four dumps of one table, in the order they are read.
+pub(crate) const PARTS: [(AddressFamily, Protocol); 4] = [
+    (AddressFamily::Ipv4, Protocol::Tcp),
+    (AddressFamily::Ipv6, Protocol::Tcp),
+    (AddressFamily::Ipv4, Protocol::Udp),
+    (AddressFamily::Ipv6, Protocol::Udp),
+];
+
+/// How often a table is read again when the kernel marks part of it inconsistent
+/// (`NLM_F_DUMP_INTR`) or a datagram did not fit the buffer.
+const ATTEMPTS: u32 = 4;
+/// A dump the kernel does not finish in this time is an error, not a hang.
+const DUMP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait before looking again when no reply is queued yet (rare: the
+/// kernel queues replies synchronously).
+const POLL_INTERVAL: Duration = Duration::from_millis(1);
+/// Dump datagrams are at most 32 KiB (the kernel caps them there), so twice that
+/// never truncates; a bigger one makes the buffer grow.
+const INITIAL_BUFFER: usize = 64 * 1024;
+/// A datagram larger than this is not something `sock_diag` sends.
+const MAX_BUFFER: usize = 4 * 1024 * 1024;
+/// `SO_RCVBUF` asked for. The kernel only fills the next datagram while at most half
+/// of it is in use, so this bounds how far it can run ahead of the reader.
+const RECEIVE_BUFFER: usize = 1024 * 1024;
+
+/// Why a table could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    /// A system call failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The kernel did not finish a dump in time.
+    #[error("sock_diag dump: no reply within {0:?}")]
+    Timeout(Duration),
+    /// Every attempt was interrupted by changes (or lost replies).
+    #[error("sock_diag dump inconsistent after {0} attempts (sockets changed while being read)")]
+    Inconsistent(u32),
+}
+
+/// What a successful read found besides the sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct DumpReport {
+    /// Attempts it took (1 when nothing got in the way).
+    pub attempts: u32,
+    /// Parts the kernel does not support (no IPv6, no `udp_diag`), by [`PARTS`] index.
+    pub unavailable: [bool; 4],
+    /// Socket messages that did not parse.
+    pub skipped: usize,
+}
+
+/// How one attempt at one part ended.
+enum Part {
+    /// All replies read.
+    Complete { interrupted: bool },
+    /// The kernel has no handler for this family or protocol.
+    Unavailable,
+    /// A datagram was cut: the buffer has grown, the part must be read again.
+    Truncated,
+}
+
+/// A `NETLINK_SOCK_DIAG` socket for dump requests, with its reusable receive buffer.
+pub(crate) struct Dumper {
+    socket: NetlinkSocket,
+    buffer: Vec<u8>,
+    sequence: u32,
+}
+
+impl std::fmt::Debug for Dumper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dumper").field("buffer", &self.buffer.capacity()).finish_non_exhaustive()
+    }
+}
+
+impl Dumper {
+    /// Open and bind the socket (non-blocking: waits are bounded by [`DUMP_TIMEOUT`]).
+    pub(crate) fn open() -> io::Result<Self> {
+        let mut socket = NetlinkSocket::new(NETLINK_SOCK_DIAG)?;
+        socket.bind_auto()?;
+        socket.set_non_blocking(true)?;
+        // Best effort: the default is enough for correctness, only slower.
+        if let Err(error) =
+            socket.set_rx_buf_sz(libc::c_int::try_from(RECEIVE_BUFFER).unwrap_or(libc::c_int::MAX))
+        {
+            tracing::debug!(%error, "could not enlarge the sock_diag receive buffer");
+        }
+        Ok(Self { socket, buffer: Vec::with_capacity(INITIAL_BUFFER), sequence: 0 })
+    }
+
+    /// Every TCP and UDP socket of both families into `sockets` (cleared first), as
+    /// one consistent table: if any part is interrupted, all parts are read again.
+    pub(crate) fn read(&mut self, sockets: &mut Vec<Socket>) -> Result<DumpReport, DumpError> {
+        let mut report = DumpReport::default();
+        for attempt in 1..=ATTEMPTS {
+            sockets.clear();
+            report = DumpReport { attempts: attempt, ..DumpReport::default() };
+            let mut consistent = true;
+            for (index, (family, protocol)) in PARTS.into_iter().enumerate() {
+                match self.part(family, protocol, sockets, &mut report)? {
+                    Part::Complete { interrupted } => consistent &= !interrupted,
+                    Part::Unavailable => report.unavailable[index] = true,
+                    Part::Truncated => consistent = false,
+                }
+                if !consistent {
+                    break;
+                }
+            }
+            if consistent {
+                return Ok(report);
+            }
+            tracing::debug!(attempt, "sock_diag dump interrupted; reading the whole table again");
+        }
+        sockets.clear();
+        Err(DumpError::Inconsistent(report.attempts))
+    }
+
+    /// One dump request and all its replies.
+    fn part(
+        &mut self,
+        family: AddressFamily,
+        protocol: Protocol,
+        sockets: &mut Vec<Socket>,
+        report: &mut DumpReport,
+    ) -> Result<Part, DumpError> {
+        self.sequence = self.sequence.wrapping_add(1).max(1);
+        let sequence = self.sequence;
+        let request = parse::dump_request(sequence, family, protocol);
+        self.socket
+            .send(&request, 0)
+            .map_err(|source| DumpError::Io { context: "sending a sock_diag dump request", source })?;
+
+        let deadline = Instant::now() + DUMP_TIMEOUT;
+        let mut progress = DumpProgress::default();
+        let mut truncated = false;
+        while !progress.finished {
+            self.buffer.clear();
+            // MSG_TRUNC: the return value is the datagram's real length, so a cut is seen.
+            match self.socket.recv(&mut self.buffer, libc::MSG_TRUNC) {
+                Ok(length) if length > self.buffer.capacity() => {
+                    // The rest of this dump is still read (and dropped) so the next
+                    // request starts on a quiet socket.
+                    truncated = true;
+                    let wanted = length.next_power_of_two().min(MAX_BUFFER);
+                    parse::dump_datagram(&self.buffer, sequence, protocol, sockets, &mut progress);
+                    self.buffer.clear();
+                    self.buffer.reserve(wanted);
+                }
+                Ok(_) => {
+                    let skipped = progress.skipped;
+                    parse::dump_datagram(&self.buffer, sequence, protocol, sockets, &mut progress);
+                    report.skipped += progress.skipped - skipped;
+                }
+                // After a cut datagram the end of the dump may have been in the lost
+                // part; with nothing more queued, the dump is over.
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock && truncated => break,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        return Err(DumpError::Timeout(DUMP_TIMEOUT));
+                    }
+                    std::thread::sleep(POLL_INTERVAL);
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => return Err(DumpError::Io { context: "reading sock_diag replies", source }),
+            }
+        }
+        match progress.error {
+            // No handler for this family/protocol (module missing, IPv6 disabled).
+            Some(libc::ENOENT | libc::EAFNOSUPPORT | libc::EOPNOTSUPP | libc::EPROTONOSUPPORT) => {
+                Ok(Part::Unavailable)
+            }
+            Some(code) => Err(DumpError::Io {
+                context: "sock_diag dump request",
+                source: io::Error::from_raw_os_error(code),
+            }),
+            None if truncated => Ok(Part::Truncated),
+            None => Ok(Part::Complete { interrupted: progress.interrupted }),
+        }
+    }
+}

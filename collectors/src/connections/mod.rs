@@ -1,0 +1,300 @@
+//! The connections source: every TCP and UDP socket from `sock_diag`, with the
+//! kernel's TCP statistics and the process that owns it.
+//!
+//! Each refresh reads one complete table — four dumps (TCP and UDP, IPv4 and IPv6)
+//! parsed straight from the kernel's bytes by [`parse`] — resolves socket inodes to
+//! processes with [`process::ProcessIndex`], and sends the result as one
+//! [`Payload::Sockets`] event; all of that runs on a blocking thread ([`SocketReader`]).
+//! Between refreshes the source listens to the kernel's destroy notifications and
+//! sends every socket freed as [`Payload::SocketsClosed`] with its final counters, so
+//! connections shorter than a refresh are seen too. Where those notifications are not
+//! allowed (they need `CAP_NET_ADMIN`) the store notices closes by diffing dumps, and
+//! the status says what is missed.
+
+mod destroy;
+mod dump;
+pub mod parse;
+pub mod process;
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::event::{Notice, Payload};
+use crate::model::{AddressFamily, Protocol, SocketTable, SourceId, SourceState, TimelineKind};
+use crate::source::{EventSink, Source, SourceError};
+
+use destroy::DestroyListener;
+pub use dump::DumpError;
+use dump::{DumpReport, Dumper, PARTS};
+use process::ProcessIndex;
+
+/// How the connections source runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionsConfig {
+    /// How often the whole socket table is read.
+    pub refresh: Duration,
+    /// Where `/proc` is (tests point it at a fake tree).
+    pub proc_root: PathBuf,
+    /// Whether to subscribe to the kernel's socket destroy notifications (short-lived
+    /// connections); without them closes are noticed only by diffing dumps.
+    pub destroy_events: bool,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        Self { refresh: Duration::from_secs(1), proc_root: PathBuf::from("/proc"), destroy_events: true }
+    }
+}
+
+/// The shortest refresh honoured: a zero period would spin.
+const MIN_REFRESH: Duration = Duration::from_millis(50);
+/// Notification datagrams read (and sent as one event) per wake-up at most.
+const MAX_BATCH: usize = 4096;
+/// A lost-notifications line goes on the timeline at most this often.
+const OVERRUN_NOTICE_EVERY: Duration = Duration::from_secs(60);
+
+/// Reads one complete socket table with owners: the blocking core of the source,
+/// public so benchmarks and tools can time exactly what a refresh does.
+pub struct SocketReader {
+    dumper: Dumper,
+    processes: ProcessIndex,
+    inodes: Vec<u64>,
+    expected: usize,
+    report: DumpReport,
+}
+
+impl std::fmt::Debug for SocketReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketReader").field("expected", &self.expected).finish_non_exhaustive()
+    }
+}
+
+impl SocketReader {
+    /// Open the `sock_diag` socket (in the calling thread's network namespace) and an
+    /// empty process index over `proc_root`.
+    pub fn open(proc_root: PathBuf) -> io::Result<Self> {
+        Ok(Self {
+            dumper: Dumper::open()?,
+            processes: ProcessIndex::new(proc_root),
+            inodes: Vec::new(),
+            expected: 0,
+            report: DumpReport::default(),
+        })
+    }
+
+    /// Dump every TCP and UDP socket and resolve their owners. Blocking: a few
+    /// milliseconds for thousands of sockets, more when `/proc` has to be walked.
+    pub fn read(&mut self) -> Result<SocketTable, DumpError> {
+        // Sized from the last table so the vector does not regrow while filling.
+        let mut sockets = Vec::with_capacity(self.expected + self.expected / 8 + 16);
+        self.report = self.dumper.read(&mut sockets)?;
+        self.expected = sockets.len();
+        self.inodes.clear();
+        // Time-wait and request sockets have no inode, and no process.
+        self.inodes.extend(sockets.iter().map(|socket| socket.inode).filter(|&inode| inode != 0));
+        let attribution = self.processes.resolve(&self.inodes, std::time::Instant::now());
+        Ok(SocketTable {
+            sockets,
+            owners: attribution.owners,
+            processes: attribution.processes,
+            all_owners_visible: attribution.all_owners_visible,
+        })
+    }
+
+    /// Parts of the table the kernel cannot dump (no IPv6, no `udp_diag`), as of the
+    /// last read: `(family, protocol)`.
+    pub fn unavailable(&self) -> impl Iterator<Item = (AddressFamily, Protocol)> + '_ {
+        PARTS.into_iter().zip(self.report.unavailable).filter_map(|(part, missing)| missing.then_some(part))
+    }
+}
+
+/// The connections source; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct ConnectionsSource {
+    config: ConnectionsConfig,
+}
+
+impl ConnectionsSource {
+    /// A source running with `config`.
+    #[must_use]
+    pub const fn new(config: ConnectionsConfig) -> Self {
+        Self { config }
+    }
+}
+
+/// Whether destroy notifications are coming in, and if not, why.
+#[derive(Debug)]
+enum Destroy {
+    /// Subscribed.
+    Active,
+    /// Turned off in the configuration.
+    Configured,
+    /// The kernel refused (or the listener failed later).
+    Unavailable(io::Error),
+}
+
+impl Source for ConnectionsSource {
+    fn id(&self) -> SourceId {
+        SourceId::Connections
+    }
+
+    async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
+        let mut reader = SocketReader::open(self.config.proc_root.clone())
+            .map_err(|error| SourceError::io("opening the sock_diag socket", error))?;
+        let (mut listener, mut destroy) = if self.config.destroy_events {
+            match DestroyListener::subscribe() {
+                Ok(listener) => (Some(listener), Destroy::Active),
+                Err(error) => {
+                    tracing::info!(%error, "sock_diag destroy notifications unavailable; diffing dumps");
+                    (None, Destroy::Unavailable(error))
+                }
+            }
+        } else {
+            (None, Destroy::Configured)
+        };
+
+        let period = self.config.refresh.max(MIN_REFRESH);
+        let mut refresh = tokio::time::interval(period);
+        refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut status: Option<(SourceState, String)> = None;
+        let mut last_overrun_notice: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = refresh.tick() => {
+                    let (returned, result) = tokio::task::spawn_blocking(move || {
+                        let result = reader.read();
+                        (reader, result)
+                    })
+                    .await
+                    .map_err(|error| SourceError::Other(format!("sock_diag task: {error}")))?;
+                    reader = returned;
+                    let table = match result {
+                        Ok(table) => table,
+                        // Never a half table: skip this refresh, the next one tries again.
+                        Err(error @ DumpError::Inconsistent(_)) => {
+                            tracing::warn!(%error, "skipping a socket refresh");
+                            continue;
+                        }
+                        Err(error) => return Err(SourceError::Other(error.to_string())),
+                    };
+                    let next = status_line(period, &destroy, table.all_owners_visible, reader.unavailable());
+                    if status.as_ref() != Some(&next) {
+                        sink.status(next.0, next.1.clone()).await?;
+                        status = Some(next);
+                    }
+                    sink.send(Payload::Sockets(table)).await?;
+                }
+                batch = next_batch(listener.as_mut()), if listener.is_some() => {
+                    match batch {
+                        Ok(batch) => {
+                            if batch.lost {
+                                let now = Instant::now();
+                                if last_overrun_notice.is_none_or(|at| now - at >= OVERRUN_NOTICE_EVERY) {
+                                    last_overrun_notice = Some(now);
+                                    sink.notices(vec![overrun_notice()]).await?;
+                                }
+                            }
+                            if !batch.sockets.is_empty() {
+                                sink.send(Payload::SocketsClosed(batch.sockets)).await?;
+                            }
+                        }
+                        Err(error) => {
+                            // Dumps still work: degrade to diffing them, say so at the next refresh.
+                            tracing::warn!(%error, "sock_diag destroy notifications failed; diffing dumps");
+                            listener = None;
+                            destroy = Destroy::Unavailable(error);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next batch from the listener (the `select!` guard ensures there is one).
+async fn next_batch(listener: Option<&mut DestroyListener>) -> io::Result<destroy::Batch> {
+    match listener {
+        Some(listener) => listener.next_batch(MAX_BATCH).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The timeline line for lost destroy notifications.
+fn overrun_notice() -> Notice {
+    Notice::new(
+        TimelineKind::Notice,
+        "sock_diag",
+        "socket destroy notifications overran: some short-lived connections were missed",
+    )
+}
+
+/// `1 s`, `500 ms`, `1.5 s`.
+fn period_text(period: Duration) -> String {
+    let millis = period.as_millis();
+    if millis.is_multiple_of(1000) {
+        format!("{} s", millis / 1000)
+    } else if millis < 1000 {
+        format!("{millis} ms")
+    } else {
+        format!("{:.1} s", period.as_secs_f64())
+    }
+}
+
+/// The status after a refresh: what is active, and each limitation in one clause.
+fn status_line(
+    period: Duration,
+    destroy: &Destroy,
+    all_owners_visible: bool,
+    unavailable: impl Iterator<Item = (AddressFamily, Protocol)>,
+) -> (SourceState, String) {
+    let every = period_text(period);
+    let mut degraded = false;
+    let mut detail = match destroy {
+        Destroy::Active => {
+            format!("sock_diag: TCP and UDP every {every}; destroy events catch short-lived connections")
+        }
+        Destroy::Configured => {
+            degraded = true;
+            format!(
+                "sock_diag: dumps every {every}; short-lived connections between dumps are missed \
+                 (destroy events off in the configuration)"
+            )
+        }
+        Destroy::Unavailable(error) => {
+            degraded = true;
+            let why = if matches!(error.raw_os_error(), Some(libc::EPERM | libc::EACCES)) {
+                "destroy events need CAP_NET_ADMIN".to_owned()
+            } else {
+                format!("destroy events unavailable: {error}")
+            };
+            format!(
+                "sock_diag: dumps every {every}; short-lived connections between dumps are missed ({why})"
+            )
+        }
+    };
+    if !all_owners_visible {
+        degraded = true;
+        detail.push_str("; processes owning other users' sockets are unknown (needs root or CAP_SYS_PTRACE)");
+    }
+    let missing: Vec<String> = unavailable
+        .map(|(family, protocol)| {
+            let family = match family {
+                AddressFamily::Ipv4 => "IPv4",
+                AddressFamily::Ipv6 => "IPv6",
+            };
+            format!("{family} {}", protocol.as_str().to_uppercase())
+        })
+        .collect();
+    if !missing.is_empty() {
+        degraded = true;
+        let _ = write!(detail, "; the kernel cannot list {} sockets", missing.join(" or "));
+    }
+    (if degraded { SourceState::Degraded } else { SourceState::Ok }, detail)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,562 @@
+//! `sock_diag` on the wire: the dump request, netlink message framing, and
+//! `inet_diag_msg` with its attributes (including `struct tcp_info`, read by its
+//! length) into [`Socket`]s. Pure functions over bytes: no I/O, never a panic on bad
+//! input, no allocation beyond the [`Socket`] itself (and its congestion name).
+//!
+//! Layouts are from the kernel's UAPI headers (`linux/netlink.h`, `linux/sock_diag.h`,
+//! `linux/inet_diag.h`, `linux/tcp.h`); integers are in host byte order except ports
+//! and addresses, which are in network order.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::model::{
+    AddressFamily, Protocol, Socket, SocketMemory, SocketState, SocketTimer, TcpInfo, TimerKind,
+};
+
+/// `NLMSG_HDRLEN`.
+pub const HEADER_LEN: usize = 16;
+/// `NLMSG_ERROR`.
+const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`.
+const NLMSG_DONE: u16 = 3;
+/// `SOCK_DIAG_BY_FAMILY`: the request type, and the type of every socket reply.
+pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// `NLM_F_REQUEST`.
+const NLM_F_REQUEST: u16 = 0x1;
+/// `NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`).
+const NLM_F_DUMP: u16 = 0x300;
+/// `NLM_F_DUMP_INTR`: the table changed while this dump was read.
+pub const NLM_F_DUMP_INTR: u16 = 0x10;
+
+/// `AF_INET` / `AF_INET6`.
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+/// `IPPROTO_TCP` / `IPPROTO_UDP`.
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+
+/// `INET_DIAG_*` attribute types this parser reads.
+const INET_DIAG_INFO: u16 = 2;
+const INET_DIAG_CONG: u16 = 4;
+const INET_DIAG_TOS: u16 = 5;
+const INET_DIAG_TCLASS: u16 = 6;
+const INET_DIAG_SKMEMINFO: u16 = 7;
+const INET_DIAG_PROTOCOL: u16 = 10;
+/// `NLA_TYPE_MASK`: the top two bits of `nla_type` are flags (nested, byte order).
+const NLA_TYPE_MASK: u16 = 0x3fff;
+
+/// The extensions requested (`idiag_ext`, bit `ext - 1`): TCP info (which also
+/// brings the congestion algorithm's own info where it has one), congestion control
+/// name, TOS, traffic class and socket memory. `INET_DIAG_MEMINFO` is not asked for:
+/// `SKMEMINFO` says all it does and more.
+pub const EXTENSIONS: u8 = (1 << (INET_DIAG_INFO - 1))
+    | (1 << (INET_DIAG_CONG - 1))
+    | (1 << (INET_DIAG_TOS - 1))
+    | (1 << (INET_DIAG_TCLASS - 1))
+    | (1 << (INET_DIAG_SKMEMINFO - 1));
+
+/// Every state, including `TCP_BOUND_INACTIVE` (bit 13, kernel 6.5+): sockets that hold
+/// a port without listening or connecting. Older kernels ignore bits they do not know.
+const ALL_STATES: u32 = u32::MAX;
+
+/// Size of `struct inet_diag_req_v2`.
+const REQUEST_BODY_LEN: usize = 56;
+/// Size of a whole dump request.
+pub const REQUEST_LEN: usize = HEADER_LEN + REQUEST_BODY_LEN;
+/// Size of `struct inet_diag_msg`.
+const MESSAGE_LEN: usize = 72;
+
+/// Timer numbers in `idiag_timer`.
+const TIMER_RETRANSMIT: u8 = 1;
+const TIMER_KEEPALIVE: u8 = 2;
+const TIMER_TIME_WAIT: u8 = 3;
+const TIMER_ZERO_WINDOW_PROBE: u8 = 4;
+
+/// `TCP_CLOSE`.
+const TCP_CLOSE: u8 = 7;
+
+/// The kernel number of a protocol.
+const fn protocol_number(protocol: Protocol) -> u8 {
+    match protocol {
+        Protocol::Tcp => IPPROTO_TCP,
+        Protocol::Udp => IPPROTO_UDP,
+    }
+}
+
+/// The kernel number of an address family.
+const fn family_number(family: AddressFamily) -> u8 {
+    match family {
+        AddressFamily::Ipv4 => AF_INET,
+        AddressFamily::Ipv6 => AF_INET6,
+    }
+}
+
+/// A `SOCK_DIAG_BY_FAMILY` dump request (`inet_diag_req_v2`) for every socket of one
+/// family and protocol, in every state, with [`EXTENSIONS`].
+#[must_use]
+pub fn dump_request(sequence: u32, family: AddressFamily, protocol: Protocol) -> [u8; REQUEST_LEN] {
+    let mut request = [0u8; REQUEST_LEN];
+    request[0..4].copy_from_slice(&(REQUEST_LEN as u32).to_ne_bytes());
+    request[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    request[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    request[8..12].copy_from_slice(&sequence.to_ne_bytes());
+    // nlmsg_pid 0: the kernel. The request body follows.
+    request[16] = family_number(family);
+    request[17] = protocol_number(protocol);
+    request[18] = EXTENSIONS;
+    request[20..24].copy_from_slice(&ALL_STATES.to_ne_bytes());
+    // The socket id stays zero: no filter. Its cookie must be INET_DIAG_NOCOOKIE only
+    // for exact lookups, which a dump is not.
+    request
+}
+
+/// One netlink message: its header fields and its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// `nlmsg_type`.
+    pub kind: u16,
+    /// `nlmsg_flags`.
+    pub flags: u16,
+    /// `nlmsg_seq`.
+    pub sequence: u32,
+    /// Everything after the header, up to `nlmsg_len`.
+    pub body: &'a [u8],
+}
+
+impl Message<'_> {
+    /// What this message means for a dump in progress.
+    #[must_use]
+    pub fn control(&self) -> Control {
+        match self.kind {
+            NLMSG_DONE => {
+                // The kernel puts the dump callback's final status in NLMSG_DONE's
+                // body: negative means the dump failed part-way.
+                match read_i32(self.body, 0) {
+                    Some(code) if code < 0 => Control::Error(-code),
+                    _ => Control::Done,
+                }
+            }
+            NLMSG_ERROR => match read_i32(self.body, 0) {
+                Some(0) => Control::Ack,
+                Some(code) => Control::Error(code.saturating_neg()),
+                None => Control::Error(0),
+            },
+            SOCK_DIAG_BY_FAMILY => Control::Socket,
+            _ => Control::Other,
+        }
+    }
+}
+
+/// The role of one message in a reply stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// A socket (`inet_diag_msg`).
+    Socket,
+    /// The end of a dump.
+    Done,
+    /// An acknowledgement (error code 0).
+    Ack,
+    /// The request failed with this `errno` (0 when the body was unreadable).
+    Error(i32),
+    /// Anything else (`NLMSG_NOOP`, `NLMSG_OVERRUN`): skipped.
+    Other,
+}
+
+/// The messages of one datagram (or of several concatenated: every message starts
+/// on a 4-byte boundary and carries its length). A length that is too small or runs
+/// past the end stops the iteration: the rest cannot be framed.
+#[must_use]
+pub fn messages(datagram: &[u8]) -> Messages<'_> {
+    Messages { rest: datagram }
+}
+
+/// Iterator returned by [`messages`].
+#[derive(Debug, Clone)]
+pub struct Messages<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = Message<'a>;
+
+    fn next(&mut self) -> Option<Message<'a>> {
+        let rest = self.rest;
+        let length = read_u32(rest, 0)? as usize;
+        let (Some(kind), Some(flags), Some(sequence)) =
+            (read_u16(rest, 4), read_u16(rest, 6), read_u32(rest, 8))
+        else {
+            self.rest = &[];
+            return None;
+        };
+        let Some(body) = (length >= HEADER_LEN).then(|| rest.get(HEADER_LEN..length)).flatten() else {
+            tracing::debug!(length, available = rest.len(), "malformed netlink length; ignoring the rest");
+            self.rest = &[];
+            return None;
+        };
+        // NLMSG_ALIGN; the last message of a datagram may lack its padding.
+        self.rest = rest.get(align(length)..).unwrap_or(&[]);
+        Some(Message { kind, flags, sequence, body })
+    }
+}
+
+/// `NLMSG_ALIGN` / `NLA_ALIGN`.
+const fn align(length: usize) -> usize {
+    (length + 3) & !3
+}
+
+/// Where a socket message came from: the state numbers mean slightly different things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A dump reply. A TCP socket in `TCP_CLOSE` can only be in a dump because it is
+    /// bound without listening or connecting (the kernel walks the bind table for
+    /// those and reports their real state, `TCP_CLOSE`): it is shown as
+    /// [`SocketState::BoundInactive`].
+    Dump,
+    /// A destroy notification: the socket is gone; `TCP_CLOSE` means closed, and the
+    /// queue sizes are whatever was left (negative leftovers read as 0).
+    Destroyed,
+}
+
+/// Why a socket message was not turned into a [`Socket`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Shorter than `struct inet_diag_msg`.
+    #[error("inet_diag_msg truncated: {0} bytes")]
+    Truncated(usize),
+    /// Neither `AF_INET` nor `AF_INET6`.
+    #[error("unexpected address family {0}")]
+    Family(u8),
+    /// Neither TCP nor UDP, or not said (a notification without `INET_DIAG_PROTOCOL`).
+    #[error("unexpected or missing protocol {0:?}")]
+    Protocol(Option<u8>),
+    /// A state number the kernel does not define.
+    #[error("unknown socket state {0}")]
+    State(u8),
+}
+
+/// One `inet_diag_msg` with its attributes. `protocol` is what the request asked for;
+/// an `INET_DIAG_PROTOCOL` attribute (destroy notifications carry one) overrides it.
+pub fn socket(body: &[u8], protocol: Option<Protocol>, origin: Origin) -> Result<Socket, ParseError> {
+    let header = body.get(..MESSAGE_LEN).ok_or(ParseError::Truncated(body.len()))?;
+    let attributes = Attributes::read(body.get(MESSAGE_LEN..).unwrap_or(&[]));
+
+    let protocol = match attributes.protocol {
+        Some(IPPROTO_TCP) => Protocol::Tcp,
+        Some(IPPROTO_UDP) => Protocol::Udp,
+        Some(other) => return Err(ParseError::Protocol(Some(other))),
+        None => protocol.ok_or(ParseError::Protocol(None))?,
+    };
+    let (family_byte, state, timer, retransmits) = (header[0], header[1], header[2], header[3]);
+    let family = match family_byte {
+        AF_INET => AddressFamily::Ipv4,
+        AF_INET6 => AddressFamily::Ipv6,
+        other => return Err(ParseError::Family(other)),
+    };
+    let state = match (origin, protocol, state) {
+        (Origin::Dump, Protocol::Tcp, TCP_CLOSE) => SocketState::BoundInactive,
+        _ => SocketState::from_kernel(protocol, state).ok_or(ParseError::State(state))?,
+    };
+
+    // struct inet_diag_sockid at offset 4: sport, dport, src[16], dst[16], if, cookie[2].
+    let local = endpoint(family, &header[8..24], &header[4..6]);
+    let remote = endpoint(family, &header[24..40], &header[6..8]);
+    let interface = read_u32(header, 40).unwrap_or(0);
+    let cookie_low = u64::from(read_u32(header, 44).unwrap_or(0));
+    let cookie_high = u64::from(read_u32(header, 48).unwrap_or(0));
+    let expires_ms = read_u32(header, 52).unwrap_or(0);
+    let mut recv_queue = read_u32(header, 56).unwrap_or(0);
+    let mut send_queue = read_u32(header, 60).unwrap_or(0);
+    if origin == Origin::Destroyed {
+        // At destruction the kernel's accounting can sit one below zero (UDP's
+        // wmem_alloc - 1 = -1): that is "nothing queued".
+        recv_queue = non_negative(recv_queue);
+        send_queue = non_negative(send_queue);
+    }
+
+    let tcp = match protocol {
+        Protocol::Tcp => attributes.info.and_then(tcp_info),
+        Protocol::Udp => None,
+    };
+    let tos = match family {
+        AddressFamily::Ipv6 => attributes.tclass.or(attributes.tos),
+        AddressFamily::Ipv4 => attributes.tos,
+    };
+    Ok(Socket {
+        cookie: (cookie_high << 32) | cookie_low,
+        protocol,
+        family,
+        state,
+        local,
+        remote,
+        interface_index: (interface != 0).then_some(interface),
+        uid: read_u32(header, 64).unwrap_or(0),
+        inode: u64::from(read_u32(header, 68).unwrap_or(0)),
+        recv_queue,
+        send_queue,
+        timer: timer_of(timer, expires_ms, retransmits),
+        tcp,
+        congestion: attributes.congestion.and_then(congestion_name),
+        memory: attributes.memory.map(memory),
+        tos,
+    })
+}
+
+/// A queue size the kernel computed as a small negative number, read as 0.
+const fn non_negative(value: u32) -> u32 {
+    if value > i32::MAX as u32 { 0 } else { value }
+}
+
+/// The endpoint from `idiag_src`/`idiag_dst` (16 bytes; IPv4 uses the first 4) and a
+/// big-endian port.
+fn endpoint(family: AddressFamily, address: &[u8], port: &[u8]) -> SocketAddr {
+    let port = read_u16_be(port).unwrap_or(0);
+    let ip = match family {
+        AddressFamily::Ipv4 => {
+            let octets: [u8; 4] = address.get(..4).and_then(|bytes| bytes.try_into().ok()).unwrap_or([0; 4]);
+            IpAddr::V4(Ipv4Addr::from(octets))
+        }
+        AddressFamily::Ipv6 => {
+            let octets: [u8; 16] = address.try_into().unwrap_or([0; 16]);
+            IpAddr::V6(Ipv6Addr::from(octets))
+        }
+    };
+    SocketAddr::new(ip, port)
+}
+
+/// The armed timer, if any.
+const fn timer_of(timer: u8, expires_ms: u32, retransmits: u8) -> Option<SocketTimer> {
+    let kind = match timer {
+        0 => return None,
+        TIMER_RETRANSMIT => TimerKind::Retransmit,
+        TIMER_KEEPALIVE => TimerKind::Keepalive,
+        TIMER_TIME_WAIT => TimerKind::TimeWait,
+        TIMER_ZERO_WINDOW_PROBE => TimerKind::ZeroWindowProbe,
+        _ => TimerKind::Other,
+    };
+    Some(SocketTimer { kind, expires_ms, retransmits })
+}
+
+/// The attributes this parser uses, as slices into the message.
+#[derive(Debug, Default)]
+struct Attributes<'a> {
+    info: Option<&'a [u8]>,
+    congestion: Option<&'a [u8]>,
+    memory: Option<&'a [u8]>,
+    tos: Option<u8>,
+    tclass: Option<u8>,
+    protocol: Option<u8>,
+}
+
+impl<'a> Attributes<'a> {
+    /// Walk `struct nlattr`s; a malformed one ends the walk (keeping what came before).
+    fn read(mut bytes: &'a [u8]) -> Self {
+        let mut attributes = Self::default();
+        while let (Some(length), Some(kind)) = (read_u16(bytes, 0), read_u16(bytes, 2)) {
+            let length = usize::from(length);
+            let Some(payload) = (length >= 4).then(|| bytes.get(4..length)).flatten() else { break };
+            match kind & NLA_TYPE_MASK {
+                INET_DIAG_INFO => attributes.info = Some(payload),
+                INET_DIAG_CONG => attributes.congestion = Some(payload),
+                INET_DIAG_SKMEMINFO => attributes.memory = Some(payload),
+                INET_DIAG_TOS => attributes.tos = payload.first().copied(),
+                INET_DIAG_TCLASS => attributes.tclass = payload.first().copied(),
+                INET_DIAG_PROTOCOL => attributes.protocol = payload.first().copied(),
+                // Shutdown, mark, class and cgroup ids, socket options, padding, and
+                // whatever newer kernels add.
+                _ => {}
+            }
+            bytes = bytes.get(align(length)..).unwrap_or(&[]);
+        }
+        attributes
+    }
+}
+
+/// The congestion control name: a NUL-terminated string.
+fn congestion_name(bytes: &[u8]) -> Option<String> {
+    let end = bytes.iter().position(|&byte| byte == 0).unwrap_or(bytes.len());
+    let name = std::str::from_utf8(&bytes[..end]).ok()?;
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// `INET_DIAG_SKMEMINFO`: `u32[SK_MEMINFO_VARS]`; older kernels have fewer (no drops).
+fn memory(bytes: &[u8]) -> SocketMemory {
+    let at = |index: usize| read_u32(bytes, index * 4).unwrap_or(0);
+    SocketMemory {
+        rmem_alloc: at(0),
+        rcvbuf: at(1),
+        wmem_alloc: at(2),
+        sndbuf: at(3),
+        fwd_alloc: at(4),
+        wmem_queued: at(5),
+        optmem: at(6),
+        backlog: at(7),
+        drops: at(8),
+    }
+}
+
+/// Offsets into `struct tcp_info` (`linux/tcp.h`), and the kernel that added each
+/// group. The struct only ever grows at the end, so a field is present exactly when
+/// the reported length covers it.
+mod tcpi {
+    pub const RETRANSMITS: usize = 2;
+    pub const RTO: usize = 8;
+    pub const SND_MSS: usize = 16;
+    pub const LOST: usize = 32;
+    pub const LAST_DATA_SENT: usize = 44;
+    pub const LAST_DATA_RECV: usize = 52;
+    pub const LAST_ACK_RECV: usize = 56;
+    pub const PMTU: usize = 60;
+    pub const RTT: usize = 68;
+    pub const RTTVAR: usize = 72;
+    pub const SND_SSTHRESH: usize = 76;
+    pub const SND_CWND: usize = 80;
+    pub const REORDERING: usize = 88;
+    pub const TOTAL_RETRANS: usize = 100;
+    /// End of the original (2.6) struct: everything before is always there.
+    pub const BASE_LEN: usize = 104;
+    /// 3.15.
+    pub const PACING_RATE: usize = 104;
+    /// 4.1.
+    pub const BYTES_ACKED: usize = 120;
+    pub const BYTES_RECEIVED: usize = 128;
+    /// 4.2.
+    pub const SEGS_OUT: usize = 136;
+    pub const SEGS_IN: usize = 140;
+    /// 4.6.
+    pub const MIN_RTT: usize = 148;
+    /// 4.9.
+    pub const DELIVERY_RATE: usize = 160;
+    /// 4.10.
+    pub const BUSY_TIME: usize = 168;
+    pub const RWND_LIMITED: usize = 176;
+    pub const SNDBUF_LIMITED: usize = 184;
+    /// 4.19.
+    pub const BYTES_SENT: usize = 200;
+    pub const BYTES_RETRANS: usize = 208;
+    /// 5.4.
+    pub const SND_WND: usize = 228;
+}
+
+/// Lengths of `struct tcp_info` in kernels that changed it, oldest first: 2.6, 3.15,
+/// 4.1, 4.2, 4.6, 4.9, 4.10, 4.18, 4.19, 5.4, 6.2, 6.7, 6.18 (what this parser was
+/// tested against).
+pub const TCP_INFO_LENGTHS: [usize; 13] = [104, 120, 136, 144, 160, 168, 192, 200, 224, 232, 240, 248, 280];
+
+/// `tcpi_snd_ssthresh` at or above this is the "infinite" initial value.
+const SSTHRESH_UNSET: u32 = 0xffff;
+
+/// `struct tcp_info` of any length, units converted (µs → ms, bytes/s → bits/s).
+/// `None` when shorter than the original struct.
+#[must_use]
+pub fn tcp_info(bytes: &[u8]) -> Option<TcpInfo> {
+    if bytes.len() < tcpi::BASE_LEN {
+        return None;
+    }
+    let word = |offset| read_u32(bytes, offset).unwrap_or(0);
+    let microseconds = |offset| f64::from(word(offset)) / 1000.0;
+    let long = |offset| read_u64(bytes, offset);
+    let ssthresh = word(tcpi::SND_SSTHRESH);
+    Some(TcpInfo {
+        rtt_ms: microseconds(tcpi::RTT),
+        rttvar_ms: microseconds(tcpi::RTTVAR),
+        // u32::MAX until the first RTT sample.
+        min_rtt_ms: read_u32(bytes, tcpi::MIN_RTT)
+            .filter(|&us| us != u32::MAX)
+            .map(|us| f64::from(us) / 1000.0),
+        rto_ms: microseconds(tcpi::RTO),
+        cwnd: word(tcpi::SND_CWND),
+        ssthresh: (ssthresh < SSTHRESH_UNSET).then_some(ssthresh),
+        mss: word(tcpi::SND_MSS),
+        pmtu: word(tcpi::PMTU),
+        retransmits: bytes.get(tcpi::RETRANSMITS).copied().unwrap_or(0),
+        total_retrans: word(tcpi::TOTAL_RETRANS),
+        lost: word(tcpi::LOST),
+        reordering: word(tcpi::REORDERING),
+        bytes_acked: long(tcpi::BYTES_ACKED),
+        bytes_received: long(tcpi::BYTES_RECEIVED),
+        bytes_sent: long(tcpi::BYTES_SENT),
+        bytes_retrans: long(tcpi::BYTES_RETRANS),
+        segs_in: read_u32(bytes, tcpi::SEGS_IN),
+        segs_out: read_u32(bytes, tcpi::SEGS_OUT),
+        delivery_rate_bps: long(tcpi::DELIVERY_RATE).map(|rate| rate.saturating_mul(8)),
+        // ~0 means "no pacing limit".
+        pacing_rate_bps: long(tcpi::PACING_RATE)
+            .filter(|&rate| rate != u64::MAX)
+            .map(|rate| rate.saturating_mul(8)),
+        busy_time_ms: long(tcpi::BUSY_TIME).map(|us| us / 1000),
+        rwnd_limited_ms: long(tcpi::RWND_LIMITED).map(|us| us / 1000),
+        sndbuf_limited_ms: long(tcpi::SNDBUF_LIMITED).map(|us| us / 1000),
+        last_send_ms: word(tcpi::LAST_DATA_SENT),
+        last_recv_ms: word(tcpi::LAST_DATA_RECV),
+        last_ack_recv_ms: word(tcpi::LAST_ACK_RECV),
+        snd_wnd: read_u32(bytes, tcpi::SND_WND),
+    })
+}
+
+/// What one pass over dump replies found besides sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DumpProgress {
+    /// `NLMSG_DONE` (or an error) was seen: this dump is over.
+    pub finished: bool,
+    /// Some reply carried `NLM_F_DUMP_INTR`.
+    pub interrupted: bool,
+    /// The request failed with this `errno`.
+    pub error: Option<i32>,
+    /// Socket messages that did not parse (skipped, counted).
+    pub skipped: usize,
+}
+
+/// Fold one datagram of replies to the dump with `sequence` into `sockets`. Messages
+/// with another sequence number (replies to an abandoned request) are ignored.
+pub fn dump_datagram(
+    datagram: &[u8],
+    sequence: u32,
+    protocol: Protocol,
+    sockets: &mut Vec<Socket>,
+    progress: &mut DumpProgress,
+) {
+    for message in messages(datagram) {
+        if message.sequence != sequence || progress.finished {
+            continue;
+        }
+        progress.interrupted |= message.flags & NLM_F_DUMP_INTR != 0;
+        match message.control() {
+            Control::Socket => match socket(message.body, Some(protocol), Origin::Dump) {
+                Ok(socket) => sockets.push(socket),
+                Err(error) => {
+                    progress.skipped += 1;
+                    tracing::debug!(%error, "skipping a sock_diag message");
+                }
+            },
+            Control::Done => progress.finished = true,
+            Control::Error(code) => {
+                progress.finished = true;
+                progress.error = Some(code);
+            }
+            Control::Ack | Control::Other => {}
+        }
+    }
+}
+
+fn read_u16(bytes: &[u8], offset: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(bytes.get(offset..offset + 2)?.try_into().ok()?))
+}
+
+fn read_u16_be(bytes: &[u8]) -> Option<u16> {
+    Some(u16::from_be_bytes(bytes.get(..2)?.try_into().ok()?))
+}
+
+fn read_u32(bytes: &[u8], offset: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(bytes.get(offset..offset + 4)?.try_into().ok()?))
+}
+
+fn read_i32(bytes: &[u8], offset: usize) -> Option<i32> {
+    Some(i32::from_ne_bytes(bytes.get(offset..offset + 4)?.try_into().ok()?))
+}
+
+fn read_u64(bytes: &[u8], offset: usize) -> Option<u64> {
+    Some(u64::from_ne_bytes(bytes.get(offset..offset + 8)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+use netlens_collectors::fake;
+
+use super::*;
+use crate::conn_filter::ConnFilter;
+
+const SORTS: [ConnectionSort; 10] = [
+    ConnectionSort::State,
+    ConnectionSort::Local,
+    ConnectionSort::Remote,
+    ConnectionSort::Process,
+    ConnectionSort::Rx,
+    ConnectionSort::Tx,
+    ConnectionSort::Rtt,
+    ConnectionSort::Retransmits,
+    ConnectionSort::Age,
+    ConnectionSort::Protocol,
+];
+
+fn state(sort: ConnectionSort, reversed: bool, grouped: bool, filter: &str) -> ConnectionsState {
+    ConnectionsState {
+        sort,
+        reversed,
+        grouped,
+        filter: ConnFilter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e:?}")),
+        ..ConnectionsState::default()
+    }
+}
+
+/// Every display line as `G<pid>` or the cookie, reading the whole model at once.
+fn lines(model: &mut Model<'_>) -> Vec<String> {
+    let total = model.lines();
+    model
+        .window(0, total)
+        .into_iter()
+        .map(|line| match line {
+            Line::Group(group) => format!("G{}", group.pid.map_or_else(|| "?".to_owned(), |p| p.to_string())),
+            Line::Conn(conn, _) => conn.entry.socket.cookie.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn default_order_is_by_state_then_owner_then_peer() {
+    let store = fake::store();
+    let mut model = Model::build(&store, &ConnectionsState::default(), fake::NOW);
+    assert_eq!(
+        lines(&mut model),
+        [
+            // established: firefox (v4 < v6 peers), node, postgres, rsync, ssh, curl…
+            "31", "6", "8", "7", "10", "11", "14", "9",  // estab by process name
+            "13", // syn_sent
+            "12", // time_wait (no owner: last)
+            "4", "3", "1", "2", // listen: node, postgres, sshd v4, v6
+            "5", // unconnected udp
+            "30", "20", "21", "22", "23", "24", // closed
+        ]
+    );
+}
+
+#[test]
+fn windows_ranks_and_rows_agree_with_a_full_sort() {
+    let store = fake::store();
+    for sort in SORTS {
+        for reversed in [false, true] {
+            for grouped in [false, true] {
+                let state = state(sort, reversed, grouped, "");
+                let mut model = Model::build(&store, &state, fake::NOW);
+                let full = lines(&mut model);
+                let rows: Vec<&String> = full.iter().filter(|l| !l.starts_with('G')).collect();
+                assert_eq!(rows.len(), 21, "{sort:?}");
+                // Every partial window reads the same lines as the whole.
+                for offset in [0, 1, 5, 13, 20] {
+                    for count in [1, 3, 8, 40] {
+                        let mut fresh = Model::build(&store, &state, fake::NOW);
+                        let part: Vec<String> = fresh
+                            .window(offset, count)
+                            .into_iter()
+                            .map(|line| match line {
+                                Line::Group(g) => {
+                                    format!("G{}", g.pid.map_or_else(|| "?".to_owned(), |p| p.to_string()))
+                                }
+                                Line::Conn(conn, _) => conn.entry.socket.cookie.to_string(),
+                            })
+                            .collect();
+                        let end = (offset + count).min(full.len());
+                        assert_eq!(
+                            part,
+                            full[offset.min(end)..end],
+                            "{sort:?} {reversed} {grouped} {offset}+{count}"
+                        );
+                    }
+                }
+                for (index, cookie) in rows.iter().enumerate() {
+                    let cookie: u64 = cookie.parse().unwrap_or_default();
+                    let mut fresh = Model::build(&store, &state, fake::NOW);
+                    assert_eq!(fresh.rank_of(cookie), Some(index), "{sort:?} rank of {cookie}");
+                    assert_eq!(
+                        fresh.row_at(index).map(|e| e.socket.cookie),
+                        Some(cookie),
+                        "{sort:?} row {index}"
+                    );
+                    assert_eq!(full[fresh.line_of(index)], cookie.to_string(), "{sort:?} line of {index}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn measures_sort_busiest_first_and_unknown_last() {
+    let store = fake::store();
+    let mut model = Model::build(&store, &state(ConnectionSort::Rx, false, false, "!closed"), fake::NOW);
+    let order = lines(&mut model);
+    assert_eq!(order[..3], ["6", "7", "10"], "1.45 MB/s, 310 KB/s, 56 KB/s");
+    let udp_and_listeners = ["5", "8", "1", "2", "3", "4", "12"];
+    assert!(order[order.len() - 7..].iter().all(|c| udp_and_listeners.contains(&c.as_str())), "{order:?}");
+    // Reversed: quietest known first, unknown still last.
+    let mut model = Model::build(&store, &state(ConnectionSort::Rx, true, false, "!closed"), fake::NOW);
+    let order = lines(&mut model);
+    assert_eq!(order[..2], ["13", "14"], "the unanswered SYN and the stalled upload receive nothing");
+    assert!(order[order.len() - 7..].iter().all(|c| udp_and_listeners.contains(&c.as_str())), "{order:?}");
+}
+
+#[test]
+fn groups_total_per_process() {
+    let store = fake::store();
+    let model = Model::build(&store, &state(ConnectionSort::Rx, false, true, ""), fake::NOW);
+    let groups = model.groups();
+    let owners: Vec<Option<u32>> = groups.iter().map(|g| g.pid).collect();
+    assert_eq!(owners[0], Some(2210), "firefox receives the most");
+    assert_eq!(*owners.last().unwrap_or(&None), None, "unknown owners last");
+    let firefox = &groups[0];
+    assert_eq!(firefox.rows.len(), 3, "the time_wait socket has no owner");
+    assert_eq!(firefox.rx.map(f64::round), Some(1_760_000.0), "TCP rates summed; UDP unknown");
+    assert_eq!(firefox.worst_rtt, Some(23.4));
+    let rsync = groups.iter().find(|g| g.pid == Some(4022)).map(|g| (g.retransmits, g.warned));
+    assert_eq!(rsync, Some((Some(37), 1)));
+    let lines_total = model.lines();
+    assert_eq!(lines_total, 21 + groups.len());
+}
+
+#[test]
+fn offset_brings_the_group_heading_along() {
+    let store = fake::store();
+    let model = Model::build(&store, &state(ConnectionSort::State, false, true, ""), fake::NOW);
+    // Scrolled past the top, the cursor on the first row of the second group: its
+    // heading shows above it.
+    let first = model.groups()[0].rows.len();
+    let offset = model.offset_for(first, 10, 5);
+    assert_eq!(offset, model.line_of(first) - 1);
+}
+
+#[test]
+fn large_tables_window_in_place() {
+    let store = fake::large_connection_store(2_000);
+    let state = state(ConnectionSort::Rtt, false, false, "");
+    let mut model = Model::build(&store, &state, fake::NOW);
+    assert_eq!(model.rows(), 2_000);
+    let window: Vec<f64> = model
+        .window(1_000, 40)
+        .into_iter()
+        .filter_map(|line| match line {
+            Line::Conn(conn, _) => conn.rtt(),
+            Line::Group(_) => None,
+        })
+        .collect();
+    assert_eq!(window.len(), 40);
+    assert!(window.windows(2).all(|w| w[0] >= w[1]), "slowest first: {window:?}");
+}
