@@ -129,13 +129,14 @@ const BINDABLE: [Bindable; 24] = [
     bindable("down", Action::Down, Group::Move, "down", &["down", "j"]),
     bindable("page_up", Action::PageUp, Group::Move, "page up", &["pgup"]),
     bindable("page_down", Action::PageDown, Group::Move, "page down", &["pgdn"]),
-    // `g` groups connections; `home` and `G`/`end` still jump to either end.
+    // `g` groups connections and jumps to the first row everywhere else; `home` and
+    // `G`/`end` jump to either end everywhere.
     bindable("top", Action::Top, Group::Move, "first row (newest event)", &["home"]),
     bindable("bottom", Action::Bottom, Group::Move, "last row", &["G", "end"]),
     bindable("filter", Action::Filter, Group::Tables, "filter the table", &["/"]),
     bindable("cycle_sort", Action::CycleSort, Group::Tables, "sort by next column", &["s"]),
     bindable("reverse_sort", Action::ReverseSort, Group::Tables, "reverse the sort", &["S"]),
-    bindable("group", Action::ToggleGroup, Group::Tables, "group conns by process", &["g"]),
+    bindable("group", Action::ToggleGroup, Group::Tables, "group conns / top row", &["g"]),
     bindable("open", Action::Open, Group::Tables, "open details", &["enter"]),
     bindable("close", Action::Close, Group::Tables, "close details or filter", &["esc"]),
     bindable("follow", Action::Follow, Group::Tables, "events: follow newest", &["f"]),

@@ -350,10 +350,11 @@ fn sort(ui: &mut UiState, store: &Store, reverse: bool) {
     }
 }
 
+/// `g` groups the Connections table; on every other table it keeps its classic
+/// meaning (first row, as `less` and `vim` users expect).
 fn group(ui: &mut UiState, store: &Store) {
     if ui.tab != Tab::Connections || ui.connections.details.is_some() {
-        let key = ui.keys_of("group").unwrap_or("g");
-        ui.hint(format!("{key} groups the Connections table by process"), StatusLevel::Info);
+        motion(ui, store, Motion::Top);
         return;
     }
     ui.connections.grouped = !ui.connections.grouped;
