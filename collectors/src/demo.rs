@@ -53,6 +53,7 @@ impl Source for DemoSource {
             sink.send(Payload::Counters(samples)).await?;
             let sockets = fake::connection_table(n - (fake::SAMPLES - fake::CONNECTION_SAMPLES));
             sink.send_event(Event::now(SourceId::Connections, Payload::Sockets(sockets))).await?;
+            sink.send_event(Event::now(SourceId::Capture, Payload::Flows(fake::connection_flows()))).await?;
             if n % 15 == 0 {
                 let (what, detail) = if n % 30 == 0 {
                     ("gained", "wlan0 carrier gained")

@@ -420,6 +420,7 @@ pub fn events() -> Vec<Event> {
                     source: SourceId::Connections,
                     payload: connections_status(),
                 });
+                events.push(Event { at: sample_at, source: SourceId::Capture, payload: capture_status() });
                 events.push(Event {
                     at: sample_at,
                     source: SourceId::Connections,
@@ -430,6 +431,11 @@ pub fn events() -> Vec<Event> {
                 at: sample_at,
                 source: SourceId::Connections,
                 payload: Payload::Sockets(connections::table(c)),
+            });
+            events.push(Event {
+                at: sample_at,
+                source: SourceId::Capture,
+                payload: Payload::Flows(connections::flows()),
             });
         }
     }
@@ -446,6 +452,20 @@ pub fn events() -> Vec<Event> {
 #[must_use]
 pub fn connection_table(n: u32) -> crate::model::SocketTable {
     connections::table(n)
+}
+
+/// What the scripted packet capture counts each second.
+#[must_use]
+pub fn connection_flows() -> crate::model::FlowSample {
+    connections::flows()
+}
+
+fn capture_status() -> Payload {
+    Payload::Status(SourceStatus {
+        name: SourceId::Capture,
+        status: SourceState::Ok,
+        detail: "packet capture on lo, eth0, wlan0, wg0, veth-lab: UDP bytes per flow".into(),
+    })
 }
 
 fn connections_status() -> Payload {
@@ -540,7 +560,11 @@ mod tests {
         assert!(a.interfaces().filter(|e| e.info.stats.is_some()).count() == 7);
         let eth0 = a.interface(2).map(|e| e.history.len());
         assert_eq!(eth0, Some(SAMPLES as usize - 1));
-        let scripted = a.timeline().iter().filter(|e| e.source != SourceId::Connections).count();
+        let scripted = a
+            .timeline()
+            .iter()
+            .filter(|e| !matches!(e.source, SourceId::Connections | SourceId::Capture))
+            .count();
         assert_eq!(scripted, notices().len() - 3 + 2, "a burst of 4 folded, plus two source statuses");
         let connection_lines: Vec<String> = a
             .timeline()

@@ -4,7 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::model::{
-    AddressFamily, ProcessInfo, Protocol, Socket, SocketState, SocketTable, SocketTimer, TcpInfo, TimerKind,
+    AddressFamily, FlowBytes, FlowSample, ProcessInfo, Protocol, Socket, SocketState, SocketTable,
+    SocketTimer, TcpInfo, TimerKind,
 };
 
 fn v4(a: u8, b: u8, c: u8, d: u8, port: u16) -> SocketAddr {
@@ -209,6 +210,25 @@ pub(super) fn table(n: u32) -> SocketTable {
         sockets.push(socket);
     }
     SocketTable { sockets, owners, processes, all_owners_visible: true }
+}
+
+/// What packet capture counted in one second: the UDP sockets' traffic.
+pub(super) fn flows() -> FlowSample {
+    let flow = |local, remote, rx_bytes, tx_bytes| FlowBytes {
+        protocol: Protocol::Udp,
+        local,
+        remote,
+        rx_bytes,
+        tx_bytes,
+    };
+    FlowSample {
+        interval_ms: 1000,
+        flows: vec![
+            flow(v4(127, 0, 0, 53, 53), v4(127, 0, 0, 1, 43_117), 900, 1_100),
+            flow(v4(127, 0, 0, 53, 53), v4(127, 0, 0, 1, 51_302), 900, 700),
+            flow(v4(192, 168, 1, 23, 58_211), v4(142, 250, 185, 78, 443), 820_000, 41_000),
+        ],
+    }
 }
 
 /// Reverse-DNS names of the scripted remotes.

@@ -51,7 +51,7 @@ pub struct ConnectionRates {
 }
 
 /// One sample for a connection's sparklines; `f32` keeps 10,000 histories small.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ConnectionSample {
     /// Smoothed RTT, milliseconds (TCP), or NaN.
     pub rtt_ms: f32,
@@ -59,6 +59,16 @@ pub struct ConnectionSample {
     pub rx_bytes_per_s: f32,
     /// Bytes sent per second.
     pub tx_bytes_per_s: f32,
+}
+
+/// Samples compare by their bits: an RTT of NaN ("none", for UDP) equals itself, so a
+/// store folded twice from the same events compares equal.
+impl PartialEq for ConnectionSample {
+    fn eq(&self, other: &Self) -> bool {
+        self.rtt_ms.to_bits() == other.rtt_ms.to_bits()
+            && self.rx_bytes_per_s.to_bits() == other.rx_bytes_per_s.to_bits()
+            && self.tx_bytes_per_s.to_bits() == other.tx_bytes_per_s.to_bits()
+    }
 }
 
 /// Warning flags of a connection; each is raised on the timeline once.

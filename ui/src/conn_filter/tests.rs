@@ -182,7 +182,7 @@ fn filters_keep_the_right_scripted_connections() {
         ("local:127.0.0.1", &[3, 10, 11]),
         ("rtt>100ms", &[13, 14]),
         ("rx>1MB", &[6]),
-        ("tx>10k", &[6, 7, 11]),
+        ("tx>10k", &[6, 7, 8, 11]),
         ("retrans>0", &[14]),
         ("warn", &[4, 10, 13, 14]),
         ("warn:stalled", &[14]),
