@@ -455,11 +455,10 @@ fn the_tcp_table_equals_ss_in_the_same_namespace() {
             (fields.len() >= 5).then(|| (fields[0].to_owned(), fields[3].to_owned(), fields[4].to_owned()))
         })
         .collect();
-    // ss from iproute2 before 6.5 does not ask for bound-only sockets; none exist here anyway.
     let ours: BTreeSet<(String, String, String)> = table
         .sockets
         .iter()
-        .filter(|socket| socket.protocol == Protocol::Tcp && socket.state != SocketState::BoundInactive)
+        .filter(|socket| socket.protocol == Protocol::Tcp)
         .map(|socket| {
             (ss_state(socket.state).to_owned(), ss_endpoint(socket.local), ss_endpoint(socket.remote))
         })

@@ -181,6 +181,24 @@ impl ConnectionEntry {
         }
     }
 
+    /// Take newer kernel facts. A `time_wait` or destroyed socket carries no owner
+    /// and often no TCP statistics: the connection's last known ones stay.
+    fn update(&mut self, socket: Socket) {
+        let tcp = self.socket.tcp;
+        let congestion = self.socket.congestion.take();
+        let inode = self.socket.inode;
+        self.socket = socket;
+        if self.socket.tcp.is_none() {
+            self.socket.tcp = tcp;
+        }
+        if self.socket.congestion.is_none() {
+            self.socket.congestion = congestion;
+        }
+        if self.socket.inode == 0 {
+            self.socket.inode = inode;
+        }
+    }
+
     /// How long it has existed as far as netlens knows, at `now`.
     #[must_use]
     pub fn age(&self, now: Timestamp) -> time::Duration {
@@ -360,8 +378,11 @@ impl Connections {
             seen.insert(socket.cookie);
             let pid = owners.get(&socket.inode).copied();
             match self.entries.get_mut(&socket.cookie) {
-                Some(entry) if entry.closed_at.is_none() => {
-                    entry.socket = socket;
+                // A connection the kernel reported destroyed comes back under the same
+                // cookie as its `time_wait` remnant: the same connection, winding down.
+                Some(entry) if entry.closed_at.is_none() || socket.state == SocketState::TimeWait => {
+                    entry.closed_at = None;
+                    entry.update(socket);
                     entry.pid = pid.or(entry.pid);
                 }
                 Some(_) => {}
@@ -390,8 +411,10 @@ impl Connections {
                 .entries
                 .entry(socket.cookie)
                 .or_insert_with(|| ConnectionEntry::new(socket.clone(), at, false, capacity));
+            // The destroy event carries the final counters, also when a dump already
+            // noticed the socket gone; the close time stays the first one seen.
+            entry.update(socket);
             if entry.closed_at.is_none() {
-                entry.socket = socket;
                 entry.sample_tcp(at);
                 entry.closed_at = Some(at);
             }

@@ -120,6 +120,40 @@ fn destroy_events_keep_final_counters_of_connections_between_dumps() {
 }
 
 #[test]
+fn a_destroyed_connection_winds_down_in_time_wait_under_the_same_cookie() {
+    let mut c = Connections::default();
+    let server = v4(2, 80);
+    c.apply_table(t(0), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    let mut destroyed = tcp(1, server, SocketState::Close, 900, 700);
+    destroyed.inode = 0;
+    c.apply_closed(t(400), vec![destroyed]);
+    let mut remnant = tcp(1, server, SocketState::TimeWait, 0, 0);
+    remnant.tcp = None;
+    remnant.inode = 0;
+    c.apply_table(t(1000), table(vec![remnant]));
+    let entry = c.get(1).unwrap_or_else(|| panic!("still there"));
+    assert_eq!(entry.closed_at, None, "winding down, not gone");
+    assert_eq!(entry.socket.state, SocketState::TimeWait);
+    assert_eq!(entry.socket.tcp.and_then(|tcp| tcp.bytes_received), Some(900), "final counters kept");
+    assert_eq!(entry.pid, Some(4242), "owner kept though time_wait has no inode");
+    assert_eq!(c.counts().time_wait, 1);
+}
+
+#[test]
+fn a_late_destroy_event_still_brings_the_final_counters() {
+    let mut c = Connections::default();
+    let server = v4(2, 80);
+    c.apply_table(t(0), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    c.apply_table(t(1000), table(vec![]));
+    let mut destroyed = tcp(1, server, SocketState::Close, 5000, 4000);
+    destroyed.inode = 0;
+    c.apply_closed(t(1100), vec![destroyed]);
+    let entry = c.get(1).unwrap_or_else(|| panic!("still shown"));
+    assert_eq!(entry.closed_at, Some(t(1000)), "closed when the dump first missed it");
+    assert_eq!(entry.socket.tcp.and_then(|tcp| tcp.bytes_received), Some(5000));
+}
+
+#[test]
 fn counter_reset_gives_no_rate_rather_than_a_spike() {
     let mut c = Connections::default();
     let server = v4(2, 443);
