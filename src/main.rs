@@ -4,6 +4,7 @@
 //! loop, export files and logs. Data lives in `netlens-collectors`, pixels in
 //! `netlens-ui`.
 
+mod allocator;
 mod app;
 mod cli;
 mod collect;
@@ -37,6 +38,7 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 }
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -32,7 +32,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             closed_retention: time::Duration::seconds(10),
-            history_capacity: 60,
+            history_capacity: 30,
             stall_after: time::Duration::seconds(5),
             syn_sent_after: time::Duration::seconds(3),
             burst_window: time::Duration::seconds(1),

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Whole-process cost of the TUI on a big socket table (issue 3 budget: RSS at most
+40 MB with the Connections tab open on 10,000 established TCP sockets).
+
+Creates a throw-away network namespace with N established loopback TCP pairs (held
+by a helper process), starts the release binary with `--netns` in a pseudo-terminal,
+opens the Connections tab, lets it run, then reports RSS (VmRSS, peak VmHWM) and CPU
+(utime + stime from /proc/PID/stat) over a fixed window. Needs root.
+
+Usage: cargo build --release && python3 scripts/measure_connections.py [--pairs 5000] [--seconds 20]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import measure_process as mp  # noqa: E402  (spawn/drain helpers)
+
+HELPER = r"""
+import resource, socket, sys
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (2 * n + 64, 2 * n + 64))
+listener = socket.socket()
+listener.bind(("127.0.0.1", 7000))
+listener.listen(4096)
+held = []
+for _ in range(n):
+    client = socket.create_connection(("127.0.0.1", 7000))
+    server, _ = listener.accept()
+    held += [client, server]
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def status(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pairs", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=20)
+    options = parser.parse_args()
+    ns = f"nlmeasure-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    helper = None
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        helper = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "python3", "-c", HELPER, str(options.pairs)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        if helper.stdout.readline().strip() != "ready":
+            sys.exit("helper failed")
+        pid, fd = mp.spawn(["--netns", ns, "--no-reverse-dns"], cols=200, rows=50)
+        mp.drain(fd, time.monotonic() + 2)
+        os.write(fd, b"3")
+        mp.drain(fd, time.monotonic() + 5)
+        ticks0, t0 = mp.cpu_ticks(pid), time.monotonic()
+        mp.drain(fd, t0 + options.seconds)
+        ticks1, t1 = mp.cpu_ticks(pid), time.monotonic()
+        rss, peak = status(pid, "VmRSS"), status(pid, "VmHWM")
+        mp.stop(pid, fd)
+        cpu = (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / (t1 - t0) * 100
+        print(
+            f"{2 * options.pairs} sockets, Connections tab open at 200x50 for {options.seconds:.0f} s: "
+            f"RSS {rss / 1024:.1f} MiB (peak {peak / 1024:.1f} MiB), CPU {cpu:.1f} % of one core"
+        )
+    finally:
+        if helper:
+            helper.kill()
+        subprocess.run(["ip", "netns", "del", ns])
+
+
+if __name__ == "__main__":
+    main()
