@@ -18,16 +18,20 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import measure_process as mp  # noqa: E402  (spawn/drain helpers)
 
+# Pairs one helper process holds: two descriptors each, under the usual hard limit.
+PAIRS_PER_HELPER = 9000
+
 HELPER = r"""
 import resource, socket, sys
-n = int(sys.argv[1])
-resource.setrlimit(resource.RLIMIT_NOFILE, (2 * n + 64, 2 * n + 64))
+n, port = int(sys.argv[1]), int(sys.argv[2])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 2 * n + 64), hard))
 listener = socket.socket()
-listener.bind(("127.0.0.1", 7000))
+listener.bind(("127.0.0.1", port))
 listener.listen(4096)
 held = []
 for _ in range(n):
-    client = socket.create_connection(("127.0.0.1", 7000))
+    client = socket.create_connection(("127.0.0.1", port))
     server, _ = listener.accept()
     held += [client, server]
 print("ready", flush=True)
@@ -50,15 +54,20 @@ def main():
     options = parser.parse_args()
     ns = f"nlmeasure-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
-    helper = None
+    helpers = []
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        helper = subprocess.Popen(
-            ["ip", "netns", "exec", ns, "python3", "-c", HELPER, str(options.pairs)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        if helper.stdout.readline().strip() != "ready":
-            sys.exit("helper failed")
+        left, port = options.pairs, 7000
+        while left > 0:
+            n = min(left, PAIRS_PER_HELPER)
+            helpers.append(subprocess.Popen(
+                ["ip", "netns", "exec", ns, "python3", "-c", HELPER, str(n), str(port)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            ))
+            left, port = left - n, port + 1
+        for helper in helpers:
+            if helper.stdout.readline().strip() != "ready":
+                sys.exit("helper failed")
         pid, fd = mp.spawn(["--netns", ns, "--no-reverse-dns"], cols=200, rows=50)
         mp.drain(fd, time.monotonic() + 2)
         os.write(fd, b"3")
@@ -74,7 +83,7 @@ def main():
             f"RSS {rss / 1024:.1f} MiB (peak {peak / 1024:.1f} MiB), CPU {cpu:.1f} % of one core"
         )
     finally:
-        if helper:
+        for helper in helpers:
             helper.kill()
         subprocess.run(["ip", "netns", "del", ns])
 
