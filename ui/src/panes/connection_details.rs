@@ -573,14 +573,5 @@ pub(crate) fn render(
     }
     let (left, right) = split(inner);
     let (main, side) = columns(store, entry, theme, now, (left, right));
-    let tallest = main.len().max(side.as_ref().map_or(0, Doc::len));
-    let scroll = open.scroll.min(tallest.saturating_sub(usize::from(inner.height)));
-    main.render(buf, left, scroll);
-    if let (Some(right), Some(side)) = (right, side) {
-        for y in right.top()..right.bottom() {
-            buf[(right.x - 2, y)].set_char('│').set_style(theme.border());
-        }
-        side.render(buf, right, scroll);
-    }
-    scroll_marks(buf, area, scroll, usize::from(inner.height), tallest, theme);
+    super::details::render_columns(buf, area, inner, (left, right), (main, side), open.scroll, theme);
 }

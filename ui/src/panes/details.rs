@@ -471,8 +471,23 @@ pub(crate) fn render(
     }
     let (left, right) = split(inner);
     let (main, side) = columns(store, entry, theme, now, (left, right));
+    render_columns(buf, area, inner, (left, right), (main, side), open.scroll, theme);
+}
+
+/// Draw a details body: the main column, and the side column after a divider when
+/// there is room, scrolled together by `scroll` (clamped), with ▲/▼ marks on the
+/// pane's border when lines are hidden.
+pub(crate) fn render_columns(
+    buf: &mut Buffer,
+    area: Rect,
+    inner: Rect,
+    (left, right): (Rect, Option<Rect>),
+    (main, side): (Doc, Option<Doc>),
+    scroll: usize,
+    theme: &Theme,
+) {
     let tallest = main.len().max(side.as_ref().map_or(0, Doc::len));
-    let scroll = open.scroll.min(tallest.saturating_sub(usize::from(inner.height)));
+    let scroll = scroll.min(tallest.saturating_sub(usize::from(inner.height)));
     main.render(buf, left, scroll);
     if let (Some(right), Some(side)) = (right, side) {
         for y in right.top()..right.bottom() {
