@@ -53,6 +53,10 @@ const fn urgency(payload: &Payload) -> Redraw {
     }
 }
 
+/// Set (to anything) to make the TUI panic right after its first frame: how the
+/// end-to-end tests check that a panic leaves the terminal usable.
+const PANIC_TEST_VARIABLE: &str = "NETLENS_PANIC_AFTER_FIRST_FRAME";
+
 /// The result of an export, sent back from the blocking writer.
 type ExportResult = Result<std::path::PathBuf, String>;
 
@@ -86,6 +90,10 @@ pub async fn run(
     let mut redraw = Redraw::Now;
     // The first frame goes out at once, before any collector has answered.
     draw(&mut guard, &store, &ui, &theme)?;
+    // Lets the end-to-end tests prove that a panic restores the terminal.
+    if std::env::var_os(PANIC_TEST_VARIABLE).is_some() {
+        panic!("panic requested by {PANIC_TEST_VARIABLE}");
+    }
     let mut idle = tokio::time::interval_at(Instant::now() + IDLE_REDRAW, IDLE_REDRAW);
     idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 

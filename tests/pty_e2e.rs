@@ -113,6 +113,25 @@ fn signals_restore_the_terminal() {
 }
 
 #[test]
+fn a_panic_restores_the_terminal_and_shows_its_message() {
+    let home = tempdir();
+    let mut session = PtySession::spawn_with_env(
+        home.path(),
+        &["--demo"],
+        &[("NETLENS_PANIC_AFTER_FIRST_FRAME", "1"), ("RUST_BACKTRACE", "0")],
+        80,
+        24,
+    );
+    assert_eq!(session.wait_exit(WAIT), 101, "a panic exits with Rust's panic status");
+    session.assert_restored();
+    let output = session.raw_output();
+    // The message is printed after the terminal was restored, so it is readable.
+    let restored_at = output.find("\x1b[?1049l").unwrap_or(usize::MAX);
+    let message_at = output.find("panic requested by NETLENS_PANIC_AFTER_FIRST_FRAME").unwrap_or(0);
+    assert!(restored_at < message_at, "the message comes after the restore");
+}
+
+#[test]
 fn no_color_means_no_colour() {
     let home = tempdir();
     let mut session = PtySession::spawn_with_env(home.path(), &["--demo"], &[("NO_COLOR", "1")], 100, 30);
