@@ -7,11 +7,13 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -78,6 +80,23 @@ impl SystemPtr {
     pub fn from_system(timeout: Duration) -> Result<Self, String> {
         let mut builder = TokioResolver::builder_tokio()
             .map_err(|error| format!("reading the resolver configuration: {error}"))?;
+        let options = builder.options_mut();
+        options.timeout = timeout;
+        options.attempts = 1;
+        let resolver = builder.build().map_err(|error| format!("starting the resolver: {error}"))?;
+        Ok(Self { resolver })
+    }
+
+    /// A resolver asking only `server` over UDP (a namespace's own server, tests).
+    pub fn with_server(server: SocketAddr, timeout: Duration) -> Result<Self, String> {
+        let mut connection = ConnectionConfig::udp();
+        connection.port = server.port();
+        let config = ResolverConfig::from_name_servers(vec![NameServerConfig::new(
+            server.ip(),
+            true,
+            vec![connection],
+        )]);
+        let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
         let options = builder.options_mut();
         options.timeout = timeout;
         options.attempts = 1;
@@ -265,6 +284,48 @@ mod tests {
         let span =
             calls.last().map(|c| c.1).zip(calls.first().map(|c| c.1)).map(|(last, first)| last - first);
         assert!(span >= Some(Duration::from_secs(2)), "12 lookups at 5/s take over 2 s: {span:?}");
+    }
+
+    /// A one-shot DNS server on loopback speaking the wire protocol: PTR answers for
+    /// 192.0.2.1, NXDOMAIN for anything else.
+    async fn ptr_server(queries: usize) -> (SocketAddr, tokio::task::JoinHandle<Vec<String>>) {
+        use hickory_resolver::proto::op::{Message, ResponseCode};
+        use hickory_resolver::proto::rr::rdata::PTR;
+        use hickory_resolver::proto::rr::{Name, Record};
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+        let address = socket.local_addr().unwrap_or_else(|e| panic!("address: {e}"));
+        let task = tokio::spawn(async move {
+            let mut asked = Vec::new();
+            let mut buffer = vec![0_u8; 1500];
+            while asked.len() < queries {
+                let (length, peer) =
+                    socket.recv_from(&mut buffer).await.unwrap_or_else(|e| panic!("recv: {e}"));
+                let query = Message::from_vec(&buffer[..length]).unwrap_or_else(|e| panic!("query: {e}"));
+                let name = query.queries[0].name().clone();
+                asked.push(name.to_string());
+                let mut response = query.into_response();
+                if name.to_string() == "1.2.0.192.in-addr.arpa." {
+                    let target: Name = "www.example.test.".parse().unwrap_or_else(|e| panic!("{e}"));
+                    response.add_answer(Record::from_rdata(name, 300, RData::PTR(PTR(target))));
+                } else {
+                    response.metadata.response_code = ResponseCode::NXDomain;
+                }
+                let bytes = response.to_vec().unwrap_or_else(|e| panic!("encode: {e}"));
+                socket.send_to(&bytes, peer).await.unwrap_or_else(|e| panic!("send: {e}"));
+            }
+            asked
+        });
+        (address, task)
+    }
+
+    #[tokio::test]
+    async fn system_lookup_speaks_dns_to_the_configured_server() {
+        let (server, answered) = ptr_server(2).await;
+        let lookup = SystemPtr::with_server(server, Duration::from_secs(2)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(lookup.ptr(ip(2, 1)).await, Ok(Some("www.example.test".to_owned())));
+        assert_eq!(lookup.ptr(ip(2, 9)).await, Ok(None), "NXDOMAIN means no name, not a failure");
+        let asked = answered.await.unwrap_or_default();
+        assert_eq!(asked, ["1.2.0.192.in-addr.arpa.", "9.2.0.192.in-addr.arpa."]);
     }
 
     #[test]
