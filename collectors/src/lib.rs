@@ -6,6 +6,7 @@
 pub mod event;
 pub mod history;
 pub mod model;
+pub mod paths;
 pub mod store;
 
 #[cfg(feature = "fake")]
