@@ -207,9 +207,9 @@ pub fn snapshot(store: &Store, taken_at: Timestamp) -> Value {
 pub struct Redactor {
     hostname: Option<String>,
     macs: HashMap<String, String>,
-    v4_networks: HashMap<[u8; 3], u16>,
-    v6_networks: HashMap<[u16; 4], u16>,
-    v6_hosts: HashMap<Ipv6Addr, u16>,
+    v4_networks: HashMap<[u8; 3], u32>,
+    v6_networks: HashMap<[u16; 4], u32>,
+    v6_hosts: HashMap<Ipv6Addr, u32>,
     words: HashMap<(Pseudonym, String), String>,
 }
 
@@ -263,8 +263,8 @@ impl Redactor {
         }
         self.flush_token(&mut token, &mut out);
         match &self.hostname {
-            Some(hostname) if out.contains(hostname.as_str()) => out.replace(hostname.as_str(), "host-1"),
-            _ => out,
+            Some(hostname) => replace_word(&out, hostname, "host-1"),
+            None => out,
         }
     }
 
@@ -313,26 +313,31 @@ impl Redactor {
             IpAddr::V4(v4) if v4.is_broadcast() => address,
             IpAddr::V4(v4) => {
                 let [net_a, net_b, net_c, host] = v4.octets();
-                let next = self.v4_networks.len() as u16;
+                let next = self.v4_networks.len() as u32;
                 let network = *self.v4_networks.entry([net_a, net_b, net_c]).or_insert(next);
-                // 198.18.0.0/15 is reserved for benchmarking: it never names a real host.
-                IpAddr::V4(Ipv4Addr::new(198, 18 + (network / 256) as u8 % 2, network as u8, host))
+                // 198.18.0.0/15 (benchmarking) holds the first 512 networks and 240.0.0.0/4
+                // (reserved) a million more: neither ever names a real host, and no two
+                // networks share a pseudonym.
+                let base: u32 = if network < 512 { 0xc612_0000 } else { 0xf000_0000 };
+                let index = if network < 512 { network } else { network - 512 };
+                IpAddr::V4(Ipv4Addr::from(base + (index << 8) + u32::from(host)))
             }
             IpAddr::V6(v6) => {
                 let s = v6.segments();
-                let next = self.v6_networks.len() as u16;
+                let next = self.v6_networks.len() as u32;
                 let n = *self.v6_networks.entry([s[0], s[1], s[2], s[3]]).or_insert(next);
                 // The interface identifier may embed the MAC (EUI-64): replace it too,
                 // keeping an all-zero one (a network address) as it is.
                 let host = if s[4..] == [0, 0, 0, 0] {
                     0
                 } else {
-                    let next = self.v6_hosts.len() as u16 + 1;
+                    let next = self.v6_hosts.len() as u32 + 1;
                     *self.v6_hosts.entry(v6).or_insert(next)
                 };
                 let prefix = if s[0] & 0xffc0 == 0xfe80 { 0xfe80 } else { 0x2001 };
                 let second = if prefix == 0xfe80 { 0 } else { 0x0db8 };
-                IpAddr::V6(Ipv6Addr::new(prefix, second, 0xffff, n, 0, 0, 0, host))
+                let [n_hi, n_lo] = [(0xffff - (n >> 16)) as u16, n as u16];
+                IpAddr::V6(Ipv6Addr::new(prefix, second, n_hi, n_lo, 0, 0, (host >> 16) as u16, host as u16))
             }
         }
     }
@@ -351,6 +356,27 @@ impl Redactor {
             })
             .clone()
     }
+}
+
+/// `text` with every whole-word occurrence of `word` replaced: a hostname `db` must
+/// not rewrite `2001:db8::`, nor `lo` rewrite `loopback`.
+fn replace_word(text: &str, word: &str, replacement: &str) -> String {
+    let is_word_char = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        out.push_str(&rest[..at]);
+        let before = out.chars().next_back();
+        let after = rest[at + word.len()..].chars().next();
+        if before.is_some_and(is_word_char) || after.is_some_and(is_word_char) {
+            out.push_str(word);
+        } else {
+            out.push_str(replacement);
+        }
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_mac(text: &str) -> bool {
@@ -719,6 +745,28 @@ mod tests {
         let v6 = redactor.redact_text("fe80::5054:ff:fe12:3456/64");
         assert!(!v6.contains("5054") && v6.starts_with("fe80:"), "{v6}");
         assert_eq!(redactor.redact_text("mtu 1500, table 254, face cafe"), "mtu 1500, table 254, face cafe");
+    }
+
+    #[test]
+    fn redaction_gives_every_network_its_own_pseudonym() {
+        let mut redactor = Redactor::new("db");
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..2000_u32 {
+            let text = format!("10.{}.{}.7", n / 256, n % 256);
+            assert!(seen.insert(redactor.redact_text(&text)), "network {n} reused a pseudonym");
+        }
+        assert_eq!(redactor.redact_text("10.0.0.7"), "198.18.0.7", "stable");
+        assert_eq!(redactor.redact_text("10.2.0.7"), "240.0.0.7", "past 512 networks: 240.0.0.0/4");
+    }
+
+    #[test]
+    fn hostname_is_replaced_as_a_whole_word_only() {
+        assert_eq!(
+            replace_word("db on db.lan, 2001:db8::1 dbx", "db", "host-1"),
+            "host-1 on host-1.lan, 2001:db8::1 dbx"
+        );
+        let mut redactor = Redactor::new("lo");
+        assert_eq!(redactor.redact_text("lo is loopback"), "host-1 is loopback");
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub trait Source: Send + 'static {
     fn run(&mut self, sink: &EventSink) -> impl Future<Output = Result<(), SourceError>> + Send;
 }
 
+/// A run at least this long counts as healthy: the next failure backs off from 1 s.
+pub const HEALTHY_RUN: Duration = Duration::from_secs(60);
+
 /// Restart delays after consecutive failures: 1 s, 2 s, 4 s, … capped at 30 s.
 #[must_use]
 pub fn backoff(failures: u32) -> Duration {
@@ -109,10 +112,16 @@ pub fn spawn_supervised<S: Source>(mut source: S, tx: mpsc::Sender<Event>) -> to
     tokio::spawn(async move {
         let mut failures = 0;
         loop {
+            let started = tokio::time::Instant::now();
             match source.run(&sink).await {
                 Ok(()) | Err(SourceError::Closed(_)) => return,
                 Err(error) => {
                     tracing::warn!(source = sink.source().as_str(), %error, "source failed");
+                    // A source that ran well for a while starts its backoff over: a
+                    // fault days apart from the last is not the sixth in a row.
+                    if started.elapsed() >= HEALTHY_RUN {
+                        failures = 0;
+                    }
                     let delay = backoff(failures);
                     let detail = format!("{error} (retrying in {} s)", delay.as_secs());
                     if sink.status(SourceState::Failed, detail).await.is_err() {
@@ -148,6 +157,47 @@ mod tests {
             std::future::pending::<()>().await;
             Ok(())
         }
+    }
+
+    struct Sturdy {
+        runs: u32,
+    }
+
+    impl Source for Sturdy {
+        fn id(&self) -> SourceId {
+            SourceId::System
+        }
+
+        async fn run(&mut self, _sink: &EventSink) -> Result<(), SourceError> {
+            self.runs += 1;
+            if self.runs == 3 {
+                // The third run is healthy for a long time before it fails.
+                tokio::time::sleep(HEALTHY_RUN).await;
+            }
+            Err(SourceError::Other(format!("failure {}", self.runs)))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_healthy_run_starts_the_backoff_over() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let handle = spawn_supervised(Sturdy { runs: 0 }, tx);
+        let mut details = Vec::new();
+        while details.len() < 4 {
+            if let Some(Payload::Status(status)) = rx.recv().await.map(|e| e.payload) {
+                details.push(status.detail);
+            }
+        }
+        handle.abort();
+        assert_eq!(
+            details,
+            [
+                "failure 1 (retrying in 1 s)",
+                "failure 2 (retrying in 2 s)",
+                "failure 3 (retrying in 1 s)",
+                "failure 4 (retrying in 2 s)"
+            ]
+        );
     }
 
     #[test]

@@ -464,7 +464,10 @@ fn states(prefix: &str) -> Result<StateSet, String> {
     let prefix = prefix.replace('-', "_");
     let mut set = 0;
     for (i, state) in STATES.iter().enumerate() {
-        if state.as_str().starts_with(&prefix) {
+        // The table shows a handshake in the accept queue (`new_syn_recv`) as
+        // `syn_recv`: filtering on what is shown must find it.
+        let shown_as = if *state == SocketState::NewSynRecv { "syn_recv" } else { state.as_str() };
+        if state.as_str().starts_with(&prefix) || shown_as.starts_with(&prefix) {
             set |= 1 << i;
         }
     }

@@ -1,7 +1,8 @@
 //! The `sock_diag` destroy notifications: the kernel multicasts an `inet_diag_msg`
 //! with the final `tcp_info` whenever a TCP or UDP socket is freed, so a connection
 //! that opens and closes between two dumps is still seen, with its last counters.
-//! Joining the groups needs `CAP_NET_ADMIN`; without it the source falls back to
+//! Older kernels (and hardened ones) require `CAP_NET_ADMIN` to join the groups;
+//! recent ones (6.x) let anyone join. When joining fails the source falls back to
 //! noticing closes by diffing dumps.
 
 use std::io;
@@ -48,7 +49,8 @@ fn is_overrun(error: &io::Error) -> bool {
 }
 
 impl DestroyListener {
-    /// Open a socket and join the groups. Fails with `EPERM` without `CAP_NET_ADMIN`.
+    /// Open a socket and join the groups. Fails with `EPERM` where the kernel
+    /// reserves them for `CAP_NET_ADMIN`.
     pub(crate) fn subscribe() -> io::Result<Self> {
         let mut socket = TokioSocket::new(NETLINK_SOCK_DIAG)?;
         let raw = socket.socket_mut();

@@ -8,7 +8,7 @@
 //! Between refreshes the source listens to the kernel's destroy notifications and
 //! sends every socket freed as [`Payload::SocketsClosed`] with its final counters, so
 //! connections shorter than a refresh are seen too. Where those notifications are not
-//! allowed (they need `CAP_NET_ADMIN`) the store notices closes by diffing dumps, and
+//! allowed (some kernels reserve them for `CAP_NET_ADMIN`) the store notices closes by diffing dumps, and
 //! the status says what is missed.
 
 mod destroy;

@@ -159,6 +159,9 @@ pub struct ConnectionEntry {
     pub warnings: ConnectionWarnings,
     /// An explanatory label, if any.
     pub label: Option<ConnectionLabel>,
+    /// Whether the kernel reported the close (a destroy event) rather than a dump
+    /// merely missing the socket: dumps of a changing table can skip live sockets.
+    closed_by_kernel: bool,
     baseline: Option<(Timestamp, u64, u64)>,
     /// When `bytes_acked` last advanced (or the connection was first seen).
     progress: Option<(Timestamp, u64)>,
@@ -176,9 +179,20 @@ impl ConnectionEntry {
             history: Ring::new(capacity),
             warnings: ConnectionWarnings::default(),
             label: None,
+            closed_by_kernel: false,
             baseline: None,
             progress: None,
         }
+    }
+
+    /// Mark closed at `at`; a closed connection has no current rate (its final
+    /// counters stay in the socket).
+    fn close(&mut self, at: Timestamp, by_kernel: bool) {
+        if self.closed_at.is_none() {
+            self.closed_at = Some(at);
+            self.rates = None;
+        }
+        self.closed_by_kernel |= by_kernel;
     }
 
     /// Take newer kernel facts. A `time_wait` or destroyed socket carries no owner
@@ -318,10 +332,16 @@ pub struct Connections {
     all_owners_visible: bool,
     dumps: u64,
     /// When each (pid, remote host) last raised a burst notice, to raise it once.
-    bursts_noticed: HashMap<(Option<u32>, IpAddr), Timestamp>,
+    bursts_noticed: HashMap<BurstKey, Timestamp>,
     /// Reverse-DNS names of remote addresses (`None`: looked up, has none).
     names: HashMap<IpAddr, Option<String>>,
 }
+
+/// Short connections are grouped by owner and remote host.
+type BurstKey = (Option<u32>, IpAddr);
+
+/// Closed connections kept at most, whatever the retention.
+const MAX_CLOSED: usize = 20_000;
 
 /// Reverse-DNS answers kept at most; past it the cache starts over (lookups are cheap
 /// to repeat, memory is not).
@@ -378,10 +398,16 @@ impl Connections {
             seen.insert(socket.cookie);
             let pid = owners.get(&socket.inode).copied();
             match self.entries.get_mut(&socket.cookie) {
-                // A connection the kernel reported destroyed comes back under the same
-                // cookie as its `time_wait` remnant: the same connection, winding down.
-                Some(entry) if entry.closed_at.is_none() || socket.state == SocketState::TimeWait => {
+                // Back in a dump: it was only skipped by an earlier one (a dump of a
+                // changing table can miss live sockets), or a connection the kernel
+                // destroyed left its `time_wait` remnant under the same cookie.
+                Some(entry)
+                    if entry.closed_at.is_none()
+                        || !entry.closed_by_kernel
+                        || socket.state == SocketState::TimeWait =>
+                {
                     entry.closed_at = None;
+                    entry.closed_by_kernel = false;
                     entry.update(socket);
                     entry.pid = pid.or(entry.pid);
                 }
@@ -393,9 +419,13 @@ impl Connections {
                 }
             }
         }
+        // A request socket (a handshake in the accept queue) ends by becoming a new
+        // socket with its own cookie: its vanishing is no close, and no burst.
+        self.entries
+            .retain(|cookie, entry| entry.socket.state != SocketState::NewSynRecv || seen.contains(cookie));
         for entry in self.entries.values_mut() {
             if entry.closed_at.is_none() && !seen.contains(&entry.socket.cookie) {
-                entry.closed_at = Some(at);
+                entry.close(at, false);
             }
         }
         let notices = self.refresh(at);
@@ -414,10 +444,7 @@ impl Connections {
             // The destroy event carries the final counters, also when a dump already
             // noticed the socket gone; the close time stays the first one seen.
             entry.update(socket);
-            if entry.closed_at.is_none() {
-                entry.sample_tcp(at);
-                entry.closed_at = Some(at);
-            }
+            entry.close(at, true);
         }
         let notices = self.label_bursts(at);
         self.recount();
@@ -505,48 +532,47 @@ impl Connections {
     }
 
     /// Label short connections from one process to one host: a dual-stack race's
-    /// loser as an also-ran, several as a burst (one notice per burst).
+    /// loser as an also-ran, several opened within the burst window as a burst (one
+    /// notice per burst).
     fn label_bursts(&mut self, at: Timestamp) -> Vec<Notice> {
         let window = self.limits.burst_window;
-        let mut groups: HashMap<(Option<u32>, IpAddr), Vec<u64>> = HashMap::new();
+        // Lasting connections by (owner, remote port, family): what an also-ran lost to.
+        let mut lasting: HashMap<(Option<u32>, u16, bool), Vec<Timestamp>> = HashMap::new();
         for entry in
-            self.entries.values().filter(|e| e.socket.protocol == Protocol::Tcp && e.short_lived(window))
+            self.entries.values().filter(|e| e.socket.protocol == Protocol::Tcp && e.closed_at.is_none())
         {
-            groups.entry((entry.pid, entry.socket.remote.ip())).or_default().push(entry.socket.cookie);
+            if let Some(opened) = entry.opened_at {
+                let key = (entry.pid, entry.socket.remote.port(), entry.socket.remote.is_ipv6());
+                lasting.entry(key).or_default().push(opened);
+            }
         }
-        // Also-rans: a short attempt to a port while the same process holds a lasting
-        // connection to that port in the other family, opened within the window.
-        let lasting: Vec<(Option<u32>, u16, bool, Timestamp)> = self
-            .entries
-            .values()
-            .filter(|e| e.socket.protocol == Protocol::Tcp && e.closed_at.is_none())
-            .filter_map(|e| {
-                e.opened_at.map(|opened| (e.pid, e.socket.remote.port(), e.socket.remote.is_ipv6(), opened))
-            })
-            .collect();
+        let mut groups: HashMap<BurstKey, Vec<(Timestamp, u64)>> = HashMap::new();
         for entry in
             self.entries.values_mut().filter(|e| e.socket.protocol == Protocol::Tcp && e.short_lived(window))
         {
             let opened = entry.opened_at.unwrap_or(entry.first_seen);
-            let raced = lasting.iter().any(|(pid, port, v6, winner)| {
-                *pid == entry.pid
-                    && *port == entry.socket.remote.port()
-                    && *v6 != entry.socket.remote.is_ipv6()
-                    && (*winner - opened).abs() <= window
-            });
-            if raced {
+            let rival = (entry.pid, entry.socket.remote.port(), !entry.socket.remote.is_ipv6());
+            if lasting
+                .get(&rival)
+                .is_some_and(|winners| winners.iter().any(|w| (*w - opened).abs() <= window))
+            {
                 entry.label = Some(ConnectionLabel::AlsoRan);
             }
+            groups
+                .entry((entry.pid, entry.socket.remote.ip()))
+                .or_default()
+                .push((opened, entry.socket.cookie));
         }
         let mut notices = Vec::new();
         let mut groups: Vec<_> = groups.into_iter().collect();
         groups.sort_unstable_by_key(|(key, _)| *key);
-        for ((pid, host), cookies) in groups {
-            if cookies.len() < self.limits.burst_min {
+        for ((pid, host), mut opened) in groups {
+            let burst = densest_cluster(&mut opened, window);
+            if burst.len() < self.limits.burst_min {
                 continue;
             }
-            let count = cookies.len() as u32;
-            for cookie in &cookies {
+            let count = burst.len() as u32;
+            for cookie in &burst {
                 if let Some(entry) = self.entries.get_mut(cookie)
                     && entry.label != Some(ConnectionLabel::AlsoRan)
                 {
@@ -579,6 +605,16 @@ impl Connections {
     fn retire(&mut self, at: Timestamp) {
         let retention = self.limits.closed_retention;
         self.entries.retain(|_, entry| entry.closed_at.is_none_or(|closed| at - closed <= retention));
+        // Heavy churn must not grow memory with the connection rate: past the cap, the
+        // longest closed go first.
+        let mut closed: Vec<(Timestamp, u64)> =
+            self.entries.values().filter_map(|e| e.closed_at.map(|at| (at, e.socket.cookie))).collect();
+        if closed.len() > MAX_CLOSED {
+            closed.sort_unstable();
+            for (_, cookie) in &closed[..closed.len() - MAX_CLOSED] {
+                self.entries.remove(cookie);
+            }
+        }
         self.recount();
     }
 
@@ -668,6 +704,22 @@ impl Connections {
 
 /// Whether a flow's local end belongs to a socket: same port, and the socket bound to
 /// any address or to the flow's (a dual-stack socket sees IPv4 peers as `::ffff:a.b.c.d`).
+/// The cookies of the largest set of connections opened within `window` of each other.
+fn densest_cluster(opened: &mut [(Timestamp, u64)], window: time::Duration) -> Vec<u64> {
+    opened.sort_unstable();
+    let mut best = 0..0;
+    let mut start = 0;
+    for end in 0..opened.len() {
+        while opened[end].0 - opened[start].0 > window {
+            start += 1;
+        }
+        if end + 1 - start > best.len() {
+            best = start..end + 1;
+        }
+    }
+    opened[best].iter().map(|(_, cookie)| *cookie).collect()
+}
+
 fn local_matches(socket: SocketAddr, flow: SocketAddr) -> bool {
     socket.port() == flow.port()
         && (socket.ip().is_unspecified() || socket.ip().to_canonical() == flow.ip().to_canonical())

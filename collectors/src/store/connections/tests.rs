@@ -154,6 +154,72 @@ fn a_late_destroy_event_still_brings_the_final_counters() {
 }
 
 #[test]
+fn a_socket_one_dump_skipped_is_the_same_open_connection() {
+    let mut c = Connections::default();
+    let server = v4(2, 80);
+    c.apply_table(t(0), table(vec![]));
+    c.apply_table(t(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    c.apply_table(t(2000), table(vec![]));
+    assert!(
+        c.get(1).is_some_and(|e| e.closed_at.is_some() && e.rates.is_none()),
+        "looks closed, no current rate"
+    );
+    let notices = c.apply_table(t(3000), table(vec![tcp(1, server, SocketState::Established, 30, 30)]));
+    assert!(notices.is_empty());
+    let entry = c.get(1).unwrap_or_else(|| panic!("back"));
+    assert_eq!(entry.closed_at, None, "a dump skipped it; the kernel never closed it");
+    assert_eq!(entry.opened_at, Some(t(1000)), "the same connection, not a new one");
+    assert_eq!(c.counts().established, 1);
+}
+
+#[test]
+fn a_handshake_that_becomes_a_socket_is_no_close_and_no_burst() {
+    let mut c = Connections::default();
+    c.apply_table(t(0), table(vec![]));
+    let requests: Vec<Socket> = (1..=4)
+        .map(|n| {
+            let mut request = tcp(n, v4(9, 40_000 + n as u16), SocketState::NewSynRecv, 0, 0);
+            request.inode = 0;
+            request
+        })
+        .collect();
+    c.apply_table(t(100), table(requests));
+    let notices = c.apply_table(t(600), table(vec![]));
+    assert!(notices.is_empty(), "{notices:?}");
+    assert!(c.is_empty(), "request sockets vanish without a closed row");
+}
+
+#[test]
+fn connections_spread_out_in_time_are_no_burst() {
+    let mut c = Connections::default();
+    c.apply_table(t(0), table(vec![]));
+    let host = v4(5, 80);
+    let mut notices = Vec::new();
+    // A health check every 3 s, each connection lasting well under a second.
+    for n in 0..4_u64 {
+        let start = 1000 + n as i64 * 3000;
+        notices
+            .extend(c.apply_table(t(start), table(vec![tcp(n + 1, host, SocketState::Established, 0, 0)])));
+        notices.extend(c.apply_table(t(start + 500), table(vec![])));
+    }
+    assert!(notices.iter().all(|n| n.kind != TimelineKind::ConnectionBurst), "{notices:?}");
+    assert!((1..=4).all(|n| c.get(n).is_none_or(|e| e.label.is_none())));
+}
+
+#[test]
+fn closed_connections_are_capped_whatever_the_retention() {
+    let limits =
+        ConnectionLimits { closed_retention: time::Duration::hours(1), ..ConnectionLimits::default() };
+    let mut c = Connections::new(limits);
+    c.apply_table(t(0), table(vec![]));
+    let many: Vec<Socket> =
+        (1..=(MAX_CLOSED as u64 + 50)).map(|n| tcp(n, v4(2, 80), SocketState::Close, 0, 0)).collect();
+    c.apply_closed(t(100), many);
+    c.apply_table(t(1000), table(vec![]));
+    assert_eq!(c.len(), MAX_CLOSED);
+}
+
+#[test]
 fn counter_reset_gives_no_rate_rather_than_a_spike() {
     let mut c = Connections::default();
     let server = v4(2, 443);
