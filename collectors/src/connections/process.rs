@@ -461,16 +461,17 @@ impl ProcessIndex {
     }
 }
 
-/// After walk number `walk`: what it did not find has no owner — the unknown, and the
-/// sockets of `walked` known owners that no longer hold them (closed, or handed on):
-/// until a walk finds them again.
+/// After walk number `walk`: what it looked for and did not find has no owner, until a
+/// walk finds it again. The sockets of `walked` known owners that no longer hold them
+/// were handed on (a server that forks per connection) or closed: unknown, so the next
+/// allowed walk looks through every process for them once.
 fn settle(inodes: &mut IntegerMap<u64, InodeEntry>, walked: &mut [u32], walk: u64) {
     walked.sort_unstable();
     for entry in inodes.values_mut() {
         match entry.owner {
             Owner::Unknown => entry.owner = Owner::Unowned,
             Owner::Process(owner) if entry.confirmed != walk && walked.binary_search(&owner.pid).is_ok() => {
-                entry.owner = Owner::Unowned;
+                entry.owner = Owner::Unknown;
             }
             _ => {}
         }

@@ -408,8 +408,10 @@ impl Connections {
                 {
                     entry.closed_at = None;
                     entry.closed_by_kernel = false;
+                    // A socket with an inode has the owner the index says now (it may
+                    // have been handed to a child); a `time_wait` remnant keeps its last.
+                    entry.pid = if socket.inode == 0 { pid.or(entry.pid) } else { pid };
                     entry.update(socket);
-                    entry.pid = pid.or(entry.pid);
                 }
                 Some(_) => {}
                 None => {

@@ -417,6 +417,23 @@ fn a_walk_looks_at_known_owners_first() {
 }
 
 #[test]
+fn a_socket_handed_to_a_child_follows_it() {
+    let tree = FakeProc::new();
+    tree.add(&Fake::new(300, "server", 5000, &[3001]));
+    let mut index = ProcessIndex::new(tree.root());
+    let start = Instant::now();
+    assert_eq!(owners(&index.resolve(&[3001], start)), [(3001, 300)]);
+    // The server accepts another connection (a new inode starts a walk) and hands the
+    // first one to a worker it forked, closing its own copy.
+    tree.add(&Fake::new(300, "server", 5000, &[3002]));
+    tree.add(&Fake::new(400, "worker", 5100, &[3001]));
+    let handed = index.resolve(&[3001, 3002], start + SECOND);
+    assert!(!owners(&handed).contains(&(3001, 300)), "no longer the server's: {:?}", owners(&handed));
+    let found = index.resolve(&[3001, 3002], start + SECOND * 2);
+    assert_eq!(owners(&found), [(3001, 400), (3002, 300)], "the next walk finds the worker");
+}
+
+#[test]
 fn a_socket_its_owner_closed_is_unowned_after_the_next_walk() {
     let tree = FakeProc::new();
     tree.add(&Fake::new(300, "client", 5000, &[3001, 3002]));
