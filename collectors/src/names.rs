@@ -26,6 +26,9 @@ use crate::source::{EventSink, Source, SourceError};
 const MAX_QUEUED: usize = 512;
 /// Addresses remembered as asked; past it the memory starts over.
 const MAX_ASKED: usize = 20_000;
+/// A failed lookup (timeout, SERVFAIL) may be asked again after this long.
+const RETRY_FAILED_AFTER: Duration = Duration::from_secs(60);
+
 /// How often finished answers are sent as one event.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
@@ -125,6 +128,8 @@ pub struct ReverseDnsSource<L> {
     lookup: Arc<dyn Fn() -> Result<L, String> + Send + Sync>,
     asked: HashSet<IpAddr>,
     queue: VecDeque<IpAddr>,
+    /// Failed lookups, oldest first, with when they may be asked again.
+    failed: VecDeque<(tokio::time::Instant, IpAddr)>,
 }
 
 /// A source using the system resolver, and the handle to ask it.
@@ -146,13 +151,22 @@ pub fn with_lookup<L: PtrLookup>(
         lookup: Arc::new(make),
         asked: HashSet::new(),
         queue: VecDeque::new(),
+        failed: VecDeque::new(),
     };
     (NameRequests { tx }, source)
 }
 
 impl<L> ReverseDnsSource<L> {
-    /// Queue the addresses never asked for before; drop the oldest when full.
+    /// Queue the addresses never asked for before (or whose lookup failed long enough
+    /// ago); drop the oldest when full.
     fn enqueue(&mut self, addresses: Vec<IpAddr>) {
+        let now = tokio::time::Instant::now();
+        while let Some(&(when, address)) = self.failed.front()
+            && when <= now
+        {
+            self.failed.pop_front();
+            self.asked.remove(&address);
+        }
         if self.asked.len() > MAX_ASKED {
             self.asked.clear();
         }
@@ -209,8 +223,12 @@ impl<L: PtrLookup> Source for ReverseDnsSource<L> {
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     match done {
                         Ok((address, Ok(name))) => answers.push((address, name)),
-                        // A failed lookup is not "no name": leave it unanswered.
-                        Ok((address, Err(error))) => tracing::debug!(%address, %error, "reverse lookup failed"),
+                        // A failed lookup is not "no name": leave it unanswered, and ask
+                        // again only after a while, so a flaky resolver is not hammered.
+                        Ok((address, Err(error))) => {
+                            tracing::debug!(%address, %error, "reverse lookup failed");
+                            self.failed.push_back((tokio::time::Instant::now() + RETRY_FAILED_AFTER, address));
+                        }
                         Err(error) => tracing::warn!(%error, "reverse lookup task"),
                     }
                 }
@@ -326,6 +344,31 @@ mod tests {
         assert_eq!(lookup.ptr(ip(2, 9)).await, Ok(None), "NXDOMAIN means no name, not a failure");
         let asked = answered.await.unwrap_or_default();
         assert_eq!(asked, ["1.2.0.192.in-addr.arpa.", "9.2.0.192.in-addr.arpa."]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_lookup_is_retried_only_after_a_while() {
+        let fake = Fake::default();
+        let calls = Arc::clone(&fake.calls);
+        let (requests, source) = with_lookup(ReverseDnsConfig::default(), move || Ok(fake.clone()));
+        let (tx, mut rx) = mpsc::channel(16);
+        let task = spawn_supervised(source, tx);
+        let failing = ip(60, 3);
+        let tries = |calls: &Arc<Mutex<Vec<(IpAddr, tokio::time::Instant)>>>| {
+            calls.lock().map(|c| c.iter().filter(|(a, _)| *a == failing).count()).unwrap_or(0)
+        };
+        let _ = rx.recv().await;
+        requests.ask(vec![failing]);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(tries(&calls), 1);
+        requests.ask(vec![failing]);
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(tries(&calls), 1, "not again within a minute");
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        requests.ask(vec![failing]);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(tries(&calls), 2, "asked again after the cool-down");
+        task.abort();
     }
 
     #[test]

@@ -215,6 +215,12 @@ pub fn capture(
         match receiver.next() {
             Ok(bytes) => {
                 let frame = frame::parse(framing, bytes);
+                // sock_diag counts TCP bytes itself: only UDP needs the shared table, and
+                // a busy TCP host must neither contend for its lock nor fill it.
+                if matches!(&frame, frame::Frame::Flow(packet) if packet.protocol == crate::model::Protocol::Tcp)
+                {
+                    continue;
+                }
                 table.lock().unwrap_or_else(PoisonError::into_inner).observe(frame);
             }
             Err(error)

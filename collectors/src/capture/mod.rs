@@ -1,5 +1,5 @@
-//! The capture source: bytes per UDP (and TCP) flow from packet capture, for the rates
-//! `sock_diag` cannot give (it has no UDP byte counters).
+//! The capture source: bytes per UDP flow from packet capture, for the rates
+//! `sock_diag` cannot give (it has no UDP byte counters; TCP packets are skipped).
 //!
 //! With `CAP_NET_RAW`, every up interface gets a packet socket (pnet's `AF_PACKET`
 //! channel, receive-only, never promiscuous, with a kernel filter that keeps only the
