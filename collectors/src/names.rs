@@ -355,7 +355,7 @@ mod tests {
         let task = spawn_supervised(source, tx);
         let failing = ip(60, 3);
         let tries = |calls: &Arc<Mutex<Vec<(IpAddr, tokio::time::Instant)>>>| {
-            calls.lock().map(|c| c.iter().filter(|(a, _)| *a == failing).count()).unwrap_or(0)
+            calls.lock().map_or(0, |c| c.iter().filter(|(a, _)| *a == failing).count())
         };
         let _ = rx.recv().await;
         requests.ask(vec![failing]);
