@@ -201,8 +201,9 @@ pub fn snapshot(store: &Store, taken_at: Timestamp) -> Value {
 }
 
 /// Replaces identifying strings with stable pseudonyms: the same input gives the
-/// same pseudonym throughout one snapshot, and addresses of one network stay in one
-/// pseudo-network so routes still match the addresses they serve.
+/// same pseudonym throughout one snapshot, and addresses of one IPv4 /24 or IPv6 /64
+/// stay in one pseudo-network, so on-link routes still match their addresses (shorter
+/// prefixes do not keep that relation).
 #[derive(Debug, Default)]
 pub struct Redactor {
     hostname: Option<String>,
