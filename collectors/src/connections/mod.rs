@@ -145,81 +145,103 @@ impl Source for ConnectionsSource {
     async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
         let mut reader = SocketReader::open(self.config.proc_root.clone())
             .map_err(|error| SourceError::io("opening the sock_diag socket", error))?;
-        let (mut listener, mut destroy) = if self.config.destroy_events {
+        // Destroy notifications are read by a task of their own, so a long dump (or a
+        // full event channel) never leaves them queued in the kernel until it overflows.
+        let (failed_tx, failed) = tokio::sync::watch::channel(None::<String>);
+        let (mut destroy, _listening) = if self.config.destroy_events {
             match DestroyListener::subscribe() {
-                Ok(listener) => (Some(listener), Destroy::Active),
+                Ok(listener) => {
+                    let task = tokio::spawn(listen(listener, sink.clone(), failed_tx));
+                    (Destroy::Active, Some(AbortOnDrop(task)))
+                }
                 Err(error) => {
                     tracing::info!(%error, "sock_diag destroy notifications unavailable; diffing dumps");
-                    (None, Destroy::Unavailable(error))
+                    (Destroy::Unavailable(error), None)
                 }
             }
         } else {
-            (None, Destroy::Configured)
+            (Destroy::Configured, None)
         };
 
         let period = self.config.refresh.max(MIN_REFRESH);
         let mut refresh = tokio::time::interval(period);
         refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut status: Option<(SourceState, String)> = None;
-        let mut last_overrun_notice: Option<Instant> = None;
         loop {
-            tokio::select! {
-                _ = refresh.tick() => {
-                    let (returned, result) = tokio::task::spawn_blocking(move || {
-                        let result = reader.read();
-                        (reader, result)
-                    })
-                    .await
-                    .map_err(|error| SourceError::Other(format!("sock_diag task: {error}")))?;
-                    reader = returned;
-                    let table = match result {
-                        Ok(table) => table,
-                        // Never a half table: skip this refresh, the next one tries again.
-                        Err(error @ DumpError::Inconsistent(_)) => {
-                            tracing::warn!(%error, "skipping a socket refresh");
-                            continue;
-                        }
-                        Err(error) => return Err(SourceError::Other(error.to_string())),
-                    };
-                    let next = status_line(period, &destroy, table.all_owners_visible, reader.unavailable());
-                    if status.as_ref() != Some(&next) {
-                        sink.status(next.0, next.1.clone()).await?;
-                        status = Some(next);
-                    }
-                    sink.send(Payload::Sockets(table)).await?;
+            refresh.tick().await;
+            let (returned, result) = tokio::task::spawn_blocking(move || {
+                let result = reader.read();
+                (reader, result)
+            })
+            .await
+            .map_err(|error| SourceError::Other(format!("sock_diag task: {error}")))?;
+            reader = returned;
+            let table = match result {
+                Ok(table) => table,
+                // Never a half table: skip this refresh, the next one tries again.
+                Err(error @ DumpError::Inconsistent(_)) => {
+                    tracing::warn!(%error, "skipping a socket refresh");
+                    continue;
                 }
-                batch = next_batch(listener.as_mut()), if listener.is_some() => {
-                    match batch {
-                        Ok(batch) => {
-                            if batch.lost {
-                                let now = Instant::now();
-                                if last_overrun_notice.is_none_or(|at| now - at >= OVERRUN_NOTICE_EVERY) {
-                                    last_overrun_notice = Some(now);
-                                    sink.notices(vec![overrun_notice()]).await?;
-                                }
-                            }
-                            if !batch.sockets.is_empty() {
-                                sink.send(Payload::SocketsClosed(batch.sockets)).await?;
-                            }
-                        }
-                        Err(error) => {
-                            // Dumps still work: degrade to diffing them, say so at the next refresh.
-                            tracing::warn!(%error, "sock_diag destroy notifications failed; diffing dumps");
-                            listener = None;
-                            destroy = Destroy::Unavailable(error);
-                        }
-                    }
-                }
+                Err(error) => return Err(SourceError::Other(error.to_string())),
+            };
+            if matches!(destroy, Destroy::Active)
+                && let Some(error) = failed.borrow().clone()
+            {
+                // Dumps still work: degrade to diffing them, and say so.
+                destroy = Destroy::Unavailable(io::Error::other(error));
             }
+            let next = status_line(period, &destroy, table.all_owners_visible, reader.unavailable());
+            if status.as_ref() != Some(&next) {
+                sink.status(next.0, next.1.clone()).await?;
+                status = Some(next);
+            }
+            sink.send(Payload::Sockets(table)).await?;
         }
     }
 }
 
-/// The next batch from the listener (the `select!` guard ensures there is one).
-async fn next_batch(listener: Option<&mut DestroyListener>) -> io::Result<destroy::Batch> {
-    match listener {
-        Some(listener) => listener.next_batch(MAX_BATCH).await,
-        None => std::future::pending().await,
+/// Aborts the task it holds when dropped: the listener ends with its source.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Read destroy notifications until the listener fails (reported on `failed`) or the
+/// app goes away; each wake-up's batch goes out as one event.
+async fn listen(
+    mut listener: DestroyListener,
+    sink: EventSink,
+    failed: tokio::sync::watch::Sender<Option<String>>,
+) {
+    let mut last_overrun_notice: Option<Instant> = None;
+    loop {
+        match listener.next_batch(MAX_BATCH).await {
+            Ok(batch) => {
+                if batch.lost {
+                    let now = Instant::now();
+                    if last_overrun_notice.is_none_or(|at| now - at >= OVERRUN_NOTICE_EVERY) {
+                        last_overrun_notice = Some(now);
+                        if sink.notices(vec![overrun_notice()]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                if !batch.sockets.is_empty()
+                    && sink.send(Payload::SocketsClosed(batch.sockets)).await.is_err()
+                {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "sock_diag destroy notifications failed; diffing dumps");
+                failed.send_replace(Some(error.to_string()));
+                return;
+            }
+        }
     }
 }
 
