@@ -10,7 +10,7 @@
 mod kind;
 mod known;
 #[cfg(target_os = "linux")]
-mod netlink;
+pub(crate) mod netlink;
 mod phrase;
 mod portable;
 mod sysfs;

@@ -42,12 +42,11 @@ use std::time::Duration;
 
 use netlink_packet_core::{NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
-use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteType as NlRouteType,
-};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, RouteMessage};
 use netlink_packet_route::{AddressFamily as NlFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, constants::NETLINK_ROUTE};
 
+use crate::interfaces::netlink::parse::{protocol_name, route_type};
 use crate::model::RouteType;
 
 /// How long to wait for the kernel's reply before giving up. Replies are written
@@ -533,43 +532,6 @@ const fn ip(address: &RouteAddress) -> Option<IpAddr> {
         RouteAddress::Inet6(ip) => Some(IpAddr::V6(*ip)),
         _ => None,
     }
-}
-
-const fn route_type(kind: NlRouteType) -> RouteType {
-    match kind {
-        NlRouteType::Unicast => RouteType::Unicast,
-        NlRouteType::Local => RouteType::Local,
-        NlRouteType::Broadcast => RouteType::Broadcast,
-        NlRouteType::Anycast => RouteType::Anycast,
-        NlRouteType::Multicast => RouteType::Multicast,
-        NlRouteType::BlackHole => RouteType::Blackhole,
-        NlRouteType::Unreachable => RouteType::Unreachable,
-        NlRouteType::Prohibit => RouteType::Prohibit,
-        NlRouteType::Throw => RouteType::Throw,
-        NlRouteType::Nat => RouteType::Nat,
-        _ => RouteType::Other,
-    }
-}
-
-/// `rtprot` names as `ip route` prints them, else the number.
-fn protocol_name(protocol: u8) -> String {
-    match protocol {
-        0 => "unspec",
-        1 => "redirect",
-        2 => "kernel",
-        3 => "boot",
-        4 => "static",
-        9 => "ra",
-        16 => "dhcp",
-        18 => "keepalived",
-        42 => "babel",
-        186 => "bgp",
-        187 => "isis",
-        188 => "ospf",
-        189 => "rip",
-        other => return other.to_string(),
-    }
-    .to_owned()
 }
 
 #[cfg(test)]

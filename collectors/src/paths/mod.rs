@@ -6,5 +6,5 @@
 
 pub mod target;
 
-#[cfg(feature = "runtime")]
+#[cfg(all(feature = "runtime", target_os = "linux"))]
 pub mod lookup;

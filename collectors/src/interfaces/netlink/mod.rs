@@ -3,7 +3,7 @@
 
 mod dump;
 mod notify;
-mod parse;
+pub(crate) mod parse;
 mod socket;
 
 use std::io;

@@ -239,7 +239,8 @@ pub(crate) fn address(message: &AddressMessage) -> Option<(u32, InterfaceAddress
     ))
 }
 
-const fn route_type(kind: NlRouteType) -> RouteType {
+/// The model's route type of a kernel `RTN_*` type.
+pub(crate) const fn route_type(kind: NlRouteType) -> RouteType {
     match kind {
         NlRouteType::Unicast => RouteType::Unicast,
         NlRouteType::Local => RouteType::Local,
