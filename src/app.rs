@@ -47,9 +47,12 @@ const fn urgency(payload: &Payload) -> Redraw {
         | Payload::Sockets(_)
         | Payload::Flows(_)
         | Payload::Names(_) => Redraw::Soon,
-        Payload::Network(_) | Payload::Notices(_) | Payload::Status(_) | Payload::SocketsClosed(_) => {
-            Redraw::Now
-        }
+        Payload::Network(_)
+        | Payload::Notices(_)
+        | Payload::Status(_)
+        | Payload::SocketsClosed(_)
+        | Payload::Paths(_)
+        | Payload::RouteLookup(_) => Redraw::Now,
     }
 }
 

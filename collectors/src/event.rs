@@ -3,7 +3,7 @@
 //! [`Store`]: crate::store::Store
 
 use crate::model::{
-    FlowSample, InterfaceStats, NetworkTable, ProcessUsage, Socket, SocketTable, SourceId, SourceStatus,
+    FlowSample, InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus,
     SystemFacts, TimelineKind, Timestamp,
 };
 
@@ -67,4 +67,8 @@ pub enum Payload {
     Flows(FlowSample),
     /// Reverse-DNS answers: the name of an address, or `None` when it has none.
     Names(Vec<(std::net::IpAddr, Option<String>)>),
+    /// Every target's path, after an evaluation (a full table: targets missing are gone).
+    Paths(Vec<PathState>),
+    /// The kernel's answer to an interactive route lookup.
+    RouteLookup(RouteLookupReport),
 }

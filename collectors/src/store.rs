@@ -16,7 +16,8 @@ pub use connections::{
 use crate::event::{Event, Notice, Payload};
 use crate::history::Ring;
 use crate::model::{
-    AddressFamily, Interface, InterfaceRates, InterfaceStats, Neighbor, NetworkTable, ProcessUsage, Route,
+    AddressFamily, Interface, InterfaceRates, InterfaceStats, Neighbor, NetworkTable, PathState, ProcessUsage,
+    RouteLookupReport, Route,
     Rule, SourceId, SourceStatus, SystemFacts, TimelineEntry, Timestamp,
 };
 
@@ -226,6 +227,8 @@ pub struct Store {
     sources: BTreeMap<SourceId, SourceStatus>,
     timeline: Timeline,
     connections: Connections,
+    paths: Vec<PathState>,
+    route_lookup: Option<RouteLookupReport>,
     generation: u64,
     updated_at: Option<Timestamp>,
 }
@@ -251,6 +254,8 @@ impl Store {
             sources: BTreeMap::new(),
             timeline: Timeline::new(&limits),
             connections: Connections::new(limits.connections),
+            paths: Vec::new(),
+            route_lookup: None,
             generation: 0,
             updated_at: None,
         }
@@ -288,6 +293,8 @@ impl Store {
             }
             Payload::Flows(sample) => self.connections.apply_flows(&sample),
             Payload::Names(answers) => self.connections.apply_names(answers),
+            Payload::Paths(paths) => self.paths = paths,
+            Payload::RouteLookup(report) => self.route_lookup = Some(report),
         }
         self.generation = self.generation.wrapping_add(1);
         self.updated_at = Some(at);
@@ -328,6 +335,24 @@ impl Store {
             self.timeline.push(at, status.name, notice);
             self.sources.insert(status.name, status);
         }
+    }
+
+    /// Every target's path: the default paths first, then user targets in the order given.
+    #[must_use]
+    pub fn paths(&self) -> &[PathState] {
+        &self.paths
+    }
+
+    /// The path of the target written `target` (canonical form).
+    #[must_use]
+    pub fn path(&self, target: &str) -> Option<&PathState> {
+        self.paths.iter().find(|path| path.target == target)
+    }
+
+    /// The answer to the latest interactive route lookup.
+    #[must_use]
+    pub const fn route_lookup(&self) -> Option<&RouteLookupReport> {
+        self.route_lookup.as_ref()
     }
 
     /// Host facts.

@@ -18,6 +18,8 @@ pub enum SourceId {
     Capture,
     /// Reverse DNS for connection remotes.
     ReverseDns,
+    /// Path evaluation and probes.
+    Paths,
     /// netlens itself: exports, configuration, its own errors.
     App,
 }
@@ -32,6 +34,7 @@ impl SourceId {
             Self::Connections => "connections",
             Self::Capture => "capture",
             Self::ReverseDns => "reverse_dns",
+            Self::Paths => "paths",
             Self::App => "app",
         }
     }
@@ -112,6 +115,10 @@ pub enum TimelineKind {
     ConnectionWarning,
     /// Many short connections from one process to one host, or a Happy Eyeballs race.
     ConnectionBurst,
+    /// A path's status changed (after the debounce), with both ends and the reason.
+    PathStatus,
+    /// A path now leaves through another interface.
+    PathMoved,
     /// A source changed health.
     SourceStatus,
     /// A snapshot was exported (or failed to).
@@ -141,6 +148,8 @@ impl TimelineKind {
             Self::Resynced => "resynced",
             Self::ConnectionWarning => "connection_warning",
             Self::ConnectionBurst => "connection_burst",
+            Self::PathStatus => "path_status",
+            Self::PathMoved => "path_moved",
             Self::SourceStatus => "source_status",
             Self::Export => "export",
             Self::Notice => "notice",

@@ -7,6 +7,7 @@ mod connection;
 mod event;
 mod flags;
 mod interface;
+mod path;
 mod route;
 mod system;
 
@@ -19,6 +20,10 @@ pub use flags::{AddressFlags, LinkFlags};
 pub use interface::{
     AddressFamily, AddressScope, Interface, InterfaceAddress, InterfaceKind, InterfaceRates, InterfaceStats,
     OperState,
+};
+pub use path::{
+    AttemptOutcome, CheckName, ConnectAttempt, PathCheck, PathReason, PathState, PathStatus, PathTransition,
+    PendingStatus, ProbeSummary, RouteLookupReport, TunnelMode,
 };
 pub use route::{Neighbor, NeighborState, NetworkTable, Route, RouteType, Rule};
 pub use system::{HostFacts, Privileges, ProcessUsage, SystemFacts};

@@ -4,6 +4,7 @@
 //! The building blocks so far: [`target`] parses what the user asks about, and
 //! [`lookup`] asks the kernel's routing decision for it (`ip route get`).
 
+pub mod query;
 pub mod target;
 
 #[cfg(all(feature = "runtime", target_os = "linux"))]

@@ -358,7 +358,7 @@ fn parse_port(text: &str) -> Result<u16, TargetProblem> {
     }
 }
 
-fn parse_interface(text: &str) -> Result<String, TargetProblem> {
+pub(crate) fn parse_interface(text: &str) -> Result<String, TargetProblem> {
     let valid = (1..=MAX_INTERFACE_NAME).contains(&text.len())
         && !text.chars().any(|c| c == '/' || c == ':' || c.is_whitespace())
         && text != "."
@@ -366,7 +366,7 @@ fn parse_interface(text: &str) -> Result<String, TargetProblem> {
     if valid { Ok(text.to_owned()) } else { Err(TargetProblem::Interface) }
 }
 
-fn parse_mark(text: &str) -> Result<u32, TargetProblem> {
+pub(crate) fn parse_mark(text: &str) -> Result<u32, TargetProblem> {
     let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => (hex, 16),
         None => (text, 10),

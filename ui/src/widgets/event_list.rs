@@ -83,7 +83,9 @@ pub(crate) const fn kind_style(theme: &Theme, kind: TimelineKind) -> Style {
         | K::AddressChanged
         | K::NeighborChanged
         | K::Resynced
-        | K::ConnectionWarning => theme.warn(),
+        | K::ConnectionWarning
+        | K::PathStatus
+        | K::PathMoved => theme.warn(),
         // A burst is explained, never alarmed about (DESIGN.md §1, note 7).
         K::SourceStatus | K::Export | K::Notice | K::ConnectionBurst => theme.info(),
     }
