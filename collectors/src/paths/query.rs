@@ -45,7 +45,9 @@ pub enum LookupRequestError {
     #[error("type a destination address, e.g. `1.1.1.1` or `2001:db8::1 via=eth0 mark=7 from=10.0.0.2`")]
     Empty,
     /// The destination is not an address.
-    #[error("`{0}` is not an IP address: a route lookup takes an address (add a name as a path target instead)")]
+    #[error(
+        "`{0}` is not an IP address: a route lookup takes an address (add a name as a path target instead)"
+    )]
     Destination(String),
     /// A bad option.
     #[error("`{part}`: {problem}")]
@@ -63,7 +65,8 @@ impl FromStr for LookupRequest {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let mut words = input.split(|c: char| c == ',' || c.is_whitespace()).filter(|word| !word.is_empty());
         let first = words.next().ok_or(LookupRequestError::Empty)?;
-        let destination = parse_address(first).ok_or_else(|| LookupRequestError::Destination(first.to_owned()))?;
+        let destination =
+            parse_address(first).ok_or_else(|| LookupRequestError::Destination(first.to_owned()))?;
         let mut request = Self { destination, via: None, mark: None, from: None };
         let option = |part: &str, problem| LookupRequestError::Option { part: part.to_owned(), problem };
         for word in words {
@@ -79,7 +82,10 @@ impl FromStr for LookupRequest {
                     .is_some(),
                 "mark" => request
                     .mark
-                    .replace(parse_mark(value).map_err(|_| option(word, "mark must be a number such as 7 or 0x1f"))?)
+                    .replace(
+                        parse_mark(value)
+                            .map_err(|_| option(word, "mark must be a number such as 7 or 0x1f"))?,
+                    )
                     .is_some(),
                 "from" | "src" => request
                     .from
