@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use netlens_collectors::paths::target::Target;
+
 use crate::duration;
 
 /// netlens: why the network on this host misbehaves, live.
@@ -52,6 +54,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// Watch this destination's path too (repeatable): DEST[,via=IFACE][,mark=N][,probe=tcp|icmp|dns|none]
+    #[arg(long = "target", global = true, value_name = "TARGET", value_parser = parse_target)]
+    pub targets: Vec<Target>,
+
     /// What to do (default: the TUI).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -69,6 +75,21 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Evaluate path targets once, print each verdict with its checks, and exit 0 when
+    /// every target is satisfied, 1 otherwise
+    Path(PathArgs),
+}
+
+/// `netlens path`.
+#[derive(Debug, clap::Args)]
+pub struct PathArgs {
+    /// Targets: DEST[,via=IFACE][,mark=N][,probe=tcp|icmp|dns|none], or default-ipv4 / default-ipv6
+    #[arg(required = true, value_name = "TARGET", value_parser = parse_target)]
+    pub targets: Vec<Target>,
+
+    /// Print a JSON list of paths objects (the export schema's `paths`)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `netlens snapshot` options.
@@ -110,6 +131,10 @@ pub enum ConfigCommand {
     Template,
     /// Print the config file path netlens reads.
     Path,
+}
+
+fn parse_target(text: &str) -> Result<Target, String> {
+    text.parse().map_err(|error: netlens_collectors::paths::target::TargetError| error.to_string())
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -9,6 +9,7 @@ use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource};
 use netlens_collectors::demo::DemoSource;
 use netlens_collectors::interfaces::{Backend, InterfacesConfig, InterfacesSource};
 use netlens_collectors::names::{NameRequests, ReverseDnsConfig, reverse_dns};
+use netlens_collectors::paths::source::{PathsHandle, paths};
 use netlens_collectors::source::spawn_supervised;
 use netlens_collectors::system::SystemSource;
 use tokio::sync::mpsc;
@@ -34,6 +35,8 @@ pub struct Collectors {
     pub events: mpsc::Receiver<Event>,
     /// Where to ask for reverse-DNS names, when that source runs.
     pub names: Option<NameRequests>,
+    /// Where to send path targets and route lookups, when the paths source runs.
+    pub paths: Option<PathsHandle>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -52,7 +55,7 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
     let mut names = None;
     if settings.demo {
         tasks.push(spawn_supervised(DemoSource::new(refresh), tx));
-        return Collectors { events, names, tasks };
+        return Collectors { events, names, paths: None, tasks };
     }
     let interfaces = InterfacesConfig {
         backend: if settings.netlink { Backend::Netlink } else { Backend::Portable },
@@ -63,6 +66,14 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
     };
     tasks.push(spawn_supervised(InterfacesSource::new(interfaces), tx.clone()));
     tasks.push(spawn_supervised(SystemSource::new(refresh, settings.netns.clone()), tx.clone()));
+    // Route lookups need rtnetlink: with the portable fallback there are no paths.
+    let paths_handle = if settings.netlink {
+        let (handle, source) = paths(settings.paths_config());
+        tasks.push(spawn_supervised(source, tx.clone()));
+        Some(handle)
+    } else {
+        None
+    };
     let connections =
         ConnectionsConfig { refresh, proc_root: PathBuf::from("/proc"), ..ConnectionsConfig::default() };
     tasks.push(spawn_supervised(ConnectionsSource::new(connections), tx.clone()));
@@ -75,5 +86,5 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
         tasks.push(spawn_supervised(source, tx));
         names = Some(requests);
     }
-    Collectors { events, names, tasks }
+    Collectors { events, names, paths: paths_handle, tasks }
 }

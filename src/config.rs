@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use netlens_collectors::paths::target::Target;
 use serde::Deserialize;
 
 use crate::cli::Cli;
@@ -22,6 +23,8 @@ struct ConfigFile {
     interfaces: InterfacesSection,
     #[serde(default)]
     connections: ConnectionsSection,
+    #[serde(default)]
+    paths: PathsSection,
     #[serde(default)]
     ui: UiSection,
     #[serde(default)]
@@ -41,6 +44,20 @@ struct ConnectionsSection {
     closed_retention: Option<String>,
     reverse_dns: Option<bool>,
     capture: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathsSection {
+    #[serde(default)]
+    targets: Vec<String>,
+    debounce: Option<String>,
+    probe_interval: Option<String>,
+    probe_timeout: Option<String>,
+    #[serde(default)]
+    expensive: Vec<String>,
+    #[serde(default)]
+    constrained: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,6 +149,18 @@ pub struct Settings {
     pub netns: Option<String>,
     /// Play the scripted demo instead of collecting.
     pub demo: bool,
+    /// User path targets: the config's, then `--target`'s (duplicates dropped).
+    pub targets: Vec<Target>,
+    /// How long a new path status must hold before it is committed.
+    pub path_debounce: Duration,
+    /// Time between probes of a target that answers.
+    pub probe_interval: Duration,
+    /// How long one probe may take.
+    pub probe_timeout: Duration,
+    /// Interfaces marked expensive (metered).
+    pub expensive: Vec<String>,
+    /// Interfaces marked constrained.
+    pub constrained: Vec<String>,
 }
 
 /// Defaults, in one place.
@@ -152,6 +181,12 @@ pub mod defaults {
     pub const HISTORY: usize = 120;
     /// Closed connections stay visible this long.
     pub const CLOSED_RETENTION: Duration = Duration::from_secs(10);
+    /// A path status must hold this long before it is committed.
+    pub const PATH_DEBOUNCE: Duration = Duration::from_secs(1);
+    /// Time between probes of a target.
+    pub const PROBE_INTERVAL: Duration = Duration::from_secs(5);
+    /// Longest wait for one probe.
+    pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 }
 
 /// `$XDG_CONFIG_HOME/netlens/config.toml`, or `~/.config/netlens/config.toml`.
@@ -177,6 +212,20 @@ fn xdg_dir(variable: &str, fallback_under_home: &str) -> Option<PathBuf> {
 }
 
 impl Settings {
+    /// What the paths source needs from these settings.
+    #[must_use]
+    pub fn paths_config(&self) -> netlens_collectors::paths::source::PathsConfig {
+        netlens_collectors::paths::source::PathsConfig {
+            targets: self.targets.clone(),
+            debounce: self.path_debounce,
+            probe_interval: self.probe_interval,
+            probe_timeout: self.probe_timeout,
+            expensive: self.expensive.clone(),
+            constrained: self.constrained.clone(),
+            ..netlens_collectors::paths::source::PathsConfig::default()
+        }
+    }
+
     /// The store's capacities and windows these settings ask for.
     #[must_use]
     pub fn store_limits(&self) -> netlens_collectors::StoreLimits {
@@ -252,6 +301,51 @@ impl Settings {
             Duration::ZERO,
             Duration::from_secs(3600),
         )?;
+        let path_debounce =
+            file_duration("paths.debounce", file.paths.debounce.as_ref(), defaults::PATH_DEBOUNCE)?;
+        check_range(&origin, "paths.debounce", path_debounce, Duration::ZERO, Duration::from_secs(60))?;
+        let probe_interval = file_duration(
+            "paths.probe_interval",
+            file.paths.probe_interval.as_ref(),
+            defaults::PROBE_INTERVAL,
+        )?;
+        check_range(
+            &origin,
+            "paths.probe_interval",
+            probe_interval,
+            Duration::from_millis(500),
+            Duration::from_secs(3600),
+        )?;
+        let probe_timeout =
+            file_duration("paths.probe_timeout", file.paths.probe_timeout.as_ref(), defaults::PROBE_TIMEOUT)?;
+        check_range(
+            &origin,
+            "paths.probe_timeout",
+            probe_timeout,
+            Duration::from_millis(100),
+            Duration::from_secs(30),
+        )?;
+        let mut targets: Vec<Target> = Vec::new();
+        for (index, text) in file.paths.targets.iter().enumerate() {
+            let target: Target =
+                text.parse().map_err(|error: netlens_collectors::paths::target::TargetError| {
+                    ConfigError::Value {
+                        path: origin.clone(),
+                        key: format!("paths.targets[{index}]"),
+                        value: format!("\"{text}\""),
+                        problem: error.to_string(),
+                        hint: "write targets as DEST[,via=IFACE][,mark=N][,probe=tcp|icmp|dns|none], \
+                           e.g. \"example.org:443\" or \"10.0.0.1,probe=icmp\""
+                            .to_owned(),
+                    }
+                })?;
+            targets.push(target);
+        }
+        for target in &cli.targets {
+            targets.push(target.clone());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        targets.retain(|target| seen.insert(target.text.clone()));
         let max_fps = file.ui.max_fps.unwrap_or(defaults::MAX_FPS);
         if !(1..=120).contains(&max_fps) {
             return Err(value_error(
@@ -310,6 +404,12 @@ impl Settings {
             keys: file.keys,
             netns: cli.netns.clone(),
             demo: cli.demo,
+            targets,
+            path_debounce,
+            probe_interval,
+            probe_timeout,
+            expensive: file.paths.expensive,
+            constrained: file.paths.constrained,
         })
     }
 }
@@ -402,6 +502,23 @@ reverse_dns = true
 # CAP_NET_RAW; without it UDP rates show n/a).
 capture = true
 
+[paths]
+# Destinations to watch besides the default paths (default-ipv4, default-ipv6), written
+# DEST[,via=IFACE][,mark=N][,probe=tcp|icmp|dns|none] with DEST a host, host:port, ip,
+# ip:port or [ipv6]:port. A target with a port is probed with TCP connects; one without
+# is only looked up (no packets) unless probe= asks. --target adds more.
+targets = []
+# How long a new path status must hold before it counts (and reaches the timeline).
+debounce = "{path_debounce}"
+# Time between probes of a target while it answers; a failed probe is retried after 1s.
+probe_interval = "{probe_interval}"
+# Longest wait for one probe ("100ms" … "30s").
+probe_timeout = "{probe_timeout}"
+# Interfaces to treat as expensive (metered) or constrained (low-data), by name.
+# Cellular interfaces are always expensive.
+expensive = []
+constrained = []
+
 [ui]
 # Frame-rate cap while things change (1 … 120). An idle screen redraws once a second.
 max_fps = {fps}
@@ -425,6 +542,9 @@ history = {history}
         theme = defaults::THEME,
         log = default_log_path().display(),
         debounce = duration::format(defaults::DEBOUNCE),
+        path_debounce = duration::format(defaults::PATH_DEBOUNCE),
+        probe_interval = duration::format(defaults::PROBE_INTERVAL),
+        probe_timeout = duration::format(defaults::PROBE_TIMEOUT),
         fps = defaults::MAX_FPS,
         timeline = defaults::TIMELINE_CAPACITY,
         history = defaults::HISTORY,

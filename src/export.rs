@@ -8,8 +8,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use netlens_collectors::model::{
-    AddressFamily, HostFacts, Interface, InterfaceRates, Neighbor, Protocol, Route, Rule, SocketState,
-    SocketTimer, SourceStatus, SystemFacts, TcpInfo, TimelineEntry, Timestamp,
+    AddressFamily, HostFacts, Interface, InterfaceRates, Neighbor, PathState, Protocol, Route, Rule,
+    SocketState, SocketTimer, SourceStatus, SystemFacts, TcpInfo, TimelineEntry, Timestamp,
 };
 use netlens_collectors::{ConnectionEntry, ConnectionLabel, Store};
 use serde::Serialize;
@@ -168,6 +168,7 @@ struct SnapshotDoc<'a> {
     routes: &'a [Route],
     rules: &'a [Rule],
     neighbors: &'a [Neighbor],
+    paths: &'a [PathState],
     connections: Vec<ConnectionDoc<'a>>,
     events: Vec<&'a TimelineEntry>,
 }
@@ -193,6 +194,7 @@ pub fn snapshot(store: &Store, taken_at: Timestamp) -> Value {
         routes: store.routes(),
         rules: store.rules(),
         neighbors: store.neighbors(),
+        paths: store.paths(),
         connections: connection_docs(store),
         events: store.timeline().iter().collect(),
     };
@@ -411,6 +413,7 @@ pub fn markdown(snapshot: &Value) -> String {
     let mut md = String::new();
     markdown_host(&mut md, snapshot);
     markdown_interfaces(&mut md, snapshot);
+    markdown_paths(&mut md, snapshot);
     markdown_routing(&mut md, snapshot);
     markdown_connections(&mut md, snapshot);
     md.push_str(
@@ -489,6 +492,69 @@ fn markdown_interfaces(md: &mut String, snapshot: &Value) {
             rate("tx_bytes_per_s"),
             addresses.join("<br>"),
         );
+    }
+}
+
+fn markdown_paths(md: &mut String, snapshot: &Value) {
+    md.push_str("\n## Paths\n\n| target | status | reason | interface | via | source | tunnel | v4 | v6 | dns | probe | since |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for path in rows(&snapshot["paths"]) {
+        let reason = match (path["reason"].as_str(), path["reason_subject"].as_str()) {
+            (Some(reason), Some(subject)) => format!("{reason} {subject}"),
+            (Some(reason), None) => reason.to_owned(),
+            _ => "–".to_owned(),
+        };
+        let probe = &path["probe"];
+        let probe = if probe.is_null() {
+            "–".to_owned()
+        } else if probe["ok"].as_bool() == Some(true) {
+            format!(
+                "{} {} ms, {} % lost",
+                cell(&probe["kind"]),
+                cell(&probe["rtt_ms"]),
+                cell(&probe["loss_pct"])
+            )
+        } else {
+            format!("{} failed: {}", cell(&probe["kind"]), cell(&probe["error"]))
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {reason} | {} | {} | {} | {} | {} | {} | {} | {probe} | {} |",
+            cell(&path["target"]),
+            cell(&path["status"]),
+            cell(&path["interface"]),
+            cell(&path["gateway"]),
+            cell(&path["source"]),
+            cell(&path["tunnel"]),
+            cell(&path["ipv4"]),
+            cell(&path["ipv6"]),
+            cell(&path["dns"]),
+            cell(&path["since"]),
+        );
+    }
+    for path in rows(&snapshot["paths"]) {
+        let failed: Vec<String> = rows(&path["checks"])
+            .iter()
+            .filter(|check| check["ok"].as_bool() == Some(false))
+            .map(|check| format!("{}: {}", cell(&check["name"]), cell(&check["detail"])))
+            .collect();
+        if !failed.is_empty() {
+            let _ = writeln!(md, "\n{} failed check: {}", cell(&path["target"]), failed.join("; "));
+        }
+        let attempts = rows(&path["attempts"]);
+        if !attempts.is_empty() {
+            let _ = writeln!(md, "\nHappy Eyeballs for {}:\n", cell(&path["target"]));
+            for attempt in attempts {
+                let role = if attempt["winner"].as_bool() == Some(true) { "winner" } else { "also-ran" };
+                let _ = writeln!(
+                    md,
+                    "- {} started at {} ms, {} after {} ms ({role})",
+                    cell(&attempt["address"]),
+                    cell(&attempt["started_ms"]),
+                    cell(&attempt["outcome"]),
+                    cell(&attempt["duration_ms"]),
+                );
+            }
+        }
     }
 }
 

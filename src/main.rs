@@ -14,6 +14,7 @@ mod export;
 mod headless;
 mod logging;
 mod netns;
+mod path_command;
 mod terminal;
 
 use std::path::Path;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.downcast_ref::<path_command::Unsatisfied>().is_some() => ExitCode::FAILURE,
         Err(error) => {
             terminal::restore_if_raw();
             eprintln!("netlens: {error:#}");
@@ -103,6 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     let result = match cli.command {
         Some(Command::Snapshot(args)) => runtime.block_on(headless::run(settings, args)),
+        Some(Command::Path(args)) => runtime.block_on(path_command::run(&settings, args)),
         Some(Command::Config(_)) => Ok(()),
         None => runtime.block_on(app::run(settings, theme, keymap, startup_notices)),
     };

@@ -3,4 +3,6 @@
 // Each test binary includes this module and uses a different part of it.
 #![allow(dead_code, reason = "each integration test uses a different subset of the helpers")]
 
+pub mod dns;
 pub mod netns;
+pub mod peer;

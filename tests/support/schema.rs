@@ -83,12 +83,16 @@ pub fn check_snapshot(doc: &Value) {
             ("routes", Arr),
             ("rules", Arr),
             ("neighbors", Arr),
+            ("paths", Arr),
             ("connections", Arr),
             ("events", Arr),
         ],
     );
     for (i, connection) in each(&doc["connections"], "connections").iter().enumerate() {
         check_connection(connection, &format!("connections[{i}]"));
+    }
+    for (i, path) in each(&doc["paths"], "paths").iter().enumerate() {
+        check_path(path, &format!("paths[{i}]"));
     }
     assert_eq!(doc["schema_version"], 1);
     rfc3339(&doc["taken_at"], "$.taken_at");
@@ -152,6 +156,81 @@ pub fn check_snapshot(doc: &Value) {
             &[("at", Str), ("source", Str), ("kind", Str), ("subject", Str), ("detail", Str)],
         );
         rfc3339(&event["at"], &path);
+    }
+}
+
+/// Panic with the first schema violation in one `paths` object (DESIGN.md §4).
+pub fn check_path(value: &Value, path: &str) {
+    use Ty::{Arr, Bool, OptNum, OptStr, Str};
+    check(
+        value,
+        path,
+        &[
+            ("target", Str),
+            ("family", OptStr),
+            ("status", Str),
+            ("reason", OptStr),
+            ("interface", OptStr),
+            ("interface_kind", OptStr),
+            ("source", OptStr),
+            ("gateway", OptStr),
+            ("route_type", OptStr),
+            ("table", OptNum),
+            ("tunnel", OptStr),
+            ("ipv4", Bool),
+            ("ipv6", Bool),
+            ("dns", Bool),
+            ("expensive", Bool),
+            ("constrained", Bool),
+            ("since", Str),
+            ("checks", Arr),
+            ("attempts", Arr),
+        ],
+    );
+    one_of(&value["status"], path, &["satisfied", "unsatisfied", "failing"]);
+    rfc3339(&value["since"], path);
+    if let Some(reason) = value["reason"].as_str() {
+        let reasons = [
+            "no_route",
+            "blackhole",
+            "unreachable",
+            "prohibit",
+            "link_down",
+            "no_carrier",
+            "no_source_address",
+            "address_tentative",
+            "gateway_unreachable",
+            "dns_unavailable",
+            "probe_failed",
+        ];
+        assert!(reasons.contains(&reason), "{path}.reason: unknown reason {reason}");
+    }
+    if let Some(tunnel) = value["tunnel"].as_str() {
+        assert!(["full", "split"].contains(&tunnel), "{path}.tunnel: {tunnel}");
+    }
+    for (j, check_value) in each(&value["checks"], path).iter().enumerate() {
+        check(check_value, &format!("{path}.checks[{j}]"), &[("name", Str), ("ok", Bool), ("detail", Str)]);
+    }
+    if !value["probe"].is_null() {
+        check(
+            &value["probe"],
+            &format!("{path}.probe"),
+            &[("kind", Str), ("ok", Bool), ("rtt_ms", OptNum), ("loss_pct", OptNum), ("error", OptStr)],
+        );
+    }
+    for (j, attempt) in each(&value["attempts"], path).iter().enumerate() {
+        use Ty::Num;
+        check(
+            attempt,
+            &format!("{path}.attempts[{j}]"),
+            &[
+                ("address", Str),
+                ("started_ms", Num),
+                ("duration_ms", Num),
+                ("outcome", Str),
+                ("winner", Bool),
+            ],
+        );
     }
 }
 

@@ -13,7 +13,7 @@ mod known;
 pub(crate) mod netlink;
 mod phrase;
 mod portable;
-mod sysfs;
+pub(crate) mod sysfs;
 
 use std::time::Duration;
 

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use crate::model::{
-    AddressFamily, AddressFlags, AddressScope, CheckName, Interface, InterfaceKind, LinkFlags, NetworkTable,
-    PathCheck, PathReason, PathStatus, ProbeSummary, Route, RouteType, TunnelMode,
+    AddressFamily, AddressFlags, AddressScope, CheckName, Interface, InterfaceAddress, InterfaceKind,
+    LinkFlags, NetworkTable, PathCheck, PathReason, PathStatus, ProbeSummary, Route, RouteType, TunnelMode,
 };
 
 use super::lookup::{LookupError, RouteAnswer};
@@ -330,15 +330,16 @@ fn fill_route_facts(verdict: &mut Verdict, answer: &RouteAnswer, context: &Conte
     let through_tunnel = link.is_some_and(|link| link.kind.is_tunnel());
     let by_policy = !ORDINARY_TABLES.contains(&answer.table) && answer.route_type != RouteType::Local;
     if through_tunnel || by_policy {
+        // Full: the route takes everything (a default route, or one half of a 0/1 +
+        // 128/1 pair), or the family's default path leaves through the same tunnel.
+        let catch_all = answer.matched_prefix.is_some_and(|(_, len)| len <= 1);
         let default = match answer.source.or(answer.gateway).map(|address| AddressFamily::of(&address)) {
             Some(AddressFamily::Ipv6) => context.default_v6,
             _ => context.default_v4,
         };
-        verdict.tunnel = Some(if default.is_some() && default == answer.interface_index {
-            TunnelMode::Full
-        } else {
-            TunnelMode::Split
-        });
+        let same_as_default = through_tunnel && default.is_some() && default == answer.interface_index;
+        verdict.tunnel =
+            Some(if catch_all || same_as_default { TunnelMode::Full } else { TunnelMode::Split });
     }
 }
 
@@ -485,7 +486,12 @@ fn source_check(
     if let Some(usable) = candidates.iter().find(|a| a.is_usable()) {
         return chain.pass(CheckName::SourceAddress, format!("{} is usable", usable.address));
     }
-    if let Some(tentative) = candidates.iter().find(|a| a.flags.contains(AddressFlags::TENTATIVE)) {
+    // The kernel keeps `tentative` set on an address that failed detection: only one
+    // without `dadfailed` is still waiting.
+    let waiting = |a: &&&InterfaceAddress| {
+        a.flags.contains(AddressFlags::TENTATIVE) && !a.flags.contains(AddressFlags::DADFAILED)
+    };
+    if let Some(tentative) = candidates.iter().find(waiting) {
         return chain.fail(
             CheckName::SourceAddress,
             PathReason::AddressTentative,

@@ -5,7 +5,20 @@
 //! [`lookup`] asks the kernel's routing decision for it (`ip route get`).
 
 pub mod query;
+pub mod rules;
+pub mod status;
 pub mod target;
+pub mod window;
 
 #[cfg(all(feature = "runtime", target_os = "linux"))]
+pub mod evaluate;
+#[cfg(all(feature = "runtime", target_os = "linux"))]
 pub mod lookup;
+#[cfg(all(feature = "runtime", target_os = "linux"))]
+pub mod source;
+#[cfg(all(feature = "runtime", target_os = "linux"))]
+pub mod eyeballs;
+#[cfg(all(feature = "runtime", target_os = "linux"))]
+pub mod probe;
+#[cfg(all(feature = "runtime", target_os = "linux"))]
+pub mod resolve;

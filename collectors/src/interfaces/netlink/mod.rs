@@ -1,10 +1,10 @@
 //! The rtnetlink backend: an initial dump, then notifications put on the timeline at
 //! once and a debounced full re-read, plus a link dump for counters every refresh.
 
-mod dump;
+pub(crate) mod dump;
 mod notify;
 pub(crate) mod parse;
-mod socket;
+pub(crate) mod socket;
 
 use std::io;
 use std::time::Duration;

@@ -190,7 +190,7 @@ fn ipv6_with_only_a_tentative_global_address_is_tentative() {
     assert_eq!(reason(&verdict), Some("address_tentative"));
 
     let mut failed = network();
-    failed.interfaces[0].addresses[1].flags = AddressFlags::DADFAILED;
+    failed.interfaces[0].addresses[1].flags = AddressFlags::DADFAILED.with(AddressFlags::TENTATIVE);
     let verdict = judge("default-ipv6", "2606:4700:4700::1111", Ok(v6.clone()), &failed);
     assert_eq!(reason(&verdict), Some("no_source_address"));
 
@@ -204,7 +204,9 @@ fn tunnels_are_full_or_split() {
     let net = network();
     let mut context = context(&net);
     let target: Target = "10.60.1.1".parse().unwrap();
-    let lookup = Ok(answer(3, None, Some("10.8.0.2"), 254));
+    let mut through_tun = answer(3, None, Some("10.8.0.2"), 254);
+    through_tun.matched_prefix = Some(("10.60.0.0".parse().unwrap(), 16));
+    let lookup = Ok(through_tun);
     let inputs = Inputs {
         target: &target,
         looked_up: Some("10.60.1.1".parse().unwrap()),
