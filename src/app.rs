@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use netlens_collectors::model::{SourceId, TimelineKind, Timestamp};
+use netlens_collectors::paths::source::PathsControl;
 use netlens_collectors::{Event, Notice, Payload, Store};
 use netlens_ui::{Command, Keymap, StatusLevel, Theme, UiState};
 use ratatui::crossterm::event::EventStream;
@@ -115,6 +116,7 @@ pub async fn run(
                 match command {
                     Some(Command::Quit) => break,
                     Some(Command::Export) => start_export(&store, &settings, export_tx.clone()),
+                    Some(command) => paths_command(&collectors, &mut ui, command),
                     None => {}
                 }
                 if ui.paused() && frozen.is_none() {
@@ -187,4 +189,29 @@ fn start_export(store: &Store, settings: &Settings, done: mpsc::Sender<ExportRes
             .map_err(|error| format!("{}: {error}", path.display()));
         let _ = done.blocking_send(result);
     });
+}
+
+/// Route a path command (lookup, add, remove, probe) to the paths source.
+fn paths_command(collectors: &collect::Collectors, ui: &mut UiState, command: Command) {
+    let control = match command {
+        Command::RouteLookup(request) => PathsControl::Lookup(request),
+        Command::AddTarget(target) => PathsControl::Add(target),
+        Command::RemoveTarget(text) => PathsControl::Remove(text),
+        Command::ProbeNow(text) => PathsControl::ProbeNow(text),
+        Command::Quit | Command::Export => return,
+    };
+    paths_control(collectors, ui, control);
+}
+
+/// Hand a request to the paths source, or say on the status line why it cannot be.
+fn paths_control(collectors: &collect::Collectors, ui: &mut UiState, control: PathsControl) {
+    let delivered = collectors.paths.as_ref().is_some_and(|paths| paths.send(control));
+    if !delivered {
+        let why = if collectors.paths.is_some() {
+            "the paths source is busy; try again"
+        } else {
+            "paths need rtnetlink (off with --no-netlink, interfaces.netlink = false or --demo)"
+        };
+        ui.set_status(why, StatusLevel::Warning, Timestamp::now_utc());
+    }
 }

@@ -3,15 +3,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netlens_collectors::Event;
 use netlens_collectors::capture::{CaptureConfig, CaptureSource};
 use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource};
 use netlens_collectors::demo::DemoSource;
 use netlens_collectors::interfaces::{Backend, InterfacesConfig, InterfacesSource};
+use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
 use netlens_collectors::names::{NameRequests, ReverseDnsConfig, reverse_dns};
-use netlens_collectors::paths::source::{PathsHandle, paths};
+use netlens_collectors::paths::RouteGeneration;
+use netlens_collectors::paths::source::{PathsConfig, PathsHandle, paths};
 use netlens_collectors::source::spawn_supervised;
 use netlens_collectors::system::SystemSource;
+use netlens_collectors::{Event, Payload};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -67,15 +69,31 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
     tasks.push(spawn_supervised(InterfacesSource::new(interfaces), tx.clone()));
     tasks.push(spawn_supervised(SystemSource::new(refresh, settings.netns.clone()), tx.clone()));
     // Route lookups need rtnetlink: with the portable fallback there are no paths.
+    // The paths source bumps it whenever routing may have changed; the connections
+    // source then looks again at which connections' routes moved.
+    let route_generation = settings.netlink.then(RouteGeneration::new);
     let paths_handle = if settings.netlink {
-        let (handle, source) = paths(settings.paths_config());
+        let config = PathsConfig { route_generation: route_generation.clone(), ..settings.paths_config() };
+        let (handle, source) = paths(config);
         tasks.push(spawn_supervised(source, tx.clone()));
         Some(handle)
     } else {
+        let reason = settings.netlink_off_reason.as_deref().unwrap_or("netlink is off");
+        let status = SourceStatus {
+            name: SourceId::Paths,
+            status: SourceState::Off,
+            detail: format!("route lookups need rtnetlink ({reason})"),
+        };
+        // The channel is empty at this point, so this cannot fail for lack of room.
+        let _ = tx.try_send(Event::now(SourceId::Paths, Payload::Status(status)));
         None
     };
-    let connections =
-        ConnectionsConfig { refresh, proc_root: PathBuf::from("/proc"), ..ConnectionsConfig::default() };
+    let connections = ConnectionsConfig {
+        refresh,
+        proc_root: PathBuf::from("/proc"),
+        route_generation,
+        ..ConnectionsConfig::default()
+    };
     tasks.push(spawn_supervised(ConnectionsSource::new(connections), tx.clone()));
     if settings.capture {
         let capture = CaptureConfig { interval: refresh, ..CaptureConfig::default() };

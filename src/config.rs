@@ -301,51 +301,7 @@ impl Settings {
             Duration::ZERO,
             Duration::from_secs(3600),
         )?;
-        let path_debounce =
-            file_duration("paths.debounce", file.paths.debounce.as_ref(), defaults::PATH_DEBOUNCE)?;
-        check_range(&origin, "paths.debounce", path_debounce, Duration::ZERO, Duration::from_secs(60))?;
-        let probe_interval = file_duration(
-            "paths.probe_interval",
-            file.paths.probe_interval.as_ref(),
-            defaults::PROBE_INTERVAL,
-        )?;
-        check_range(
-            &origin,
-            "paths.probe_interval",
-            probe_interval,
-            Duration::from_millis(500),
-            Duration::from_secs(3600),
-        )?;
-        let probe_timeout =
-            file_duration("paths.probe_timeout", file.paths.probe_timeout.as_ref(), defaults::PROBE_TIMEOUT)?;
-        check_range(
-            &origin,
-            "paths.probe_timeout",
-            probe_timeout,
-            Duration::from_millis(100),
-            Duration::from_secs(30),
-        )?;
-        let mut targets: Vec<Target> = Vec::new();
-        for (index, text) in file.paths.targets.iter().enumerate() {
-            let target: Target =
-                text.parse().map_err(|error: netlens_collectors::paths::target::TargetError| {
-                    ConfigError::Value {
-                        path: origin.clone(),
-                        key: format!("paths.targets[{index}]"),
-                        value: format!("\"{text}\""),
-                        problem: error.to_string(),
-                        hint: "write targets as DEST[,via=IFACE][,mark=N][,probe=tcp|icmp|dns|none], \
-                           e.g. \"example.org:443\" or \"10.0.0.1,probe=icmp\""
-                            .to_owned(),
-                    }
-                })?;
-            targets.push(target);
-        }
-        for target in &cli.targets {
-            targets.push(target.clone());
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        targets.retain(|target| seen.insert(target.text.clone()));
+        let paths = paths_settings(&origin, &file.paths, cli)?;
         let max_fps = file.ui.max_fps.unwrap_or(defaults::MAX_FPS);
         if !(1..=120).contains(&max_fps) {
             return Err(value_error(
@@ -404,14 +360,80 @@ impl Settings {
             keys: file.keys,
             netns: cli.netns.clone(),
             demo: cli.demo,
-            targets,
-            path_debounce,
-            probe_interval,
-            probe_timeout,
+            targets: paths.targets,
+            path_debounce: paths.debounce,
+            probe_interval: paths.probe_interval,
+            probe_timeout: paths.probe_timeout,
             expensive: file.paths.expensive,
             constrained: file.paths.constrained,
         })
     }
+}
+
+/// The `[paths]` settings, checked, with `--target` appended.
+struct PathSettings {
+    targets: Vec<Target>,
+    debounce: Duration,
+    probe_interval: Duration,
+    probe_timeout: Duration,
+}
+
+fn paths_settings(origin: &Path, section: &PathsSection, cli: &Cli) -> Result<PathSettings, ConfigError> {
+    let file_duration =
+        |key: &str, value: Option<&String>, default: Duration| -> Result<Duration, ConfigError> {
+            value.map_or(Ok(default), |text| {
+                duration::parse(text).map_err(|problem| ConfigError::Value {
+                    path: origin.to_owned(),
+                    key: key.to_owned(),
+                    value: format!("\"{text}\""),
+                    problem,
+                    hint: format!("write e.g. {key} = \"1s\" or \"250ms\""),
+                })
+            })
+        };
+    let file = section;
+    let path_debounce = file_duration("paths.debounce", file.debounce.as_ref(), defaults::PATH_DEBOUNCE)?;
+    check_range(origin, "paths.debounce", path_debounce, Duration::ZERO, Duration::from_secs(60))?;
+    let probe_interval =
+        file_duration("paths.probe_interval", file.probe_interval.as_ref(), defaults::PROBE_INTERVAL)?;
+    check_range(
+        origin,
+        "paths.probe_interval",
+        probe_interval,
+        Duration::from_millis(500),
+        Duration::from_secs(3600),
+    )?;
+    let probe_timeout =
+        file_duration("paths.probe_timeout", file.probe_timeout.as_ref(), defaults::PROBE_TIMEOUT)?;
+    check_range(
+        origin,
+        "paths.probe_timeout",
+        probe_timeout,
+        Duration::from_millis(100),
+        Duration::from_secs(30),
+    )?;
+    let mut targets: Vec<Target> = Vec::new();
+    for (index, text) in file.targets.iter().enumerate() {
+        let target: Target =
+            text.parse().map_err(|error: netlens_collectors::paths::target::TargetError| {
+                ConfigError::Value {
+                    path: origin.to_owned(),
+                    key: format!("paths.targets[{index}]"),
+                    value: format!("\"{text}\""),
+                    problem: error.to_string(),
+                    hint: "write targets as DEST[,via=IFACE][,mark=N][,probe=tcp|icmp|dns|none], \
+                           e.g. \"example.org:443\" or \"10.0.0.1,probe=icmp\""
+                        .to_owned(),
+                }
+            })?;
+        targets.push(target);
+    }
+    for target in &cli.targets {
+        targets.push(target.clone());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    targets.retain(|target| seen.insert(target.text.clone()));
+    Ok(PathSettings { targets, debounce: path_debounce, probe_interval, probe_timeout })
 }
 
 fn check_range(
@@ -529,10 +551,11 @@ history = {history}
 
 [keys]
 # Rebind an action by listing its keys; this replaces the action's default keys.
-# Actions: quit, next_tab, prev_tab, tab_1 … tab_5, up, down, top, bottom, page_up,
+# Actions: quit, next_tab, prev_tab, tab_1 … tab_6, up, down, top, bottom, page_up,
 # page_down, filter, cycle_sort, reverse_sort, group, open, close, toggle_pause,
-# export, help, follow. Keys: letters, digits, symbols, enter, esc, tab, shift-tab, up, down,
-# left, right, home, end, pgup, pgdn, f1 … f12, with ctrl-/alt-/shift- prefixes.
+# export, help, follow, route_lookup, add_target, remove_target, probe_now.
+# Keys: letters, digits, symbols, enter, esc, tab, shift-tab, up, down, left, right,
+# home, end, pgup, pgdn, f1 … f12, with ctrl-/alt-/shift- prefixes.
 # quit = ["q", "ctrl-c"]
 # export = ["e", "ctrl-s"]
 "#,

@@ -15,7 +15,7 @@ use common::dns::DnsServer;
 use common::netns::{Netns, SourceInNetns, require_netns};
 use common::peer::{Listener, TunHolder, in_netns, settle};
 use netlens_collectors::Store;
-use netlens_collectors::model::{AttemptOutcome, PathState, PathStatus, TunnelMode};
+use netlens_collectors::model::{AttemptOutcome, PathReason, PathState, PathStatus, TunnelMode};
 use netlens_collectors::paths::source::{PathsConfig, paths};
 use netlens_collectors::paths::target::Target;
 
@@ -28,7 +28,7 @@ struct Lab {
     peer: Netns,
 }
 
-/// host veth0 10.1.0.2/24 + 2001:db8:1::2/64 ↔ peer veth1 10.1.0.1/24 + 2001:db8:1::1/64,
+/// Host `veth0` 10.1.0.2/24 + `2001:db8:1::2/64` ↔ peer `veth1` 10.1.0.1/24 + `2001:db8:1::1/64`,
 /// default routes of both families via the peer.
 fn lab() -> Option<Lab> {
     let host = require_netns()?;
@@ -75,8 +75,9 @@ fn path<'s>(store: &'s Store, target: &str) -> Option<&'s PathState> {
 }
 
 fn is(store: &Store, target: &str, status: PathStatus, reason: Option<&str>) -> bool {
-    path(store, target)
-        .is_some_and(|p| p.status == status && p.reason.map(|r| r.as_str()) == reason && p.pending.is_none())
+    path(store, target).is_some_and(|p| {
+        p.status == status && p.reason.map(PathReason::as_str) == reason && p.pending.is_none()
+    })
 }
 
 /// `ip -j route get ARGS` in `netns`: the answer, or `ip`'s error text.
@@ -115,7 +116,7 @@ fn link_down_is_reported_within_the_debounce_and_recovers() {
         is(s, "default-ipv4", PathStatus::Satisfied, None)
     });
     source.with_store(|s| {
-        agrees_with_ip(&lab.host, path(s, "default-ipv4").unwrap_or_else(|| panic!()), &["1.1.1.1"])
+        agrees_with_ip(&lab.host, path(s, "default-ipv4").unwrap_or_else(|| panic!()), &["1.1.1.1"]);
     });
 
     let started = Instant::now();
@@ -140,7 +141,7 @@ fn link_down_is_reported_within_the_debounce_and_recovers() {
     // network manager would.
     lab.host.must(&["link", "set", "veth0", "up"]);
     lab.host.must(&["route", "replace", "default", "via", "10.1.0.1", "dev", "veth0"]);
-    wait(&source, "default-ipv4 satisfied again", DEBOUNCE + Duration::from_millis(1000), |s| {
+    wait(&source, "default-ipv4 satisfied again", DEBOUNCE + Duration::from_secs(1), |s| {
         is(s, "default-ipv4", PathStatus::Satisfied, None)
     });
     source.stop();
@@ -173,7 +174,7 @@ fn kernel_refusals_have_their_reasons() {
         );
     }
     source.with_store(|s| {
-        agrees_with_ip(&lab.host, path(s, "10.1.0.1").unwrap_or_else(|| panic!()), &["10.1.0.1"])
+        agrees_with_ip(&lab.host, path(s, "10.1.0.1").unwrap_or_else(|| panic!()), &["10.1.0.1"]);
     });
 
     lab.host.must(&["route", "del", "default"]);

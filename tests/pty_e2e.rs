@@ -25,11 +25,13 @@ fn start_navigate_export_quit() {
     session.send(b"2");
     session.wait_for(&["MTU", "loopback"], WAIT);
     session.send(b"\t");
+    session.wait_for(&["Paths", "sort configured"], WAIT);
+    session.send(b"\t");
     // The Connections header counts sockets per state, whatever this host has open.
     session.wait_for(&["established", "listening"], WAIT);
-    session.send(b"4");
-    session.wait_for(&["table local"], WAIT);
     session.send(b"5");
+    session.wait_for(&["table local"], WAIT);
+    session.send(b"6");
     session.wait_for(&["interfaces source ok"], WAIT);
     session.send(b"?");
     session.wait_for(&["quit", "export"], WAIT);
@@ -48,6 +50,28 @@ fn start_navigate_export_quit() {
         serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap_or_default()).unwrap_or_default();
     support::schema::check_snapshot(&doc);
 
+    session.send(b"q");
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}
+
+#[test]
+fn paths_tab_details_and_route_lookup_in_the_demo() {
+    let home = tempdir();
+    let mut session = PtySession::spawn(home.path(), &["--demo"], 120, 36);
+    session.wait_for(&["Default paths", "address_tentative"], WAIT);
+    session.send(b"3");
+    session.wait_for(&["example.org:443", "failing probe_failed", "satisfied → failing?"], WAIT);
+    session.send(b"jj\r");
+    session.wait_for(&["Checks (7)", "Happy Eyeballs", "also-ran", "winner"], WAIT);
+    session.send(b"\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    session.send(b"r");
+    session.wait_for(&["route lookup"], WAIT);
+    session.send(b"10.0.0.1 mark=x");
+    session.wait_for(&["`mark=x`: mark must be a number"], WAIT);
+    session.send(b"\x1b");
+    std::thread::sleep(Duration::from_millis(150));
     session.send(b"q");
     assert_eq!(session.wait_exit(WAIT), 0);
     session.assert_restored();

@@ -33,8 +33,9 @@ fn screen(tab: Tab) -> UiState {
             StatusLevel::Info,
             fake::NOW - time::Duration::seconds(1),
         ),
-        // wlan0: a tentative address, receive errors and its own events in the preview.
-        Tab::Interfaces => {
+        // wlan0: a tentative address, receive errors and its own events in the preview;
+        // example.org:443: a probe history with a failure and a Happy Eyeballs race.
+        Tab::Interfaces | Tab::Paths => {
             update(&mut ui, &store, Action::Down);
             update(&mut ui, &store, Action::Down);
         }

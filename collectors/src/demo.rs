@@ -30,6 +30,23 @@ pub fn shifted_events(now: Timestamp) -> Vec<Event> {
         .into_iter()
         .map(|mut event| {
             event.at += shift;
+            // Paths carry their own times (time in state, transitions): move them too.
+            match &mut event.payload {
+                Payload::Paths(paths) => {
+                    for path in paths {
+                        path.since += shift;
+                        path.evaluated_at += shift;
+                        if let Some(pending) = &mut path.pending {
+                            pending.since += shift;
+                        }
+                        for transition in &mut path.transitions {
+                            transition.at += shift;
+                        }
+                    }
+                }
+                Payload::RouteLookup(report) => report.at += shift,
+                _ => {}
+            }
             event
         })
         .collect()
@@ -78,5 +95,11 @@ mod tests {
         let events = shifted_events(now);
         assert_eq!(events.last().map(|e| e.at), Some(now));
         assert!(events.windows(2).all(|w| w[0].at <= w[1].at), "still in time order");
+        let paths = events.iter().find_map(|e| match &e.payload {
+            Payload::Paths(paths) => Some(paths),
+            _ => None,
+        });
+        let since = paths.and_then(|paths| paths.first()).map(|path| path.since);
+        assert_eq!(since, Some(now - time::Duration::seconds(19)), "path times moved with the script");
     }
 }

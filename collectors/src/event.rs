@@ -3,8 +3,8 @@
 //! [`Store`]: crate::store::Store
 
 use crate::model::{
-    FlowSample, InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus,
-    SystemFacts, TimelineKind, Timestamp,
+    FlowSample, InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket,
+    SocketTable, SourceId, SourceStatus, SystemFacts, TimelineKind, Timestamp,
 };
 
 /// One state change, stamped with when it was observed and by which source.

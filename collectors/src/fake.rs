@@ -4,6 +4,7 @@
 //! store, so rendered screens can be compared byte for byte.
 
 mod connections;
+mod paths;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -96,7 +97,8 @@ fn interfaces() -> Vec<Interface> {
     let mut eth0 = iface(2, "eth0", InterfaceKind::Ethernet, Some("52:54:00:12:34:56"));
     eth0.addresses = vec![
         addr(v4(192, 168, 1, 23), 24, global, none),
-        addr(v6([0x2001, 0xdb8, 0x10, 0, 0x5054, 0xff, 0xfe12, 0x3456]), 64, global, none),
+        // Duplicate address detection still running: the default IPv6 path waits for it.
+        addr(v6([0x2001, 0xdb8, 0x10, 0, 0x5054, 0xff, 0xfe12, 0x3456]), 64, global, AddressFlags::TENTATIVE),
         addr(v6([0xfe80, 0, 0, 0, 0x5054, 0xff, 0xfe12, 0x3456]), 64, link, AddressFlags::PERMANENT),
     ];
 
@@ -331,10 +333,25 @@ fn notices() -> Vec<(i64, SourceId, Notice)> {
             SourceId::Interfaces,
             n(K::RouteAdded, "default", "default route via 10.20.30.1 dev wlan0 metric 600 added"),
         ),
+        (52, SourceId::Paths, n(K::PathMoved, "default-ipv4", "default-ipv4: moved eth0 → tun0")),
         (
             44,
             SourceId::Interfaces,
             n(K::AddressAdded, "wlan0", "2001:db8:20:0:a6c3:f0ff:fe8e:2107/64 added to wlan0 (tentative)"),
+        ),
+        (
+            44,
+            SourceId::Paths,
+            n(
+                K::PathStatus,
+                "default-ipv6",
+                "default-ipv6: satisfied → unsatisfied (address_tentative eth0)",
+            ),
+        ),
+        (
+            33,
+            SourceId::Paths,
+            n(K::PathStatus, "10.20.0.5:22", "10.20.0.5:22: satisfied → failing (probe_failed 10.20.0.5:22)"),
         ),
         // The kernel re-reports a failing neighbour on every resolution attempt: a burst
         // the timeline folds into one entry.
@@ -359,6 +376,13 @@ fn notices() -> Vec<(i64, SourceId, Notice)> {
             n(K::NeighborChanged, "veth-lab", "neighbor 10.99.0.2 on veth-lab failed"),
         ),
         (20, SourceId::Interfaces, n(K::LinkChanged, "tun0", "tun0 down")),
+        (
+            20,
+            SourceId::Paths,
+            n(K::PathStatus, "default-ipv4", "default-ipv4: satisfied → unsatisfied (link_down tun0)"),
+        ),
+        (19, SourceId::Paths, n(K::PathStatus, "default-ipv4", "default-ipv4: unsatisfied → satisfied")),
+        (19, SourceId::Paths, n(K::PathMoved, "default-ipv4", "default-ipv4: moved tun0 → eth0")),
         (12, SourceId::Interfaces, n(K::LinkRenamed, "docker0", "renamed br-5e21 → docker0")),
         (
             5,
@@ -399,6 +423,7 @@ pub fn events() -> Vec<Event> {
             }),
         },
         Event { at: start, source: SourceId::Interfaces, payload: Payload::Network(network()) },
+        Event { at: start, source: SourceId::Paths, payload: paths_status() },
     ];
     let mut scripted = notices().into_iter().peekable();
     for n in 1..=SAMPLES {
@@ -439,6 +464,12 @@ pub fn events() -> Vec<Event> {
             });
         }
     }
+    events.push(Event { at: NOW, source: SourceId::Paths, payload: Payload::Paths(paths::paths()) });
+    events.push(Event {
+        at: NOW,
+        source: SourceId::Paths,
+        payload: Payload::RouteLookup(paths::route_lookup()),
+    });
     events.push(Event {
         at: NOW,
         source: SourceId::System,
@@ -458,6 +489,20 @@ pub fn connection_table(n: u32) -> crate::model::SocketTable {
 #[must_use]
 pub fn connection_flows() -> crate::model::FlowSample {
     connections::flows()
+}
+
+fn paths_status() -> Payload {
+    Payload::Status(SourceStatus {
+        name: SourceId::Paths,
+        status: SourceState::Ok,
+        detail: "route lookups on every network change; tcp and icmp probes for 3 targets".into(),
+    })
+}
+
+/// The scripted paths as evaluated at [`NOW`]: default paths first, then user targets.
+#[must_use]
+pub fn path_states() -> Vec<crate::model::PathState> {
+    paths::paths()
 }
 
 fn capture_status() -> Payload {
@@ -546,6 +591,15 @@ pub fn large_connection_store(sockets: u32) -> Store {
     store
 }
 
+/// The scripted store with `targets` more probed user targets (plus the two default
+/// paths) in its paths section, for benchmarks.
+#[must_use]
+pub fn large_path_store(targets: u32) -> Store {
+    let mut store = store();
+    store.apply(Event { at: NOW, source: SourceId::Paths, payload: Payload::Paths(paths::many(targets)) });
+    store
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,7 +619,7 @@ mod tests {
             .iter()
             .filter(|e| !matches!(e.source, SourceId::Connections | SourceId::Capture))
             .count();
-        assert_eq!(scripted, notices().len() - 3 + 2, "a burst of 4 folded, plus two source statuses");
+        assert_eq!(scripted, notices().len() - 3 + 3, "a burst of 4 folded, plus three source statuses");
         let connection_lines: Vec<String> = a
             .timeline()
             .iter()
@@ -583,6 +637,29 @@ mod tests {
         assert!(has("(node 6001): its process is above 90 % of its open-file limit"));
         assert!(!has("also-ran"), "a Happy Eyeballs race is never announced");
         assert_eq!(a.timeline().coalesced_bursts(), 1);
+    }
+
+    #[test]
+    fn paths_are_in_the_store() {
+        let store = store();
+        let targets: Vec<&str> = store.paths().iter().map(|p| p.target.as_str()).collect();
+        assert_eq!(
+            targets,
+            [
+                "default-ipv4",
+                "default-ipv6",
+                "example.org:443",
+                "10.20.0.5:22",
+                "db.internal",
+                "10.8.0.1,probe=icmp"
+            ]
+        );
+        for path in store.paths() {
+            let parsed: crate::paths::target::Target = path.target.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(parsed.text, path.target, "targets are in canonical form");
+        }
+        assert_eq!(store.route_lookup().map(|r| r.query.as_str()), Some("1.1.1.1"));
+        assert_eq!(large_path_store(100).paths().len(), 102);
     }
 
     #[test]

@@ -16,9 +16,9 @@ pub use connections::{
 use crate::event::{Event, Notice, Payload};
 use crate::history::Ring;
 use crate::model::{
-    AddressFamily, Interface, InterfaceRates, InterfaceStats, Neighbor, NetworkTable, PathState, ProcessUsage,
-    RouteLookupReport, Route,
-    Rule, SourceId, SourceStatus, SystemFacts, TimelineEntry, Timestamp,
+    AddressFamily, Interface, InterfaceRates, InterfaceStats, Neighbor, NetworkTable, PathState,
+    ProcessUsage, Route, RouteLookupReport, Rule, SourceId, SourceStatus, SystemFacts, TimelineEntry,
+    Timestamp,
 };
 
 /// Capacities and windows that keep memory bounded.
@@ -265,7 +265,15 @@ impl Store {
     pub fn apply(&mut self, event: Event) {
         let Event { at, source, payload } = event;
         match payload {
-            Payload::Network(table) => self.apply_network(at, table),
+            Payload::Network(table) => {
+                self.apply_network(at, table);
+                let addresses = self.interfaces.values().flat_map(|entry| {
+                    entry.info.addresses.iter().map(move |address| (address.address, entry.info.index))
+                });
+                for notice in self.connections.apply_addresses(addresses) {
+                    self.timeline.push(at, source, notice);
+                }
+            }
             Payload::Counters(samples) => {
                 for (index, stats) in samples {
                     if let Some(entry) = self.interfaces.get_mut(&index) {

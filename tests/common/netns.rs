@@ -1,6 +1,6 @@
 //! Network namespaces for real-kernel tests (DESIGN.md §7): a guard that creates a
 //! uniquely named namespace and deletes it on drop, `ip` helpers that run inside it,
-//! the skip-or-fail policy, and a harness running a [`Source`] inside it.
+//! the skip-or-fail policy, and a harness running [`Source`]s inside it.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use netlens_collectors::source::{Source, spawn_supervised};
-use netlens_collectors::{Payload, Store};
+use netlens_collectors::{Event, Payload, Store};
 use nix::sched::{CloneFlags, setns};
 use tokio::sync::{mpsc, watch};
 
@@ -150,6 +150,16 @@ impl SourceInNetns {
         S: Source,
         F: FnOnce() -> S + Send + 'static,
     {
+        Self::start_many(netns, capacity, move |tx| vec![spawn_supervised(make(), tx)])
+    }
+
+    /// Start several sources inside `netns`, all folded into one store: `spawn` runs
+    /// on the namespace's runtime and spawns each (with [`spawn_supervised`]) on a
+    /// clone of the sender it is given, returning their tasks.
+    pub fn start_many<F>(netns: &Netns, capacity: usize, spawn: F) -> Self
+    where
+        F: FnOnce(mpsc::Sender<Event>) -> Vec<tokio::task::JoinHandle<()>> + Send + 'static,
+    {
         let store = Arc::new(Mutex::new(Store::default()));
         let (paused, mut paused_rx) = watch::channel(false);
         let (stop, mut stop_rx) = watch::channel(false);
@@ -167,7 +177,7 @@ impl SourceInNetns {
                 .map_err(|error| format!("tokio runtime: {error}"))?;
             runtime.block_on(async move {
                 let (tx, mut rx) = mpsc::channel(capacity);
-                let task = spawn_supervised(make(), tx);
+                let tasks = spawn(tx);
                 loop {
                     if *paused_rx.borrow_and_update() {
                         // Not receiving: the channel fills and the source blocks.
@@ -190,8 +200,12 @@ impl SourceInNetns {
                         },
                     }
                 }
-                task.abort();
-                let _ = task.await;
+                for task in &tasks {
+                    task.abort();
+                }
+                for task in tasks {
+                    let _ = task.await;
+                }
             });
             Ok(())
         });

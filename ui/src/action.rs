@@ -55,6 +55,14 @@ pub enum Action {
     Help,
     /// Toggle follow mode on the Events tab.
     Follow,
+    /// Open the route lookup prompt (`ip route get`, any tab).
+    RouteLookup,
+    /// Paths tab: open the prompt that adds a path target.
+    AddTarget,
+    /// Paths tab: stop watching the selected user target.
+    RemoveTarget,
+    /// Paths tab: probe the selected target now.
+    ProbeNow,
     /// Prompt: type a character.
     PromptInput(char),
     /// Prompt: delete the last character.
@@ -80,6 +88,8 @@ pub enum Group {
     Move,
     /// Acting on the current table.
     Tables,
+    /// Acting on path targets (Paths tab).
+    Paths,
     /// Everything else.
     General,
 }
@@ -92,6 +102,7 @@ impl Group {
             Self::Views => "Tabs",
             Self::Move => "Move",
             Self::Tables => "Tables",
+            Self::Paths => "Paths",
             Self::General => "General",
         }
     }
@@ -117,14 +128,15 @@ const fn bindable(
 }
 
 /// Every action a key can be bound to, in help-overlay order.
-const BINDABLE: [Bindable; 24] = [
+const BINDABLE: [Bindable; 29] = [
     bindable("next_tab", Action::NextTab, Group::Views, "next tab", &["tab"]),
     bindable("prev_tab", Action::PrevTab, Group::Views, "previous tab", &["shift-tab"]),
     bindable("tab_1", Action::SelectTab(Tab::Overview), Group::Views, "Overview", &["1"]),
     bindable("tab_2", Action::SelectTab(Tab::Interfaces), Group::Views, "Interfaces", &["2"]),
-    bindable("tab_3", Action::SelectTab(Tab::Connections), Group::Views, "Connections", &["3"]),
-    bindable("tab_4", Action::SelectTab(Tab::Routes), Group::Views, "Routes", &["4"]),
-    bindable("tab_5", Action::SelectTab(Tab::Events), Group::Views, "Events", &["5"]),
+    bindable("tab_3", Action::SelectTab(Tab::Paths), Group::Views, "Paths", &["3"]),
+    bindable("tab_4", Action::SelectTab(Tab::Connections), Group::Views, "Connections", &["4"]),
+    bindable("tab_5", Action::SelectTab(Tab::Routes), Group::Views, "Routes", &["5"]),
+    bindable("tab_6", Action::SelectTab(Tab::Events), Group::Views, "Events", &["6"]),
     bindable("up", Action::Up, Group::Move, "up (newer events)", &["up", "k"]),
     bindable("down", Action::Down, Group::Move, "down", &["down", "j"]),
     bindable("page_up", Action::PageUp, Group::Move, "page up", &["pgup"]),
@@ -140,6 +152,11 @@ const BINDABLE: [Bindable; 24] = [
     bindable("open", Action::Open, Group::Tables, "open details", &["enter"]),
     bindable("close", Action::Close, Group::Tables, "close details or filter", &["esc"]),
     bindable("follow", Action::Follow, Group::Tables, "events: follow newest", &["f"]),
+    bindable("add_target", Action::AddTarget, Group::Paths, "add a target", &["a"]),
+    bindable("remove_target", Action::RemoveTarget, Group::Paths, "remove the target", &["x", "delete"]),
+    // `p` pauses everywhere; a probe is the capital.
+    bindable("probe_now", Action::ProbeNow, Group::Paths, "probe it now", &["P"]),
+    bindable("route_lookup", Action::RouteLookup, Group::General, "route lookup", &["r"]),
     bindable("toggle_pause", Action::TogglePause, Group::General, "pause / resume view", &["p"]),
     bindable("export", Action::Export, Group::General, "export a snapshot", &["e"]),
     bindable("help", Action::Help, Group::General, "this help", &["?", "f1"]),

@@ -29,6 +29,10 @@ pub enum Field {
     Type,
     /// Routes, rules, neighbours: ipv4 or ipv6.
     Family,
+    /// Paths: the target as written.
+    Target,
+    /// Paths: satisfied, unsatisfied or failing, and the reason.
+    Status,
 }
 
 impl Field {
@@ -46,6 +50,8 @@ impl Field {
             Self::Proto => "proto",
             Self::Type => "type",
             Self::Family => "family",
+            Self::Target => "target",
+            Self::Status => "status",
         }
     }
 }
@@ -54,6 +60,8 @@ impl Field {
 pub const INTERFACE_FIELDS: &[Field] = &[Field::Name, Field::Kind, Field::State];
 /// Fields the Routes filter understands.
 pub const ROUTE_FIELDS: &[Field] = &[Field::Table, Field::Dev, Field::Proto, Field::Type, Field::Family];
+/// Fields the Paths filter understands.
+pub const PATH_FIELDS: &[Field] = &[Field::Target, Field::Status, Field::Dev, Field::Kind];
 /// Fields the Events filter understands.
 pub const EVENT_FIELDS: &[Field] = &[Field::Source, Field::Kind, Field::Subject];
 

@@ -1,5 +1,6 @@
 //! Terminal events to actions, by mode: the keymap in normal mode; text editing in the
-//! filter prompt; scroll-or-dismiss in the help overlay. Mouse: a click on a tab opens
+//! prompt (filter, route lookup, add target); scroll-or-dismiss in the help overlay;
+//! ask-again-or-dismiss in the route lookup popup. Mouse: a click on a tab opens
 //! it, the wheel moves.
 
 use ratatui::crossterm::event::{
@@ -42,10 +43,21 @@ fn map_key(keymap: &Keymap, ui: &UiState, key: &KeyEvent) -> Option<Action> {
             // Any other key dismisses the overlay, as in a pager.
             _ => Action::Close,
         }),
+        Mode::RouteLookup => Some(match keymap.action(key) {
+            Some(
+                action @ (Action::Quit
+                | Action::RouteLookup
+                | Action::NextTab
+                | Action::PrevTab
+                | Action::SelectTab(_)),
+            ) => action,
+            // Any other key dismisses the popup.
+            _ => Action::Close,
+        }),
     }
 }
 
-/// Typing edits the filter; Ctrl chords still reach bindings such as Ctrl-C.
+/// Typing edits the prompt's text; Ctrl chords still reach bindings such as Ctrl-C.
 fn prompt_key(keymap: &Keymap, key: &KeyEvent) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let alt = key.modifiers.contains(KeyModifiers::ALT);

@@ -4,6 +4,7 @@
 //! terminal size, the keymap in effect).
 
 use netlens_collectors::model::Timestamp;
+use netlens_collectors::paths::query::LookupRequest;
 
 use crate::action::{Binding, Keymap};
 use crate::conn_filter::ConnFilter;
@@ -17,6 +18,9 @@ pub enum Tab {
     Overview,
     /// Every interface with its state, addresses and rates; Enter opens details.
     Interfaces,
+    /// Every path target with its verdict, interface, gateway and probe; Enter opens
+    /// its checks, probe history, Happy Eyeballs race and transitions.
+    Paths,
     /// Every socket with its state, peer, process, rates and TCP statistics.
     Connections,
     /// Routes by table, policy rules and neighbours.
@@ -27,8 +31,8 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab, in tab-bar order.
-    pub const ALL: [Self; 5] =
-        [Self::Overview, Self::Interfaces, Self::Connections, Self::Routes, Self::Events];
+    pub const ALL: [Self; 6] =
+        [Self::Overview, Self::Interfaces, Self::Paths, Self::Connections, Self::Routes, Self::Events];
 
     /// The tab's title.
     #[must_use]
@@ -36,6 +40,7 @@ impl Tab {
         match self {
             Self::Overview => "Overview",
             Self::Interfaces => "Interfaces",
+            Self::Paths => "Paths",
             Self::Connections => "Connections",
             Self::Routes => "Routes",
             Self::Events => "Events",
@@ -48,6 +53,7 @@ impl Tab {
         match self {
             Self::Overview => "Over",
             Self::Interfaces => "Ifaces",
+            Self::Paths => "Paths",
             Self::Connections => "Conns",
             Self::Routes => "Routes",
             Self::Events => "Events",
@@ -60,9 +66,10 @@ impl Tab {
         match self {
             Self::Overview => 0,
             Self::Interfaces => 1,
-            Self::Connections => 2,
-            Self::Routes => 3,
-            Self::Events => 4,
+            Self::Paths => 2,
+            Self::Connections => 3,
+            Self::Routes => 4,
+            Self::Events => 5,
         }
     }
 
@@ -117,10 +124,24 @@ pub enum Mode {
     /// Tabs, tables, details.
     #[default]
     Normal,
-    /// The `/` filter prompt: typing edits, Enter applies, Esc cancels.
+    /// A one-line prompt (see [`PromptKind`]): typing edits, Enter applies, Esc cancels.
     Prompt,
     /// The help overlay.
     Help,
+    /// The route lookup popup: the kernel's answer to the last lookup asked for.
+    RouteLookup,
+}
+
+/// What the one-line prompt is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PromptKind {
+    /// `/`: the current table's filter.
+    #[default]
+    Filter,
+    /// `r`: a route lookup, `DEST [via=IF] [mark=N] [from=ADDR]`.
+    RouteLookup,
+    /// `a` on the Paths tab: a new path target, `DEST[,via=IF][,mark=N][,probe=KIND]`.
+    AddTarget,
 }
 
 /// A cursor over the rows of a list and the first row shown.
@@ -303,6 +324,81 @@ impl ConnectionSort {
     }
 }
 
+/// Sort keys of the Paths table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PathSort {
+    /// As configured: the default paths first, then user targets in the order given.
+    #[default]
+    Configured,
+    /// Target text.
+    Target,
+    /// Status: unsatisfied first, then failing, then satisfied.
+    Status,
+    /// Output interface.
+    Interface,
+    /// Probe round-trip time, slowest first.
+    Rtt,
+    /// Probe loss, most first.
+    Loss,
+    /// Time in the current status, longest first.
+    Since,
+}
+
+impl PathSort {
+    /// The next key for `s`, in column order.
+    #[must_use]
+    pub const fn next(self) -> Self {
+        match self {
+            Self::Configured => Self::Target,
+            Self::Target => Self::Status,
+            Self::Status => Self::Interface,
+            Self::Interface => Self::Rtt,
+            Self::Rtt => Self::Loss,
+            Self::Loss => Self::Since,
+            Self::Since => Self::Configured,
+        }
+    }
+
+    /// The key's name in hints.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Configured => "configured",
+            Self::Target => "target",
+            Self::Status => "status",
+            Self::Interface => "interface",
+            Self::Rtt => "rtt",
+            Self::Loss => "loss",
+            Self::Since => "time in state",
+        }
+    }
+
+    /// Measures read best largest first; everything else ascending.
+    #[must_use]
+    pub const fn descending_by_default(self) -> bool {
+        matches!(self, Self::Rtt | Self::Loss | Self::Since)
+    }
+}
+
+/// The open details view of one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathDetails {
+    /// The target, in canonical form (its identity in the store).
+    pub(crate) target: String,
+    /// Lines scrolled down.
+    pub(crate) scroll: usize,
+}
+
+/// The Paths tab. The cursor counts rows the filter lets through.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PathsState {
+    pub(crate) list: ListState,
+    pub(crate) sort: PathSort,
+    pub(crate) reversed: bool,
+    pub(crate) filter: Filter,
+    pub(crate) details: Option<PathDetails>,
+}
+
 /// The open details view of one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionDetails {
@@ -374,12 +470,17 @@ pub struct UiState {
     /// Terminal size in cells; `(0, 0)` until the app reports it.
     pub(crate) viewport: (u16, u16),
     pub(crate) interfaces: InterfacesState,
+    pub(crate) paths: PathsState,
     pub(crate) connections: ConnectionsState,
     pub(crate) routes: RoutesState,
     pub(crate) events: EventsState,
     pub(crate) help_scroll: usize,
-    /// The filter being typed in the prompt.
+    /// What the prompt is for.
+    pub(crate) prompt: PromptKind,
+    /// The text being typed in the prompt.
     pub(crate) draft: String,
+    /// The route lookup last asked for: the popup shows the store's answer to it.
+    pub(crate) lookup: Option<LookupRequest>,
     pub(crate) status: Option<StatusMessage>,
     /// The bindings in effect, for the help overlay and the hints.
     pub(crate) bindings: Vec<Binding>,
@@ -408,11 +509,14 @@ impl UiState {
             follow: true,
             viewport: (0, 0),
             interfaces: InterfacesState::default(),
+            paths: PathsState::default(),
             connections: ConnectionsState::default(),
             routes: RoutesState::default(),
             events: EventsState::default(),
             help_scroll: 0,
+            prompt: PromptKind::Filter,
             draft: String::new(),
+            lookup: None,
             status: None,
             bindings: keymap.describe(),
         }
@@ -454,6 +558,24 @@ impl UiState {
         self.interfaces.details.is_some()
     }
 
+    /// The target whose path details are open, if any.
+    #[must_use]
+    pub fn path_details(&self) -> Option<&str> {
+        self.paths.details.as_ref().map(|open| open.target.as_str())
+    }
+
+    /// What the prompt is for (meaningful while [`Mode::Prompt`]).
+    #[must_use]
+    pub const fn prompt_kind(&self) -> PromptKind {
+        self.prompt
+    }
+
+    /// The route lookup last asked for, if any.
+    #[must_use]
+    pub const fn lookup(&self) -> Option<&LookupRequest> {
+        self.lookup.as_ref()
+    }
+
     /// The socket cookie of the connection whose details are open, if any.
     #[must_use]
     pub const fn connection_details(&self) -> Option<u64> {
@@ -475,13 +597,14 @@ impl UiState {
         match tab {
             Tab::Overview => "",
             Tab::Interfaces => self.interfaces.filter.text(),
+            Tab::Paths => self.paths.filter.text(),
             Tab::Connections => self.connections.filter.text(),
             Tab::Routes => self.routes.filter.text(),
             Tab::Events => self.events.filter.text(),
         }
     }
 
-    /// The filter being typed in the prompt.
+    /// The text being typed in the prompt.
     #[must_use]
     pub fn draft(&self) -> &str {
         &self.draft

@@ -4,27 +4,42 @@
 
 use netlens_collectors::Store;
 use netlens_collectors::model::Timestamp;
+use netlens_collectors::paths::query::LookupRequest;
+use netlens_collectors::paths::target::{ProbeKind, Target};
 
 use crate::action::Action;
 use crate::conn_filter::ConnFilter;
-use crate::filter::{EVENT_FIELDS, Filter, INTERFACE_FIELDS, ROUTE_FIELDS};
-use crate::panes::{connection_details, connections, details, events, help, interfaces, routes};
-use crate::state::{ConnectionDetails, Details, ListState, Mode, StatusLevel, Tab, UiState};
+use crate::filter::{EVENT_FIELDS, Filter, INTERFACE_FIELDS, PATH_FIELDS, ROUTE_FIELDS};
+use crate::panes::{
+    connection_details, connections, details, events, help, interfaces, path_details, paths, routes,
+};
+use crate::state::{
+    ConnectionDetails, Details, ListState, Mode, PathDetails, PromptKind, StatusLevel, Tab, UiState,
+};
 use crate::widgets::table::scroll;
 
 /// A side effect the app performs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Leave: restore the terminal and exit.
     Quit,
     /// Write a snapshot and report the result with [`UiState::set_status`].
     Export,
+    /// Ask the kernel for its route to a destination (`ip route get`); the answer
+    /// arrives as the store's route lookup report, whose query is the request's text.
+    RouteLookup(LookupRequest),
+    /// Start watching a path target (already parsed and checked).
+    AddTarget(Target),
+    /// Stop watching the user target written so (canonical form).
+    RemoveTarget(String),
+    /// Probe the target written so (canonical form) now, outside its schedule.
+    ProbeNow(String),
 }
 
 /// Assume a common terminal until the app reports the real size.
 const DEFAULT_VIEWPORT: (u16, u16) = (80, 24);
 
-/// Longest filter the prompt accepts.
+/// Longest text the prompt accepts.
 const MAX_FILTER: usize = 256;
 
 /// A cursor movement.
@@ -53,10 +68,13 @@ pub fn update(ui: &mut UiState, store: &Store, action: Action) -> Option<Command
     }
     match ui.mode {
         Mode::Prompt => prompt(ui, store, action),
-        Mode::Help => help_mode(ui, store, action),
-        Mode::Normal => return normal(ui, store, action),
+        Mode::Help => {
+            help_mode(ui, store, action);
+            None
+        }
+        Mode::RouteLookup => lookup_popup(ui, store, action),
+        Mode::Normal => normal(ui, store, action),
     }
-    None
 }
 
 fn viewport(ui: &UiState) -> (u16, u16) {
@@ -84,6 +102,10 @@ fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
         Action::Top => motion(ui, store, Motion::Top),
         Action::Bottom => motion(ui, store, Motion::Bottom),
         Action::Filter => open_prompt(ui),
+        Action::RouteLookup => open_lookup_prompt(ui),
+        Action::AddTarget => open_add_target(ui),
+        Action::RemoveTarget => return remove_target(ui, store),
+        Action::ProbeNow => return probe_now(ui, store),
         Action::CycleSort | Action::ReverseSort => sort(ui, store, action == Action::ReverseSort),
         Action::ToggleGroup => group(ui, store),
         Action::Open => open(ui, store),
@@ -120,6 +142,7 @@ fn page(ui: &UiState, store: &Store) -> usize {
     let (_, height) = viewport(ui);
     let rows = match ui.tab {
         Tab::Connections => connections::visible_rows(store, height),
+        Tab::Paths => paths::visible_rows(height),
         Tab::Routes => routes::visible_rows(height),
         Tab::Events => events::visible_rows(height),
         Tab::Overview | Tab::Interfaces => interfaces::visible_rows(height),
@@ -152,6 +175,17 @@ fn motion(ui: &mut UiState, store: &Store, motion: Motion) {
             let list = &mut ui.interfaces.list;
             list.cursor = step(list.cursor, len, motion);
             list.offset = scroll(list.offset, list.cursor, interfaces::visible_rows(height), len);
+        }
+        Tab::Paths => {
+            if let Some(open) = ui.paths.details.as_mut() {
+                let limit = path_details::overflow(store, &open.target, width, height);
+                open.scroll = step(open.scroll, limit + 1, motion);
+                return;
+            }
+            let len = paths::ordered(store, &ui.paths).len();
+            let list = &mut ui.paths.list;
+            list.cursor = step(list.cursor, len, motion);
+            list.offset = scroll(list.offset, list.cursor, paths::visible_rows(height), len);
         }
         Tab::Connections => {
             if let Some(open) = ui.connections.details.as_mut() {
@@ -212,34 +246,101 @@ fn settle_connections(ui: &mut UiState, store: &Store) {
 fn open_prompt(ui: &mut UiState) {
     let details_open = match ui.tab {
         Tab::Interfaces => ui.interfaces.details.is_some(),
+        Tab::Paths => ui.paths.details.is_some(),
         Tab::Connections => ui.connections.details.is_some(),
         Tab::Overview | Tab::Routes | Tab::Events => false,
     };
     if !ui.tab.has_table() || details_open {
         ui.hint(
-            "filters work on the Interfaces, Connections, Routes and Events tables",
+            "filters work on the Interfaces, Paths, Connections, Routes and Events tables",
             StatusLevel::Warning,
         );
         return;
     }
     ui.draft = ui.filter(ui.tab).to_owned();
+    ui.prompt = PromptKind::Filter;
     ui.mode = Mode::Prompt;
 }
 
-fn prompt(ui: &mut UiState, store: &Store, action: Action) {
-    match action {
-        Action::PromptInput(c) if !c.is_control() && ui.draft.chars().count() < MAX_FILTER => {
-            ui.draft.push(c);
-        }
-        Action::PromptBackspace => {
-            ui.draft.pop();
-        }
-        Action::PromptDeleteWord => {
-            let kept = ui.draft.trim_end().rfind(char::is_whitespace).map_or(0, |i| i + 1);
-            ui.draft.truncate(kept);
-        }
-        Action::PromptClear => ui.draft.clear(),
-        Action::PromptSubmit => {
+/// `r`: the route lookup prompt, starting from the previous question.
+fn open_lookup_prompt(ui: &mut UiState) {
+    ui.draft = ui.lookup.as_ref().map(ToString::to_string).unwrap_or_default();
+    ui.prompt = PromptKind::RouteLookup;
+    ui.mode = Mode::Prompt;
+}
+
+/// `a`: the add-target prompt (Paths tab).
+fn open_add_target(ui: &mut UiState) {
+    if ui.tab != Tab::Paths {
+        let key = ui.keys_of("tab_3").unwrap_or("3").to_owned();
+        ui.hint(format!("targets are added on the Paths tab ({key})"), StatusLevel::Info);
+        return;
+    }
+    ui.draft.clear();
+    ui.prompt = PromptKind::AddTarget;
+    ui.mode = Mode::Prompt;
+}
+
+/// The path the Paths tab acts on: the one whose details are open, else the selected row.
+fn selected_path(ui: &UiState, store: &Store) -> Option<String> {
+    if let Some(open) = &ui.paths.details {
+        return Some(open.target.clone());
+    }
+    let rows = paths::ordered(store, &ui.paths);
+    rows.get(ui.paths.list.cursor.min(rows.len().saturating_sub(1))).map(|path| path.target.clone())
+}
+
+/// The selected user target for `x` and `P`, or a hint saying why there is none.
+fn acted_on(ui: &mut UiState, store: &Store, what: &str) -> Option<String> {
+    if ui.tab != Tab::Paths {
+        let key = ui.keys_of("tab_3").unwrap_or("3").to_owned();
+        ui.hint(format!("{what} works on the Paths tab ({key})"), StatusLevel::Info);
+        return None;
+    }
+    let Some(target) = selected_path(ui, store) else {
+        ui.hint("no path selected", StatusLevel::Info);
+        return None;
+    };
+    if store.path(&target).is_some_and(netlens_collectors::model::PathState::is_default_path) {
+        let why = match what {
+            "probing" => "the default paths are never probed: add a target to probe it",
+            _ => "the default paths are built in and cannot be removed",
+        };
+        ui.hint(why, StatusLevel::Warning);
+        return None;
+    }
+    Some(target)
+}
+
+/// `x` / Delete: stop watching the selected user target.
+fn remove_target(ui: &mut UiState, store: &Store) -> Option<Command> {
+    let target = acted_on(ui, store, "removing")?;
+    if ui.paths.details.as_ref().is_some_and(|open| open.target == target) {
+        ui.paths.details = None;
+    }
+    ui.hint(format!("removing {target}"), StatusLevel::Info);
+    Some(Command::RemoveTarget(target))
+}
+
+/// `P`: probe the selected user target now.
+fn probe_now(ui: &mut UiState, store: &Store) -> Option<Command> {
+    let target = acted_on(ui, store, "probing")?;
+    if target.parse::<Target>().is_ok_and(|parsed| parsed.probe == ProbeKind::None) {
+        ui.hint(
+            format!("{target} has no probe: add it with a port or ,probe=icmp|dns to measure it"),
+            StatusLevel::Warning,
+        );
+        return None;
+    }
+    ui.hint(format!("probing {target}…"), StatusLevel::Info);
+    Some(Command::ProbeNow(target))
+}
+
+/// Enter in the prompt: apply the filter, ask the route lookup, or add the target —
+/// or, when the text does not parse, keep the prompt open with its error shown.
+fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
+    match ui.prompt {
+        PromptKind::Filter => {
             if ui.tab == Tab::Connections {
                 // A malformed expression is not applied: the prompt stays open with its
                 // error shown, and the table keeps the filter it had.
@@ -254,18 +355,77 @@ fn prompt(ui: &mut UiState, store: &Store, action: Action) {
                         ui.hint("not applied: fix it, or esc keeps the current filter", StatusLevel::Warning);
                     }
                 }
-                return;
+                return None;
             }
             let text = std::mem::take(&mut ui.draft);
             apply_filter(ui, store, &text);
             ui.mode = Mode::Normal;
+            None
         }
+        PromptKind::RouteLookup => {
+            let Ok(request) = ui.draft.parse::<LookupRequest>() else {
+                ui.hint("not looked up: fix it, or esc cancels", StatusLevel::Warning);
+                return None;
+            };
+            ui.draft.clear();
+            ui.lookup = Some(request.clone());
+            ui.mode = Mode::RouteLookup;
+            Some(Command::RouteLookup(request))
+        }
+        PromptKind::AddTarget => {
+            let Ok(target) = ui.draft.parse::<Target>() else {
+                ui.hint("not added: fix it, or esc cancels", StatusLevel::Warning);
+                return None;
+            };
+            ui.draft.clear();
+            ui.mode = Mode::Normal;
+            if store.path(&target.text).is_some() {
+                ui.hint(format!("{target} is already watched"), StatusLevel::Info);
+                reselect_path(ui, store, Some(target.text));
+                return None;
+            }
+            ui.hint(format!("adding {target}…"), StatusLevel::Info);
+            Some(Command::AddTarget(target))
+        }
+    }
+}
+
+fn prompt(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
+    match action {
+        Action::PromptInput(c) if !c.is_control() && ui.draft.chars().count() < MAX_FILTER => {
+            ui.draft.push(c);
+        }
+        Action::PromptBackspace => {
+            ui.draft.pop();
+        }
+        Action::PromptDeleteWord => {
+            let kept = ui.draft.trim_end().rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            ui.draft.truncate(kept);
+        }
+        Action::PromptClear => ui.draft.clear(),
+        Action::PromptSubmit => return submit(ui, store),
         Action::PromptCancel | Action::Close => {
             ui.draft.clear();
             ui.mode = Mode::Normal;
         }
         _ => {}
     }
+    None
+}
+
+/// The route lookup popup: `r` asks another question, a tab key switches tabs, and
+/// anything else closes it (the input mapping turns stray keys into `Close`).
+fn lookup_popup(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
+    match action {
+        Action::RouteLookup => open_lookup_prompt(ui),
+        Action::NextTab | Action::PrevTab | Action::SelectTab(_) => {
+            ui.mode = Mode::Normal;
+            return normal(ui, store, action);
+        }
+        Action::Close | Action::PromptCancel => ui.mode = Mode::Normal,
+        _ => {}
+    }
+    None
 }
 
 /// Set the current tab's filter, keeping the selected interface selected if it still
@@ -277,6 +437,11 @@ fn apply_filter(ui: &mut UiState, store: &Store, text: &str) {
             let selected = selected_interface(ui, store);
             ui.interfaces.filter = Filter::parse(text, INTERFACE_FIELDS);
             reselect_interface(ui, store, selected);
+        }
+        Tab::Paths => {
+            let selected = selected_path(ui, store);
+            ui.paths.filter = Filter::parse(text, PATH_FIELDS);
+            reselect_path(ui, store, selected);
         }
         Tab::Connections => {
             // Callers pass text that parses (the prompt checks it; clearing is empty).
@@ -310,6 +475,16 @@ fn reselect_interface(ui: &mut UiState, store: &Store, index: Option<u32>) {
     list.offset = scroll(list.offset, cursor, interfaces::visible_rows(height), rows.len());
 }
 
+/// Put the Paths cursor on `target` if it shows, else on the first row.
+fn reselect_path(ui: &mut UiState, store: &Store, target: Option<String>) {
+    let rows = paths::ordered(store, &ui.paths);
+    let cursor = target.and_then(|target| rows.iter().position(|p| p.target == target)).unwrap_or(0);
+    let (_, height) = viewport(ui);
+    let list = &mut ui.paths.list;
+    list.cursor = cursor;
+    list.offset = scroll(list.offset, cursor, paths::visible_rows(height), rows.len());
+}
+
 fn sort(ui: &mut UiState, store: &Store, reverse: bool) {
     match ui.tab {
         Tab::Interfaces if ui.interfaces.details.is_none() => {
@@ -322,6 +497,17 @@ fn sort(ui: &mut UiState, store: &Store, reverse: bool) {
                 state.reversed = false;
             }
             reselect_interface(ui, store, selected);
+        }
+        Tab::Paths if ui.paths.details.is_none() => {
+            let selected = selected_path(ui, store);
+            let state = &mut ui.paths;
+            if reverse {
+                state.reversed = !state.reversed;
+            } else {
+                state.sort = state.sort.next();
+                state.reversed = false;
+            }
+            reselect_path(ui, store, selected);
         }
         Tab::Connections if ui.connections.details.is_none() => {
             let state = &mut ui.connections;
@@ -344,8 +530,11 @@ fn sort(ui: &mut UiState, store: &Store, reverse: bool) {
             state.list = ListState::default();
         }
         Tab::Events => ui.hint("the timeline is always newest first", StatusLevel::Info),
-        Tab::Overview | Tab::Interfaces | Tab::Connections => {
-            ui.hint("sorting works on the Interfaces, Connections and Routes tables", StatusLevel::Info);
+        Tab::Overview | Tab::Interfaces | Tab::Paths | Tab::Connections => {
+            ui.hint(
+                "sorting works on the Interfaces, Paths, Connections and Routes tables",
+                StatusLevel::Info,
+            );
         }
     }
 }
@@ -380,8 +569,17 @@ fn open(ui: &mut UiState, store: &Store) {
         }
         return;
     }
+    if ui.tab == Tab::Paths {
+        if ui.paths.details.is_none() {
+            match selected_path(ui, store) {
+                Some(target) => ui.paths.details = Some(PathDetails { target, scroll: 0 }),
+                None => ui.hint("no path selected", StatusLevel::Info),
+            }
+        }
+        return;
+    }
     if ui.tab != Tab::Interfaces {
-        ui.hint("enter opens details on the Interfaces and Connections tabs", StatusLevel::Info);
+        ui.hint("enter opens details on the Interfaces, Paths and Connections tabs", StatusLevel::Info);
         return;
     }
     if ui.interfaces.details.is_some() {
@@ -397,6 +595,7 @@ fn close(ui: &mut UiState, store: &Store) {
     match ui.tab {
         Tab::Interfaces if ui.interfaces.details.is_some() => ui.interfaces.details = None,
         Tab::Connections if ui.connections.details.is_some() => ui.connections.details = None,
+        Tab::Paths if ui.paths.details.is_some() => ui.paths.details = None,
         tab if !ui.filter(tab).is_empty() => {
             apply_filter(ui, store, "");
             ui.hint("filter cleared", StatusLevel::Info);

@@ -2,26 +2,29 @@
 //! overlays that float above them.
 //!
 //! ```text
-//! ┌──────────────────────────────────────────────────────────────────────────────┐
-//! │ netlens  1 Overview  2 Interfaces  3 Connections  4 Routes  5 Events   09:26 │ tab bar (clickable)
-//! ├──────────────────────────────────────────────────────────────────────────────┤
-//! │╭ pane title ─────────────────────────────────────────────── notes (sort …) ╮│
-//! ││ counts · caveats (Connections)                                            ││
-//! ││ HEADINGS                                                                  ││
-//! ││ rows … (only the visible ones are built)                                  ││ the tab's pane
-//! ││                 ╭ help overlay (?) ╮                                      ││
-//! ││                 ╰──────────────────╯                                      ││
-//! ││ ✗ why the filter cannot apply (when it does not fit beside the text)      ││
-//! │╰──────────────────────────────────────────────────────────────── 3/200 ───╯│
-//! │ / filter prompt (while typing)                        enter apply · esc cancel │ last pane row
-//! ├──────────────────────────────────────────────────────────────────────────────┤
-//! │ devbox │ ● sources ok │ netlens 0.3% 9.65 MB │ PAUSED │ message …     ? help │ status bar
-//! └──────────────────────────────────────────────────────────────────────────────┘
+//! ┌──────────────────────────────────────────────────────────────────────────────────┐
+//! │ netlens  1 Overview  2 Interfaces  3 Paths  4 Connections  5 Routes  6 Events 09:26 │ tab bar (clickable)
+//! ├──────────────────────────────────────────────────────────────────────────────────┤
+//! │╭ pane title ───────────────────────────────────────────────── notes (sort …) ╮│
+//! ││ counts · caveats (Connections)                                              ││
+//! ││ HEADINGS                                                                    ││
+//! ││ rows … (only the visible ones are built)                                    ││ the tab's pane
+//! ││                 ╭ help overlay (?) ╮   ╭ Route lookup (r) ───────╮          ││
+//! ││                 ╰──────────────────╯   │ query / answer / rule   │          ││
+//! ││                                        ╰─────────────────────────╯          ││
+//! │╰────────────────────────────────────────────────────────────────── 3/200 ───╯│
+//! │╭ selected row's preview (Interfaces, Paths, Connections; when there is room) ╮│
+//! │╰─────────────────────────────────────────────────────────────────────────────╯│
+//! │ ✗ why the text cannot apply (when it does not fit beside the text)            │
+//! │ / filter · route lookup · add target prompt (while typing)   enter · esc cancel │ last pane row
+//! ├──────────────────────────────────────────────────────────────────────────────────┤
+//! │ devbox │ ● sources ok │ netlens 0.3% 9.65 MB │ PAUSED │ message …         ? help │ status bar
+//! └──────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
-//! The Overview stacks default routes, then interfaces beside host & sources, then top
-//! talkers above the latest events — or beside them when the screen is too short to
-//! stack (80×24).
+//! The Overview stacks the default paths (or the default routes before any path is
+//! evaluated), then interfaces beside host & sources, then top talkers above the latest
+//! events — or beside them when the screen is too short to stack (80×24).
 //!
 //! Below [`MIN_WIDTH`] × [`MIN_HEIGHT`] only a short "terminal too small" note is drawn.
 
@@ -32,10 +35,13 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use netlens_collectors::paths::query::{LookupRequest, LookupRequestError};
+use netlens_collectors::paths::target::{Target, TargetError};
+
 use crate::conn_filter::ConnFilter;
 use crate::format::{Clock, Memory};
 use crate::panes;
-use crate::state::{Mode, StatusLevel, Tab, UiState};
+use crate::state::{Mode, PromptKind, StatusLevel, Tab, UiState};
 use crate::theme::Theme;
 use crate::widgets::prompt;
 use crate::widgets::text::{fill, put, put_spans, spans_width, width};
@@ -65,6 +71,7 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &UiState, theme: &Theme, now: 
     match ui.tab {
         Tab::Overview => panes::overview::render(frame, body, store, ui, theme, now),
         Tab::Interfaces => panes::interfaces::render(frame, body, store, ui, theme, now),
+        Tab::Paths => panes::paths::render(frame, body, store, ui, theme, now),
         Tab::Connections => panes::connections::render(frame, body, store, ui, theme, now),
         Tab::Routes => panes::routes::render(frame, body, store, ui, theme, now),
         Tab::Events => panes::events::render(frame, body, store, ui, theme, now),
@@ -72,23 +79,71 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &UiState, theme: &Theme, now: 
     match ui.mode {
         Mode::Normal => {}
         Mode::Prompt => {
-            let label = format!("filter {}", ui.tab.title());
-            // The Connections filter is a language: check it as it is typed.
-            let error = (ui.tab == Tab::Connections).then(|| ConnFilter::parse(&ui.draft).err()).flatten();
-            let problem =
-                error.as_ref().map(|e| prompt::Problem { start: e.start, end: e.end, message: &e.message });
-            let cursor = prompt::render(
-                frame.buffer_mut(),
-                body,
-                theme,
-                &label,
-                &ui.draft,
-                "enter apply · esc cancel",
-                problem,
-            );
+            let (label, hint) = match ui.prompt {
+                PromptKind::Filter => (format!("filter {}", ui.tab.title()), "enter apply · esc cancel"),
+                PromptKind::RouteLookup => {
+                    ("route lookup".to_owned(), "DEST via=IF mark=N from=ADDR · enter look up · esc cancel")
+                }
+                PromptKind::AddTarget => (
+                    "add target".to_owned(),
+                    "HOST[:PORT][,via=IF][,mark=N][,probe=tcp|icmp|dns] · enter add",
+                ),
+            };
+            // What is typed is checked as it is typed: the Connections filter is a
+            // language, and lookups and targets have a syntax.
+            let error = prompt_error(ui);
+            let problem = error.as_ref().map(|(start, end, message)| prompt::Problem {
+                start: *start,
+                end: *end,
+                message,
+            });
+            let cursor = prompt::render(frame.buffer_mut(), body, theme, &label, &ui.draft, hint, problem);
             frame.set_cursor_position(cursor);
         }
         Mode::Help => panes::help::render(frame, body, ui, theme),
+        Mode::RouteLookup => panes::route_lookup::render(frame, body, store, ui, theme, now),
+    }
+}
+
+/// What is wrong with the prompt's text, if anything: the offending characters
+/// (`start..end`) and the reason. Nothing typed yet is not an error.
+fn prompt_error(ui: &UiState) -> Option<(usize, usize, String)> {
+    let draft = ui.draft.as_str();
+    // Underline the part an error names, where it occurs in the text as typed.
+    let locate = |part: &str, message: String| {
+        let (start, end) = draft.find(part).map_or((0, 0), |at| {
+            let start = draft[..at].chars().count();
+            (start, start + part.chars().count())
+        });
+        Some((start, end, message))
+    };
+    match ui.prompt {
+        PromptKind::Filter if ui.tab == Tab::Connections => {
+            ConnFilter::parse(draft).err().map(|e| (e.start, e.end, e.message))
+        }
+        PromptKind::Filter => None,
+        PromptKind::RouteLookup => match draft.parse::<LookupRequest>() {
+            Ok(_) | Err(LookupRequestError::Empty) => None,
+            Err(error) => {
+                let message = error.to_string();
+                match error {
+                    LookupRequestError::Destination(part) | LookupRequestError::Option { part, .. } => {
+                        locate(&part, message)
+                    }
+                    LookupRequestError::Empty => None,
+                }
+            }
+        },
+        PromptKind::AddTarget => match draft.parse::<Target>() {
+            Ok(_) | Err(TargetError::Empty) => None,
+            Err(error) => {
+                let message = error.to_string();
+                match error {
+                    TargetError::Invalid { part, .. } => locate(&part, message),
+                    TargetError::Empty => None,
+                }
+            }
+        },
     }
 }
 
@@ -113,7 +168,7 @@ pub(crate) struct TabBar {
 
 /// Lay the tab bar out for a terminal `width` (0: unknown, assume wide): full titles
 /// with the app name, then without it, then short titles, then only the keys with the
-/// current tab's title (five tabs do not fit 40 columns any other way).
+/// current tab's title (six tabs do not fit 40 columns any other way).
 pub(crate) fn tab_bar_layout(ui: &UiState, width: u16) -> TabBar {
     const BRAND: u16 = 9;
     #[derive(Clone, Copy, PartialEq)]
@@ -325,7 +380,7 @@ mod tests {
 
     use super::*;
     use crate::action::Action;
-    use crate::state::{ConnectionDetails, Details};
+    use crate::state::{ConnectionDetails, Details, PathDetails};
     use crate::update::update;
 
     /// The size gate in `draw` hides the panes below 40×10; each piece must still
@@ -340,6 +395,14 @@ mod tests {
         let mut grouped = ui.clone();
         update(&mut grouped, &store, Action::SelectTab(Tab::Connections));
         update(&mut grouped, &store, Action::ToggleGroup);
+        let mut paths = ui.clone();
+        update(&mut paths, &store, Action::SelectTab(Tab::Paths));
+        let mut lookup = ui.clone();
+        update(&mut lookup, &store, Action::RouteLookup);
+        for c in "1.1.1.1".chars() {
+            update(&mut lookup, &store, Action::PromptInput(c));
+        }
+        update(&mut lookup, &store, Action::PromptSubmit);
         let theme = Theme::default();
         let now = fake::NOW;
         for width in 1..=40 {
@@ -368,9 +431,20 @@ mod tests {
                         now,
                     );
                     panes::help::render(frame, area, &help, &theme);
+                    panes::paths::render(frame, area, &store, &paths, &theme, now);
+                    for target in
+                        ["default-ipv4", "example.org:443", "db.internal", "10.8.0.1,probe=icmp", "gone"]
+                    {
+                        let open = PathDetails { target: target.to_owned(), scroll: 4 };
+                        panes::path_details::render(frame, area, &store, &open, &theme, now);
+                    }
+                    panes::route_lookup::render(frame, area, &store, &lookup, &theme, now);
                     let buf = frame.buffer_mut();
                     if let Some(entry) = store.interface(3) {
                         panes::details::preview(buf, area, &store, entry, &theme, now, "enter details");
+                    }
+                    for path in store.paths() {
+                        panes::path_details::preview(buf, area, path, &theme, now, "enter details");
                     }
                     if let Some(entry) = store.connections().get(14) {
                         panes::connection_details::preview(buf, area, &store, entry, &theme, now, "enter");

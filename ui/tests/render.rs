@@ -109,6 +109,72 @@ fn interface_details_and_help_overlays() {
 }
 
 #[test]
+fn paths_details_lookup_and_add_target() {
+    let store = fake::store();
+    let mut lookup = vec![Action::RouteLookup];
+    lookup.extend(typed("1.1.1.1"));
+    lookup.push(Action::PromptSubmit);
+    let mut pending = vec![Action::RouteLookup];
+    pending.extend(typed("10.8.0.7 mark=0xca6c"));
+    pending.push(Action::PromptSubmit);
+    let mut lookup_error = vec![Action::RouteLookup];
+    lookup_error.extend(typed("10.8.0.7 mark=seven"));
+    let mut add_error = vec![Action::AddTarget];
+    add_error.extend(typed("example.com:99999,probe=tcp"));
+    let cases: [(&str, Vec<Action>); 6] = [
+        // example.org:443: checks, a probe with one failure, a Happy Eyeballs race.
+        ("path_details", vec![Action::Down, Action::Down, Action::Open]),
+        // The default IPv4 path: moved to a tunnel and back.
+        ("path_details_default", vec![Action::Open]),
+        ("route_lookup", lookup),
+        ("route_lookup_pending", pending),
+        ("route_lookup_error", lookup_error),
+        ("add_target_error", add_error),
+    ];
+    for (width, height) in SIZES {
+        for (name, actions) in &cases {
+            let ui = state(&store, Tab::Paths, width, height, actions);
+            insta::assert_snapshot!(format!("{name}_{width}x{height}"), text(&render(&ui, width, height)));
+        }
+    }
+    // The split tunnel whose probe has just failed: `→ failing?` while debounced.
+    let ui = state(&store, Tab::Paths, 120, 36, &[Action::Bottom]);
+    let screen = text(&render(&ui, 120, 36));
+    assert!(screen.contains("satisfied → failing?"), "{screen}");
+    assert!(screen.contains("split"), "{screen}");
+}
+
+#[test]
+fn paths_colours() {
+    let store = fake::store();
+    let ui = state(&store, Tab::Paths, 120, 30, &[Action::Down]);
+    insta::assert_snapshot!(
+        "styles_paths_dark",
+        styles(&render_with(&store, &ui, &Theme::default(), 120, 30))
+    );
+}
+
+#[test]
+fn no_paths_says_why() {
+    use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
+    use netlens_collectors::{Event, Payload};
+    let mut store = Store::default();
+    let ui = state(&store, Tab::Paths, 100, 24, &[]);
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 24));
+    assert!(screen.contains("waiting for the paths source…"), "{screen}");
+    let detail = "route lookups need rtnetlink: netlink unavailable";
+    let status = SourceStatus { name: SourceId::Paths, status: SourceState::Failed, detail: detail.into() };
+    store.apply(Event { at: fake::NOW, source: SourceId::Paths, payload: Payload::Status(status) });
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 24));
+    assert!(screen.contains("paths source failed: route lookups need rtnetlink"), "{screen}");
+    let mut ok = Store::default();
+    let status = SourceStatus { name: SourceId::Paths, status: SourceState::Ok, detail: String::new() };
+    ok.apply(Event { at: fake::NOW, source: SourceId::Paths, payload: Payload::Status(status) });
+    let screen = text(&render_with(&ok, &ui, &Theme::default(), 100, 24));
+    assert!(screen.contains("no paths yet"), "{screen}");
+}
+
+#[test]
 fn connections_normal_grouped_details_and_filter_error() {
     let store = fake::store();
     let mut error = vec![Action::Filter];
@@ -258,6 +324,22 @@ fn no_panic_at_any_small_size() {
     let mut error = vec![Action::Filter];
     error.extend(typed("proc:curl rtt>fast and a long tail of words that cannot fit"));
     states.push(state(&store, Tab::Connections, 80, 24, &error));
+    for open in 0..6 {
+        let mut actions = vec![Action::Down; open];
+        actions.extend([Action::Open, Action::Down, Action::Down]);
+        states.push(state(&store, Tab::Paths, 80, 24, &actions));
+    }
+    let mut lookup = vec![Action::RouteLookup];
+    lookup.extend(typed("1.1.1.1"));
+    lookup.push(Action::PromptSubmit);
+    states.push(state(&store, Tab::Paths, 80, 24, &lookup));
+    let mut pending = vec![Action::RouteLookup];
+    pending.extend(typed("10.8.0.7 via=wg0"));
+    pending.push(Action::PromptSubmit);
+    states.push(state(&store, Tab::Overview, 80, 24, &pending));
+    let mut add_error = vec![Action::AddTarget];
+    add_error.extend(typed("example.com:99999 with a long tail that cannot fit"));
+    states.push(state(&store, Tab::Paths, 80, 24, &add_error));
     let themes = [Theme::default(), Theme::default().without_color()];
     for width in 1..=40 {
         for height in 1..=12 {
@@ -282,6 +364,7 @@ fn large_store_renders_only_what_fits() {
             Tab::Connections => assert!(screen.contains("Connections"), "{screen}"),
             Tab::Events => assert!(screen.contains("Events 10000"), "{screen}"),
             Tab::Routes => assert!(screen.contains("Routes by table"), "{screen}"),
+            Tab::Paths => assert!(screen.contains("Paths"), "{screen}"),
         }
     }
     let mut actions = vec![Action::Filter];
@@ -290,6 +373,15 @@ fn large_store_renders_only_what_fits() {
     let ui = state(&store, Tab::Events, 200, 50, &actions);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 200, 50));
     assert!(screen.contains("50 of 10000"), "{screen}");
+}
+
+#[test]
+fn a_thousand_paths_render_a_page() {
+    let store = fake::large_path_store(1000);
+    let ui = state(&store, Tab::Paths, 200, 50, &[Action::PageDown, Action::Down]);
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 200, 50));
+    assert!(screen.contains("Paths 1002"), "{screen}");
+    assert!(screen.contains("/1002"), "{screen}");
 }
 
 #[test]

@@ -10,9 +10,13 @@
 //! connections shorter than a refresh are seen too. Where those notifications are not
 //! allowed (some kernels reserve them for `CAP_NET_ADMIN`) the store notices closes by diffing dumps, and
 //! the status says what is missed.
+//!
+//! With a [`RouteGeneration`] from the paths source, each table also carries the
+//! established connections whose route moved (see `linkage.rs`).
 
 mod destroy;
 mod dump;
+mod linkage;
 pub mod parse;
 pub mod process;
 
@@ -25,11 +29,13 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::event::{Notice, Payload};
 use crate::model::{AddressFamily, Protocol, SocketTable, SourceId, SourceState, TimelineKind};
+use crate::paths::RouteGeneration;
 use crate::source::{EventSink, Source, SourceError};
 
 use destroy::DestroyListener;
 pub use dump::DumpError;
 use dump::{DumpReport, Dumper, PARTS};
+use linkage::Linkage;
 use process::ProcessIndex;
 
 /// How the connections source runs.
@@ -42,11 +48,20 @@ pub struct ConnectionsConfig {
     /// Whether to subscribe to the kernel's socket destroy notifications (short-lived
     /// connections); without them closes are noticed only by diffing dumps.
     pub destroy_events: bool,
+    /// The paths source's route generation: with it, established connections whose
+    /// route moved are found (and looked up again only after it changes); `None`
+    /// judges no routes (no paths source, so nobody says when routing changed).
+    pub route_generation: Option<RouteGeneration>,
 }
 
 impl Default for ConnectionsConfig {
     fn default() -> Self {
-        Self { refresh: Duration::from_secs(1), proc_root: PathBuf::from("/proc"), destroy_events: true }
+        Self {
+            refresh: Duration::from_secs(1),
+            proc_root: PathBuf::from("/proc"),
+            destroy_events: true,
+            route_generation: None,
+        }
     }
 }
 
@@ -102,6 +117,7 @@ impl SocketReader {
             owners: attribution.owners,
             processes: attribution.processes,
             all_owners_visible: attribution.all_owners_visible,
+            route_moves: Vec::new(),
         })
     }
 
@@ -163,19 +179,31 @@ impl Source for ConnectionsSource {
             (Destroy::Configured, None)
         };
 
+        // Opened here, in the source's namespace, like the dump socket. Route moves
+        // are a nicety on top of the table: without the socket, the table still goes.
+        let mut linkage = self.config.route_generation.clone().and_then(|generation| {
+            Linkage::open(generation)
+                .inspect_err(|error| tracing::info!(%error, "no route lookups for connections"))
+                .ok()
+        });
+
         let period = self.config.refresh.max(MIN_REFRESH);
         let mut refresh = tokio::time::interval(period);
         refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut status: Option<(SourceState, String)> = None;
         loop {
             refresh.tick().await;
-            let (returned, result) = tokio::task::spawn_blocking(move || {
-                let result = reader.read();
-                (reader, result)
+            let (returned, returned_linkage, result) = tokio::task::spawn_blocking(move || {
+                let mut result = reader.read();
+                if let (Ok(table), Some(linkage)) = (&mut result, &mut linkage) {
+                    table.route_moves = linkage.moves(&table.sockets);
+                }
+                (reader, linkage, result)
             })
             .await
             .map_err(|error| SourceError::Other(format!("sock_diag task: {error}")))?;
             reader = returned;
+            linkage = returned_linkage;
             let table = match result {
                 Ok(table) => table,
                 // Never a half table: skip this refresh, the next one tries again.

@@ -1,7 +1,7 @@
 //! Sockets as the kernel's `sock_diag` reports them, the kernel's TCP statistics, and
 //! the processes that own them.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::{Serialize, Serializer};
 
@@ -321,6 +321,63 @@ pub struct FlowSample {
     pub flows: Vec<FlowBytes>,
 }
 
+/// An established connection whose remote a fresh route lookup now sends another
+/// way than the connection goes: through another interface, or from another source
+/// address (DESIGN.md §1 note 5 — typically a VPN that came up after it started).
+/// Normal, not a fault: the connection keeps its address; new ones take the new path.
+///
+/// A source that differs while the interface does not is only a candidate: the store
+/// drops it when the connection's address is on that same interface (an older IPv6
+/// temporary address, a secondary address), since that is no move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMove {
+    /// The connection's local address (IPv4-mapped addresses as IPv4).
+    pub local: IpAddr,
+    /// Its remote address (IPv4-mapped addresses as IPv4).
+    pub remote: IpAddr,
+    /// The interface new connections to `remote` would leave through.
+    pub interface: Option<String>,
+    /// Its index: with the address table, it tells a source that merely differs
+    /// (another address on the same interface) from one elsewhere.
+    pub interface_index: Option<u32>,
+    /// Whether that interface differs from the one this connection's packets go
+    /// through, now or when first judged (not just the source address).
+    pub interface_changed: bool,
+    /// The source address new connections to `remote` would use.
+    pub source: Option<IpAddr>,
+    /// The interface this connection's own packets (from `local`) are routed through now.
+    pub current_interface: Option<String>,
+    /// The interface its packets were routed through when netlens first judged it.
+    pub first_interface: Option<String>,
+}
+
+impl RouteMove {
+    /// The fact in one sentence: `new connections to 93.184.216.34 would leave via
+    /// tun0 from 10.8.0.2; this one stays on veth0 from 10.1.0.2`.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let name = |interface: &Option<String>| interface.clone().unwrap_or_else(|| "?".to_owned());
+        let new = match self.source {
+            Some(source) => format!(
+                "new connections to {} would leave via {} from {source}",
+                self.remote,
+                name(&self.interface)
+            ),
+            None => format!("new connections to {} would leave via {}", self.remote, name(&self.interface)),
+        };
+        let this = match (&self.first_interface, &self.current_interface) {
+            // Without policy routing the kernel reroutes the old source too: say where
+            // it started and where its packets go now.
+            (Some(first), Some(current)) if first != current => {
+                format!("this one keeps {} (it started on {first}, now routed via {current})", self.local)
+            }
+            (_, Some(current)) => format!("this one stays on {current} from {}", self.local),
+            (_, None) => format!("this one keeps {}", self.local),
+        };
+        format!("{new}; {this}")
+    }
+}
+
 /// One complete `sock_diag` dump of TCP and UDP, both families, with owners resolved.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SocketTable {
@@ -333,4 +390,7 @@ pub struct SocketTable {
     /// Whether sockets of other users could be attributed (root or `CAP_SYS_PTRACE`);
     /// if not, their process shows as unknown and the status says why once.
     pub all_owners_visible: bool,
+    /// Established TCP connections whose route moved, one per (local, remote) address
+    /// pair; empty when routes are not judged (no route generation configured).
+    pub route_moves: Vec<RouteMove>,
 }

@@ -12,7 +12,7 @@ mod route;
 mod system;
 
 pub use connection::{
-    FlowBytes, FlowSample, ProcessInfo, Protocol, Socket, SocketMemory, SocketState, SocketTable,
+    FlowBytes, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketMemory, SocketState, SocketTable,
     SocketTimer, TcpInfo, TimerKind,
 };
 pub use event::{SourceId, SourceState, SourceStatus, TimelineEntry, TimelineKind};

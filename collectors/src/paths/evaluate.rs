@@ -202,10 +202,10 @@ pub fn evaluate(inputs: &Inputs<'_>, context: &Context<'_>) -> Verdict {
                 chain.pass(CheckName::Dns, resolved_detail(inputs.target, addresses));
             }
             NameCheck::Pending => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, "not resolved yet")
+                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, "not resolved yet");
             }
             NameCheck::Failed(why) => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, why.clone())
+                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, why.clone());
             }
         }
     }

@@ -79,9 +79,9 @@ fn in_prefix(address: IpAddr, prefix: &str) -> bool {
 }
 
 fn mark_matches(mark: u32, value: &str) -> bool {
-    let (wanted, mask) = value.split_once('/').unwrap_or((value, "0xffffffff"));
-    match (parse_number(wanted), parse_number(mask)) {
-        (Some(wanted), Some(mask)) => mark & mask == wanted & mask,
+    let (wanted_text, mask_text) = value.split_once('/').unwrap_or((value, "0xffffffff"));
+    match (parse_number(wanted_text), parse_number(mask_text)) {
+        (Some(wanted), Some(bits)) => mark & bits == wanted & bits,
         _ => false,
     }
 }

@@ -27,6 +27,7 @@ use crate::model::{
 };
 use crate::source::{EventSink, Source, SourceError};
 
+use super::RouteGeneration;
 use super::evaluate::{self, Context, Inputs, NameCheck, Verdict};
 use super::eyeballs::{self, TcpConnector};
 use super::lookup::{LookupError, RouteAnswer, RouteLookup, RouteQuery};
@@ -63,6 +64,9 @@ pub struct PathsConfig {
     pub nameserver: Option<SocketAddr>,
     /// The resolver configuration read for nameservers.
     pub resolv_conf: PathBuf,
+    /// Bumped on every re-evaluation after rtnetlink notifications, for sources that
+    /// cache route lookups (the connections source); `None`: nobody listens.
+    pub route_generation: Option<RouteGeneration>,
 }
 
 impl Default for PathsConfig {
@@ -74,11 +78,12 @@ impl Default for PathsConfig {
             retry_interval: Duration::from_secs(1),
             probe_timeout: Duration::from_secs(2),
             resolve_interval: Duration::from_secs(60),
-            coalesce: Duration::from_millis(20),
+            coalesce: Duration::from_millis(10),
             expensive: Vec::new(),
             constrained: Vec::new(),
             nameserver: None,
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
+            route_generation: None,
         }
     }
 }
@@ -104,6 +109,7 @@ pub struct PathsHandle {
 
 impl PathsHandle {
     /// Ask the source; returns `false` when it is gone or too busy to take more.
+    #[must_use]
     pub fn send(&self, control: PathsControl) -> bool {
         self.tx.try_send(control).is_ok()
     }
@@ -346,6 +352,7 @@ impl Evaluator {
         }
         self.round_and_send(sink).await?;
         let mut evaluate_at: Option<Instant> = None;
+        let mut changed_at: Option<Instant> = None;
         // Without a handle (a one-way setup), the source simply runs on.
         let mut control_open = true;
         loop {
@@ -362,14 +369,22 @@ impl Evaluator {
                         })?;
                     }
                     if received.lost || !received.frames.is_empty() {
-                        evaluate_at.get_or_insert(Instant::now() + self.config.coalesce);
+                        let now = Instant::now();
+                        changed_at.get_or_insert(now);
+                        evaluate_at.get_or_insert(now + self.config.coalesce);
                     }
                 }
                 () = sleep_until(evaluate_at), if evaluate_at.is_some() => {
                     evaluate_at = None;
+                    // Sources caching route lookups (connections) look again.
+                    if let Some(generation) = &self.config.route_generation {
+                        generation.bump();
+                    }
                     self.refresh_network().await?;
                     self.resolve_after_change(Instant::now());
-                    self.round_and_send(sink).await?;
+                    // The debounce runs from the change, not from when it was judged.
+                    let since = changed_at.take().unwrap_or_else(Instant::now);
+                    self.round_and_send_at(sink, since).await?;
                 }
                 () = sleep_until(next_commit), if next_commit.is_some() => {
                     let now = Instant::now();
@@ -487,7 +502,12 @@ impl Evaluator {
     }
 
     async fn round_and_send(&mut self, sink: &EventSink) -> Result<(), SourceError> {
-        let notices = self.round(Instant::now()).await?;
+        self.round_and_send_at(sink, Instant::now()).await
+    }
+
+    /// A round whose changes count from `since` (the first notification behind it).
+    async fn round_and_send_at(&mut self, sink: &EventSink, since: Instant) -> Result<(), SourceError> {
+        let notices = self.round(since).await?;
         sink.notices(notices).await?;
         sink.send(Payload::Paths(self.table(false))).await?;
         Ok(())
@@ -495,7 +515,7 @@ impl Evaluator {
 
     /// Look every target up and judge it; returns the timeline notices of the round.
     async fn round(&mut self, now: Instant) -> Result<Vec<Notice>, SourceError> {
-        let at = Timestamp::now_utc();
+        let at = Timestamp::now_utc() - Instant::now().saturating_duration_since(now);
         // Queries: the nameservers first (DNS availability), then each target's candidates.
         let mut queries: Vec<RouteQuery> =
             self.nameservers.iter().map(|&server| RouteQuery::new(server)).collect();
@@ -602,8 +622,8 @@ impl Evaluator {
     /// The path table; `immediate` reports the latest verdict instead of the
     /// debounced status (a one-shot evaluation has nothing to debounce).
     fn table(&self, immediate: bool) -> Vec<PathState> {
-        let ipv4 = self.family_ok(TargetDestination::DefaultIpv4);
-        let ipv6 = self.family_ok(TargetDestination::DefaultIpv6);
+        let ipv4 = self.family_ok(&TargetDestination::DefaultIpv4);
+        let ipv6 = self.family_ok(&TargetDestination::DefaultIpv6);
         let dns = self.dns;
         self.targets
             .iter()
@@ -650,7 +670,7 @@ impl Evaluator {
             .collect()
     }
 
-    fn family_ok(&self, which: TargetDestination) -> bool {
+    fn family_ok(&self, which: &TargetDestination) -> bool {
         let family = match which {
             TargetDestination::DefaultIpv6 => crate::model::AddressFamily::Ipv6,
             _ => crate::model::AddressFamily::Ipv4,
@@ -658,7 +678,7 @@ impl Evaluator {
         let default_ok = self
             .targets
             .iter()
-            .find(|state| state.target.destination == which)
+            .find(|state| state.target.destination == *which)
             .and_then(|state| state.verdict.as_ref())
             .is_some_and(|verdict| verdict.status == PathStatus::Satisfied);
         evaluate::family_available(&self.network, family, default_ok)

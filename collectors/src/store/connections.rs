@@ -8,7 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use crate::event::Notice;
 use crate::history::Ring;
 use crate::model::{
-    FlowSample, ProcessInfo, Protocol, Socket, SocketState, SocketTable, TimelineKind, TimerKind, Timestamp,
+    FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketState, SocketTable, TimelineKind, TimerKind,
+    Timestamp,
 };
 
 /// Thresholds and capacities of the connections section.
@@ -86,14 +87,25 @@ impl ConnectionWarnings {
     pub const HIGH_RETRANSMITS: Self = Self(8);
     /// The owning process is close to its open-file limit.
     pub const NEAR_FD_LIMIT: Self = Self(16);
+    /// A fresh route lookup for the remote leaves through another interface or from
+    /// another source than this connection (a VPN came up after it started).
+    pub const ROUTE_MOVED: Self = Self(32);
+    /// Its local address is no longer on any interface.
+    pub const ORPHANED: Self = Self(64);
+
+    /// Warnings that state a fact rather than a problem: shown like labels, not
+    /// counted as warned (a moved route is normal after a VPN comes up).
+    pub const INFORMATIONAL: Self = Self::ROUTE_MOVED;
 
     /// Every warning with its schema name, in display order.
-    pub const ALL: [(Self, &'static str); 5] = [
+    pub const ALL: [(Self, &'static str); 7] = [
         (Self::STALLED, "stalled"),
         (Self::LONG_SYN_SENT, "long_syn_sent"),
         (Self::ZERO_WINDOW, "zero_window"),
         (Self::HIGH_RETRANSMITS, "high_retransmits"),
         (Self::NEAR_FD_LIMIT, "near_fd_limit"),
+        (Self::ORPHANED, "orphaned"),
+        (Self::ROUTE_MOVED, "route_moved"),
     ];
 
     /// Whether every bit of `other` is set.
@@ -106,6 +118,24 @@ impl ConnectionWarnings {
     #[must_use]
     pub const fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    /// The warning with this schema name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|(_, known)| *known == name).map(|(flag, _)| flag)
+    }
+
+    /// Whether the warning named so states a fact rather than a problem.
+    #[must_use]
+    pub fn is_informational(name: &str) -> bool {
+        Self::from_name(name).is_some_and(|flag| Self::INFORMATIONAL.contains(flag))
+    }
+
+    /// The set warnings that signal a problem (all but [`Self::INFORMATIONAL`]).
+    #[must_use]
+    pub const fn alarming(self) -> Self {
+        Self(self.0 & !Self::INFORMATIONAL.0)
     }
 
     /// The names of the set warnings.
@@ -159,6 +189,8 @@ pub struct ConnectionEntry {
     pub warnings: ConnectionWarnings,
     /// An explanatory label, if any.
     pub label: Option<ConnectionLabel>,
+    /// How its route moved, as last seen (kept once raised, like the warning).
+    pub route_move: Option<RouteMove>,
     /// Whether the kernel reported the close (a destroy event) rather than a dump
     /// merely missing the socket: dumps of a changing table can skip live sockets.
     closed_by_kernel: bool,
@@ -179,6 +211,7 @@ impl ConnectionEntry {
             history: Ring::new(capacity),
             warnings: ConnectionWarnings::default(),
             label: None,
+            route_move: None,
             closed_by_kernel: false,
             baseline: None,
             progress: None,
@@ -210,6 +243,21 @@ impl ConnectionEntry {
         }
         if self.socket.inode == 0 {
             self.socket.inode = inode;
+        }
+    }
+
+    /// What a raised warning means for this connection in particular, where that says
+    /// more than the warning's name: the interfaces and addresses of a moved route,
+    /// the address an orphaned connection lost.
+    #[must_use]
+    pub fn warning_detail(&self, name: &str) -> Option<String> {
+        match name {
+            "route_moved" => self.route_move.as_ref().map(RouteMove::text),
+            "orphaned" if self.warnings.contains(ConnectionWarnings::ORPHANED) => Some(format!(
+                "its local address {} was removed from every interface",
+                self.socket.local.ip().to_canonical()
+            )),
+            _ => None,
         }
     }
 
@@ -318,7 +366,8 @@ pub struct ConnectionCounts {
     pub unconnected: usize,
     /// Closed and still shown.
     pub closed: usize,
-    /// Open connections with a warning.
+    /// Open connections with a warning that signals a problem (informational ones,
+    /// like a moved route, are not counted).
     pub warned: usize,
 }
 
@@ -335,6 +384,11 @@ pub struct Connections {
     bursts_noticed: HashMap<BurstKey, Timestamp>,
     /// Reverse-DNS names of remote addresses (`None`: looked up, has none).
     names: HashMap<IpAddr, Option<String>>,
+    /// Route moves of the latest dump, by (local, remote) address.
+    moves: HashMap<(IpAddr, IpAddr), RouteMove>,
+    /// Every interface address with the interfaces holding it, from the latest
+    /// network table; `None` until one arrives (nothing is orphaned before).
+    addresses: Option<HashMap<IpAddr, Vec<u32>>>,
 }
 
 /// Short connections are grouped by owner and remote host.
@@ -366,7 +420,29 @@ impl Connections {
             dumps: 0,
             bursts_noticed: HashMap::new(),
             names: HashMap::new(),
+            moves: HashMap::new(),
+            addresses: None,
         }
+    }
+
+    /// Fold the interface addresses of a new network table, `(address, interface
+    /// index)`: connections whose local address went are orphaned. Returns the
+    /// notices it raises.
+    pub fn apply_addresses(&mut self, addresses: impl IntoIterator<Item = (IpAddr, u32)>) -> Vec<Notice> {
+        let mut by_address: HashMap<IpAddr, Vec<u32>> = HashMap::new();
+        for (address, index) in addresses {
+            by_address.entry(address.to_canonical()).or_default().push(index);
+        }
+        self.addresses = Some(by_address);
+        let limits = self.limits;
+        let mut raised: Vec<(u64, Notice)> = Vec::new();
+        for entry in self.entries.values_mut().filter(|e| e.closed_at.is_none()) {
+            let now = linkage_warnings(entry, &self.moves, self.addresses.as_ref());
+            raise(entry, now, &self.processes, &limits, &mut raised);
+        }
+        raised.sort_by_key(|(cookie, _)| *cookie);
+        self.recount();
+        raised.into_iter().map(|(_, notice)| notice).collect()
     }
 
     /// Fold reverse-DNS answers.
@@ -386,7 +462,8 @@ impl Connections {
 
     /// Fold one complete dump; returns the notices it raises.
     pub fn apply_table(&mut self, at: Timestamp, table: SocketTable) -> Vec<Notice> {
-        let SocketTable { sockets, owners, processes, all_owners_visible } = table;
+        let SocketTable { sockets, owners, processes, all_owners_visible, route_moves } = table;
+        self.moves = route_moves.into_iter().map(|moved| ((moved.local, moved.remote), moved)).collect();
         let owners: HashMap<u64, u32> = owners.into_iter().collect();
         self.processes = processes.into_iter().map(|process| (process.pid, process)).collect();
         self.all_owners_visible = all_owners_visible;
@@ -510,21 +587,8 @@ impl Connections {
             entry.sample_tcp(at);
             let fd_pressure = entry.pid.and_then(|pid| self.processes.get(&pid)).is_some_and(near_fd_limit);
             let now = entry.current_warnings(at, &limits, fd_pressure);
-            let new = ConnectionWarnings(now.0 & !entry.warnings.0);
-            if !new.is_empty() {
-                entry.warnings = ConnectionWarnings(entry.warnings.0 | now.0);
-                let who = describe(entry, &self.processes);
-                for name in new.names() {
-                    raised.push((
-                        entry.socket.cookie,
-                        Notice::new(
-                            TimelineKind::ConnectionWarning,
-                            entry.socket.remote.to_string(),
-                            format!("{who}: {}", warning_sentence(name, &limits)),
-                        ),
-                    ));
-                }
-            }
+            let linked = linkage_warnings(entry, &self.moves, self.addresses.as_ref());
+            raise(entry, ConnectionWarnings(now.0 | linked.0), &self.processes, &limits, &mut raised);
         }
         raised.sort_by_key(|(cookie, _)| *cookie);
         let mut notices: Vec<Notice> = raised.into_iter().map(|(_, notice)| notice).collect();
@@ -642,7 +706,7 @@ impl Connections {
                 state if state.is_closing() => counts.closing += 1,
                 _ => {}
             }
-            if !entry.warnings.is_empty() {
+            if !entry.warnings.alarming().is_empty() {
                 counts.warned += 1;
             }
         }
@@ -747,8 +811,82 @@ fn describe(entry: &ConnectionEntry, processes: &HashMap<u32, ProcessInfo>) -> S
     format!("{} {} → {}{owner}", socket.protocol.as_str(), socket.local, socket.remote)
 }
 
-fn warning_sentence(name: &str, limits: &ConnectionLimits) -> String {
+/// Record the warnings in `now` that `entry` has not raised yet, with a timeline
+/// notice each (keyed by cookie, for a stable order).
+fn raise(
+    entry: &mut ConnectionEntry,
+    now: ConnectionWarnings,
+    processes: &HashMap<u32, ProcessInfo>,
+    limits: &ConnectionLimits,
+    raised: &mut Vec<(u64, Notice)>,
+) {
+    let new = ConnectionWarnings(now.0 & !entry.warnings.0);
+    if new.is_empty() {
+        return;
+    }
+    entry.warnings = ConnectionWarnings(entry.warnings.0 | now.0);
+    let who = describe(entry, processes);
+    for name in new.names() {
+        raised.push((
+            entry.socket.cookie,
+            Notice::new(
+                TimelineKind::ConnectionWarning,
+                entry.socket.remote.to_string(),
+                format!("{who}: {}", warning_sentence(entry, name, limits)),
+            ),
+        ));
+    }
+}
+
+/// `route_moved` and `orphaned` as they hold now for an open connection; a move
+/// also becomes the entry's latest [`RouteMove`]. Only established TCP connections
+/// are judged (the connections source reports moves for nothing else).
+fn linkage_warnings(
+    entry: &mut ConnectionEntry,
+    moves: &HashMap<(IpAddr, IpAddr), RouteMove>,
+    addresses: Option<&HashMap<IpAddr, Vec<u32>>>,
+) -> ConnectionWarnings {
+    let socket = &entry.socket;
+    if socket.protocol != Protocol::Tcp || socket.state != SocketState::Established {
+        return ConnectionWarnings::default();
+    }
+    let local = socket.local.ip().to_canonical();
+    let mut warnings = 0;
+    if let Some(moved) = moves.get(&(local, socket.remote.ip().to_canonical())) {
+        // Another source on the interface that holds this connection's address (an
+        // older IPv6 temporary address, a secondary address) is no move.
+        let elsewhere = moved.interface_changed
+            || addresses.is_none_or(|addresses| {
+                moved
+                    .interface_index
+                    .is_none_or(|index| addresses.get(&local).is_none_or(|holders| !holders.contains(&index)))
+            });
+        if elsewhere {
+            warnings |= ConnectionWarnings::ROUTE_MOVED.0;
+            entry.route_move = Some(moved.clone());
+        }
+    }
+    // No table yet, or an empty one (a source that failed), says nothing; loopback
+    // addresses are all on lo (127/8 whole), and a wildcard one is on every interface.
+    let orphaned = addresses.is_some_and(|addresses| {
+        !addresses.is_empty()
+            && !local.is_unspecified()
+            && !local.is_loopback()
+            && !addresses.contains_key(&local)
+    });
+    if orphaned {
+        warnings |= ConnectionWarnings::ORPHANED.0;
+    }
+    ConnectionWarnings(warnings)
+}
+
+fn warning_sentence(entry: &ConnectionEntry, name: &str, limits: &ConnectionLimits) -> String {
     match name {
+        "route_moved" => entry.warning_detail(name).unwrap_or_else(|| "its route moved".to_owned()),
+        "orphaned" => format!(
+            "its local address {} is no longer on any interface: it cannot send until the address returns",
+            entry.socket.local.ip().to_canonical()
+        ),
         "stalled" => format!(
             "stalled: retransmitting with no acknowledged progress for {} s",
             limits.stall_after.whole_seconds()

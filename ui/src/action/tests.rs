@@ -33,9 +33,16 @@ fn default_bindings() {
         (key(KeyCode::Tab, NONE), Some(Action::NextTab)),
         (key(KeyCode::BackTab, SHIFT), Some(Action::PrevTab)),
         (key(KeyCode::Char('1'), NONE), Some(Action::SelectTab(Tab::Overview))),
-        (key(KeyCode::Char('3'), NONE), Some(Action::SelectTab(Tab::Connections))),
-        (key(KeyCode::Char('4'), NONE), Some(Action::SelectTab(Tab::Routes))),
-        (key(KeyCode::Char('5'), NONE), Some(Action::SelectTab(Tab::Events))),
+        (key(KeyCode::Char('3'), NONE), Some(Action::SelectTab(Tab::Paths))),
+        (key(KeyCode::Char('4'), NONE), Some(Action::SelectTab(Tab::Connections))),
+        (key(KeyCode::Char('5'), NONE), Some(Action::SelectTab(Tab::Routes))),
+        (key(KeyCode::Char('6'), NONE), Some(Action::SelectTab(Tab::Events))),
+        (key(KeyCode::Char('r'), NONE), Some(Action::RouteLookup)),
+        (key(KeyCode::Char('a'), NONE), Some(Action::AddTarget)),
+        (key(KeyCode::Char('x'), NONE), Some(Action::RemoveTarget)),
+        (key(KeyCode::Delete, NONE), Some(Action::RemoveTarget)),
+        (key(KeyCode::Char('P'), SHIFT), Some(Action::ProbeNow)),
+        (key(KeyCode::Char('p'), NONE), Some(Action::TogglePause)),
         (key(KeyCode::Up, NONE), Some(Action::Up)),
         (key(KeyCode::Char('k'), NONE), Some(Action::Up)),
         (key(KeyCode::Char('j'), NONE), Some(Action::Down)),
@@ -110,16 +117,16 @@ fn unreadable_keys() {
 
 #[test]
 fn overrides_replace_an_actions_keys() {
-    let keymap = Keymap::with_overrides(&overrides(&[("quit", &["x", "ctrl-q"]), ("export", &[])]))
+    let keymap = Keymap::with_overrides(&overrides(&[("quit", &["z", "ctrl-q"]), ("export", &[])]))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(keymap.action(&key(KeyCode::Char('x'), NONE)), Some(Action::Quit));
+    assert_eq!(keymap.action(&key(KeyCode::Char('z'), NONE)), Some(Action::Quit));
     assert_eq!(keymap.action(&key(KeyCode::Char('q'), CTRL)), Some(Action::Quit));
     assert_eq!(keymap.action(&key(KeyCode::Char('q'), NONE)), None, "default key replaced");
     assert_eq!(keymap.action(&key(KeyCode::Char('c'), CTRL)), None, "default key replaced");
     assert_eq!(keymap.action(&key(KeyCode::Char('e'), NONE)), None, "empty list unbinds");
     let described = keymap.describe();
     let keys_of = |name: &str| described.iter().find(|b| b.action == name).map(|b| b.keys.clone());
-    assert_eq!(keys_of("quit"), Some(vec!["x".to_owned(), "ctrl-q".to_owned()]));
+    assert_eq!(keys_of("quit"), Some(vec!["z".to_owned(), "ctrl-q".to_owned()]));
     assert_eq!(keys_of("export"), Some(vec![]));
     assert_eq!(keys_of("help"), Some(vec!["?".to_owned(), "f1".to_owned()]));
     assert_eq!(described.len(), action_names().len());

@@ -116,7 +116,8 @@ fn malformed_terms_say_what_and_where() {
         (
             "warn:bogus",
             (5, 10),
-            "no warning starts with `bogus`; warnings are stalled long_syn_sent zero_window high_retransmits near_fd_limit",
+            "no warning starts with `bogus`; warnings are stalled long_syn_sent zero_window high_retransmits near_fd_limit \
+             orphaned route_moved",
         ),
         ("proto:icmp", (6, 10), "`icmp` is not a protocol netlens shows: write proto:tcp or proto:udp"),
         ("pid:abc", (4, 7), "`abc` is not a process id: write pid:1234"),

@@ -35,6 +35,13 @@ fn ui_in(mode: Mode) -> UiState {
         Mode::Help => {
             update(&mut ui, &store, Action::Help);
         }
+        Mode::RouteLookup => {
+            update(&mut ui, &store, Action::RouteLookup);
+            for c in "1.1.1.1".chars() {
+                update(&mut ui, &store, Action::PromptInput(c));
+            }
+            update(&mut ui, &store, Action::PromptSubmit);
+        }
     }
     assert_eq!(ui.mode(), mode);
     ui
@@ -50,7 +57,9 @@ fn keys_per_mode() {
     let cases = [
         (Mode::Normal, press(KeyCode::Char('q'), NONE), Some(Action::Quit)),
         (Mode::Normal, press(KeyCode::Char('/'), NONE), Some(Action::Filter)),
-        (Mode::Normal, press(KeyCode::Char('x'), NONE), None),
+        (Mode::Normal, press(KeyCode::Char('z'), NONE), None),
+        (Mode::Normal, press(KeyCode::Char('x'), NONE), Some(Action::RemoveTarget)),
+        (Mode::Normal, press(KeyCode::Char('r'), NONE), Some(Action::RouteLookup)),
         (Mode::Normal, release(KeyCode::Char('q')), None),
         (Mode::Prompt, press(KeyCode::Char('q'), NONE), Some(Action::PromptInput('q'))),
         (Mode::Prompt, press(KeyCode::Char('K'), SHIFT), Some(Action::PromptInput('K'))),
@@ -72,6 +81,11 @@ fn keys_per_mode() {
         (Mode::Help, press(KeyCode::Char('e'), NONE), Some(Action::Close)),
         (Mode::Help, press(KeyCode::Char('q'), NONE), Some(Action::Quit)),
         (Mode::Help, press(KeyCode::Char('2'), NONE), Some(Action::SelectTab(Tab::Interfaces))),
+        (Mode::RouteLookup, press(KeyCode::Char('r'), NONE), Some(Action::RouteLookup)),
+        (Mode::RouteLookup, press(KeyCode::Esc, NONE), Some(Action::Close)),
+        (Mode::RouteLookup, press(KeyCode::Char('j'), NONE), Some(Action::Close)),
+        (Mode::RouteLookup, press(KeyCode::Char('q'), NONE), Some(Action::Quit)),
+        (Mode::RouteLookup, press(KeyCode::Char('3'), NONE), Some(Action::SelectTab(Tab::Paths))),
     ];
     for (mode, event, expected) in cases {
         assert_eq!(map_event(&keymap, &ui_in(mode), &event), expected, "{mode:?} {event:?}");
@@ -82,15 +96,16 @@ fn keys_per_mode() {
 fn mouse_clicks_tabs_and_wheel_moves() {
     let keymap = Keymap::default();
     let left = MouseEventKind::Down(MouseButton::Left);
-    // At 80 columns: " netlens  1 Overview   2 Interfaces   3 Routes   4 Events"
+    // At 80 columns, without the app name:
+    // " 1 Overview   2 Interfaces   3 Paths   4 Connections   5 Routes   6 Events "
     let cases = [
-        (Mode::Normal, mouse(left, 3, 0), None),
-        (Mode::Normal, mouse(left, 9, 0), Some(Action::SelectTab(Tab::Overview))),
-        (Mode::Normal, mouse(left, 20, 0), Some(Action::SelectTab(Tab::Overview))),
-        (Mode::Normal, mouse(left, 21, 0), None),
-        (Mode::Normal, mouse(left, 25, 0), Some(Action::SelectTab(Tab::Interfaces))),
+        (Mode::Normal, mouse(left, 0, 0), Some(Action::SelectTab(Tab::Overview))),
+        (Mode::Normal, mouse(left, 11, 0), Some(Action::SelectTab(Tab::Overview))),
+        (Mode::Normal, mouse(left, 12, 0), None),
+        (Mode::Normal, mouse(left, 20, 0), Some(Action::SelectTab(Tab::Interfaces))),
+        (Mode::Normal, mouse(left, 30, 0), Some(Action::SelectTab(Tab::Paths))),
         (Mode::Normal, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Connections))),
-        (Mode::Normal, mouse(left, 52, 0), None),
+        (Mode::Normal, mouse(left, 53, 0), None),
         (Mode::Normal, mouse(left, 55, 0), Some(Action::SelectTab(Tab::Routes))),
         (Mode::Normal, mouse(left, 70, 0), Some(Action::SelectTab(Tab::Events))),
         (Mode::Normal, mouse(left, 76, 0), None),
@@ -112,19 +127,21 @@ fn mouse_clicks_tabs_and_wheel_moves() {
 fn narrow_terminals_click_on_short_labels() {
     let store = fake::store();
     let mut ui = UiState::new();
-    update(&mut ui, &store, Action::Resize(56, 12));
-    // " 1 Over   2 Ifaces   3 Conns   4 Routes   5 Events " from column 0.
+    update(&mut ui, &store, Action::Resize(62, 12));
+    // " 1 Over   2 Ifaces   3 Paths   4 Conns   5 Routes   6 Events " from column 0.
     let left = MouseEventKind::Down(MouseButton::Left);
     let keymap = Keymap::default();
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 0, 0)), Some(Action::SelectTab(Tab::Overview)));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 12, 0)), Some(Action::SelectTab(Tab::Interfaces)));
-    assert_eq!(map_event(&keymap, &ui, &mouse(left, 45, 0)), Some(Action::SelectTab(Tab::Events)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 22, 0)), Some(Action::SelectTab(Tab::Paths)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 55, 0)), Some(Action::SelectTab(Tab::Events)));
     // Narrower still: the keys, and the current tab's title.
-    // " 1 Over   2   3   4   5 "
+    // " 1 Over   2   3   4   5   6 "
     update(&mut ui, &store, Action::Resize(40, 12));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 3, 0)), Some(Action::SelectTab(Tab::Overview)));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 10, 0)), Some(Action::SelectTab(Tab::Interfaces)));
-    assert_eq!(map_event(&keymap, &ui, &mouse(left, 22, 0)), Some(Action::SelectTab(Tab::Events)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 14, 0)), Some(Action::SelectTab(Tab::Paths)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 26, 0)), Some(Action::SelectTab(Tab::Events)));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 30, 0)), None);
 }
 

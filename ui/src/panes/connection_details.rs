@@ -4,7 +4,7 @@
 //! throughput trends. Two columns on wide screens, one scrolled column on narrow ones.
 
 use netlens_collectors::model::{ProcessInfo, Protocol, SocketMemory, TcpInfo, TimerKind, Timestamp};
-use netlens_collectors::{ConnectionEntry, ConnectionLabel, Store};
+use netlens_collectors::{ConnectionEntry, ConnectionLabel, ConnectionWarnings, Store};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -38,6 +38,14 @@ pub(crate) fn warning_explanation(name: &str) -> &'static str {
         "zero_window" => "the peer advertises a zero receive window: its application is not reading",
         "high_retransmits" => "over 10 % of the bytes sent were retransmitted: loss on the path",
         "near_fd_limit" => "the process is above 90 % of its open-file limit: new sockets may fail (EMFILE)",
+        "orphaned" => {
+            "its local address is no longer on any interface: it cannot send until the address \
+                       returns (a lease changed, an interface went away)"
+        }
+        "route_moved" => {
+            "new connections to this host would take another interface or source address than \
+                          this one (normal after a VPN comes up); it keeps the address it started with"
+        }
         _ => "",
     }
 }
@@ -178,9 +186,21 @@ fn notes(entry: &ConnectionEntry, theme: &Theme, width: u16) -> Doc {
         doc.line([("  none: nothing unusual seen".to_owned(), theme.muted())]);
     }
     for name in entry.warnings.names() {
-        doc.line([("! ".to_owned(), theme.warn()), (name.to_owned(), theme.warn())]);
+        // A fact (a moved route) is marked like a label, not like a problem.
+        let (mark, style) = if ConnectionWarnings::is_informational(name) {
+            ("~ ", theme.info())
+        } else {
+            ("! ", theme.warn())
+        };
+        doc.line([(mark.to_owned(), style), (name.to_owned(), style)]);
         for line in wrap(warning_explanation(name), width) {
             doc.line([(format!("  {line}"), theme.text())]);
+        }
+        // What it means for this connection: which interfaces, which address.
+        if let Some(detail) = entry.warning_detail(name) {
+            for line in wrap(&detail, width) {
+                doc.line([(format!("  {line}"), theme.muted())]);
+            }
         }
     }
     if let Some(label) = entry.label {

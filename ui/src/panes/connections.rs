@@ -739,9 +739,10 @@ impl Painter<'_> {
         let dim = |style: Style| if closed { theme.closed() } else { style };
         let selection = selected.then(|| theme.selection());
         let mut row = Row::new(buf, self.body, y, &self.layout, &COLUMNS, selection, &mut self.scratch);
-        let (mark, mark_style) = if !entry.warnings.is_empty() {
+        // Informational warnings (a moved route) are marked like labels: facts, not alarms.
+        let (mark, mark_style) = if !entry.warnings.alarming().is_empty() {
             ("!", theme.warn().add_modifier(ratatui::style::Modifier::BOLD))
-        } else if entry.label.is_some() {
+        } else if entry.label.is_some() || !entry.warnings.is_empty() {
             ("~", theme.info())
         } else {
             ("", theme.muted())

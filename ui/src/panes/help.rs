@@ -37,8 +37,13 @@ fn group(ui: &UiState, theme: &Theme, group: Group) -> Doc {
     for binding in &bindings {
         if merge_tabs && binding.action.starts_with("tab_") {
             if binding.action == "tab_1" {
+                // Six keys do not fit the keys column: first … last.
+                let keys = match tab_keys.as_slice() {
+                    [first, .., last] if tab_keys.len() > 5 => format!("{first} … {last}"),
+                    _ => tab_keys.join(" "),
+                };
                 doc.line([
-                    (format!("  {:<KEYS$} ", tab_keys.join(" ")), theme.accent()),
+                    (format!("  {keys:<KEYS$} "), theme.accent()),
                     ("tabs in order".to_owned(), theme.text()),
                 ]);
             }
@@ -75,6 +80,7 @@ fn filter_terms(theme: &Theme, tab: Tab) -> Doc {
         ("interfaces", "name kind state"),
         ("routes", "table dev proto"),
         ("", "type family"),
+        ("paths", "target status dev kind"),
         ("events", "source kind subject"),
         ("conns", "port: proc: rtt>100ms …"),
     ] {
@@ -112,15 +118,16 @@ fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
         }
         doc
     };
-    let (views, moves, tables, general) = (
+    let (views, moves, tables, paths, general) = (
         group(ui, theme, Group::Views),
         group(ui, theme, Group::Move),
         group(ui, theme, Group::Tables),
+        group(ui, theme, Group::Paths),
         group(ui, theme, Group::General),
     );
     if width >= TWO_COLUMNS {
         vec![
-            join(vec![views, moves, general]),
+            join(vec![views, moves, general, paths]),
             join(vec![tables, filter_terms(theme, ui.tab()), prompt_and_mouse(theme)]),
         ]
     } else {
@@ -128,6 +135,7 @@ fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
             views,
             moves,
             tables,
+            paths,
             general,
             filter_terms(theme, ui.tab()),
             prompt_and_mouse(theme),

@@ -8,6 +8,9 @@ pub(crate) mod events;
 pub(crate) mod help;
 pub(crate) mod interfaces;
 pub(crate) mod overview;
+pub(crate) mod path_details;
+pub(crate) mod paths;
+pub(crate) mod route_lookup;
 pub(crate) mod routes;
 
 use netlens_collectors::Store;

@@ -1,4 +1,5 @@
-//! The Overview tab: where traffic leaves (the default route of each family), how busy
+//! The Overview tab: where traffic leaves and whether it works (the default path of each
+//! family, or its default route before paths are evaluated), how busy
 //! each interface is, which processes talk the most and how many connections are in
 //! each state, what happened last, and what netlens can see (sources, privileges, host
 //! facts).
@@ -6,7 +7,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use netlens_collectors::model::{AddressFamily, ProcessInfo, Route, SourceId, SourceState, Timestamp};
+use netlens_collectors::model::{
+    AddressFamily, PathState, PathStatus, ProcessInfo, Route, SourceId, SourceState, Timestamp,
+};
 use netlens_collectors::{ConnectionEntry, Store};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -132,7 +135,7 @@ pub(crate) fn render(
 ) {
     let buf = frame.buffer_mut();
     let (routes_area, rest) = split_top(area, 4);
-    default_routes(buf, routes_area, store, theme);
+    default_routes(buf, routes_area, store, theme, now);
 
     let host = host_facts(store, theme, now);
     let wanted = (store.interface_count() + 1).max(host.len()) as u16 + 2;
@@ -159,9 +162,9 @@ pub(crate) fn render(
     } else {
         (Rect::default(), events_area, false)
     };
-    let connections_key = ui.keys_of("tab_3").unwrap_or("3");
+    let connections_key = ui.keys_of("tab_4").unwrap_or("4");
     top_talkers(buf, talkers_area, store, &talkers, theme, &format!("{connections_key} for all"));
-    let all_key = ui.keys_of("tab_5").unwrap_or("5");
+    let all_key = ui.keys_of("tab_6").unwrap_or("6");
     let columns: &[TableColumn] = if narrow { &NARROW } else { &COMPACT };
     latest_events(buf, events_area, store, theme, now, &format!("{all_key} for all"), columns);
 }
@@ -256,19 +259,75 @@ fn trends(store: &Store, talkers: &[Talker<'_>], width: usize) -> Vec<Vec<f64>> 
     sums.into_iter().zip(lengths).map(|(sum, length)| sum[width - length..].to_vec()).collect()
 }
 
-/// The default route of each family, plus defaults in policy tables (a VPN's full
-/// tunnel lives there), most telling first so a narrow screen cuts only the details:
+/// The default path of a family, when the paths source has evaluated it: verdict
+/// (with the reason), where it leaves, what is available and for how long —
+/// `● satisfied eth0 via 192.168.1.1 src 192.168.1.23 · v4 v6 dns · 19s`.
+fn default_path(texts: &mut Vec<(String, Style)>, path: &PathState, theme: &Theme, now: Timestamp) {
+    let style = super::paths::status_style(theme, path.status);
+    let dot = if path.status == PathStatus::Satisfied { "● " } else { "✗ " };
+    texts.push((dot.to_owned(), style));
+    texts.push((path.status.as_str().to_owned(), style));
+    if let Some(reason) = super::paths::reason_text(path, true) {
+        texts.push((format!(" {reason}"), style));
+    }
+    if let Some(pending) = super::paths::pending_text(path) {
+        texts.push((format!(" {pending}"), theme.warn()));
+    }
+    texts.push(("  ".to_owned(), theme.muted()));
+    if let Some(name) = &path.interface {
+        texts.push((name.clone(), theme.accent()));
+    }
+    match path.gateway {
+        Some(gateway) => {
+            texts.push((" via ".to_owned(), theme.muted()));
+            texts.push((gateway.to_string(), theme.text()));
+        }
+        None if path.interface.is_some() => texts.push((" direct".to_owned(), theme.muted())),
+        None => {}
+    }
+    if let Some(source) = path.source {
+        texts.push((" src ".to_owned(), theme.muted()));
+        texts.push((source.to_string(), theme.text()));
+    }
+    if let Some(tunnel) = path.tunnel {
+        texts.push((format!(" · {} tunnel", tunnel.as_str()), theme.info()));
+    }
+    texts.push((" · ".to_owned(), theme.muted()));
+    for (i, (on, name)) in [(path.ipv4, "v4"), (path.ipv6, "v6"), (path.dns, "dns")].into_iter().enumerate() {
+        if i > 0 {
+            texts.push((" ".to_owned(), theme.muted()));
+        }
+        texts.push((name.to_owned(), if on { theme.ok() } else { theme.muted() }));
+    }
+    let held = (now - path.since).whole_seconds().max(0).unsigned_abs();
+    texts.push((format!(" · for {}", Span(held)), theme.muted()));
+}
+
+/// The default path of each family (once evaluated; else the default route), plus
+/// defaults in policy tables (a VPN's full tunnel lives there), most telling first so a
+/// narrow screen cuts only the details:
 /// `eth0 via 192.168.1.1 src 192.168.1.23 · policy table 51820 → wg0 · metric 100 · dhcp`
-fn default_routes(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme) {
-    let inner = pane(buf, area, theme.border(), &[("Default routes", theme.title())], &[]);
+fn default_routes(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, now: Timestamp) {
+    let title =
+        if store.paths().iter().any(PathState::is_default_path) { "Default paths" } else { "Default routes" };
+    let inner = pane(buf, area, theme.border(), &[(title, theme.title())], &[]);
     for (family, y) in [AddressFamily::Ipv4, AddressFamily::Ipv6].into_iter().zip(inner.top()..inner.bottom())
     {
-        let label = match family {
-            AddressFamily::Ipv4 => " IPv4  ",
-            AddressFamily::Ipv6 => " IPv6  ",
+        let (label, target) = match family {
+            AddressFamily::Ipv4 => (" IPv4  ", "default-ipv4"),
+            AddressFamily::Ipv6 => (" IPv6  ", "default-ipv6"),
         };
         let mut texts: Vec<(String, Style)> = vec![(label.to_owned(), theme.header())];
         let route = store.default_route(family);
+        if let Some(path) = store.path(target) {
+            // The path says where traffic really leaves; the route table's details
+            // (metric, protocol) belong to the Routes tab.
+            default_path(&mut texts, path, theme, now);
+            let spans: Vec<(&str, Style)> =
+                texts.iter().map(|(text, style)| (text.as_str(), *style)).collect();
+            put_spans(buf, inner.x, y, inner.width, &spans);
+            continue;
+        }
         match route {
             Some(route) => {
                 texts.push((route.interface.clone().unwrap_or_else(|| "–".to_owned()), theme.accent()));

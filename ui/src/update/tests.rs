@@ -27,6 +27,7 @@ fn tabs_switch_and_wrap() {
     let (mut ui, store) = ui_at(Tab::Overview);
     for (action, expected) in [
         (Action::NextTab, Tab::Interfaces),
+        (Action::NextTab, Tab::Paths),
         (Action::NextTab, Tab::Connections),
         (Action::NextTab, Tab::Routes),
         (Action::NextTab, Tab::Events),
@@ -34,6 +35,7 @@ fn tabs_switch_and_wrap() {
         (Action::PrevTab, Tab::Events),
         (Action::SelectTab(Tab::Routes), Tab::Routes),
         (Action::PrevTab, Tab::Connections),
+        (Action::PrevTab, Tab::Paths),
         (Action::PrevTab, Tab::Interfaces),
     ] {
         assert_eq!(update(&mut ui, &store, action), None);
@@ -237,8 +239,9 @@ fn help_scrolls_when_the_screen_is_short() {
     assert_eq!(ui.help_scroll, limit);
     run(&mut ui, &store, &[Action::Up, Action::Top]);
     assert_eq!(ui.help_scroll, 0);
-    run(&mut ui, &store, &[Action::Resize(80, 24), Action::Bottom]);
-    assert_eq!(ui.help_scroll, 0, "everything fits at 80×24");
+    // Since the Paths keys, 80×24 scrolls by a few lines; 80×28 shows everything.
+    run(&mut ui, &store, &[Action::Resize(80, 28), Action::Bottom]);
+    assert_eq!(ui.help_scroll, 0, "everything fits at 80×28");
 }
 
 fn with_notices(store: &Store, count: usize) -> Store {
@@ -420,4 +423,136 @@ fn connection_details_open_scroll_and_close() {
     run(&mut ui, &store, &[Action::Close]);
     assert_eq!(ui.connection_details(), None);
     assert_eq!(selected_cookie(&ui, &store), Some(6));
+}
+
+fn typed(ui: &mut UiState, store: &Store, text: &str) {
+    for c in text.chars() {
+        update(ui, store, Action::PromptInput(c));
+    }
+}
+
+#[test]
+fn route_lookup_prompt_asks_and_shows_the_answer() {
+    use crate::state::PromptKind;
+    use netlens_collectors::paths::query::LookupRequest;
+    for tab in [Tab::Overview, Tab::Paths, Tab::Events] {
+        let (mut ui, store) = ui_at(tab);
+        assert_eq!(update(&mut ui, &store, Action::RouteLookup), None);
+        assert_eq!((ui.mode(), ui.prompt_kind()), (Mode::Prompt, PromptKind::RouteLookup));
+        typed(&mut ui, &store, "1.1.1.1 mark=x");
+        assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None, "a bad request is not asked");
+        assert_eq!(ui.mode(), Mode::Prompt, "the prompt stays open with its error");
+        assert!(ui.status().is_some_and(|s| s.text.contains("not looked up")));
+        run(&mut ui, &store, &[Action::PromptDeleteWord]);
+        let request: LookupRequest = "1.1.1.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            update(&mut ui, &store, Action::PromptSubmit),
+            Some(Command::RouteLookup(request.clone()))
+        );
+        assert_eq!((ui.mode(), ui.lookup()), (Mode::RouteLookup, Some(&request)));
+        assert_eq!(ui.tab(), tab);
+        // `r` again starts from the previous question; esc closes the popup.
+        run(&mut ui, &store, &[Action::PromptCancel]);
+        assert_eq!(ui.mode(), Mode::Normal, "esc closes the popup");
+        run(&mut ui, &store, &[Action::RouteLookup]);
+        assert_eq!((ui.mode(), ui.draft()), (Mode::Prompt, "1.1.1.1"), "r starts from the last question");
+    }
+    let (mut ui, store) = ui_at(Tab::Overview);
+    run(&mut ui, &store, &[Action::RouteLookup]);
+    typed(&mut ui, &store, "1.1.1.1");
+    run(&mut ui, &store, &[Action::PromptSubmit, Action::RouteLookup]);
+    assert_eq!((ui.mode(), ui.draft()), (Mode::Prompt, "1.1.1.1"), "r in the popup asks again");
+    run(&mut ui, &store, &[Action::PromptCancel]);
+    assert_eq!(ui.mode(), Mode::Normal);
+    run(&mut ui, &store, &[Action::RouteLookup, Action::PromptSubmit]);
+    assert_eq!(ui.mode(), Mode::RouteLookup);
+    run(&mut ui, &store, &[Action::SelectTab(Tab::Paths)]);
+    assert_eq!((ui.mode(), ui.tab()), (Mode::Normal, Tab::Paths), "a tab key leaves the popup");
+}
+
+#[test]
+fn add_target_prompt_parses_and_refuses_duplicates() {
+    use crate::state::PromptKind;
+    use netlens_collectors::paths::target::Target;
+    let (mut ui, store) = ui_at(Tab::Interfaces);
+    assert_eq!(update(&mut ui, &store, Action::AddTarget), None);
+    assert_eq!(ui.mode(), Mode::Normal, "only on the Paths tab");
+    assert!(ui.status().is_some_and(|s| s.text.contains("Paths tab (3)")));
+
+    let (mut ui, store) = ui_at(Tab::Paths);
+    run(&mut ui, &store, &[Action::AddTarget]);
+    assert_eq!((ui.mode(), ui.prompt_kind()), (Mode::Prompt, PromptKind::AddTarget));
+    typed(&mut ui, &store, "example.com:99999");
+    assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None);
+    assert_eq!(ui.mode(), Mode::Prompt);
+    assert!(ui.status().is_some_and(|s| s.text.contains("not added")));
+    run(&mut ui, &store, &[Action::PromptClear]);
+    typed(&mut ui, &store, "Example.COM:443,probe=icmp");
+    let target: Target = "example.com:443,probe=icmp".parse().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(update(&mut ui, &store, Action::PromptSubmit), Some(Command::AddTarget(target)));
+    assert_eq!(ui.mode(), Mode::Normal);
+
+    // A target already watched is selected instead of added twice.
+    run(&mut ui, &store, &[Action::AddTarget]);
+    typed(&mut ui, &store, "db.internal");
+    assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None);
+    assert!(ui.status().is_some_and(|s| s.text.contains("already watched")));
+    assert_eq!(ui.paths.list.cursor, 4);
+}
+
+#[test]
+fn remove_and_probe_act_on_user_targets_only() {
+    let (mut ui, store) = ui_at(Tab::Paths);
+    // default-ipv4 is selected.
+    assert_eq!(update(&mut ui, &store, Action::RemoveTarget), None);
+    assert!(ui.status().is_some_and(|s| s.text.contains("cannot be removed")));
+    assert_eq!(update(&mut ui, &store, Action::ProbeNow), None);
+    assert!(ui.status().is_some_and(|s| s.text.contains("never probed")));
+    run(&mut ui, &store, &[Action::Down, Action::Down]);
+    assert_eq!(update(&mut ui, &store, Action::ProbeNow), Some(Command::ProbeNow("example.org:443".into())));
+    assert_eq!(
+        update(&mut ui, &store, Action::RemoveTarget),
+        Some(Command::RemoveTarget("example.org:443".into()))
+    );
+    // db.internal has no port and no probe= option: nothing to probe.
+    run(&mut ui, &store, &[Action::Down, Action::Down]);
+    assert_eq!(update(&mut ui, &store, Action::ProbeNow), None);
+    assert!(ui.status().is_some_and(|s| s.text.contains("has no probe")));
+    // From the details view it acts on the open path, and removing closes the view.
+    run(&mut ui, &store, &[Action::Down, Action::Open]);
+    assert_eq!(ui.path_details(), Some("10.8.0.1,probe=icmp"));
+    assert_eq!(
+        update(&mut ui, &store, Action::RemoveTarget),
+        Some(Command::RemoveTarget("10.8.0.1,probe=icmp".into()))
+    );
+    assert_eq!(ui.path_details(), None);
+    // Elsewhere the keys only say where they work.
+    let (mut ui, store) = ui_at(Tab::Connections);
+    assert_eq!(update(&mut ui, &store, Action::RemoveTarget), None);
+    assert_eq!(update(&mut ui, &store, Action::ProbeNow), None);
+}
+
+#[test]
+fn paths_filter_sort_and_details() {
+    let (mut ui, store) = ui_at(Tab::Paths);
+    run(&mut ui, &store, &[Action::Down, Action::Down]);
+    run(&mut ui, &store, &[Action::Filter]);
+    typed(&mut ui, &store, "dev:eth0");
+    run(&mut ui, &store, &[Action::PromptSubmit]);
+    assert_eq!(ui.filter(Tab::Paths), "dev:eth0");
+    assert_eq!(paths::ordered(&store, &ui.paths).len(), 4);
+    assert_eq!(selected_path(&ui, &store).as_deref(), Some("example.org:443"), "the selection stays");
+    run(&mut ui, &store, &[Action::Close]);
+    assert_eq!(ui.filter(Tab::Paths), "");
+    // By status: what needs a look first, and the selection follows its row.
+    run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort]);
+    let order: Vec<&str> = paths::ordered(&store, &ui.paths).iter().map(|p| p.target.as_str()).collect();
+    assert_eq!(&order[..3], ["default-ipv6", "db.internal", "10.20.0.5:22"]);
+    assert_eq!(selected_path(&ui, &store).as_deref(), Some("example.org:443"));
+    run(&mut ui, &store, &[Action::Open]);
+    assert_eq!(ui.path_details(), Some("example.org:443"));
+    run(&mut ui, &store, &[Action::Down, Action::Down]);
+    assert!(ui.paths.details.as_ref().is_some_and(|open| open.scroll == 2), "details scroll");
+    run(&mut ui, &store, &[Action::Close]);
+    assert_eq!(ui.path_details(), None);
 }

@@ -74,6 +74,13 @@ fn level(value: f64, peak: f64) -> usize {
     if peak <= 0.0 || value <= 0.0 { 0 } else { ((value / peak) * 8.0).ceil().clamp(1.0, 8.0) as usize }
 }
 
+/// The bar for `value` against `peak`, at least the lowest one: for sparklines assembled
+/// cell by cell (a probe history with failures marked between the bars).
+pub(crate) fn bar(value: f64, peak: f64) -> char {
+    let value = if value.is_finite() { value.max(0.0) } else { 0.0 };
+    BARS[level(value, peak).max(1)]
+}
+
 /// The newest `width` values as a string of bars, for text that is not a table cell.
 pub(crate) fn bars<I>(values: I, width: usize) -> String
 where

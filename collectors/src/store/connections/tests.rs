@@ -1,7 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::*;
-use crate::model::{AddressFamily, SocketTimer, TcpInfo};
+use crate::model::{AddressFamily, RouteMove, SocketTimer, TcpInfo};
 
 fn t(ms: i64) -> Timestamp {
     time::macros::datetime!(2026-01-01 00:00:00 UTC) + time::Duration::milliseconds(ms)
@@ -61,7 +61,7 @@ fn table(sockets: Vec<Socket>) -> SocketTable {
         open_files: Some(12),
         open_files_limit: Some(1024),
     }];
-    SocketTable { sockets, owners, processes, all_owners_visible: true }
+    SocketTable { sockets, owners, processes, all_owners_visible: true, route_moves: Vec::new() }
 }
 
 fn kinds(notices: &[Notice]) -> Vec<TimelineKind> {
@@ -410,4 +410,118 @@ fn udp_rates_come_from_flows() {
     assert!((rates(1).rx_bytes_per_s - 3000.0).abs() < 1e-9, "unconnected: every remote, {:?}", rates(1));
     assert!((rates(1).tx_bytes_per_s - 500.0).abs() < 1e-9);
     assert!((rates(2).rx_bytes_per_s - 400.0).abs() < 1e-9, "connected: its peer only, {:?}", rates(2));
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap_or_else(|error| panic!("{text}: {error}"))
+}
+
+fn warning_notices(notices: &[Notice]) -> Vec<&str> {
+    notices.iter().filter(|n| n.kind == TimelineKind::ConnectionWarning).map(|n| n.detail.as_str()).collect()
+}
+
+#[test]
+fn a_connection_is_orphaned_once_when_its_local_address_goes() {
+    let mut c = Connections::default();
+    let mut loopback = tcp(2, SocketAddr::new(ip("127.0.0.1"), 5432), SocketState::Established, 0, 0);
+    loopback.local = SocketAddr::new(ip("127.0.0.2"), 40_002);
+    let mut listener = tcp(3, SocketAddr::new(ip("0.0.0.0"), 0), SocketState::Listen, 0, 0);
+    listener.local = SocketAddr::new(ip("0.0.0.0"), 80);
+    let sockets =
+        || vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0), loopback.clone(), listener.clone()];
+    // No network table yet: nothing can be judged orphaned.
+    c.apply_table(t(0), table(sockets()));
+    assert!(c.get(1).is_some_and(|e| e.warnings.is_empty()));
+    let present = [(ip("10.0.0.1"), 2), (ip("127.0.0.1"), 1)];
+    assert!(warning_notices(&c.apply_addresses(present)).is_empty(), "its address is on an interface");
+
+    // The address goes (a DHCP lease changed): raised by the network table itself.
+    let notices = c.apply_addresses([(ip("10.0.0.9"), 2), (ip("127.0.0.1"), 1)]);
+    assert_eq!(
+        warning_notices(&notices),
+        ["tcp 10.0.0.1:40001 → 10.0.0.2:443 (curl 4242): its local address 10.0.0.1 is no longer on any \
+          interface: it cannot send until the address returns"]
+    );
+    let entry = c.get(1).unwrap_or_else(|| panic!("connection 1"));
+    assert!(entry.warnings.contains(ConnectionWarnings::ORPHANED));
+    assert_eq!(entry.warnings.names().collect::<Vec<_>>(), ["orphaned"]);
+    assert_eq!(
+        entry.warning_detail("orphaned").as_deref(),
+        Some("its local address 10.0.0.1 was removed from every interface")
+    );
+    assert_eq!(c.counts().warned, 1, "orphaned is a problem");
+    assert!(c.get(2).is_some_and(|e| e.warnings.is_empty()), "127/8 lives on lo whole");
+    assert!(c.get(3).is_some_and(|e| e.warnings.is_empty()), "listeners and wildcards are not judged");
+
+    // Raised once: neither the next dump nor the next table repeats it.
+    assert!(warning_notices(&c.apply_table(t(1000), table(sockets()))).is_empty());
+    assert!(warning_notices(&c.apply_addresses([(ip("10.0.0.9"), 2)])).is_empty());
+    // An empty table (a failed read) says nothing about anyone.
+    let mut fresh = Connections::default();
+    fresh.apply_addresses([]);
+    fresh.apply_table(t(0), table(sockets()));
+    assert!(fresh.get(1).is_some_and(|e| e.warnings.is_empty()));
+}
+
+#[test]
+fn a_new_connection_to_a_missing_address_is_orphaned_by_the_dump() {
+    let mut c = Connections::default();
+    c.apply_addresses([(ip("10.0.0.9"), 2)]);
+    let notices = c.apply_table(t(0), table(vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0)]));
+    assert_eq!(warning_notices(&notices).len(), 1);
+    assert!(c.get(1).is_some_and(|e| e.warnings.contains(ConnectionWarnings::ORPHANED)));
+}
+
+fn moved(interface_index: u32, interface_changed: bool) -> RouteMove {
+    RouteMove {
+        local: ip("10.0.0.1"),
+        remote: ip("10.0.0.2"),
+        interface: Some("tun0".into()),
+        interface_index: Some(interface_index),
+        interface_changed,
+        source: Some(ip("10.8.0.2")),
+        current_interface: Some("veth0".into()),
+        first_interface: Some("veth0".into()),
+    }
+}
+
+#[test]
+fn a_moved_route_is_raised_once_as_a_fact() {
+    let mut c = Connections::default();
+    c.apply_addresses([(ip("10.0.0.1"), 2), (ip("10.8.0.2"), 7)]);
+    let socket = || tcp(1, v4(2, 443), SocketState::Established, 0, 0);
+    c.apply_table(t(0), table(vec![socket()]));
+    let mut with_move = table(vec![socket()]);
+    with_move.route_moves = vec![moved(7, true)];
+    let notices = c.apply_table(t(1000), with_move.clone());
+    assert_eq!(
+        warning_notices(&notices),
+        ["tcp 10.0.0.1:40001 → 10.0.0.2:443 (curl 4242): new connections to 10.0.0.2 would leave via tun0 \
+          from 10.8.0.2; this one stays on veth0 from 10.0.0.1"]
+    );
+    let entry = c.get(1).unwrap_or_else(|| panic!("connection 1"));
+    assert_eq!(entry.warnings.names().collect::<Vec<_>>(), ["route_moved"]);
+    assert!(entry.warnings.alarming().is_empty(), "informational");
+    assert_eq!(c.counts().warned, 0, "a moved route is normal after a VPN comes up");
+    assert!(entry.warning_detail("route_moved").is_some_and(|text| text.contains("via tun0")));
+    assert!(warning_notices(&c.apply_table(t(2000), with_move)).is_empty(), "raised once");
+    // The move is not reported any more (the VPN went down): the fact stays raised.
+    c.apply_table(t(3000), table(vec![socket()]));
+    assert!(c.get(1).is_some_and(|e| e.warnings.contains(ConnectionWarnings::ROUTE_MOVED)));
+}
+
+#[test]
+fn another_source_on_the_connections_own_interface_is_no_move() {
+    // An older IPv6 temporary address or a secondary IPv4 one: the fresh lookup picks
+    // another source on the interface that holds this connection's address.
+    let mut c = Connections::default();
+    c.apply_addresses([(ip("10.0.0.1"), 2), (ip("10.0.0.7"), 2)]);
+    let mut same_interface = table(vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0)]);
+    same_interface.route_moves = vec![RouteMove { source: Some(ip("10.0.0.7")), ..moved(2, false) }];
+    assert!(warning_notices(&c.apply_table(t(0), same_interface)).is_empty());
+    assert!(c.get(1).is_some_and(|e| e.warnings.is_empty() && e.route_move.is_none()));
+    // The same candidate through another interface is a move.
+    let mut elsewhere = table(vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0)]);
+    elsewhere.route_moves = vec![moved(7, false)];
+    assert_eq!(warning_notices(&c.apply_table(t(1000), elsewhere)).len(), 1);
 }
