@@ -3,6 +3,7 @@
 //!
 //! This crate never draws anything: the `netlens-ui` crate renders from [`Store`].
 
+pub mod dns;
 pub mod event;
 pub mod history;
 pub mod model;

@@ -4,6 +4,7 @@
 //! so the snapshot writer can serialise the model directly.
 
 mod connection;
+mod dns;
 mod event;
 mod flags;
 mod interface;
@@ -15,6 +16,7 @@ pub use connection::{
     FlowBytes, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketMemory, SocketState, SocketTable,
     SocketTimer, TcpInfo, TimerKind,
 };
+pub use dns::{HostsEntry, ResolverConfig};
 pub use event::{SourceId, SourceState, SourceStatus, TimelineEntry, TimelineKind};
 pub use flags::{AddressFlags, LinkFlags};
 pub use interface::{
