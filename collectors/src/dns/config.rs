@@ -142,7 +142,7 @@ fn apply_option(
             config.options.push(option.to_owned());
         }
         None => {
-            warnings.push(format!("{path} line {number}: unknown or malformed option `{option}` (ignored)"))
+            warnings.push(format!("{path} line {number}: unknown or malformed option `{option}` (ignored)"));
         }
     }
 }
