@@ -92,20 +92,23 @@ impl SystemPtr {
 
     /// A resolver asking only `server` over UDP (a namespace's own server, tests).
     pub fn with_server(server: SocketAddr, timeout: Duration) -> Result<Self, String> {
-        let mut connection = ConnectionConfig::udp();
-        connection.port = server.port();
-        let config = ResolverConfig::from_name_servers(vec![NameServerConfig::new(
-            server.ip(),
-            true,
-            vec![connection],
-        )]);
-        let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
-        let options = builder.options_mut();
-        options.timeout = timeout;
-        options.attempts = 1;
-        let resolver = builder.build().map_err(|error| format!("starting the resolver: {error}"))?;
-        Ok(Self { resolver })
+        Ok(Self { resolver: single_server_resolver(server, timeout)? })
     }
+}
+
+/// A hickory resolver that asks only `server` over UDP, one attempt of `timeout` per
+/// query: for a namespace's own server and for tests, where the system
+/// configuration is not the one wanted.
+pub(crate) fn single_server_resolver(server: SocketAddr, timeout: Duration) -> Result<TokioResolver, String> {
+    let mut connection = ConnectionConfig::udp();
+    connection.port = server.port();
+    let config =
+        ResolverConfig::from_name_servers(vec![NameServerConfig::new(server.ip(), true, vec![connection])]);
+    let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+    let options = builder.options_mut();
+    options.timeout = timeout;
+    options.attempts = 1;
+    builder.build().map_err(|error| format!("starting the resolver: {error}"))
 }
 
 impl PtrLookup for SystemPtr {

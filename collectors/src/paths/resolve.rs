@@ -11,8 +11,6 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 use tokio::time::Instant;
 
@@ -101,19 +99,7 @@ impl HickoryLookup {
     /// A resolver asking only `server` over UDP, one attempt of `timeout` per
     /// query (a namespace's own server, tests).
     pub fn with_server(server: SocketAddr, timeout: Duration) -> Result<Self, String> {
-        let mut connection = ConnectionConfig::udp();
-        connection.port = server.port();
-        let config = ResolverConfig::from_name_servers(vec![NameServerConfig::new(
-            server.ip(),
-            true,
-            vec![connection],
-        )]);
-        let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
-        let options = builder.options_mut();
-        options.timeout = timeout;
-        options.attempts = 1;
-        let resolver = builder.build().map_err(|error| format!("starting the resolver: {error}"))?;
-        Ok(Self { resolver })
+        Ok(Self { resolver: crate::names::single_server_resolver(server, timeout)? })
     }
 }
 

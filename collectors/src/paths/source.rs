@@ -125,12 +125,6 @@ const MAX_DISCARD: usize = 65_536;
 const MIN_RESOLVE_GAP: Duration = Duration::from_secs(5);
 /// "Probe now" is rate-limited too.
 const MIN_PROBE_GAP: Duration = Duration::from_secs(1);
-/// RFC 8305 connection attempt delay.
-const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
-/// RFC 8305 resolution delay.
-const RESOLUTION_DELAY: Duration = Duration::from_millis(50);
-/// Nameservers considered for DNS availability (resolv.conf allows three).
-const MAX_NAMESERVERS: usize = 3;
 
 /// Create the source and the handle to control it.
 #[must_use]
@@ -168,17 +162,15 @@ impl Source for PathsSource {
 pub async fn evaluate_once(config: &PathsConfig) -> Result<Vec<PathState>, SourceError> {
     let mut paths = Evaluator::open(config)?;
     paths.refresh_network().await?;
-    let now = Instant::now();
     for index in 0..paths.targets.len() {
-        if paths.targets[index].target.destination.lookup_address().is_none() {
-            paths.spawn_resolve(index, now);
-        }
+        paths.spawn_resolve(index);
     }
     while let Some(done) = paths.resolving.join_next().await {
         if let Ok((index, check)) = done {
             paths.targets[index].name = check;
         }
     }
+    let now = Instant::now();
     paths.round(now).await?;
     for index in 0..paths.targets.len() {
         if paths.targets[index].probe_due(now) {
@@ -190,9 +182,9 @@ pub async fn evaluate_once(config: &PathsConfig) -> Result<Vec<PathState>, Sourc
             paths.record_probe(index, outcome);
         }
     }
-    let notices = paths.round(Instant::now()).await?;
-    drop(notices);
-    // One shot: the verdict is the evaluation, not a debounced status.
+    // One shot: the verdict is the evaluation, not a debounced status, so the
+    // round's transition notices have nowhere to go.
+    paths.round(Instant::now()).await?;
     Ok(paths.table(true))
 }
 
@@ -346,9 +338,8 @@ impl Evaluator {
         sink: &EventSink,
     ) -> Result<(), SourceError> {
         self.refresh_network().await?;
-        let now = Instant::now();
         for index in 0..self.targets.len() {
-            self.spawn_resolve(index, now);
+            self.spawn_resolve(index);
         }
         self.round_and_send(sink).await?;
         let mut evaluate_at: Option<Instant> = None;
@@ -406,7 +397,7 @@ impl Evaluator {
                     let now = Instant::now();
                     for index in 0..self.targets.len() {
                         if self.resolve_due(index, now) {
-                            self.spawn_resolve(index, now);
+                            self.spawn_resolve(index);
                         }
                     }
                 }
@@ -445,7 +436,7 @@ impl Evaluator {
                 }
                 let text = target.text.clone();
                 self.targets.push(TargetState::new(target, now));
-                self.spawn_resolve(self.targets.len() - 1, now);
+                self.spawn_resolve(self.targets.len() - 1);
                 sink.notices(vec![Notice::new(
                     TimelineKind::Notice,
                     text.clone(),
@@ -614,7 +605,7 @@ impl Evaluator {
                 debounce,
             ));
             state.verdict = Some(verdict);
-            state.evaluated_at = at;
+            state.evaluated_at = Timestamp::now_utc();
         }
         Ok(notices)
     }
@@ -722,12 +713,12 @@ impl Evaluator {
             let recent =
                 self.targets[index].resolved_at.is_some_and(|at| now.duration_since(at) < MIN_RESOLVE_GAP);
             if !recent {
-                self.spawn_resolve(index, now);
+                self.spawn_resolve(index);
             }
         }
     }
 
-    fn spawn_resolve(&mut self, index: usize, _now: Instant) {
+    fn spawn_resolve(&mut self, index: usize) {
         let state = &mut self.targets[index];
         let TargetDestination::Host { destination: Destination::Name(name), .. } = &state.target.destination
         else {
@@ -747,7 +738,7 @@ impl Evaluator {
         state.resolving = true;
         let name = name.clone();
         self.resolving.spawn(async move {
-            let answer = resolve::resolve_dual(resolver.as_ref(), &name, RESOLUTION_DELAY).await;
+            let answer = resolve::resolve_dual(resolver.as_ref(), &name, resolve::RESOLUTION_DELAY).await;
             (index, name_check(&name, answer))
         });
     }
@@ -794,7 +785,7 @@ impl Evaluator {
                         timeout,
                     };
                     Box::pin(async move {
-                        let race = eyeballs::race(&order, &connector, ATTEMPT_DELAY, timeout).await;
+                        let race = eyeballs::race(&order, &connector, eyeballs::ATTEMPT_DELAY, timeout).await;
                         let rtt = race
                             .attempts
                             .iter()
@@ -1043,21 +1034,18 @@ fn ip_route_get(destination: IpAddr, answer: &RouteAnswer) -> String {
     text
 }
 
-/// The `nameserver` lines of a resolv.conf; none when it cannot be read.
+/// The nameservers glibc would use per the resolv.conf at `path`, without repeats;
+/// none when it cannot be read.
 fn read_nameservers(path: &std::path::Path) -> Vec<IpAddr> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut servers = Vec::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        if words.next() == Some("nameserver")
-            && let Some(address) =
-                words.next().and_then(|word| word.split('%').next()?.parse::<IpAddr>().ok())
-            && !servers.contains(&address)
-        {
-            servers.push(address);
-        }
-    }
-    servers.truncate(MAX_NAMESERVERS);
+    let mut servers =
+        crate::dns::config::parse_resolv_conf(&path.display().to_string(), &text).config.nameservers;
+    let mut seen = Vec::with_capacity(servers.len());
+    servers.retain(|server| {
+        let new = !seen.contains(server);
+        seen.push(*server);
+        new
+    });
     servers
 }
 
