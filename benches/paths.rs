@@ -43,9 +43,6 @@ fn judge_100(c: &mut Criterion) {
         network: &network,
         default_v4: Some(eth0.index),
         default_v6: None,
-        ipv4: true,
-        ipv6: false,
-        dns: true,
         expensive: &[],
         constrained: &[],
     };

@@ -27,12 +27,6 @@ pub struct Context<'a> {
     pub default_v4: Option<u32>,
     /// See `default_v4`.
     pub default_v6: Option<u32>,
-    /// IPv4 available: a usable global IPv4 address and a satisfied default IPv4 route.
-    pub ipv4: bool,
-    /// IPv6 available: a usable global IPv6 address and a satisfied default IPv6 route.
-    pub ipv6: bool,
-    /// DNS available: a nameserver is configured and the kernel has a route to it.
-    pub dns: bool,
     /// Interface names configured as expensive (metered).
     pub expensive: &'a [String],
     /// Interface names configured as constrained (low-data mode).

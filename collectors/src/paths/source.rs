@@ -542,46 +542,25 @@ impl Evaluator {
         .await
         .map_err(|error| SourceError::io("route lookups", std::io::Error::other(error)))?;
 
-        let dns = answers.iter().take(self.nameservers.len()).any(Result::is_ok);
-        self.dns = dns;
+        self.dns = answers.iter().take(self.nameservers.len()).any(Result::is_ok);
         let mut context = Context {
             network: &self.network,
             default_v4: None,
             default_v6: None,
-            ipv4: false,
-            ipv6: false,
-            dns,
             expensive: &self.config.expensive,
             constrained: &self.config.constrained,
         };
-        let mut verdicts: Vec<Verdict> = Vec::with_capacity(self.targets.len());
-        for (state, plan) in self.targets.iter().zip(&plans) {
-            verdicts.push(judge(state, plan, &answers, &context));
-            // The default paths come first, so later targets see their interfaces.
-            match state.target.destination {
-                TargetDestination::DefaultIpv4 => context.default_v4 = satisfied_interface(verdicts.last()),
-                TargetDestination::DefaultIpv6 => context.default_v6 = satisfied_interface(verdicts.last()),
-                TargetDestination::Host { .. } => {}
-            }
-        }
-        let ipv4 = evaluate::family_available(
-            &self.network,
-            crate::model::AddressFamily::Ipv4,
-            context.default_v4.is_some(),
-        );
-        let ipv6 = evaluate::family_available(
-            &self.network,
-            crate::model::AddressFamily::Ipv6,
-            context.default_v6.is_some(),
-        );
-        // The tunnel of a user target depends on the defaults: judge them again with the facts.
-        context.ipv4 = ipv4;
-        context.ipv6 = ipv6;
         let debounce = self.config.debounce;
         let mut notices = Vec::new();
-        for ((state, plan), verdict) in self.targets.iter_mut().zip(&plans).zip(verdicts) {
-            let verdict =
-                if is_default(&state.target) { verdict } else { judge(state, plan, &answers, &context) };
+        for (state, plan) in self.targets.iter_mut().zip(&plans) {
+            let verdict = judge(state, plan, &answers, &context);
+            // The default paths come first, so later targets see their interfaces
+            // (a tunnel is full when the default path uses it too).
+            match state.target.destination {
+                TargetDestination::DefaultIpv4 => context.default_v4 = satisfied_interface(Some(&verdict)),
+                TargetDestination::DefaultIpv6 => context.default_v6 = satisfied_interface(Some(&verdict)),
+                TargetDestination::Host { .. } => {}
+            }
             let kernel_ok =
                 verdict.checks.iter().all(|check| check.ok || check.name == crate::model::CheckName::Probe);
             if kernel_ok && !state.kernel_ok {

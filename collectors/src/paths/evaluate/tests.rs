@@ -86,16 +86,7 @@ fn answer(index: u32, gateway: Option<&str>, source: Option<&str>, table: u32) -
 }
 
 fn context(network: &NetworkTable) -> Context<'_> {
-    Context {
-        network,
-        default_v4: Some(2),
-        default_v6: None,
-        ipv4: true,
-        ipv6: false,
-        dns: true,
-        expensive: &[],
-        constrained: &[],
-    }
+    Context { network, default_v4: Some(2), default_v6: None, expensive: &[], constrained: &[] }
 }
 
 fn judge(
