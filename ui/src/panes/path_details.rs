@@ -276,9 +276,9 @@ fn race(path: &PathState, theme: &Theme, width: u16) -> Doc {
         (format!("  {} attempts · also-rans are normal", path.attempts.len()), theme.muted()),
     ]);
     let any_winner = path.attempts.iter().any(|a| a.winner);
-    let address_width = path.attempts.iter().map(|a| width_of(&a.address.to_string())).max().unwrap_or(0);
+    let address_width = path.attempts.iter().map(|a| width(&a.address.to_string())).max().unwrap_or(0);
     let outcome_width =
-        path.attempts.iter().map(|a| width_of(&attempt_outcome(a, any_winner, theme).0)).max().unwrap_or(0);
+        path.attempts.iter().map(|a| width(&attempt_outcome(a, any_winner, theme).0)).max().unwrap_or(0);
     // Address, the bar, `+250ms 23.4ms`, the outcome on one row when the bar gets at
     // least MIN_RACE_BAR cells; else the bar goes on a row of its own below.
     let timing_width = 16;
@@ -329,10 +329,6 @@ fn race(path: &PathState, theme: &Theme, width: u16) -> Doc {
     let scale = format!("0{total:>width$}", width = cells.saturating_sub(1));
     doc.line([(format!("{:indent$}{scale}", ""), theme.muted())]);
     doc
-}
-
-fn width_of(text: &str) -> usize {
-    width(text)
 }
 
 /// The recent transitions, newest first.
@@ -441,7 +437,7 @@ fn preview_doc(path: &PathState, theme: &Theme, now: Timestamp, width: u16) -> D
             (Millis(probe.jitter_ms).to_string(), theme.text()),
             ("  ".to_owned(), theme.muted()),
         ];
-        let used: usize = line.iter().map(|(text, _)| width_of(text)).sum();
+        let used: usize = line.iter().map(|(text, _)| width(text)).sum();
         let cells = usize::from(width).saturating_sub(used).min(probe.history.len()).min(60);
         line.extend(history_spans(probe, cells, theme));
         doc.line(line);
