@@ -20,7 +20,7 @@ use crate::state::PathDetails;
 use crate::theme::Theme;
 use crate::widgets::pane::pane;
 use crate::widgets::sparkline::bar;
-use crate::widgets::text::{Doc, fill, width};
+use crate::widgets::text::{self, Doc, fill};
 
 /// Label column width.
 const LABEL: usize = 12;
@@ -276,9 +276,13 @@ fn race(path: &PathState, theme: &Theme, width: u16) -> Doc {
         (format!("  {} attempts · also-rans are normal", path.attempts.len()), theme.muted()),
     ]);
     let any_winner = path.attempts.iter().any(|a| a.winner);
-    let address_width = path.attempts.iter().map(|a| width(&a.address.to_string())).max().unwrap_or(0);
-    let outcome_width =
-        path.attempts.iter().map(|a| width(&attempt_outcome(a, any_winner, theme).0)).max().unwrap_or(0);
+    let address_width = path.attempts.iter().map(|a| text::width(&a.address.to_string())).max().unwrap_or(0);
+    let outcome_width = path
+        .attempts
+        .iter()
+        .map(|a| text::width(&attempt_outcome(a, any_winner, theme).0))
+        .max()
+        .unwrap_or(0);
     // Address, the bar, `+250ms 23.4ms`, the outcome on one row when the bar gets at
     // least MIN_RACE_BAR cells; else the bar goes on a row of its own below.
     let timing_width = 16;
@@ -437,7 +441,7 @@ fn preview_doc(path: &PathState, theme: &Theme, now: Timestamp, width: u16) -> D
             (Millis(probe.jitter_ms).to_string(), theme.text()),
             ("  ".to_owned(), theme.muted()),
         ];
-        let used: usize = line.iter().map(|(text, _)| width(text)).sum();
+        let used: usize = line.iter().map(|(part, _)| text::width(part)).sum();
         let cells = usize::from(width).saturating_sub(used).min(probe.history.len()).min(60);
         line.extend(history_spans(probe, cells, theme));
         doc.line(line);
