@@ -1,6 +1,7 @@
 //! One full frame of every tab at 200×50 with 200 interfaces, 10,000 timeline events
 //! and 10,000 established connections (budgets: at most 2 ms per frame for issue 2's
-//! tabs, 3 ms for the Connections tab), drawn through ratatui's `TestBackend` so the
+//! tabs, 3 ms for the Connections tab), and of the DNS tab with a full 2,000-entry
+//! query log (budget: well under 3 ms), drawn through ratatui's `TestBackend` so the
 //! cost includes the terminal's diff of the frame.
 
 use std::hint::black_box;
@@ -80,6 +81,40 @@ fn frames(c: &mut Criterion) {
                 terminal.clear().unwrap_or_else(|e| panic!("{e}"));
                 terminal
                     .draw(|frame| draw(frame, black_box(&store), black_box(ui), &theme, fake::NOW))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            });
+        });
+    }
+
+    // The DNS tab over its own store: a full query log, filtered (every row tested) and
+    // scrolled into the middle, and with the trace focused.
+    let dns_store = fake::large_dns_store(2_000);
+    let dns = |actions: &[Action]| {
+        let mut ui = UiState::new();
+        for action in [Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Dns)] {
+            update(&mut ui, &dns_store, action);
+        }
+        for action in actions {
+            update(&mut ui, &dns_store, *action);
+        }
+        ui
+    };
+    let mut filtered = vec![Action::Filter];
+    filtered.extend("proc:curl svc3".chars().map(Action::PromptInput));
+    filtered.push(Action::PromptSubmit);
+    let dns_cases = [
+        ("dns_full_log", dns(&[])),
+        ("dns_log_scrolled", dns(&[Action::PageDown; 20])),
+        ("dns_log_filtered", dns(&filtered)),
+        ("dns_trace_focused", dns(&[Action::SwitchFocus])),
+    ];
+    for (name, ui) in &dns_cases {
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                terminal.clear().unwrap_or_else(|e| panic!("{e}"));
+                terminal
+                    .draw(|frame| draw(frame, black_box(&dns_store), black_box(ui), &theme, fake::NOW))
                     .unwrap_or_else(|e| panic!("{e}"));
             });
         });

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::StreamExt as _;
+use netlens_collectors::dns::source::DnsControl;
 use netlens_collectors::model::{SourceId, TimelineKind, Timestamp};
 use netlens_collectors::paths::source::PathsControl;
 use netlens_collectors::{Event, Notice, Payload, Store};
@@ -53,7 +54,11 @@ const fn urgency(payload: &Payload) -> Redraw {
         | Payload::Status(_)
         | Payload::SocketsClosed(_)
         | Payload::Paths(_)
-        | Payload::RouteLookup(_) => Redraw::Now,
+        | Payload::RouteLookup(_)
+        | Payload::DnsConfig(_)
+        | Payload::DnsTrace(_)
+        | Payload::DnsQueries(_)
+        | Payload::Dns64(_) => Redraw::Now,
     }
 }
 
@@ -116,7 +121,11 @@ pub async fn run(
                 match command {
                     Some(Command::Quit) => break,
                     Some(Command::Export) => start_export(&store, &settings, export_tx.clone()),
-                    Some(command) => paths_command(&collectors, &mut ui, command),
+                    Some(Command::Trace(name)) => dns_control(&collectors, &mut ui, DnsControl::Trace(name)),
+                    Some(command) => {
+                        target_names(&collectors, &command);
+                        paths_command(&collectors, &mut ui, command);
+                    }
                     None => {}
                 }
                 if ui.paused() && frozen.is_none() {
@@ -198,9 +207,41 @@ fn paths_command(collectors: &collect::Collectors, ui: &mut UiState, command: Co
         Command::AddTarget(target) => PathsControl::Add(target),
         Command::RemoveTarget(text) => PathsControl::Remove(text),
         Command::ProbeNow(text) => PathsControl::ProbeNow(text),
-        Command::Quit | Command::Export => return,
+        Command::Quit | Command::Export | Command::Trace(_) => return,
     };
     paths_control(collectors, ui, control);
+}
+
+/// Keep the DNS source's target names in step with the path targets.
+fn target_names(collectors: &collect::Collectors, command: &Command) {
+    let Some(dns) = &collectors.dns else { return };
+    let control = match command {
+        Command::AddTarget(target) => collect::target_name(target).map(DnsControl::AddTarget),
+        Command::RemoveTarget(text) => text
+            .parse::<netlens_collectors::paths::target::Target>()
+            .ok()
+            .as_ref()
+            .and_then(collect::target_name)
+            .map(DnsControl::RemoveTarget),
+        _ => None,
+    };
+    if let Some(control) = control {
+        let _ = dns.send(control);
+    }
+}
+
+/// Hand a trace request to the DNS source, or say on the status line why it cannot be.
+fn dns_control(collectors: &collect::Collectors, ui: &mut UiState, control: DnsControl) {
+    let delivered = collectors.dns.as_ref().is_some_and(|dns| dns.send(control));
+    if !delivered {
+        let why = if collectors.dns.is_some() {
+            "the DNS source is busy; try again"
+        } else {
+            "traces need the DNS source (off with --demo)"
+        };
+        ui.abandon_trace();
+        ui.set_status(why, StatusLevel::Warning, Timestamp::now_utc());
+    }
 }
 
 /// Hand a request to the paths source, or say on the status line why it cannot be.

@@ -13,7 +13,7 @@ use crate::duration;
 
 /// netlens: why the network on this host misbehaves, live.
 ///
-/// Run without a command for the TUI. Keys: Tab/1-4 switch tabs, arrows move, / filters,
+/// Run without a command for the TUI. Keys: Tab/1-7 switch tabs, arrows move, / filters,
 /// Enter opens details, e exports a snapshot, p pauses, ? lists every key, q quits.
 #[derive(Debug, Parser)]
 #[command(name = "netlens", version, about, long_about = None, after_help = AFTER_HELP)]
@@ -78,6 +78,29 @@ pub enum Command {
     /// Evaluate path targets once, print each verdict with its checks, and exit 0 when
     /// every target is satisfied, 1 otherwise
     Path(PathArgs),
+    /// Resolve a name step by step the way glibc does (search list, each server, A and
+    /// AAAA), print every query and the system's own answer, and exit 0 when the name
+    /// resolves, 1 when it does not, 2 when it is not a valid name
+    Trace(TraceArgs),
+}
+
+/// `netlens trace`.
+#[derive(Debug, clap::Args)]
+pub struct TraceArgs {
+    /// The name to resolve, e.g. `db` (the search list applies) or `example.org.`
+    #[arg(value_name = "NAME", value_parser = parse_name)]
+    pub name: String,
+
+    /// Print one `traces` object of the export schema as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A name `res_search` would accept.
+fn parse_name(text: &str) -> Result<String, String> {
+    netlens_collectors::dns::candidates::candidates(text, &[], 1)
+        .map(|_| text.trim().to_owned())
+        .map_err(|error| error.to_string())
 }
 
 /// `netlens path`.

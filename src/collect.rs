@@ -6,6 +6,8 @@ use std::time::Duration;
 use netlens_collectors::capture::{CaptureConfig, CaptureSource};
 use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource};
 use netlens_collectors::demo::DemoSource;
+use netlens_collectors::dns::capture::{DnsCaptureConfig, DnsCaptureSource};
+use netlens_collectors::dns::source::{DnsConfig, DnsHandle, dns};
 use netlens_collectors::interfaces::{Backend, InterfacesConfig, InterfacesSource};
 use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
 use netlens_collectors::names::{NameRequests, ReverseDnsConfig, reverse_dns};
@@ -39,6 +41,8 @@ pub struct Collectors {
     pub names: Option<NameRequests>,
     /// Where to send path targets and route lookups, when the paths source runs.
     pub paths: Option<PathsHandle>,
+    /// Where to ask for traces and send target names, when the DNS source runs.
+    pub dns: Option<DnsHandle>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -57,7 +61,7 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
     let mut names = None;
     if settings.demo {
         tasks.push(spawn_supervised(DemoSource::new(refresh), tx));
-        return Collectors { events, names, paths: None, tasks };
+        return Collectors { events, names, paths: None, dns: None, tasks };
     }
     let interfaces = InterfacesConfig {
         backend: if settings.netlink { Backend::Netlink } else { Backend::Portable },
@@ -99,10 +103,30 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
         let capture = CaptureConfig { interval: refresh, ..CaptureConfig::default() };
         tasks.push(spawn_supervised(CaptureSource::new(capture), tx.clone()));
     }
+    let dns_config = DnsConfig {
+        targets: settings.paths_config().targets.iter().filter_map(target_name).collect(),
+        target_interval: settings.probe_interval,
+        ..DnsConfig::default()
+    };
+    let (dns_handle, dns_source) = dns(dns_config);
+    tasks.push(spawn_supervised(dns_source, tx.clone()));
+    if settings.capture {
+        tasks.push(spawn_supervised(DnsCaptureSource::new(DnsCaptureConfig::default()), tx.clone()));
+    }
     if settings.reverse_dns && purpose == Purpose::Interactive {
         let (requests, source) = reverse_dns(ReverseDnsConfig::default());
         tasks.push(spawn_supervised(source, tx));
         names = Some(requests);
     }
-    Collectors { events, names, paths: paths_handle, tasks }
+    Collectors { events, names, paths: paths_handle, dns: Some(dns_handle), tasks }
+}
+
+/// The host name of a path target, which the DNS source traces on the probe schedule.
+#[must_use]
+pub fn target_name(target: &netlens_collectors::paths::target::Target) -> Option<String> {
+    use netlens_collectors::paths::target::{Destination, TargetDestination};
+    match &target.destination {
+        TargetDestination::Host { destination: Destination::Name(name), .. } => Some(name.clone()),
+        _ => None,
+    }
 }

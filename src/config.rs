@@ -551,9 +551,10 @@ history = {history}
 
 [keys]
 # Rebind an action by listing its keys; this replaces the action's default keys.
-# Actions: quit, next_tab, prev_tab, tab_1 … tab_6, up, down, top, bottom, page_up,
+# Actions: quit, next_tab, prev_tab, tab_1 … tab_7, up, down, top, bottom, page_up,
 # page_down, filter, cycle_sort, reverse_sort, group, open, close, toggle_pause,
-# export, help, follow, route_lookup, add_target, remove_target, probe_now.
+# export, help, follow, route_lookup, add_target, remove_target, probe_now, trace,
+# switch_focus.
 # Keys: letters, digits, symbols, enter, esc, tab, shift-tab, up, down, left, right,
 # home, end, pgup, pgdn, f1 … f12, with ctrl-/alt-/shift- prefixes.
 # quit = ["q", "ctrl-c"]

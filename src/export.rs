@@ -169,8 +169,66 @@ struct SnapshotDoc<'a> {
     rules: &'a [Rule],
     neighbors: &'a [Neighbor],
     paths: &'a [PathState],
+    dns: DnsDoc<'a>,
     connections: Vec<ConnectionDoc<'a>>,
     events: Vec<&'a TimelineEntry>,
+}
+
+/// Recent passive queries exported at most (the newest).
+const EXPORTED_QUERIES: usize = 500;
+
+/// The `dns` section.
+#[derive(Debug, Serialize)]
+struct DnsDoc<'a> {
+    config: Option<&'a netlens_collectors::model::ResolverConfig>,
+    warnings: &'a [String],
+    traces: Vec<&'a netlens_collectors::model::DnsTrace>,
+    queries: Vec<&'a netlens_collectors::model::DnsQuery>,
+    servers: Vec<ServerDoc>,
+    capture: netlens_collectors::model::CaptureCounters,
+    queries_logged: u64,
+    dns64: Option<&'a netlens_collectors::model::Dns64Report>,
+}
+
+/// One server's health.
+#[derive(Debug, Serialize)]
+struct ServerDoc {
+    server: IpAddr,
+    queries: u64,
+    timeouts: u64,
+    errors: u64,
+    error_rate_pct: f64,
+    p50_ms: Option<f64>,
+    p95_ms: Option<f64>,
+}
+
+impl<'a> DnsDoc<'a> {
+    fn new(store: &'a Store) -> Self {
+        let dns = store.dns();
+        let skip = dns.queries().len().saturating_sub(EXPORTED_QUERIES);
+        Self {
+            config: dns.config(),
+            warnings: dns.warnings(),
+            traces: dns.traces().collect(),
+            queries: dns.queries().skip(skip).collect(),
+            servers: dns
+                .servers()
+                .iter()
+                .map(|(server, health)| ServerDoc {
+                    server: *server,
+                    queries: health.queries,
+                    timeouts: health.timeouts,
+                    errors: health.errors,
+                    error_rate_pct: health.error_rate_pct(),
+                    p50_ms: health.p50_ms(),
+                    p95_ms: health.p95_ms(),
+                })
+                .collect(),
+            capture: dns.counters(),
+            queries_logged: dns.logged(),
+            dns64: dns.dns64(),
+        }
+    }
 }
 
 /// Build the snapshot of `store` taken at `taken_at`, as a JSON value.
@@ -195,6 +253,7 @@ pub fn snapshot(store: &Store, taken_at: Timestamp) -> Value {
         rules: store.rules(),
         neighbors: store.neighbors(),
         paths: store.paths(),
+        dns: DnsDoc::new(store),
         connections: connection_docs(store),
         events: store.timeline().iter().collect(),
     };
@@ -244,10 +303,29 @@ impl Redactor {
                         // Who this host talks to and who runs what identify people too.
                         ("remote_name", Value::String(name)) => *name = self.pseudonym(Pseudonym::Name, name),
                         ("user", Value::String(user)) => *user = self.pseudonym(Pseudonym::User, user),
+                        ("dns", item) => self.redact_dns(item),
                         (_, item) => self.redact(item),
                     }
                 }
             }
+            _ => {}
+        }
+    }
+
+    /// The DNS section names what this host looks up: every domain name in it (a
+    /// word with a dot and a letter, no path, no spaces) becomes a pseudonym; the rest
+    /// is redacted as text.
+    fn redact_dns(&mut self, value: &mut Value) {
+        match value {
+            Value::String(text) => {
+                let is_name = text.contains('.')
+                    && text.chars().any(|ch| ch.is_ascii_alphabetic())
+                    && !text.contains(['/', ' ', ':'])
+                    && text.parse::<IpAddr>().is_err();
+                *text = if is_name { self.pseudonym(Pseudonym::Name, text) } else { self.redact_text(text) };
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact_dns(item)),
+            Value::Object(map) => map.values_mut().for_each(|item| self.redact_dns(item)),
             _ => {}
         }
     }
@@ -403,6 +481,11 @@ fn cell(value: &Value) -> String {
     }
 }
 
+/// A duration cell: milliseconds with one decimal, a dash when absent.
+fn ms(value: &Value) -> String {
+    value.as_f64().map_or_else(|| "–".to_owned(), |ms| format!("{ms:.1}"))
+}
+
 fn rows(value: &Value) -> &[Value] {
     value.as_array().map_or(&[], Vec::as_slice)
 }
@@ -414,6 +497,7 @@ pub fn markdown(snapshot: &Value) -> String {
     markdown_host(&mut md, snapshot);
     markdown_interfaces(&mut md, snapshot);
     markdown_paths(&mut md, snapshot);
+    markdown_dns(&mut md, snapshot);
     markdown_routing(&mut md, snapshot);
     markdown_connections(&mut md, snapshot);
     md.push_str(
@@ -491,6 +575,102 @@ fn markdown_interfaces(md: &mut String, snapshot: &Value) {
             rate("rx_bytes_per_s"),
             rate("tx_bytes_per_s"),
             addresses.join("<br>"),
+        );
+    }
+}
+
+fn markdown_dns(md: &mut String, snapshot: &Value) {
+    let dns = &snapshot["dns"];
+    md.push_str("\n## DNS\n\n");
+    let config = &dns["config"];
+    if config.is_null() {
+        md.push_str("The resolver configuration was not read.\n");
+    } else {
+        let _ = writeln!(
+            md,
+            "- nameservers: {}\n- search: {}\n- ndots {}, timeout {} s, attempts {}, options: {}\n- hosts (nsswitch): {}\n- files: {}",
+            cell(&config["nameservers"]),
+            cell(&config["search"]),
+            cell(&config["ndots"]),
+            cell(&config["timeout_s"]),
+            cell(&config["attempts"]),
+            cell(&config["options"]),
+            cell(&config["hosts_order"]),
+            cell(&config["sources"]),
+        );
+        if config["stub"].as_bool() == Some(true) {
+            let _ = writeln!(md, "- stub resolver; upstreams: {}", cell(&config["upstreams"]));
+        }
+    }
+    if let Some(prefix) = dns["dns64"]["prefix"].as_str() {
+        let _ = writeln!(md, "- NAT64: DNS64 synthesises AAAA in {prefix}");
+    }
+    for warning in rows(&dns["warnings"]) {
+        let _ = writeln!(md, "- **warning:** {}", cell(warning));
+    }
+    md.push_str("\n### Servers\n\n| server | queries | timeouts | errors | p50 ms | p95 ms |\n|---|---|---|---|---|---|\n");
+    for server in rows(&dns["servers"]) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&server["server"]),
+            cell(&server["queries"]),
+            cell(&server["timeouts"]),
+            cell(&server["errors"]),
+            ms(&server["p50_ms"]),
+            ms(&server["p95_ms"])
+        );
+    }
+    md.push_str("\n### Traces\n");
+    for trace in rows(&dns["traces"]) {
+        let _ = writeln!(
+            md,
+            "\n**{}** ({}) → {} {}\n\n| candidate | server | qtype | transport | rcode | answers | ms | error |\n|---|---|---|---|---|---|---|---|",
+            cell(&trace["name"]),
+            cell(&trace["origin"]),
+            cell(&trace["result"]),
+            trace["error"].as_str().unwrap_or_default()
+        );
+        for step in rows(&trace["steps"]) {
+            let answers: Vec<String> =
+                rows(&step["answers"]).iter().map(|answer| cell(&answer["data"])).collect();
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell(&step["candidate"]),
+                cell(&step["server"]),
+                cell(&step["qtype"]),
+                cell(&step["transport"]),
+                cell(&step["rcode"]),
+                answers.join(" "),
+                ms(&step["latency_ms"]),
+                cell(&step["error"])
+            );
+        }
+        if !trace["system"].is_null() {
+            let _ = writeln!(
+                md,
+                "\nsystem (getaddrinfo): {} {}",
+                cell(&trace["system"]["addresses"]),
+                trace["system"]["error"].as_str().unwrap_or_default()
+            );
+        }
+        for difference in rows(&trace["differences"]) {
+            let _ = writeln!(md, "- differs: {}", cell(difference));
+        }
+    }
+    md.push_str("\n### Recent queries (passive capture)\n\n| at | process | name | qtype | server | rcode | ms |\n|---|---|---|---|---|---|---|\n");
+    for query in rows(&dns["queries"]) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&query["at"]),
+            cell(&query["process"]),
+            cell(&query["name"]),
+            cell(&query["qtype"]),
+            cell(&query["server"]),
+            query["rcode"].as_str().unwrap_or("timeout"),
+            ms(&query["latency_ms"])
         );
     }
 }

@@ -16,6 +16,7 @@ mod logging;
 mod netns;
 mod path_command;
 mod terminal;
+mod trace_command;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.downcast_ref::<path_command::Unsatisfied>().is_some() => ExitCode::FAILURE,
+        Err(error) if error.downcast_ref::<trace_command::Unresolved>().is_some() => ExitCode::FAILURE,
         Err(error) => {
             terminal::restore_if_raw();
             eprintln!("netlens: {error:#}");
@@ -106,6 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let result = match cli.command {
         Some(Command::Snapshot(args)) => runtime.block_on(headless::run(settings, args)),
         Some(Command::Path(args)) => runtime.block_on(path_command::run(&settings, args)),
+        Some(Command::Trace(args)) => runtime.block_on(trace_command::run(args)),
         Some(Command::Config(_)) => Ok(()),
         None => runtime.block_on(app::run(settings, theme, keymap, startup_notices)),
     };

@@ -48,7 +48,10 @@ pub fn path_of(name: &str) -> PathBuf {
 ///
 /// Also gives the process a private mount namespace with a fresh `/sys`, so sysfs
 /// (used to tell Wi-Fi from Ethernet) describes the namespace's interfaces, not the
-/// host's. That part is best effort: without it only the kind detection suffers.
+/// host's, and with each file of `/etc/netns/NAME/` bind-mounted over its `/etc`
+/// namesake, as `ip netns exec` arranges: the namespace's own resolv.conf, hosts and
+/// nsswitch.conf are the ones read — by netlens and by getaddrinfo alike. That part is
+/// best effort: without it kind detection and the resolver files are the host's.
 pub fn enter(name: &str) -> Result<(), NetnsError> {
     let path = path_of(name);
     let file = File::open(&path).map_err(|source| match source.kind() {
@@ -62,8 +65,31 @@ pub fn enter(name: &str) -> Result<(), NetnsError> {
     })?;
     if let Err(error) = remount_sysfs(name) {
         tracing::warn!(%error, "could not mount the namespace's sysfs; interface kinds may be less precise");
+        return Ok(());
+    }
+    // Only a named namespace has /etc/netns files (a path given directly has no name).
+    if !name.contains('/') {
+        bind_etc_files(name);
     }
     Ok(())
+}
+
+/// Bind `/etc/netns/NAME/FILE` over `/etc/FILE` for every such file, as
+/// `ip netns exec` does; a file that cannot be bound is logged and left alone.
+fn bind_etc_files(name: &str) {
+    let dir = Path::new("/etc/netns").join(name);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    for entry in entries.flatten() {
+        let source = entry.path();
+        let target = Path::new("/etc").join(entry.file_name());
+        if !target.exists() {
+            tracing::debug!(file = %target.display(), "no /etc file to bind over");
+            continue;
+        }
+        if let Err(error) = mount(Some(&source), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>) {
+            tracing::warn!(from = %source.display(), to = %target.display(), %error, "could not bind the namespace's file");
+        }
+    }
 }
 
 fn remount_sysfs(name: &str) -> nix::Result<()> {

@@ -35,7 +35,7 @@ fn open_filter_sort_group_details_quit() {
     let mut session = PtySession::spawn(home.path(), &["--demo"], 140, 40);
     session.wait_for(&["Overview", "eth0"], WAIT);
 
-    session.send(b"4");
+    session.send(b"5");
     let screen =
         session.wait_for(&["established", "listening", "example.org:443", "sshd", "sort state"], WAIT);
     assert!(table(&screen).contains("firefox"), "{screen}");
@@ -72,7 +72,7 @@ fn invalid_filter_shows_the_error_and_keeps_the_previous_rows() {
     let home = tempdir();
     let mut session = PtySession::spawn(home.path(), &["--demo"], 120, 36);
     session.wait_for(&["Overview", "eth0"], WAIT);
-    session.send(b"4");
+    session.send(b"5");
     session.wait_for(&["established", "example.org:443"], WAIT);
     session.send(b"/proc:firefox\r");
     let before = session.wait_for(&["filter proc:firefox", "3 of"], WAIT);

@@ -27,11 +27,13 @@ fn start_navigate_export_quit() {
     session.send(b"\t");
     session.wait_for(&["Paths", "sort configured"], WAIT);
     session.send(b"\t");
+    session.wait_for(&["Resolver", "Query log", "Trace"], WAIT);
+    session.send(b"\t");
     // The Connections header counts sockets per state, whatever this host has open.
     session.wait_for(&["established", "listening"], WAIT);
-    session.send(b"5");
-    session.wait_for(&["table local"], WAIT);
     session.send(b"6");
+    session.wait_for(&["table local"], WAIT);
+    session.send(b"7");
     session.wait_for(&["interfaces source ok"], WAIT);
     session.send(b"?");
     session.wait_for(&["quit", "export"], WAIT);
@@ -72,6 +74,45 @@ fn paths_tab_details_and_route_lookup_in_the_demo() {
     session.wait_for(&["`mark=x`: mark must be a number"], WAIT);
     session.send(b"\x1b");
     std::thread::sleep(Duration::from_millis(150));
+    session.send(b"q");
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}
+
+#[test]
+fn dns_tab_and_trace_prompt_in_the_demo() {
+    let home = tempdir();
+    let mut session = PtySession::spawn(home.path(), &["--demo"], 120, 36);
+    session.wait_for(&["Default paths & DNS", "127.0.0.53 +1 (stub → 2 upstreams)"], WAIT);
+    session.send(b"4");
+    session.wait_for(
+        &["Resolver", "has no route", "Servers 4", "Query log 40 logged", "push.example.org"],
+        WAIT,
+    );
+    // → gives the trace the focus and, on this screen, the room to show all of it.
+    session.send(b"\x1b[C");
+    session.wait_for(
+        &["Trace db", "db.lab.test → db-1.lab.test → 10.0.0.5", "AI_ADDRCONFIG dropped IPv6"],
+        WAIT,
+    );
+    session.send(b"\x1b[D");
+    session.wait_for(&["Servers 4"], WAIT);
+    session.send(b"/proc:sshd\r");
+    session.wait_for(&["filter proc:sshd", "3 of 40", "5.0.20.10.in-addr.arpa"], WAIT);
+    session.send(b"t");
+    session.wait_for(&["trace name: db"], WAIT);
+    // Ctrl-U clears the prompt, which starts from the name traced last.
+    session.send(b"\x15db..corp");
+    session.wait_for(&["every dot-separated label must be 1 to 63 characters"], WAIT);
+    session.send(b"\r");
+    session.wait_for(&["not traced: fix it"], WAIT);
+    // A valid name closes the prompt (the demo has no DNS source to run the trace).
+    session.send(b"\x15example.org\r");
+    let deadline = std::time::Instant::now() + WAIT;
+    while session.contents().contains("trace name:") {
+        assert!(std::time::Instant::now() < deadline, "the prompt stayed open:\n{}", session.contents());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     session.send(b"q");
     assert_eq!(session.wait_exit(WAIT), 0);
     session.assert_restored();

@@ -45,6 +45,12 @@ fn screen(tab: Tab) -> UiState {
         Tab::Connections | Tab::Routes => {
             update(&mut ui, &store, Action::Down);
         }
+        // The trace in focus gets its whole height: a short name through the search
+        // list, a timeout, a CNAME chain and the system's answer beside it; the log
+        // above keeps its newest rows (slow, failed and negative answers).
+        Tab::Dns => {
+            update(&mut ui, &store, Action::SwitchFocus);
+        }
         Tab::Events => {}
     }
     ui

@@ -45,6 +45,13 @@ pub fn shifted_events(now: Timestamp) -> Vec<Event> {
                     }
                 }
                 Payload::RouteLookup(report) => report.at += shift,
+                Payload::DnsQueries(batch) => {
+                    for query in &mut batch.queries {
+                        query.at += shift;
+                    }
+                }
+                Payload::DnsTrace(trace) => trace.started_at += shift,
+                Payload::Dns64(report) => report.checked_at += shift,
                 _ => {}
             }
             event

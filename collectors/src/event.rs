@@ -3,8 +3,9 @@
 //! [`Store`]: crate::store::Store
 
 use crate::model::{
-    FlowSample, InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket,
-    SocketTable, SourceId, SourceStatus, SystemFacts, TimelineKind, Timestamp,
+    Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, InterfaceStats, NetworkTable,
+    PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus, SystemFacts,
+    TimelineKind, Timestamp,
 };
 
 /// One state change, stamped with when it was observed and by which source.
@@ -71,4 +72,12 @@ pub enum Payload {
     Paths(Vec<PathState>),
     /// The kernel's answer to an interactive route lookup.
     RouteLookup(RouteLookupReport),
+    /// The resolver configuration, re-read (at start and after every change).
+    DnsConfig(DnsConfigReport),
+    /// A finished trace.
+    DnsTrace(Box<DnsTrace>),
+    /// Exchanges seen by passive capture since the last batch.
+    DnsQueries(DnsQueryBatch),
+    /// The outcome of NAT64 detection.
+    Dns64(Dns64Report),
 }

@@ -4,6 +4,7 @@
 //! store, so rendered screens can be compared byte for byte.
 
 mod connections;
+mod dns;
 mod paths;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -424,13 +425,29 @@ pub fn events() -> Vec<Event> {
         },
         Event { at: start, source: SourceId::Interfaces, payload: Payload::Network(network()) },
         Event { at: start, source: SourceId::Paths, payload: paths_status() },
+        Event { at: start, source: SourceId::Dns, payload: dns_status() },
+        Event { at: start, source: SourceId::DnsCapture, payload: dns_capture_status() },
+        Event { at: start, source: SourceId::Dns, payload: Payload::DnsConfig(dns::config()) },
     ];
     let mut scripted = notices().into_iter().peekable();
+    let mut dns_scripted = dns_events().into_iter().peekable();
+    let queries = dns::queries();
     for n in 1..=SAMPLES {
         let sample_at = start + time::Duration::seconds(i64::from(n));
+        // Before the notices: a DNS event may fall inside the second, notices on its end.
+        while let Some((when, payload)) = dns_scripted.next_if(|(when, _)| *when <= sample_at) {
+            events.push(Event { at: when, source: SourceId::Dns, payload });
+        }
         while let Some((offset, source, notice)) = scripted.next_if(|(offset, _, _)| at(*offset) <= sample_at)
         {
             events.push(Event { at: at(offset), source, payload: Payload::Notices(vec![notice]) });
+        }
+        if let Some(batch) = dns::batch(&queries, sample_at - time::Duration::seconds(1), sample_at) {
+            events.push(Event {
+                at: sample_at,
+                source: SourceId::DnsCapture,
+                payload: Payload::DnsQueries(batch),
+            });
         }
         let samples = network().interfaces.iter().map(|i| (i.index, counters(i.index, n))).collect();
         events.push(Event {
@@ -505,6 +522,31 @@ pub fn path_states() -> Vec<crate::model::PathState> {
     paths::paths()
 }
 
+/// The DNS source's timed events: NAT64 detection early on, the user's trace when it
+/// finished.
+fn dns_events() -> Vec<(Timestamp, Payload)> {
+    let trace = dns::trace();
+    let finished = trace.started_at + time::Duration::milliseconds(trace.total_ms as i64);
+    let dns64 = dns::dns64();
+    vec![(dns64.checked_at, Payload::Dns64(dns64)), (finished, Payload::DnsTrace(Box::new(trace)))]
+}
+
+fn dns_status() -> Payload {
+    Payload::Status(SourceStatus {
+        name: SourceId::Dns,
+        status: SourceState::Ok,
+        detail: "resolv.conf, nsswitch.conf, hosts and gai.conf watched; traces on demand".into(),
+    })
+}
+
+fn dns_capture_status() -> Payload {
+    Payload::Status(SourceStatus {
+        name: SourceId::DnsCapture,
+        status: SourceState::Ok,
+        detail: "passive capture of port 53 (udp and tcp) on every interface".into(),
+    })
+}
+
 fn capture_status() -> Payload {
     Payload::Status(SourceStatus {
         name: SourceId::Capture,
@@ -528,6 +570,19 @@ pub fn store() -> Store {
     for event in events() {
         store.apply(event);
     }
+    store
+}
+
+/// The scripted store with `queries` more passively captured DNS exchanges (the log
+/// keeps the newest 2,000), for benchmarks.
+#[must_use]
+pub fn large_dns_store(queries: usize) -> Store {
+    let mut store = store();
+    store.apply(Event {
+        at: NOW,
+        source: SourceId::DnsCapture,
+        payload: Payload::DnsQueries(dns::many(queries)),
+    });
     store
 }
 
@@ -617,7 +672,12 @@ mod tests {
         let scripted = a
             .timeline()
             .iter()
-            .filter(|e| !matches!(e.source, SourceId::Connections | SourceId::Capture))
+            .filter(|e| {
+                !matches!(
+                    e.source,
+                    SourceId::Connections | SourceId::Capture | SourceId::Dns | SourceId::DnsCapture
+                )
+            })
             .count();
         assert_eq!(scripted, notices().len() - 3 + 3, "a burst of 4 folded, plus three source statuses");
         let connection_lines: Vec<String> = a
@@ -660,6 +720,38 @@ mod tests {
         }
         assert_eq!(store.route_lookup().map(|r| r.query.as_str()), Some("1.1.1.1"));
         assert_eq!(large_path_store(100).paths().len(), 102);
+    }
+
+    #[test]
+    fn dns_is_in_the_store() {
+        let store = store();
+        let dns = store.dns();
+        let config = dns.config().unwrap_or_else(|| panic!("no resolver configuration"));
+        assert!(config.stub);
+        assert_eq!(config.upstreams.len(), 2);
+        assert_eq!(dns.warnings().len(), 1);
+        assert_eq!(dns.queries().len(), 40);
+        assert_eq!(dns.logged(), 40);
+        assert!(dns.queries().zip(dns.queries().skip(1)).all(|(a, b)| {
+            let done = |q: &crate::model::DnsQuery| {
+                q.at + time::Duration::milliseconds(q.latency_ms.unwrap_or(2_000.0) as i64)
+            };
+            done(a) <= done(b)
+        }));
+        let counters = dns.counters();
+        assert_eq!((counters.timeouts, counters.malformed, counters.unmatched), (2, 1, 1));
+        let trace = dns.last_user_trace().unwrap_or_else(|| panic!("no user trace"));
+        assert_eq!(trace.name, "db");
+        assert!(trace.steps.iter().any(|step| step.rcode.is_none()), "a timeout on the first upstream");
+        assert_eq!(trace.differences.len(), 1);
+        assert_eq!(dns.dns64().and_then(|report| report.prefix.as_deref()), Some("64:ff9b::/96"));
+        let nat64 = store.timeline().iter().filter(|e| e.source == SourceId::Dns).count();
+        assert_eq!(nat64, 2, "the source's status and NAT64 appearing");
+        let events = events();
+        assert!(events.windows(2).all(|w| w[0].at <= w[1].at), "the script is in time order");
+        let large = large_dns_store(2_500);
+        assert_eq!(large.dns().queries().len(), crate::store::QUERY_LOG_CAPACITY);
+        assert_eq!(large.dns().logged(), 2_540);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! whole store is testable without a kernel, and every history is a bounded ring.
 
 mod connections;
+mod dns;
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ pub use connections::{
     ConnectionCounts, ConnectionEntry, ConnectionLabel, ConnectionLimits, ConnectionRates, ConnectionSample,
     ConnectionWarnings, Connections,
 };
+pub use dns::{Dns, QUERY_LOG_CAPACITY, SLOW_QUERY_MS, ServerHealth, TRACE_CAPACITY, is_error_rcode};
 
 use crate::event::{Event, Notice, Payload};
 use crate::history::Ring;
@@ -229,6 +231,7 @@ pub struct Store {
     connections: Connections,
     paths: Vec<PathState>,
     route_lookup: Option<RouteLookupReport>,
+    dns: Dns,
     generation: u64,
     updated_at: Option<Timestamp>,
 }
@@ -256,6 +259,7 @@ impl Store {
             connections: Connections::new(limits.connections),
             paths: Vec::new(),
             route_lookup: None,
+            dns: Dns::default(),
             generation: 0,
             updated_at: None,
         }
@@ -303,6 +307,22 @@ impl Store {
             Payload::Names(answers) => self.connections.apply_names(answers),
             Payload::Paths(paths) => self.paths = paths,
             Payload::RouteLookup(report) => self.route_lookup = Some(report),
+            Payload::DnsConfig(report) => {
+                for notice in self.dns.apply_config(report) {
+                    self.timeline.push(at, source, notice);
+                }
+            }
+            Payload::DnsTrace(trace) => {
+                for notice in self.dns.apply_trace(*trace) {
+                    self.timeline.push(at, source, notice);
+                }
+            }
+            Payload::DnsQueries(batch) => self.dns.apply_queries(batch),
+            Payload::Dns64(report) => {
+                for notice in self.dns.apply_dns64(report) {
+                    self.timeline.push(at, source, notice);
+                }
+            }
         }
         self.generation = self.generation.wrapping_add(1);
         self.updated_at = Some(at);
@@ -361,6 +381,12 @@ impl Store {
     #[must_use]
     pub const fn route_lookup(&self) -> Option<&RouteLookupReport> {
         self.route_lookup.as_ref()
+    }
+
+    /// The DNS section: configuration, traces, the passive log and server health.
+    #[must_use]
+    pub const fn dns(&self) -> &Dns {
+        &self.dns
     }
 
     /// Host facts.

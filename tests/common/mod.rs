@@ -4,5 +4,6 @@
 #![allow(dead_code, reason = "each integration test uses a different subset of the helpers")]
 
 pub mod dns;
+pub mod dns_server;
 pub mod netns;
 pub mod peer;

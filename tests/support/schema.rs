@@ -84,10 +84,12 @@ pub fn check_snapshot(doc: &Value) {
             ("rules", Arr),
             ("neighbors", Arr),
             ("paths", Arr),
+            ("dns", Obj),
             ("connections", Arr),
             ("events", Arr),
         ],
     );
+    check_dns(&doc["dns"]);
     for (i, connection) in each(&doc["connections"], "connections").iter().enumerate() {
         check_connection(connection, &format!("connections[{i}]"));
     }
@@ -156,6 +158,93 @@ pub fn check_snapshot(doc: &Value) {
             &[("at", Str), ("source", Str), ("kind", Str), ("subject", Str), ("detail", Str)],
         );
         rfc3339(&event["at"], &path);
+    }
+}
+
+/// Panic with the first schema violation in the `dns` section.
+pub fn check_dns(dns: &Value) {
+    use Ty::{Arr, Bool, Num, OptNum, OptObj, OptStr, Str};
+    check(dns, "dns", &[("config", OptObj), ("warnings", Arr), ("traces", Arr), ("queries", Arr)]);
+    if dns["config"].is_object() {
+        check(
+            &dns["config"],
+            "dns.config",
+            &[
+                ("nameservers", Arr),
+                ("search", Arr),
+                ("ndots", Num),
+                ("timeout_s", Num),
+                ("attempts", Num),
+                ("options", Arr),
+                ("stub", Bool),
+                ("upstreams", Arr),
+                ("sources", Arr),
+            ],
+        );
+    }
+    for (i, trace) in each(&dns["traces"], "dns.traces").iter().enumerate() {
+        check_trace(trace, &format!("dns.traces[{i}]"));
+    }
+    for (i, query) in each(&dns["queries"], "dns.queries").iter().enumerate() {
+        let path = format!("dns.queries[{i}]");
+        check(
+            query,
+            &path,
+            &[
+                ("at", Str),
+                ("pid", OptNum),
+                ("process", OptStr),
+                ("name", Str),
+                ("qtype", Str),
+                ("server", Str),
+                ("rcode", OptStr),
+                ("latency_ms", OptNum),
+            ],
+        );
+        rfc3339(&query["at"], &path);
+    }
+}
+
+/// Panic with the first schema violation in one `traces` object (also what
+/// `netlens trace --json` prints).
+pub fn check_trace(trace: &Value, path: &str) {
+    use Ty::{Arr, Num, OptObj, OptStr, Str};
+    check(
+        trace,
+        path,
+        &[
+            ("name", Str),
+            ("started_at", Str),
+            ("result", Arr),
+            ("error", OptStr),
+            ("steps", Arr),
+            ("system", OptObj),
+        ],
+    );
+    rfc3339(&trace["started_at"], path);
+    for (i, step) in each(&trace["steps"], "steps").iter().enumerate() {
+        let step_path = format!("{path}.steps[{i}]");
+        check(
+            step,
+            &step_path,
+            &[
+                ("candidate", Str),
+                ("server", Str),
+                ("qtype", Str),
+                ("transport", Str),
+                ("rcode", OptStr),
+                ("answers", Arr),
+                ("latency_ms", Num),
+                ("error", OptStr),
+            ],
+        );
+        one_of(&step["transport"], &step_path, &["udp", "tcp"]);
+        for (j, answer) in each(&step["answers"], "answers").iter().enumerate() {
+            check(answer, &format!("{step_path}.answers[{j}]"), &[("data", Str), ("ttl", Num)]);
+        }
+    }
+    if trace["system"].is_object() {
+        check(&trace["system"], &format!("{path}.system"), &[("addresses", Arr), ("error", OptStr)]);
     }
 }
 

@@ -63,6 +63,11 @@ pub enum Action {
     RemoveTarget,
     /// Paths tab: probe the selected target now.
     ProbeNow,
+    /// Open the prompt that traces a name the way the system resolver looks it up
+    /// (any tab; the trace shows on the DNS tab).
+    Trace,
+    /// DNS tab: move the focus between the query log and the trace view.
+    SwitchFocus,
     /// Prompt: type a character.
     PromptInput(char),
     /// Prompt: delete the last character.
@@ -90,6 +95,8 @@ pub enum Group {
     Tables,
     /// Acting on path targets (Paths tab).
     Paths,
+    /// Tracing names and the DNS tab's views.
+    Dns,
     /// Everything else.
     General,
 }
@@ -103,6 +110,7 @@ impl Group {
             Self::Move => "Move",
             Self::Tables => "Tables",
             Self::Paths => "Paths",
+            Self::Dns => "DNS",
             Self::General => "General",
         }
     }
@@ -128,15 +136,16 @@ const fn bindable(
 }
 
 /// Every action a key can be bound to, in help-overlay order.
-const BINDABLE: [Bindable; 29] = [
+const BINDABLE: [Bindable; 32] = [
     bindable("next_tab", Action::NextTab, Group::Views, "next tab", &["tab"]),
     bindable("prev_tab", Action::PrevTab, Group::Views, "previous tab", &["shift-tab"]),
     bindable("tab_1", Action::SelectTab(Tab::Overview), Group::Views, "Overview", &["1"]),
     bindable("tab_2", Action::SelectTab(Tab::Interfaces), Group::Views, "Interfaces", &["2"]),
     bindable("tab_3", Action::SelectTab(Tab::Paths), Group::Views, "Paths", &["3"]),
-    bindable("tab_4", Action::SelectTab(Tab::Connections), Group::Views, "Connections", &["4"]),
-    bindable("tab_5", Action::SelectTab(Tab::Routes), Group::Views, "Routes", &["5"]),
-    bindable("tab_6", Action::SelectTab(Tab::Events), Group::Views, "Events", &["6"]),
+    bindable("tab_4", Action::SelectTab(Tab::Dns), Group::Views, "DNS", &["4"]),
+    bindable("tab_5", Action::SelectTab(Tab::Connections), Group::Views, "Connections", &["5"]),
+    bindable("tab_6", Action::SelectTab(Tab::Routes), Group::Views, "Routes", &["6"]),
+    bindable("tab_7", Action::SelectTab(Tab::Events), Group::Views, "Events", &["7"]),
     bindable("up", Action::Up, Group::Move, "up (newer events)", &["up", "k"]),
     bindable("down", Action::Down, Group::Move, "down", &["down", "j"]),
     bindable("page_up", Action::PageUp, Group::Move, "page up", &["pgup"]),
@@ -156,6 +165,9 @@ const BINDABLE: [Bindable; 29] = [
     bindable("remove_target", Action::RemoveTarget, Group::Paths, "remove the target", &["x", "delete"]),
     // `p` pauses everywhere; a probe is the capital.
     bindable("probe_now", Action::ProbeNow, Group::Paths, "probe it now", &["P"]),
+    bindable("trace", Action::Trace, Group::Dns, "trace a name", &["t"]),
+    // Tab already walks the tabs; the arrows no table uses move between the two views.
+    bindable("switch_focus", Action::SwitchFocus, Group::Dns, "log ↔ trace view", &["left", "right"]),
     bindable("route_lookup", Action::RouteLookup, Group::General, "route lookup", &["r"]),
     bindable("toggle_pause", Action::TogglePause, Group::General, "pause / resume view", &["p"]),
     bindable("export", Action::Export, Group::General, "export a snapshot", &["e"]),

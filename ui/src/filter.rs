@@ -15,7 +15,7 @@ pub enum Field {
     Kind,
     /// Events: what it happened to.
     Subject,
-    /// Interfaces: the name.
+    /// Interfaces: the name; DNS: the name asked.
     Name,
     /// Interfaces: the operational state.
     State,
@@ -25,7 +25,7 @@ pub enum Field {
     Dev,
     /// Routes: who installed it.
     Proto,
-    /// Routes: unicast, local, blackhole, …
+    /// Routes: unicast, local, blackhole, …; DNS: the type asked (A, AAAA, PTR, …).
     Type,
     /// Routes, rules, neighbours: ipv4 or ipv6.
     Family,
@@ -33,6 +33,12 @@ pub enum Field {
     Target,
     /// Paths: satisfied, unsatisfied or failing, and the reason.
     Status,
+    /// DNS: the asking process (name or pid).
+    Process,
+    /// DNS: the server asked (`ip:port`).
+    Server,
+    /// DNS: the response code, or `timeout`.
+    Rcode,
 }
 
 impl Field {
@@ -52,6 +58,9 @@ impl Field {
             Self::Family => "family",
             Self::Target => "target",
             Self::Status => "status",
+            Self::Process => "proc",
+            Self::Server => "server",
+            Self::Rcode => "rcode",
         }
     }
 }
@@ -62,6 +71,8 @@ pub const INTERFACE_FIELDS: &[Field] = &[Field::Name, Field::Kind, Field::State]
 pub const ROUTE_FIELDS: &[Field] = &[Field::Table, Field::Dev, Field::Proto, Field::Type, Field::Family];
 /// Fields the Paths filter understands.
 pub const PATH_FIELDS: &[Field] = &[Field::Target, Field::Status, Field::Dev, Field::Kind];
+/// Fields the DNS query log's filter understands.
+pub const DNS_FIELDS: &[Field] = &[Field::Name, Field::Process, Field::Server, Field::Type, Field::Rcode];
 /// Fields the Events filter understands.
 pub const EVENT_FIELDS: &[Field] = &[Field::Source, Field::Kind, Field::Subject];
 

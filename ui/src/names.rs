@@ -22,7 +22,7 @@ pub fn wanted_names(store: &Store, ui: &UiState) -> Vec<IpAddr> {
             connections::on_screen(store, ui, now).into_iter().map(|entry| entry.socket.remote.ip()).collect()
         }
         Tab::Overview => overview::talker_remotes(store),
-        Tab::Interfaces | Tab::Paths | Tab::Routes | Tab::Events => Vec::new(),
+        Tab::Interfaces | Tab::Paths | Tab::Dns | Tab::Routes | Tab::Events => Vec::new(),
     };
     let names = store.connections();
     let mut wanted: Vec<IpAddr> = Vec::new();

@@ -21,6 +21,9 @@ pub enum Tab {
     /// Every path target with its verdict, interface, gateway and probe; Enter opens
     /// its checks, probe history, Happy Eyeballs race and transitions.
     Paths,
+    /// The resolver configuration with its warnings, per-server health, the live query
+    /// log and the latest trace (`t`).
+    Dns,
     /// Every socket with its state, peer, process, rates and TCP statistics.
     Connections,
     /// Routes by table, policy rules and neighbours.
@@ -31,8 +34,15 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab, in tab-bar order.
-    pub const ALL: [Self; 6] =
-        [Self::Overview, Self::Interfaces, Self::Paths, Self::Connections, Self::Routes, Self::Events];
+    pub const ALL: [Self; 7] = [
+        Self::Overview,
+        Self::Interfaces,
+        Self::Paths,
+        Self::Dns,
+        Self::Connections,
+        Self::Routes,
+        Self::Events,
+    ];
 
     /// The tab's title.
     #[must_use]
@@ -41,6 +51,7 @@ impl Tab {
             Self::Overview => "Overview",
             Self::Interfaces => "Interfaces",
             Self::Paths => "Paths",
+            Self::Dns => "DNS",
             Self::Connections => "Connections",
             Self::Routes => "Routes",
             Self::Events => "Events",
@@ -54,6 +65,7 @@ impl Tab {
             Self::Overview => "Over",
             Self::Interfaces => "Ifaces",
             Self::Paths => "Paths",
+            Self::Dns => "DNS",
             Self::Connections => "Conns",
             Self::Routes => "Routes",
             Self::Events => "Events",
@@ -67,9 +79,25 @@ impl Tab {
             Self::Overview => 0,
             Self::Interfaces => 1,
             Self::Paths => 2,
-            Self::Connections => 3,
-            Self::Routes => 4,
-            Self::Events => 5,
+            Self::Dns => 3,
+            Self::Connections => 4,
+            Self::Routes => 5,
+            Self::Events => 6,
+        }
+    }
+
+    /// The name of the action that selects the tab (`tab_1` …), for hints that name
+    /// its key as configured.
+    #[must_use]
+    pub const fn binding(self) -> &'static str {
+        match self {
+            Self::Overview => "tab_1",
+            Self::Interfaces => "tab_2",
+            Self::Paths => "tab_3",
+            Self::Dns => "tab_4",
+            Self::Connections => "tab_5",
+            Self::Routes => "tab_6",
+            Self::Events => "tab_7",
         }
     }
 
@@ -142,6 +170,8 @@ pub enum PromptKind {
     RouteLookup,
     /// `a` on the Paths tab: a new path target, `DEST[,via=IF][,mark=N][,probe=KIND]`.
     AddTarget,
+    /// `t`: a name to trace the way the system resolver looks it up.
+    Trace,
 }
 
 /// A cursor over the rows of a list and the first row shown.
@@ -399,6 +429,41 @@ pub struct PathsState {
     pub(crate) details: Option<PathDetails>,
 }
 
+/// Which part of the DNS tab the movement keys act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DnsFocus {
+    /// The live query log: rows move.
+    #[default]
+    Log,
+    /// The trace view: it scrolls (and takes the log's room on a short screen).
+    Trace,
+}
+
+/// A trace asked for whose result has not reached the store yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTrace {
+    /// The name as typed (trimmed).
+    pub(crate) name: String,
+    /// The store's latest event when it was asked: a trace of the name that started
+    /// before this is an older one.
+    pub(crate) since: Timestamp,
+}
+
+/// The DNS tab. The log cursor counts from the newest query the filter lets through.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DnsState {
+    pub(crate) list: ListState,
+    pub(crate) filter: Filter,
+    /// `Dns::logged()` when the cursor was last placed: queries that arrived since push
+    /// the selected one down, and the cursor follows it (on the newest row it stays on
+    /// the newest).
+    pub(crate) anchor: u64,
+    pub(crate) focus: DnsFocus,
+    /// Lines the trace view is scrolled down.
+    pub(crate) trace_scroll: usize,
+    pub(crate) pending: Option<PendingTrace>,
+}
+
 /// The open details view of one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionDetails {
@@ -471,6 +536,7 @@ pub struct UiState {
     pub(crate) viewport: (u16, u16),
     pub(crate) interfaces: InterfacesState,
     pub(crate) paths: PathsState,
+    pub(crate) dns: DnsState,
     pub(crate) connections: ConnectionsState,
     pub(crate) routes: RoutesState,
     pub(crate) events: EventsState,
@@ -510,6 +576,7 @@ impl UiState {
             viewport: (0, 0),
             interfaces: InterfacesState::default(),
             paths: PathsState::default(),
+            dns: DnsState::default(),
             connections: ConnectionsState::default(),
             routes: RoutesState::default(),
             events: EventsState::default(),
@@ -585,6 +652,25 @@ impl UiState {
         }
     }
 
+    /// What the DNS tab's movement keys act on.
+    #[must_use]
+    pub const fn dns_focus(&self) -> DnsFocus {
+        self.dns.focus
+    }
+
+    /// The name of a trace asked for whose result has not arrived yet (as of the last
+    /// key press; the view checks the store it draws).
+    #[must_use]
+    pub fn pending_trace(&self) -> Option<&str> {
+        self.dns.pending.as_ref().map(|pending| pending.name.as_str())
+    }
+
+    /// The trace asked for will not come (the DNS source is off, or did not take the
+    /// request): stop showing "tracing NAME…" for it.
+    pub fn abandon_trace(&mut self) {
+        self.dns.pending = None;
+    }
+
     /// Whether the Connections table is grouped by process.
     #[must_use]
     pub const fn grouped(&self) -> bool {
@@ -598,6 +684,7 @@ impl UiState {
             Tab::Overview => "",
             Tab::Interfaces => self.interfaces.filter.text(),
             Tab::Paths => self.paths.filter.text(),
+            Tab::Dns => self.dns.filter.text(),
             Tab::Connections => self.connections.filter.text(),
             Tab::Routes => self.routes.filter.text(),
             Tab::Events => self.events.filter.text(),

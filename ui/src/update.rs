@@ -3,18 +3,21 @@
 //! that exist and to keep selections on the same item when the order changes).
 
 use netlens_collectors::Store;
+use netlens_collectors::dns::candidates::candidates;
 use netlens_collectors::model::Timestamp;
 use netlens_collectors::paths::query::LookupRequest;
 use netlens_collectors::paths::target::{ProbeKind, Target};
 
 use crate::action::Action;
 use crate::conn_filter::ConnFilter;
-use crate::filter::{EVENT_FIELDS, Filter, INTERFACE_FIELDS, PATH_FIELDS, ROUTE_FIELDS};
+use crate::filter::{DNS_FIELDS, EVENT_FIELDS, Filter, INTERFACE_FIELDS, PATH_FIELDS, ROUTE_FIELDS};
 use crate::panes::{
-    connection_details, connections, details, events, help, interfaces, path_details, paths, routes,
+    connection_details, connections, details, dns, dns_trace, events, help, interfaces, path_details, paths,
+    routes,
 };
 use crate::state::{
-    ConnectionDetails, Details, ListState, Mode, PathDetails, PromptKind, StatusLevel, Tab, UiState,
+    ConnectionDetails, Details, DnsFocus, ListState, Mode, PathDetails, PendingTrace, PromptKind,
+    StatusLevel, Tab, UiState,
 };
 use crate::widgets::table::scroll;
 
@@ -34,6 +37,10 @@ pub enum Command {
     RemoveTarget(String),
     /// Probe the target written so (canonical form) now, outside its schedule.
     ProbeNow(String),
+    /// Trace the name (as typed, already checked) step by step the way the system
+    /// resolver looks it up (DESIGN.md §6); the trace arrives in the store's DNS
+    /// section with origin `user`, and the DNS tab shows it.
+    Trace(String),
 }
 
 /// Assume a common terminal until the app reports the real size.
@@ -58,6 +65,7 @@ pub fn update(ui: &mut UiState, store: &Store, action: Action) -> Option<Command
         ui.status = None;
     }
     rebase_events(ui, store);
+    rebase_dns(ui, store);
     match action {
         Action::Quit => return Some(Command::Quit),
         Action::Resize(width, height) => {
@@ -89,6 +97,17 @@ fn rebase_events(ui: &mut UiState, store: &Store) {
     ui.events.anchor = store.timeline().appended();
 }
 
+/// The same for the DNS query log; and a trace asked for that has arrived is no
+/// longer pending.
+fn rebase_dns(ui: &mut UiState, store: &Store) {
+    let current = dns::current(&ui.dns, store);
+    ui.dns.list = current;
+    ui.dns.anchor = store.dns().logged();
+    if dns_trace::pending(&ui.dns, store).is_none() {
+        ui.dns.pending = None;
+    }
+}
+
 fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
     match action {
         Action::Export => return Some(Command::Export),
@@ -104,6 +123,8 @@ fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
         Action::Filter => open_prompt(ui),
         Action::RouteLookup => open_lookup_prompt(ui),
         Action::AddTarget => open_add_target(ui),
+        Action::Trace => open_trace_prompt(ui, store),
+        Action::SwitchFocus => switch_focus(ui),
         Action::RemoveTarget => return remove_target(ui, store),
         Action::ProbeNow => return probe_now(ui, store),
         Action::CycleSort | Action::ReverseSort => sort(ui, store, action == Action::ReverseSort),
@@ -139,10 +160,11 @@ fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
 
 /// Rows in a page of the current tab.
 fn page(ui: &UiState, store: &Store) -> usize {
-    let (_, height) = viewport(ui);
+    let (width, height) = viewport(ui);
     let rows = match ui.tab {
         Tab::Connections => connections::visible_rows(store, height),
         Tab::Paths => paths::visible_rows(height),
+        Tab::Dns => dns::page_rows(store, ui, width, height),
         Tab::Routes => routes::visible_rows(height),
         Tab::Events => events::visible_rows(height),
         Tab::Overview | Tab::Interfaces => interfaces::visible_rows(height),
@@ -186,6 +208,18 @@ fn motion(ui: &mut UiState, store: &Store, motion: Motion) {
             let list = &mut ui.paths.list;
             list.cursor = step(list.cursor, len, motion);
             list.offset = scroll(list.offset, list.cursor, paths::visible_rows(height), len);
+        }
+        Tab::Dns => {
+            if ui.dns.focus == DnsFocus::Trace {
+                let limit = dns::trace_overflow(store, ui, width, height);
+                ui.dns.trace_scroll = step(ui.dns.trace_scroll, limit + 1, motion);
+                return;
+            }
+            let len = dns::filtered_len(store, &ui.dns);
+            let visible = dns::log_rows(store, ui, width, height);
+            let list = &mut ui.dns.list;
+            list.cursor = step(list.cursor, len, motion);
+            list.offset = scroll(list.offset, list.cursor, visible, len);
         }
         Tab::Connections => {
             if let Some(open) = ui.connections.details.as_mut() {
@@ -248,11 +282,11 @@ fn open_prompt(ui: &mut UiState) {
         Tab::Interfaces => ui.interfaces.details.is_some(),
         Tab::Paths => ui.paths.details.is_some(),
         Tab::Connections => ui.connections.details.is_some(),
-        Tab::Overview | Tab::Routes | Tab::Events => false,
+        Tab::Overview | Tab::Dns | Tab::Routes | Tab::Events => false,
     };
     if !ui.tab.has_table() || details_open {
         ui.hint(
-            "filters work on the Interfaces, Paths, Connections, Routes and Events tables",
+            "filters work on the Interfaces, Paths, DNS, Connections, Routes and Events tables",
             StatusLevel::Warning,
         );
         return;
@@ -269,10 +303,32 @@ fn open_lookup_prompt(ui: &mut UiState) {
     ui.mode = Mode::Prompt;
 }
 
+/// `t`: the trace prompt (any tab), starting from the name traced last.
+fn open_trace_prompt(ui: &mut UiState, store: &Store) {
+    ui.draft = match &ui.dns.pending {
+        Some(pending) => pending.name.clone(),
+        None => store.dns().last_user_trace().map(|trace| trace.name.clone()).unwrap_or_default(),
+    };
+    ui.prompt = PromptKind::Trace;
+    ui.mode = Mode::Prompt;
+}
+
+/// `←`/`→`: the DNS tab's focus moves between the query log and the trace view.
+/// Elsewhere the arrows do nothing: they are pressed out of habit too often for a hint.
+fn switch_focus(ui: &mut UiState) {
+    if ui.tab != Tab::Dns {
+        return;
+    }
+    ui.dns.focus = match ui.dns.focus {
+        DnsFocus::Log => DnsFocus::Trace,
+        DnsFocus::Trace => DnsFocus::Log,
+    };
+}
+
 /// `a`: the add-target prompt (Paths tab).
 fn open_add_target(ui: &mut UiState) {
     if ui.tab != Tab::Paths {
-        let key = ui.keys_of("tab_3").unwrap_or("3").to_owned();
+        let key = ui.keys_of(Tab::Paths.binding()).unwrap_or("3").to_owned();
         ui.hint(format!("targets are added on the Paths tab ({key})"), StatusLevel::Info);
         return;
     }
@@ -293,7 +349,7 @@ fn selected_path(ui: &UiState, store: &Store) -> Option<String> {
 /// The selected user target for `x` and `P`, or a hint saying why there is none.
 fn acted_on(ui: &mut UiState, store: &Store, what: &str) -> Option<String> {
     if ui.tab != Tab::Paths {
-        let key = ui.keys_of("tab_3").unwrap_or("3").to_owned();
+        let key = ui.keys_of(Tab::Paths.binding()).unwrap_or("3").to_owned();
         ui.hint(format!("{what} works on the Paths tab ({key})"), StatusLevel::Info);
         return None;
     }
@@ -387,6 +443,24 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
             ui.hint(format!("adding {target}…"), StatusLevel::Info);
             Some(Command::AddTarget(target))
         }
+        PromptKind::Trace => {
+            // The same check the tracer makes, without a search list: what is typed
+            // must be a host name at all; expanding it is the tracer's job.
+            let name = ui.draft.trim().to_owned();
+            if candidates(&name, &[], 1).is_err() {
+                ui.hint("not traced: fix it, or esc cancels", StatusLevel::Warning);
+                return None;
+            }
+            ui.draft.clear();
+            ui.mode = Mode::Normal;
+            // The answer shows on the DNS tab, in the trace view.
+            ui.tab = Tab::Dns;
+            ui.dns.focus = DnsFocus::Trace;
+            ui.dns.trace_scroll = 0;
+            let since = store.updated_at().unwrap_or(Timestamp::UNIX_EPOCH);
+            ui.dns.pending = Some(PendingTrace { name: name.clone(), since });
+            Some(Command::Trace(name))
+        }
     }
 }
 
@@ -449,6 +523,10 @@ fn apply_filter(ui: &mut UiState, store: &Store, text: &str) {
                 ui.connections.filter = filter;
                 settle_connections(ui, store);
             }
+        }
+        Tab::Dns => {
+            ui.dns.filter = Filter::parse(text, DNS_FIELDS);
+            ui.dns.list = ListState::default();
         }
         Tab::Routes => {
             ui.routes.filter = Filter::parse(text, ROUTE_FIELDS);
@@ -530,6 +608,7 @@ fn sort(ui: &mut UiState, store: &Store, reverse: bool) {
             state.list = ListState::default();
         }
         Tab::Events => ui.hint("the timeline is always newest first", StatusLevel::Info),
+        Tab::Dns => ui.hint("the query log is always newest first", StatusLevel::Info),
         Tab::Overview | Tab::Interfaces | Tab::Paths | Tab::Connections => {
             ui.hint(
                 "sorting works on the Interfaces, Paths, Connections and Routes tables",
@@ -596,6 +675,8 @@ fn close(ui: &mut UiState, store: &Store) {
         Tab::Interfaces if ui.interfaces.details.is_some() => ui.interfaces.details = None,
         Tab::Connections if ui.connections.details.is_some() => ui.connections.details = None,
         Tab::Paths if ui.paths.details.is_some() => ui.paths.details = None,
+        // Esc leaves the trace view for the log before it clears the log's filter.
+        Tab::Dns if ui.dns.focus == DnsFocus::Trace => ui.dns.focus = DnsFocus::Log,
         tab if !ui.filter(tab).is_empty() => {
             apply_filter(ui, store, "");
             ui.hint("filter cleared", StatusLevel::Info);

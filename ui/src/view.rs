@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! ┌──────────────────────────────────────────────────────────────────────────────────┐
-//! │ netlens  1 Overview  2 Interfaces  3 Paths  4 Connections  5 Routes  6 Events 09:26 │ tab bar (clickable)
+//! │ netlens  1 Overview  2 Interfaces  3 Paths  4 DNS  5 Connections  6 Routes  7 Ev… │ tab bar (clickable)
 //! ├──────────────────────────────────────────────────────────────────────────────────┤
 //! │╭ pane title ───────────────────────────────────────────────── notes (sort …) ╮│
 //! ││ counts · caveats (Connections)                                              ││
@@ -12,23 +12,25 @@
 //! ││                 ╭ help overlay (?) ╮   ╭ Route lookup (r) ───────╮          ││
 //! ││                 ╰──────────────────╯   │ query / answer / rule   │          ││
 //! ││                                        ╰─────────────────────────╯          ││
+//! ││ (the DNS tab has its own layout of four boxes: see `panes/dns.rs`)          ││
 //! │╰────────────────────────────────────────────────────────────────── 3/200 ───╯│
 //! │╭ selected row's preview (Interfaces, Paths, Connections; when there is room) ╮│
 //! │╰─────────────────────────────────────────────────────────────────────────────╯│
 //! │ ✗ why the text cannot apply (when it does not fit beside the text)            │
-//! │ / filter · route lookup · add target prompt (while typing)   enter · esc cancel │ last pane row
+//! │ / filter · route lookup · add target · trace prompt (typing)  enter · esc cancel │ last pane row
 //! ├──────────────────────────────────────────────────────────────────────────────────┤
 //! │ devbox │ ● sources ok │ netlens 0.3% 9.65 MB │ PAUSED │ message …         ? help │ status bar
 //! └──────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
 //! The Overview stacks the default paths (or the default routes before any path is
-//! evaluated), then interfaces beside host & sources, then top talkers above the latest
+//! evaluated) with a line on DNS, then interfaces beside host & sources, then top talkers above the latest
 //! events — or beside them when the screen is too short to stack (80×24).
 //!
 //! Below [`MIN_WIDTH`] × [`MIN_HEIGHT`] only a short "terminal too small" note is drawn.
 
 use netlens_collectors::Store;
+use netlens_collectors::dns::candidates::{NameError, candidates};
 use netlens_collectors::model::{SourceState, Timestamp};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -72,6 +74,7 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &UiState, theme: &Theme, now: 
         Tab::Overview => panes::overview::render(frame, body, store, ui, theme, now),
         Tab::Interfaces => panes::interfaces::render(frame, body, store, ui, theme, now),
         Tab::Paths => panes::paths::render(frame, body, store, ui, theme, now),
+        Tab::Dns => panes::dns::render(frame, body, store, ui, theme, now),
         Tab::Connections => panes::connections::render(frame, body, store, ui, theme, now),
         Tab::Routes => panes::routes::render(frame, body, store, ui, theme, now),
         Tab::Events => panes::events::render(frame, body, store, ui, theme, now),
@@ -88,6 +91,9 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &UiState, theme: &Theme, now: 
                     "add target".to_owned(),
                     "HOST[:PORT][,via=IF][,mark=N][,probe=tcp|icmp|dns] · enter add",
                 ),
+                PromptKind::Trace => {
+                    ("trace name:".to_owned(), "NAME (search list and ndots apply) · enter trace")
+                }
             };
             // What is typed is checked as it is typed: the Connections filter is a
             // language, and lookups and targets have a syntax.
@@ -144,6 +150,11 @@ fn prompt_error(ui: &UiState) -> Option<(usize, usize, String)> {
                 }
             }
         },
+        // The name is one word: an error is about all of it.
+        PromptKind::Trace => match candidates(draft, &[], 1) {
+            Ok(_) | Err(NameError::Empty) => None,
+            Err(error) => locate(draft.trim(), error.to_string()),
+        },
     }
 }
 
@@ -167,8 +178,10 @@ pub(crate) struct TabBar {
 }
 
 /// Lay the tab bar out for a terminal `width` (0: unknown, assume wide): full titles
-/// with the app name, then without it, then short titles, then only the keys with the
-/// current tab's title (six tabs do not fit 40 columns any other way).
+/// with the app name, then without it, then without the blank between labels (their
+/// own padding still parts them; this keeps full titles at 80 columns), then short
+/// titles with and without the blank, then only the keys with the current tab's title
+/// (seven tabs do not fit 40 columns any other way).
 pub(crate) fn tab_bar_layout(ui: &UiState, width: u16) -> TabBar {
     const BRAND: u16 = 9;
     #[derive(Clone, Copy, PartialEq)]
@@ -180,10 +193,9 @@ pub(crate) fn tab_bar_layout(ui: &UiState, width: u16) -> TabBar {
     let build = |titles: Titles| -> Vec<String> {
         Tab::ALL
             .iter()
-            .enumerate()
-            .map(|(i, tab)| {
+            .map(|tab| {
                 let title = if titles == Titles::Full { tab.title() } else { tab.short_title() };
-                match ui.keys_of(&format!("tab_{}", i + 1)) {
+                match ui.keys_of(tab.binding()) {
                     Some(key) if key.chars().count() <= 3 => {
                         if titles == Titles::KeysOnly && *tab != ui.tab {
                             format!(" {key} ")
@@ -196,15 +208,16 @@ pub(crate) fn tab_bar_layout(ui: &UiState, width: u16) -> TabBar {
             })
             .collect()
     };
-    let total = |labels: &[String]| labels.iter().map(|l| width_of(l) + 1).sum::<u16>();
-    let full = build(Titles::Full);
-    let (brand, labels) = if width == 0 || total(&full) + BRAND <= width {
-        (true, full)
-    } else if total(&full) <= width {
-        (false, full)
+    let total = |labels: &[String], gap: u16| labels.iter().map(|l| width_of(l) + gap).sum::<u16>();
+    let (full, short) = (build(Titles::Full), build(Titles::Short));
+    let (brand, gap, labels) = if width == 0 || total(&full, 1) + BRAND <= width {
+        (true, 1, full)
+    } else if let Some(gap) = [1, 0].into_iter().find(|gap| total(&full, *gap) <= width) {
+        (false, gap, full)
+    } else if let Some(gap) = [1, 0].into_iter().find(|gap| total(&short, *gap) <= width) {
+        (false, gap, short)
     } else {
-        let short = build(Titles::Short);
-        if total(&short) <= width { (false, short) } else { (false, build(Titles::KeysOnly)) }
+        (false, 1, build(Titles::KeysOnly))
     };
     let mut x = if brand { BRAND } else { 0 };
     let labels = Tab::ALL
@@ -213,7 +226,7 @@ pub(crate) fn tab_bar_layout(ui: &UiState, width: u16) -> TabBar {
         .map(|(tab, label)| {
             let w = width_of(&label);
             let placed = (tab, label, x, w);
-            x += w + 1;
+            x += w + gap;
             placed
         })
         .collect();
@@ -463,6 +476,59 @@ mod tests {
                     tab_bar(buf, area, &ui, &theme, now);
                     status_bar(buf, area, &store, &ui, &theme, now);
                     too_small(buf, area, &theme);
+                });
+                assert!(result.is_ok(), "{width}×{height}");
+            }
+        }
+    }
+
+    /// The DNS tab's boxes share out whatever area they get: every one of them, with
+    /// the log or the trace focused, a trace on its way, a capture turned off, or no
+    /// data at all, survives any small area.
+    #[test]
+    fn the_dns_tab_survives_any_small_area() {
+        use netlens_collectors::model::{SourceId, SourceStatus};
+        use netlens_collectors::{Event, Payload};
+
+        let store = fake::store();
+        let mut dns = UiState::new();
+        update(&mut dns, &store, Action::SelectTab(Tab::Dns));
+        update(&mut dns, &store, Action::Down);
+        let mut trace = dns.clone();
+        update(&mut trace, &store, Action::SwitchFocus);
+        update(&mut trace, &store, Action::Down);
+        let mut tracing = dns.clone();
+        update(&mut tracing, &store, Action::Trace);
+        update(&mut tracing, &store, Action::PromptSubmit);
+        let mut off = store.clone();
+        let status = SourceStatus {
+            name: SourceId::DnsCapture,
+            status: SourceState::Off,
+            detail: "turned off in the config".into(),
+        };
+        off.apply(Event { at: fake::NOW, source: SourceId::DnsCapture, payload: Payload::Status(status) });
+        let empty = Store::default();
+        let theme = Theme::default();
+        for width in 1..=40 {
+            for height in 1..=12 {
+                let mut terminal =
+                    Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+                let result = terminal.draw(|frame| {
+                    let area = frame.area();
+                    for ui in [&dns, &trace, &tracing] {
+                        for store in [&store, &off, &empty] {
+                            panes::dns::render(frame, area, store, ui, &theme, fake::NOW);
+                        }
+                    }
+                    panes::dns_trace::render(
+                        frame.buffer_mut(),
+                        area,
+                        &store,
+                        &trace,
+                        &theme,
+                        fake::NOW,
+                        true,
+                    );
                 });
                 assert!(result.is_ok(), "{width}×{height}");
             }

@@ -340,6 +340,12 @@ fn no_panic_at_any_small_size() {
     let mut add_error = vec![Action::AddTarget];
     add_error.extend(typed("example.com:99999 with a long tail that cannot fit"));
     states.push(state(&store, Tab::Paths, 80, 24, &add_error));
+    states.push(state(&store, Tab::Dns, 80, 24, &[Action::Down, Action::SwitchFocus, Action::Down]));
+    let mut tracing = vec![Action::Trace];
+    tracing.extend(typed(" a.very.long.name.that.cannot.fit.anywhere.example"));
+    states.push(state(&store, Tab::Dns, 80, 24, &tracing));
+    tracing.push(Action::PromptSubmit);
+    states.push(state(&store, Tab::Dns, 80, 24, &tracing));
     let themes = [Theme::default(), Theme::default().without_color()];
     for width in 1..=40 {
         for height in 1..=12 {
@@ -365,6 +371,7 @@ fn large_store_renders_only_what_fits() {
             Tab::Events => assert!(screen.contains("Events 10000"), "{screen}"),
             Tab::Routes => assert!(screen.contains("Routes by table"), "{screen}"),
             Tab::Paths => assert!(screen.contains("Paths"), "{screen}"),
+            Tab::Dns => assert!(screen.contains("waiting for the first resolver read…"), "{screen}"),
         }
     }
     let mut actions = vec![Action::Filter];
@@ -373,6 +380,83 @@ fn large_store_renders_only_what_fits() {
     let ui = state(&store, Tab::Events, 200, 50, &actions);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 200, 50));
     assert!(screen.contains("50 of 10000"), "{screen}");
+}
+
+#[test]
+fn dns_trace_focus_prompt_and_filter() {
+    let store = fake::store();
+    let mut tracing = vec![Action::Trace, Action::PromptClear];
+    tracing.extend(typed("example.org"));
+    tracing.push(Action::PromptSubmit);
+    let mut trace_error = vec![Action::Trace, Action::PromptClear];
+    trace_error.extend(typed("db..corp"));
+    trace_error.push(Action::PromptSubmit);
+    let mut filtered = vec![Action::Filter];
+    filtered.extend(typed("proc:firefox"));
+    filtered.push(Action::PromptSubmit);
+    filtered.extend([Action::Down, Action::Down]);
+    let cases: [(&str, Vec<Action>); 4] = [
+        // The trace takes the log's room on a short screen when it has the focus.
+        ("dns_trace", vec![Action::SwitchFocus]),
+        ("dns_tracing", tracing),
+        ("dns_trace_error", trace_error),
+        ("dns_filtered", filtered),
+    ];
+    for (width, height) in SIZES {
+        for (name, actions) in &cases {
+            let ui = state(&store, Tab::Dns, width, height, actions);
+            insta::assert_snapshot!(format!("{name}_{width}x{height}"), text(&render(&ui, width, height)));
+        }
+    }
+}
+
+#[test]
+fn dns_colours() {
+    let store = fake::store();
+    let ui = state(&store, Tab::Dns, 120, 36, &[Action::Down]);
+    insta::assert_snapshot!("styles_dns_dark", styles(&render_with(&store, &ui, &Theme::default(), 120, 36)));
+}
+
+#[test]
+fn dns_without_data_or_capture_says_why() {
+    use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
+    use netlens_collectors::{Event, Payload};
+    let mut store = Store::default();
+    let ui = state(&store, Tab::Dns, 100, 30, &[]);
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 30));
+    assert!(screen.contains("waiting for the first resolver read…"), "{screen}");
+    assert!(screen.contains("waiting for the DNS capture…"), "{screen}");
+    assert!(screen.contains("no trace yet: t traces a name"), "{screen}");
+    let detail = "passive DNS capture needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep`";
+    let status =
+        SourceStatus { name: SourceId::DnsCapture, status: SourceState::Degraded, detail: detail.into() };
+    store.apply(Event { at: fake::NOW, source: SourceId::DnsCapture, payload: Payload::Status(status) });
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 30));
+    assert!(
+        screen.contains("⚠ dns_capture source degraded: passive DNS capture needs CAP_NET_RAW"),
+        "{screen}"
+    );
+    assert!(screen.contains("no queries: dns capture degraded"), "{screen}");
+    // With data the banner still says the log is not the whole story.
+    let mut scripted = fake::store();
+    let status =
+        SourceStatus { name: SourceId::DnsCapture, status: SourceState::Degraded, detail: detail.into() };
+    scripted.apply(Event { at: fake::NOW, source: SourceId::DnsCapture, payload: Payload::Status(status) });
+    let screen = text(&render_with(&scripted, &ui, &Theme::default(), 80, 24));
+    assert!(screen.contains("⚠ dns_capture source degraded"), "{screen}");
+    assert!(screen.contains("push.example.org"), "the newest query still shows:\n{screen}");
+    let overview = state(&scripted, Tab::Overview, 160, 48, &[]);
+    let screen = text(&render_with(&scripted, &overview, &Theme::default(), 160, 48));
+    assert!(screen.contains("capture degraded: passive DNS capture needs CAP_NET_RAW"), "{screen}");
+}
+
+#[test]
+fn a_full_dns_log_renders_a_page() {
+    let store = fake::large_dns_store(2_000);
+    let ui = state(&store, Tab::Dns, 200, 50, &[Action::PageDown, Action::Down]);
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 200, 50));
+    assert!(screen.contains("2 040 logged"), "{screen}");
+    assert!(screen.contains("/2000"), "{screen}");
 }
 
 #[test]

@@ -17,6 +17,10 @@
 //! ([`SNAP_LENGTH`]) in the kernel, and on loopback — where the kernel shows a packet
 //! socket each packet twice, once sent and once received — drops the sent copy, as
 //! libpcap does, so every loopback packet is read and counted once.
+//!
+//! Other captures (passive DNS) bring their own filter and snap length
+//! ([`open_filtered`], [`drop_sent_copies`]) and frame handler ([`read_frames`],
+//! [`Running::spawn`]), and share the rest.
 
 use std::io;
 use std::os::fd::IntoRawFd as _;
@@ -162,32 +166,52 @@ pub fn plan(
 /// frame, and on loopback drop the copies of packets as sent.
 fn socket_filter(loopback: bool) -> Vec<SockFilter> {
     let keep = SockFilter::new((libc::BPF_RET | libc::BPF_K) as u16, 0, 0, u32::from(SNAP_LENGTH));
+    drop_sent_copies(loopback, vec![keep])
+}
+
+/// `program` as the filter of a capture on a link; on loopback it first drops the
+/// copies of packets as sent (see the module documentation). Jumps are relative, so
+/// `program` needs no adjusting.
+#[must_use]
+pub fn drop_sent_copies(loopback: bool, program: Vec<SockFilter>) -> Vec<SockFilter> {
     if !loopback {
-        return vec![keep];
+        return program;
     }
     let packet_type = (libc::SKF_AD_OFF + libc::SKF_AD_PKTTYPE) as u32;
-    vec![
+    let mut filter = vec![
         // A = the packet type (an ancillary field, not packet data).
         SockFilter::new((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, 0, 0, packet_type),
         // Outgoing: fall through to the drop; otherwise skip it.
         SockFilter::new((libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16, 0, 1, PACKET_OUTGOING),
         SockFilter::new((libc::BPF_RET | libc::BPF_K) as u16, 0, 0, 0),
-        keep,
-    ]
+    ];
+    filter.extend(program);
+    filter
 }
 
 /// Open a receive-only, non-promiscuous packet socket on `link`.
 pub fn open(link: &Link) -> io::Result<Box<dyn DataLinkReceiver>> {
+    open_filtered(link, &socket_filter(link.loopback), usize::from(SNAP_LENGTH))
+}
+
+/// Open a receive-only, non-promiscuous packet socket on `link` with the socket filter
+/// `filter` (made for this link: see [`drop_sent_copies`]), reading frames of at most
+/// `snap_length` bytes (longer ones are cut; the filter's own limit should match).
+pub fn open_filtered(
+    link: &Link,
+    filter: &[SockFilter],
+    snap_length: usize,
+) -> io::Result<Box<dyn DataLinkReceiver>> {
     // Protocol 0: nothing arrives until pnet binds it to the interface (with
     // `ETH_P_ALL`), so no other interface's frame slips in first.
     let socket = Socket::new(Domain::PACKET, Type::RAW, None)?;
-    socket.attach_filter(&socket_filter(link.loopback))?;
+    socket.attach_filter(filter)?;
     // Best effort: a smaller buffer only means drops under bursts.
     if let Err(error) = socket.set_recv_buffer_size(RECEIVE_BUFFER) {
         tracing::debug!(interface = %link.interface.name, %error, "capture receive buffer");
     }
     let config = datalink::Config {
-        read_buffer_size: usize::from(SNAP_LENGTH),
+        read_buffer_size: snap_length,
         // The send half is dropped unused.
         write_buffer_size: 0,
         read_timeout: Some(READ_TIMEOUT),
@@ -206,23 +230,32 @@ pub fn open(link: &Link) -> io::Result<Box<dyn DataLinkReceiver>> {
 /// Read frames from `receiver` into `table` until `stop` is set or the socket fails
 /// (the interface went down or away). Returns the failure.
 pub fn capture(
-    mut receiver: Box<dyn DataLinkReceiver>,
+    receiver: Box<dyn DataLinkReceiver>,
     framing: Framing,
     table: &Mutex<FlowTable>,
     stop: &AtomicBool,
 ) -> Option<io::Error> {
+    read_frames(receiver, stop, |bytes| {
+        let frame = frame::parse(framing, bytes);
+        // sock_diag counts TCP bytes itself: only UDP needs the shared table, and
+        // a busy TCP host must neither contend for its lock nor fill it.
+        if matches!(&frame, frame::Frame::Flow(packet) if packet.protocol == crate::model::Protocol::Tcp) {
+            return;
+        }
+        table.lock().unwrap_or_else(PoisonError::into_inner).observe(frame);
+    })
+}
+
+/// Hand every frame read from `receiver` to `handle` until `stop` is set or the socket
+/// fails (the interface went down or away). Returns the failure.
+pub fn read_frames(
+    mut receiver: Box<dyn DataLinkReceiver>,
+    stop: &AtomicBool,
+    mut handle: impl FnMut(&[u8]),
+) -> Option<io::Error> {
     while !stop.load(Ordering::Relaxed) {
         match receiver.next() {
-            Ok(bytes) => {
-                let frame = frame::parse(framing, bytes);
-                // sock_diag counts TCP bytes itself: only UDP needs the shared table, and
-                // a busy TCP host must neither contend for its lock nor fill it.
-                if matches!(&frame, frame::Frame::Flow(packet) if packet.protocol == crate::model::Protocol::Tcp)
-                {
-                    continue;
-                }
-                table.lock().unwrap_or_else(PoisonError::into_inner).observe(frame);
-            }
+            Ok(bytes) => handle(bytes),
             Err(error)
                 if matches!(
                     error.kind(),
@@ -252,12 +285,23 @@ impl Running {
     /// Start capturing `link` into `table`.
     pub fn start(link: &Link, table: Arc<Mutex<FlowTable>>) -> io::Result<Self> {
         let receiver = open(link)?;
+        let framing = link.framing;
+        Self::spawn(link, "cap", move |stop| capture(receiver, framing, &table, stop))
+    }
+
+    /// Run `body` as the capture thread of `link` (named `PREFIX-INTERFACE`): it must
+    /// return once the flag it is given is set, within [`READ_TIMEOUT`], with the error
+    /// that ended it early, if any — [`read_frames`] does.
+    pub fn spawn(
+        link: &Link,
+        prefix: &str,
+        body: impl FnOnce(&AtomicBool) -> Option<io::Error> + Send + 'static,
+    ) -> io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let framing = link.framing;
         let thread = std::thread::Builder::new()
-            .name(format!("cap-{}", link.interface.name))
-            .spawn(move || capture(receiver, framing, &table, &flag))?;
+            .name(format!("{prefix}-{}", link.interface.name))
+            .spawn(move || body(&flag))?;
         Ok(Self { name: link.interface.name.clone(), stop, thread: Some(thread) })
     }
 

@@ -12,12 +12,18 @@
 //! Direction and loopback counting are explained in [`flows`], byte accounting (IP
 //! length) in [`frame`]. Without `CAP_NET_RAW` (or when the kernel refuses the socket)
 //! the status says so — [`NEEDS_CAP_NET_RAW`] — and nothing else is sent.
+//!
+//! The passive DNS capture ([`crate::dns::capture`]) runs on the same machinery: the
+//! inventory, the capture threads (`link.rs`) and their upkeep (`Captures`, through a
+//! `Starter` of its own), and the header walk (`frame::segment`).
 
-mod flows;
-mod frame;
-mod link;
+pub(crate) mod flows;
+pub(crate) mod frame;
+pub(crate) mod link;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
+
+pub use frame::Framing;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -32,7 +38,7 @@ use crate::model::{FlowSample, SourceId, SourceState};
 use crate::source::{EventSink, Source, SourceError};
 
 use flows::FlowTable;
-use link::Running;
+use link::{Inventory, Link, Running};
 
 /// The status detail when capture is not allowed.
 pub const NEEDS_CAP_NET_RAW: &str =
@@ -87,7 +93,7 @@ impl Source for CaptureSource {
             return unprivileged(sink).await;
         }
         let table = Arc::new(Mutex::new(FlowTable::new(self.config.max_flows)));
-        let mut captures = Captures::new(Arc::clone(&table), PathBuf::from("/sys"));
+        let mut captures = Captures::new(FlowStarter { table: Arc::clone(&table) }, PathBuf::from("/sys"));
         let mut reported = None;
         captures = match refresh(captures, &mut reported, sink).await? {
             Some(captures) => captures,
@@ -126,7 +132,12 @@ impl Source for CaptureSource {
 
 /// Say why there is no capture, then idle: capabilities are not gained at run time.
 async fn unprivileged(sink: &EventSink) -> Result<(), SourceError> {
-    sink.status(SourceState::Degraded, NEEDS_CAP_NET_RAW).await?;
+    idle(sink, NEEDS_CAP_NET_RAW).await
+}
+
+/// Report `detail` as the reason this source is degraded, then idle forever.
+pub(crate) async fn idle(sink: &EventSink, detail: &str) -> Result<(), SourceError> {
+    sink.status(SourceState::Degraded, detail).await?;
     std::future::pending::<()>().await;
     Ok(())
 }
@@ -134,11 +145,11 @@ async fn unprivileged(sink: &EventSink) -> Result<(), SourceError> {
 /// Re-read the interfaces on a blocking thread (their threads are spawned from there,
 /// in this task's network namespace) and report a changed status. `None` when the
 /// kernel refused a packet socket: every capture is stopped then.
-async fn refresh(
-    mut captures: Captures,
+pub(crate) async fn refresh<S: Starter>(
+    mut captures: Captures<S>,
     status: &mut Option<(SourceState, String)>,
     sink: &EventSink,
-) -> Result<Option<Captures>, SourceError> {
+) -> Result<Option<Captures<S>>, SourceError> {
     let (captures, report) = tokio::task::spawn_blocking(move || {
         let report = captures.refresh();
         (captures, report)
@@ -146,7 +157,7 @@ async fn refresh(
     .await
     .map_err(|error| SourceError::Other(format!("capture task: {error}")))?;
     let Some(report) = report else { return Ok(None) };
-    let current = report.status();
+    let current = report.status_of(S::LABEL);
     if status.as_ref() != Some(&current) {
         sink.status(current.0, current.1.clone()).await?;
         *status = Some(current);
@@ -154,10 +165,40 @@ async fn refresh(
     Ok(Some(captures))
 }
 
+/// What a kind of capture does with the links [`Captures`] keeps track of.
+pub(crate) trait Starter: Send + 'static {
+    /// What the status calls these captures (`packet capture on eth0, lo`).
+    const LABEL: &'static str;
+
+    /// Learn of a new inventory, before captures are opened and closed.
+    fn inventory(&mut self, inventory: &Inventory);
+
+    /// Open a capture on `link` and start its thread.
+    fn start(&mut self, link: &Link) -> io::Result<Running>;
+}
+
+/// The flow capture: every link's headers into the shared flow table.
+#[derive(Debug)]
+struct FlowStarter {
+    table: Arc<Mutex<FlowTable>>,
+}
+
+impl Starter for FlowStarter {
+    const LABEL: &'static str = "packet capture";
+
+    fn inventory(&mut self, inventory: &Inventory) {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner).set_locals(inventory.locals.clone());
+    }
+
+    fn start(&mut self, link: &Link) -> io::Result<Running> {
+        Running::start(link, Arc::clone(&self.table))
+    }
+}
+
 /// The capture threads, by interface index. Dropping it stops them all.
 #[derive(Debug)]
-struct Captures {
-    table: Arc<Mutex<FlowTable>>,
+pub(crate) struct Captures<S> {
+    starter: S,
     sysfs_root: PathBuf,
     running: BTreeMap<u32, Running>,
 }
@@ -175,11 +216,17 @@ struct Report {
 
 impl Report {
     /// The status line: which interfaces are captured, and what is not.
+    #[cfg(test)]
     fn status(&self) -> (SourceState, String) {
+        self.status_of(FlowStarter::LABEL)
+    }
+
+    /// The status line of the captures called `label`.
+    fn status_of(&self, label: &str) -> (SourceState, String) {
         let mut detail = if self.capturing.is_empty() {
-            "packet capture: no interface is up".to_owned()
+            format!("{label}: no interface is up")
         } else {
-            format!("packet capture on {}", self.capturing.join(", "))
+            format!("{label} on {}", self.capturing.join(", "))
         };
         if !self.failed.is_empty() {
             detail.push_str("; failed on ");
@@ -194,16 +241,17 @@ impl Report {
     }
 }
 
-impl Captures {
-    const fn new(table: Arc<Mutex<FlowTable>>, sysfs_root: PathBuf) -> Self {
-        Self { table, sysfs_root, running: BTreeMap::new() }
+impl<S: Starter> Captures<S> {
+    /// No captures yet; the first [`refresh`] opens them, reading sysfs under `sysfs_root`.
+    pub(crate) const fn new(starter: S, sysfs_root: PathBuf) -> Self {
+        Self { starter, sysfs_root, running: BTreeMap::new() }
     }
 
     /// Open captures on interfaces that came up, stop those on interfaces that went
     /// down or away. `None` when the kernel refused a packet socket (no privilege).
     fn refresh(&mut self) -> Option<Report> {
         let inventory = link::inventory(&self.sysfs_root);
-        self.table.lock().unwrap_or_else(PoisonError::into_inner).set_locals(inventory.locals.clone());
+        self.starter.inventory(&inventory);
 
         let ended: Vec<u32> =
             self.running.iter().filter(|(_, running)| running.has_ended()).map(|(&index, _)| index).collect();
@@ -224,7 +272,7 @@ impl Captures {
                 running.name.clone_from(&link.interface.name);
                 continue;
             }
-            match Running::start(link, Arc::clone(&self.table)) {
+            match self.starter.start(link) {
                 Ok(running) => {
                     self.running.insert(index, running);
                 }

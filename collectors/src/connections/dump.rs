@@ -5,6 +5,7 @@
 //! (a few milliseconds of kernel time) from stalling anything else.
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use netlink_sys::Socket as NetlinkSocket;
@@ -12,7 +13,7 @@ use netlink_sys::constants::NETLINK_SOCK_DIAG;
 
 use crate::model::{AddressFamily, Protocol, Socket};
 
-use super::parse::{self, DumpProgress};
+use super::parse::{self, Control, DumpProgress, Origin};
 
 /// The four dumps of one table, in the order they are read.
 pub(crate) const PARTS: [(AddressFamily, Protocol); 4] = [
@@ -135,6 +136,63 @@ impl Dumper {
         Err(DumpError::Inconsistent(report.attempts))
     }
 
+    /// The one socket of `protocol` with these endpoints (`remote` unspecified matches
+    /// an unconnected UDP socket), if it exists now. One request, one hash lookup in
+    /// the kernel: cheap enough to ask about every new socket seen on the wire.
+    pub(crate) fn find_socket(
+        &mut self,
+        protocol: Protocol,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<Option<Socket>, DumpError> {
+        let sequence = self.next_sequence();
+        let request = parse::socket_request(sequence, protocol, local, remote);
+        self.socket
+            .send(&request, 0)
+            .map_err(|source| DumpError::Io { context: "sending a sock_diag socket request", source })?;
+        let deadline = Instant::now() + DUMP_TIMEOUT;
+        loop {
+            self.buffer.clear();
+            match self.socket.recv(&mut self.buffer, 0) {
+                Ok(_) => {
+                    for message in parse::messages(&self.buffer) {
+                        if message.sequence != sequence {
+                            continue;
+                        }
+                        match message.control() {
+                            Control::Socket => {
+                                return Ok(parse::socket(message.body, Some(protocol), Origin::Dump).ok());
+                            }
+                            // ENOENT: no such socket (any more).
+                            Control::Error(libc::ENOENT) | Control::Done => return Ok(None),
+                            Control::Error(code) => {
+                                return Err(DumpError::Io {
+                                    context: "sock_diag socket request",
+                                    source: io::Error::from_raw_os_error(code),
+                                });
+                            }
+                            Control::Ack | Control::Other => {}
+                        }
+                    }
+                }
+                // The kernel answers while the request is sent; this is the rare case.
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        return Err(DumpError::Timeout(DUMP_TIMEOUT));
+                    }
+                    std::thread::sleep(POLL_INTERVAL);
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => return Err(DumpError::Io { context: "reading a sock_diag reply", source }),
+            }
+        }
+    }
+
+    fn next_sequence(&mut self) -> u32 {
+        self.sequence = self.sequence.wrapping_add(1).max(1);
+        self.sequence
+    }
+
     /// One dump request and all its replies.
     fn part(
         &mut self,
@@ -143,8 +201,7 @@ impl Dumper {
         sockets: &mut Vec<Socket>,
         report: &mut DumpReport,
     ) -> Result<Part, DumpError> {
-        self.sequence = self.sequence.wrapping_add(1).max(1);
-        let sequence = self.sequence;
+        let sequence = self.next_sequence();
         let request = parse::dump_request(sequence, family, protocol);
         self.socket
             .send(&request, 0)

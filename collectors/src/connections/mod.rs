@@ -15,7 +15,7 @@
 //! established connections whose route moved (see `linkage.rs`).
 
 mod destroy;
-mod dump;
+pub(crate) mod dump;
 mod linkage;
 pub mod parse;
 pub mod process;

@@ -110,6 +110,51 @@ pub fn dump_request(sequence: u32, family: AddressFamily, protocol: Protocol) ->
     request
 }
 
+/// `INET_DIAG_NOCOOKIE`: an exact lookup by endpoints, not by socket cookie.
+const INET_DIAG_NOCOOKIE: u32 = u32::MAX;
+
+/// A `SOCK_DIAG_BY_FAMILY` request for the one socket of `protocol` whose own address
+/// and port are `local` and whose peer is `remote` (unspecified for an unconnected UDP
+/// socket, which the kernel matches too). The kernel answers with that socket, or an
+/// error (`ENOENT`): one hash lookup instead of a walk of the whole table.
+#[must_use]
+pub fn socket_request(
+    sequence: u32,
+    protocol: Protocol,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> [u8; REQUEST_LEN] {
+    let family = if local.is_ipv4() { AddressFamily::Ipv4 } else { AddressFamily::Ipv6 };
+    let mut request = dump_request(sequence, family, protocol);
+    request[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    // The UDP lookup takes the source as the sending peer and the destination as the
+    // socket itself (`udp_dump_one`: "src and dst are swapped for historical
+    // reasons"); TCP's takes them as named.
+    let (source, destination) = match protocol {
+        Protocol::Tcp => (local, remote),
+        Protocol::Udp => (remote, local),
+    };
+    // struct inet_diag_sockid at 24: sport, dport, src[16], dst[16], if, cookie[2].
+    request[24..26].copy_from_slice(&source.port().to_be_bytes());
+    request[26..28].copy_from_slice(&destination.port().to_be_bytes());
+    request[28..44].copy_from_slice(&address_bytes(source.ip()));
+    request[44..60].copy_from_slice(&address_bytes(destination.ip()));
+    request[64..68].copy_from_slice(&INET_DIAG_NOCOOKIE.to_ne_bytes());
+    request[68..72].copy_from_slice(&INET_DIAG_NOCOOKIE.to_ne_bytes());
+    request
+}
+
+/// `idiag_src`/`idiag_dst`: 16 bytes, IPv4 in the first 4 (an IPv4-mapped IPv6
+/// address of an IPv4 request as plain IPv4).
+fn address_bytes(address: IpAddr) -> [u8; 16] {
+    let mut bytes = [0; 16];
+    match address.to_canonical() {
+        IpAddr::V4(v4) => bytes[..4].copy_from_slice(&v4.octets()),
+        IpAddr::V6(v6) => bytes = v6.octets(),
+    }
+    bytes
+}
+
 /// One netlink message: its header fields and its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message<'a> {

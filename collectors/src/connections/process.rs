@@ -22,6 +22,9 @@
 //!
 //! Directory listings and `readlink`s go through rustix into reused buffers: a walk
 //! allocates nothing per descriptor.
+//!
+//! Sockets too short-lived for paced walks (a resolver's query socket) are looked up
+//! on demand with [`search::OwnerSearch`].
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -37,6 +40,7 @@ use rustix::io::Errno;
 
 use crate::model::ProcessInfo;
 
+pub mod search;
 #[cfg(test)]
 mod tests;
 

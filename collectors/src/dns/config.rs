@@ -164,6 +164,32 @@ pub fn parse_nsswitch_hosts(text: &str) -> Vec<String> {
     ResolverConfig::default().hosts_order
 }
 
+/// The rules of `gai.conf` (`label`, `precedence`, `scopev4`, `reload`), comments
+/// and blank lines dropped; unknown lines are warnings, as glibc ignores them.
+#[must_use]
+pub fn parse_gai_conf(path: &str, text: &str) -> (Vec<String>, Vec<String>) {
+    let mut rules = Vec::new();
+    let mut warnings = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let well_formed = match words.first().copied() {
+            Some("label" | "precedence" | "scopev4") => words.len() == 3,
+            Some("reload") => words.len() == 2,
+            _ => false,
+        };
+        if well_formed {
+            rules.push(words.join(" "));
+        } else {
+            warnings.push(format!("{path} line {}: `{line}` is not a gai.conf rule (ignored)", index + 1));
+        }
+    }
+    (rules, warnings)
+}
+
 /// The entries of a hosts file; malformed lines are skipped.
 #[must_use]
 pub fn parse_hosts(text: &str) -> Vec<HostsEntry> {
@@ -227,6 +253,16 @@ mod tests {
         assert!(parsed.config.stub);
         let reverse = parse_resolv_conf("r", "nameserver 1.1.1.1\nsearch 10.in-addr.arpa\n");
         assert!(reverse.warnings.iter().any(|w| w.contains("reverse zone 10.in-addr.arpa")));
+    }
+
+    #[test]
+    fn gai_rules_and_garbage() {
+        let (rules, warnings) = parse_gai_conf(
+            "/etc/gai.conf",
+            "# comment\n#precedence ::ffff:0:0/96  100\nprecedence  ::ffff:0:0/96  100 # prefer v4\nlabel x\n",
+        );
+        assert_eq!(rules, ["precedence ::ffff:0:0/96 100"]);
+        assert_eq!(warnings, ["/etc/gai.conf line 4: `label x` is not a gai.conf rule (ignored)"]);
     }
 
     #[test]

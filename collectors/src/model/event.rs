@@ -6,7 +6,7 @@ use super::Timestamp;
 
 /// Which collector produced an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum SourceId {
     /// Links, addresses, routes, rules and neighbours (rtnetlink or the portable fallback).
     Interfaces,
@@ -20,6 +20,10 @@ pub enum SourceId {
     ReverseDns,
     /// Path evaluation and probes.
     Paths,
+    /// Resolver configuration and traced lookups.
+    Dns,
+    /// Passive capture of DNS traffic.
+    DnsCapture,
     /// netlens itself: exports, configuration, its own errors.
     App,
 }
@@ -35,6 +39,8 @@ impl SourceId {
             Self::Capture => "capture",
             Self::ReverseDns => "reverse_dns",
             Self::Paths => "paths",
+            Self::Dns => "dns",
+            Self::DnsCapture => "dns_capture",
             Self::App => "app",
         }
     }
@@ -119,6 +125,10 @@ pub enum TimelineKind {
     PathStatus,
     /// A path now leaves through another interface.
     PathMoved,
+    /// The resolver configuration changed (a file edited, replaced or removed).
+    DnsConfig,
+    /// A traced name stopped or started resolving, or NAT64 appeared or went.
+    DnsChange,
     /// A source changed health.
     SourceStatus,
     /// A snapshot was exported (or failed to).
@@ -150,6 +160,8 @@ impl TimelineKind {
             Self::ConnectionBurst => "connection_burst",
             Self::PathStatus => "path_status",
             Self::PathMoved => "path_moved",
+            Self::DnsConfig => "dns_config",
+            Self::DnsChange => "dns_change",
             Self::SourceStatus => "source_status",
             Self::Export => "export",
             Self::Notice => "notice",

@@ -16,7 +16,10 @@ pub use connection::{
     FlowBytes, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketMemory, SocketState, SocketTable,
     SocketTimer, TcpInfo, TimerKind,
 };
-pub use dns::{HostsEntry, ResolverConfig};
+pub use dns::{
+    CaptureCounters, Dns64Report, DnsAnswer, DnsConfigReport, DnsQuery, DnsQueryBatch, DnsTrace,
+    DnsTransport, HostsEntry, ResolverConfig, SystemAnswer, TraceOrigin, TraceStep,
+};
 pub use event::{SourceId, SourceState, SourceStatus, TimelineEntry, TimelineKind};
 pub use flags::{AddressFlags, LinkFlags};
 pub use interface::{

@@ -60,6 +60,9 @@ fn keys_per_mode() {
         (Mode::Normal, press(KeyCode::Char('z'), NONE), None),
         (Mode::Normal, press(KeyCode::Char('x'), NONE), Some(Action::RemoveTarget)),
         (Mode::Normal, press(KeyCode::Char('r'), NONE), Some(Action::RouteLookup)),
+        (Mode::Normal, press(KeyCode::Char('t'), NONE), Some(Action::Trace)),
+        (Mode::Normal, press(KeyCode::Right, NONE), Some(Action::SwitchFocus)),
+        (Mode::Prompt, press(KeyCode::Char('t'), NONE), Some(Action::PromptInput('t'))),
         (Mode::Normal, release(KeyCode::Char('q')), None),
         (Mode::Prompt, press(KeyCode::Char('q'), NONE), Some(Action::PromptInput('q'))),
         (Mode::Prompt, press(KeyCode::Char('K'), SHIFT), Some(Action::PromptInput('K'))),
@@ -86,6 +89,7 @@ fn keys_per_mode() {
         (Mode::RouteLookup, press(KeyCode::Char('j'), NONE), Some(Action::Close)),
         (Mode::RouteLookup, press(KeyCode::Char('q'), NONE), Some(Action::Quit)),
         (Mode::RouteLookup, press(KeyCode::Char('3'), NONE), Some(Action::SelectTab(Tab::Paths))),
+        (Mode::RouteLookup, press(KeyCode::Char('4'), NONE), Some(Action::SelectTab(Tab::Dns))),
     ];
     for (mode, event, expected) in cases {
         assert_eq!(map_event(&keymap, &ui_in(mode), &event), expected, "{mode:?} {event:?}");
@@ -96,24 +100,25 @@ fn keys_per_mode() {
 fn mouse_clicks_tabs_and_wheel_moves() {
     let keymap = Keymap::default();
     let left = MouseEventKind::Down(MouseButton::Left);
-    // At 80 columns, without the app name:
-    // " 1 Overview   2 Interfaces   3 Paths   4 Connections   5 Routes   6 Events "
+    // At 80 columns, without the app name and the blanks between labels:
+    // " 1 Overview  2 Interfaces  3 Paths  4 DNS  5 Connections  6 Routes  7 Events "
     let cases = [
         (Mode::Normal, mouse(left, 0, 0), Some(Action::SelectTab(Tab::Overview))),
         (Mode::Normal, mouse(left, 11, 0), Some(Action::SelectTab(Tab::Overview))),
-        (Mode::Normal, mouse(left, 12, 0), None),
+        (Mode::Normal, mouse(left, 12, 0), Some(Action::SelectTab(Tab::Interfaces))),
         (Mode::Normal, mouse(left, 20, 0), Some(Action::SelectTab(Tab::Interfaces))),
         (Mode::Normal, mouse(left, 30, 0), Some(Action::SelectTab(Tab::Paths))),
-        (Mode::Normal, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Connections))),
-        (Mode::Normal, mouse(left, 53, 0), None),
-        (Mode::Normal, mouse(left, 55, 0), Some(Action::SelectTab(Tab::Routes))),
+        (Mode::Normal, mouse(left, 38, 0), Some(Action::SelectTab(Tab::Dns))),
+        (Mode::Normal, mouse(left, 45, 0), Some(Action::SelectTab(Tab::Connections))),
+        (Mode::Normal, mouse(left, 56, 0), Some(Action::SelectTab(Tab::Connections))),
+        (Mode::Normal, mouse(left, 57, 0), Some(Action::SelectTab(Tab::Routes))),
         (Mode::Normal, mouse(left, 70, 0), Some(Action::SelectTab(Tab::Events))),
-        (Mode::Normal, mouse(left, 76, 0), None),
+        (Mode::Normal, mouse(left, 77, 0), None),
         (Mode::Normal, mouse(left, 25, 5), None),
         (Mode::Normal, mouse(MouseEventKind::Down(MouseButton::Right), 25, 0), None),
         (Mode::Normal, mouse(MouseEventKind::ScrollDown, 30, 10), Some(Action::Down)),
         (Mode::Normal, mouse(MouseEventKind::ScrollUp, 30, 10), Some(Action::Up)),
-        (Mode::Help, mouse(left, 40, 0), Some(Action::SelectTab(Tab::Connections))),
+        (Mode::Help, mouse(left, 45, 0), Some(Action::SelectTab(Tab::Connections))),
         (Mode::Help, mouse(MouseEventKind::ScrollDown, 30, 10), Some(Action::Down)),
         (Mode::Prompt, mouse(left, 40, 0), None),
         (Mode::Prompt, mouse(MouseEventKind::ScrollDown, 30, 10), None),
@@ -127,22 +132,30 @@ fn mouse_clicks_tabs_and_wheel_moves() {
 fn narrow_terminals_click_on_short_labels() {
     let store = fake::store();
     let mut ui = UiState::new();
-    update(&mut ui, &store, Action::Resize(62, 12));
-    // " 1 Over   2 Ifaces   3 Paths   4 Conns   5 Routes   6 Events " from column 0.
+    update(&mut ui, &store, Action::Resize(70, 12));
+    // " 1 Over   2 Ifaces   3 Paths   4 DNS   5 Conns   6 Routes   7 Events " from column 0.
     let left = MouseEventKind::Down(MouseButton::Left);
     let keymap = Keymap::default();
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 0, 0)), Some(Action::SelectTab(Tab::Overview)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 8, 0)), None);
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 12, 0)), Some(Action::SelectTab(Tab::Interfaces)));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 22, 0)), Some(Action::SelectTab(Tab::Paths)));
-    assert_eq!(map_event(&keymap, &ui, &mouse(left, 55, 0)), Some(Action::SelectTab(Tab::Events)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 33, 0)), Some(Action::SelectTab(Tab::Dns)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 62, 0)), Some(Action::SelectTab(Tab::Events)));
+    // A little narrower: the same without the blanks between labels.
+    // " 1 Over  2 Ifaces  3 Paths  4 DNS  5 Conns  6 Routes  7 Events "
+    update(&mut ui, &store, Action::Resize(63, 12));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 8, 0)), Some(Action::SelectTab(Tab::Interfaces)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 58, 0)), Some(Action::SelectTab(Tab::Events)));
     // Narrower still: the keys, and the current tab's title.
-    // " 1 Over   2   3   4   5   6 "
+    // " 1 Over   2   3   4   5   6   7 "
     update(&mut ui, &store, Action::Resize(40, 12));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 3, 0)), Some(Action::SelectTab(Tab::Overview)));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 10, 0)), Some(Action::SelectTab(Tab::Interfaces)));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 14, 0)), Some(Action::SelectTab(Tab::Paths)));
-    assert_eq!(map_event(&keymap, &ui, &mouse(left, 26, 0)), Some(Action::SelectTab(Tab::Events)));
-    assert_eq!(map_event(&keymap, &ui, &mouse(left, 30, 0)), None);
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 18, 0)), Some(Action::SelectTab(Tab::Dns)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 30, 0)), Some(Action::SelectTab(Tab::Events)));
+    assert_eq!(map_event(&keymap, &ui, &mouse(left, 34, 0)), None);
 }
 
 #[test]

@@ -37,7 +37,7 @@ fn group(ui: &UiState, theme: &Theme, group: Group) -> Doc {
     for binding in &bindings {
         if merge_tabs && binding.action.starts_with("tab_") {
             if binding.action == "tab_1" {
-                // Six keys do not fit the keys column: first … last.
+                // Seven keys do not fit the keys column: first … last.
                 let keys = match tab_keys.as_slice() {
                     [first, .., last] if tab_keys.len() > 5 => format!("{first} … {last}"),
                     _ => tab_keys.join(" "),
@@ -81,6 +81,8 @@ fn filter_terms(theme: &Theme, tab: Tab) -> Doc {
         ("routes", "table dev proto"),
         ("", "type family"),
         ("paths", "target status dev kind"),
+        ("dns", "name proc server type"),
+        ("", "rcode"),
         ("events", "source kind subject"),
         ("conns", "port: proc: rtt>100ms …"),
     ] {
@@ -118,17 +120,18 @@ fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
         }
         doc
     };
-    let (views, moves, tables, paths, general) = (
+    let (views, moves, tables, paths, dns, general) = (
         group(ui, theme, Group::Views),
         group(ui, theme, Group::Move),
         group(ui, theme, Group::Tables),
         group(ui, theme, Group::Paths),
+        group(ui, theme, Group::Dns),
         group(ui, theme, Group::General),
     );
     if width >= TWO_COLUMNS {
         vec![
             join(vec![views, moves, general, paths]),
-            join(vec![tables, filter_terms(theme, ui.tab()), prompt_and_mouse(theme)]),
+            join(vec![tables, dns, filter_terms(theme, ui.tab()), prompt_and_mouse(theme)]),
         ]
     } else {
         vec![join(vec![
@@ -136,6 +139,7 @@ fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
             moves,
             tables,
             paths,
+            dns,
             general,
             filter_terms(theme, ui.tab()),
             prompt_and_mouse(theme),

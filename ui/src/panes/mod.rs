@@ -4,6 +4,8 @@
 pub(crate) mod connection_details;
 pub(crate) mod connections;
 pub(crate) mod details;
+pub(crate) mod dns;
+pub(crate) mod dns_trace;
 pub(crate) mod events;
 pub(crate) mod help;
 pub(crate) mod interfaces;

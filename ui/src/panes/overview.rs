@@ -1,5 +1,6 @@
 //! The Overview tab: where traffic leaves and whether it works (the default path of each
-//! family, or its default route before paths are evaluated), how busy
+//! family, or its default route before paths are evaluated), how name resolution is
+//! doing (one line: servers, queries, latency, timeouts, warnings), how busy
 //! each interface is, which processes talk the most and how many connections are in
 //! each state, what happened last, and what netlens can see (sources, privileges, host
 //! facts).
@@ -19,7 +20,7 @@ use ratatui::style::Style;
 use super::interfaces::{address_style, addresses_by_interest, state_style};
 use super::note;
 use crate::format::{Memory, Prefix, Rate, Span, StackText};
-use crate::state::UiState;
+use crate::state::{Tab, UiState};
 use crate::theme::Theme;
 use crate::widgets::event_list::{self, COMPACT, NARROW};
 use crate::widgets::pane::pane;
@@ -134,7 +135,7 @@ pub(crate) fn render(
     now: Timestamp,
 ) {
     let buf = frame.buffer_mut();
-    let (routes_area, rest) = split_top(area, 4);
+    let (routes_area, rest) = split_top(area, 5);
     default_routes(buf, routes_area, store, theme, now);
 
     let host = host_facts(store, theme, now);
@@ -162,9 +163,9 @@ pub(crate) fn render(
     } else {
         (Rect::default(), events_area, false)
     };
-    let connections_key = ui.keys_of("tab_4").unwrap_or("4");
+    let connections_key = ui.keys_of(Tab::Connections.binding()).unwrap_or("5");
     top_talkers(buf, talkers_area, store, &talkers, theme, &format!("{connections_key} for all"));
-    let all_key = ui.keys_of("tab_6").unwrap_or("6");
+    let all_key = ui.keys_of(Tab::Events.binding()).unwrap_or("7");
     let columns: &[TableColumn] = if narrow { &NARROW } else { &COMPACT };
     latest_events(buf, events_area, store, theme, now, &format!("{all_key} for all"), columns);
 }
@@ -306,11 +307,21 @@ fn default_path(texts: &mut Vec<(String, Style)>, path: &PathState, theme: &Them
 /// The default path of each family (once evaluated; else the default route), plus
 /// defaults in policy tables (a VPN's full tunnel lives there), most telling first so a
 /// narrow screen cuts only the details:
-/// `eth0 via 192.168.1.1 src 192.168.1.23 · policy table 51820 → wg0 · metric 100 · dhcp`
+/// `eth0 via 192.168.1.1 src 192.168.1.23 · policy table 51820 → wg0 · metric 100 · dhcp`;
+/// then how name resolution is doing, in one line.
 fn default_routes(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, now: Timestamp) {
-    let title =
-        if store.paths().iter().any(PathState::is_default_path) { "Default paths" } else { "Default routes" };
+    let title = if store.paths().iter().any(PathState::is_default_path) {
+        "Default paths & DNS"
+    } else {
+        "Default routes & DNS"
+    };
     let inner = pane(buf, area, theme.border(), &[(title, theme.title())], &[]);
+    if let Some(y) = (inner.top()..inner.bottom()).nth(2) {
+        let mut texts: Vec<(String, Style)> = vec![(" DNS   ".to_owned(), theme.header())];
+        texts.extend(super::dns::summary(store, theme));
+        let spans: Vec<(&str, Style)> = texts.iter().map(|(text, style)| (text.as_str(), *style)).collect();
+        put_spans(buf, inner.x, y, inner.width, &spans);
+    }
     for (family, y) in [AddressFamily::Ipv4, AddressFamily::Ipv6].into_iter().zip(inner.top()..inner.bottom())
     {
         let (label, target) = match family {

@@ -1,5 +1,5 @@
 use netlens_collectors::fake;
-use netlens_collectors::model::{SourceId, TimelineKind};
+use netlens_collectors::model::{DnsQueryBatch, SourceId, TimelineKind};
 use netlens_collectors::{Event, Notice, Payload};
 
 use super::*;
@@ -28,6 +28,7 @@ fn tabs_switch_and_wrap() {
     for (action, expected) in [
         (Action::NextTab, Tab::Interfaces),
         (Action::NextTab, Tab::Paths),
+        (Action::NextTab, Tab::Dns),
         (Action::NextTab, Tab::Connections),
         (Action::NextTab, Tab::Routes),
         (Action::NextTab, Tab::Events),
@@ -35,6 +36,7 @@ fn tabs_switch_and_wrap() {
         (Action::PrevTab, Tab::Events),
         (Action::SelectTab(Tab::Routes), Tab::Routes),
         (Action::PrevTab, Tab::Connections),
+        (Action::PrevTab, Tab::Dns),
         (Action::PrevTab, Tab::Paths),
         (Action::PrevTab, Tab::Interfaces),
     ] {
@@ -239,9 +241,11 @@ fn help_scrolls_when_the_screen_is_short() {
     assert_eq!(ui.help_scroll, limit);
     run(&mut ui, &store, &[Action::Up, Action::Top]);
     assert_eq!(ui.help_scroll, 0);
-    // Since the Paths keys, 80×24 scrolls by a few lines; 80×28 shows everything.
-    run(&mut ui, &store, &[Action::Resize(80, 28), Action::Bottom]);
-    assert_eq!(ui.help_scroll, 0, "everything fits at 80×28");
+    // Since the Paths and DNS keys, 80×24 scrolls by a few lines; 80×31 shows everything.
+    run(&mut ui, &store, &[Action::Resize(80, 30), Action::Bottom]);
+    assert_eq!(ui.help_scroll, 1, "one line short at 80×30");
+    run(&mut ui, &store, &[Action::Resize(80, 31), Action::Bottom]);
+    assert_eq!(ui.help_scroll, 0, "everything fits at 80×31");
 }
 
 fn with_notices(store: &Store, count: usize) -> Store {
@@ -555,4 +559,125 @@ fn paths_filter_sort_and_details() {
     assert!(ui.paths.details.as_ref().is_some_and(|open| open.scroll == 2), "details scroll");
     run(&mut ui, &store, &[Action::Close]);
     assert_eq!(ui.path_details(), None);
+}
+
+#[test]
+fn trace_prompt_checks_the_name_and_shows_the_trace() {
+    use crate::state::{DnsFocus, PromptKind};
+    let (mut ui, store) = ui_at(Tab::Interfaces);
+    assert_eq!(update(&mut ui, &store, Action::Trace), None);
+    assert_eq!((ui.mode(), ui.prompt_kind()), (Mode::Prompt, PromptKind::Trace));
+    assert_eq!(ui.draft(), "db", "the prompt starts from the name traced last");
+    run(&mut ui, &store, &[Action::PromptClear]);
+    assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None, "nothing to trace");
+    typed(&mut ui, &store, "db..corp");
+    assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None);
+    assert_eq!(ui.mode(), Mode::Prompt, "the prompt stays open with its error");
+    assert!(ui.status().is_some_and(|s| s.text.contains("not traced")));
+    run(&mut ui, &store, &[Action::PromptClear]);
+    typed(&mut ui, &store, " Example.ORG ");
+    assert_eq!(update(&mut ui, &store, Action::PromptSubmit), Some(Command::Trace("Example.ORG".into())));
+    assert_eq!((ui.mode(), ui.tab(), ui.dns_focus()), (Mode::Normal, Tab::Dns, DnsFocus::Trace));
+    assert_eq!(ui.pending_trace(), Some("Example.ORG"));
+    assert_eq!(dns_trace::pending(&ui.dns, &store), Some("Example.ORG"), "not in the store yet");
+    run(&mut ui, &store, &[Action::Trace]);
+    assert_eq!(ui.draft(), "Example.ORG", "t again starts from the pending name");
+    run(&mut ui, &store, &[Action::PromptCancel]);
+
+    // The trace arrives: it is no longer pending, and the view shows it.
+    let mut arrived = store.clone();
+    let mut trace = arrived.dns().last_user_trace().cloned().unwrap_or_else(|| panic!("no trace"));
+    trace.name = "example.org.".into();
+    trace.started_at = fake::NOW;
+    arrived.apply(Event {
+        at: fake::NOW,
+        source: SourceId::Dns,
+        payload: Payload::DnsTrace(Box::new(trace)),
+    });
+    assert_eq!(dns_trace::pending(&ui.dns, &arrived), None, "case and the trailing dot do not count");
+    // At 80×20 the trace is taller than its view.
+    run(&mut ui, &arrived, &[Action::Resize(80, 20), Action::Down]);
+    assert_eq!(ui.pending_trace(), None);
+    assert_eq!(ui.dns.trace_scroll, 1, "the focused trace scrolls");
+}
+
+#[test]
+fn a_trace_of_the_same_name_from_before_is_not_the_answer() {
+    let (mut ui, store) = ui_at(Tab::Dns);
+    run(&mut ui, &store, &[Action::Trace]);
+    assert_eq!(ui.draft(), "db");
+    assert_eq!(update(&mut ui, &store, Action::PromptSubmit), Some(Command::Trace("db".into())));
+    assert_eq!(dns_trace::pending(&ui.dns, &store), Some("db"), "the store's trace of db started earlier");
+}
+
+#[test]
+fn dns_focus_switches_and_esc_goes_back_to_the_log() {
+    use crate::state::DnsFocus;
+    let (mut ui, store) = ui_at(Tab::Overview);
+    run(&mut ui, &store, &[Action::SwitchFocus]);
+    assert_eq!(ui.dns_focus(), DnsFocus::Log, "the arrows do nothing off the DNS tab");
+    assert!(ui.status().is_none(), "not even a hint");
+    run(&mut ui, &store, &[Action::SelectTab(Tab::Dns), Action::SwitchFocus]);
+    assert_eq!(ui.dns_focus(), DnsFocus::Trace);
+    run(&mut ui, &store, &[Action::Bottom]);
+    let limit = dns::trace_overflow(&store, &ui, 80, 24);
+    assert_eq!(ui.dns.trace_scroll, limit);
+    assert_eq!(ui.dns.list.cursor, 0, "the log stays put");
+    run(&mut ui, &store, &[Action::Close]);
+    assert_eq!(ui.dns_focus(), DnsFocus::Log, "esc leaves the trace view");
+    run(&mut ui, &store, &[Action::SwitchFocus, Action::SwitchFocus]);
+    assert_eq!(ui.dns_focus(), DnsFocus::Log);
+}
+
+#[test]
+fn dns_log_moves_filters_and_keeps_its_row() {
+    let (mut ui, store) = ui_at(Tab::Dns);
+    let visible = dns::log_rows(&store, &ui, 80, 24);
+    assert_eq!(visible, 14);
+    run(&mut ui, &store, &[Action::Down, Action::Down, Action::PageDown]);
+    assert_eq!(ui.dns.list.cursor, 2 + visible - 1);
+    run(&mut ui, &store, &[Action::Bottom]);
+    assert_eq!(ui.dns.list.cursor, 39);
+    assert_eq!(ui.dns.list.offset, 40 - visible);
+    run(&mut ui, &store, &[Action::Top, Action::Down]);
+    let selected = store.dns().queries().rev().nth(1).cloned();
+
+    // Three more arrive: the cursor stays on the same query.
+    let mut newer = store.clone();
+    let batch = DnsQueryBatch {
+        queries: store.dns().queries().take(3).cloned().collect(),
+        counters: store.dns().counters(),
+    };
+    newer.apply(Event { at: fake::NOW, source: SourceId::DnsCapture, payload: Payload::DnsQueries(batch) });
+    let current = dns::current(&ui.dns, &newer);
+    assert_eq!(current.cursor, 4);
+    assert_eq!(newer.dns().queries().rev().nth(current.cursor).cloned(), selected);
+    // On the newest row it stays on the newest.
+    run(&mut ui, &store, &[Action::Top]);
+    assert_eq!(dns::current(&ui.dns, &newer).cursor, 0);
+
+    run(&mut ui, &store, &[Action::Filter]);
+    typed(&mut ui, &store, "proc:curl");
+    run(&mut ui, &store, &[Action::PromptSubmit]);
+    assert_eq!((ui.filter(Tab::Dns), dns::filtered_len(&store, &ui.dns)), ("proc:curl", 5));
+    run(&mut ui, &store, &[Action::Bottom]);
+    assert_eq!(ui.dns.list.cursor, 4);
+    run(&mut ui, &store, &[Action::CycleSort]);
+    assert_eq!(ui.status().map(|s| s.text.as_str()), Some("the query log is always newest first"));
+    run(&mut ui, &store, &[Action::Close]);
+    assert_eq!(ui.filter(Tab::Dns), "", "esc clears the filter");
+    assert_eq!(ui.dns.list, ListState::default());
+}
+
+#[test]
+fn an_abandoned_trace_is_no_longer_awaited() {
+    let (mut ui, store) = ui_at(Tab::Dns);
+    run(&mut ui, &store, &[Action::Trace, Action::PromptClear]);
+    typed(&mut ui, &store, "example.org");
+    run(&mut ui, &store, &[Action::PromptSubmit]);
+    assert_eq!(ui.pending_trace(), Some("example.org"));
+    // The app could not hand the request to the DNS source.
+    ui.abandon_trace();
+    assert_eq!(ui.pending_trace(), None);
+    assert_eq!(dns_trace::pending(&ui.dns, &store), None, "the view shows the last trace again");
 }

@@ -85,7 +85,9 @@ pub(crate) const fn kind_style(theme: &Theme, kind: TimelineKind) -> Style {
         | K::Resynced
         | K::ConnectionWarning
         | K::PathStatus
-        | K::PathMoved => theme.warn(),
+        | K::PathMoved
+        | K::DnsConfig
+        | K::DnsChange => theme.warn(),
         // A burst is explained, never alarmed about (DESIGN.md §1, note 7).
         K::SourceStatus | K::Export | K::Notice | K::ConnectionBurst => theme.info(),
     }

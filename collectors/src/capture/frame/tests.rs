@@ -270,6 +270,39 @@ impl XorShift {
 }
 
 #[test]
+fn payloads_end_where_the_headers_say() {
+    let mut frame = ethernet_header(ETHERTYPE_IPV4, MAC_A, MAC_B);
+    frame.extend_from_slice(&ipv4(PROTOCOL_TCP, [10, 0, 0, 1], [10, 0, 0, 2], &tcp(53, 40000, 0)));
+    // Ethernet pads a bare ACK to 60 bytes: the padding is not payload.
+    frame.resize(60, 0);
+    let Carried::Segment(ack) = segment(Framing::Ethernet, &frame) else { panic!("a segment") };
+    assert_eq!((ack.protocol, ack.source, ack.payload.len()), (Protocol::Tcp, endpoint("10.0.0.1:53"), 0));
+
+    let datagram = ipv4(PROTOCOL_UDP, [10, 0, 0, 1], [10, 0, 0, 2], &udp(40000, 53, 30));
+    let Carried::Segment(whole) = segment(Framing::RawIp, &datagram) else { panic!("a segment") };
+    assert_eq!((whole.destination, whole.payload.len()), (endpoint("10.0.0.2:53"), 30));
+    // A capture cut short gives what was captured; a UDP length below its header is broken.
+    let Carried::Segment(cut) = segment(Framing::RawIp, &datagram[..40]) else { panic!("a segment") };
+    assert_eq!(cut.payload.len(), 12);
+    let mut broken = datagram.clone();
+    broken[24..26].copy_from_slice(&4u16.to_be_bytes());
+    assert_eq!(segment(Framing::RawIp, &broken), Carried::Malformed);
+    let mut short = datagram;
+    short[24..26].copy_from_slice(&18u16.to_be_bytes());
+    let Carried::Segment(short) = segment(Framing::RawIp, &short) else { panic!("a segment") };
+    assert_eq!(short.payload.len(), 10, "the UDP length bounds the payload");
+
+    let mut later = ipv4_with(PROTOCOL_UDP, [10, 0, 0, 1], [10, 0, 0, 2], 0x0010, &udp(1, 2, 8));
+    assert_eq!(segment(Framing::RawIp, &later), Carried::Fragment);
+    later[9] = 1;
+    later[6..8].copy_from_slice(&0x4000u16.to_be_bytes());
+    assert_eq!(segment(Framing::RawIp, &later), Carried::Other);
+    let mut offset = ipv4(PROTOCOL_TCP, [10, 0, 0, 1], [10, 0, 0, 2], &tcp(53, 40000, 4));
+    offset[32] = 4 << 4;
+    assert_eq!(segment(Framing::RawIp, &offset), Carried::Malformed, "a TCP header below 20 bytes");
+}
+
+#[test]
 fn random_and_mutated_bytes_never_panic() {
     let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut templates = Vec::new();
@@ -300,6 +333,9 @@ fn random_and_mutated_bytes_never_panic() {
             if let Frame::Flow(packet) = parse(framing, &frame) {
                 flows += 1;
                 assert!(packet.bytes > 0);
+            }
+            if let Carried::Segment(segment) = segment(framing, &frame) {
+                assert!(segment.payload.len() <= frame.len());
             }
         }
     }

@@ -107,6 +107,25 @@ fn the_request_is_an_inet_diag_req_v2_dump_for_every_state() {
 }
 
 #[test]
+fn a_socket_request_names_one_socket_the_way_each_protocol_reads_it() {
+    let (local, remote) = (addr("10.0.0.2:40000"), addr("10.0.0.53:53"));
+    let request = socket_request(9, Protocol::Tcp, local, remote);
+    assert_eq!(u16::from_ne_bytes(request[6..8].try_into().must("a field")), 0x1, "NLM_F_REQUEST, no dump");
+    assert_eq!((request[16], request[17]), (2, 6), "AF_INET, IPPROTO_TCP");
+    assert_eq!((&request[24..26], &request[26..28]), (&40000u16.to_be_bytes()[..], &53u16.to_be_bytes()[..]));
+    assert_eq!((&request[28..32], &request[44..48]), (&[10, 0, 0, 2][..], &[10, 0, 0, 53][..]));
+    assert!(request[64..72].iter().all(|&byte| byte == 0xff), "INET_DIAG_NOCOOKIE");
+    // UDP's lookup reads the source as the sending peer.
+    let request = socket_request(9, Protocol::Udp, local, remote);
+    assert_eq!((&request[24..26], &request[26..28]), (&53u16.to_be_bytes()[..], &40000u16.to_be_bytes()[..]));
+    assert_eq!((&request[28..32], &request[44..48]), (&[10, 0, 0, 53][..], &[10, 0, 0, 2][..]));
+    let request = socket_request(9, Protocol::Udp, addr("[fd00::2]:40000"), addr("[fd00::53]:53"));
+    assert_eq!((request[16], request[17]), (10, 17), "AF_INET6, IPPROTO_UDP");
+    let server: std::net::Ipv6Addr = "fd00::53".parse().must("an address");
+    assert_eq!(request[28..44], server.octets());
+}
+
+#[test]
 fn an_ipv4_tcp_dump_has_every_socket_in_its_state() {
     // (local, remote, state, inode, interface, timer, has tcp_info)
     type Row = (&'static str, &'static str, SocketState, u64, Option<u32>, Option<(TimerKind, u32)>, bool);

@@ -1,0 +1,238 @@
+//! Noticing when the resolver files change.
+//!
+//! Editors and network managers rarely write a file in place: they write a new file
+//! and rename it over the old one, or point a symlink somewhere else
+//! (`/etc/resolv.conf` → `/run/systemd/resolve/stub-resolv.conf`). Watching the file
+//! itself would lose track after the first replacement, so inotify watches the
+//! *directories* holding each file and each symlink's target, and is re-armed after
+//! every change. Any event there only prompts a [`Fingerprint`] comparison (a few
+//! `stat` calls), so unrelated churn in `/etc` costs nothing more; and a slow poll of
+//! the fingerprint covers directories that did not exist yet when armed.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::OwnedFd;
+use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+
+use super::files::ResolverFiles;
+
+/// What identifies each file's current content: device, inode, size and change time
+/// of the file a path leads to (symlinks followed), plus the symlink's own target.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fingerprint(Vec<Option<FileIdentity>>);
+
+/// Device, inode, size, change time (seconds, nanoseconds) and symlink target.
+type FileIdentity = (u64, u64, u64, i64, i64, Option<PathBuf>);
+
+impl Fingerprint {
+    /// Take the fingerprint of `files` now.
+    #[must_use]
+    pub fn of(files: &ResolverFiles) -> Self {
+        Self(
+            files
+                .all()
+                .iter()
+                .map(|path| {
+                    let meta = std::fs::metadata(path).ok()?;
+                    let link = std::fs::read_link(path).ok();
+                    Some((meta.dev(), meta.ino(), meta.size(), meta.ctime(), meta.ctime_nsec(), link))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The directories to watch for `files`: each file's directory and, for symlinks,
+/// the directory of every link on the way to the final file.
+#[must_use]
+pub fn directories(files: &ResolverFiles) -> BTreeSet<PathBuf> {
+    let mut dirs = BTreeSet::new();
+    for path in files.all() {
+        let mut current = path.to_path_buf();
+        // A chain of links, bounded like the kernel's (40 hops).
+        for _ in 0..40 {
+            if let Some(parent) = current.parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+            match std::fs::read_link(&current) {
+                Ok(target) => {
+                    current = if target.is_absolute() {
+                        target
+                    } else {
+                        current.parent().unwrap_or_else(|| Path::new("/")).join(target)
+                    };
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    dirs
+}
+
+/// How long the reader thread waits in `poll` before looking at its stop flag.
+const POLL_SLICE_MS: i64 = 250;
+
+/// An inotify instance watching the directories of the resolver files. A small thread
+/// waits on it (tokio's `AsyncFd` would need unsafe registration) and wakes
+/// [`Watcher::changed`] through a channel; dropping the watcher stops the thread
+/// within a quarter of a second.
+#[derive(Debug)]
+pub struct Watcher {
+    fd: Arc<OwnedFd>,
+    watches: Vec<i32>,
+    files: ResolverFiles,
+    events: tokio::sync::mpsc::Receiver<io::Result<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Watcher {
+    /// Watch `files`. Fails when inotify is unavailable (the caller polls then).
+    pub fn new(files: ResolverFiles) -> io::Result<Self> {
+        let fd = Arc::new(inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC)?);
+        let (tx, events) = tokio::sync::mpsc::channel(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (reader, stopping) = (Arc::clone(&fd), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name("dns-inotify".to_owned())
+            .spawn(move || read_events(&reader, &tx, &stopping))?;
+        let mut watcher = Self { fd, watches: Vec::new(), files, events, stop };
+        watcher.rearm();
+        Ok(watcher)
+    }
+
+    /// Drop every watch and watch the directories the files lead to now (a symlink
+    /// may point elsewhere since the last time). Directories that do not exist are
+    /// skipped; the caller's poll covers them.
+    pub fn rearm(&mut self) {
+        for wd in self.watches.drain(..) {
+            let _ = inotify::remove_watch(&*self.fd, wd);
+        }
+        let flags = WatchFlags::CREATE
+            | WatchFlags::DELETE
+            | WatchFlags::MOVED_TO
+            | WatchFlags::MOVED_FROM
+            | WatchFlags::CLOSE_WRITE
+            | WatchFlags::MODIFY
+            | WatchFlags::ATTRIB
+            | WatchFlags::DELETE_SELF
+            | WatchFlags::MOVE_SELF
+            | WatchFlags::ONLYDIR;
+        for dir in directories(&self.files) {
+            match inotify::add_watch(&*self.fd, &dir, flags) {
+                Ok(wd) => self.watches.push(wd),
+                Err(error) => tracing::debug!(dir = %dir.display(), %error, "cannot watch"),
+            }
+        }
+    }
+
+    /// Wait until something happened in a watched directory.
+    pub async fn changed(&mut self) -> io::Result<()> {
+        match self.events.recv().await {
+            Some(result) => result,
+            None => Err(io::Error::other("the inotify reader stopped")),
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The reader thread: wait for events, drain them, wake the watcher (one pending
+/// wake-up is enough: the receiver re-reads everything anyway).
+fn read_events(fd: &OwnedFd, tx: &tokio::sync::mpsc::Sender<io::Result<()>>, stop: &AtomicBool) {
+    let mut buffer = [0_u8; 4096];
+    let slice = rustix::event::Timespec { tv_sec: 0, tv_nsec: POLL_SLICE_MS * 1_000_000 };
+    while !stop.load(Ordering::Relaxed) && !tx.is_closed() {
+        let mut fds = [PollFd::new(fd, PollFlags::IN)];
+        match rustix::event::poll(&mut fds, Some(&slice)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+            Ok(_) => {}
+            Err(error) => {
+                let _ = tx.try_send(Err(error.into()));
+                return;
+            }
+        }
+        let mut got = false;
+        loop {
+            match rustix::io::read(fd, &mut buffer) {
+                Ok(0) | Err(rustix::io::Errno::AGAIN) => break,
+                Ok(_) => got = true,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(error) => {
+                    let _ = tx.try_send(Err(error.into()));
+                    return;
+                }
+            }
+        }
+        if got {
+            // Full means a wake-up is already pending: nothing is lost.
+            let _ = tx.try_send(Ok(()));
+        }
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn symlink_chains_are_followed_to_their_directories() {
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("run/systemd/resolve");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(run.join("stub-resolv.conf"), "nameserver 127.0.0.53\n").unwrap();
+        std::os::unix::fs::symlink(
+            "../run/systemd/resolve/stub-resolv.conf",
+            root.path().join("etc/resolv.conf"),
+        )
+        .unwrap();
+        let dirs = directories(&ResolverFiles::under(root.path()));
+        assert!(dirs.contains(&root.path().join("etc")), "{dirs:?}");
+        assert!(dirs.contains(&root.path().join("etc/../run/systemd/resolve")), "{dirs:?}");
+    }
+
+    /// Replacing a symlink's target (the way `NetworkManager` and resolved do it) and then the
+    /// link itself both wake the watcher and change the fingerprint.
+    #[tokio::test]
+    async fn replacing_a_symlink_is_noticed() {
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc");
+        let run = root.path().join("run");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("a.conf"), "nameserver 10.0.0.1\n").unwrap();
+        std::os::unix::fs::symlink(run.join("a.conf"), etc.join("resolv.conf")).unwrap();
+        let files = ResolverFiles::under(root.path());
+        let mut watcher = Watcher::new(files.clone()).unwrap();
+        let before = Fingerprint::of(&files);
+
+        // The target is rewritten by rename (a new inode).
+        std::fs::write(run.join("a.tmp"), "nameserver 10.0.0.2\n").unwrap();
+        std::fs::rename(run.join("a.tmp"), run.join("a.conf")).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), watcher.changed()).await.unwrap().unwrap();
+        let middle = Fingerprint::of(&files);
+        assert_ne!(before, middle);
+
+        // The link is pointed elsewhere.
+        watcher.rearm();
+        std::fs::write(run.join("b.conf"), "nameserver 10.0.0.3\n").unwrap();
+        std::os::unix::fs::symlink(run.join("b.conf"), etc.join("resolv.tmp")).unwrap();
+        std::fs::rename(etc.join("resolv.tmp"), etc.join("resolv.conf")).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), watcher.changed()).await.unwrap().unwrap();
+        assert_ne!(middle, Fingerprint::of(&files));
+    }
+}

@@ -1,0 +1,349 @@
+//! DNS against a real server: an in-process authoritative server speaking the wire
+//! protocol inside a test namespace, `/etc/netns/<ns>/resolv.conf` pointing at it,
+//! and netlens (`netlens trace --netns`, the DNS source, passive capture) compared
+//! with what glibc's `getent` does in the same namespace and what the server saw.
+//! Needs root; traffic stays inside the namespace.
+
+mod common;
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::dns_server::{Behaviour, DnsTestServer, Zone};
+use common::netns::{Netns, SourceInNetns, require_netns};
+use common::peer::in_netns;
+use hickory_proto::rr::RecordType;
+use serde_json::Value;
+
+const SERVER: &str = "10.53.0.1";
+const SILENT: &str = "10.53.0.9";
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// `/etc/netns/<ns>/`, removed again when dropped (`ip netns del` leaves it).
+struct EtcNetns {
+    dir: PathBuf,
+}
+
+impl EtcNetns {
+    fn write(netns: &Netns, files: &[(&str, &str)]) -> Self {
+        let dir = PathBuf::from("/etc/netns").join(netns.name());
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        Self { dir }
+    }
+}
+
+impl Drop for EtcNetns {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A namespace with loopback up and the server addresses on it.
+fn lab() -> Option<Netns> {
+    let netns = require_netns()?;
+    netns.batch(&format!("link set lo up\naddr add {SERVER}/32 dev lo\naddr add {SILENT}/32 dev lo\n"));
+    Some(netns)
+}
+
+fn server(netns: &Netns, zone: Zone) -> DnsTestServer {
+    let address: SocketAddr = format!("{SERVER}:53").parse().unwrap_or_else(|e| panic!("{e}"));
+    in_netns(netns, move || DnsTestServer::start(address, zone))
+}
+
+fn resolver_files(netns: &Netns, resolv_conf: &str, hosts: &str) -> EtcNetns {
+    EtcNetns::write(
+        netns,
+        &[("resolv.conf", resolv_conf), ("hosts", hosts), ("nsswitch.conf", "hosts: files dns\n")],
+    )
+}
+
+/// `netlens trace --netns NS NAME --json`: the exit code and the parsed trace.
+fn run_trace(netns: &Netns, name: &str) -> (i32, Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_netlens"))
+        .args(["--netns", netns.name(), "--log", "/dev/null", "trace", name, "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("running netlens trace: {e}"));
+    let code = output.status.code().unwrap_or(-1);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let value: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    if value.is_object() {
+        support::schema::check_trace(&value, "trace");
+    }
+    (code, value)
+}
+
+fn steps(trace: &Value) -> Vec<String> {
+    trace["steps"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .map(|step| {
+                    format!(
+                        "{} {} {} {}{}",
+                        step["candidate"].as_str().unwrap_or_default(),
+                        step["qtype"].as_str().unwrap_or_default(),
+                        step["transport"].as_str().unwrap_or_default(),
+                        step["rcode"].as_str().unwrap_or("timeout"),
+                        if step["nodata"].as_bool() == Some(true) { " nodata" } else { "" }
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Names in the order the server first saw them (A and AAAA of one name count once).
+fn names_in_order(server: &DnsTestServer) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for logged in server.log() {
+        if names.last() != Some(&logged.name) && !names.contains(&logged.name) {
+            names.push(logged.name);
+        }
+    }
+    names
+}
+
+#[test]
+fn the_search_list_is_walked_in_getents_order() {
+    let Some(netns) = lab() else { return };
+    let server = server(&netns, Zone::new().host("db.lab.test", &[ip("10.0.0.5")]));
+    let _files = resolver_files(
+        &netns,
+        &format!("nameserver {SERVER}\nsearch corp.test lab.test\noptions ndots:1 timeout:1 attempts:1\n"),
+        "127.0.0.1 localhost\n",
+    );
+
+    let (code, trace) = run_trace(&netns, "db");
+    assert_eq!(code, 0, "{trace:#}");
+    assert_eq!(
+        steps(&trace),
+        [
+            "db.corp.test A udp NXDOMAIN",
+            "db.corp.test AAAA udp NXDOMAIN",
+            "db.lab.test A udp NOERROR",
+            "db.lab.test AAAA udp NOERROR nodata"
+        ],
+        "{trace:#}"
+    );
+    assert_eq!(trace["result"], serde_json::json!(["10.0.0.5"]));
+    assert_eq!(trace["answered_by"], "db.lab.test");
+    assert_eq!(trace["steps"][2]["answers"][0]["ttl"], 300);
+    assert_eq!(trace["system"]["addresses"], serde_json::json!(["10.0.0.5"]), "{trace:#}");
+    let traced_order = names_in_order(&server);
+
+    // glibc, in the same namespace with the same files, asks in the same order.
+    server.clear_log();
+    let getent = Command::new("ip")
+        .args(["netns", "exec", netns.name(), "getent", "ahosts", "db"])
+        .output()
+        .unwrap_or_else(|e| panic!("getent: {e}"));
+    assert!(getent.status.success(), "getent failed: {}", String::from_utf8_lossy(&getent.stderr));
+    assert!(String::from_utf8_lossy(&getent.stdout).contains("10.0.0.5"));
+    let getent_order = names_in_order(&server);
+    assert_eq!(getent_order, ["db.corp.test", "db.lab.test"]);
+    // The trace also asks the system (getaddrinfo) after its own queries; its own
+    // part is what getent does.
+    assert_eq!(traced_order[..2], getent_order[..]);
+
+    let (code, trace) = run_trace(&netns, "nothing");
+    assert_eq!(code, 1, "an unknown name exits 1: {trace:#}");
+    assert!(trace["error"].as_str().unwrap_or_default().contains("NXDOMAIN"), "{trace:#}");
+    let (code, _) = run_trace(&netns, "not a name!");
+    assert_eq!(code, 2, "an invalid name exits 2");
+}
+
+#[test]
+fn a_silent_first_server_times_out_and_the_second_answers() {
+    let Some(netns) = lab() else { return };
+    let _server = server(&netns, Zone::new().host("db.test", &[ip("10.0.0.5")]));
+    // Bound but never read: queries to it vanish, as to a blackholed server.
+    let silent: SocketAddr = format!("{SILENT}:53").parse().unwrap_or_else(|e| panic!("{e}"));
+    let _silent =
+        in_netns(&netns, move || std::net::UdpSocket::bind(silent).unwrap_or_else(|e| panic!("{e}")));
+    let _files = resolver_files(
+        &netns,
+        &format!("nameserver {SILENT}\nnameserver {SERVER}\noptions timeout:1 attempts:1\n"),
+        "",
+    );
+    let (code, trace) = run_trace(&netns, "db.test.");
+    assert_eq!(code, 0, "{trace:#}");
+    let steps = trace["steps"].as_array().cloned().unwrap_or_default();
+    let first = &steps[0];
+    assert_eq!(first["server"], format!("{SILENT}:53"));
+    assert!(first["rcode"].is_null());
+    assert!(first["error"].as_str().unwrap_or_default().contains("timeout after 1000 ms"), "{first:#}");
+    let timed_out = first["latency_ms"].as_f64().unwrap_or_default();
+    assert!((1_000.0..1_150.0).contains(&timed_out), "timeout recorded at {timed_out} ms");
+    let answered =
+        steps.iter().find(|step| step["server"] == format!("{SERVER}:53")).cloned().unwrap_or_default();
+    assert_eq!(answered["rcode"], "NOERROR");
+    let total = trace["total_ms"].as_f64().unwrap_or_default();
+    let answer_ms = answered["latency_ms"].as_f64().unwrap_or_default();
+    // The total is the timeout plus the second server's answer, plus little overhead.
+    assert!(total >= timed_out + answer_ms && total < timed_out + answer_ms + 50.0, "total {total} ms");
+}
+
+#[test]
+fn nodata_servfail_refused_and_truncation() {
+    let Some(netns) = lab() else { return };
+    let _server = server(
+        &netns,
+        Zone::new()
+            .host("aonly.test", &[ip("10.0.0.5")])
+            .on("sf.test", None, Behaviour::ServFail)
+            .on("ref.test", None, Behaviour::Refused)
+            .on("big.test", None, Behaviour::Truncate(vec![ip("10.0.0.7"), ip("2001:db8::7")]))
+            .on("www.test", None, Behaviour::Cname("aonly.test".into()))
+            .on("id.test", None, Behaviour::WrongIdFirst(vec![ip("10.0.0.8")])),
+    );
+    let _files = resolver_files(&netns, &format!("nameserver {SERVER}\noptions timeout:1 attempts:1\n"), "");
+
+    let (code, trace) = run_trace(&netns, "aonly.test.");
+    assert_eq!(code, 0);
+    assert_eq!(steps(&trace), ["aonly.test A udp NOERROR", "aonly.test AAAA udp NOERROR nodata"]);
+
+    let (code, trace) = run_trace(&netns, "sf.test.");
+    assert_eq!(code, 1);
+    assert_eq!(steps(&trace), ["sf.test A udp SERVFAIL", "sf.test AAAA udp SERVFAIL"]);
+    assert!(trace["error"].as_str().unwrap_or_default().contains("SERVFAIL"), "{trace:#}");
+
+    let (code, trace) = run_trace(&netns, "ref.test.");
+    assert_eq!(code, 1);
+    assert_eq!(steps(&trace), ["ref.test A udp REFUSED", "ref.test AAAA udp REFUSED"]);
+    assert!(trace["error"].as_str().unwrap_or_default().contains("REFUSED"), "{trace:#}");
+
+    let (code, trace) = run_trace(&netns, "big.test.");
+    assert_eq!(code, 0);
+    let big = steps(&trace);
+    assert_eq!(
+        big,
+        [
+            "big.test A udp NOERROR",
+            "big.test A tcp NOERROR",
+            "big.test AAAA udp NOERROR",
+            "big.test AAAA tcp NOERROR"
+        ],
+        "{trace:#}"
+    );
+    assert_eq!(trace["steps"][0]["truncated"], true);
+    assert_eq!(trace["result"], serde_json::json!(["10.0.0.7", "2001:db8::7"]));
+
+    let (_, trace) = run_trace(&netns, "www.test.");
+    assert_eq!(trace["steps"][0]["cname_chain"], serde_json::json!(["www.test", "aonly.test"]), "{trace:#}");
+    assert_eq!(trace["result"], serde_json::json!(["10.0.0.5"]));
+
+    let (_, trace) = run_trace(&netns, "id.test.");
+    assert_eq!(trace["result"], serde_json::json!(["10.0.0.8"]));
+    assert!(
+        trace["steps"][0]["ignored"].as_u64().unwrap_or_default() >= 1,
+        "the decoy is ignored and counted: {trace:#}"
+    );
+}
+
+#[test]
+fn a_hosts_entry_that_differs_from_dns_is_flagged() {
+    let Some(netns) = lab() else { return };
+    let _server = server(&netns, Zone::new().host("db.test", &[ip("10.0.0.5")]));
+    let _files =
+        resolver_files(&netns, &format!("nameserver {SERVER}\noptions timeout:1\n"), "10.9.9.9 db.test\n");
+    let (code, trace) = run_trace(&netns, "db.test");
+    assert_eq!(code, 0);
+    assert_eq!(trace["result"], serde_json::json!(["10.0.0.5"]));
+    assert_eq!(trace["system"]["addresses"], serde_json::json!(["10.9.9.9"]));
+    let differences = trace["differences"].to_string();
+    assert!(differences.contains("hosts file"), "{trace:#}");
+}
+
+#[test]
+fn dns64_is_detected_with_the_first_trace() {
+    let Some(netns) = lab() else { return };
+    let _server = server(
+        &netns,
+        Zone::new()
+            .dns64("64:ff9b::".parse().unwrap_or_else(|e| panic!("{e}")))
+            .host("v4.test", &[ip("10.0.0.5")]),
+    );
+    let _files = resolver_files(&netns, &format!("nameserver {SERVER}\noptions timeout:1\n"), "");
+    let config = netlens_collectors::dns::source::DnsConfig {
+        files: netlens_collectors::dns::files::ResolverFiles::for_netns(netns.name()),
+        // getaddrinfo in this process reads the host's files, not the namespace's.
+        system_answer: false,
+        ..Default::default()
+    };
+    let (handle, source) = netlens_collectors::dns::source::dns(config);
+    let running = SourceInNetns::start(&netns, 64, move || source);
+    running.wait_for("the configuration", Duration::from_secs(10), |store| store.dns().config().is_some());
+    running.with_store(|store| {
+        assert_eq!(store.dns().config().map(|c| c.nameservers.clone()), Some(vec![ip(SERVER)]));
+        assert!(store.dns().dns64().is_none(), "no query before anyone asks");
+    });
+    assert!(handle.send(netlens_collectors::dns::source::DnsControl::Trace("v4.test.".into())));
+    running.wait_for("NAT64 detection", Duration::from_secs(10), |store| store.dns().dns64().is_some());
+    running.with_store(|store| {
+        assert_eq!(store.dns().dns64().and_then(|r| r.prefix.clone()).as_deref(), Some("64:ff9b::/96"));
+        assert!(store.timeline().iter().any(|e| e.detail.contains("NAT64 detected")));
+    });
+    running.stop();
+}
+
+#[test]
+fn passive_capture_sees_getent_with_its_process_and_latency() {
+    let Some(netns) = lab() else { return };
+    // A real server takes milliseconds; an instant answer lets getent close its
+    // socket (some 40 µs after sending) before anyone could ask the kernel whose it was.
+    let server =
+        server(&netns, Zone::new().host("seen.test", &[ip("10.0.0.5")]).delay(Duration::from_millis(5)));
+    let _files = resolver_files(&netns, &format!("nameserver {SERVER}\noptions timeout:1\n"), "");
+    let running = SourceInNetns::start(&netns, 256, || {
+        netlens_collectors::dns::capture::DnsCaptureSource::new(
+            netlens_collectors::dns::capture::DnsCaptureConfig::default(),
+        )
+    });
+    running.wait_for("capture running", Duration::from_secs(10), |store| {
+        store
+            .sources()
+            .any(|s| s.name == netlens_collectors::model::SourceId::DnsCapture && s.detail.contains("lo"))
+    });
+    let getent = Command::new("ip")
+        .args(["netns", "exec", netns.name(), "getent", "hosts", "seen.test"])
+        .output()
+        .unwrap_or_else(|e| panic!("getent: {e}"));
+    assert!(getent.status.success(), "{}", String::from_utf8_lossy(&getent.stderr));
+    running.wait_for("the captured query", Duration::from_secs(10), |store| {
+        store.dns().queries().any(|q| q.name == "seen.test" && q.qtype == "A" && q.rcode.is_some())
+    });
+    let logged = server
+        .log()
+        .into_iter()
+        .find(|l| l.name == "seen.test" && l.qtype == RecordType::A)
+        .unwrap_or_else(|| panic!("the server saw no query"));
+    let server_ms =
+        logged.replied_at.map(|at| at.duration_since(logged.at).as_secs_f64() * 1_000.0).unwrap_or_default();
+    running.with_store(|store| {
+        let query = store
+            .dns()
+            .queries()
+            .find(|q| q.name == "seen.test" && q.qtype == "A")
+            .cloned()
+            .unwrap_or_else(|| panic!());
+        assert_eq!(query.rcode.as_deref(), Some("NOERROR"));
+        assert_eq!(
+            query.server,
+            format!("{SERVER}:53").parse::<SocketAddr>().unwrap_or_else(|e| panic!("{e}"))
+        );
+        assert_eq!(query.process.as_deref(), Some("getent"), "{query:?}");
+        let latency = query.latency_ms.unwrap_or(f64::MAX);
+        assert!((latency - server_ms).abs() < 5.0, "capture saw {latency} ms, the server {server_ms} ms");
+    });
+    running.stop();
+}
