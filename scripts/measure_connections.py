@@ -70,7 +70,7 @@ def main():
                 sys.exit("helper failed")
         pid, fd = mp.spawn(["--netns", ns, "--no-reverse-dns"], cols=200, rows=50)
         mp.drain(fd, time.monotonic() + 2)
-        os.write(fd, b"3")
+        os.write(fd, b"5")  # the Connections tab
         mp.drain(fd, time.monotonic() + 5)
         ticks0, t0 = mp.cpu_ticks(pid), time.monotonic()
         mp.drain(fd, t0 + options.seconds)
