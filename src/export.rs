@@ -1029,6 +1029,35 @@ mod tests {
     }
 
     #[test]
+    fn the_dns_section_has_config_traces_queries_and_health() {
+        let value = snapshot(&fake::store(), fake::NOW);
+        let dns = &value["dns"];
+        assert_eq!(dns["config"]["search"], serde_json::json!(["corp.test", "lab.test"]));
+        assert!(dns["config"]["stub"].as_bool().unwrap_or_default());
+        assert!(!dns["warnings"].as_array().cloned().unwrap_or_default().is_empty());
+        let trace = &dns["traces"][0];
+        assert!(trace["steps"][0]["server"].as_str().is_some_and(|s| s.ends_with(":53")), "{trace}");
+        assert!(trace["steps"][0]["latency_ms"].is_number());
+        assert!(dns["queries"].as_array().is_some_and(|q| !q.is_empty()));
+        assert!(dns["servers"][0]["p50_ms"].is_number() || dns["servers"][0]["p50_ms"].is_null());
+
+        let md = markdown(&value);
+        for expected in
+            ["## DNS", "### Servers", "### Traces", "### Recent queries", "- search: corp.test lab.test"]
+        {
+            assert!(md.contains(expected), "{expected} missing");
+        }
+
+        let mut redacted = value.clone();
+        redact(&mut redacted);
+        let text = redacted["dns"].to_string();
+        for name in ["corp.test", "db.lab.test", "example.com"] {
+            assert!(!text.contains(name), "{name} leaked from the dns section");
+        }
+        assert!(text.contains("/etc/resolv.conf"), "file names are not host names");
+    }
+
+    #[test]
     fn markdown_renders_every_section() {
         let md = markdown(&snapshot(&fake::store(), fake::NOW));
         for heading in [
