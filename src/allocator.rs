@@ -11,6 +11,12 @@
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLD: libc::c_int = 256 * 1024;
 
+/// Arenas at most. Every thread that allocates may get an arena of its own, and each
+/// keeps its freed memory: a dozen collector threads (captures, attribution, inotify,
+/// blocking pool) would otherwise each hold a few hundred KiB to a few MiB of RSS.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const ARENA_MAX: libc::c_int = 2;
+
 /// Apply the tuning; call once, first thing in `main`, before other threads exist.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn tune() {
@@ -19,6 +25,9 @@ pub fn tune() {
     // without it netlens merely uses more memory.
     #[expect(unsafe_code, reason = "mallopt has no safe wrapper; it only sets an allocator parameter")]
     let _ = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
+    // SAFETY: as above.
+    #[expect(unsafe_code, reason = "mallopt has no safe wrapper; it only sets an allocator parameter")]
+    let _ = unsafe { libc::mallopt(libc::M_ARENA_MAX, ARENA_MAX) };
 }
 
 /// Other C libraries keep their own defaults.

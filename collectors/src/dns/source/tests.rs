@@ -105,3 +105,40 @@ async fn reads_traces_and_follows_the_files() {
     assert_eq!(report.config.search, ["corp.test"]);
     task.abort();
 }
+
+/// Target names are traced on the probe schedule without being asked, and can be
+/// added and removed while the source runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_names_are_traced_on_their_schedule() {
+    let server =
+        responder(Ipv4Addr::LOCALHOST, 0, zone(&[("db.test", Answer::Addresses(vec![ip("10.0.0.5")]))]));
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::write(root.path().join("etc/resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1\n").unwrap();
+    let config = DnsConfig {
+        files: ResolverFiles::under(root.path()),
+        targets: vec!["db.test".into()],
+        target_interval: Duration::from_secs(1),
+        detect_dns64: false,
+        system_answer: false,
+        port: server.address.port(),
+        ..DnsConfig::default()
+    };
+    let (handle, source) = dns(config);
+    let (tx, mut rx) = mpsc::channel(64);
+    let task = crate::source::spawn_supervised(source, tx);
+    let is_target = |name: &'static str| move |p: &Payload| matches!(p, Payload::DnsTrace(t) if t.origin == TraceOrigin::Target && t.name == name);
+    // Twice: at start and one interval later.
+    for _ in 0..2 {
+        let Payload::DnsTrace(trace) = next(&mut rx, "a target trace", is_target("db.test")).await else {
+            unreachable!()
+        };
+        assert_eq!(trace.result, [ip("10.0.0.5")]);
+    }
+    assert!(handle.send(DnsControl::AddTarget("other.test".into())));
+    let Payload::DnsTrace(trace) = next(&mut rx, "the added target", is_target("other.test")).await else {
+        unreachable!()
+    };
+    assert!(trace.error.as_deref().is_some_and(|e| e.contains("NXDOMAIN")), "{:?}", trace.error);
+    task.abort();
+}
