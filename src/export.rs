@@ -318,11 +318,24 @@ impl Redactor {
     fn redact_dns(&mut self, value: &mut Value) {
         match value {
             Value::String(text) => {
-                let is_name = text.contains('.')
-                    && text.chars().any(|ch| ch.is_ascii_alphabetic())
-                    && !text.contains(['/', ' ', ':'])
-                    && text.parse::<IpAddr>().is_err();
-                *text = if is_name { self.pseudonym(Pseudonym::Name, text) } else { self.redact_text(text) };
+                *text = if looks_like_domain(text) {
+                    self.pseudonym(Pseudonym::Name, text)
+                } else {
+                    // Sentences (errors, warnings) name hosts too: each such word goes.
+                    let redacted = self.redact_text(text);
+                    let words: Vec<String> = redacted
+                        .split(' ')
+                        .map(|word| {
+                            let core = word.trim_matches(|c: char| "`,;()[]'\"".contains(c) || c == '.');
+                            if looks_like_domain(core) {
+                                word.replace(core, &self.pseudonym(Pseudonym::Name, core))
+                            } else {
+                                word.to_owned()
+                            }
+                        })
+                        .collect();
+                    words.join(" ")
+                };
             }
             Value::Array(items) => items.iter_mut().for_each(|item| self.redact_dns(item)),
             Value::Object(map) => map.values_mut().for_each(|item| self.redact_dns(item)),
@@ -464,6 +477,18 @@ fn is_mac(text: &str) -> bool {
     let parts: Vec<&str> = text.split(':').collect();
     parts.len() == 6
         && parts.iter().all(|part| part.len() == 2 && part.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A word that names a host: dotted, with a letter, not an address, a path, a file
+/// name or a key.
+fn looks_like_domain(word: &str) -> bool {
+    const FILE_SUFFIXES: [&str; 3] = [".conf", ".rs", ".json"];
+    word.contains('.')
+        && word.chars().any(|ch| ch.is_ascii_alphabetic())
+        && word.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-' || ch == '_')
+        && !word.starts_with('.')
+        && !FILE_SUFFIXES.iter().any(|suffix| word.ends_with(suffix))
+        && word.parse::<IpAddr>().is_err()
 }
 
 /// A cell of a Markdown table: text as it is (pipes escaped), lists space-separated,
@@ -1054,6 +1079,11 @@ mod tests {
         for name in ["corp.test", "db.lab.test", "example.com"] {
             assert!(!text.contains(name), "{name} leaked from the dns section");
         }
+        let mut redactor = Redactor::new("devbox");
+        let mut error =
+            serde_json::json!({"error": "NXDOMAIN: no such name (tried db.secret-corp.example, db)"});
+        redactor.redact_dns(&mut error);
+        assert!(!error.to_string().contains("secret-corp"), "{error}");
         assert!(text.contains("/etc/resolv.conf"), "file names are not host names");
     }
 

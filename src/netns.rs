@@ -63,15 +63,24 @@ pub fn enter(name: &str) -> Result<(), NetnsError> {
         Errno::EPERM => NetnsError::Permission { name: name.to_owned() },
         other => NetnsError::Other { name: name.to_owned(), path: path.clone(), source: other.into() },
     })?;
+    if let Err(error) = private_mounts() {
+        tracing::warn!(%error, "no private mount namespace: sysfs and the resolver files are the host's");
+        return Ok(());
+    }
     if let Err(error) = remount_sysfs(name) {
         tracing::warn!(%error, "could not mount the namespace's sysfs; interface kinds may be less precise");
-        return Ok(());
     }
     // Only a named namespace has /etc/netns files (a path given directly has no name).
     if !name.contains('/') {
         bind_etc_files(name);
     }
     Ok(())
+}
+
+/// A mount namespace of our own whose mounts do not propagate back to the host.
+fn private_mounts() -> nix::Result<()> {
+    unshare(CloneFlags::CLONE_NEWNS)?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
 }
 
 /// Bind `/etc/netns/NAME/FILE` over `/etc/FILE` for every such file, as
@@ -92,11 +101,13 @@ fn bind_etc_files(name: &str) {
     }
 }
 
+/// A fresh sysfs for this namespace. An unmount that fails because nothing is
+/// mounted on `/sys` (EINVAL) is fine, as it is for `ip netns exec`.
 fn remount_sysfs(name: &str) -> nix::Result<()> {
-    unshare(CloneFlags::CLONE_NEWNS)?;
-    // Keep our mounts from propagating back to the host.
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)?;
-    umount2("/sys", MntFlags::MNT_DETACH)?;
+    match umount2("/sys", MntFlags::MNT_DETACH) {
+        Ok(()) | Err(Errno::EINVAL) => {}
+        Err(error) => return Err(error),
+    }
     mount(Some(name), "/sys", Some("sysfs"), MsFlags::empty(), None::<&str>)
 }
 

@@ -313,7 +313,11 @@ impl Store {
                 }
             }
             Payload::DnsTrace(trace) => {
-                for notice in self.dns.apply_trace(*trace) {
+                let capturing = self
+                    .sources
+                    .get(&SourceId::DnsCapture)
+                    .is_some_and(|status| status.status == crate::model::SourceState::Ok);
+                for notice in self.dns.apply_trace(*trace, capturing) {
                     self.timeline.push(at, source, notice);
                 }
             }

@@ -50,12 +50,14 @@ pub fn candidates(name: &str, search: &[String], ndots: u8) -> Result<Vec<String
         list.push(bare.clone());
     }
     for domain in search {
-        let candidate = format!("{bare}.{domain}");
+        // `search .` (the root) means the name as written, at that place in the list.
+        let domain = domain.trim_matches('.');
+        let candidate = if domain.is_empty() { bare.clone() } else { format!("{bare}.{domain}") };
         if candidate.len() <= 253 && !list.contains(&candidate) {
             list.push(candidate);
         }
     }
-    if !as_is_first {
+    if !list.contains(&bare) {
         list.push(bare);
     }
     Ok(list)
@@ -83,6 +85,9 @@ mod tests {
             assert_eq!(candidates(name, &search(), ndots).unwrap(), expected, "{name} ndots:{ndots}");
         }
         assert_eq!(candidates("db", &[], 1).unwrap(), ["db"]);
+        // The root on the search list puts the name as written there, once.
+        let with_root = vec!["corp.test".to_owned(), ".".to_owned(), "lab.test".to_owned()];
+        assert_eq!(candidates("db", &with_root, 1).unwrap(), ["db.corp.test", "db", "db.lab.test"]);
     }
 
     #[test]

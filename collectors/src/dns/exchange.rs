@@ -62,11 +62,22 @@ pub struct Reply {
     /// The UDP answer was truncated: this reply is the TCP retry's, and `udp_latency`
     /// is how long the truncated one took.
     pub truncated_udp: Option<Duration>,
+    /// The server's port was closed (ECONNREFUSED): glibc stops searching when every
+    /// server says so.
+    pub refused: bool,
 }
 
 impl Reply {
     const fn failed(transport: DnsTransport, latency: Duration, ignored: u32, error: String) -> Self {
-        Self { transport, message: None, ignored, latency, error: Some(error), truncated_udp: None }
+        Self {
+            transport,
+            message: None,
+            ignored,
+            latency,
+            error: Some(error),
+            truncated_udp: None,
+            refused: false,
+        }
     }
 
     /// The response code, when an answer came.
@@ -90,14 +101,34 @@ fn query_bytes(question: &Question, id: u16, options: AskOptions) -> Result<Vec<
     message.to_vec().map_err(|error| format!("cannot encode the query: {error}"))
 }
 
-/// Whether `reply` answers `question` asked with `id`.
+/// Whether `reply` answers `question` asked with `id`: glibc's `res_queriesmatch`
+/// wants the same id and the same question back. A truncated reply that could only be
+/// read as far as its header (see [`decode`]) matches on the id alone.
 fn answers(reply: &Message, id: u16, question: &Question) -> bool {
     reply.metadata.id == id
         && reply.metadata.message_type == MessageType::Response
-        && reply.queries.first().is_none_or(|query| {
-            query.query_type() == question.qtype && query.name().eq_case(&question.name)
-                || query.query_type() == question.qtype && query.name() == &question.name
-        })
+        && match reply.queries.first() {
+            Some(query) => query.query_type() == question.qtype && query.name() == &question.name,
+            None => reply.metadata.truncation,
+        }
+}
+
+/// Decode a reply. A truncated datagram may end mid-record, which a full decode
+/// rejects; its header still says TC, and TC is all that is needed to retry over TCP.
+fn decode(bytes: &[u8]) -> Option<Message> {
+    if let Ok(message) = Message::from_vec(bytes) {
+        return Some(message);
+    }
+    let header = <hickory_proto::op::Header as hickory_proto::serialize::binary::BinDecodable>::read(
+        &mut hickory_proto::serialize::binary::BinDecoder::new(bytes),
+    )
+    .ok()?;
+    header.metadata.truncation.then(|| {
+        let mut message =
+            Message::new(header.metadata.id, header.metadata.message_type, header.metadata.op_code);
+        message.metadata = header.metadata;
+        message
+    })
 }
 
 /// Ask `server` every question in `questions` within `timeout`, and give one reply
@@ -166,28 +197,32 @@ async fn ask_udp(
     options: AskOptions,
 ) -> Vec<Reply> {
     let start = Instant::now();
-    let fail_all = |error: String| {
+    let fail_all = |error: String, refused: bool| {
         questions
             .iter()
-            .map(|_| Reply::failed(DnsTransport::Udp, start.elapsed(), 0, error.clone()))
+            .map(|_| Reply { refused, ..Reply::failed(DnsTransport::Udp, start.elapsed(), 0, error.clone()) })
             .collect()
     };
     let socket = match UdpSocket::bind(unspecified(server)).await {
         Ok(socket) => socket,
-        Err(error) => return fail_all(format!("cannot open a UDP socket: {error}")),
+        Err(error) => return fail_all(format!("cannot open a UDP socket: {error}"), false),
     };
     if let Err(error) = socket.connect(server).await {
-        return fail_all(format!("cannot reach {server}: {error}"));
+        return fail_all(format!("cannot reach {server}: {error}"), false);
     }
     let mut sent_at = Vec::with_capacity(questions.len());
     for (question, &id) in questions.iter().zip(ids) {
         let bytes = match query_bytes(question, id, options) {
             Ok(bytes) => bytes,
-            Err(error) => return fail_all(error),
+            Err(error) => return fail_all(error, false),
         };
         sent_at.push(Instant::now());
+        // The ICMP port-unreachable of the first query can fail the second send.
         if let Err(error) = socket.send(&bytes).await {
-            return fail_all(format!("cannot send to {server}: {error}"));
+            let refused = error.kind() == std::io::ErrorKind::ConnectionRefused;
+            let text =
+                if refused { refused_text(server) } else { format!("cannot send to {server}: {error}") };
+            return fail_all(text, refused);
         }
     }
     let deadline = start + timeout;
@@ -200,23 +235,21 @@ async fn ask_udp(
             Err(_elapsed) => break,
             Ok(Ok(len)) => len,
             Ok(Err(error)) => {
-                let error = if error.kind() == std::io::ErrorKind::ConnectionRefused {
-                    format!(
-                        "{server} refused (ICMP port unreachable: nothing listens on port {})",
-                        server.port()
-                    )
-                } else {
-                    format!("receive from {server}: {error}")
-                };
+                let refused = error.kind() == std::io::ErrorKind::ConnectionRefused;
+                let error =
+                    if refused { refused_text(server) } else { format!("receive from {server}: {error}") };
                 for (slot, at) in replies.iter_mut().zip(&sent_at) {
                     if slot.is_none() {
-                        *slot = Some(Reply::failed(DnsTransport::Udp, at.elapsed(), ignored, error.clone()));
+                        let mut reply =
+                            Reply::failed(DnsTransport::Udp, at.elapsed(), ignored, error.clone());
+                        reply.refused = refused;
+                        *slot = Some(reply);
                     }
                 }
                 break;
             }
         };
-        let Ok(message) = Message::from_vec(&buffer[..len]) else {
+        let Some(message) = decode(&buffer[..len]) else {
             ignored += 1;
             continue;
         };
@@ -234,6 +267,7 @@ async fn ask_udp(
                     latency: sent_at[index].elapsed(),
                     error: None,
                     truncated_udp: None,
+                    refused: false,
                 });
             }
             None => ignored += 1,
@@ -254,6 +288,11 @@ async fn ask_udp(
         first.ignored += ignored;
     }
     out
+}
+
+/// What a closed port (ICMP port unreachable, ECONNREFUSED) means, in words.
+fn refused_text(server: SocketAddr) -> String {
+    format!("{server} refused (ICMP port unreachable: nothing listens on port {})", server.port())
 }
 
 /// One question over TCP: connect, send it length-prefixed, read the answer.
@@ -307,6 +346,7 @@ async fn ask_tcp(
             latency: start.elapsed(),
             error: None,
             truncated_udp: None,
+            refused: false,
         },
         Ok(Err(error)) => Reply::failed(DnsTransport::Tcp, start.elapsed(), 0, error),
         Err(_elapsed) => Reply::failed(

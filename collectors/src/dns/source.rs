@@ -89,7 +89,8 @@ impl DnsHandle {
 
 /// Requests waiting before new ones are dropped.
 const CONTROL_CAPACITY: usize = 32;
-/// Traces running at once at most; further user requests wait for a slot.
+/// Traces running at once at most; further user requests wait for a slot, and one
+/// slot is kept for them (target traces against a dead server hold theirs for long).
 const MAX_RUNNING: usize = 4;
 /// A burst of inotify events settles this long before the files are re-read.
 const SETTLE: Duration = Duration::from_millis(100);
@@ -200,13 +201,19 @@ pub fn nat64_prefix(address: Ipv6Addr) -> Option<String> {
     None
 }
 
-/// The NAT64 verdict of an `ipv4only.arpa` trace.
-fn dns64_report(trace: &DnsTrace) -> Dns64Report {
+/// The NAT64 verdict of an `ipv4only.arpa` trace; `None` when the AAAA question got
+/// no real answer (a timeout or a failure says nothing about NAT64).
+fn dns64_report(trace: &DnsTrace) -> Option<Dns64Report> {
+    let answered =
+        trace.steps.iter().any(|step| step.qtype == "AAAA" && step.rcode.as_deref() == Some("NOERROR"));
+    if !answered {
+        return None;
+    }
     let prefix = trace.result.iter().find_map(|address| match address {
         IpAddr::V6(v6) => nat64_prefix(*v6),
         IpAddr::V4(_) => None,
     });
-    Dns64Report { prefix, checked_at: time::OffsetDateTime::now_utc() }
+    Some(Dns64Report { prefix, checked_at: time::OffsetDateTime::now_utc() })
 }
 
 /// A finished trace task.
@@ -218,7 +225,7 @@ struct Running {
     fingerprint: Fingerprint,
     tasks: JoinSet<Finished>,
     in_flight: BTreeSet<(TraceOrigin, String)>,
-    queued: Vec<String>,
+    queued: Vec<(TraceOrigin, String)>,
     targets: Vec<String>,
     files: ResolverFiles,
     system_answer: bool,
@@ -244,12 +251,15 @@ impl Running {
         }
         let system_answer = self.system_answer;
         let key = (origin, name.clone());
-        if self.in_flight.contains(&key) {
-            return;
-        }
-        if self.tasks.len() >= MAX_RUNNING {
-            if origin == TraceOrigin::User && !self.queued.contains(&name) {
-                self.queued.push(name);
+        let queue = origin != TraceOrigin::Target;
+        // A user asking again while the same name is traced wants a fresh answer:
+        // it runs after the one in flight. Targets simply wait for their next turn.
+        let busy = self.in_flight.contains(&key)
+            || self.tasks.len() >= MAX_RUNNING
+            || (origin == TraceOrigin::Target && self.tasks.len() + 1 >= MAX_RUNNING);
+        if busy {
+            if queue && !self.queued.contains(&key) {
+                self.queued.push(key);
             }
             return;
         }
@@ -376,8 +386,10 @@ impl Source for DnsSource {
                         state.in_flight.remove(&(origin, name.clone()));
                         finished(sink, origin, &name, result).await?;
                     }
-                    if let Some(next) = (!state.queued.is_empty()).then(|| state.queued.remove(0)) {
-                        state.spawn(next, TraceOrigin::User);
+                    // The first queued request that can run now (the same name may still be in flight).
+                    if let Some(position) = state.queued.iter().position(|key| !state.in_flight.contains(key)) {
+                        let (origin, name) = state.queued.remove(position);
+                        state.spawn(name, origin);
                     }
                 }
             }
@@ -408,8 +420,10 @@ async fn finished(
 ) -> Result<(), SourceError> {
     match result {
         Ok(trace) => {
-            if origin == TraceOrigin::Dns64 {
-                sink.send(Payload::Dns64(dns64_report(&trace))).await?;
+            if origin == TraceOrigin::Dns64
+                && let Some(report) = dns64_report(&trace)
+            {
+                sink.send(Payload::Dns64(report)).await?;
             }
             sink.send(Payload::DnsTrace(Box::new(trace))).await?;
         }

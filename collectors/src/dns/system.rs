@@ -53,13 +53,14 @@ fn gai_error(code: i32) -> String {
     name.to_owned()
 }
 
-/// Which families `AI_ADDRCONFIG` lets through: glibc returns a family only when the
-/// host has an address of it other than loopback (and, for IPv6, link-local).
+/// Which families `AI_ADDRCONFIG` lets through. glibc's Linux `__check_pf` counts
+/// any IPv4 address but 127.0.0.1 and any IPv6 address but `::1` — link-local `fe80::`
+/// included, so a host with only link-local IPv6 still gets AAAA answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AddrConfig {
-    /// A non-loopback IPv4 address exists.
+    /// An IPv4 address other than 127.0.0.1 exists.
     pub ipv4: bool,
-    /// A non-loopback, non-link-local IPv6 address exists.
+    /// An IPv6 address other than `::1` exists.
     pub ipv6: bool,
 }
 
@@ -70,8 +71,8 @@ impl AddrConfig {
         let mut config = Self::default();
         for address in addresses {
             match address {
-                IpAddr::V4(v4) if !v4.is_loopback() => config.ipv4 = true,
-                IpAddr::V6(v6) if !v6.is_loopback() && !v6.is_unicast_link_local() => config.ipv6 = true,
+                IpAddr::V4(v4) if v4 != std::net::Ipv4Addr::LOCALHOST => config.ipv4 = true,
+                IpAddr::V6(v6) if !v6.is_loopback() => config.ipv6 = true,
                 _ => {}
             }
         }
@@ -157,7 +158,7 @@ pub fn differences(c: &Comparison<'_>) -> Vec<String> {
     let mut unexplained_traced: Vec<String> = Vec::new();
     if !v6_dropped.is_empty() && !c.addrconfig.ipv6 && system.iter().all(IpAddr::is_ipv4) {
         out.push(format!(
-            "system answer lacks AAAA {}: AI_ADDRCONFIG dropped IPv6 (this host has no global IPv6 address)",
+            "system answer lacks AAAA {}: AI_ADDRCONFIG dropped IPv6 (this host has no IPv6 address besides ::1)",
             v6_dropped.join(", ")
         ));
     } else {
@@ -280,9 +281,12 @@ mod tests {
     }
 
     #[test]
-    fn addrconfig_sees_global_addresses_only() {
-        let config = AddrConfig::from_addresses([ip("127.0.0.1"), ip("::1"), ip("fe80::1")]);
+    fn addrconfig_counts_what_glibc_counts() {
+        let config = AddrConfig::from_addresses([ip("127.0.0.1"), ip("::1")]);
         assert_eq!(config, AddrConfig { ipv4: false, ipv6: false });
+        // Link-local IPv6 and other loopback IPv4 addresses count, as in __check_pf.
+        let config = AddrConfig::from_addresses([ip("127.0.0.2"), ip("fe80::1")]);
+        assert_eq!(config, AddrConfig { ipv4: true, ipv6: true });
         let config = AddrConfig::from_addresses([ip("10.0.0.1"), ip("2001:db8::1")]);
         assert_eq!(config, AddrConfig { ipv4: true, ipv6: true });
     }

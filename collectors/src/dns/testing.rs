@@ -19,6 +19,8 @@ pub enum Answer {
     Alias(&'static str, Vec<IpAddr>),
     Code(ResponseCode),
     Truncated(Vec<IpAddr>),
+    /// A answered with these addresses, AAAA SERVFAIL (a broken forwarder).
+    AaaaFails(Vec<IpAddr>),
 }
 
 /// A loopback responder on UDP and TCP (same port) answering from a table.
@@ -69,6 +71,13 @@ fn reply(query: &[u8], zone: &HashMap<String, Answer>, tcp: bool) -> Option<Vec<
                 RData::CNAME(CNAME(target.clone())),
             ));
             response.add_answers(records(&target, addresses));
+        }
+        Some(Answer::AaaaFails(addresses)) => {
+            if question.query_type() == RecordType::AAAA {
+                response.metadata.response_code = ResponseCode::ServFail;
+            } else {
+                response.add_answers(records(question.name(), addresses));
+            }
         }
         Some(Answer::Truncated(addresses)) => {
             if tcp {

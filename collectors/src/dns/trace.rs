@@ -53,6 +53,35 @@ pub enum CandidateOutcome {
     NoRecovery(String),
     /// No server answered at all.
     NoAnswer(String),
+    /// Every server's port was closed (ECONNREFUSED): glibc gives up on the name.
+    Refused(String),
+}
+
+impl CandidateOutcome {
+    /// Why the candidate failed, in words; `None` for an answer.
+    #[must_use]
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Self::Answered(_) => None,
+            Self::NxDomain => Some("NXDOMAIN: no such name".to_owned()),
+            Self::NoData => Some("no A or AAAA record (NODATA)".to_owned()),
+            Self::ServFail => Some("SERVFAIL: the servers could not answer".to_owned()),
+            Self::NoRecovery(why) | Self::NoAnswer(why) | Self::Refused(why) => Some(why.clone()),
+        }
+    }
+}
+
+/// What `res_search` remembers while walking the candidates.
+#[derive(Debug, Default)]
+struct Search {
+    /// The name as written was asked.
+    tried_as_is: bool,
+    /// Why asking it as written (first) failed.
+    saved: Option<String>,
+    /// Some candidate had NODATA.
+    got_nodata: bool,
+    /// Some candidate had SERVFAIL.
+    got_servfail: bool,
 }
 
 /// Whether `res_search` tries the next candidate after `outcome`.
@@ -100,45 +129,125 @@ impl Tracer {
     }
 
     /// Trace `name`. Fails only when `name` is not a valid domain name.
+    ///
+    /// The flow is `__res_context_search`'s: a name with enough dots (or a trailing
+    /// dot) is asked as written first, and a trailing dot ends there; then the search
+    /// domains in order, until an answer, or until a candidate fails in a way that is
+    /// not NXDOMAIN, NODATA or SERVFAIL; then the name as written, unless already
+    /// asked (or `no-tld-query` forbids it for a single label). Only a server refusing
+    /// the port everywhere ends everything at once.
     pub async fn trace(&self, name: &str, origin: TraceOrigin) -> Result<DnsTrace, NameError> {
         let candidates = candidates(name, &self.config.search, self.config.ndots)?;
+        let trimmed = name.trim();
+        let trailing_dot = trimmed.ends_with('.');
+        let bare = trimmed.trim_end_matches('.').to_lowercase();
+        let dots = bare.matches('.').count();
         let started_at = time::OffsetDateTime::now_utc();
         let start = Instant::now();
-        let servers = self.servers();
-        let options = self.ask_options();
-        let qtypes: &[RecordType] =
-            if self.option("no-aaaa") { &[RecordType::A] } else { &[RecordType::A, RecordType::AAAA] };
+        let mut search = Search::default();
         let mut steps = Vec::new();
-        let mut answered_by = None;
-        let mut result = Vec::new();
-        let mut error = None;
-        let mut last = None;
-        for candidate in &candidates {
-            let outcome = self.candidate(candidate, &servers, qtypes, options, &mut steps).await;
-            match &outcome {
-                CandidateOutcome::Answered(addresses) => {
-                    answered_by = Some(candidate.clone());
-                    result.clone_from(addresses);
-                }
-                CandidateOutcome::NoRecovery(why) | CandidateOutcome::NoAnswer(why) => {
-                    error = Some(why.clone());
-                }
-                _ => {}
+        let as_is_first = trailing_dot || dots >= usize::from(self.config.ndots);
+        let mut outcome = None;
+        if as_is_first {
+            let first = self.ask_candidate(&bare, &mut steps).await;
+            search.tried_as_is = true;
+            let stop =
+                trailing_dot || matches!(first, CandidateOutcome::Answered(_) | CandidateOutcome::Refused(_));
+            search.saved = first.error();
+            outcome = Some((bare.clone(), first));
+            if stop {
+                return Ok(self.finish(name, origin, started_at, start, candidates, steps, outcome, &search));
             }
-            let go_on = next_candidate(&outcome);
-            last = Some(outcome);
-            if !go_on {
+        }
+        let searched: Vec<&String> = candidates.iter().filter(|c| **c != bare || !as_is_first).collect();
+        let last_is_as_is = !as_is_first && candidates.last() == Some(&bare);
+        let search_part =
+            if last_is_as_is { &searched[..searched.len().saturating_sub(1)] } else { &searched[..] };
+        for candidate in search_part {
+            let result = self.ask_candidate(candidate, &mut steps).await;
+            if **candidate == bare {
+                search.tried_as_is = true;
+            }
+            let (stop_all, stop_search) = match &result {
+                CandidateOutcome::Answered(_) | CandidateOutcome::Refused(_) => (true, true),
+                CandidateOutcome::NoData => {
+                    search.got_nodata = true;
+                    (false, false)
+                }
+                CandidateOutcome::ServFail => {
+                    search.got_servfail = true;
+                    (false, false)
+                }
+                CandidateOutcome::NxDomain => (false, false),
+                CandidateOutcome::NoRecovery(_) | CandidateOutcome::NoAnswer(_) => (false, true),
+            };
+            outcome = Some(((*candidate).clone(), result));
+            if stop_all {
+                return Ok(self.finish(name, origin, started_at, start, candidates, steps, outcome, &search));
+            }
+            if stop_search {
                 break;
             }
         }
-        if answered_by.is_none() && error.is_none() {
-            error = Some(match last {
-                Some(CandidateOutcome::ServFail) => "SERVFAIL: the servers could not answer".to_owned(),
-                Some(CandidateOutcome::NoData) => "no A or AAAA record (NODATA)".to_owned(),
-                _ => format!("NXDOMAIN: no such name (tried {})", candidates.join(", ")),
-            });
+        let no_tld_query = self.option("no-tld-query") && dots == 0 && !search_part.is_empty();
+        if !search.tried_as_is && !no_tld_query {
+            let last = self.ask_candidate(&bare, &mut steps).await;
+            outcome = Some((bare.clone(), last));
         }
-        Ok(DnsTrace {
+        Ok(self.finish(name, origin, started_at, start, candidates, steps, outcome, &search))
+    }
+
+    /// One candidate with this tracer's servers, options and types.
+    async fn ask_candidate(&self, candidate: &str, steps: &mut Vec<TraceStep>) -> CandidateOutcome {
+        let qtypes: &[RecordType] =
+            if self.option("no-aaaa") { &[RecordType::A] } else { &[RecordType::A, RecordType::AAAA] };
+        self.candidate(candidate, &self.servers(), qtypes, self.ask_options(), steps).await
+    }
+
+    /// The trace from its steps and the last candidate's outcome.
+    #[expect(clippy::too_many_arguments, reason = "the parts of one finished trace")]
+    fn finish(
+        &self,
+        name: &str,
+        origin: TraceOrigin,
+        started_at: time::OffsetDateTime,
+        start: Instant,
+        candidates: Vec<String>,
+        steps: Vec<TraceStep>,
+        outcome: Option<(String, CandidateOutcome)>,
+        search: &Search,
+    ) -> DnsTrace {
+        let _ = self;
+        let (mut answered_by, mut result, mut error) = (None, Vec::new(), None);
+        match outcome {
+            Some((candidate, CandidateOutcome::Answered(addresses))) => {
+                answered_by = Some(candidate);
+                result = addresses;
+            }
+            // As glibc reports it: the as-written query's failure first, then NODATA
+            // or SERVFAIL seen on the way, then the last failure.
+            Some((_, last)) => {
+                error = search.saved.clone().or_else(|| {
+                    if search.got_nodata {
+                        CandidateOutcome::NoData.error()
+                    } else if search.got_servfail {
+                        CandidateOutcome::ServFail.error()
+                    } else {
+                        None
+                    }
+                });
+                error = error.or_else(|| last.error());
+                if matches!(last, CandidateOutcome::NxDomain)
+                    && search.saved.is_none()
+                    && !search.got_nodata
+                    && !search.got_servfail
+                {
+                    error = Some(format!("NXDOMAIN: no such name (tried {})", candidates.join(", ")));
+                }
+            }
+            None => error = Some("no candidate was asked".to_owned()),
+        }
+        DnsTrace {
             name: name.trim().to_owned(),
             origin,
             started_at,
@@ -150,7 +259,7 @@ impl Tracer {
             total_ms: millis(start.elapsed()),
             system: None,
             differences: Vec::new(),
-        })
+        }
     }
 
     /// Resolve one candidate over the servers and rounds; record every step.
@@ -168,6 +277,7 @@ impl Tracer {
         let questions: Vec<Question> =
             qtypes.iter().map(|&qtype| Question { name: name.clone(), qtype }).collect();
         let mut failure: Option<CandidateOutcome> = None;
+        let mut all_refused = true;
         for attempt in 1..=self.config.attempts.max(1) {
             for (index, &server) in servers.iter().enumerate() {
                 let timeout = server_timeout(index, self.config.timeout_s, servers.len());
@@ -175,6 +285,7 @@ impl Tracer {
                 for (question, reply) in questions.iter().zip(&replies) {
                     push_steps(steps, candidate, server, question.qtype, attempt, reply);
                 }
+                all_refused &= replies.iter().all(|reply| reply.refused);
                 match decide(&replies) {
                     Decision::Decided(outcome) => return outcome,
                     Decision::NextServer(outcome) => {
@@ -186,7 +297,11 @@ impl Tracer {
                 }
             }
         }
-        failure.unwrap_or_else(|| CandidateOutcome::NoAnswer("no server to ask".to_owned()))
+        match failure {
+            Some(CandidateOutcome::NoAnswer(why)) if all_refused => CandidateOutcome::Refused(why),
+            Some(failure) => failure,
+            None => CandidateOutcome::NoAnswer("no server to ask".to_owned()),
+        }
     }
 }
 
@@ -199,6 +314,17 @@ enum Decision {
 }
 
 fn decide(replies: &[Reply]) -> Decision {
+    // An answer for one type stands even when the other type failed (a forwarder that
+    // SERVFAILs AAAA, a firewall eating them): glibc returns what it got.
+    let answered: Vec<IpAddr> = replies
+        .iter()
+        .filter_map(|reply| reply.message.as_ref())
+        .filter(|message| message.metadata.response_code == ResponseCode::NoError)
+        .flat_map(|message| message.answers.iter().filter_map(|record| address_of(&record.data)))
+        .collect();
+    if !answered.is_empty() {
+        return Decision::Decided(CandidateOutcome::Answered(answered));
+    }
     let mut addresses = Vec::new();
     let mut all_nxdomain = true;
     for reply in replies {
@@ -217,11 +343,7 @@ fn decide(replies: &[Reply]) -> Decision {
                 )));
             }
         }
-        addresses.extend(message.answers.iter().filter_map(|record| match &record.data {
-            RData::A(a) => Some(IpAddr::V4(a.0)),
-            RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-            _ => None,
-        }));
+        addresses.extend(message.answers.iter().filter_map(|record| address_of(&record.data)));
     }
     let outcome = if !addresses.is_empty() {
         CandidateOutcome::Answered(addresses)
@@ -231,6 +353,14 @@ fn decide(replies: &[Reply]) -> Decision {
         CandidateOutcome::NoData
     };
     Decision::Decided(outcome)
+}
+
+const fn address_of(data: &RData) -> Option<IpAddr> {
+    match data {
+        RData::A(a) => Some(IpAddr::V4(a.0)),
+        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+        _ => None,
+    }
 }
 
 /// The step (or, after truncation, the UDP and TCP steps) of one reply.

@@ -87,6 +87,8 @@ const POLL_SLICE_MS: i64 = 250;
 pub struct Watcher {
     fd: Arc<OwnedFd>,
     watches: Vec<i32>,
+    /// The directories watched now.
+    watched: BTreeSet<PathBuf>,
     files: ResolverFiles,
     events: tokio::sync::mpsc::Receiver<io::Result<()>>,
     stop: Arc<AtomicBool>,
@@ -102,7 +104,7 @@ impl Watcher {
         std::thread::Builder::new()
             .name("dns-inotify".to_owned())
             .spawn(move || read_events(&reader, &tx, &stopping))?;
-        let mut watcher = Self { fd, watches: Vec::new(), files, events, stop };
+        let mut watcher = Self { fd, watches: Vec::new(), watched: BTreeSet::new(), files, events, stop };
         watcher.rearm();
         Ok(watcher)
     }
@@ -110,7 +112,14 @@ impl Watcher {
     /// Drop every watch and watch the directories the files lead to now (a symlink
     /// may point elsewhere since the last time). Directories that do not exist are
     /// skipped; the caller's poll covers them.
+    ///
+    /// Nothing happens when the directories are the same: removing a watch queues an
+    /// event of its own, and re-arming on every event would wake the watcher forever.
     pub fn rearm(&mut self) {
+        let dirs = directories(&self.files);
+        if dirs == self.watched {
+            return;
+        }
         for wd in self.watches.drain(..) {
             let _ = inotify::remove_watch(&*self.fd, wd);
         }
@@ -124,12 +133,13 @@ impl Watcher {
             | WatchFlags::DELETE_SELF
             | WatchFlags::MOVE_SELF
             | WatchFlags::ONLYDIR;
-        for dir in directories(&self.files) {
-            match inotify::add_watch(&*self.fd, &dir, flags) {
+        for dir in &dirs {
+            match inotify::add_watch(&*self.fd, dir, flags) {
                 Ok(wd) => self.watches.push(wd),
                 Err(error) => tracing::debug!(dir = %dir.display(), %error, "cannot watch"),
             }
         }
+        self.watched = dirs;
     }
 
     /// Wait until something happened in a watched directory.
@@ -226,6 +236,14 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), watcher.changed()).await.unwrap().unwrap();
         let middle = Fingerprint::of(&files);
         assert_ne!(before, middle);
+
+        // Re-arming with nothing changed queues no event of its own.
+        while tokio::time::timeout(Duration::from_millis(300), watcher.changed()).await.is_ok() {}
+        watcher.rearm();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(600), watcher.changed()).await.is_err(),
+            "re-arming woke the watcher"
+        );
 
         // The link is pointed elsewhere.
         watcher.rearm();

@@ -106,6 +106,9 @@ pub struct Dns {
     config: Option<ResolverConfig>,
     warnings: Vec<String>,
     traces: VecDeque<DnsTrace>,
+    /// The newest trace the user asked for, kept apart: target traces every few
+    /// seconds would push it out of the shared ring.
+    last_user: Option<DnsTrace>,
     queries: VecDeque<DnsQuery>,
     /// Queries ever logged (the log drops the oldest).
     logged: u64,
@@ -136,8 +139,8 @@ impl Dns {
 
     /// The newest trace the user asked for (the one the trace view shows).
     #[must_use]
-    pub fn last_user_trace(&self) -> Option<&DnsTrace> {
-        self.traces.iter().rev().find(|trace| trace.origin == TraceOrigin::User)
+    pub const fn last_user_trace(&self) -> Option<&DnsTrace> {
+        self.last_user.as_ref()
     }
 
     /// The newest trace of `name`, whatever started it.
@@ -185,7 +188,9 @@ impl Dns {
     }
 
     /// Fold a finished trace; a traced name that starts or stops resolving is news.
-    pub(crate) fn apply_trace(&mut self, trace: DnsTrace) -> Vec<Notice> {
+    /// With passive capture running, the trace's own packets reach the server health
+    /// through the capture: its steps are not counted a second time.
+    pub(crate) fn apply_trace(&mut self, trace: DnsTrace, capturing: bool) -> Vec<Notice> {
         let mut notices = Vec::new();
         if trace.origin == TraceOrigin::Target
             && let Some(previous) = self.trace_of(&trace.name)
@@ -197,11 +202,14 @@ impl Dns {
             };
             notices.push(Notice::new(TimelineKind::DnsChange, trace.name.clone(), detail));
         }
-        for step in &trace.steps {
+        for step in trace.steps.iter().filter(|_| !capturing) {
             self.seq += 1;
             let seq = self.seq;
             let latency = step.rcode.as_ref().map(|_| step.latency_ms);
             self.server(step.server.ip()).record(step.rcode.as_deref(), latency, seq);
+        }
+        if trace.origin == TraceOrigin::User {
+            self.last_user = Some(trace.clone());
         }
         if self.traces.len() == TRACE_CAPACITY {
             self.traces.pop_front();

@@ -182,3 +182,53 @@ async fn invalid_names_are_refused_before_any_query() {
     assert!(tracer.trace("bad name!", TraceOrigin::User).await.is_err());
     assert!(tracer.trace("", TraceOrigin::User).await.is_err());
 }
+
+#[tokio::test]
+async fn an_answer_for_one_type_stands_when_the_other_fails() {
+    let server =
+        responder(Ipv4Addr::LOCALHOST, 0, zone(&[("host.test", Answer::AaaaFails(vec![ip("10.9.9.9")]))]));
+    let tracer = tracer(&[ip("127.0.0.1")], server.address.port(), &["corp.test"], 1);
+    let trace = tracer.trace("host.test", TraceOrigin::User).await.unwrap();
+    assert_eq!(trace.result, [ip("10.9.9.9")]);
+    assert_eq!(trace.answered_by.as_deref(), Some("host.test"));
+    assert_eq!(summary(&trace), ["host.test A udp NOERROR", "host.test AAAA udp SERVFAIL"]);
+}
+
+/// `res_search`'s order after failures: a dotted name asked first still walks the
+/// search list when it fails, and a search that stops on a timeout still asks the
+/// name as written at the end.
+#[tokio::test]
+async fn failures_follow_res_search() {
+    let good = responder(
+        Ipv4Addr::LOCALHOST,
+        0,
+        zone(&[("db.eu.corp.test", Answer::Addresses(vec![ip("10.0.0.9")]))]),
+    );
+    let tracer_one = tracer(&[ip("127.0.0.1")], good.address.port(), &["corp.test"], 1);
+    let trace = tracer_one.trace("db.eu", TraceOrigin::User).await.unwrap();
+    assert_eq!(trace.candidates, ["db.eu", "db.eu.corp.test"]);
+    assert_eq!(trace.result, [ip("10.0.0.9")]);
+    assert_eq!(trace.answered_by.as_deref(), Some("db.eu.corp.test"));
+
+    // Every server refusing the port ends the search at once.
+    let refused = tracer(&[ip("127.0.0.5")], good.address.port(), &["corp.test", "lab.test"], 1);
+    let trace = refused.trace("db", TraceOrigin::User).await.unwrap();
+    assert!(trace.steps.iter().all(|step| step.candidate == "db.corp.test"), "{:?}", summary(&trace));
+    assert!(trace.error.as_deref().unwrap_or_default().contains("refused"), "{:?}", trace.error);
+}
+
+#[tokio::test]
+async fn a_timeout_ends_the_search_list_but_not_the_name_as_written() {
+    let port = {
+        let probe = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 6), 0)).unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    // Silent: every query times out.
+    let _silent = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 6), port)).unwrap();
+    let tracer = tracer(&[ip("127.0.0.6")], port, &["corp.test", "lab.test"], 1);
+    let trace = tracer.trace("db", TraceOrigin::User).await.unwrap();
+    let asked: Vec<&str> =
+        trace.steps.iter().filter(|s| s.qtype == "A").map(|s| s.candidate.as_str()).collect();
+    assert_eq!(asked, ["db.corp.test", "db"], "lab.test is skipped after the timeout, the bare name is not");
+    assert!(trace.error.as_deref().unwrap_or_default().contains("timeout"), "{:?}", trace.error);
+}
