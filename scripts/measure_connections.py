@@ -77,26 +77,14 @@ def main():
         ticks1, t1 = mp.cpu_ticks(pid), time.monotonic()
         rss, peak = status(pid, "VmRSS"), status(pid, "VmHWM")
         # Responsiveness: time from a key press (move down) to the redrawn screen.
-        latencies = []
-        for _ in range(20):
-            mp.drain(fd, time.monotonic() + 0.3)
-            start = time.monotonic()
-            os.write(fd, b"j")
-            found, _ = mp.drain(fd, start + 2, needle=b"\x1b[")
-            if found:
-                latencies.append((time.monotonic() - start) * 1000)
+        latencies = mp.key_latencies(fd, 20, settle=0.3)
         mp.stop(pid, fd)
         cpu = (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / (t1 - t0) * 100
         print(
             f"{2 * options.pairs} sockets, Connections tab open at 200x50 for {options.seconds:.0f} s: "
             f"RSS {rss / 1024:.1f} MiB (peak {peak / 1024:.1f} MiB), CPU {cpu:.1f} % of one core"
         )
-        if latencies:
-            latencies.sort()
-            print(
-                f"key press to redrawn screen: median {latencies[len(latencies) // 2]:.1f} ms, "
-                f"max {latencies[-1]:.1f} ms over {len(latencies)} presses"
-            )
+        mp.print_latencies(latencies)
     finally:
         for helper in helpers:
             helper.kill()

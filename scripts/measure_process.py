@@ -77,6 +77,29 @@ def first_frame(args, starts):
     return statistics.median(times), max(times)
 
 
+def key_latencies(fd, presses, settle=0.3, key=b"j"):
+    """Milliseconds from each key press to the redrawn screen (the first escape
+    sequence back), after letting output settle for `settle` seconds each time."""
+    latencies = []
+    for _ in range(presses):
+        drain(fd, time.monotonic() + settle)
+        start = time.monotonic()
+        os.write(fd, key)
+        found, _ = drain(fd, start + 2, needle=b"\x1b[")
+        if found:
+            latencies.append((time.monotonic() - start) * 1000)
+    return sorted(latencies)
+
+
+def print_latencies(latencies):
+    """One line: median and worst of `key_latencies`' result."""
+    if latencies:
+        print(
+            f"key press to redrawn screen: median {latencies[len(latencies) // 2]:.1f} ms, "
+            f"max {latencies[-1]:.1f} ms over {len(latencies)} presses"
+        )
+
+
 def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()

@@ -21,17 +21,10 @@ pub struct Unresolved;
 /// Trace `args.name` with the resolver files of this mount namespace (under
 /// `--netns`, those of `/etc/netns/NAME/` where they exist).
 pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
-    let loaded = tokio::task::spawn_blocking(|| {
-        let mut loaded = files::load(&ResolverFiles::default());
-        // Best effort: without rtnetlink there are just no route warnings.
-        if let Ok(mut lookup) = netlens_collectors::paths::lookup::RouteLookup::open() {
-            let warnings = files::route_warnings(&loaded.report.config, &mut lookup);
-            loaded.report.warnings.extend(warnings);
-        }
-        loaded
-    })
-    .await
-    .context("reading the resolver files")?;
+    let loaded =
+        tokio::task::spawn_blocking(|| files::with_route_warnings(files::load(&ResolverFiles::default())))
+            .await
+            .context("reading the resolver files")?;
     let tracer = Tracer::new(loaded.report.config.clone());
     let trace = trace_with_system(&tracer, &loaded.hosts, &args.name, TraceOrigin::User, true)
         .await

@@ -20,11 +20,32 @@ pub enum NameError {
     Characters(String),
 }
 
+/// A name expanded the way `res_search` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expansion {
+    /// The name as written: lower case, without the trailing dot.
+    pub bare: String,
+    /// It was written with a trailing dot: only `bare` is asked.
+    pub trailing_dot: bool,
+    /// It has at least `ndots` dots (or a trailing dot): `bare` is asked first.
+    pub as_is_first: bool,
+    /// Every candidate, in order.
+    pub candidates: Vec<String>,
+}
+
 /// Check `name` and expand it into the candidates `res_search` tries, in order.
 ///
 /// # Errors
 /// When `name` is not a valid domain name.
 pub fn candidates(name: &str, search: &[String], ndots: u8) -> Result<Vec<String>, NameError> {
+    expand(name, search, ndots).map(|expansion| expansion.candidates)
+}
+
+/// Check `name` and expand it, with what decides the order.
+///
+/// # Errors
+/// When `name` is not a valid domain name.
+pub fn expand(name: &str, search: &[String], ndots: u8) -> Result<Expansion, NameError> {
     let name = name.trim();
     if name.is_empty() || name == "." {
         return Err(NameError::Empty);
@@ -41,7 +62,7 @@ pub fn candidates(name: &str, search: &[String], ndots: u8) -> Result<Vec<String
         return Err(NameError::Characters(name.to_owned()));
     }
     if trailing_dot {
-        return Ok(vec![bare]);
+        return Ok(Expansion { candidates: vec![bare.clone()], bare, trailing_dot, as_is_first: true });
     }
     let dots = bare.matches('.').count();
     let mut list = Vec::with_capacity(search.len() + 1);
@@ -58,9 +79,9 @@ pub fn candidates(name: &str, search: &[String], ndots: u8) -> Result<Vec<String
         }
     }
     if !list.contains(&bare) {
-        list.push(bare);
+        list.push(bare.clone());
     }
-    Ok(list)
+    Ok(Expansion { bare, trailing_dot, as_is_first, candidates: list })
 }
 
 #[cfg(test)]

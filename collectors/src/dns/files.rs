@@ -159,6 +159,20 @@ pub fn load(files: &ResolverFiles) -> Loaded {
     Loaded { report: DnsConfigReport { config, warnings }, hosts }
 }
 
+/// `loaded` with [`route_warnings`] added; without rtnetlink there are just none.
+/// Blocking.
+#[must_use]
+pub fn with_route_warnings(mut loaded: Loaded) -> Loaded {
+    match RouteLookup::open() {
+        Ok(mut lookup) => {
+            let warnings = route_warnings(&loaded.report.config, &mut lookup);
+            loaded.report.warnings.extend(warnings);
+        }
+        Err(error) => tracing::debug!(%error, "no route lookups for the nameservers"),
+    }
+    loaded
+}
+
 /// A warning for every nameserver (and stub upstream) the kernel has no usable route
 /// to: queries to it fail at once or vanish. Blocking (one netlink round trip each).
 #[must_use]

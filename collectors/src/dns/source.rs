@@ -22,7 +22,6 @@ use super::trace::Tracer;
 use super::watch::{Fingerprint, Watcher};
 use crate::event::Payload;
 use crate::model::{Dns64Report, DnsConfigReport, DnsTrace, SourceId, SourceState, TraceOrigin};
-use crate::paths::lookup::RouteLookup;
 use crate::source::{EventSink, Source, SourceError};
 
 /// How the DNS source behaves.
@@ -111,23 +110,17 @@ pub struct DnsSource {
     control: mpsc::Receiver<DnsControl>,
 }
 
-/// Load the files and add the route warnings, on a blocking thread.
-async fn load(files: &ResolverFiles) -> Result<Loaded, SourceError> {
+/// On a blocking thread: the files as read (re-read only when `cached` is `None`),
+/// and the same with the route warnings, which change with the routes alone.
+async fn load(files: &ResolverFiles, cached: Option<Loaded>) -> Result<(Loaded, Loaded), SourceError> {
     let files = files.clone();
     tokio::task::spawn_blocking(move || {
-        let mut loaded = files::load(&files);
-        add_route_warnings(&mut loaded.report);
-        loaded
+        let from_files = cached.unwrap_or_else(|| files::load(&files));
+        let loaded = files::with_route_warnings(from_files.clone());
+        (from_files, loaded)
     })
     .await
     .map_err(|error| SourceError::Other(format!("reading the resolver files: {error}")))
-}
-
-fn add_route_warnings(report: &mut DnsConfigReport) {
-    match RouteLookup::open() {
-        Ok(mut lookup) => report.warnings.extend(files::route_warnings(&report.config, &mut lookup)),
-        Err(error) => tracing::debug!(%error, "no route lookups for the nameservers"),
-    }
 }
 
 /// Trace `name` and set the system's answer beside it, with the differences.
@@ -220,6 +213,9 @@ fn dns64_report(trace: &DnsTrace) -> Option<Dns64Report> {
 type Finished = (TraceOrigin, String, Result<DnsTrace, NameError>);
 
 struct Running {
+    /// The files as last read.
+    from_files: Loaded,
+    /// With the route warnings: what was last sent.
     loaded: Loaded,
     tracer: Tracer,
     fingerprint: Fingerprint,
@@ -273,9 +269,12 @@ impl Running {
         });
     }
 
-    /// Re-read the files (or only the route warnings) and report what changed.
-    async fn reload(&mut self, sink: &EventSink, port: u16) -> Result<(), SourceError> {
-        let loaded = load(&self.files).await?;
+    /// Re-read the files when they changed, refresh the route warnings either way,
+    /// and report what changed.
+    async fn reload(&mut self, sink: &EventSink, port: u16, files_changed: bool) -> Result<(), SourceError> {
+        let cached = (!files_changed).then(|| self.from_files.clone());
+        let (from_files, loaded) = load(&self.files, cached).await?;
+        self.from_files = from_files;
         if loaded != self.loaded {
             let config_changed = loaded.report.config != self.loaded.report.config;
             self.loaded = loaded;
@@ -297,7 +296,7 @@ impl Source for DnsSource {
 
     async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
         let config = self.config.clone();
-        let loaded = load(&config.files).await?;
+        let (from_files, loaded) = load(&config.files, None).await?;
         sink.send(Payload::DnsConfig(loaded.report.clone())).await?;
         let mut watcher = match Watcher::new(config.files.clone()) {
             Ok(watcher) => Some(watcher),
@@ -317,6 +316,7 @@ impl Source for DnsSource {
         sink.status(SourceState::Ok, detail).await?;
         let mut state = Running {
             tracer: Tracer { config: loaded.report.config.clone(), port: config.port },
+            from_files,
             loaded,
             fingerprint: Fingerprint::of(&config.files),
             tasks: JoinSet::new(),
@@ -348,7 +348,7 @@ impl Source for DnsSource {
                     let now = Fingerprint::of(&config.files);
                     if now != state.fingerprint {
                         state.fingerprint = now;
-                        state.reload(sink, config.port).await?;
+                        state.reload(sink, config.port, true).await?;
                     }
                     if let Some(watcher) = watcher.as_mut() {
                         watcher.rearm();
@@ -356,14 +356,15 @@ impl Source for DnsSource {
                 }
                 _ = poll.tick() => {
                     let now = Fingerprint::of(&config.files);
-                    if now != state.fingerprint {
+                    let files_changed = now != state.fingerprint;
+                    if files_changed {
                         state.fingerprint = now;
                         if let Some(watcher) = watcher.as_mut() {
                             watcher.rearm();
                         }
                     }
-                    // Also refreshes the route warnings: routes change without a file changing.
-                    state.reload(sink, config.port).await?;
+                    // Routes change without a file changing: the warnings are refreshed anyway.
+                    state.reload(sink, config.port, files_changed).await?;
                 }
                 _ = targets.tick() => {
                     for name in state.targets.clone() {

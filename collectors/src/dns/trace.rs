@@ -1,7 +1,7 @@
 //! Traced lookups (DESIGN.md §6): a name resolved the way glibc's stub resolver does
 //! it, every query recorded as a [`TraceStep`].
 //!
-//! - Candidates come from [`candidates`] (ndots, search order, trailing dot).
+//! - Candidates come from [`expand`] (ndots, search order, trailing dot).
 //! - For each candidate, rounds (`attempts`) over the servers in order, A and AAAA
 //!   together on one socket ([`exchange::ask`]), with glibc's per-server timeout
 //!   ([`server_timeout`]). A server that times out, fails (SERVFAIL, REFUSED, NOTIMP) or
@@ -21,7 +21,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::time::Instant;
 
-use super::candidates::{NameError, candidates};
+use super::candidates::{Expansion, NameError, expand};
 use super::exchange::{self, AskOptions, Question, Reply};
 use crate::model::{DnsAnswer, DnsTrace, ResolverConfig, TraceOrigin, TraceStep};
 
@@ -137,16 +137,12 @@ impl Tracer {
     /// asked (or `no-tld-query` forbids it for a single label). Only a server refusing
     /// the port everywhere ends everything at once.
     pub async fn trace(&self, name: &str, origin: TraceOrigin) -> Result<DnsTrace, NameError> {
-        let candidates = candidates(name, &self.config.search, self.config.ndots)?;
-        let trimmed = name.trim();
-        let trailing_dot = trimmed.ends_with('.');
-        let bare = trimmed.trim_end_matches('.').to_lowercase();
-        let dots = bare.matches('.').count();
+        let Expansion { bare, trailing_dot, as_is_first, candidates } =
+            expand(name, &self.config.search, self.config.ndots)?;
         let started_at = time::OffsetDateTime::now_utc();
         let start = Instant::now();
         let mut search = Search::default();
         let mut steps = Vec::new();
-        let as_is_first = trailing_dot || dots >= usize::from(self.config.ndots);
         let mut outcome = None;
         if as_is_first {
             let first = self.ask_candidate(&bare, &mut steps).await;
@@ -156,7 +152,7 @@ impl Tracer {
             search.saved = first.error();
             outcome = Some((bare.clone(), first));
             if stop {
-                return Ok(self.finish(name, origin, started_at, start, candidates, steps, outcome, &search));
+                return Ok(finish(name, origin, started_at, start, candidates, steps, outcome, &search));
             }
         }
         let searched: Vec<&String> = candidates.iter().filter(|c| **c != bare || !as_is_first).collect();
@@ -183,18 +179,18 @@ impl Tracer {
             };
             outcome = Some(((*candidate).clone(), result));
             if stop_all {
-                return Ok(self.finish(name, origin, started_at, start, candidates, steps, outcome, &search));
+                return Ok(finish(name, origin, started_at, start, candidates, steps, outcome, &search));
             }
             if stop_search {
                 break;
             }
         }
-        let no_tld_query = self.option("no-tld-query") && dots == 0 && !search_part.is_empty();
+        let no_tld_query = self.option("no-tld-query") && !bare.contains('.') && !search_part.is_empty();
         if !search.tried_as_is && !no_tld_query {
             let last = self.ask_candidate(&bare, &mut steps).await;
             outcome = Some((bare.clone(), last));
         }
-        Ok(self.finish(name, origin, started_at, start, candidates, steps, outcome, &search))
+        Ok(finish(name, origin, started_at, start, candidates, steps, outcome, &search))
     }
 
     /// One candidate with this tracer's servers, options and types.
@@ -202,64 +198,6 @@ impl Tracer {
         let qtypes: &[RecordType] =
             if self.option("no-aaaa") { &[RecordType::A] } else { &[RecordType::A, RecordType::AAAA] };
         self.candidate(candidate, &self.servers(), qtypes, self.ask_options(), steps).await
-    }
-
-    /// The trace from its steps and the last candidate's outcome.
-    #[expect(clippy::too_many_arguments, reason = "the parts of one finished trace")]
-    fn finish(
-        &self,
-        name: &str,
-        origin: TraceOrigin,
-        started_at: time::OffsetDateTime,
-        start: Instant,
-        candidates: Vec<String>,
-        steps: Vec<TraceStep>,
-        outcome: Option<(String, CandidateOutcome)>,
-        search: &Search,
-    ) -> DnsTrace {
-        let _ = self;
-        let (mut answered_by, mut result, mut error) = (None, Vec::new(), None);
-        match outcome {
-            Some((candidate, CandidateOutcome::Answered(addresses))) => {
-                answered_by = Some(candidate);
-                result = addresses;
-            }
-            // As glibc reports it: the as-written query's failure first, then NODATA
-            // or SERVFAIL seen on the way, then the last failure.
-            Some((_, last)) => {
-                error = search.saved.clone().or_else(|| {
-                    if search.got_nodata {
-                        CandidateOutcome::NoData.error()
-                    } else if search.got_servfail {
-                        CandidateOutcome::ServFail.error()
-                    } else {
-                        None
-                    }
-                });
-                error = error.or_else(|| last.error());
-                if matches!(last, CandidateOutcome::NxDomain)
-                    && search.saved.is_none()
-                    && !search.got_nodata
-                    && !search.got_servfail
-                {
-                    error = Some(format!("NXDOMAIN: no such name (tried {})", candidates.join(", ")));
-                }
-            }
-            None => error = Some("no candidate was asked".to_owned()),
-        }
-        DnsTrace {
-            name: name.trim().to_owned(),
-            origin,
-            started_at,
-            candidates,
-            answered_by,
-            result,
-            error,
-            steps,
-            total_ms: millis(start.elapsed()),
-            system: None,
-            differences: Vec::new(),
-        }
     }
 
     /// Resolve one candidate over the servers and rounds; record every step.
@@ -302,6 +240,62 @@ impl Tracer {
             Some(failure) => failure,
             None => CandidateOutcome::NoAnswer("no server to ask".to_owned()),
         }
+    }
+}
+
+/// The trace from its steps and the last candidate's outcome.
+#[expect(clippy::too_many_arguments, reason = "the parts of one finished trace")]
+fn finish(
+    name: &str,
+    origin: TraceOrigin,
+    started_at: time::OffsetDateTime,
+    start: Instant,
+    candidates: Vec<String>,
+    steps: Vec<TraceStep>,
+    outcome: Option<(String, CandidateOutcome)>,
+    search: &Search,
+) -> DnsTrace {
+    let (mut answered_by, mut result, mut error) = (None, Vec::new(), None);
+    match outcome {
+        Some((candidate, CandidateOutcome::Answered(addresses))) => {
+            answered_by = Some(candidate);
+            result = addresses;
+        }
+        // As glibc reports it: the as-written query's failure first, then NODATA
+        // or SERVFAIL seen on the way, then the last failure.
+        Some((_, last)) => {
+            error = search.saved.clone().or_else(|| {
+                if search.got_nodata {
+                    CandidateOutcome::NoData.error()
+                } else if search.got_servfail {
+                    CandidateOutcome::ServFail.error()
+                } else {
+                    None
+                }
+            });
+            error = error.or_else(|| last.error());
+            if matches!(last, CandidateOutcome::NxDomain)
+                && search.saved.is_none()
+                && !search.got_nodata
+                && !search.got_servfail
+            {
+                error = Some(format!("NXDOMAIN: no such name (tried {})", candidates.join(", ")));
+            }
+        }
+        None => error = Some("no candidate was asked".to_owned()),
+    }
+    DnsTrace {
+        name: name.trim().to_owned(),
+        origin,
+        started_at,
+        candidates,
+        answered_by,
+        result,
+        error,
+        steps,
+        total_ms: millis(start.elapsed()),
+        system: None,
+        differences: Vec::new(),
     }
 }
 
@@ -448,15 +442,7 @@ pub fn cname_chain(candidate: &str, answers: &[DnsAnswer]) -> Vec<String> {
 /// `NOERROR`, `NXDOMAIN`, … as dig prints them.
 #[must_use]
 pub fn rcode_name(code: ResponseCode) -> String {
-    match code {
-        ResponseCode::NoError => "NOERROR".to_owned(),
-        ResponseCode::FormErr => "FORMERR".to_owned(),
-        ResponseCode::ServFail => "SERVFAIL".to_owned(),
-        ResponseCode::NXDomain => "NXDOMAIN".to_owned(),
-        ResponseCode::NotImp => "NOTIMP".to_owned(),
-        ResponseCode::Refused => "REFUSED".to_owned(),
-        other => format!("RCODE{}", u16::from(other)),
-    }
+    super::packet::rcode_name(u16::from(code)).into_owned()
 }
 
 fn record_data(data: &RData) -> String {

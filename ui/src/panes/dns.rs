@@ -288,14 +288,7 @@ fn nameserver_spans(config: &ResolverConfig, theme: &Theme) -> Vec<(String, Styl
 
 /// Items separated by spaces.
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
-    let mut out = String::new();
-    for item in items {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&item.to_string());
-    }
-    out
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
 }
 
 /// `timeout 2s · attempts 2`: how long one server is waited for, and how many rounds.
