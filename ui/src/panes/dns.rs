@@ -122,7 +122,14 @@ struct Areas {
     trace: Rect,
     /// The resolver box in its three-line form.
     compact: bool,
+    /// Warning lines the compact box shows at most (the last one sums up the rest).
+    warning_lines: usize,
 }
+
+/// Below this height the compact resolver box sums its warnings up in one line.
+const TALL_HEIGHT: u16 = 30;
+/// Warning lines the compact box shows at most on a taller screen.
+const TALL_WARNING_LINES: usize = 4;
 
 /// Lay the tab out in `area`.
 fn layout(store: &Store, ui: &UiState, area: Rect) -> Areas {
@@ -134,7 +141,7 @@ fn layout(store: &Store, ui: &UiState, area: Rect) -> Areas {
         // Room for every column of the server table.
         let servers_width = (area.width * 9 / 20).clamp(70, 76);
         let text_width = usize::from(area.width - servers_width).saturating_sub(3);
-        let resolver_wanted = resolver_height(store, &mono, false, text_width);
+        let resolver_wanted = resolver_height(store, &mono, false, 0, text_width);
         let top_height = resolver_wanted.max(servers_wanted).min(area.height / 3);
         let (top, rest) = split_top(area, top_height);
         let (resolver, servers) = split_left(top, top.width - servers_width);
@@ -145,11 +152,12 @@ fn layout(store: &Store, ui: &UiState, area: Rect) -> Areas {
             let (_, log, trace) = stack(rest, focus, None, trace_wanted);
             (log, trace)
         };
-        return Areas { resolver, servers, log, trace, compact: false };
+        return Areas { resolver, servers, log, trace, compact: false, warning_lines: 0 };
     }
-    let (resolver, rest) = split_top(area, resolver_height(store, &mono, true, 0));
+    let warning_lines = if area.height >= TALL_HEIGHT { TALL_WARNING_LINES } else { 1 };
+    let (resolver, rest) = split_top(area, resolver_height(store, &mono, true, warning_lines, 0));
     let (servers, log, trace) = stack(rest, focus, Some(servers_wanted), trace_wanted);
-    Areas { resolver, servers, log, trace, compact: true }
+    Areas { resolver, servers, log, trace, compact: true, warning_lines }
 }
 
 /// The server table (when asked for), the log and the trace, one above the other in
@@ -244,7 +252,7 @@ pub(crate) fn render(
 ) {
     let areas = layout(store, ui, area);
     let buf = frame.buffer_mut();
-    resolver(buf, areas.resolver, store, theme, areas.compact);
+    resolver(buf, areas.resolver, store, theme, areas.compact, areas.warning_lines);
     servers(buf, areas.servers, store, theme);
     let focus = ui.dns.focus;
     query_log(buf, areas.log, store, ui, theme, focus == DnsFocus::Log);
@@ -255,11 +263,11 @@ pub(crate) fn render(
 // The resolver box
 
 /// Rows the resolver box wants (borders included) for lines `room` cells wide.
-fn resolver_height(store: &Store, theme: &Theme, compact: bool, room: usize) -> u16 {
+fn resolver_height(store: &Store, theme: &Theme, compact: bool, warning_lines: usize, room: usize) -> u16 {
     let banner = store
         .source(SourceId::Dns)
         .is_some_and(|s| matches!(s.status, SourceState::Degraded | SourceState::Failed));
-    resolver_doc(store, theme, compact, room).len() as u16 + 2 + u16::from(banner)
+    resolver_doc(store, theme, compact, warning_lines, room).len() as u16 + 2 + u16::from(banner)
 }
 
 fn label(text: &str) -> String {
@@ -342,8 +350,9 @@ fn gai_text(config: &ResolverConfig) -> String {
 }
 
 /// The configuration as lines: every fact on its own line with the warnings wrapped
-/// to `room` cells, or (`compact`) in three lines, cut at the edge.
-fn resolver_doc(store: &Store, theme: &Theme, compact: bool, room: usize) -> Doc {
+/// to `room` cells, or (`compact`) in two lines and at most `warning_lines` warnings,
+/// cut at the edge.
+fn resolver_doc(store: &Store, theme: &Theme, compact: bool, warning_lines: usize, room: usize) -> Doc {
     let dns = store.dns();
     let mut doc = Doc::default();
     let Some(config) = dns.config() else {
@@ -382,13 +391,18 @@ fn resolver_doc(store: &Store, theme: &Theme, compact: bool, room: usize) -> Doc
         second.push((" · gai ".to_owned(), theme.muted()));
         second.push((gai_text(config), theme.text()));
         doc.line(second);
-        match dns.warnings() {
-            [] => {}
-            [only] => doc.line([(format!("⚠ {only}"), theme.warn())]),
-            [first, rest @ ..] => doc.line([
-                (format!("⚠ {} warnings: ", rest.len() + 1), theme.warn()),
-                (first.clone(), theme.warn()),
-            ]),
+        let warnings = dns.warnings();
+        // Each warning on its own line while they fit; the last line sums up the rest.
+        let whole =
+            if warnings.len() <= warning_lines { warnings.len() } else { warning_lines.saturating_sub(1) };
+        for warning in &warnings[..whole] {
+            doc.line([(format!("⚠ {warning}"), theme.warn())]);
+        }
+        if let Some(next) = warnings.get(whole) {
+            let count = warnings.len() - whole;
+            let prefix =
+                if whole == 0 { format!("⚠ {count} warnings: ") } else { format!("⚠ {count} more: ") };
+            doc.line([(prefix, theme.warn()), (next.clone(), theme.warn())]);
         }
         return doc;
     }
@@ -423,7 +437,7 @@ fn resolver_doc(store: &Store, theme: &Theme, compact: bool, room: usize) -> Doc
 }
 
 /// The resolver box.
-fn resolver(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, compact: bool) {
+fn resolver(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, compact: bool, warning_lines: usize) {
     if area.is_empty() {
         return;
     }
@@ -440,7 +454,7 @@ fn resolver(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, compact:
         return;
     }
     let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(1), inner.height);
-    resolver_doc(store, theme, compact, usize::from(padded.width)).render(buf, padded, 0);
+    resolver_doc(store, theme, compact, warning_lines, usize::from(padded.width)).render(buf, padded, 0);
 }
 
 // ---------------------------------------------------------------------------------
@@ -1016,5 +1030,36 @@ mod tests {
         let areas = layout_for(&store, &ui, 200, 50);
         assert_eq!(areas.log.y, areas.trace.y, "side by side");
         assert_eq!(areas.trace.width, 90);
+    }
+
+    #[test]
+    fn a_taller_screen_lists_more_warnings() {
+        let mut store = fake::store();
+        let config = store.dns().config().cloned().unwrap_or_default();
+        let warnings: Vec<String> = (1..=5).map(|n| format!("warning number {n}")).collect();
+        store.apply(netlens_collectors::Event::now(
+            SourceId::Dns,
+            netlens_collectors::Payload::DnsConfig(netlens_collectors::model::DnsConfigReport {
+                config,
+                warnings,
+            }),
+        ));
+        let text = |height: u16| {
+            let areas = layout_for(&store, &UiState::new(), 100, height);
+            let doc = resolver_doc(&store, &Theme::monochrome(), areas.compact, areas.warning_lines, 98);
+            let area = Rect::new(0, 0, 98, doc.len() as u16);
+            let mut buf = Buffer::empty(area);
+            doc.render(&mut buf, area, 0);
+            (0..area.height)
+                .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let short = text(24);
+        assert!(short.contains("⚠ 5 warnings: warning number 1"), "{short}");
+        let tall = text(36);
+        for expected in ["⚠ warning number 1", "⚠ warning number 3", "⚠ 2 more: warning number 4"] {
+            assert!(tall.contains(expected), "{expected} missing in\n{tall}");
+        }
     }
 }
