@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use crate::collect;
 use crate::config::Settings;
 use crate::export;
+use crate::output;
 use crate::terminal::TerminalGuard;
 
 /// At most this many queued events are folded before the loop looks at input again.
@@ -192,10 +193,15 @@ fn start_export(store: &Store, settings: &Settings, done: mpsc::Sender<ExportRes
     let taken_at = Timestamp::now_utc();
     // Building the JSON value is quick and needs the store; the write is blocking I/O.
     let value = export::snapshot(store, taken_at);
-    let path = settings.export_dir.join(export::file_name(taken_at, "json"));
+    let dir = settings.export_dir.clone();
     tokio::task::spawn_blocking(move || {
-        let result = export::write_atomically(&path, export::json_text(&value).as_bytes())
-            .map_err(|error| format!("{}: {error}", path.display()));
+        // netlens picks the name, so it is created exclusively: nothing prepared in
+        // advance under that name (a symlink in /tmp) can redirect the write.
+        let name = export::file_name(taken_at, "json");
+        let text = export::json_text(&value);
+        let result = output::create_new(&dir, &name, Box::new(move |out| out.write_all(text.as_bytes())))
+            .map(|path| std::fs::canonicalize(&path).unwrap_or(path))
+            .map_err(|error| error.to_string());
         let _ = done.blocking_send(result);
     });
 }

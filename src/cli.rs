@@ -126,7 +126,11 @@ pub struct SnapshotArgs {
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub duration: Duration,
 
-    /// Write to FILE instead of standard output (atomically).
+    /// Write to FILE instead of standard output (`-` is standard output). A new file is
+    /// created with mode 0600, as a snapshot may hold private facts; an existing regular
+    /// file is replaced atomically and keeps its mode; a symlink is written through; a
+    /// device, FIFO or socket is written in place. Directories and block devices are
+    /// refused.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

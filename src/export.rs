@@ -3,9 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
 
 use netlens_collectors::model::{
     AddressFamily, HostFacts, Interface, InterfaceRates, Neighbor, PathState, Protocol, Route, Rule,
@@ -937,30 +935,6 @@ pub fn file_name(taken_at: Timestamp, extension: &str) -> String {
     format!("netlens-snapshot-{stamp}.{extension}")
 }
 
-/// Check, before any work, that a file can be created in `path`'s directory.
-pub fn check_writable(path: &Path) -> std::io::Result<()> {
-    let dir = parent_dir(path);
-    tempfile::Builder::new().prefix(".netlens-check-").tempfile_in(dir).map(drop)
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// Write `contents` to `path` atomically: a temporary file in the same directory,
-/// then a rename, so a reader never sees half a snapshot and a failure leaves nothing.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<PathBuf> {
-    let dir = parent_dir(path);
-    let mut file = tempfile::Builder::new().prefix(".netlens-snapshot-").suffix(".tmp").tempfile_in(dir)?;
-    file.write_all(contents)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()))
-}
-
 /// The pretty JSON text of a snapshot value, with a final newline.
 #[must_use]
 pub fn json_text(snapshot: &Value) -> String {
@@ -1160,16 +1134,7 @@ mod tests {
     }
 
     #[test]
-    fn atomic_write_leaves_no_partial_file() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join(file_name(fake::NOW, "json"));
-        assert!(path.ends_with("netlens-snapshot-20260314T092653Z.json"));
-        let written = write_atomically(&path, b"{}\n").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(std::fs::read_to_string(&written).unwrap_or_default(), "{}\n");
-        let missing = dir.path().join("no/such/dir/x.json");
-        assert!(write_atomically(&missing, b"{}").is_err());
-        assert!(check_writable(&missing).is_err());
-        let leftovers = std::fs::read_dir(dir.path()).map_or(0, Iterator::count);
-        assert_eq!(leftovers, 1, "only the snapshot itself");
+    fn file_names_carry_the_utc_time() {
+        assert_eq!(file_name(fake::NOW, "json"), "netlens-snapshot-20260314T092653Z.json");
     }
 }

@@ -1,7 +1,7 @@
 //! `netlens snapshot`: collect for a moment without a terminal, then write the
 //! snapshot to a file or standard output.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -13,6 +13,7 @@ use crate::cli::{SnapshotArgs, SnapshotFormat};
 use crate::collect;
 use crate::config::Settings;
 use crate::export;
+use crate::output::{self, Output};
 
 /// How long to wait past `--duration` for the first complete read of the network.
 const FIRST_READ_GRACE: Duration = Duration::from_secs(3);
@@ -32,21 +33,12 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
         SnapshotFormat::Md => export::markdown(&value),
         SnapshotFormat::Csv => export::csv(&value),
     };
-    if let Some(path) = args.output.clone() {
-        tokio::task::spawn_blocking(move || {
-            export::write_atomically(&path, text.as_bytes())
-                .map(|_| ())
-                .with_context(|| format!("writing {}", path.display()))
-        })
-        .await
-        .context("export task")??;
-    } else {
-        let mut stdout = std::io::stdout().lock();
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-            .context("writing to standard output")?;
-    }
+    let output = args.output.as_deref().map_or(Output::Stdout, |path| Output::from_arg(path.as_os_str()));
+    tokio::task::spawn_blocking(move || {
+        output::write(&output, Box::new(move |out| out.write_all(text.as_bytes())))
+    })
+    .await
+    .context("export task")??;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ mod export;
 mod headless;
 mod logging;
 mod netns;
+mod output;
 mod path_command;
 mod terminal;
 mod trace_command;
@@ -55,7 +56,11 @@ fn main() -> ExitCode {
         Err(error) => {
             terminal::restore_if_raw();
             eprintln!("netlens: {error:#}");
-            if error.downcast_ref::<UsageError>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
+            // A bad invocation and an output that cannot be written are both the user's
+            // to fix: exit 2, as with a bad config.
+            let users = error.downcast_ref::<UsageError>().is_some()
+                || error.downcast_ref::<output::OutputError>().is_some();
+            if users { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }
@@ -81,8 +86,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Snapshot(args)) = &cli.command
         && let Some(output) = &args.output
     {
-        export::check_writable(output)
-            .map_err(|error| usage(format!("cannot write {}: {error}", output.display())))?;
+        output::check(&output::Output::from_arg(output.as_os_str()))
+            .map_err(|error| usage(error.to_string()))?;
     }
     if let Some(name) = &settings.netns {
         netns::enter(name).map_err(|error| usage(error.to_string()))?;
