@@ -11,12 +11,6 @@ use support::tempdir;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A lone Esc followed at once by a key reads as Alt+key; a person pauses.
-fn escape(session: &mut PtySession) {
-    session.send(b"\x1b");
-    std::thread::sleep(Duration::from_millis(150));
-}
-
 /// The table rows on screen: everything between the column headings and the bottom
 /// border of the table's pane.
 fn table(screen: &str) -> String {
@@ -59,7 +53,7 @@ fn open_filter_sort_group_details_quit() {
 
     session.send(b"\r");
     session.wait_for(&["↑↓ scroll  esc back", "TCP statistics", "Process", "firefox"], WAIT);
-    escape(&mut session);
+    session.escape();
     session.wait_for(&["filter proc:firefox", "▾ firefox", "g ungroup"], WAIT);
 
     session.send(b"q");
@@ -86,7 +80,7 @@ fn invalid_filter_shows_the_error_and_keeps_the_previous_rows() {
     assert!(screen.contains("/ filter Connections rtt>fast"), "the prompt stays open:\n{screen}");
     assert!(table(&screen).contains("example.org:443"), "the previous rows stay:\n{screen}");
 
-    escape(&mut session);
+    session.escape();
     let after = session.wait_for(&["filter proc:firefox", "3 of"], WAIT);
     assert!(!after.contains("filter Connections"), "the prompt closed:\n{after}");
     assert!(!after.contains("is not a duration"), "{after}");

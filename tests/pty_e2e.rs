@@ -37,9 +37,7 @@ fn start_navigate_export_quit() {
     session.wait_for(&["interfaces source ok"], WAIT);
     session.send(b"?");
     session.wait_for(&["quit", "export"], WAIT);
-    session.send(b"\x1b");
-    // A lone Esc followed at once by a key reads as Alt+key; a person pauses.
-    std::thread::sleep(Duration::from_millis(150));
+    session.escape();
 
     session.send(b"e");
     session.wait_for(&["snapshot written to"], WAIT);
@@ -66,14 +64,12 @@ fn paths_tab_details_and_route_lookup_in_the_demo() {
     session.wait_for(&["example.org:443", "failing probe_failed", "satisfied → failing?"], WAIT);
     session.send(b"jj\r");
     session.wait_for(&["Checks (7)", "Happy Eyeballs", "also-ran", "winner"], WAIT);
-    session.send(b"\x1b");
-    std::thread::sleep(Duration::from_millis(150));
+    session.escape();
     session.send(b"r");
     session.wait_for(&["route lookup"], WAIT);
     session.send(b"10.0.0.1 mark=x");
     session.wait_for(&["`mark=x`: mark must be a number"], WAIT);
-    session.send(b"\x1b");
-    std::thread::sleep(Duration::from_millis(150));
+    session.escape();
     session.send(b"q");
     assert_eq!(session.wait_exit(WAIT), 0);
     session.assert_restored();
@@ -125,7 +121,6 @@ fn survives_resizing_down_to_one_cell() {
     session.wait_for(&["Overview", "eth0"], WAIT);
     for (cols, rows) in [(40, 12), (10, 3), (1, 1), (200, 50), (80, 24)] {
         session.resize(cols, rows);
-        std::thread::sleep(Duration::from_millis(150));
     }
     session.wait_for(&["Overview", "eth0"], WAIT);
     session.send(b"\x03");

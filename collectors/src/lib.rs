@@ -39,3 +39,6 @@ pub mod demo;
 
 #[cfg(feature = "runtime")]
 pub mod names;
+
+#[cfg(test)]
+mod test_policy;

@@ -1,6 +1,7 @@
 //! The real binary in a real pseudo-terminal, its screen parsed by vt100.
 
 use std::io::{Read as _, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,8 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 pub struct PtySession {
     screen: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    /// Set by the reader thread once the terminal has nothing more to say.
+    drained: Arc<AtomicBool>,
     writer: Box<dyn std::io::Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     master: Box<dyn portable_pty::MasterPty + Send>,
@@ -52,7 +55,8 @@ impl PtySession {
         let writer = pair.master.take_writer().unwrap_or_else(|e| panic!("writer: {e}"));
         let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let (screen_in, raw_in) = (Arc::clone(&screen), Arc::clone(&raw));
+        let drained = Arc::new(AtomicBool::new(false));
+        let (screen_in, raw_in, drained_in) = (Arc::clone(&screen), Arc::clone(&raw), Arc::clone(&drained));
         std::thread::spawn(move || {
             let mut buffer = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buffer) {
@@ -66,8 +70,9 @@ impl PtySession {
                     raw.extend_from_slice(&buffer[..n]);
                 }
             }
+            drained_in.store(true, Ordering::Release);
         });
-        Self { screen, raw, writer, child, master: pair.master }
+        Self { screen, raw, drained, writer, child, master: pair.master }
     }
 
     /// The screen's text now.
@@ -88,6 +93,30 @@ impl PtySession {
         }
     }
 
+    /// Poll `done` until it holds; panic with the screen after `timeout`.
+    fn wait_until(&self, what: &str, timeout: Duration, mut done: impl FnMut(&Self) -> bool) {
+        let start = Instant::now();
+        while !done(self) {
+            assert!(start.elapsed() < timeout, "timed out waiting for {what}; screen:\n{}", self.contents());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Bytes the program has written so far.
+    fn output_len(&self) -> usize {
+        self.raw.lock().map(|raw| raw.len()).unwrap_or_default()
+    }
+
+    /// Press Esc and wait until the screen shows its effect. A lone Esc followed at
+    /// once by another key reads as Alt+key, so the next key must wait for this one.
+    pub fn escape(&mut self) {
+        let before = self.contents();
+        self.send(b"\x1b");
+        self.wait_until("Esc to change the screen", Duration::from_secs(10), |session| {
+            session.contents() != before
+        });
+    }
+
     /// The child's process id.
     pub fn pid(&self) -> u32 {
         self.child.process_id().unwrap_or_else(|| panic!("no pid"))
@@ -104,9 +133,14 @@ impl PtySession {
         self.master
             .resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .unwrap_or_else(|e| panic!("resize: {e}"));
+        let written = self.output_len();
         if let Ok(mut parser) = self.screen.lock() {
             parser.screen_mut().set_size(rows, cols);
         }
+        // The program redraws for the new size (a resize always clears the screen).
+        self.wait_until("a redraw after the resize", Duration::from_secs(10), |session| {
+            session.output_len() > written
+        });
     }
 
     /// Wait for the process to exit and return its exit code.
@@ -127,8 +161,10 @@ impl PtySession {
     /// Whether the terminal is back to normal: main screen, cursor shown, mouse
     /// reporting off, and the line discipline in canonical mode with echo.
     pub fn assert_restored(&self) {
-        // Let the reader thread drain the last bytes.
-        std::thread::sleep(Duration::from_millis(200));
+        // Everything the program wrote before it exited must be on the screen.
+        self.wait_until("the terminal to drain", Duration::from_secs(10), |session| {
+            session.drained.load(Ordering::Acquire)
+        });
         let parser = self.screen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let screen = parser.screen();
         assert!(!screen.alternate_screen(), "still on the alternate screen");

@@ -277,7 +277,7 @@ async fn reports_its_state_and_sees_queries_with_their_process() {
     );
 
     let Some(server) = bind_port_53() else {
-        eprintln!("skipping the exchanges: port 53 is taken on every loopback address tried");
+        crate::test_policy::cannot_run("the exchanges: port 53 is taken on every loopback address tried");
         handle.abort();
         return;
     };
@@ -294,7 +294,7 @@ async fn reports_its_state_and_sees_queries_with_their_process() {
             Some(stream)
         }
         Err(error) => {
-            eprintln!("skipping the TCP exchange: {server_address} over TCP: {error}");
+            crate::test_policy::cannot_run(&format!("the TCP exchange: {server_address} over TCP: {error}"));
             None
         }
     };
@@ -306,7 +306,7 @@ async fn reports_its_state_and_sees_queries_with_their_process() {
             Some(socket)
         }
         Err(error) => {
-            eprintln!("skipping the IPv6 exchange: [::1]:53: {error}");
+            crate::test_policy::cannot_run(&format!("the IPv6 exchange: [::1]:53: {error}"));
             None
         }
     };
