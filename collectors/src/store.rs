@@ -55,8 +55,10 @@ impl Default for StoreLimits {
 /// One rate sample for the sparklines.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RateSample {
-    /// When the sample's second counter reading was taken.
+    /// When the sample's second counter reading was taken (wall clock: for display).
     pub at: Option<Timestamp>,
+    /// The same moment on the monotonic clock: what spans of history are measured on.
+    pub mono: Option<Mono>,
     /// The rates over the interval ending then.
     pub rates: InterfaceRates,
 }
@@ -77,6 +79,15 @@ pub struct InterfaceEntry {
 }
 
 impl InterfaceEntry {
+    /// How long the rate history covers, on the monotonic clock (unmoved by wall-clock
+    /// steps); `None` with fewer than two samples.
+    #[must_use]
+    pub fn history_span(&self) -> Option<time::Duration> {
+        let first = self.history.iter().next()?.mono?;
+        let last = self.history.last()?.mono?;
+        (self.history.len() > 1).then(|| last - first)
+    }
+
     fn new(info: Interface, at: Timestamp, history_capacity: usize) -> Self {
         Self { info, rates: None, history: Ring::new(history_capacity), first_seen: at, baseline: None }
     }
@@ -111,7 +122,7 @@ impl InterfaceEntry {
             tx_packets_per_s: (stats.tx_packets - old.tx_packets) as f64 / secs,
         };
         self.rates = Some(rates);
-        self.history.push(RateSample { at: Some(at.wall), rates });
+        self.history.push(RateSample { at: Some(at.wall), mono: Some(at.mono), rates });
     }
 }
 

@@ -450,6 +450,18 @@ fn other_cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "the span of an interface's rate history on the monotonic clock, wall clock stepped back",
+            events: vec![
+                (0, 0, link()),
+                (0, 1_000, counters(0)),
+                (1_000, 2_000, counters(1)),
+                (2_000 - HOUR_MS, 3_000, counters(2)),
+            ],
+            check: |store| {
+                store.interface(2).and_then(InterfaceEntry::history_span) == Some(time::Duration::seconds(1))
+            },
+        },
+        Case {
             name: "no interface rate from samples 0.1 s apart on the monotonic clock, 1 h apart on the wall clock",
             events: vec![(0, 0, link()), (0, 1_000, counters(0)), (HOUR_MS, 1_100, counters(2))],
             check: |store| store.interface(2).is_some_and(|e| e.rates.is_none()),
