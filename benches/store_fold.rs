@@ -19,25 +19,27 @@ fn counter_events(interfaces: u32) -> Vec<Event> {
                 tx_packets: n,
                 ..InterfaceStats::default()
             };
-            Event {
-                at: fake::NOW + time::Duration::milliseconds(n as i64 * 250),
-                source: SourceId::Interfaces,
-                payload: Payload::Counters(vec![(index, stats)]),
-            }
+            fake::event(
+                fake::NOW + time::Duration::milliseconds(n as i64 * 250),
+                SourceId::Interfaces,
+                Payload::Counters(vec![(index, stats)]),
+            )
         })
         .collect()
 }
 
 fn notice_events() -> Vec<Event> {
     (0..BATCH)
-        .map(|n| Event {
-            at: fake::NOW + time::Duration::milliseconds(n as i64),
-            source: SourceId::Interfaces,
-            payload: Payload::Notices(vec![Notice::new(
-                TimelineKind::AddressAdded,
-                format!("veth{}", n % 200),
-                format!("10.0.{}.{}/24 added to veth{}", n / 256 % 256, n % 256, n % 200),
-            )]),
+        .map(|n| {
+            fake::event(
+                fake::NOW + time::Duration::milliseconds(n as i64),
+                SourceId::Interfaces,
+                Payload::Notices(vec![Notice::new(
+                    TimelineKind::AddressAdded,
+                    format!("veth{}", n % 200),
+                    format!("10.0.{}.{}/24 added to veth{}", n / 256 % 256, n % 256, n % 200),
+                )]),
+            )
         })
         .collect()
 }
@@ -78,14 +80,14 @@ fn fold(c: &mut Criterion) {
         let interfaces: Vec<_> = table.interfaces().map(|entry| entry.info.clone()).collect();
         b.iter_batched(
             || {
-                let event = Event {
-                    at: fake::NOW + time::Duration::seconds(1),
-                    source: SourceId::Interfaces,
-                    payload: Payload::Network(netlens_collectors::model::NetworkTable {
+                let event = fake::event(
+                    fake::NOW + time::Duration::seconds(1),
+                    SourceId::Interfaces,
+                    Payload::Network(netlens_collectors::model::NetworkTable {
                         interfaces: interfaces.clone(),
                         ..fake::network()
                     }),
-                };
+                );
                 (table.clone(), event)
             },
             |(mut store, event)| {

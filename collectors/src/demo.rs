@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use crate::clock::Stamp;
 use crate::event::{Event, Notice, Payload};
 use crate::fake;
-use crate::model::{SourceId, TimelineKind, Timestamp};
+use crate::model::{SourceId, TimelineKind};
 use crate::source::{EventSink, Source, SourceError};
 
 /// Replays the script shifted to the present, then keeps the counters moving.
@@ -22,14 +23,17 @@ impl DemoSource {
     }
 }
 
-/// The scripted events with their times moved so the last one happens at `now`.
+/// The scripted events with their times moved so the last one happens at `now`, on
+/// both clocks (the live events that follow are stamped on the same ones).
 #[must_use]
-pub fn shifted_events(now: Timestamp) -> Vec<Event> {
-    let shift = now - fake::NOW;
+pub fn shifted_events(now: Stamp) -> Vec<Event> {
+    let shift = now.wall - fake::NOW;
+    let mono_shift = now.mono - fake::mono(fake::NOW);
     fake::events()
         .into_iter()
         .map(|mut event| {
             event.at += shift;
+            event.mono += mono_shift;
             // Paths carry their own times (time in state, transitions): move them too.
             match &mut event.payload {
                 Payload::Paths(paths) => {
@@ -65,7 +69,7 @@ impl Source for DemoSource {
     }
 
     async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
-        for event in shifted_events(Timestamp::now_utc()) {
+        for event in shifted_events(Stamp::now()) {
             sink.send_event(event).await?;
         }
         let indexes: Vec<u32> = fake::network().interfaces.iter().map(|i| i.index).collect();
@@ -95,13 +99,19 @@ impl Source for DemoSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Mono;
 
     #[test]
     fn shifted_script_ends_now() {
         let now = time::macros::datetime!(2030-01-01 12:00:00 UTC);
-        let events = shifted_events(now);
-        assert_eq!(events.last().map(|e| e.at), Some(now));
+        let mono = Mono::from_nanos(1_000_000_000);
+        let events = shifted_events(Stamp { wall: now, mono });
+        assert_eq!(events.last().map(|e| (e.at, e.mono)), Some((now, mono)));
         assert!(events.windows(2).all(|w| w[0].at <= w[1].at), "still in time order");
+        assert!(
+            events.iter().all(|e| mono - e.mono == now - e.at),
+            "the monotonic stamps moved with the wall ones, keeping the script's intervals"
+        );
         let paths = events.iter().find_map(|e| match &e.payload {
             Payload::Paths(paths) => Some(paths),
             _ => None,

@@ -2,6 +2,7 @@
 //!
 //! [`Store`]: crate::store::Store
 
+use crate::clock::{Mono, Stamp};
 use crate::model::{
     Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, InterfaceStats, NetworkTable,
     PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus, SystemFacts,
@@ -9,10 +10,16 @@ use crate::model::{
 };
 
 /// One state change, stamped with when it was observed and by which source.
+///
+/// Two clocks stamp it: the wall clock for people (display and export), the
+/// monotonic one for every duration the store measures (rates, stalls, bursts,
+/// retention), so a wall clock stepped back or forward changes no rate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// Wall-clock time of the observation.
+    /// Wall-clock time of the observation: shown and exported, never subtracted.
     pub at: Timestamp,
+    /// Monotonic time of the observation: what the store measures intervals on.
+    pub mono: Mono,
     /// The source that observed it.
     pub source: SourceId,
     /// What was observed.
@@ -23,7 +30,19 @@ impl Event {
     /// An event observed now.
     #[must_use]
     pub fn now(source: SourceId, payload: Payload) -> Self {
-        Self { at: Timestamp::now_utc(), source, payload }
+        Self { at: Timestamp::now_utc(), mono: Mono::now(), source, payload }
+    }
+
+    /// An event observed at a given moment on both clocks (tests, scripts, replays).
+    #[must_use]
+    pub const fn stamped(at: Timestamp, mono: Mono, source: SourceId, payload: Payload) -> Self {
+        Self { at, mono, source, payload }
+    }
+
+    /// Both clocks' readings of the observation.
+    #[must_use]
+    pub const fn stamp(&self) -> Stamp {
+        Stamp { wall: self.at, mono: self.mono }
     }
 }
 

@@ -5,17 +5,19 @@
 
 mod connections;
 mod dns;
+mod network;
 mod paths;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+pub use network::network;
 
+use crate::clock::Mono;
 use crate::event::{Event, Notice, Payload};
 use crate::model::{
-    AddressFamily, AddressFlags, AddressScope, HostFacts, Interface, InterfaceAddress, InterfaceKind,
-    InterfaceStats, LinkFlags, Neighbor, NeighborState, NetworkTable, OperState, Privileges, ProcessUsage,
-    Route, RouteType, Rule, SourceId, SourceState, SourceStatus, SystemFacts, TimelineKind, Timestamp,
+    AddressFlags, AddressScope, HostFacts, Interface, InterfaceKind, InterfaceStats, NetworkTable,
+    Privileges, ProcessUsage, SourceId, SourceState, SourceStatus, SystemFacts, TimelineKind, Timestamp,
 };
 use crate::store::{Store, StoreLimits};
+use network::{addr, iface, v4};
 
 /// The fixed "now" of the scripted session: the last event happens at this instant.
 pub const NOW: Timestamp = time::macros::datetime!(2026-03-14 09:26:53 UTC);
@@ -26,229 +28,18 @@ pub const SAMPLES: u32 = 90;
 /// How many of the last samples carry socket dumps (the connections script).
 pub const CONNECTION_SAMPLES: u32 = 30;
 
-fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(a, b, c, d))
-}
-
-fn v6(segments: [u16; 8]) -> IpAddr {
-    IpAddr::V6(Ipv6Addr::from(segments))
-}
-
-fn addr(address: IpAddr, prefix_len: u8, scope: AddressScope, flags: AddressFlags) -> InterfaceAddress {
-    InterfaceAddress {
-        address,
-        prefix_len,
-        family: AddressFamily::of(&address),
-        scope,
-        flags,
-        valid_lifetime_s: if flags.contains(AddressFlags::PERMANENT) { None } else { Some(86_113) },
-        preferred_lifetime_s: if flags.contains(AddressFlags::PERMANENT) { None } else { Some(14_113) },
-        label: None,
-    }
-}
-
-const UP_FLAGS: LinkFlags = LinkFlags(
-    LinkFlags::UP.0
-        | LinkFlags::BROADCAST.0
-        | LinkFlags::RUNNING.0
-        | LinkFlags::MULTICAST.0
-        | LinkFlags::LOWER_UP.0,
-);
-
-fn iface(index: u32, name: &str, kind: InterfaceKind, mac: Option<&str>) -> Interface {
-    Interface {
-        index,
-        name: name.to_owned(),
-        kind,
-        link_kind: None,
-        oper_state: OperState::Up,
-        carrier: true,
-        mtu: 1500,
-        mac: mac.map(str::to_owned),
-        flags: UP_FLAGS,
-        master: None,
-        link: None,
-        addresses: Vec::new(),
-        stats: None,
-    }
-}
-
-/// The scripted host: a laptop on Wi-Fi and Ethernet with a `WireGuard` tunnel, a
-/// container bridge and a veth pair.
+/// The script's monotonic clock at wall time `at`: it reads zero at [`NOW`] (negative
+/// before), and never steps, so the script's wall and monotonic clocks agree.
 #[must_use]
-pub fn network() -> NetworkTable {
-    NetworkTable { interfaces: interfaces(), routes: routes(), rules: rules(), neighbors: neighbors() }
+pub fn mono(at: Timestamp) -> Mono {
+    Mono::ZERO + (at - NOW)
 }
 
-fn interfaces() -> Vec<Interface> {
-    let global = AddressScope::Global;
-    let link = AddressScope::Link;
-    let none = AddressFlags::default();
-
-    let mut lo = iface(1, "lo", InterfaceKind::Loopback, None);
-    lo.mtu = 65_536;
-    lo.oper_state = OperState::Unknown;
-    lo.flags =
-        LinkFlags(LinkFlags::UP.0 | LinkFlags::LOOPBACK.0 | LinkFlags::RUNNING.0 | LinkFlags::LOWER_UP.0);
-    lo.addresses = vec![
-        addr(v4(127, 0, 0, 1), 8, AddressScope::Host, AddressFlags::PERMANENT),
-        addr(v6([0, 0, 0, 0, 0, 0, 0, 1]), 128, AddressScope::Host, AddressFlags::PERMANENT),
-    ];
-
-    let mut eth0 = iface(2, "eth0", InterfaceKind::Ethernet, Some("52:54:00:12:34:56"));
-    eth0.addresses = vec![
-        addr(v4(192, 168, 1, 23), 24, global, none),
-        // Duplicate address detection still running: the default IPv6 path waits for it.
-        addr(v6([0x2001, 0xdb8, 0x10, 0, 0x5054, 0xff, 0xfe12, 0x3456]), 64, global, AddressFlags::TENTATIVE),
-        addr(v6([0xfe80, 0, 0, 0, 0x5054, 0xff, 0xfe12, 0x3456]), 64, link, AddressFlags::PERMANENT),
-    ];
-
-    let mut wlan0 = iface(3, "wlan0", InterfaceKind::Wifi, Some("a4:c3:f0:8e:21:07"));
-    wlan0.addresses = vec![
-        addr(v4(10, 20, 30, 41), 24, global, none),
-        addr(
-            v6([0x2001, 0xdb8, 0x20, 0, 0x1c2b, 0x9a3e, 0x77d1, 0x4f02]),
-            64,
-            global,
-            AddressFlags::TEMPORARY,
-        ),
-        addr(
-            v6([0x2001, 0xdb8, 0x20, 0, 0xa6c3, 0xf0ff, 0xfe8e, 0x2107]),
-            64,
-            global,
-            AddressFlags::TENTATIVE,
-        ),
-    ];
-
-    let mut wg0 = iface(4, "wg0", InterfaceKind::Wireguard, None);
-    wg0.link_kind = Some("wireguard".into());
-    wg0.mtu = 1420;
-    wg0.oper_state = OperState::Unknown;
-    wg0.flags = LinkFlags(
-        LinkFlags::UP.0
-            | LinkFlags::POINTOPOINT.0
-            | LinkFlags::NOARP.0
-            | LinkFlags::RUNNING.0
-            | LinkFlags::LOWER_UP.0,
-    );
-    wg0.addresses = vec![addr(v4(10, 8, 0, 2), 32, global, AddressFlags::PERMANENT)];
-
-    let mut docker0 = iface(5, "docker0", InterfaceKind::Bridge, Some("02:42:8f:3a:11:be"));
-    docker0.link_kind = Some("bridge".into());
-    docker0.oper_state = OperState::Down;
-    docker0.carrier = false;
-    docker0.flags = LinkFlags(LinkFlags::UP.0 | LinkFlags::BROADCAST.0 | LinkFlags::MULTICAST.0);
-    docker0.addresses = vec![addr(v4(172, 17, 0, 1), 16, global, AddressFlags::PERMANENT)];
-
-    let mut veth = iface(6, "veth-lab", InterfaceKind::Veth, Some("6e:1d:4b:90:aa:03"));
-    veth.link_kind = Some("veth".into());
-    veth.link = Some(7);
-    veth.addresses = vec![addr(v4(10, 99, 0, 1), 30, global, AddressFlags::PERMANENT)];
-
-    let mut tun0 = iface(8, "tun0", InterfaceKind::Tun, None);
-    tun0.link_kind = Some("tun".into());
-    tun0.oper_state = OperState::Down;
-    tun0.carrier = false;
-    tun0.flags = LinkFlags(LinkFlags::POINTOPOINT.0 | LinkFlags::NOARP.0 | LinkFlags::MULTICAST.0);
-
-    vec![lo, eth0, wlan0, wg0, docker0, veth, tun0]
-}
-
-#[expect(clippy::too_many_arguments, reason = "a table of routes reads best as one call per row")]
-fn route(
-    family: AddressFamily,
-    table: u32,
-    route_type: RouteType,
-    destination: IpAddr,
-    prefix_len: u8,
-    gateway: Option<IpAddr>,
-    interface: Option<(&str, u32)>,
-    source: Option<IpAddr>,
-    metric: Option<u32>,
-    protocol: &str,
-    scope: AddressScope,
-) -> Route {
-    Route {
-        family,
-        table,
-        route_type,
-        destination,
-        prefix_len,
-        gateway,
-        interface: interface.map(|(name, _)| name.to_owned()),
-        interface_index: interface.map(|(_, index)| index),
-        source,
-        metric,
-        protocol: protocol.to_owned(),
-        scope,
-    }
-}
-
-#[rustfmt::skip]
-fn routes() -> Vec<Route> {
-    use AddressFamily::{Ipv4, Ipv6};
-    use RouteType::{Blackhole, Local, Unicast, Unreachable};
-    let (global, link, host) = (AddressScope::Global, AddressScope::Link, AddressScope::Host);
-    vec![
-        route(Ipv4, 254, Unicast, v4(0, 0, 0, 0), 0, Some(v4(192, 168, 1, 1)), Some(("eth0", 2)), Some(v4(192, 168, 1, 23)), Some(100), "dhcp", global),
-        route(Ipv4, 254, Unicast, v4(0, 0, 0, 0), 0, Some(v4(10, 20, 30, 1)), Some(("wlan0", 3)), Some(v4(10, 20, 30, 41)), Some(600), "dhcp", global),
-        route(Ipv4, 254, Unicast, v4(10, 8, 0, 0), 24, None, Some(("wg0", 4)), None, None, "static", link),
-        route(Ipv4, 254, Unicast, v4(10, 20, 30, 0), 24, None, Some(("wlan0", 3)), Some(v4(10, 20, 30, 41)), Some(600), "kernel", link),
-        route(Ipv4, 254, Unicast, v4(10, 99, 0, 0), 30, None, Some(("veth-lab", 6)), Some(v4(10, 99, 0, 1)), None, "kernel", link),
-        route(Ipv4, 254, Unicast, v4(172, 17, 0, 0), 16, None, Some(("docker0", 5)), Some(v4(172, 17, 0, 1)), None, "kernel", link),
-        route(Ipv4, 254, Unicast, v4(192, 168, 1, 0), 24, None, Some(("eth0", 2)), Some(v4(192, 168, 1, 23)), Some(100), "kernel", link),
-        route(Ipv4, 254, Blackhole, v4(203, 0, 113, 0), 24, None, None, None, None, "static", global),
-        route(Ipv4, 51820, Unicast, v4(0, 0, 0, 0), 0, None, Some(("wg0", 4)), None, None, "static", link),
-        route(Ipv4, 255, Local, v4(127, 0, 0, 1), 32, None, Some(("lo", 1)), Some(v4(127, 0, 0, 1)), None, "kernel", host),
-        route(Ipv4, 255, Local, v4(192, 168, 1, 23), 32, None, Some(("eth0", 2)), Some(v4(192, 168, 1, 23)), None, "kernel", host),
-        route(Ipv6, 254, Unicast, v6([0; 8]), 0, Some(v6([0xfe80, 0, 0, 0, 0, 0, 0, 1])), Some(("eth0", 2)), None, Some(1024), "ra", global),
-        route(Ipv6, 254, Unicast, v6([0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 0]), 64, None, Some(("eth0", 2)), None, Some(256), "ra", global),
-        route(Ipv6, 254, Unicast, v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]), 64, None, Some(("eth0", 2)), None, Some(256), "kernel", global),
-        route(Ipv6, 254, Unreachable, v6([0x2001, 0xdb8, 0xdead, 0, 0, 0, 0, 0]), 48, None, Some(("lo", 1)), None, Some(1024), "static", global),
-    ]
-}
-
-fn rules() -> Vec<Rule> {
-    use AddressFamily::{Ipv4, Ipv6};
-    let rule = |family, priority, table, selector: &str| Rule {
-        family,
-        priority,
-        table,
-        selector: selector.to_owned(),
-        action: "lookup".to_owned(),
-    };
-    vec![
-        rule(Ipv4, 0, 255, "from all"),
-        rule(Ipv4, 32_764, 254, "from all lookup main suppress_prefixlength 0"),
-        rule(Ipv4, 32_765, 51_820, "not from all fwmark 0xca6c"),
-        rule(Ipv4, 32_766, 254, "from all"),
-        rule(Ipv4, 32_767, 253, "from all"),
-        rule(Ipv6, 0, 255, "from all"),
-        rule(Ipv6, 32_766, 254, "from all"),
-    ]
-}
-
-fn neighbors() -> Vec<Neighbor> {
-    let neighbor = |interface: &str, interface_index, address, mac: Option<&str>, state| Neighbor {
-        interface: interface.to_owned(),
-        interface_index,
-        address,
-        mac: mac.map(str::to_owned),
-        state,
-    };
-    vec![
-        neighbor("eth0", 2, v4(192, 168, 1, 1), Some("00:1a:2b:3c:4d:5e"), NeighborState::Reachable),
-        neighbor("eth0", 2, v4(192, 168, 1, 40), Some("b8:27:eb:01:02:03"), NeighborState::Stale),
-        neighbor(
-            "eth0",
-            2,
-            v6([0xfe80, 0, 0, 0, 0, 0, 0, 1]),
-            Some("00:1a:2b:3c:4d:5e"),
-            NeighborState::Reachable,
-        ),
-        neighbor("wlan0", 3, v4(10, 20, 30, 1), Some("f0:9f:c2:aa:bb:cc"), NeighborState::Delay),
-        neighbor("veth-lab", 6, v4(10, 99, 0, 2), None, NeighborState::Failed),
-    ]
+/// A scripted event at wall time `at`, stamped with the script's monotonic clock
+/// ([`mono`]).
+#[must_use]
+pub fn event(at: Timestamp, source: SourceId, payload: Payload) -> Event {
+    Event::stamped(at, mono(at), source, payload)
 }
 
 /// Deterministic traffic shape: a smooth wave per interface, never negative.
@@ -404,30 +195,30 @@ pub fn events() -> Vec<Event> {
     let start = NOW - time::Duration::seconds(i64::from(SAMPLES));
     let at = |offset_before_now: i64| NOW - time::Duration::seconds(offset_before_now);
     let mut events = vec![
-        Event { at: start, source: SourceId::System, payload: Payload::System(system()) },
-        Event {
-            at: start,
-            source: SourceId::Interfaces,
-            payload: Payload::Status(SourceStatus {
+        event(start, SourceId::System, Payload::System(system())),
+        event(
+            start,
+            SourceId::Interfaces,
+            Payload::Status(SourceStatus {
                 name: SourceId::Interfaces,
                 status: SourceState::Ok,
                 detail: "rtnetlink: links, addresses, routes, rules, neighbours".into(),
             }),
-        },
-        Event {
-            at: start,
-            source: SourceId::System,
-            payload: Payload::Status(SourceStatus {
+        ),
+        event(
+            start,
+            SourceId::System,
+            Payload::Status(SourceStatus {
                 name: SourceId::System,
                 status: SourceState::Ok,
                 detail: "sysinfo".into(),
             }),
-        },
-        Event { at: start, source: SourceId::Interfaces, payload: Payload::Network(network()) },
-        Event { at: start, source: SourceId::Paths, payload: paths_status() },
-        Event { at: start, source: SourceId::Dns, payload: dns_status() },
-        Event { at: start, source: SourceId::DnsCapture, payload: dns_capture_status() },
-        Event { at: start, source: SourceId::Dns, payload: Payload::DnsConfig(dns::config()) },
+        ),
+        event(start, SourceId::Interfaces, Payload::Network(network())),
+        event(start, SourceId::Paths, paths_status()),
+        event(start, SourceId::Dns, dns_status()),
+        event(start, SourceId::DnsCapture, dns_capture_status()),
+        event(start, SourceId::Dns, Payload::DnsConfig(dns::config())),
     ];
     let mut scripted = notices().into_iter().peekable();
     let mut dns_scripted = dns_events().into_iter().peekable();
@@ -436,62 +227,34 @@ pub fn events() -> Vec<Event> {
         let sample_at = start + time::Duration::seconds(i64::from(n));
         // Before the notices: a DNS event may fall inside the second, notices on its end.
         while let Some((when, payload)) = dns_scripted.next_if(|(when, _)| *when <= sample_at) {
-            events.push(Event { at: when, source: SourceId::Dns, payload });
+            events.push(event(when, SourceId::Dns, payload));
         }
         while let Some((offset, source, notice)) = scripted.next_if(|(offset, _, _)| at(*offset) <= sample_at)
         {
-            events.push(Event { at: at(offset), source, payload: Payload::Notices(vec![notice]) });
+            events.push(event(at(offset), source, Payload::Notices(vec![notice])));
         }
         if let Some(batch) = dns::batch(&queries, sample_at - time::Duration::seconds(1), sample_at) {
-            events.push(Event {
-                at: sample_at,
-                source: SourceId::DnsCapture,
-                payload: Payload::DnsQueries(batch),
-            });
+            events.push(event(sample_at, SourceId::DnsCapture, Payload::DnsQueries(batch)));
         }
         let samples = network().interfaces.iter().map(|i| (i.index, counters(i.index, n))).collect();
-        events.push(Event {
-            at: sample_at,
-            source: SourceId::Interfaces,
-            payload: Payload::Counters(samples),
-        });
+        events.push(event(sample_at, SourceId::Interfaces, Payload::Counters(samples)));
         if let Some(c) = n.checked_sub(SAMPLES - CONNECTION_SAMPLES) {
             if c == 0 {
-                events.push(Event {
-                    at: sample_at,
-                    source: SourceId::Connections,
-                    payload: connections_status(),
-                });
-                events.push(Event { at: sample_at, source: SourceId::Capture, payload: capture_status() });
-                events.push(Event {
-                    at: sample_at,
-                    source: SourceId::Connections,
-                    payload: Payload::Names(connections::names()),
-                });
+                events.push(event(sample_at, SourceId::Connections, connections_status()));
+                events.push(event(sample_at, SourceId::Capture, capture_status()));
+                events.push(event(sample_at, SourceId::Connections, Payload::Names(connections::names())));
             }
-            events.push(Event {
-                at: sample_at,
-                source: SourceId::Connections,
-                payload: Payload::Sockets(connections::table(c)),
-            });
-            events.push(Event {
-                at: sample_at,
-                source: SourceId::Capture,
-                payload: Payload::Flows(connections::flows()),
-            });
+            events.push(event(sample_at, SourceId::Connections, Payload::Sockets(connections::table(c))));
+            events.push(event(sample_at, SourceId::Capture, Payload::Flows(connections::flows())));
         }
     }
-    events.push(Event { at: NOW, source: SourceId::Paths, payload: Payload::Paths(paths::paths()) });
-    events.push(Event {
-        at: NOW,
-        source: SourceId::Paths,
-        payload: Payload::RouteLookup(paths::route_lookup()),
-    });
-    events.push(Event {
-        at: NOW,
-        source: SourceId::System,
-        payload: Payload::SelfUsage(ProcessUsage { cpu_pct: 0.3, rss_bytes: 9_650_000 }),
-    });
+    events.push(event(NOW, SourceId::Paths, Payload::Paths(paths::paths())));
+    events.push(event(NOW, SourceId::Paths, Payload::RouteLookup(paths::route_lookup())));
+    events.push(event(
+        NOW,
+        SourceId::System,
+        Payload::SelfUsage(ProcessUsage { cpu_pct: 0.3, rss_bytes: 9_650_000 }),
+    ));
     events
 }
 
@@ -578,11 +341,7 @@ pub fn store() -> Store {
 #[must_use]
 pub fn large_dns_store(queries: usize) -> Store {
     let mut store = store();
-    store.apply(Event {
-        at: NOW,
-        source: SourceId::DnsCapture,
-        payload: Payload::DnsQueries(dns::many(queries)),
-    });
+    store.apply(event(NOW, SourceId::DnsCapture, Payload::DnsQueries(dns::many(queries))));
     store
 }
 
@@ -606,15 +365,15 @@ pub fn large_store(interfaces: u32, timeline: usize) -> Store {
             link
         })
         .collect();
-    store.apply(Event {
-        at: start,
-        source: SourceId::Interfaces,
-        payload: Payload::Network(NetworkTable { interfaces: links, ..network() }),
-    });
+    store.apply(event(
+        start,
+        SourceId::Interfaces,
+        Payload::Network(NetworkTable { interfaces: links, ..network() }),
+    ));
     for n in 1..=SAMPLES {
         let samples = (1..=interfaces).map(|index| (index, counters(index % 7, n))).collect();
         let at = start + time::Duration::seconds(i64::from(n));
-        store.apply(Event { at, source: SourceId::Interfaces, payload: Payload::Counters(samples) });
+        store.apply(event(at, SourceId::Interfaces, Payload::Counters(samples)));
     }
     let notices = (0..timeline)
         .map(|i| {
@@ -626,7 +385,7 @@ pub fn large_store(interfaces: u32, timeline: usize) -> Store {
             )
         })
         .collect();
-    store.apply(Event { at: NOW, source: SourceId::Interfaces, payload: Payload::Notices(notices) });
+    store.apply(event(NOW, SourceId::Interfaces, Payload::Notices(notices)));
     store
 }
 
@@ -637,11 +396,7 @@ pub fn large_connection_store(sockets: u32) -> Store {
     let mut store = large_store(200, 10_000);
     for n in 1..=2 {
         let at = NOW - time::Duration::seconds(i64::from(3 - n));
-        store.apply(Event {
-            at,
-            source: SourceId::Connections,
-            payload: Payload::Sockets(connections::large_table(sockets, n)),
-        });
+        store.apply(event(at, SourceId::Connections, Payload::Sockets(connections::large_table(sockets, n))));
     }
     store
 }
@@ -651,7 +406,7 @@ pub fn large_connection_store(sockets: u32) -> Store {
 #[must_use]
 pub fn large_path_store(targets: u32) -> Store {
     let mut store = store();
-    store.apply(Event { at: NOW, source: SourceId::Paths, payload: Payload::Paths(paths::many(targets)) });
+    store.apply(event(NOW, SourceId::Paths, Payload::Paths(paths::many(targets))));
     store
 }
 

@@ -3,6 +3,7 @@
 //!
 //! This crate never draws anything: the `netlens-ui` crate renders from [`Store`].
 
+pub mod clock;
 pub mod dns;
 pub mod event;
 pub mod history;
@@ -13,6 +14,7 @@ pub mod store;
 #[cfg(feature = "fake")]
 pub mod fake;
 
+pub use clock::{Mono, Stamp};
 pub use event::{Event, Notice, Payload};
 pub use store::{
     ConnectionCounts, ConnectionEntry, ConnectionLabel, ConnectionLimits, ConnectionRates, ConnectionSample,

@@ -15,6 +15,7 @@ pub use connections::{
 };
 pub use dns::{Dns, QUERY_LOG_CAPACITY, SLOW_QUERY_MS, ServerHealth, TRACE_CAPACITY, is_error_rcode};
 
+use crate::clock::{Mono, Stamp};
 use crate::event::{Event, Notice, Payload};
 use crate::history::Ring;
 use crate::model::{
@@ -54,8 +55,10 @@ impl Default for StoreLimits {
 /// One rate sample for the sparklines.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RateSample {
-    /// When the sample's second counter reading was taken.
+    /// When the sample's second counter reading was taken (wall clock: for display).
     pub at: Option<Timestamp>,
+    /// The same moment on the monotonic clock: what spans of history are measured on.
+    pub mono: Option<Mono>,
     /// The rates over the interval ending then.
     pub rates: InterfaceRates,
 }
@@ -71,11 +74,20 @@ pub struct InterfaceEntry {
     pub history: Ring<RateSample>,
     /// When netlens first saw this index.
     pub first_seen: Timestamp,
-    /// The baseline counter reading for the next rate.
-    baseline: Option<(Timestamp, InterfaceStats)>,
+    /// The baseline counter reading for the next rate, on the monotonic clock.
+    baseline: Option<(Mono, InterfaceStats)>,
 }
 
 impl InterfaceEntry {
+    /// How long the rate history covers, on the monotonic clock (unmoved by wall-clock
+    /// steps); `None` with fewer than two samples.
+    #[must_use]
+    pub fn history_span(&self) -> Option<time::Duration> {
+        let first = self.history.iter().next()?.mono?;
+        let last = self.history.last()?.mono?;
+        (self.history.len() > 1).then(|| last - first)
+    }
+
     fn new(info: Interface, at: Timestamp, history_capacity: usize) -> Self {
         Self { info, rates: None, history: Ring::new(history_capacity), first_seen: at, baseline: None }
     }
@@ -83,17 +95,17 @@ impl InterfaceEntry {
     /// Fold one counter reading: a rate over the interval since the baseline, unless
     /// the interval is too short or a counter went backwards (the interface was reset
     /// or recreated), in which case the rate restarts from this reading.
-    fn sample(&mut self, at: Timestamp, stats: InterfaceStats, limits: &StoreLimits) {
+    fn sample(&mut self, at: Stamp, stats: InterfaceStats, limits: &StoreLimits) {
         self.info.stats = Some(stats);
         let Some((then, old)) = self.baseline else {
-            self.baseline = Some((at, stats));
+            self.baseline = Some((at.mono, stats));
             return;
         };
-        let elapsed = at - then;
+        let elapsed = at.mono - then;
         if elapsed < limits.min_rate_interval {
             return;
         }
-        self.baseline = Some((at, stats));
+        self.baseline = Some((at.mono, stats));
         let went_back = stats.rx_bytes < old.rx_bytes
             || stats.tx_bytes < old.tx_bytes
             || stats.rx_packets < old.rx_packets
@@ -110,7 +122,7 @@ impl InterfaceEntry {
             tx_packets_per_s: (stats.tx_packets - old.tx_packets) as f64 / secs,
         };
         self.rates = Some(rates);
-        self.history.push(RateSample { at: Some(at), rates });
+        self.history.push(RateSample { at: Some(at.wall), mono: Some(at.mono), rates });
     }
 }
 
@@ -120,8 +132,9 @@ pub struct Timeline {
     entries: std::collections::VecDeque<TimelineEntry>,
     capacity: usize,
     coalesce_window: time::Duration,
-    /// When the newest entry last repeated (for the coalescing window).
-    last_repeat_at: Option<Timestamp>,
+    /// When the newest entry last repeated (for the coalescing window), on the
+    /// monotonic clock.
+    last_repeat_at: Option<Mono>,
     coalesced_bursts: u64,
     total: u64,
     appended: u64,
@@ -140,20 +153,20 @@ impl Timeline {
         }
     }
 
-    fn push(&mut self, at: Timestamp, source: SourceId, notice: Notice) {
+    fn push(&mut self, at: Stamp, source: SourceId, notice: Notice) {
         self.total += 1;
         if let (Some(last), Some(repeat_at)) = (self.entries.back_mut(), self.last_repeat_at)
             && last.source == source
             && last.kind == notice.kind
             && last.subject == notice.subject
             && last.detail == notice.detail
-            && at - repeat_at <= self.coalesce_window
+            && at.mono - repeat_at <= self.coalesce_window
         {
             if last.count == 1 {
                 self.coalesced_bursts += 1;
             }
             last.count = last.count.saturating_add(1);
-            self.last_repeat_at = Some(at);
+            self.last_repeat_at = Some(at.mono);
             return;
         }
         if self.entries.len() == self.capacity {
@@ -161,14 +174,14 @@ impl Timeline {
         }
         self.appended += 1;
         self.entries.push_back(TimelineEntry {
-            at,
+            at: at.wall,
             source,
             kind: notice.kind,
             subject: notice.subject,
             detail: notice.detail,
             count: 1,
         });
-        self.last_repeat_at = Some(at);
+        self.last_repeat_at = Some(at.mono);
     }
 
     /// Entries, oldest first.
@@ -234,6 +247,7 @@ pub struct Store {
     dns: Dns,
     generation: u64,
     updated_at: Option<Timestamp>,
+    updated_mono: Option<Mono>,
 }
 
 impl Default for Store {
@@ -262,12 +276,14 @@ impl Store {
             dns: Dns::default(),
             generation: 0,
             updated_at: None,
+            updated_mono: None,
         }
     }
 
     /// Fold one event into the state.
     pub fn apply(&mut self, event: Event) {
-        let Event { at, source, payload } = event;
+        let at = event.stamp();
+        let Event { source, payload, .. } = event;
         match payload {
             Payload::Network(table) => {
                 self.apply_network(at, table);
@@ -329,10 +345,11 @@ impl Store {
             }
         }
         self.generation = self.generation.wrapping_add(1);
-        self.updated_at = Some(at);
+        self.updated_at = Some(at.wall);
+        self.updated_mono = Some(at.mono);
     }
 
-    fn apply_network(&mut self, at: Timestamp, table: NetworkTable) {
+    fn apply_network(&mut self, at: Stamp, table: NetworkTable) {
         let NetworkTable { interfaces, routes, rules, neighbors } = table;
         let mut next = BTreeMap::new();
         for mut info in interfaces {
@@ -343,7 +360,7 @@ impl Store {
                     entry.info = info;
                     entry
                 }
-                None => InterfaceEntry::new(info, at, self.limits.history_capacity),
+                None => InterfaceEntry::new(info, at.wall, self.limits.history_capacity),
             };
             if let Some(stats) = stats {
                 entry.sample(at, stats, &self.limits);
@@ -356,7 +373,7 @@ impl Store {
         self.neighbors = neighbors;
     }
 
-    fn apply_status(&mut self, at: Timestamp, status: SourceStatus) {
+    fn apply_status(&mut self, at: Stamp, status: SourceStatus) {
         let changed = self.sources.get(&status.name).is_none_or(|old| old != &status);
         if changed {
             let notice = Notice::new(
@@ -476,10 +493,17 @@ impl Store {
         self.generation
     }
 
-    /// When the last event was applied.
+    /// When the last event was applied (wall clock: for display).
     #[must_use]
     pub const fn updated_at(&self) -> Option<Timestamp> {
         self.updated_at
+    }
+
+    /// When the last event was applied, on the monotonic clock: the `now` to measure
+    /// ages with (see [`ConnectionEntry::lifetime`]).
+    #[must_use]
+    pub const fn updated_mono(&self) -> Option<Mono> {
+        self.updated_mono
     }
 
     /// The main table's preferred default route of a family (lowest metric), the one
@@ -498,5 +522,7 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+mod clock_steps;
 #[cfg(test)]
 mod tests;

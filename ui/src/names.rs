@@ -45,9 +45,9 @@ fn worth_asking(ip: IpAddr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use netlens_collectors::Payload;
     use netlens_collectors::fake;
     use netlens_collectors::model::SourceId;
-    use netlens_collectors::{Event, Payload};
 
     use super::*;
     use crate::action::Action;
@@ -95,11 +95,7 @@ mod tests {
         // Once answered, they are not asked again.
         let mut answered = store.clone();
         let answers = expected.iter().map(|ip| (*ip, None)).collect();
-        answered.apply(Event {
-            at: fake::NOW,
-            source: SourceId::Connections,
-            payload: Payload::Names(answers),
-        });
+        answered.apply(fake::event(fake::NOW, SourceId::Connections, Payload::Names(answers)));
         assert_eq!(wanted_names(&answered, &ui), Vec::<IpAddr>::new());
 
         // A short screen shows fewer rows, and asks for fewer names.

@@ -487,8 +487,8 @@ mod tests {
     /// data at all, survives any small area.
     #[test]
     fn the_dns_tab_survives_any_small_area() {
+        use netlens_collectors::Payload;
         use netlens_collectors::model::{SourceId, SourceStatus};
-        use netlens_collectors::{Event, Payload};
 
         let store = fake::store();
         let mut dns = UiState::new();
@@ -506,7 +506,7 @@ mod tests {
             status: SourceState::Off,
             detail: "turned off in the config".into(),
         };
-        off.apply(Event { at: fake::NOW, source: SourceId::DnsCapture, payload: Payload::Status(status) });
+        off.apply(fake::event(fake::NOW, SourceId::DnsCapture, Payload::Status(status)));
         let empty = Store::default();
         let theme = Theme::default();
         for width in 1..=40 {

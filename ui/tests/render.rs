@@ -156,20 +156,20 @@ fn paths_colours() {
 
 #[test]
 fn no_paths_says_why() {
+    use netlens_collectors::Payload;
     use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
-    use netlens_collectors::{Event, Payload};
     let mut store = Store::default();
     let ui = state(&store, Tab::Paths, 100, 24, &[]);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 24));
     assert!(screen.contains("waiting for the paths source…"), "{screen}");
     let detail = "route lookups need rtnetlink: netlink unavailable";
     let status = SourceStatus { name: SourceId::Paths, status: SourceState::Failed, detail: detail.into() };
-    store.apply(Event { at: fake::NOW, source: SourceId::Paths, payload: Payload::Status(status) });
+    store.apply(fake::event(fake::NOW, SourceId::Paths, Payload::Status(status)));
     let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 24));
     assert!(screen.contains("paths source failed: route lookups need rtnetlink"), "{screen}");
     let mut ok = Store::default();
     let status = SourceStatus { name: SourceId::Paths, status: SourceState::Ok, detail: String::new() };
-    ok.apply(Event { at: fake::NOW, source: SourceId::Paths, payload: Payload::Status(status) });
+    ok.apply(fake::event(fake::NOW, SourceId::Paths, Payload::Status(status)));
     let screen = text(&render_with(&ok, &ui, &Theme::default(), 100, 24));
     assert!(screen.contains("no paths yet"), "{screen}");
 }
@@ -219,21 +219,21 @@ fn connections_normal_grouped_details_and_filter_error() {
 
 #[test]
 fn hidden_owners_and_missing_capture_are_said_once() {
+    use netlens_collectors::Payload;
     use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
-    use netlens_collectors::{Event, Payload};
     // A fresh store: an owner once seen would be remembered.
     let mut store = Store::default();
     let at = fake::NOW;
     let detail = "needs CAP_NET_RAW for UDP byte counts: run as root or setcap cap_net_raw+ep";
     let status =
         SourceStatus { name: SourceId::Capture, status: SourceState::Degraded, detail: detail.into() };
-    store.apply(Event { at, source: SourceId::Capture, payload: Payload::Status(status) });
+    store.apply(fake::event(at, SourceId::Capture, Payload::Status(status)));
     let mut table = fake::connection_table(30);
     // Unprivileged: root's sshd sockets cannot be attributed.
     let root_inodes: Vec<u64> = table.sockets.iter().filter(|s| s.uid == 0).map(|s| s.inode).collect();
     table.owners.retain(|(inode, _)| !root_inodes.contains(inode));
     table.all_owners_visible = false;
-    store.apply(Event { at, source: SourceId::Connections, payload: Payload::Sockets(table) });
+    store.apply(fake::event(at, SourceId::Connections, Payload::Sockets(table)));
     let ui = state(&store, Tab::Connections, 160, 48, &[]);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 160, 48));
     let once = |needle: &str| screen.matches(needle).count();
@@ -419,8 +419,8 @@ fn dns_colours() {
 
 #[test]
 fn dns_without_data_or_capture_says_why() {
+    use netlens_collectors::Payload;
     use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
-    use netlens_collectors::{Event, Payload};
     let mut store = Store::default();
     let ui = state(&store, Tab::Dns, 100, 30, &[]);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 30));
@@ -430,7 +430,7 @@ fn dns_without_data_or_capture_says_why() {
     let detail = "passive DNS capture needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep`";
     let status =
         SourceStatus { name: SourceId::DnsCapture, status: SourceState::Degraded, detail: detail.into() };
-    store.apply(Event { at: fake::NOW, source: SourceId::DnsCapture, payload: Payload::Status(status) });
+    store.apply(fake::event(fake::NOW, SourceId::DnsCapture, Payload::Status(status)));
     let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 30));
     assert!(
         screen.contains("⚠ dns_capture source degraded: passive DNS capture needs CAP_NET_RAW"),
@@ -441,7 +441,7 @@ fn dns_without_data_or_capture_says_why() {
     let mut scripted = fake::store();
     let status =
         SourceStatus { name: SourceId::DnsCapture, status: SourceState::Degraded, detail: detail.into() };
-    scripted.apply(Event { at: fake::NOW, source: SourceId::DnsCapture, payload: Payload::Status(status) });
+    scripted.apply(fake::event(fake::NOW, SourceId::DnsCapture, Payload::Status(status)));
     let screen = text(&render_with(&scripted, &ui, &Theme::default(), 80, 24));
     assert!(screen.contains("⚠ dns_capture source degraded"), "{screen}");
     assert!(screen.contains("push.example.org"), "the newest query still shows:\n{screen}");
@@ -483,15 +483,15 @@ fn ten_thousand_connections_render_a_page() {
 #[test]
 fn coalesced_bursts_show_their_count() {
     use netlens_collectors::model::{SourceId, TimelineKind};
-    use netlens_collectors::{Event, Notice, Payload};
+    use netlens_collectors::{Notice, Payload};
     let mut store = fake::store();
     let flap = Notice::new(TimelineKind::LinkChanged, "wlan0", "wlan0 carrier lost");
     for ms in [0, 100, 200] {
-        store.apply(Event {
-            at: fake::NOW + time::Duration::milliseconds(ms),
-            source: SourceId::Interfaces,
-            payload: Payload::Notices(vec![flap.clone()]),
-        });
+        store.apply(fake::event(
+            fake::NOW + time::Duration::milliseconds(ms),
+            SourceId::Interfaces,
+            Payload::Notices(vec![flap.clone()]),
+        ));
     }
     let ui = state(&store, Tab::Events, 80, 24, &[]);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 80, 24));
@@ -501,16 +501,16 @@ fn coalesced_bursts_show_their_count() {
 
 #[test]
 fn a_degraded_source_says_so_on_its_panes() {
+    use netlens_collectors::Payload;
     use netlens_collectors::model::{NetworkTable, SourceId, SourceState, SourceStatus};
-    use netlens_collectors::{Event, Payload};
     let mut store = fake::store();
     let at = fake::NOW;
     let detail = "portable fallback (if-addrs + sysinfo): --no-netlink";
     let status =
         SourceStatus { name: SourceId::Interfaces, status: SourceState::Degraded, detail: detail.into() };
-    store.apply(Event { at, source: SourceId::Interfaces, payload: Payload::Status(status) });
+    store.apply(fake::event(at, SourceId::Interfaces, Payload::Status(status)));
     let interfaces_only = NetworkTable { interfaces: fake::network().interfaces, ..NetworkTable::default() };
-    store.apply(Event { at, source: SourceId::Interfaces, payload: Payload::Network(interfaces_only) });
+    store.apply(fake::event(at, SourceId::Interfaces, Payload::Network(interfaces_only)));
     for (tab, also) in
         [(Tab::Interfaces, "eth0"), (Tab::Routes, "routes, rules and neighbours come from rtnetlink")]
     {

@@ -34,8 +34,9 @@ fn stats(rx: u64, tx: u64) -> InterfaceStats {
     }
 }
 
+/// An event at wall time `at`; the monotonic clock agrees with it (no step).
 fn event(at: Timestamp, payload: Payload) -> Event {
-    Event { at, source: SourceId::Interfaces, payload }
+    Event::stamped(at, Mono::ZERO + (at - t(0)), SourceId::Interfaces, payload)
 }
 
 fn network(interfaces: Vec<Interface>) -> Payload {

@@ -962,8 +962,8 @@ mod tests {
 
     #[test]
     fn the_overview_line_says_how_dns_is_doing() {
+        use netlens_collectors::Payload;
         use netlens_collectors::model::SourceStatus;
-        use netlens_collectors::{Event, Payload};
 
         let theme = Theme::default();
         let store = fake::store();
@@ -981,11 +981,7 @@ mod tests {
         let detail = "passive DNS capture needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep`";
         let status =
             SourceStatus { name: SourceId::DnsCapture, status: SourceState::Degraded, detail: detail.into() };
-        degraded.apply(Event {
-            at: fake::NOW,
-            source: SourceId::DnsCapture,
-            payload: Payload::Status(status),
-        });
+        degraded.apply(fake::event(fake::NOW, SourceId::DnsCapture, Payload::Status(status)));
         let line = texts(&summary(&degraded, &theme));
         let expected = "● 127.0.0.53 +1 (stub → 2 upstreams) · capture degraded: passive DNS capture needs \
                         CAP_NET_RAW · 1 warning";

@@ -1,6 +1,6 @@
 use netlens_collectors::fake;
 use netlens_collectors::model::{DnsQueryBatch, SourceId, TimelineKind};
-use netlens_collectors::{Event, Notice, Payload};
+use netlens_collectors::{Notice, Payload};
 
 use super::*;
 use crate::state::{ConnectionSort, InterfaceSort};
@@ -253,7 +253,7 @@ fn with_notices(store: &Store, count: usize) -> Store {
     let notices = (0..count)
         .map(|i| Notice::new(TimelineKind::LinkChanged, "eth0", format!("eth0 change {i}")))
         .collect();
-    store.apply(Event { at: fake::NOW, source: SourceId::Interfaces, payload: Payload::Notices(notices) });
+    store.apply(fake::event(fake::NOW, SourceId::Interfaces, Payload::Notices(notices)));
     store
 }
 
@@ -301,7 +301,7 @@ fn follow_off_with_a_filter_counts_only_matching_arrivals() {
         Notice::new(TimelineKind::LinkChanged, "eth0", "eth0 carrier lost"),
         Notice::new(TimelineKind::LinkChanged, "wlan0", "wlan0 carrier lost"),
     ];
-    newer.apply(Event { at: fake::NOW, source: SourceId::Interfaces, payload: Payload::Notices(notices) });
+    newer.apply(fake::event(fake::NOW, SourceId::Interfaces, Payload::Notices(notices)));
     assert_eq!(events::current(&ui, &newer).cursor, 2, "only the wlan0 entry counts");
 }
 
@@ -589,11 +589,7 @@ fn trace_prompt_checks_the_name_and_shows_the_trace() {
     let mut trace = arrived.dns().last_user_trace().cloned().unwrap_or_else(|| panic!("no trace"));
     trace.name = "example.org.".into();
     trace.started_at = fake::NOW;
-    arrived.apply(Event {
-        at: fake::NOW,
-        source: SourceId::Dns,
-        payload: Payload::DnsTrace(Box::new(trace)),
-    });
+    arrived.apply(fake::event(fake::NOW, SourceId::Dns, Payload::DnsTrace(Box::new(trace))));
     assert_eq!(dns_trace::pending(&ui.dns, &arrived), None, "case and the trailing dot do not count");
     // At 80×20 the trace is taller than its view.
     run(&mut ui, &arrived, &[Action::Resize(80, 20), Action::Down]);
@@ -648,7 +644,7 @@ fn dns_log_moves_filters_and_keeps_its_row() {
         queries: store.dns().queries().take(3).cloned().collect(),
         counters: store.dns().counters(),
     };
-    newer.apply(Event { at: fake::NOW, source: SourceId::DnsCapture, payload: Payload::DnsQueries(batch) });
+    newer.apply(fake::event(fake::NOW, SourceId::DnsCapture, Payload::DnsQueries(batch)));
     let current = dns::current(&ui.dns, &newer);
     assert_eq!(current.cursor, 4);
     assert_eq!(newer.dns().queries().rev().nth(current.cursor).cloned(), selected);

@@ -6,6 +6,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::PathBuf;
 
+use super::procfs::{command_line, effective_uid, open_files_limit, parse_decimal, socket_inode};
 use super::*;
 
 /// `unwrap` that names the failure; the workspace lints forbid `unwrap`, tests included.

@@ -1,10 +1,17 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::*;
-use crate::model::{AddressFamily, RouteMove, SocketTimer, TcpInfo};
+use crate::model::{
+    AddressFamily, ProcessInfo, RouteMove, SocketTimer, TcpInfo, TimelineKind, TimerKind, Timestamp,
+};
 
 fn t(ms: i64) -> Timestamp {
     time::macros::datetime!(2026-01-01 00:00:00 UTC) + time::Duration::milliseconds(ms)
+}
+
+/// `ms` into the test on both clocks (they agree: nothing steps here).
+fn s(ms: i64) -> Stamp {
+    Stamp { wall: t(ms), mono: Mono::from_nanos(ms * 1_000_000) }
 }
 
 fn v4(last: u8, port: u16) -> SocketAddr {
@@ -72,9 +79,9 @@ fn kinds(notices: &[Notice]) -> Vec<TimelineKind> {
 fn dumps_fold_rates_owners_and_counts() {
     let mut c = Connections::default();
     let server = v4(2, 443);
-    c.apply_table(t(0), table(vec![tcp(1, server, SocketState::Established, 1000, 500)]));
+    c.apply_table(s(0), table(vec![tcp(1, server, SocketState::Established, 1000, 500)]));
     assert_eq!(c.get(1).and_then(|e| e.opened_at), None, "present in the first dump: predates netlens");
-    c.apply_table(t(2000), table(vec![tcp(1, server, SocketState::Established, 5000, 2500)]));
+    c.apply_table(s(2000), table(vec![tcp(1, server, SocketState::Established, 5000, 2500)]));
     let entry = c.get(1).unwrap_or_else(|| panic!("connection 1"));
     let rates = entry.rates.unwrap_or_default();
     assert!((rates.rx_bytes_per_s - 2000.0).abs() < 1e-9 && (rates.tx_bytes_per_s - 1000.0).abs() < 1e-9);
@@ -89,33 +96,33 @@ fn dumps_fold_rates_owners_and_counts() {
 fn missing_from_a_dump_means_closed_and_retired_after_retention() {
     let mut c = Connections::default();
     let server = v4(2, 80);
-    c.apply_table(t(0), table(vec![]));
-    c.apply_table(t(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    c.apply_table(s(0), table(vec![]));
+    c.apply_table(s(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
     assert_eq!(c.get(1).and_then(|e| e.opened_at), Some(t(1000)), "seen opening");
-    c.apply_table(t(5000), table(vec![]));
+    c.apply_table(s(5000), table(vec![]));
     let entry = c.get(1).unwrap_or_else(|| panic!("still shown"));
     assert_eq!(entry.closed_at, Some(t(5000)));
     assert_eq!(entry.socket.tcp.and_then(|tcp| tcp.bytes_received), Some(10), "final counters kept");
     assert_eq!(c.counts().closed, 1);
     assert_eq!(c.counts().tcp, 0);
-    c.apply_table(t(15_000), table(vec![]));
+    c.apply_table(s(15_000), table(vec![]));
     assert!(c.get(1).is_some(), "10 s retention is inclusive");
-    c.apply_table(t(15_001), table(vec![]));
+    c.apply_table(s(15_001), table(vec![]));
     assert!(c.get(1).is_none(), "retired after the retention");
 }
 
 #[test]
 fn destroy_events_keep_final_counters_of_connections_between_dumps() {
     let mut c = Connections::default();
-    c.apply_table(t(0), table(vec![]));
+    c.apply_table(s(0), table(vec![]));
     let mut short = tcp(7, v4(3, 8080), SocketState::Close, 4096, 128);
     short.inode = 0;
-    c.apply_closed(t(300), vec![short]);
+    c.apply_closed(s(300), vec![short]);
     let entry = c.get(7).unwrap_or_else(|| panic!("closed between dumps"));
     assert_eq!(entry.closed_at, Some(t(300)));
     assert_eq!(entry.socket.tcp.and_then(|tcp| tcp.bytes_received), Some(4096));
     // The next dump does not resurrect or re-close it.
-    c.apply_table(t(1000), table(vec![]));
+    c.apply_table(s(1000), table(vec![]));
     assert_eq!(c.get(7).and_then(|e| e.closed_at), Some(t(300)));
 }
 
@@ -123,14 +130,14 @@ fn destroy_events_keep_final_counters_of_connections_between_dumps() {
 fn a_destroyed_connection_winds_down_in_time_wait_under_the_same_cookie() {
     let mut c = Connections::default();
     let server = v4(2, 80);
-    c.apply_table(t(0), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    c.apply_table(s(0), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
     let mut destroyed = tcp(1, server, SocketState::Close, 900, 700);
     destroyed.inode = 0;
-    c.apply_closed(t(400), vec![destroyed]);
+    c.apply_closed(s(400), vec![destroyed]);
     let mut remnant = tcp(1, server, SocketState::TimeWait, 0, 0);
     remnant.tcp = None;
     remnant.inode = 0;
-    c.apply_table(t(1000), table(vec![remnant]));
+    c.apply_table(s(1000), table(vec![remnant]));
     let entry = c.get(1).unwrap_or_else(|| panic!("still there"));
     assert_eq!(entry.closed_at, None, "winding down, not gone");
     assert_eq!(entry.socket.state, SocketState::TimeWait);
@@ -143,11 +150,11 @@ fn a_destroyed_connection_winds_down_in_time_wait_under_the_same_cookie() {
 fn a_late_destroy_event_still_brings_the_final_counters() {
     let mut c = Connections::default();
     let server = v4(2, 80);
-    c.apply_table(t(0), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
-    c.apply_table(t(1000), table(vec![]));
+    c.apply_table(s(0), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    c.apply_table(s(1000), table(vec![]));
     let mut destroyed = tcp(1, server, SocketState::Close, 5000, 4000);
     destroyed.inode = 0;
-    c.apply_closed(t(1100), vec![destroyed]);
+    c.apply_closed(s(1100), vec![destroyed]);
     let entry = c.get(1).unwrap_or_else(|| panic!("still shown"));
     assert_eq!(entry.closed_at, Some(t(1000)), "closed when the dump first missed it");
     assert_eq!(entry.socket.tcp.and_then(|tcp| tcp.bytes_received), Some(5000));
@@ -157,14 +164,14 @@ fn a_late_destroy_event_still_brings_the_final_counters() {
 fn a_socket_one_dump_skipped_is_the_same_open_connection() {
     let mut c = Connections::default();
     let server = v4(2, 80);
-    c.apply_table(t(0), table(vec![]));
-    c.apply_table(t(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
-    c.apply_table(t(2000), table(vec![]));
+    c.apply_table(s(0), table(vec![]));
+    c.apply_table(s(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    c.apply_table(s(2000), table(vec![]));
     assert!(
         c.get(1).is_some_and(|e| e.closed_at.is_some() && e.rates.is_none()),
         "looks closed, no current rate"
     );
-    let notices = c.apply_table(t(3000), table(vec![tcp(1, server, SocketState::Established, 30, 30)]));
+    let notices = c.apply_table(s(3000), table(vec![tcp(1, server, SocketState::Established, 30, 30)]));
     assert!(notices.is_empty());
     let entry = c.get(1).unwrap_or_else(|| panic!("back"));
     assert_eq!(entry.closed_at, None, "a dump skipped it; the kernel never closed it");
@@ -175,7 +182,7 @@ fn a_socket_one_dump_skipped_is_the_same_open_connection() {
 #[test]
 fn a_handshake_that_becomes_a_socket_is_no_close_and_no_burst() {
     let mut c = Connections::default();
-    c.apply_table(t(0), table(vec![]));
+    c.apply_table(s(0), table(vec![]));
     let requests: Vec<Socket> = (1..=4)
         .map(|n| {
             let mut request = tcp(n, v4(9, 40_000 + n as u16), SocketState::NewSynRecv, 0, 0);
@@ -183,8 +190,8 @@ fn a_handshake_that_becomes_a_socket_is_no_close_and_no_burst() {
             request
         })
         .collect();
-    c.apply_table(t(100), table(requests));
-    let notices = c.apply_table(t(600), table(vec![]));
+    c.apply_table(s(100), table(requests));
+    let notices = c.apply_table(s(600), table(vec![]));
     assert!(notices.is_empty(), "{notices:?}");
     assert!(c.is_empty(), "request sockets vanish without a closed row");
 }
@@ -192,15 +199,15 @@ fn a_handshake_that_becomes_a_socket_is_no_close_and_no_burst() {
 #[test]
 fn connections_spread_out_in_time_are_no_burst() {
     let mut c = Connections::default();
-    c.apply_table(t(0), table(vec![]));
+    c.apply_table(s(0), table(vec![]));
     let host = v4(5, 80);
     let mut notices = Vec::new();
     // A health check every 3 s, each connection lasting well under a second.
     for n in 0..4_u64 {
         let start = 1000 + n as i64 * 3000;
         notices
-            .extend(c.apply_table(t(start), table(vec![tcp(n + 1, host, SocketState::Established, 0, 0)])));
-        notices.extend(c.apply_table(t(start + 500), table(vec![])));
+            .extend(c.apply_table(s(start), table(vec![tcp(n + 1, host, SocketState::Established, 0, 0)])));
+        notices.extend(c.apply_table(s(start + 500), table(vec![])));
     }
     assert!(notices.iter().all(|n| n.kind != TimelineKind::ConnectionBurst), "{notices:?}");
     assert!((1..=4).all(|n| c.get(n).is_none_or(|e| e.label.is_none())));
@@ -211,11 +218,11 @@ fn closed_connections_are_capped_whatever_the_retention() {
     let limits =
         ConnectionLimits { closed_retention: time::Duration::hours(1), ..ConnectionLimits::default() };
     let mut c = Connections::new(limits);
-    c.apply_table(t(0), table(vec![]));
+    c.apply_table(s(0), table(vec![]));
     let many: Vec<Socket> =
         (1..=(MAX_CLOSED as u64 + 50)).map(|n| tcp(n, v4(2, 80), SocketState::Close, 0, 0)).collect();
-    c.apply_closed(t(100), many);
-    c.apply_table(t(1000), table(vec![]));
+    c.apply_closed(s(100), many);
+    c.apply_table(s(1000), table(vec![]));
     assert_eq!(c.len(), MAX_CLOSED);
 }
 
@@ -223,8 +230,8 @@ fn closed_connections_are_capped_whatever_the_retention() {
 fn counter_reset_gives_no_rate_rather_than_a_spike() {
     let mut c = Connections::default();
     let server = v4(2, 443);
-    c.apply_table(t(0), table(vec![tcp(1, server, SocketState::Established, 9000, 9000)]));
-    c.apply_table(t(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
+    c.apply_table(s(0), table(vec![tcp(1, server, SocketState::Established, 9000, 9000)]));
+    c.apply_table(s(1000), table(vec![tcp(1, server, SocketState::Established, 10, 10)]));
     assert_eq!(c.get(1).and_then(|e| e.rates), None);
 }
 
@@ -241,7 +248,7 @@ fn stall_is_warned_once_after_five_seconds_without_progress() {
     };
     let mut raised = Vec::new();
     for second in 0..=8 {
-        raised.extend(c.apply_table(t(second * 1000), table(vec![stuck(1)])));
+        raised.extend(c.apply_table(s(second * 1000), table(vec![stuck(1)])));
         if second < 5 {
             assert!(raised.is_empty(), "no warning before 5 s (at {second} s)");
         }
@@ -265,7 +272,7 @@ fn progress_prevents_a_stall() {
         if let Some(info) = socket.tcp.as_mut() {
             info.retransmits = 1;
         }
-        let notices = c.apply_table(t(second * 1000), table(vec![socket]));
+        let notices = c.apply_table(s(second * 1000), table(vec![socket]));
         assert!(notices.is_empty(), "acknowledged progress every second: {notices:?}");
     }
 }
@@ -312,7 +319,7 @@ fn other_warnings() {
         change(&mut socket, &mut dump.processes[0]);
         dump.sockets = vec![socket];
         dump.owners = vec![(101, 4242)];
-        let notices = c.apply_table(t(0), dump);
+        let notices = c.apply_table(s(0), dump);
         assert_eq!(kinds(&notices), [TimelineKind::ConnectionWarning], "{what}");
         assert!(c.get(1).is_some_and(|e| e.warnings == expected), "{what}");
     }
@@ -322,9 +329,9 @@ fn other_warnings() {
 fn long_syn_sent_is_warned() {
     let mut c = Connections::default();
     let attempt = || tcp(1, v4(2, 443), SocketState::SynSent, 0, 0);
-    assert!(c.apply_table(t(0), table(vec![attempt()])).is_empty());
-    assert!(c.apply_table(t(2000), table(vec![attempt()])).is_empty());
-    let notices = c.apply_table(t(3000), table(vec![attempt()]));
+    assert!(c.apply_table(s(0), table(vec![attempt()])).is_empty());
+    assert!(c.apply_table(s(2000), table(vec![attempt()])).is_empty());
+    let notices = c.apply_table(s(3000), table(vec![attempt()]));
     assert_eq!(kinds(&notices), [TimelineKind::ConnectionWarning]);
     assert!(notices[0].detail.contains("syn_sent"));
     assert_eq!(c.counts().connecting, 1);
@@ -333,13 +340,13 @@ fn long_syn_sent_is_warned() {
 #[test]
 fn many_short_connections_to_one_host_are_a_labelled_burst_not_an_error() {
     let mut c = Connections::default();
-    c.apply_table(t(0), table(vec![]));
+    c.apply_table(s(0), table(vec![]));
     let host = v4(5, 22);
     let closed: Vec<Socket> = (1..=4)
         .map(|n| tcp(n, SocketAddr::new(host.ip(), 22 + n as u16), SocketState::Close, 0, 0))
         .collect();
-    c.apply_table(t(100), table(closed));
-    let notices = c.apply_table(t(600), table(vec![]));
+    c.apply_table(s(100), table(closed));
+    let notices = c.apply_table(s(600), table(vec![]));
     assert_eq!(kinds(&notices), [TimelineKind::ConnectionBurst], "one notice per burst");
     assert!(
         notices[0].detail.contains("curl (4242)") && notices[0].detail.contains("not an error"),
@@ -351,23 +358,23 @@ fn many_short_connections_to_one_host_are_a_labelled_burst_not_an_error() {
         assert!(c.get(n).is_some_and(|e| e.warnings.is_empty()), "a burst is not a warning");
     }
     // The same burst seen again is not announced again.
-    assert!(c.apply_table(t(900), table(vec![])).is_empty());
+    assert!(c.apply_table(s(900), table(vec![])).is_empty());
 }
 
 #[test]
 fn happy_eyeballs_loser_is_an_also_ran() {
     let mut c = Connections::default();
-    c.apply_table(t(0), table(vec![]));
+    c.apply_table(s(0), table(vec![]));
     let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)), 443);
     let v4_server = v4(2, 443);
     c.apply_table(
-        t(100),
+        s(100),
         table(vec![
             tcp(1, v6, SocketState::SynSent, 0, 0),
             tcp(2, v4_server, SocketState::Established, 0, 0),
         ]),
     );
-    let notices = c.apply_table(t(400), table(vec![tcp(2, v4_server, SocketState::Established, 10, 10)]));
+    let notices = c.apply_table(s(400), table(vec![tcp(2, v4_server, SocketState::Established, 10, 10)]));
     assert!(notices.is_empty(), "a race is normal: {notices:?}");
     assert_eq!(c.get(1).and_then(|e| e.label), Some(ConnectionLabel::AlsoRan));
     assert_eq!(c.get(2).and_then(|e| e.label), None, "the winner carries no label");
@@ -389,7 +396,7 @@ fn udp_rates_come_from_flows() {
     let mut c = Connections::default();
     let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5353);
     let dns = v4(53, 53);
-    c.apply_table(t(0), table(vec![udp(1, any, None), udp(2, v4(1, 40_001), Some(dns))]));
+    c.apply_table(s(0), table(vec![udp(1, any, None), udp(2, v4(1, 40_001), Some(dns))]));
     let flow = |local, remote, rx, tx| crate::model::FlowBytes {
         protocol: Protocol::Udp,
         local,
@@ -430,7 +437,7 @@ fn a_connection_is_orphaned_once_when_its_local_address_goes() {
     let sockets =
         || vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0), loopback.clone(), listener.clone()];
     // No network table yet: nothing can be judged orphaned.
-    c.apply_table(t(0), table(sockets()));
+    c.apply_table(s(0), table(sockets()));
     assert!(c.get(1).is_some_and(|e| e.warnings.is_empty()));
     let present = [(ip("10.0.0.1"), 2), (ip("127.0.0.1"), 1)];
     assert!(warning_notices(&c.apply_addresses(present)).is_empty(), "its address is on an interface");
@@ -454,12 +461,12 @@ fn a_connection_is_orphaned_once_when_its_local_address_goes() {
     assert!(c.get(3).is_some_and(|e| e.warnings.is_empty()), "listeners and wildcards are not judged");
 
     // Raised once: neither the next dump nor the next table repeats it.
-    assert!(warning_notices(&c.apply_table(t(1000), table(sockets()))).is_empty());
+    assert!(warning_notices(&c.apply_table(s(1000), table(sockets()))).is_empty());
     assert!(warning_notices(&c.apply_addresses([(ip("10.0.0.9"), 2)])).is_empty());
     // An empty table (a failed read) says nothing about anyone.
     let mut fresh = Connections::default();
     fresh.apply_addresses([]);
-    fresh.apply_table(t(0), table(sockets()));
+    fresh.apply_table(s(0), table(sockets()));
     assert!(fresh.get(1).is_some_and(|e| e.warnings.is_empty()));
 }
 
@@ -467,7 +474,7 @@ fn a_connection_is_orphaned_once_when_its_local_address_goes() {
 fn a_new_connection_to_a_missing_address_is_orphaned_by_the_dump() {
     let mut c = Connections::default();
     c.apply_addresses([(ip("10.0.0.9"), 2)]);
-    let notices = c.apply_table(t(0), table(vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0)]));
+    let notices = c.apply_table(s(0), table(vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0)]));
     assert_eq!(warning_notices(&notices).len(), 1);
     assert!(c.get(1).is_some_and(|e| e.warnings.contains(ConnectionWarnings::ORPHANED)));
 }
@@ -490,10 +497,10 @@ fn a_moved_route_is_raised_once_as_a_fact() {
     let mut c = Connections::default();
     c.apply_addresses([(ip("10.0.0.1"), 2), (ip("10.8.0.2"), 7)]);
     let socket = || tcp(1, v4(2, 443), SocketState::Established, 0, 0);
-    c.apply_table(t(0), table(vec![socket()]));
+    c.apply_table(s(0), table(vec![socket()]));
     let mut with_move = table(vec![socket()]);
     with_move.route_moves = vec![moved(7, true)];
-    let notices = c.apply_table(t(1000), with_move.clone());
+    let notices = c.apply_table(s(1000), with_move.clone());
     assert_eq!(
         warning_notices(&notices),
         ["tcp 10.0.0.1:40001 → 10.0.0.2:443 (curl 4242): new connections to 10.0.0.2 would leave via tun0 \
@@ -504,9 +511,9 @@ fn a_moved_route_is_raised_once_as_a_fact() {
     assert!(entry.warnings.alarming().is_empty(), "informational");
     assert_eq!(c.counts().warned, 0, "a moved route is normal after a VPN comes up");
     assert!(entry.warning_detail("route_moved").is_some_and(|text| text.contains("via tun0")));
-    assert!(warning_notices(&c.apply_table(t(2000), with_move)).is_empty(), "raised once");
+    assert!(warning_notices(&c.apply_table(s(2000), with_move)).is_empty(), "raised once");
     // The move is not reported any more (the VPN went down): the fact stays raised.
-    c.apply_table(t(3000), table(vec![socket()]));
+    c.apply_table(s(3000), table(vec![socket()]));
     assert!(c.get(1).is_some_and(|e| e.warnings.contains(ConnectionWarnings::ROUTE_MOVED)));
 }
 
@@ -518,10 +525,10 @@ fn another_source_on_the_connections_own_interface_is_no_move() {
     c.apply_addresses([(ip("10.0.0.1"), 2), (ip("10.0.0.7"), 2)]);
     let mut same_interface = table(vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0)]);
     same_interface.route_moves = vec![RouteMove { source: Some(ip("10.0.0.7")), ..moved(2, false) }];
-    assert!(warning_notices(&c.apply_table(t(0), same_interface)).is_empty());
+    assert!(warning_notices(&c.apply_table(s(0), same_interface)).is_empty());
     assert!(c.get(1).is_some_and(|e| e.warnings.is_empty() && e.route_move.is_none()));
     // The same candidate through another interface is a move.
     let mut elsewhere = table(vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0)]);
     elsewhere.route_moves = vec![moved(7, false)];
-    assert_eq!(warning_notices(&c.apply_table(t(1000), elsewhere)).len(), 1);
+    assert_eq!(warning_notices(&c.apply_table(s(1000), elsewhere)).len(), 1);
 }
