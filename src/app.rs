@@ -190,11 +190,11 @@ fn draw(guard: &mut TerminalGuard, store: &Store, ui: &UiState, theme: &Theme) -
 /// on `done` and shows in the status bar.
 fn start_export(store: &Store, settings: &Settings, done: mpsc::Sender<ExportResult>) {
     let taken_at = Timestamp::now_utc();
-    // Building the JSON value is quick and needs the store; the write is blocking I/O.
-    let value = export::snapshot(store, taken_at);
+    let doc = export::snapshot(store, taken_at);
     let path = settings.export_dir.join(export::file_name(taken_at, "json"));
     tokio::task::spawn_blocking(move || {
-        let result = export::write_atomically(&path, export::json_text(&value).as_bytes())
+        let result = export::write_to(Some(&path), |out| export::write_json(&doc, out))
+            .map(|written| written.unwrap_or_else(|| path.clone()))
             .map_err(|error| format!("{}: {error}", path.display()));
         let _ = done.blocking_send(result);
     });

@@ -1,7 +1,7 @@
 //! `netlens snapshot`: collect for a moment without a terminal, then write the
 //! snapshot to a file or standard output.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -23,30 +23,28 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
         eprintln!("netlens: collecting for {} …", crate::duration::format(args.duration));
     }
     let store = collect_for(&settings, args.duration).await;
-    let mut value = export::snapshot(&store, Timestamp::now_utc());
+    let mut doc = export::snapshot(&store, Timestamp::now_utc());
+    // The document holds everything the output needs: the store's memory goes first.
+    drop(store);
     if args.redact {
-        export::redact(&mut value);
+        export::redact(&mut doc);
     }
-    let text = match args.format {
-        SnapshotFormat::Json => export::json_text(&value),
-        SnapshotFormat::Md => export::markdown(&value),
-        SnapshotFormat::Csv => export::csv(&value),
+    let render = match args.format {
+        SnapshotFormat::Json => export::write_json,
+        SnapshotFormat::Md => export::write_markdown,
+        SnapshotFormat::Csv => export::write_csv,
     };
-    if let Some(path) = args.output.clone() {
-        tokio::task::spawn_blocking(move || {
-            export::write_atomically(&path, text.as_bytes())
-                .map(|_| ())
-                .with_context(|| format!("writing {}", path.display()))
-        })
-        .await
-        .context("export task")??;
-    } else {
-        let mut stdout = std::io::stdout().lock();
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-            .context("writing to standard output")?;
-    }
+    let output = args.output.clone();
+    tokio::task::spawn_blocking(move || {
+        export::write_to(output.as_deref(), |out| render(&doc, out)).map(drop).with_context(
+            || match &output {
+                Some(path) => format!("writing {}", path.display()),
+                None => "writing to standard output".to_owned(),
+            },
+        )
+    })
+    .await
+    .context("export task")??;
     Ok(())
 }
 
