@@ -6,7 +6,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AddressFamily, Protocol, SocketState, SocketTimer, TcpInfo, Timestamp};
-use crate::{ConnectionEntry, ConnectionLabel, Store};
 
 /// A connection as the schema names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -63,60 +62,4 @@ pub struct ConnectionDoc {
     pub warnings: Vec<String>,
     /// What the connection is part of (`burst of 5 short connections`).
     pub label: Option<String>,
-}
-
-impl ConnectionDoc {
-    /// The entry as exported, with names from `store`.
-    #[must_use]
-    pub fn new(store: &Store, entry: &ConnectionEntry) -> Self {
-        let connections = store.connections();
-        let socket = &entry.socket;
-        let process = entry.pid.and_then(|pid| connections.process(pid));
-        Self {
-            cookie: socket.cookie,
-            protocol: socket.protocol,
-            family: socket.family,
-            state: socket.state,
-            local: socket.local,
-            remote: socket.remote,
-            remote_name: connections.name_of(socket.remote.ip()).flatten().map(str::to_owned),
-            interface: socket
-                .interface_index
-                .and_then(|index| store.interface(index))
-                .map(|e| e.info.name.clone()),
-            uid: socket.uid,
-            inode: socket.inode,
-            pid: entry.pid,
-            process: process.map(|p| p.name.clone()),
-            user: process.map(|p| p.user.clone()),
-            rx_bytes_per_s: entry.rates.map(|r| r.rx_bytes_per_s),
-            tx_bytes_per_s: entry.rates.map(|r| r.tx_bytes_per_s),
-            opened_at: entry.opened_at,
-            closed_at: entry.closed_at,
-            recv_queue: socket.recv_queue,
-            send_queue: socket.send_queue,
-            timer: socket.timer,
-            congestion: socket.congestion.clone(),
-            tcp: socket.tcp,
-            warnings: entry.warnings.names().map(str::to_owned).collect(),
-            label: entry.label.map(ConnectionLabel::text),
-        }
-    }
-}
-
-/// The store's connections in the export's stable order: open before closed, then by
-/// protocol, state and ends.
-pub(crate) fn ordered(store: &Store) -> Vec<&ConnectionEntry> {
-    let mut entries: Vec<&ConnectionEntry> = store.connections().iter().collect();
-    entries.sort_by_key(|e| {
-        (
-            e.closed_at.is_some(),
-            e.socket.protocol,
-            e.socket.state,
-            e.socket.local,
-            e.socket.remote,
-            e.socket.cookie,
-        )
-    });
-    entries
 }

@@ -8,6 +8,7 @@
 //! fields (the schema allows that) still loads.
 
 mod build;
+mod capture;
 mod connections;
 mod dns;
 pub mod schema;
@@ -16,6 +17,7 @@ pub(crate) mod serde_helpers;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use capture::SnapshotCapture;
 pub use connections::ConnectionDoc;
 pub use dns::{DnsSection, ServerHealth};
 
@@ -132,3 +134,6 @@ impl From<InterfaceRates> for InterfaceRatesDoc {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
