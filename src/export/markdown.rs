@@ -5,7 +5,7 @@
 use std::fmt::Display;
 use std::io::{self, Write};
 
-use netlens_collectors::model::{DnsTrace, PathState, Route};
+use netlens_collectors::model::{DnsTrace, PathState, Route, TunnelMode};
 use netlens_collectors::snapshot::{ConnectionDoc, DnsSection, Snapshot};
 use netlens_ui::format::{Millis, Percent, Rate};
 use serde::Serialize;
@@ -153,7 +153,7 @@ fn paths(out: &mut dyn Write, paths: &[PathState]) -> io::Result<()> {
             text_or_dash(path.interface.as_deref()),
             or_dash(path.gateway),
             or_dash(path.source),
-            or_dash(path.tunnel.map(|t| t.as_str())),
+            or_dash(path.tunnel.map(TunnelMode::as_str)),
             path.ipv4,
             path.ipv6,
             path.dns,

@@ -112,7 +112,6 @@ pub struct InterfaceDoc {
 
 /// An interface's rates as the schema names them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[expect(clippy::struct_field_names, reason = "the export schema's field names")]
 pub struct InterfaceRatesDoc {
     /// Bytes received per second.
     pub rx_bytes_per_s: f64,

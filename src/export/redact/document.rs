@@ -116,10 +116,14 @@ impl Redactor {
     }
 
     fn resolver_config(&mut self, config: &mut ResolverConfig) {
-        config.nameservers.iter_mut().for_each(|server| self.ip(server));
+        for server in &mut config.nameservers {
+            self.ip(server);
+        }
         self.dns_words(&mut config.search);
         self.dns_words(&mut config.options);
-        config.upstreams.iter_mut().for_each(|server| self.ip(server));
+        for server in &mut config.upstreams {
+            self.ip(server);
+        }
         self.dns_words(&mut config.hosts_order);
         self.dns_words(&mut config.gai_rules);
         self.dns_words(&mut config.sources);
@@ -129,7 +133,9 @@ impl Redactor {
         self.dns_in_place(&mut trace.name);
         self.dns_words(&mut trace.candidates);
         self.optional_dns_text(&mut trace.answered_by);
-        trace.result.iter_mut().for_each(|address| self.ip(address));
+        for address in &mut trace.result {
+            self.ip(address);
+        }
         self.optional_dns_text(&mut trace.error);
         for step in &mut trace.steps {
             self.dns_in_place(&mut step.candidate);
@@ -145,7 +151,9 @@ impl Redactor {
             self.optional_dns_text(&mut step.error);
         }
         if let Some(system) = &mut trace.system {
-            system.addresses.iter_mut().for_each(|address| self.ip(address));
+            for address in &mut system.addresses {
+                self.ip(address);
+            }
             self.optional_dns_text(&mut system.error);
         }
         self.dns_words(&mut trace.differences);
@@ -164,7 +172,9 @@ impl Redactor {
             *user = self.pseudonym(Pseudonym::User, user);
         }
         self.optional_text(&mut connection.congestion);
-        connection.warnings.iter_mut().for_each(|warning| self.text(warning));
+        for warning in &mut connection.warnings {
+            self.text(warning);
+        }
         self.optional_text(&mut connection.label);
     }
 
@@ -189,7 +199,9 @@ impl Redactor {
     }
 
     fn dns_words(&mut self, words: &mut [String]) {
-        words.iter_mut().for_each(|word| self.dns_in_place(word));
+        for word in words {
+            self.dns_in_place(word);
+        }
     }
 
     pub(super) fn ip(&mut self, address: &mut IpAddr) {
