@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use netlens_collectors::Store;
 use netlens_collectors::model::{SourceId, SourceState, Timestamp};
+use netlens_collectors::snapshot::SnapshotCapture;
 use tokio::time::Instant;
 
 use crate::cli::{SnapshotArgs, SnapshotFormat};
@@ -23,9 +24,11 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
         eprintln!("netlens: collecting for {} …", crate::duration::format(args.duration));
     }
     let store = collect_for(&settings, args.duration).await;
-    let mut doc = export::snapshot(&store, Timestamp::now_utc());
-    // The document holds everything the output needs: the store's memory goes first.
+    // Copy the facts out, free the store, then build the document: the store and the
+    // finished document are never in memory together (`scripts/measure_snapshot.py`).
+    let capture = SnapshotCapture::take(&store, Timestamp::now_utc());
     drop(store);
+    let mut doc = capture.into_snapshot();
     if args.redact {
         export::redact(&mut doc);
     }

@@ -9,18 +9,11 @@ mod write;
 
 use std::io::{self, Write};
 
-use netlens_collectors::Store;
 use netlens_collectors::model::Timestamp;
 pub use netlens_collectors::snapshot::Snapshot;
 
 pub use redact::redact;
 pub use write::{check_writable, file_name, write_to};
-
-/// Build the snapshot of `store` taken at `taken_at`.
-#[must_use]
-pub fn snapshot(store: &Store, taken_at: Timestamp) -> Snapshot {
-    Snapshot::from_store(store, taken_at)
-}
 
 /// The document as pretty JSON with a final newline, streamed: no intermediate
 /// value or string holds the whole text.

@@ -3,7 +3,7 @@ use netlens_collectors::fake;
 use super::*;
 
 fn doc() -> Snapshot {
-    snapshot(&fake::store(), fake::NOW)
+    Snapshot::from_store(&fake::store(), fake::NOW)
 }
 
 fn json(doc: &Snapshot) -> serde_json::Value {
