@@ -10,6 +10,7 @@ use futures::StreamExt as _;
 use netlens_collectors::dns::source::DnsControl;
 use netlens_collectors::model::{SourceId, TimelineKind, Timestamp};
 use netlens_collectors::paths::source::PathsControl;
+use netlens_collectors::snapshot::SnapshotCapture;
 use netlens_collectors::{Event, Notice, Payload, Store};
 use netlens_ui::{Command, Keymap, StatusLevel, Theme, UiState};
 use ratatui::crossterm::event::EventStream;
@@ -191,15 +192,16 @@ fn draw(guard: &mut TerminalGuard, store: &Store, ui: &UiState, theme: &Theme) -
 /// on `done` and shows in the status bar.
 fn start_export(store: &Store, settings: &Settings, done: mpsc::Sender<ExportResult>) {
     let taken_at = Timestamp::now_utc();
-    // Building the JSON value is quick and needs the store; the write is blocking I/O.
-    let value = export::snapshot(store, taken_at);
+    // Only the copy out of the store runs on the loop (`benches/snapshot.rs`); naming,
+    // sorting, rendering and writing run on a thread.
+    let capture = SnapshotCapture::take(store, taken_at);
     let dir = settings.export_dir.clone();
     tokio::task::spawn_blocking(move || {
+        let doc = capture.into_snapshot();
         // netlens picks the name, so it is created exclusively: nothing prepared in
         // advance under that name (a symlink in /tmp) can redirect the write.
         let name = export::file_name(taken_at, "json");
-        let text = export::json_text(&value);
-        let result = output::create_new(&dir, &name, Box::new(move |out| out.write_all(text.as_bytes())))
+        let result = output::create_new(&dir, &name, Box::new(move |out| export::write_json(&doc, out)))
             .map(|path| std::fs::canonicalize(&path).unwrap_or(path))
             .map_err(|error| error.to_string());
         let _ = done.blocking_send(result);

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use netlens_collectors::Store;
 use netlens_collectors::model::{SourceId, SourceState, Timestamp};
+use netlens_collectors::snapshot::SnapshotCapture;
 use tokio::time::Instant;
 
 use crate::cli::{SnapshotArgs, SnapshotFormat};
@@ -24,18 +25,22 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
         eprintln!("netlens: collecting for {} …", crate::duration::format(args.duration));
     }
     let store = collect_for(&settings, args.duration).await;
-    let mut value = export::snapshot(&store, Timestamp::now_utc());
+    // Copy the facts out, free the store, then build the document: the store and the
+    // finished document are never in memory together (`scripts/measure_snapshot.py`).
+    let capture = SnapshotCapture::take(&store, Timestamp::now_utc());
+    drop(store);
+    let mut doc = capture.into_snapshot();
     if args.redact {
-        export::redact(&mut value);
+        export::redact(&mut doc);
     }
-    let text = match args.format {
-        SnapshotFormat::Json => export::json_text(&value),
-        SnapshotFormat::Md => export::markdown(&value),
-        SnapshotFormat::Csv => export::csv(&value),
+    let render = match args.format {
+        SnapshotFormat::Json => export::write_json,
+        SnapshotFormat::Md => export::write_markdown,
+        SnapshotFormat::Csv => export::write_csv,
     };
     let output = args.output.as_deref().map_or(Output::Stdout, |path| Output::from_arg(path.as_os_str()));
     tokio::task::spawn_blocking(move || {
-        output::write(&output, Box::new(move |out| out.write_all(text.as_bytes())))
+        output::write(&output, Box::new(move |out| render(&doc, out)))
     })
     .await
     .context("export task")??;

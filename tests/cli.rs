@@ -114,6 +114,8 @@ fn snapshot_redact_hides_identity_consistently() {
     let text = stdout(&redacted);
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON: {e}"));
     support::schema::check_snapshot(&doc);
+    let plain_doc = serde_json::from_str(&plain_text).unwrap_or_else(|e| panic!("not JSON: {e}"));
+    support::schema::check_snapshot(&plain_doc);
     for secret in ["devbox", "52:54:00:12:34:56", "192.168.1.23", "10.20.30.41", "fe80::5054:ff:fe12:3456"] {
         assert!(plain_text.contains(secret), "the demo has {secret}");
         assert!(!text.contains(secret), "{secret} leaked");

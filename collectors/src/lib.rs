@@ -9,6 +9,7 @@ pub mod event;
 pub mod history;
 pub mod model;
 pub mod paths;
+pub mod snapshot;
 pub mod store;
 
 #[cfg(feature = "fake")]

@@ -82,6 +82,19 @@ impl fmt::Display for Millis {
     }
 }
 
+/// A share in percent with one decimal, e.g. `12.5%`; `–` when unknown.
+#[derive(Debug, Clone, Copy)]
+pub struct Percent(pub Option<f64>);
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(value) if value.is_finite() => write!(f, "{value:.1}%"),
+            _ => f.write_str("–"),
+        }
+    }
+}
+
 /// Bits per second, as TCP reports delivery and pacing rates: `11.6 Mbit/s`.
 #[derive(Debug, Clone, Copy)]
 pub struct BitRate(pub u64);
@@ -295,6 +308,8 @@ mod tests {
         }
         assert_eq!(BitRate(11_600_000).to_string(), "11.6 Mbit/s");
         assert_eq!(BitRate(800).to_string(), "800 bit/s");
+        assert_eq!(Percent(Some(12.34)).to_string(), "12.3%");
+        assert_eq!(Percent(None).to_string(), "–");
     }
 
     #[test]

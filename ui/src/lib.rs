@@ -11,7 +11,7 @@
 pub mod action;
 mod conn_filter;
 mod filter;
-mod format;
+pub mod format;
 pub mod input;
 mod names;
 mod panes;

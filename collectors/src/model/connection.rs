@@ -3,12 +3,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use serde::{Serialize, Serializer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::AddressFamily;
 
 /// Transport protocol of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// TCP.
@@ -30,7 +31,7 @@ impl Protocol {
 
 /// Socket state with the kernel's names (`TCP_*` from `<net/tcp_states.h>`), in lower
 /// case; [`SocketState::Unconnected`] for a UDP socket with no peer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SocketState {
     /// Data flows both ways (for UDP: connected to one peer).
@@ -124,7 +125,7 @@ impl SocketState {
 }
 
 /// The socket timer that is armed (`idiag_timer`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimerKind {
     /// Retransmission timer.
@@ -140,7 +141,7 @@ pub enum TimerKind {
 }
 
 /// An armed socket timer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SocketTimer {
     /// Which timer.
     pub kind: TimerKind,
@@ -175,7 +176,7 @@ pub struct SocketMemory {
 
 /// The kernel's TCP statistics for one socket (`struct tcp_info`). The struct grew
 /// over kernel versions; fields a kernel does not report are `None`.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct TcpInfo {
     /// Smoothed round-trip time.
     pub rtt_ms: f64,

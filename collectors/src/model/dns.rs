@@ -3,12 +3,13 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
 
 /// How this host turns names into addresses, per its configuration files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ResolverConfig {
     /// Nameservers glibc uses, in order (at most three).
     pub nameservers: Vec<IpAddr>,
@@ -65,7 +66,7 @@ pub struct HostsEntry {
 }
 
 /// How a DNS message travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DnsTransport {
     /// One datagram each way.
@@ -86,7 +87,7 @@ impl DnsTransport {
 }
 
 /// One record of an answer section, as a user reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DnsAnswer {
     /// The owner name, without the trailing dot.
     pub name: String,
@@ -100,7 +101,7 @@ pub struct DnsAnswer {
 
 /// One query of a trace: one candidate name, to one server, for one type, over one
 /// transport, in one attempt.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TraceStep {
     /// The candidate name asked (search domain applied), without the trailing dot.
     pub candidate: String,
@@ -132,7 +133,7 @@ pub struct TraceStep {
 }
 
 /// What the system resolver (`getaddrinfo`, `AF_UNSPEC`, `AI_ADDRCONFIG`) answered.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SystemAnswer {
     /// Addresses, in the order getaddrinfo sorted them (RFC 6724 with gai.conf).
     pub addresses: Vec<std::net::IpAddr>,
@@ -143,7 +144,7 @@ pub struct SystemAnswer {
 }
 
 /// Why a trace ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TraceOrigin {
     /// The user asked for it (the `t` prompt, `netlens trace`).
@@ -155,7 +156,7 @@ pub enum TraceOrigin {
 }
 
 /// A resolution replayed step by step the way glibc does it (DESIGN.md §6).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DnsTrace {
     /// The name as typed.
     pub name: String,
@@ -163,6 +164,7 @@ pub struct DnsTrace {
     pub origin: TraceOrigin,
     /// When it started.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "crate::snapshot::schema::timestamp")]
     pub started_at: Timestamp,
     /// The candidates in the order they were tried.
     pub candidates: Vec<String>,
@@ -183,10 +185,11 @@ pub struct DnsTrace {
 }
 
 /// One DNS exchange seen on the wire by passive capture.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DnsQuery {
     /// When the query was sent.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "crate::snapshot::schema::timestamp")]
     pub at: Timestamp,
     /// The asking process, by its local port.
     pub pid: Option<u32>,
@@ -211,7 +214,7 @@ pub struct DnsQuery {
 }
 
 /// Counters of the passive capture since it started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct CaptureCounters {
     /// DNS packets parsed.
     pub packets: u64,
@@ -242,11 +245,12 @@ pub struct DnsConfigReport {
 }
 
 /// The NAT64 prefix found through `ipv4only.arpa` (RFC 7050).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Dns64Report {
     /// The synthesising prefix (`64:ff9b::/96`), or `None` when AAAA has no synthesised answer.
     pub prefix: Option<String>,
     /// When it was checked.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "crate::snapshot::schema::timestamp")]
     pub checked_at: Timestamp,
 }

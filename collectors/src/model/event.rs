@@ -1,11 +1,12 @@
 //! Timeline entries and source status.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
 
 /// Which collector produced an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceId {
     /// Links, addresses, routes, rules and neighbours (rtnetlink or the portable fallback).
@@ -47,7 +48,9 @@ impl SourceId {
 }
 
 /// The health of a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceState {
     /// Working as designed.
@@ -75,7 +78,7 @@ impl SourceState {
 }
 
 /// A source's status line, as shown in panes and exported under `sources`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SourceStatus {
     /// Which source.
     pub name: SourceId,
@@ -86,7 +89,7 @@ pub struct SourceStatus {
 }
 
 /// What happened, in a word; the timeline filters on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimelineKind {
     /// A new interface appeared.
@@ -170,10 +173,11 @@ impl TimelineKind {
 }
 
 /// One line of the event timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TimelineEntry {
     /// When it happened (the first occurrence, for a coalesced burst).
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "crate::snapshot::schema::timestamp")]
     pub at: Timestamp,
     /// Which source saw it.
     pub source: SourceId,
@@ -184,7 +188,7 @@ pub struct TimelineEntry {
     /// The human sentence, e.g. `eth0 carrier lost`.
     pub detail: String,
     /// How many identical entries were folded into this one (1 for a single event).
-    #[serde(skip_serializing_if = "is_one")]
+    #[serde(skip_serializing_if = "is_one", default = "crate::snapshot::serde_helpers::one")]
     pub count: u32,
 }
 

@@ -1,6 +1,9 @@
 //! Small typed flag sets for links and addresses, serialised as lists of kernel names.
 
-use serde::{Serialize, Serializer, ser::SerializeSeq};
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _, ser::SerializeSeq};
 
 macro_rules! flag_set {
     ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $flag:ident = $bit:expr => $label:literal,)* }) => {
@@ -42,6 +45,32 @@ macro_rules! flag_set {
                     seq.serialize_element(name)?;
                 }
                 seq.end()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            /// The list of names back into bits; a name this build does not know is an
+            /// error rather than a silently dropped flag.
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let names = Vec::<Cow<'de, str>>::deserialize(deserializer)?;
+                names.iter().try_fold(Self::default(), |flags, name| {
+                    Self::ALL
+                        .iter()
+                        .find(|(_, label)| *label == name.as_ref())
+                        .map(|(flag, _)| flags.with(*flag))
+                        .ok_or_else(|| D::Error::custom(format_args!("unknown {} name {name:?}", stringify!($name))))
+                })
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                let names: Vec<&str> = Self::ALL.iter().map(|(_, label)| *label).collect();
+                json_schema!({ "type": "array", "uniqueItems": true, "items": { "type": "string", "enum": names } })
             }
         }
     };

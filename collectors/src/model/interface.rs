@@ -2,13 +2,16 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{AddressFlags, LinkFlags};
 
 /// The functional type of an interface (DESIGN.md §4): what it *is*, derived from the
 /// link kind, the loopback flag, the hardware type and sysfs, most specific fact first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum InterfaceKind {
     /// The loopback device.
@@ -69,7 +72,9 @@ impl InterfaceKind {
 }
 
 /// RFC 2863 operational state as the kernel reports it (`IF_OPER_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum OperState {
     /// Operational.
@@ -106,7 +111,7 @@ impl OperState {
 }
 
 /// Address family of an address, route or rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AddressFamily {
     /// IPv4.
@@ -136,7 +141,9 @@ impl AddressFamily {
 }
 
 /// Scope of an address or route (`RT_SCOPE_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AddressScope {
     /// Valid everywhere (`universe`).
@@ -170,7 +177,7 @@ impl AddressScope {
 }
 
 /// One address held by an interface, with its flags and lifetimes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InterfaceAddress {
     /// The address itself.
     pub address: IpAddr,
@@ -200,7 +207,7 @@ impl InterfaceAddress {
 }
 
 /// Cumulative interface counters (`IFLA_STATS64`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct InterfaceStats {
     /// Bytes received.
     pub rx_bytes: u64,
@@ -234,7 +241,7 @@ pub struct InterfaceRates {
 }
 
 /// A network interface as the kernel describes it, keyed by `index`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct Interface {
     /// Kernel interface index: the identity (names change; indexes do not).
     pub index: u32,

@@ -3,12 +3,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{AddressFamily, InterfaceKind, RouteType, Timestamp};
 
 /// The verdict on a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PathStatus {
     /// Every check passes.
@@ -33,7 +36,7 @@ impl PathStatus {
 }
 
 /// Why a path is not satisfied: the first failing check, by its schema name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PathReason {
     /// No route matches the destination.
@@ -81,7 +84,7 @@ impl PathReason {
 }
 
 /// One link of the evaluation chain, in chain order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckName {
     /// For a name target: DNS configured and resolving it.
@@ -117,7 +120,7 @@ impl CheckName {
 }
 
 /// One check and its result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PathCheck {
     /// Which check.
     pub name: CheckName,
@@ -128,7 +131,7 @@ pub struct PathCheck {
 }
 
 /// Full or split tunnel (DESIGN.md §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TunnelMode {
     /// The default path uses the same tunnel: everything goes through it.
@@ -149,10 +152,13 @@ impl TunnelMode {
 }
 
 /// The latest probe results of a target, over a sliding window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProbeSummary {
     /// `tcp`, `icmp` or `dns`.
-    pub kind: &'static str,
+    #[serde(deserialize_with = "crate::snapshot::serde_helpers::probe_kind")]
+    #[schemars(schema_with = "crate::snapshot::schema::probe_kind")]
+    // Spelled with its path so serde does not borrow it from the input: it is interned.
+    pub kind: &'static std::primitive::str,
     /// Whether the latest probe succeeded.
     pub ok: bool,
     /// Round-trip time of the latest successful probe in the window, milliseconds.
@@ -170,7 +176,7 @@ pub struct ProbeSummary {
 }
 
 /// How one connection attempt of a Happy Eyeballs race ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptOutcome {
     /// The connection was established.
@@ -206,7 +212,7 @@ impl AttemptOutcome {
 }
 
 /// One connection attempt of a Happy Eyeballs race (RFC 8305).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConnectAttempt {
     /// Where it connected to.
     pub address: SocketAddr,
@@ -224,10 +230,11 @@ pub struct ConnectAttempt {
 }
 
 /// A committed status change of a path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PathTransition {
     /// When the new status was first seen (before the debounce confirmed it).
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "crate::snapshot::schema::timestamp")]
     pub at: Timestamp,
     /// Status before.
     pub from: PathStatus,
@@ -238,7 +245,7 @@ pub struct PathTransition {
 }
 
 /// A status seen by the latest evaluation but not yet held for the debounce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PendingStatus {
     /// The new status.
     pub status: PathStatus,
@@ -246,12 +253,13 @@ pub struct PendingStatus {
     pub reason: Option<PathReason>,
     /// When it was first seen.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "crate::snapshot::schema::timestamp")]
     pub since: Timestamp,
 }
 
 /// Everything known about one target's path. Serialises to the export's `paths` entry.
 #[expect(clippy::struct_excessive_bools, reason = "the export schema's availability flags")]
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PathState {
     /// The target as written in canonical form (`default-ipv4`, `example.org:443,probe=icmp`).
     pub target: String,
@@ -295,9 +303,11 @@ pub struct PathState {
     pub constrained: bool,
     /// When the committed status began.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "crate::snapshot::schema::timestamp")]
     pub since: Timestamp,
     /// When the path was last evaluated.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(schema_with = "crate::snapshot::schema::timestamp")]
     pub evaluated_at: Timestamp,
     /// A different status seen but not yet held for the debounce.
     pub pending: Option<PendingStatus>,

@@ -2,12 +2,15 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{AddressFamily, AddressScope, Interface};
 
 /// Route type (`RTN_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RouteType {
     /// A gateway or direct route.
@@ -56,7 +59,7 @@ impl RouteType {
 }
 
 /// One route of any table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Route {
     /// Address family.
     pub family: AddressFamily,
@@ -116,7 +119,7 @@ impl Route {
 }
 
 /// A policy routing rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Rule {
     /// Address family.
     pub family: AddressFamily,
@@ -131,7 +134,9 @@ pub struct Rule {
 }
 
 /// Neighbour cache state (`NUD_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum NeighborState {
     /// Resolution in progress.
@@ -180,7 +185,7 @@ impl NeighborState {
 }
 
 /// A neighbour (ARP / NDP) cache entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Neighbor {
     /// Interface name.
     pub interface: String,

@@ -1,9 +1,10 @@
 //! Facts about the host and about netlens itself.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Which privileges the process holds, as far as networking is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Privileges {
     /// `CAP_NET_RAW`: packet capture and raw ICMP.
     pub net_raw: bool,
@@ -14,7 +15,7 @@ pub struct Privileges {
 }
 
 /// The host section of a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct HostFacts {
     /// Host name.
     pub hostname: String,
