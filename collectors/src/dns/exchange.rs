@@ -225,7 +225,9 @@ async fn ask_udp(
             return fail_all(text, refused);
         }
     }
-    let deadline = start + timeout;
+    // The timeout runs from the first query on the wire, so a step's recorded
+    // latency is never shorter than the timeout it reports (socket set-up aside).
+    let deadline = sent_at.first().copied().unwrap_or(start) + timeout;
     let mut replies: Vec<Option<Reply>> = questions.iter().map(|_| None).collect();
     let mut ignored = 0_u32;
     let mut buffer = vec![0_u8; MAX_DATAGRAM];
