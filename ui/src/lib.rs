@@ -9,7 +9,10 @@
 //! ratatui frame.
 
 pub mod action;
+mod command;
+mod component;
 mod conn_filter;
+mod context;
 mod filter;
 mod format;
 pub mod input;
@@ -17,6 +20,10 @@ mod names;
 mod panes;
 pub mod state;
 pub mod svg;
+mod tab;
+mod tabs;
+#[cfg(test)]
+mod testing;
 pub mod theme;
 pub mod update;
 pub mod view;

@@ -14,9 +14,11 @@ use ratatui::buffer::Buffer;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
+/// Draw a copy of `ui` (drawing records geometry into the state it draws).
 fn render_with(store: &Store, ui: &UiState, theme: &Theme, width: u16, height: u16) -> Buffer {
+    let mut ui = ui.clone();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| draw(frame, store, ui, theme, fake::NOW)).unwrap();
+    terminal.draw(|frame| draw(frame, store, &mut ui, theme, fake::NOW)).unwrap();
     terminal.backend().buffer().clone()
 }
 
@@ -70,12 +72,15 @@ fn colour(colour: ratatui::style::Color) -> String {
     }
 }
 
+/// The state after `actions` on `tab`, each key followed by a frame as in the app (a
+/// frame records the geometry the next key reads).
 fn state(store: &Store, tab: Tab, width: u16, height: u16, actions: &[Action]) -> UiState {
     let mut ui = UiState::new();
-    update(&mut ui, store, Action::Resize(width, height));
-    update(&mut ui, store, Action::SelectTab(tab));
-    for action in actions {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let theme = Theme::default();
+    for action in [Action::Resize(width, height), Action::SelectTab(tab)].iter().chain(actions) {
         update(&mut ui, store, *action);
+        terminal.draw(|frame| draw(frame, store, &mut ui, &theme, fake::NOW)).unwrap();
     }
     ui
 }

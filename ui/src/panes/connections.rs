@@ -18,10 +18,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::{connection_details, note, position, scroll_marks};
+use super::connection_details;
+use super::tones::socket_state_style;
+use crate::context::Paint;
 use crate::format::{Millis, Rate, Span};
-use crate::state::{ConnectionSort, ConnectionsState, UiState};
+use crate::state::{ConnectionSort, ConnectionsState, SortKey};
 use crate::theme::Theme;
+use crate::widgets::banner::source_banner;
+use crate::widgets::marks::{note, position, scroll_marks};
 use crate::widgets::pane::pane;
 use crate::widgets::split_top;
 use crate::widgets::table::{Column, Layout, Row, header, scroll};
@@ -76,11 +80,6 @@ const fn sort_column(sort: ConnectionSort) -> usize {
     }
 }
 
-/// Whether the table is sorted descending.
-pub(crate) const fn descending(state: &ConnectionsState) -> bool {
-    state.sort.descending_by_default() != state.reversed
-}
-
 /// The state as the table shows it: `ss`'s short forms for the long names.
 pub(crate) const fn short_state(entry: &ConnectionEntry) -> &'static str {
     if entry.closed_at.is_some() {
@@ -92,20 +91,6 @@ pub(crate) const fn short_state(entry: &ConnectionEntry) -> &'static str {
         SocketState::NewSynRecv => "syn_recv",
         SocketState::BoundInactive => "bound",
         other => other.as_str(),
-    }
-}
-
-/// The style of a connection's state: listening, established, connecting and closing
-/// read differently at a glance; closed ones are dimmed.
-pub(crate) const fn state_style(theme: &Theme, entry: &ConnectionEntry) -> Style {
-    if entry.closed_at.is_some() {
-        return theme.closed();
-    }
-    match entry.socket.state {
-        SocketState::Established => theme.established(),
-        SocketState::Listen | SocketState::Unconnected | SocketState::BoundInactive => theme.listening(),
-        SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => theme.connecting(),
-        _ => theme.closing(),
     }
 }
 
@@ -330,16 +315,16 @@ impl<'s> Model<'s> {
     /// Filter the store's connections as the tab's state says.
     pub(crate) fn build(store: &'s Store, state: &ConnectionsState, now: Timestamp) -> Self {
         let connections = store.connections();
-        let filter = &state.filter;
+        let filter = &state.table.filter;
         let rows =
             connections.iter().filter(|entry| filter.is_empty() || filter.matches(entry, connections, now));
         let conn = |entry: &'s ConnectionEntry| Conn {
             entry,
             process: entry.pid.and_then(|pid| connections.process(pid)),
         };
-        let descending = descending(state);
+        let descending = state.table.descending();
         let mut model = Self {
-            sort: state.sort,
+            sort: state.table.sort,
             descending,
             now,
             flat: Vec::new(),
@@ -356,7 +341,7 @@ impl<'s> Model<'s> {
                 });
                 model.groups[at].add(row, now);
             }
-            model.groups.sort_by(|a, b| compare_groups(state.sort, descending, a, b));
+            model.groups.sort_by(|a, b| compare_groups(state.table.sort, descending, a, b));
         } else {
             model.flat = Vec::with_capacity(connections.len());
             model.flat.extend(rows.map(conn));
@@ -516,14 +501,21 @@ impl<'s> Model<'s> {
 
 /// The cursor row and the first line drawn, as they stand: on the selected connection
 /// if it still shows, else where the cursor was.
-pub(crate) fn placement(model: &Model<'_>, state: &ConnectionsState, visible: usize) -> (usize, usize) {
+/// With `visible` unknown (before the first frame) the offset stays as it was.
+pub(crate) fn placement(
+    model: &Model<'_>,
+    state: &ConnectionsState,
+    visible: Option<usize>,
+) -> (usize, usize) {
     let rows = model.rows();
     let cursor = state
         .selected
         .and_then(|cookie| model.rank_of(cookie))
-        .unwrap_or(state.list.cursor)
+        .unwrap_or(state.table.cursor)
         .min(rows.saturating_sub(1));
-    (cursor, model.offset_for(cursor, state.list.offset, visible))
+    let offset =
+        visible.map_or(state.table.offset, |visible| model.offset_for(cursor, state.table.offset, visible));
+    (cursor, offset)
 }
 
 /// Lines the tab spends above its rows inside the pane: a degraded-source banner, the
@@ -535,26 +527,20 @@ fn chrome_lines(store: &Store) -> u16 {
     2 + u16::from(banner) + u16::from(caveats(store).is_some())
 }
 
-/// Rows of the table on a terminal `height` rows tall.
-pub(crate) fn visible_rows(store: &Store, height: u16) -> usize {
-    // Tab bar, status bar, two borders.
-    usize::from(height.saturating_sub(4).saturating_sub(chrome_lines(store)))
-}
-
 /// The connections on screen (for reverse-DNS lookups): the open details' connection,
 /// or the rows of the table as the last frame drew them.
-pub(crate) fn on_screen<'s>(store: &'s Store, ui: &UiState, now: Timestamp) -> Vec<&'s ConnectionEntry> {
-    let state = &ui.connections;
+pub(crate) fn on_screen<'s>(
+    store: &'s Store,
+    state: &ConnectionsState,
+    now: Timestamp,
+) -> Vec<&'s ConnectionEntry> {
     if let Some(open) = state.details {
         return store.connections().get(open.cookie).into_iter().collect();
     }
-    let (_, height) = ui.viewport;
-    let height = if height == 0 { 24 } else { height };
-    let visible = visible_rows(store, height);
+    let Some(visible) = state.table.visible() else { return Vec::new() };
     let mut model = Model::build(store, state, now);
-    let (_, offset) = placement(&model, state, visible);
     model
-        .window(offset, visible)
+        .window(state.table.offset, visible)
         .into_iter()
         .filter_map(|line| match line {
             Line::Conn(conn, _) => Some(conn.entry),
@@ -607,19 +593,8 @@ pub(crate) fn count_spans(counts: ConnectionCounts, theme: &Theme) -> Vec<(Strin
 }
 
 /// Draw the tab (or the details view, when one is open).
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    store: &Store,
-    ui: &UiState,
-    theme: &Theme,
-    now: Timestamp,
-) {
-    let state = &ui.connections;
-    if let Some(open) = state.details {
-        connection_details::render(frame, area, store, open, theme, now);
-        return;
-    }
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState, ctx: &Paint<'_>) {
+    let Paint { store, theme, now, keys } = *ctx;
     let connections = store.connections();
     let mut model = Model::build(store, state, now);
     let buf = frame.buffer_mut();
@@ -636,29 +611,29 @@ pub(crate) fn render(
     let shown = format!("{} of {}", model.rows(), connections.len());
     let mut title =
         vec![("Connections", theme.title()), (" ", theme.muted()), (total.as_str(), theme.muted())];
-    if !state.filter.is_empty() {
+    if !state.table.filter.is_empty() {
         title.truncate(1);
         title.extend([
             ("  filter ", theme.muted()),
-            (state.filter.text(), theme.accent()),
+            (state.table.filter.text(), theme.accent()),
             ("  ", theme.muted()),
             (shown.as_str(), theme.muted()),
         ]);
     }
-    let arrow = if descending(state) { " ▼" } else { " ▲" };
-    let group_key = ui.keys_of("group").unwrap_or("g");
+    let arrow = if state.table.descending() { " ▼" } else { " ▲" };
+    let group_key = keys.of("group").unwrap_or("g");
     let group_hint =
         if state.grouped { format!("  {group_key} ungroup") } else { format!("  {group_key} group") };
-    let open_hint = format!("  {} details", ui.keys_of("open").unwrap_or("enter"));
+    let open_hint = format!("  {} details", keys.of("open").unwrap_or("enter"));
     let notes = [
         ("sort ", theme.muted()),
-        (state.sort.label(), theme.accent()),
+        (state.table.sort.label(), theme.accent()),
         (arrow, theme.accent()),
         (group_hint.as_str(), theme.muted()),
         (open_hint.as_str(), theme.muted()),
     ];
     let inner = pane(buf, area, theme.border(), &title, &notes);
-    let inner = super::source_banner(buf, inner, store, SourceId::Connections, theme);
+    let inner = source_banner(buf, inner, store, SourceId::Connections, theme);
     if inner.is_empty() {
         return;
     }
@@ -677,7 +652,7 @@ pub(crate) fn render(
         return;
     }
     let layout = Layout::new(&COLUMNS, inner.x, inner.width);
-    header(buf, y, &COLUMNS, &layout, theme, Some((sort_column(state.sort), descending(state))));
+    header(buf, y, &COLUMNS, &layout, theme, Some((sort_column(state.table.sort), state.table.descending())));
     let body = Rect::new(inner.x, y + 1, inner.width, inner.bottom().saturating_sub(y + 1));
     if model.rows() == 0 {
         let text = if !connections.has_data() {
@@ -687,16 +662,17 @@ pub(crate) fn render(
                 }
                 _ => "waiting for the connections source…".to_owned(),
             }
-        } else if state.filter.is_empty() {
+        } else if state.table.filter.is_empty() {
             "no sockets".to_owned()
         } else {
-            format!("no connection matches \"{}\" · esc clears the filter", state.filter.text())
+            format!("no connection matches \"{}\" · esc clears the filter", state.table.filter.text())
         };
         note(buf, body, &text, theme.muted());
         return;
     }
     let visible = usize::from(body.height);
-    let (cursor, offset) = placement(&model, state, visible);
+    let (cursor, offset) = placement(&model, state, Some(visible));
+    state.table.record(offset, visible);
     let total_lines = model.lines();
     let mut painter = Painter { theme, body, layout, now, connections, scratch: Scratch::default() };
     let mut selected = None;
@@ -714,7 +690,7 @@ pub(crate) fn render(
     position(buf, area, cursor, model.rows(), theme.muted());
     scroll_marks(buf, area, offset, visible, total_lines, theme);
     if let Some(entry) = selected.filter(|_| !preview_area.is_empty()) {
-        let hint = format!("{} details", ui.keys_of("open").unwrap_or("enter"));
+        let hint = format!("{} details", keys.of("open").unwrap_or("enter"));
         connection_details::preview(buf, preview_area, store, entry, theme, now, &hint);
     }
 }
@@ -749,7 +725,7 @@ impl Painter<'_> {
         };
         row.text(MARK, mark, mark_style);
         row.text(PROTO, socket.protocol.as_str(), dim(theme.muted()));
-        row.text(STATE, short_state(entry), state_style(theme, entry));
+        row.text(STATE, short_state(entry), socket_state_style(theme, entry));
         let local_style = row.style(dim(theme.muted()));
         if let Some(slot) = row.slot(LOCAL) {
             endpoint(row.buf(), slot.x, y, slot.width, socket.local, Host::Own, local_style, local_style);

@@ -1,0 +1,145 @@
+//! The one-line prompt: the current table's filter, a route lookup, a new path
+//! target, a name to trace. Typing edits the draft; Enter applies it, or keeps the
+//! prompt open with its error shown when the text does not parse; Esc cancels.
+
+use netlens_collectors::Store;
+use netlens_collectors::dns::candidates::candidates;
+use netlens_collectors::model::Timestamp;
+use netlens_collectors::paths::query::LookupRequest;
+use netlens_collectors::paths::target::Target;
+
+use super::set_filter;
+use crate::action::Action;
+use crate::command::Command;
+use crate::state::{DnsFocus, Mode, PendingTrace, PromptKind, Scroll, StatusLevel, Tab, UiState};
+
+/// Longest text the prompt accepts.
+const MAX_DRAFT: usize = 256;
+
+/// `/`: the current table's filter, starting from the one applied.
+pub(super) fn open_filter(ui: &mut UiState) {
+    let Some(text) = ui.tabs.get(ui.tab).filter().map(str::to_owned) else {
+        ui.hint(
+            "filters work on the Interfaces, Paths, DNS, Connections, Routes and Events tables",
+            StatusLevel::Warning,
+        );
+        return;
+    };
+    ui.draft = text;
+    ui.prompt = PromptKind::Filter;
+    ui.mode = Mode::Prompt;
+}
+
+/// `r`: the route lookup prompt, starting from the previous question.
+pub(super) fn open_lookup(ui: &mut UiState) {
+    ui.draft = ui.lookup.as_ref().map(ToString::to_string).unwrap_or_default();
+    ui.prompt = PromptKind::RouteLookup;
+    ui.mode = Mode::Prompt;
+}
+
+/// `t`: the trace prompt (any tab), starting from the name traced last.
+pub(super) fn open_trace(ui: &mut UiState, store: &Store) {
+    ui.draft = match &ui.tabs.dns.pending {
+        Some(pending) => pending.name.clone(),
+        None => store.dns().last_user_trace().map(|trace| trace.name.clone()).unwrap_or_default(),
+    };
+    ui.prompt = PromptKind::Trace;
+    ui.mode = Mode::Prompt;
+}
+
+/// `a`: the add-target prompt (Paths tab).
+pub(super) fn open_add_target(ui: &mut UiState) {
+    if ui.tab != Tab::Paths {
+        let key = ui.keys_of(Tab::Paths.binding()).unwrap_or("3").to_owned();
+        ui.hint(format!("targets are added on the Paths tab ({key})"), StatusLevel::Info);
+        return;
+    }
+    ui.draft.clear();
+    ui.prompt = PromptKind::AddTarget;
+    ui.mode = Mode::Prompt;
+}
+
+/// A key while the prompt is open.
+pub(super) fn handle(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
+    match action {
+        Action::PromptInput(c) if !c.is_control() && ui.draft.chars().count() < MAX_DRAFT => {
+            ui.draft.push(c);
+        }
+        Action::PromptBackspace => {
+            ui.draft.pop();
+        }
+        Action::PromptDeleteWord => {
+            let kept = ui.draft.trim_end().rfind(char::is_whitespace).map_or(0, |i| i + 1);
+            ui.draft.truncate(kept);
+        }
+        Action::PromptClear => ui.draft.clear(),
+        Action::PromptSubmit => return submit(ui, store),
+        Action::PromptCancel | Action::Close => {
+            ui.draft.clear();
+            ui.mode = Mode::Normal;
+        }
+        _ => {}
+    }
+    None
+}
+
+/// Enter in the prompt: apply the filter, ask the route lookup, add the target or
+/// trace the name — or, when the text does not parse, keep the prompt open.
+fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
+    match ui.prompt {
+        PromptKind::Filter => {
+            let text = ui.draft.clone();
+            if set_filter(ui, store, &text) {
+                ui.draft.clear();
+                ui.mode = Mode::Normal;
+            } else {
+                ui.hint("not applied: fix it, or esc keeps the current filter", StatusLevel::Warning);
+            }
+            None
+        }
+        PromptKind::RouteLookup => {
+            let Ok(request) = ui.draft.parse::<LookupRequest>() else {
+                ui.hint("not looked up: fix it, or esc cancels", StatusLevel::Warning);
+                return None;
+            };
+            ui.draft.clear();
+            ui.lookup = Some(request.clone());
+            ui.mode = Mode::RouteLookup;
+            Some(Command::RouteLookup(request))
+        }
+        PromptKind::AddTarget => {
+            let Ok(target) = ui.draft.parse::<Target>() else {
+                ui.hint("not added: fix it, or esc cancels", StatusLevel::Warning);
+                return None;
+            };
+            ui.draft.clear();
+            ui.mode = Mode::Normal;
+            if store.path(&target.text).is_some() {
+                ui.hint(format!("{target} is already watched"), StatusLevel::Info);
+                ui.tabs.paths.reselect(store, Some(target.text));
+                return None;
+            }
+            ui.hint(format!("adding {target}…"), StatusLevel::Info);
+            Some(Command::AddTarget(target))
+        }
+        PromptKind::Trace => {
+            // The same check the tracer makes, without a search list: what is typed
+            // must be a host name at all; expanding it is the tracer's job.
+            let name = ui.draft.trim().to_owned();
+            if candidates(&name, &[], 1).is_err() {
+                ui.hint("not traced: fix it, or esc cancels", StatusLevel::Warning);
+                return None;
+            }
+            ui.draft.clear();
+            ui.mode = Mode::Normal;
+            // The answer shows on the DNS tab, in the trace view.
+            ui.tab = Tab::Dns;
+            let dns = &mut ui.tabs.dns;
+            dns.focus = DnsFocus::Trace;
+            dns.trace = Scroll::default();
+            let since = store.updated_at().unwrap_or(Timestamp::UNIX_EPOCH);
+            dns.pending = Some(PendingTrace { name: name.clone(), since });
+            Some(Command::Trace(name))
+        }
+    }
+}
