@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use netlens_collectors::Store;
 use netlens_collectors::model::Timestamp;
 
-use crate::panes::{connections, overview};
+use crate::panes::{connection_model, overview};
 use crate::state::{Tab, UiState};
 
 /// Remote addresses of the rows the Connections tab shows now (or of its open details,
@@ -18,7 +18,7 @@ use crate::state::{Tab, UiState};
 pub fn wanted_names(store: &Store, ui: &UiState) -> Vec<IpAddr> {
     let now = store.updated_at().unwrap_or(Timestamp::UNIX_EPOCH);
     let remotes: Vec<IpAddr> = match ui.tab() {
-        Tab::Connections => connections::on_screen(store, &ui.tabs.connections, now)
+        Tab::Connections => connection_model::on_screen(store, &ui.tabs.connections, now)
             .into_iter()
             .map(|entry| entry.socket.remote.ip())
             .collect(),

@@ -35,7 +35,7 @@ use ratatui::layout::Rect;
 
 use super::dns_log::query_log;
 use super::dns_resolver::{resolver, resolver_height};
-use super::dns_servers::{server_rows, servers};
+use super::dns_servers::{MAX_SERVERS, server_rows, servers};
 use super::dns_trace;
 use crate::context::{Keys, Paint};
 use crate::state::{DnsFocus, DnsState};
@@ -60,9 +60,6 @@ const LOG_SMALL: u16 = 6;
 
 /// Rows of a trace worth drawing below the log (borders included).
 const TRACE_MIN: u16 = 5;
-
-/// Servers the table lists at most.
-pub(crate) const MAX_SERVERS: usize = 8;
 
 /// Where the tab's pieces go; an empty area is not drawn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -9,7 +9,6 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::dns::MAX_SERVERS;
 use super::tones::latency_style;
 use crate::format::Millis;
 use crate::theme::Theme;
@@ -17,6 +16,9 @@ use crate::widgets::marks::note;
 use crate::widgets::pane::pane;
 use crate::widgets::table::{Column, Layout, Row, header};
 use crate::widgets::text::Scratch;
+
+/// Servers the table lists at most.
+pub(crate) const MAX_SERVERS: usize = 8;
 
 const ADDRESS: usize = 0;
 const ROLE: usize = 1;

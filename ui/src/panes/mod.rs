@@ -4,6 +4,7 @@
 
 pub(crate) mod addresses;
 pub(crate) mod connection_details;
+pub(crate) mod connection_model;
 pub(crate) mod connections;
 pub(crate) mod details;
 pub(crate) mod dns;

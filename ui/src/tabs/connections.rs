@@ -9,7 +9,7 @@ use crate::action::Action;
 use crate::component::{Component, Reply};
 use crate::conn_filter::ConnFilter;
 use crate::context::{Handle, Paint};
-use crate::panes::connections::{Model, placement};
+use crate::panes::connection_model::{Model, placement};
 use crate::panes::{connection_details, connections};
 use crate::state::{ConnectionDetails, ConnectionsState, Motion, Scroll, StatusLevel};
 

@@ -4,7 +4,7 @@ use netlens_collectors::{Event, Notice, Payload};
 
 use super::*;
 use crate::component::Component;
-use crate::panes::{connections, dns_log, events, interfaces, paths, routes};
+use crate::panes::{connection_model, dns_log, events, interfaces, paths, routes};
 use crate::state::{ConnectionSort, InterfaceSort};
 use crate::tabs::selected_path;
 use crate::testing::update;
@@ -344,8 +344,9 @@ fn type_text(ui: &mut UiState, store: &Store, text: &str) {
 
 /// The cookie of the selected connection as the view would place it.
 fn selected_cookie(ui: &UiState, store: &Store) -> Option<u64> {
-    let mut model = connections::Model::build(store, &ui.tabs.connections, fake::NOW);
-    let (cursor, _) = connections::placement(&model, &ui.tabs.connections, ui.tabs.connections.table.shown);
+    let mut model = connection_model::Model::build(store, &ui.tabs.connections, fake::NOW);
+    let (cursor, _) =
+        connection_model::placement(&model, &ui.tabs.connections, ui.tabs.connections.table.shown);
     model.row_at(cursor).map(|entry| entry.socket.cookie)
 }
 
@@ -386,7 +387,7 @@ fn connections_filter_applies_only_when_valid() {
     type_text(&mut ui, &store, "proc:firefox");
     run(&mut ui, &store, &[Action::PromptSubmit]);
     assert_eq!((ui.mode(), ui.filter(Tab::Connections)), (Mode::Normal, "proc:firefox"));
-    let model = connections::Model::build(&store, &ui.tabs.connections, fake::NOW);
+    let model = connection_model::Model::build(&store, &ui.tabs.connections, fake::NOW);
     assert_eq!(model.rows(), 3);
     assert_eq!(selected_cookie(&ui, &store), Some(6));
 
