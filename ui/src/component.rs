@@ -23,6 +23,8 @@ pub(crate) enum Reply {
     Handled,
     /// Done; the app performs this side effect.
     Run(Command),
+    /// Done, and the overlay that handled it closes.
+    Dismiss,
 }
 
 /// A part of the screen that handles its keys and draws itself.

@@ -17,6 +17,7 @@ mod filter;
 mod format;
 pub mod input;
 mod names;
+mod overlays;
 mod panes;
 pub mod state;
 pub mod svg;

@@ -15,7 +15,7 @@ use crate::action::Action;
 pub use crate::command::Command;
 use crate::component::Reply;
 use crate::context::Handle;
-use crate::state::{Mode, StatusLevel, Tab, UiState};
+use crate::state::{HelpOverlay, Mode, StatusLevel, Tab, UiState};
 
 /// Apply `action` to `ui`, reading `store` (the frozen copy while paused).
 pub fn update(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
@@ -34,8 +34,7 @@ pub fn update(ui: &mut UiState, store: &Store, action: Action) -> Option<Command
     }
     match ui.mode {
         Mode::Prompt => prompt::handle(ui, store, action),
-        Mode::Help => overlays::help(ui, store, action),
-        Mode::RouteLookup => overlays::lookup_popup(ui, store, action),
+        Mode::Help | Mode::RouteLookup => overlays::handle(ui, store, action),
         Mode::Normal => normal(ui, store, action),
     }
 }
@@ -71,7 +70,7 @@ fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
         Action::TogglePause => ui.paused = !ui.paused,
         Action::Help => {
             ui.mode = Mode::Help;
-            ui.help.line = 0;
+            ui.help = HelpOverlay { tab: ui.tab, ..HelpOverlay::default() };
         }
         Action::Follow => {
             ui.tabs.events.toggle_follow();
@@ -87,7 +86,7 @@ fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
         _ => {
             return match dispatch(ui, store, action) {
                 Reply::Run(command) => Some(command),
-                Reply::Handled => None,
+                Reply::Handled | Reply::Dismiss => None,
                 Reply::Ignored => {
                     fallback(ui, store, action);
                     None

@@ -40,10 +40,10 @@ use ratatui::style::Style;
 use netlens_collectors::paths::query::{LookupRequest, LookupRequestError};
 use netlens_collectors::paths::target::{Target, TargetError};
 
+use crate::component::Component;
 use crate::conn_filter::ConnFilter;
 use crate::context::{Keys, Paint};
 use crate::format::{Clock, Memory};
-use crate::panes;
 use crate::state::{Mode, PromptKind, StatusLevel, Tab, UiState};
 use crate::theme::Theme;
 use crate::widgets::prompt;
@@ -106,13 +106,12 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &mut UiState, theme: &Theme, n
             frame.set_cursor_position(cursor);
         }
         Mode::Help => {
-            let UiState { tab, help, bindings, .. } = ui;
-            let paint = Paint { store, theme, now, keys: Keys(bindings) };
-            panes::help::render(frame, body, help, *tab, &paint);
+            let UiState { help, bindings, .. } = ui;
+            help.render(frame, body, &Paint { store, theme, now, keys: Keys(bindings) });
         }
         Mode::RouteLookup => {
-            let paint = Paint { store, theme, now, keys: Keys(&ui.bindings) };
-            panes::route_lookup::render(frame, body, ui.lookup.as_ref(), &paint);
+            let UiState { lookup, bindings, .. } = ui;
+            lookup.render(frame, body, &Paint { store, theme, now, keys: Keys(bindings) });
         }
     }
 }
@@ -401,6 +400,7 @@ mod tests {
 
     use super::*;
     use crate::action::Action;
+    use crate::panes;
     use crate::state::{ConnectionDetails, Details, PathDetails, Scroll};
     use crate::update::update;
 
@@ -451,7 +451,7 @@ mod tests {
                         let mut open = Details { index, scroll: scrolled(line) };
                         panes::details::render(frame, area, &mut open, &ctx);
                     }
-                    panes::help::render(frame, area, &mut help.help, help.tab, &ctx);
+                    help.help.render(frame, area, &ctx);
                     panes::paths::render(frame, area, &mut paths.tabs.paths, &ctx);
                     for target in
                         ["default-ipv4", "example.org:443", "db.internal", "10.8.0.1,probe=icmp", "gone"]
@@ -459,7 +459,7 @@ mod tests {
                         let mut open = PathDetails { target: target.to_owned(), scroll: scrolled(4) };
                         panes::path_details::render(frame, area, &mut open, &ctx);
                     }
-                    panes::route_lookup::render(frame, area, lookup.lookup(), &ctx);
+                    lookup.lookup.clone().render(frame, area, &ctx);
                     let buf = frame.buffer_mut();
                     if let Some(entry) = store.interface(3) {
                         panes::details::preview(buf, area, &store, entry, &theme, now, "enter details");

@@ -10,10 +10,12 @@ use crate::action::{Binding, Keymap};
 
 pub use crate::tab::Tab;
 
+mod overlays;
 mod sort;
 mod table;
 mod tabs;
 
+pub use overlays::{HelpOverlay, LookupPopup};
 pub use sort::{ConnectionSort, InterfaceSort, Newest, PathSort, RouteSort, SortKey};
 pub(crate) use table::Motion;
 pub use table::{Scroll, TableState};
@@ -86,8 +88,8 @@ pub struct UiState {
     pub(crate) viewport: (u16, u16),
     /// Each tab's state; each tab is a component (see `crate::component`).
     pub(crate) tabs: Tabs,
-    /// How far the help overlay is scrolled.
-    pub(crate) help: Scroll,
+    /// The help overlay.
+    pub(crate) help: HelpOverlay,
     /// Where the last frame put each tab's label in the tab bar: `(tab, first column,
     /// width)`, for mouse clicks. Empty before the first frame.
     pub(crate) tab_hits: Vec<(Tab, u16, u16)>,
@@ -95,8 +97,8 @@ pub struct UiState {
     pub(crate) prompt: PromptKind,
     /// The text being typed in the prompt.
     pub(crate) draft: String,
-    /// The route lookup last asked for: the popup shows the store's answer to it.
-    pub(crate) lookup: Option<LookupRequest>,
+    /// The route lookup popup.
+    pub(crate) lookup: LookupPopup,
     pub(crate) status: Option<StatusMessage>,
     /// The bindings in effect, for the help overlay and the hints.
     pub(crate) bindings: Vec<Binding>,
@@ -124,11 +126,11 @@ impl UiState {
             paused: false,
             viewport: (0, 0),
             tabs: Tabs::default(),
-            help: Scroll::default(),
+            help: HelpOverlay::default(),
             tab_hits: Vec::new(),
             prompt: PromptKind::Filter,
             draft: String::new(),
-            lookup: None,
+            lookup: LookupPopup::default(),
             status: None,
             bindings: keymap.describe(),
         }
@@ -185,7 +187,7 @@ impl UiState {
     /// The route lookup last asked for, if any.
     #[must_use]
     pub const fn lookup(&self) -> Option<&LookupRequest> {
-        self.lookup.as_ref()
+        self.lookup.request.as_ref()
     }
 
     /// The socket cookie of the connection whose details are open, if any.

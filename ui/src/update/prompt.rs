@@ -32,7 +32,7 @@ pub(super) fn open_filter(ui: &mut UiState) {
 
 /// `r`: the route lookup prompt, starting from the previous question.
 pub(super) fn open_lookup(ui: &mut UiState) {
-    ui.draft = ui.lookup.as_ref().map(ToString::to_string).unwrap_or_default();
+    ui.draft = ui.lookup.request.as_ref().map(ToString::to_string).unwrap_or_default();
     ui.prompt = PromptKind::RouteLookup;
     ui.mode = Mode::Prompt;
 }
@@ -103,7 +103,7 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
                 return None;
             };
             ui.draft.clear();
-            ui.lookup = Some(request.clone());
+            ui.lookup.request = Some(request.clone());
             ui.mode = Mode::RouteLookup;
             Some(Command::RouteLookup(request))
         }

@@ -267,16 +267,16 @@ fn pause_help_quit_and_export() {
 fn help_scrolls_when_the_screen_is_short() {
     let (mut ui, store) = ui_at(Tab::Overview);
     run(&mut ui, &store, &[Action::Resize(60, 20), Action::Help, Action::Bottom]);
-    let limit = drawn_limit(Some(ui.help));
+    let limit = drawn_limit(Some(ui.help.scroll));
     assert!(limit > 0);
-    assert_eq!(ui.help.line, limit);
+    assert_eq!(ui.help.scroll.line, limit);
     run(&mut ui, &store, &[Action::Up, Action::Top]);
-    assert_eq!(ui.help.line, 0);
+    assert_eq!(ui.help.scroll.line, 0);
     // Since the Paths and DNS keys, 80×24 scrolls by a few lines; 80×31 shows everything.
     run(&mut ui, &store, &[Action::Resize(80, 30), Action::Bottom]);
-    assert_eq!(ui.help.line, 1, "one line short at 80×30");
+    assert_eq!(ui.help.scroll.line, 1, "one line short at 80×30");
     run(&mut ui, &store, &[Action::Resize(80, 31), Action::Bottom]);
-    assert_eq!(ui.help.line, 0, "everything fits at 80×31");
+    assert_eq!(ui.help.scroll.line, 0, "everything fits at 80×31");
 }
 
 fn with_notices(store: &Store, count: usize) -> Store {
