@@ -3,7 +3,7 @@
 //! that exist and to keep selections on the same item when the order changes).
 //!
 //! The app-wide keys (tabs, pause, help, export, the prompts) are handled here; every
-//! other key goes to the component with the focus (see [`crate::component`]), and only
+//! other key goes to the component with the focus (see `component.rs`), and only
 //! what it leaves alone gets the app-wide fallback: a hint saying where the key works.
 
 mod overlays;

@@ -182,7 +182,7 @@ pub(crate) struct TabBar {
     labels: Vec<(Tab, String, u16, u16)>,
 }
 
-/// Lay the tab bar out for a terminal `width` (0: unknown, assume wide): full titles
+/// Lay the tab bar out for a terminal `width` (0 counts as wide): full titles
 /// with the app name, then without it, then without the blank between labels (their
 /// own padding still parts them; this keeps full titles at 80 columns), then short
 /// titles with and without the blank, then only the keys with the current tab's title

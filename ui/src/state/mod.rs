@@ -260,8 +260,8 @@ impl UiState {
         self.status = Some(StatusMessage { text: text.into(), level, at: None });
     }
 
-    /// Record the terminal size (also done by `Action::Resize`): page sizes and
-    /// mouse hit-testing depend on it.
+    /// Record the terminal size (also done by `Action::Resize`). Page sizes and mouse
+    /// hit boxes come from the frames drawn at that size, not from this.
     pub fn set_viewport(&mut self, width: u16, height: u16) {
         self.viewport = (width, height);
     }

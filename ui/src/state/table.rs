@@ -158,6 +158,39 @@ impl Scroll {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::{InterfaceSort, Newest};
+
+    #[test]
+    fn a_table_scrolls_by_what_the_last_frame_showed() {
+        let mut table: TableState<Newest, ()> = TableState::default();
+        table.move_by(Motion::Down(30), 100);
+        assert_eq!((table.cursor, table.offset), (30, 0), "before a frame only the cursor moves");
+        assert_eq!(table.page(), FIRST_PAGE - 1);
+        table.record(21, 10);
+        assert_eq!(table.page(), 9, "a page keeps one row in view");
+        table.move_by(Motion::Down(table.page()), 100);
+        assert_eq!((table.cursor, table.offset), (39, 30));
+        table.move_by(Motion::Bottom, 100);
+        assert_eq!((table.cursor, table.offset), (99, 90));
+        table.move_by(Motion::Up(5), 100);
+        assert_eq!((table.cursor, table.offset), (94, 90), "no scrolling while the cursor shows");
+        table.rewind();
+        assert_eq!((table.cursor, table.offset), (0, 0));
+    }
+
+    #[test]
+    fn sort_keys_cycle_and_reverse() {
+        let mut table: TableState<InterfaceSort, ()> = TableState::default();
+        assert!(!table.descending());
+        table.cycle_sort();
+        table.reverse();
+        assert_eq!((table.sort, table.descending()), (InterfaceSort::Name, true));
+        for _ in 0..4 {
+            table.cycle_sort();
+        }
+        assert_eq!((table.sort, table.descending()), (InterfaceSort::Rx, true), "rates read busiest first");
+        assert!(!table.reversed, "a new key starts in its own direction");
+    }
 
     #[test]
     fn a_scroll_stops_where_the_last_frame_ended() {

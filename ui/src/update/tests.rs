@@ -98,6 +98,24 @@ fn movement_clamps_to_the_rows() {
 }
 
 #[test]
+fn keys_before_the_first_frame_move_the_cursor_and_the_frame_scrolls_to_it() {
+    let store = fake::large_store(200, 0);
+    let mut ui = UiState::new();
+    for action in [Action::Resize(80, 24), Action::SelectTab(Tab::Interfaces), Action::PageDown, Action::Down]
+    {
+        super::update(&mut ui, &store, action);
+    }
+    let table = &ui.tabs.interfaces.table;
+    assert_eq!((table.cursor, table.offset, table.shown), (19, 0, None), "no geometry is guessed");
+    crate::testing::draw(&mut ui, &store);
+    let table = &ui.tabs.interfaces.table;
+    assert_eq!(table.shown, Some(19), "the frame recorded its rows");
+    assert_eq!((table.cursor, table.offset), (19, 1), "and scrolled the cursor into view");
+    update(&mut ui, &store, Action::PageDown);
+    assert_eq!((ui.tabs.interfaces.table.cursor, ui.tabs.interfaces.table.offset), (37, 19));
+}
+
+#[test]
 fn movement_on_overview_does_nothing() {
     let (mut ui, store) = ui_at(Tab::Overview);
     let before = ui.clone();
