@@ -30,23 +30,17 @@
 //! Below [`MIN_WIDTH`] × [`MIN_HEIGHT`] only a short "terminal too small" note is drawn.
 
 use netlens_collectors::Store;
-use netlens_collectors::dns::candidates::{NameError, candidates};
 use netlens_collectors::model::{SourceState, Timestamp};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use netlens_collectors::paths::query::{LookupRequest, LookupRequestError};
-use netlens_collectors::paths::target::{Target, TargetError};
-
 use crate::component::Component;
-use crate::conn_filter::ConnFilter;
 use crate::context::{Keys, Paint};
 use crate::format::{Clock, Memory};
-use crate::state::{Mode, PromptKind, StatusLevel, Tab, UiState};
+use crate::state::{Mode, StatusLevel, Tab, UiState};
 use crate::theme::Theme;
-use crate::widgets::prompt;
 use crate::widgets::text::{fill, put, put_spans, spans_width, width};
 use crate::widgets::{split_bottom, split_top};
 
@@ -81,29 +75,8 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &mut UiState, theme: &Theme, n
     match ui.mode {
         Mode::Normal => {}
         Mode::Prompt => {
-            let (label, hint) = match ui.prompt {
-                PromptKind::Filter => (format!("filter {}", ui.tab.title()), "enter apply · esc cancel"),
-                PromptKind::RouteLookup => {
-                    ("route lookup".to_owned(), "DEST via=IF mark=N from=ADDR · enter look up · esc cancel")
-                }
-                PromptKind::AddTarget => (
-                    "add target".to_owned(),
-                    "HOST[:PORT][,via=IF][,mark=N][,probe=tcp|icmp|dns] · enter add",
-                ),
-                PromptKind::Trace => {
-                    ("trace name:".to_owned(), "NAME (search list and ndots apply) · enter trace")
-                }
-            };
-            // What is typed is checked as it is typed: the Connections filter is a
-            // language, and lookups and targets have a syntax.
-            let error = prompt_error(ui);
-            let problem = error.as_ref().map(|(start, end, message)| prompt::Problem {
-                start: *start,
-                end: *end,
-                message,
-            });
-            let cursor = prompt::render(frame.buffer_mut(), body, theme, &label, &ui.draft, hint, problem);
-            frame.set_cursor_position(cursor);
+            let UiState { prompt, bindings, .. } = ui;
+            prompt.render(frame, body, &Paint { store, theme, now, keys: Keys(bindings) });
         }
         Mode::Help => {
             let UiState { help, bindings, .. } = ui;
@@ -113,53 +86,6 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &mut UiState, theme: &Theme, n
             let UiState { lookup, bindings, .. } = ui;
             lookup.render(frame, body, &Paint { store, theme, now, keys: Keys(bindings) });
         }
-    }
-}
-
-/// What is wrong with the prompt's text, if anything: the offending characters
-/// (`start..end`) and the reason. Nothing typed yet is not an error.
-fn prompt_error(ui: &UiState) -> Option<(usize, usize, String)> {
-    let draft = ui.draft.as_str();
-    // Underline the part an error names, where it occurs in the text as typed.
-    let locate = |part: &str, message: String| {
-        let (start, end) = draft.find(part).map_or((0, 0), |at| {
-            let start = draft[..at].chars().count();
-            (start, start + part.chars().count())
-        });
-        Some((start, end, message))
-    };
-    match ui.prompt {
-        PromptKind::Filter if ui.tab == Tab::Connections => {
-            ConnFilter::parse(draft).err().map(|e| (e.start, e.end, e.message))
-        }
-        PromptKind::Filter => None,
-        PromptKind::RouteLookup => match draft.parse::<LookupRequest>() {
-            Ok(_) | Err(LookupRequestError::Empty) => None,
-            Err(error) => {
-                let message = error.to_string();
-                match error {
-                    LookupRequestError::Destination(part) | LookupRequestError::Option { part, .. } => {
-                        locate(&part, message)
-                    }
-                    LookupRequestError::Empty => None,
-                }
-            }
-        },
-        PromptKind::AddTarget => match draft.parse::<Target>() {
-            Ok(_) | Err(TargetError::Empty) => None,
-            Err(error) => {
-                let message = error.to_string();
-                match error {
-                    TargetError::Invalid { part, .. } => locate(&part, message),
-                    TargetError::Empty => None,
-                }
-            }
-        },
-        // The name is one word: an error is about all of it.
-        PromptKind::Trace => match candidates(draft, &[], 1) {
-            Ok(_) | Err(NameError::Empty) => None,
-            Err(error) => locate(draft.trim(), error.to_string()),
-        },
     }
 }
 
@@ -403,6 +329,7 @@ mod tests {
     use crate::panes;
     use crate::state::{ConnectionDetails, Details, PathDetails, Scroll};
     use crate::update::update;
+    use crate::widgets::prompt;
 
     /// The size gate in `draw` hides the panes below 40×10; each piece must still
     /// survive any area on its own (and `draw` any terminal).

@@ -15,7 +15,7 @@ mod sort;
 mod table;
 mod tabs;
 
-pub use overlays::{HelpOverlay, LookupPopup};
+pub use overlays::{HelpOverlay, LookupPopup, Prompt, PromptKind};
 pub use sort::{ConnectionSort, InterfaceSort, Newest, PathSort, RouteSort, SortKey};
 pub(crate) use table::Motion;
 pub use table::{Scroll, TableState};
@@ -64,20 +64,6 @@ pub enum Mode {
     RouteLookup,
 }
 
-/// What the one-line prompt is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PromptKind {
-    /// `/`: the current table's filter.
-    #[default]
-    Filter,
-    /// `r`: a route lookup, `DEST [via=IF] [mark=N] [from=ADDR]`.
-    RouteLookup,
-    /// `a` on the Paths tab: a new path target, `DEST[,via=IF][,mark=N][,probe=KIND]`.
-    AddTarget,
-    /// `t`: a name to trace the way the system resolver looks it up.
-    Trace,
-}
-
 /// Everything the UI remembers between frames.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UiState {
@@ -93,10 +79,8 @@ pub struct UiState {
     /// Where the last frame put each tab's label in the tab bar: `(tab, first column,
     /// width)`, for mouse clicks. Empty before the first frame.
     pub(crate) tab_hits: Vec<(Tab, u16, u16)>,
-    /// What the prompt is for.
-    pub(crate) prompt: PromptKind,
-    /// The text being typed in the prompt.
-    pub(crate) draft: String,
+    /// The one-line prompt.
+    pub(crate) prompt: Prompt,
     /// The route lookup popup.
     pub(crate) lookup: LookupPopup,
     pub(crate) status: Option<StatusMessage>,
@@ -128,8 +112,7 @@ impl UiState {
             tabs: Tabs::default(),
             help: HelpOverlay::default(),
             tab_hits: Vec::new(),
-            prompt: PromptKind::Filter,
-            draft: String::new(),
+            prompt: Prompt::default(),
             lookup: LookupPopup::default(),
             status: None,
             bindings: keymap.describe(),
@@ -181,7 +164,7 @@ impl UiState {
     /// What the prompt is for (meaningful while [`Mode::Prompt`]).
     #[must_use]
     pub const fn prompt_kind(&self) -> PromptKind {
-        self.prompt
+        self.prompt.kind
     }
 
     /// The route lookup last asked for, if any.
@@ -241,7 +224,7 @@ impl UiState {
     /// The text being typed in the prompt.
     #[must_use]
     pub fn draft(&self) -> &str {
-        &self.draft
+        &self.prompt.draft
     }
 
     /// The latest status-bar message.

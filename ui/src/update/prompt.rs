@@ -11,10 +11,9 @@ use netlens_collectors::paths::target::Target;
 use super::set_filter;
 use crate::action::Action;
 use crate::command::Command;
-use crate::state::{DnsFocus, Mode, PendingTrace, PromptKind, Scroll, StatusLevel, Tab, UiState};
-
-/// Longest text the prompt accepts.
-const MAX_DRAFT: usize = 256;
+use crate::component::{Component, Reply};
+use crate::context::Handle;
+use crate::state::{DnsFocus, Mode, PendingTrace, Prompt, PromptKind, Scroll, StatusLevel, Tab, UiState};
 
 /// `/`: the current table's filter, starting from the one applied.
 pub(super) fn open_filter(ui: &mut UiState) {
@@ -25,26 +24,22 @@ pub(super) fn open_filter(ui: &mut UiState) {
         );
         return;
     };
-    ui.draft = text;
-    ui.prompt = PromptKind::Filter;
-    ui.mode = Mode::Prompt;
+    open(ui, PromptKind::Filter, text);
 }
 
 /// `r`: the route lookup prompt, starting from the previous question.
 pub(super) fn open_lookup(ui: &mut UiState) {
-    ui.draft = ui.lookup.request.as_ref().map(ToString::to_string).unwrap_or_default();
-    ui.prompt = PromptKind::RouteLookup;
-    ui.mode = Mode::Prompt;
+    let draft = ui.lookup.request.as_ref().map(ToString::to_string).unwrap_or_default();
+    open(ui, PromptKind::RouteLookup, draft);
 }
 
 /// `t`: the trace prompt (any tab), starting from the name traced last.
 pub(super) fn open_trace(ui: &mut UiState, store: &Store) {
-    ui.draft = match &ui.tabs.dns.pending {
+    let draft = match &ui.tabs.dns.pending {
         Some(pending) => pending.name.clone(),
         None => store.dns().last_user_trace().map(|trace| trace.name.clone()).unwrap_or_default(),
     };
-    ui.prompt = PromptKind::Trace;
-    ui.mode = Mode::Prompt;
+    open(ui, PromptKind::Trace, draft);
 }
 
 /// `a`: the add-target prompt (Paths tab).
@@ -54,31 +49,28 @@ pub(super) fn open_add_target(ui: &mut UiState) {
         ui.hint(format!("targets are added on the Paths tab ({key})"), StatusLevel::Info);
         return;
     }
-    ui.draft.clear();
-    ui.prompt = PromptKind::AddTarget;
+    open(ui, PromptKind::AddTarget, String::new());
+}
+
+/// Open the prompt for `kind`, starting from `draft`.
+fn open(ui: &mut UiState, kind: PromptKind, draft: String) {
+    ui.prompt = Prompt { kind, draft, tab: ui.tab };
     ui.mode = Mode::Prompt;
 }
 
-/// A key while the prompt is open.
+/// A key while the prompt is open: the prompt edits its text; Enter is applied here,
+/// because what it applies reaches beyond the prompt (a tab's filter, the route
+/// lookup, the Paths and DNS tabs).
 pub(super) fn handle(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
-    match action {
-        Action::PromptInput(c) if !c.is_control() && ui.draft.chars().count() < MAX_DRAFT => {
-            ui.draft.push(c);
-        }
-        Action::PromptBackspace => {
-            ui.draft.pop();
-        }
-        Action::PromptDeleteWord => {
-            let kept = ui.draft.trim_end().rfind(char::is_whitespace).map_or(0, |i| i + 1);
-            ui.draft.truncate(kept);
-        }
-        Action::PromptClear => ui.draft.clear(),
-        Action::PromptSubmit => return submit(ui, store),
-        Action::PromptCancel | Action::Close => {
-            ui.draft.clear();
-            ui.mode = Mode::Normal;
-        }
-        _ => {}
+    let reply = {
+        let UiState { prompt, status, .. } = ui;
+        prompt.handle(action, &mut Handle { store, status })
+    };
+    match reply {
+        Reply::Run(command) => return Some(command),
+        Reply::Dismiss => ui.mode = Mode::Normal,
+        Reply::Ignored if action == Action::PromptSubmit => return submit(ui, store),
+        Reply::Handled | Reply::Ignored => {}
     }
     None
 }
@@ -86,11 +78,11 @@ pub(super) fn handle(ui: &mut UiState, store: &Store, action: Action) -> Option<
 /// Enter in the prompt: apply the filter, ask the route lookup, add the target or
 /// trace the name — or, when the text does not parse, keep the prompt open.
 fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
-    match ui.prompt {
+    match ui.prompt.kind {
         PromptKind::Filter => {
-            let text = ui.draft.clone();
+            let text = ui.prompt.draft.clone();
             if set_filter(ui, store, &text) {
-                ui.draft.clear();
+                ui.prompt.draft.clear();
                 ui.mode = Mode::Normal;
             } else {
                 ui.hint("not applied: fix it, or esc keeps the current filter", StatusLevel::Warning);
@@ -98,21 +90,21 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
             None
         }
         PromptKind::RouteLookup => {
-            let Ok(request) = ui.draft.parse::<LookupRequest>() else {
+            let Ok(request) = ui.prompt.draft.parse::<LookupRequest>() else {
                 ui.hint("not looked up: fix it, or esc cancels", StatusLevel::Warning);
                 return None;
             };
-            ui.draft.clear();
+            ui.prompt.draft.clear();
             ui.lookup.request = Some(request.clone());
             ui.mode = Mode::RouteLookup;
             Some(Command::RouteLookup(request))
         }
         PromptKind::AddTarget => {
-            let Ok(target) = ui.draft.parse::<Target>() else {
+            let Ok(target) = ui.prompt.draft.parse::<Target>() else {
                 ui.hint("not added: fix it, or esc cancels", StatusLevel::Warning);
                 return None;
             };
-            ui.draft.clear();
+            ui.prompt.draft.clear();
             ui.mode = Mode::Normal;
             if store.path(&target.text).is_some() {
                 ui.hint(format!("{target} is already watched"), StatusLevel::Info);
@@ -125,12 +117,12 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
         PromptKind::Trace => {
             // The same check the tracer makes, without a search list: what is typed
             // must be a host name at all; expanding it is the tracer's job.
-            let name = ui.draft.trim().to_owned();
+            let name = ui.prompt.draft.trim().to_owned();
             if candidates(&name, &[], 1).is_err() {
                 ui.hint("not traced: fix it, or esc cancels", StatusLevel::Warning);
                 return None;
             }
-            ui.draft.clear();
+            ui.prompt.draft.clear();
             ui.mode = Mode::Normal;
             // The answer shows on the DNS tab, in the trace view.
             ui.tab = Tab::Dns;
