@@ -145,8 +145,12 @@ fn paths_details_lookup_and_add_target() {
     // The split tunnel whose probe has just failed: `→ failing?` while debounced.
     let ui = state(&store, Tab::Paths, 120, 36, &[Action::Bottom]);
     let screen = text(&render(&ui, 120, 36));
-    assert!(screen.contains("satisfied → failing?"), "{screen}");
-    assert!(screen.contains("split"), "{screen}");
+    // On the tunnel's own row of the table, and its tunnel mode in the preview below
+    // (this width has no NOTES column), not merely somewhere on the screen.
+    let row = screen.lines().find(|line| line.contains("10.8.0.1,probe=icmp"));
+    assert!(row.is_some_and(|row| row.contains("satisfied → failing?")), "{screen}");
+    let available = screen.lines().find(|line| line.starts_with("│ available"));
+    assert!(available.is_some_and(|line| line.contains("· split")), "{screen}");
 }
 
 #[test]
