@@ -7,13 +7,24 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use netlens_collectors::fake;
+use netlens_collectors::{Store, fake};
 use netlens_ui::{Action, Tab, Theme, UiState, draw, update};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 const WIDTH: u16 = 200;
 const HEIGHT: u16 = 50;
+
+/// Apply `actions` as the app does: each key followed by a frame, which records the
+/// geometry (rows shown, page sizes) the next key reads.
+fn apply(ui: &mut UiState, store: &Store, actions: &[Action]) {
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
+    let theme = Theme::default();
+    for action in actions {
+        update(ui, store, *action);
+        terminal.draw(|frame| draw(frame, store, ui, &theme, fake::NOW)).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
 
 fn frames(c: &mut Criterion) {
     let store = fake::large_connection_store(10_000);
@@ -23,8 +34,7 @@ fn frames(c: &mut Criterion) {
         .iter()
         .map(|tab| {
             let mut ui = UiState::new();
-            update(&mut ui, &store, Action::Resize(WIDTH, HEIGHT));
-            update(&mut ui, &store, Action::SelectTab(*tab));
+            apply(&mut ui, &store, &[Action::Resize(WIDTH, HEIGHT), Action::SelectTab(*tab)]);
             (tab.title().to_lowercase(), ui)
         })
         .collect();
@@ -33,33 +43,25 @@ fn frames(c: &mut Criterion) {
     let mut actions = vec![Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Events), Action::Filter];
     actions.extend("subject:veth0042 added".chars().map(Action::PromptInput));
     actions.push(Action::PromptSubmit);
-    for action in actions {
-        update(&mut filtered, &store, action);
-    }
+    apply(&mut filtered, &store, &actions);
     cases.push(("events_filtered".to_owned(), filtered));
     let mut details = UiState::new();
-    for action in
-        [Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Interfaces), Action::Down, Action::Open]
-    {
-        update(&mut details, &store, action);
-    }
+    apply(
+        &mut details,
+        &store,
+        &[Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Interfaces), Action::Down, Action::Open],
+    );
     cases.push(("interface_details".to_owned(), details));
     let mut help = UiState::new();
-    for action in [Action::Resize(WIDTH, HEIGHT), Action::Help] {
-        update(&mut help, &store, action);
-    }
+    apply(&mut help, &store, &[Action::Resize(WIDTH, HEIGHT), Action::Help]);
     cases.push(("help".to_owned(), help));
     // The Connections tab's heavier cases: sorted by a measure and scrolled into the
     // middle (selection over 10,000 rows), grouped by process, filtered, and the
     // Overview's top talkers (covered by "overview" above).
     let connections = |actions: &[Action]| {
         let mut ui = UiState::new();
-        for action in [Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Connections)] {
-            update(&mut ui, &store, action);
-        }
-        for action in actions {
-            update(&mut ui, &store, *action);
-        }
+        apply(&mut ui, &store, &[Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Connections)]);
+        apply(&mut ui, &store, actions);
         ui
     };
     let mut rtt_middle = vec![Action::CycleSort; 6];
@@ -72,15 +74,15 @@ fn frames(c: &mut Criterion) {
     cases.push(("connections_filtered".to_owned(), connections(&filtered)));
     cases.push(("connection_details".to_owned(), connections(&[Action::Down, Action::Open])));
 
-    for (name, ui) in &cases {
+    for (name, ui) in &mut cases {
         let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
-        group.bench_function(name, |b| {
+        group.bench_function(name.as_str(), |b| {
             b.iter(|| {
                 // A fresh previous frame each time, so every cell is diffed and written,
                 // as after a tab switch.
                 terminal.clear().unwrap_or_else(|e| panic!("{e}"));
                 terminal
-                    .draw(|frame| draw(frame, black_box(&store), black_box(ui), &theme, fake::NOW))
+                    .draw(|frame| draw(frame, black_box(&store), black_box(&mut *ui), &theme, fake::NOW))
                     .unwrap_or_else(|e| panic!("{e}"));
             });
         });
@@ -91,30 +93,26 @@ fn frames(c: &mut Criterion) {
     let dns_store = fake::large_dns_store(2_000);
     let dns = |actions: &[Action]| {
         let mut ui = UiState::new();
-        for action in [Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Dns)] {
-            update(&mut ui, &dns_store, action);
-        }
-        for action in actions {
-            update(&mut ui, &dns_store, *action);
-        }
+        apply(&mut ui, &dns_store, &[Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Dns)]);
+        apply(&mut ui, &dns_store, actions);
         ui
     };
     let mut filtered = vec![Action::Filter];
     filtered.extend("proc:curl svc3".chars().map(Action::PromptInput));
     filtered.push(Action::PromptSubmit);
-    let dns_cases = [
+    let mut dns_cases = [
         ("dns_full_log", dns(&[])),
         ("dns_log_scrolled", dns(&[Action::PageDown; 20])),
         ("dns_log_filtered", dns(&filtered)),
         ("dns_trace_focused", dns(&[Action::SwitchFocus])),
     ];
-    for (name, ui) in &dns_cases {
+    for (name, ui) in &mut dns_cases {
         let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
         group.bench_function(*name, |b| {
             b.iter(|| {
                 terminal.clear().unwrap_or_else(|e| panic!("{e}"));
                 terminal
-                    .draw(|frame| draw(frame, black_box(&dns_store), black_box(ui), &theme, fake::NOW))
+                    .draw(|frame| draw(frame, black_box(&dns_store), black_box(&mut *ui), &theme, fake::NOW))
                     .unwrap_or_else(|e| panic!("{e}"));
             });
         });

@@ -100,7 +100,7 @@ pub async fn run(
     let mut last_draw = Instant::now();
     let mut redraw = Redraw::Now;
     // The first frame goes out at once, before any collector has answered.
-    draw(&mut guard, &store, &ui, &theme)?;
+    draw(&mut guard, &store, &mut ui, &theme)?;
     // Lets the end-to-end tests prove that a panic restores the terminal.
     assert!(std::env::var_os(PANIC_TEST_VARIABLE).is_none(), "panic requested by {PANIC_TEST_VARIABLE}");
     let mut idle = tokio::time::interval_at(Instant::now() + IDLE_REDRAW, IDLE_REDRAW);
@@ -164,7 +164,7 @@ pub async fn run(
             }
             () = tokio::time::sleep_until(draw_at), if redraw != Redraw::None => {
                 let view = frozen.as_ref().unwrap_or(&store);
-                draw(&mut guard, view, &ui, &theme)?;
+                draw(&mut guard, view, &mut ui, &theme)?;
                 last_draw = Instant::now();
                 redraw = Redraw::None;
                 // Names are looked up lazily: only for what is on screen now.
@@ -179,7 +179,8 @@ pub async fn run(
     Ok(())
 }
 
-fn draw(guard: &mut TerminalGuard, store: &Store, ui: &UiState, theme: &Theme) -> anyhow::Result<()> {
+/// Draw a frame; drawing records into `ui` the geometry the next key acts on.
+fn draw(guard: &mut TerminalGuard, store: &Store, ui: &mut UiState, theme: &Theme) -> anyhow::Result<()> {
     let now = Timestamp::now_utc();
     guard
         .terminal()

@@ -39,11 +39,9 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
         SnapshotFormat::Csv => export::write_csv,
     };
     let output = args.output.as_deref().map_or(Output::Stdout, |path| Output::from_arg(path.as_os_str()));
-    tokio::task::spawn_blocking(move || {
-        output::write(&output, Box::new(move |out| render(&doc, out)))
-    })
-    .await
-    .context("export task")??;
+    tokio::task::spawn_blocking(move || output::write(&output, Box::new(move |out| render(&doc, out))))
+        .await
+        .context("export task")??;
     Ok(())
 }
 

@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use netlens_collectors::fake;
-use netlens_ui::{Action, StatusLevel, Tab, Theme, UiState, draw, svg, update};
+use netlens_collectors::{Store, fake};
+use netlens_ui::{Action, StatusLevel, Tab, Theme, UiState, draw, svg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -20,6 +20,15 @@ const WIDTH: u16 = 120;
 const HEIGHT: u16 = 36;
 
 const REGENERATE: &str = "NETLENS_UPDATE_SCREENSHOTS=1 cargo test --test screenshots";
+
+/// Apply `action` as the app does: the key, then a frame (which records the geometry
+/// the next key reads).
+fn update(ui: &mut UiState, store: &Store, action: Action) {
+    netlens_ui::update(ui, store, action);
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
+    let theme = Theme::default();
+    terminal.draw(|frame| draw(frame, store, ui, &theme, fake::NOW)).unwrap_or_else(|e| panic!("{e}"));
+}
 
 fn screen(tab: Tab) -> UiState {
     let store = fake::store();
@@ -58,9 +67,9 @@ fn screen(tab: Tab) -> UiState {
 
 fn render(tab: Tab, theme: &Theme) -> String {
     let store = fake::store();
-    let ui = screen(tab);
+    let mut ui = screen(tab);
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
-    terminal.draw(|frame| draw(frame, &store, &ui, theme, fake::NOW)).unwrap_or_else(|e| panic!("{e}"));
+    terminal.draw(|frame| draw(frame, &store, &mut ui, theme, fake::NOW)).unwrap_or_else(|e| panic!("{e}"));
     svg::buffer_to_svg(terminal.backend().buffer(), theme)
 }
 

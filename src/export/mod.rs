@@ -4,16 +4,16 @@
 
 mod csv;
 mod markdown;
-mod redact;
 mod naming;
+mod redact;
 
 use std::io::{self, Write};
 
 use netlens_collectors::model::Timestamp;
 pub use netlens_collectors::snapshot::Snapshot;
 
-pub use redact::redact;
 pub use naming::file_name;
+pub use redact::redact;
 
 /// The document as pretty JSON with a final newline, streamed: no intermediate
 /// value or string holds the whole text.

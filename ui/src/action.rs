@@ -10,7 +10,7 @@ use std::fmt;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::state::Tab;
+use crate::tab::Tab;
 
 /// Something the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use netlens_collectors::Store;
 use netlens_collectors::model::Timestamp;
 
-use crate::panes::{connections, overview};
+use crate::panes::{connection_model, overview};
 use crate::state::{Tab, UiState};
 
 /// Remote addresses of the rows the Connections tab shows now (or of its open details,
@@ -18,9 +18,10 @@ use crate::state::{Tab, UiState};
 pub fn wanted_names(store: &Store, ui: &UiState) -> Vec<IpAddr> {
     let now = store.updated_at().unwrap_or(Timestamp::UNIX_EPOCH);
     let remotes: Vec<IpAddr> = match ui.tab() {
-        Tab::Connections => {
-            connections::on_screen(store, ui, now).into_iter().map(|entry| entry.socket.remote.ip()).collect()
-        }
+        Tab::Connections => connection_model::on_screen(store, &ui.tabs.connections, now)
+            .into_iter()
+            .map(|entry| entry.socket.remote.ip())
+            .collect(),
         Tab::Overview => overview::talker_remotes(store),
         Tab::Interfaces | Tab::Paths | Tab::Dns | Tab::Routes | Tab::Events => Vec::new(),
     };
@@ -51,7 +52,7 @@ mod tests {
 
     use super::*;
     use crate::action::Action;
-    use crate::update::update;
+    use crate::testing::update;
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))

@@ -30,22 +30,17 @@
 //! Below [`MIN_WIDTH`] × [`MIN_HEIGHT`] only a short "terminal too small" note is drawn.
 
 use netlens_collectors::Store;
-use netlens_collectors::dns::candidates::{NameError, candidates};
 use netlens_collectors::model::{SourceState, Timestamp};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use netlens_collectors::paths::query::{LookupRequest, LookupRequestError};
-use netlens_collectors::paths::target::{Target, TargetError};
-
-use crate::conn_filter::ConnFilter;
+use crate::component::Component;
+use crate::context::{Keys, Paint};
 use crate::format::{Clock, Memory};
-use crate::panes;
-use crate::state::{Mode, PromptKind, StatusLevel, Tab, UiState};
+use crate::state::{Mode, StatusLevel, Tab, UiState};
 use crate::theme::Theme;
-use crate::widgets::prompt;
 use crate::widgets::text::{fill, put, put_spans, spans_width, width};
 use crate::widgets::{split_bottom, split_top};
 
@@ -59,7 +54,11 @@ const STATUS_FRESH_S: i64 = 15;
 
 /// Draw the whole screen for `store` as the UI state says, with relative times seen
 /// from `now`.
-pub fn draw(frame: &mut Frame, store: &Store, ui: &UiState, theme: &Theme, now: Timestamp) {
+///
+/// Drawing records the geometry it used into `ui` (rows each table shows, how far
+/// text views can scroll, where the tab bar put each tab), so the next key acts on
+/// what is on screen.
+pub fn draw(frame: &mut Frame, store: &Store, ui: &mut UiState, theme: &Theme, now: Timestamp) {
     let area = frame.area();
     fill(frame.buffer_mut(), area, theme.base());
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -70,91 +69,23 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &UiState, theme: &Theme, now: 
     let (body, status_row) = split_bottom(rest, 1);
     tab_bar(frame.buffer_mut(), tab_row, ui, theme, now);
     status_bar(frame.buffer_mut(), status_row, store, ui, theme, now);
-    match ui.tab {
-        Tab::Overview => panes::overview::render(frame, body, store, ui, theme, now),
-        Tab::Interfaces => panes::interfaces::render(frame, body, store, ui, theme, now),
-        Tab::Paths => panes::paths::render(frame, body, store, ui, theme, now),
-        Tab::Dns => panes::dns::render(frame, body, store, ui, theme, now),
-        Tab::Connections => panes::connections::render(frame, body, store, ui, theme, now),
-        Tab::Routes => panes::routes::render(frame, body, store, ui, theme, now),
-        Tab::Events => panes::events::render(frame, body, store, ui, theme, now),
-    }
+    let UiState { tab, tabs, bindings, .. } = ui;
+    let paint = Paint { store, theme, now, keys: Keys(bindings) };
+    tabs.get_mut(*tab).render(frame, body, &paint);
     match ui.mode {
         Mode::Normal => {}
         Mode::Prompt => {
-            let (label, hint) = match ui.prompt {
-                PromptKind::Filter => (format!("filter {}", ui.tab.title()), "enter apply · esc cancel"),
-                PromptKind::RouteLookup => {
-                    ("route lookup".to_owned(), "DEST via=IF mark=N from=ADDR · enter look up · esc cancel")
-                }
-                PromptKind::AddTarget => (
-                    "add target".to_owned(),
-                    "HOST[:PORT][,via=IF][,mark=N][,probe=tcp|icmp|dns] · enter add",
-                ),
-                PromptKind::Trace => {
-                    ("trace name:".to_owned(), "NAME (search list and ndots apply) · enter trace")
-                }
-            };
-            // What is typed is checked as it is typed: the Connections filter is a
-            // language, and lookups and targets have a syntax.
-            let error = prompt_error(ui);
-            let problem = error.as_ref().map(|(start, end, message)| prompt::Problem {
-                start: *start,
-                end: *end,
-                message,
-            });
-            let cursor = prompt::render(frame.buffer_mut(), body, theme, &label, &ui.draft, hint, problem);
-            frame.set_cursor_position(cursor);
+            let UiState { prompt, bindings, .. } = ui;
+            prompt.render(frame, body, &Paint { store, theme, now, keys: Keys(bindings) });
         }
-        Mode::Help => panes::help::render(frame, body, ui, theme),
-        Mode::RouteLookup => panes::route_lookup::render(frame, body, store, ui, theme, now),
-    }
-}
-
-/// What is wrong with the prompt's text, if anything: the offending characters
-/// (`start..end`) and the reason. Nothing typed yet is not an error.
-fn prompt_error(ui: &UiState) -> Option<(usize, usize, String)> {
-    let draft = ui.draft.as_str();
-    // Underline the part an error names, where it occurs in the text as typed.
-    let locate = |part: &str, message: String| {
-        let (start, end) = draft.find(part).map_or((0, 0), |at| {
-            let start = draft[..at].chars().count();
-            (start, start + part.chars().count())
-        });
-        Some((start, end, message))
-    };
-    match ui.prompt {
-        PromptKind::Filter if ui.tab == Tab::Connections => {
-            ConnFilter::parse(draft).err().map(|e| (e.start, e.end, e.message))
+        Mode::Help => {
+            let UiState { help, bindings, .. } = ui;
+            help.render(frame, body, &Paint { store, theme, now, keys: Keys(bindings) });
         }
-        PromptKind::Filter => None,
-        PromptKind::RouteLookup => match draft.parse::<LookupRequest>() {
-            Ok(_) | Err(LookupRequestError::Empty) => None,
-            Err(error) => {
-                let message = error.to_string();
-                match error {
-                    LookupRequestError::Destination(part) | LookupRequestError::Option { part, .. } => {
-                        locate(&part, message)
-                    }
-                    LookupRequestError::Empty => None,
-                }
-            }
-        },
-        PromptKind::AddTarget => match draft.parse::<Target>() {
-            Ok(_) | Err(TargetError::Empty) => None,
-            Err(error) => {
-                let message = error.to_string();
-                match error {
-                    TargetError::Invalid { part, .. } => locate(&part, message),
-                    TargetError::Empty => None,
-                }
-            }
-        },
-        // The name is one word: an error is about all of it.
-        PromptKind::Trace => match candidates(draft, &[], 1) {
-            Ok(_) | Err(NameError::Empty) => None,
-            Err(error) => locate(draft.trim(), error.to_string()),
-        },
+        Mode::RouteLookup => {
+            let UiState { lookup, bindings, .. } = ui;
+            lookup.render(frame, body, &Paint { store, theme, now, keys: Keys(bindings) });
+        }
     }
 }
 
@@ -177,7 +108,7 @@ pub(crate) struct TabBar {
     labels: Vec<(Tab, String, u16, u16)>,
 }
 
-/// Lay the tab bar out for a terminal `width` (0: unknown, assume wide): full titles
+/// Lay the tab bar out for a terminal `width` (0 counts as wide): full titles
 /// with the app name, then without it, then without the blank between labels (their
 /// own padding still parts them; this keeps full titles at 80 columns), then short
 /// titles with and without the blank, then only the keys with the current tab's title
@@ -237,15 +168,17 @@ fn width_of(text: &str) -> u16 {
     width(text) as u16
 }
 
-/// The tab under column `x` of the tab bar, if any.
+/// The tab under column `x` of the tab bar as the last frame drew it, if any.
 pub(crate) fn tab_at(ui: &UiState, x: u16) -> Option<Tab> {
-    let layout = tab_bar_layout(ui, ui.viewport.0);
-    layout.labels.iter().find(|(_, _, start, w)| x >= *start && x < start + w).map(|(tab, ..)| *tab)
+    ui.tab_hits.iter().find(|(_, start, w)| x >= *start && x < start + w).map(|(tab, ..)| *tab)
 }
 
-fn tab_bar(buf: &mut Buffer, row: Rect, ui: &UiState, theme: &Theme, now: Timestamp) {
+/// Draw the tab bar, and record where each tab's label went for mouse clicks.
+fn tab_bar(buf: &mut Buffer, row: Rect, ui: &mut UiState, theme: &Theme, now: Timestamp) {
     fill(buf, row, theme.tab_bar());
     let layout = tab_bar_layout(ui, row.width);
+    ui.tab_hits.clear();
+    ui.tab_hits.extend(layout.labels.iter().map(|(tab, _, x, w)| (*tab, row.x + x, *w)));
     if layout.brand {
         put(buf, row.x + 1, row.y, 7, "netlens", theme.tab_bar().patch(theme.title()));
     }
@@ -393,8 +326,10 @@ mod tests {
 
     use super::*;
     use crate::action::Action;
-    use crate::state::{ConnectionDetails, Details, PathDetails};
+    use crate::panes;
+    use crate::state::{ConnectionDetails, Details, PathDetails, Scroll};
     use crate::update::update;
+    use crate::widgets::prompt;
 
     /// The size gate in `draw` hides the panes below 40×10; each piece must still
     /// survive any area on its own (and `draw` any terminal).
@@ -422,36 +357,36 @@ mod tests {
             for height in 1..=12 {
                 let mut terminal =
                     Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+                let (mut ui, mut help, mut grouped, mut paths) =
+                    (ui.clone(), help.clone(), grouped.clone(), paths.clone());
                 let result = terminal.draw(|frame| {
                     let area = frame.area();
-                    panes::overview::render(frame, area, &store, &ui, &theme, now);
-                    panes::interfaces::render(frame, area, &store, &ui, &theme, now);
-                    panes::routes::render(frame, area, &store, &ui, &theme, now);
-                    panes::events::render(frame, area, &store, &ui, &theme, now);
-                    panes::connections::render(frame, area, &store, &ui, &theme, now);
-                    panes::connections::render(frame, area, &store, &grouped, &theme, now);
+                    let bindings = ui.bindings().to_vec();
+                    let ctx = Paint { store: &store, theme: &theme, now, keys: Keys(&bindings) };
+                    panes::overview::render(frame, area, &ctx);
+                    panes::interfaces::render(frame, area, &mut ui.tabs.interfaces, &ctx);
+                    panes::routes::render(frame, area, &mut ui.tabs.routes, &ctx);
+                    panes::events::render(frame, area, &mut ui.tabs.events, &ctx);
+                    panes::connections::render(frame, area, &mut ui.tabs.connections, &ctx);
+                    panes::connections::render(frame, area, &mut grouped.tabs.connections, &ctx);
+                    let scrolled = |line| Scroll { line, drawn: None };
                     for cookie in [6, 14, 24, 999] {
-                        let open = ConnectionDetails { cookie, scroll: 3 };
-                        panes::connection_details::render(frame, area, &store, open, &theme, now);
+                        let mut open = ConnectionDetails { cookie, scroll: scrolled(3) };
+                        panes::connection_details::render(frame, area, &mut open, &ctx);
                     }
-                    panes::details::render(frame, area, &store, Details { index: 3, scroll: 5 }, &theme, now);
-                    panes::details::render(
-                        frame,
-                        area,
-                        &store,
-                        Details { index: 99, scroll: 0 },
-                        &theme,
-                        now,
-                    );
-                    panes::help::render(frame, area, &help, &theme);
-                    panes::paths::render(frame, area, &store, &paths, &theme, now);
+                    for (index, line) in [(3, 5), (99, 0)] {
+                        let mut open = Details { index, scroll: scrolled(line) };
+                        panes::details::render(frame, area, &mut open, &ctx);
+                    }
+                    help.help.render(frame, area, &ctx);
+                    panes::paths::render(frame, area, &mut paths.tabs.paths, &ctx);
                     for target in
                         ["default-ipv4", "example.org:443", "db.internal", "10.8.0.1,probe=icmp", "gone"]
                     {
-                        let open = PathDetails { target: target.to_owned(), scroll: 4 };
-                        panes::path_details::render(frame, area, &store, &open, &theme, now);
+                        let mut open = PathDetails { target: target.to_owned(), scroll: scrolled(4) };
+                        panes::path_details::render(frame, area, &mut open, &ctx);
                     }
-                    panes::route_lookup::render(frame, area, &store, &lookup, &theme, now);
+                    lookup.lookup.clone().render(frame, area, &ctx);
                     let buf = frame.buffer_mut();
                     if let Some(entry) = store.interface(3) {
                         panes::details::preview(buf, area, &store, entry, &theme, now, "enter details");
@@ -473,7 +408,7 @@ mod tests {
                         "enter",
                         Some(problem),
                     );
-                    tab_bar(buf, area, &ui, &theme, now);
+                    tab_bar(buf, area, &mut ui, &theme, now);
                     status_bar(buf, area, &store, &ui, &theme, now);
                     too_small(buf, area, &theme);
                 });
@@ -515,18 +450,19 @@ mod tests {
                     Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
                 let result = terminal.draw(|frame| {
                     let area = frame.area();
+                    let keys = Keys(dns.bindings());
                     for ui in [&dns, &trace, &tracing] {
                         for store in [&store, &off, &empty] {
-                            panes::dns::render(frame, area, store, ui, &theme, fake::NOW);
+                            let ctx = Paint { store, theme: &theme, now: fake::NOW, keys };
+                            panes::dns::render(frame, area, &mut ui.tabs.dns.clone(), &ctx);
                         }
                     }
+                    let ctx = Paint { store: &store, theme: &theme, now: fake::NOW, keys };
                     panes::dns_trace::render(
                         frame.buffer_mut(),
                         area,
-                        &store,
-                        &trace,
-                        &theme,
-                        fake::NOW,
+                        &mut trace.tabs.dns.clone(),
+                        &ctx,
                         true,
                     );
                 });

@@ -3,7 +3,7 @@ use ratatui::crossterm::event::{KeyEventState, MouseEvent};
 
 use super::*;
 use crate::state::Tab;
-use crate::update::update;
+use crate::testing::update;
 
 fn press(code: KeyCode, modifiers: KeyModifiers) -> Event {
     Event::Key(KeyEvent::new(code, modifiers))
@@ -132,9 +132,14 @@ fn mouse_clicks_tabs_and_wheel_moves() {
 fn narrow_terminals_click_on_short_labels() {
     let store = fake::store();
     let mut ui = UiState::new();
+    let left = MouseEventKind::Down(MouseButton::Left);
+    assert_eq!(
+        map_event(&Keymap::default(), &ui, &mouse(left, 0, 0)),
+        None,
+        "before the first frame no tab is anywhere"
+    );
     update(&mut ui, &store, Action::Resize(70, 12));
     // " 1 Over   2 Ifaces   3 Paths   4 DNS   5 Conns   6 Routes   7 Events " from column 0.
-    let left = MouseEventKind::Down(MouseButton::Left);
     let keymap = Keymap::default();
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 0, 0)), Some(Action::SelectTab(Tab::Overview)));
     assert_eq!(map_event(&keymap, &ui, &mouse(left, 8, 0)), None);

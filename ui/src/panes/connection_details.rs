@@ -10,12 +10,13 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::connections::state_style;
-use super::details::split;
-use super::{note, scroll_marks};
+use super::tones::socket_state_style;
+use crate::context::Paint;
 use crate::format::{Ago, BitRate, Bytes, Clock, Count, Millis, Rate, Span};
 use crate::state::ConnectionDetails;
 use crate::theme::Theme;
+use crate::widgets::columns::{render_columns, split};
+use crate::widgets::marks::{note, scroll_marks};
 use crate::widgets::pane::pane;
 use crate::widgets::sparkline::{bars, bars_scaled};
 use crate::widgets::text::{Doc, fill, wrap};
@@ -89,8 +90,10 @@ fn connection(store: &Store, entry: &ConnectionEntry, theme: &Theme, now: Timest
     let socket = &entry.socket;
     let mut doc = Doc::default();
     doc.line([("Connection", theme.title())]);
-    let mut state =
-        vec![(label("state"), theme.muted()), (socket.state.as_str().to_owned(), state_style(theme, entry))];
+    let mut state = vec![
+        (label("state"), theme.muted()),
+        (socket.state.as_str().to_owned(), socket_state_style(theme, entry)),
+    ];
     if let Some(closed) = entry.closed_at {
         state.push(("  closed ".to_owned(), theme.muted()));
         state.push((Ago { at: closed, now }.to_string(), theme.closed()));
@@ -500,17 +503,6 @@ fn columns(
     (main, None)
 }
 
-/// Lines hidden below the view on a `width` × `height` terminal, so scrolling stops at
-/// the end.
-pub(crate) fn overflow(store: &Store, cookie: u64, width: u16, height: u16) -> usize {
-    let Some(entry) = store.connections().get(cookie) else { return 0 };
-    let inner = Rect::new(1, 2, width.saturating_sub(2), height.saturating_sub(4));
-    let now = store.updated_at().unwrap_or(entry.first_seen);
-    let (main, side) = columns(store, entry, &Theme::monochrome(), now, split(inner));
-    let tallest = main.len().max(side.map_or(0, |side| side.len()));
-    tallest.saturating_sub(usize::from(inner.height))
-}
-
 /// A preview of the selected connection under a table that leaves room for one: the
 /// socket and what is unusual about it beside its traffic and TCP statistics.
 pub(crate) fn preview(
@@ -555,14 +547,8 @@ pub(crate) fn preview(
 }
 
 /// Draw the details of the open connection into `area`.
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    store: &Store,
-    open: ConnectionDetails,
-    theme: &Theme,
-    now: Timestamp,
-) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, open: &mut ConnectionDetails, ctx: &Paint<'_>) {
+    let Paint { store, theme, now, .. } = *ctx;
     let buf = frame.buffer_mut();
     fill(buf, area, theme.overlay());
     let Some(entry) = store.connections().get(open.cookie) else {
@@ -593,5 +579,7 @@ pub(crate) fn render(
     }
     let (left, right) = split(inner);
     let (main, side) = columns(store, entry, theme, now, (left, right));
-    super::details::render_columns(buf, area, inner, (left, right), (main, side), open.scroll, theme);
+    let (overflow, shown) =
+        render_columns(buf, area, inner, (left, right), (main, side), open.scroll.line, theme);
+    open.scroll.record(overflow, shown);
 }

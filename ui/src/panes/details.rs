@@ -9,18 +9,18 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::interfaces::{address_style, addresses_by_interest, state_style};
-use super::{note, scroll_marks};
+use super::addresses::addresses_by_interest;
+use super::tones::{address_style, neighbor_style, oper_state_style};
+use crate::context::Paint;
 use crate::format::{Ago, Bytes, Count, Lifetime, Prefix, Rate, Span, StackText};
 use crate::state::Details;
 use crate::theme::Theme;
+use crate::widgets::columns::{render_columns, split};
 use crate::widgets::event_list::kind_style;
+use crate::widgets::marks::{note, scroll_marks};
 use crate::widgets::pane::pane;
 use crate::widgets::sparkline::bars;
 use crate::widgets::text::{Doc, fill};
-
-/// At this inner width and above the view splits into two columns.
-const TWO_COLUMNS: u16 = 110;
 
 /// Events listed at most (newest first).
 const MAX_EVENTS: usize = 50;
@@ -65,7 +65,7 @@ fn identity(entry: &InterfaceEntry, theme: &Theme, now: Timestamp) -> Doc {
     let admin = if info.is_up() { ("admin up", theme.muted()) } else { ("admin down", theme.error()) };
     doc.line([
         (label("state"), theme.muted()),
-        (info.oper_state.as_str().to_owned(), state_style(theme, info.oper_state)),
+        (info.oper_state.as_str().to_owned(), oper_state_style(theme, info.oper_state)),
         ("  carrier ".to_owned(), theme.muted()),
         (carrier.to_owned(), carrier_style),
         ("  ".to_owned(), theme.muted()),
@@ -233,7 +233,7 @@ fn side_column(store: &Store, entry: &InterfaceEntry, theme: &Theme, now: Timest
         doc.line([("  none".to_owned(), theme.muted())]);
     }
     for neighbor in neighbors {
-        let state_style = super::routes::neighbor_style(theme, neighbor.state);
+        let state_style = neighbor_style(theme, neighbor.state);
         doc.line([
             (format!("  {:<address_width$}", neighbor.address.to_string()), theme.text()),
             (format!("  {:<17}", neighbor.mac.as_deref().unwrap_or("–")), theme.muted()),
@@ -261,19 +261,6 @@ fn side_column(store: &Store, entry: &InterfaceEntry, theme: &Theme, now: Timest
     doc
 }
 
-/// Where the columns go inside the pane's inner area: one, or two with a rule
-/// between them.
-pub(crate) fn split(inner: Rect) -> (Rect, Option<Rect>) {
-    let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
-    if inner.width < TWO_COLUMNS {
-        return (padded, None);
-    }
-    let left_width = padded.width / 2;
-    let left = Rect::new(padded.x, padded.y, left_width.saturating_sub(2), padded.height);
-    let right = Rect::new(padded.x + left_width + 1, padded.y, padded.width - left_width - 1, padded.height);
-    (left, Some(right))
-}
-
 /// The lines of each column.
 fn columns(
     store: &Store,
@@ -292,19 +279,6 @@ fn columns(
     (main, None)
 }
 
-/// Lines hidden below the view on a `width` × `height` terminal, so scrolling can
-/// stop at the end.
-pub(crate) fn overflow(store: &Store, index: u32, width: u16, height: u16) -> usize {
-    let Some(entry) = store.interface(index) else { return 0 };
-    // The pane's inside: below the tab bar and its top border, above its bottom border
-    // and the status bar.
-    let inner = Rect::new(1, 2, width.saturating_sub(2), height.saturating_sub(4));
-    let now = store.updated_at().unwrap_or(entry.first_seen);
-    let (main, side) = columns(store, entry, &Theme::monochrome(), now, split(inner));
-    let tallest = main.len().max(side.map_or(0, |side| side.len()));
-    tallest.saturating_sub(usize::from(inner.height))
-}
-
 /// The preview's lines: one line of identity, one per address, one per direction of
 /// traffic with its trend, the neighbours and the latest event.
 fn preview_doc(
@@ -320,7 +294,7 @@ fn preview_doc(
     let (carrier, carrier_style) = if info.carrier { ("yes", theme.ok()) } else { ("no", theme.error()) };
     doc.line([
         (label("state"), theme.muted()),
-        (info.oper_state.as_str().to_owned(), state_style(theme, info.oper_state)),
+        (info.oper_state.as_str().to_owned(), oper_state_style(theme, info.oper_state)),
         ("  carrier ".to_owned(), theme.muted()),
         (carrier.to_owned(), carrier_style),
         ("  mtu ".to_owned(), theme.muted()),
@@ -390,8 +364,7 @@ fn preview_doc(
             neighbors.push(("  ".to_owned(), theme.muted()));
         }
         neighbors.push((format!("{} ", neighbor.address), theme.text()));
-        neighbors
-            .push((neighbor.state.as_str().to_owned(), super::routes::neighbor_style(theme, neighbor.state)));
+        neighbors.push((neighbor.state.as_str().to_owned(), neighbor_style(theme, neighbor.state)));
     }
     if neighbors.len() == 1 {
         neighbors.push(("none".to_owned(), theme.muted()));
@@ -440,14 +413,8 @@ pub(crate) fn preview(
 }
 
 /// Draw the details of the open interface into `area`.
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    store: &Store,
-    open: Details,
-    theme: &Theme,
-    now: Timestamp,
-) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, open: &mut Details, ctx: &Paint<'_>) {
+    let Paint { store, theme, now, .. } = *ctx;
     let buf = frame.buffer_mut();
     fill(buf, area, theme.overlay());
     let Some(entry) = store.interface(open.index) else {
@@ -471,29 +438,7 @@ pub(crate) fn render(
     }
     let (left, right) = split(inner);
     let (main, side) = columns(store, entry, theme, now, (left, right));
-    render_columns(buf, area, inner, (left, right), (main, side), open.scroll, theme);
-}
-
-/// Draw a details body: the main column, and the side column after a divider when
-/// there is room, scrolled together by `scroll` (clamped), with ▲/▼ marks on the
-/// pane's border when lines are hidden.
-pub(crate) fn render_columns(
-    buf: &mut Buffer,
-    area: Rect,
-    inner: Rect,
-    (left, right): (Rect, Option<Rect>),
-    (main, side): (Doc, Option<Doc>),
-    scroll: usize,
-    theme: &Theme,
-) {
-    let tallest = main.len().max(side.as_ref().map_or(0, Doc::len));
-    let scroll = scroll.min(tallest.saturating_sub(usize::from(inner.height)));
-    main.render(buf, left, scroll);
-    if let (Some(right), Some(side)) = (right, side) {
-        for y in right.top()..right.bottom() {
-            buf[(right.x - 2, y)].set_char('│').set_style(theme.border());
-        }
-        side.render(buf, right, scroll);
-    }
-    scroll_marks(buf, area, scroll, usize::from(inner.height), tallest, theme);
+    let (overflow, shown) =
+        render_columns(buf, area, inner, (left, right), (main, side), open.scroll.line, theme);
+    open.scroll.record(overflow, shown);
 }

@@ -24,16 +24,17 @@
 use std::net::SocketAddr;
 
 use netlens_collectors::Store;
-use netlens_collectors::model::{DnsTrace, DnsTransport, Timestamp, TraceOrigin, TraceStep};
+use netlens_collectors::model::{DnsTrace, DnsTransport, TraceOrigin, TraceStep};
 use netlens_collectors::store::{SLOW_QUERY_MS, is_error_rcode};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::scroll_marks;
+use crate::context::{Keys, Paint};
 use crate::format::{Ago, Millis};
-use crate::state::{DnsState, UiState};
+use crate::state::DnsState;
 use crate::theme::Theme;
+use crate::widgets::marks::scroll_marks;
 use crate::widgets::pane::pane;
 use crate::widgets::text::Doc;
 
@@ -58,8 +59,8 @@ pub(crate) fn pending<'a>(state: &'a DnsState, store: &Store) -> Option<&'a str>
 }
 
 /// The trace the view shows, unless one asked for is still on its way.
-fn shown<'s>(store: &'s Store, ui: &UiState) -> Option<&'s DnsTrace> {
-    if pending(&ui.dns, store).is_some() {
+fn shown<'s>(store: &'s Store, state: &DnsState) -> Option<&'s DnsTrace> {
+    if pending(state, store).is_some() {
         return None;
     }
     store.dns().last_user_trace()
@@ -228,9 +229,9 @@ fn heading(store: &Store, trace: &DnsTrace, theme: &Theme) -> Vec<(String, Style
 
 /// The view's lines: the trace as a tree with its answers, "tracing NAME…" while the
 /// one asked for is on its way, or how to ask for one.
-pub(crate) fn doc(store: &Store, ui: &UiState, theme: &Theme) -> Doc {
+pub(crate) fn doc(store: &Store, state: &DnsState, keys: Keys<'_>, theme: &Theme) -> Doc {
     let mut doc = Doc::default();
-    if let Some(name) = pending(&ui.dns, store) {
+    if let Some(name) = pending(state, store) {
         doc.line([
             ("tracing ".to_owned(), theme.muted()),
             (name.to_owned(), theme.accent()),
@@ -238,8 +239,8 @@ pub(crate) fn doc(store: &Store, ui: &UiState, theme: &Theme) -> Doc {
         ]);
         return doc;
     }
-    let Some(trace) = shown(store, ui) else {
-        let key = ui.keys_of("trace").unwrap_or("t");
+    let Some(trace) = shown(store, state) else {
+        let key = keys.of("trace").unwrap_or("t");
         doc.line([
             ("no trace yet: ".to_owned(), theme.muted()),
             (key.to_owned(), theme.accent()),
@@ -296,19 +297,13 @@ pub(crate) fn doc(store: &Store, ui: &UiState, theme: &Theme) -> Doc {
 }
 
 /// Draw the view in `area`, its border highlighted when it has the focus.
-pub(crate) fn render(
-    buf: &mut Buffer,
-    area: Rect,
-    store: &Store,
-    ui: &UiState,
-    theme: &Theme,
-    now: Timestamp,
-    focused: bool,
-) {
+/// Records how far the view can scroll.
+pub(crate) fn render(buf: &mut Buffer, area: Rect, state: &mut DnsState, ctx: &Paint<'_>, focused: bool) {
+    let Paint { store, theme, now, keys } = *ctx;
     if area.is_empty() {
         return;
     }
-    let trace = shown(store, ui);
+    let trace = shown(store, state);
     let mut title = vec![("Trace", theme.title())];
     if let Some(trace) = trace {
         title.push((" ", theme.muted()));
@@ -321,9 +316,9 @@ pub(crate) fn render(
         return;
     }
     let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(1), inner.height);
-    let doc = doc(store, ui, theme);
+    let doc = doc(store, state, keys, theme);
     let visible = usize::from(padded.height);
-    let scroll = ui.dns.trace_scroll.min(doc.len().saturating_sub(visible));
+    let scroll = state.trace.record(doc.len().saturating_sub(visible), visible);
     doc.render(buf, padded, scroll);
     scroll_marks(buf, area, scroll, visible, doc.len(), theme);
 }
@@ -408,9 +403,9 @@ mod tests {
     #[test]
     fn the_scripted_trace_is_a_tree() {
         let store = fake::store();
-        let ui = UiState::new();
+        let ui = crate::UiState::new();
         let lines: Vec<String> = {
-            let doc = doc(&store, &ui, &Theme::monochrome());
+            let doc = doc(&store, &ui.tabs.dns, Keys(ui.bindings()), &Theme::monochrome());
             let mut buf = Buffer::empty(Rect::new(0, 0, 120, doc.len() as u16));
             let area = buf.area;
             doc.render(&mut buf, area, 0);

@@ -4,10 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::scroll_marks;
 use crate::action::Group;
-use crate::state::{Tab, UiState};
+use crate::context::{Keys, Paint};
+use crate::state::{Scroll, Tab};
 use crate::theme::Theme;
+use crate::widgets::marks::scroll_marks;
 use crate::widgets::pane::pane;
 use crate::widgets::text::{Doc, fill};
 
@@ -21,10 +22,10 @@ const KEYS: usize = 10;
 
 /// The bindings of one group. The numbered tab keys share a line when each is a
 /// single key, which keeps the overlay on one 80×24 screen.
-fn group(ui: &UiState, theme: &Theme, group: Group) -> Doc {
+fn group(keys: Keys<'_>, theme: &Theme, group: Group) -> Doc {
     let mut doc = Doc::default();
     doc.line([(group.title(), theme.title())]);
-    let bindings: Vec<_> = ui.bindings().iter().filter(|b| b.group == group).collect();
+    let bindings: Vec<_> = keys.all().iter().filter(|b| b.group == group).collect();
     let tab_keys: Vec<&str> = bindings
         .iter()
         .filter(|b| b.action.starts_with("tab_"))
@@ -109,7 +110,7 @@ fn prompt_and_mouse(theme: &Theme) -> Doc {
 }
 
 /// The overlay's columns for an inside `width` wide.
-fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
+fn columns(keys: Keys<'_>, tab: Tab, theme: &Theme, width: u16) -> Vec<Doc> {
     let join = |blocks: Vec<Doc>| {
         let mut doc = Doc::default();
         for block in blocks {
@@ -121,17 +122,17 @@ fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
         doc
     };
     let (views, moves, tables, paths, dns, general) = (
-        group(ui, theme, Group::Views),
-        group(ui, theme, Group::Move),
-        group(ui, theme, Group::Tables),
-        group(ui, theme, Group::Paths),
-        group(ui, theme, Group::Dns),
-        group(ui, theme, Group::General),
+        group(keys, theme, Group::Views),
+        group(keys, theme, Group::Move),
+        group(keys, theme, Group::Tables),
+        group(keys, theme, Group::Paths),
+        group(keys, theme, Group::Dns),
+        group(keys, theme, Group::General),
     );
     if width >= TWO_COLUMNS {
         vec![
             join(vec![views, moves, general, paths]),
-            join(vec![tables, dns, filter_terms(theme, ui.tab()), prompt_and_mouse(theme)]),
+            join(vec![tables, dns, filter_terms(theme, tab), prompt_and_mouse(theme)]),
         ]
     } else {
         vec![join(vec![
@@ -141,7 +142,7 @@ fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
             paths,
             dns,
             general,
-            filter_terms(theme, ui.tab()),
+            filter_terms(theme, tab),
             prompt_and_mouse(theme),
         ])]
     }
@@ -149,9 +150,9 @@ fn columns(ui: &UiState, theme: &Theme, width: u16) -> Vec<Doc> {
 
 /// The overlay box inside `body` (the area between the tab bar and the status bar),
 /// and the columns it holds.
-fn layout(ui: &UiState, theme: &Theme, body: Rect) -> (Rect, Vec<Doc>) {
+fn layout(keys: Keys<'_>, tab: Tab, theme: &Theme, body: Rect) -> (Rect, Vec<Doc>) {
     let width = body.width.min(MAX_WIDTH);
-    let columns = columns(ui, theme, width.saturating_sub(4));
+    let columns = columns(keys, tab, theme, width.saturating_sub(4));
     let tallest = columns.iter().map(Doc::len).max().unwrap_or(0);
     let mut height = body.height.min(tallest as u16 + 2);
     // A box a row or two short of the pane would leave slivers of its border showing.
@@ -163,20 +164,14 @@ fn layout(ui: &UiState, theme: &Theme, body: Rect) -> (Rect, Vec<Doc>) {
     (outer, columns)
 }
 
-/// Lines hidden below the overlay on a `width` × `height` terminal, for scrolling.
-pub(crate) fn overflow(ui: &UiState, width: u16, height: u16) -> usize {
-    let body = Rect::new(0, 1, width, height.saturating_sub(2));
-    let (outer, columns) = layout(ui, &Theme::monochrome(), body);
-    let tallest = columns.iter().map(Doc::len).max().unwrap_or(0);
-    tallest.saturating_sub(usize::from(outer.height.saturating_sub(2)))
-}
-
-/// Draw the overlay over `body`.
-pub(crate) fn render(frame: &mut Frame, body: Rect, ui: &UiState, theme: &Theme) {
-    let (outer, columns) = layout(ui, theme, body);
+/// Draw the overlay over `body` (the keys of `tab`'s filter in it), recording how far
+/// it can scroll.
+pub(crate) fn render(frame: &mut Frame, body: Rect, scroll: &mut Scroll, tab: Tab, ctx: &Paint<'_>) {
+    let Paint { theme, keys, .. } = *ctx;
+    let (outer, columns) = layout(keys, tab, theme, body);
     let buf = frame.buffer_mut();
     fill(buf, outer, theme.overlay());
-    let close = ui.keys_of("close").unwrap_or("esc");
+    let close = keys.of("close").unwrap_or("esc");
     let notes_text = format!("{close} closes");
     let inner =
         pane(buf, outer, theme.border_focused(), &[("Keys", theme.title())], &[(&notes_text, theme.muted())]);
@@ -185,7 +180,8 @@ pub(crate) fn render(frame: &mut Frame, body: Rect, ui: &UiState, theme: &Theme)
     }
     let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
     let tallest = columns.iter().map(Doc::len).max().unwrap_or(0);
-    let scroll = ui.help_scroll.min(tallest.saturating_sub(usize::from(padded.height)));
+    let shown = usize::from(padded.height);
+    let scroll = scroll.record(tallest.saturating_sub(shown), shown);
     let column_width = padded.width / columns.len().max(1) as u16;
     for (i, column) in columns.iter().enumerate() {
         let x = padded.x + column_width * i as u16;

@@ -3,19 +3,21 @@
 
 use std::cmp::Ordering;
 
-use netlens_collectors::model::{
-    AddressFlags, AddressScope, InterfaceAddress, OperState, SourceId, Timestamp,
-};
+use netlens_collectors::model::{OperState, SourceId};
 use netlens_collectors::{InterfaceEntry, Store};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 
-use super::{details, note, position};
+use super::addresses::addresses_by_interest;
+use super::details;
+use super::tones::{address_style, oper_state_style};
+use crate::context::Paint;
 use crate::filter::{Field, Filter, contains};
 use crate::format::{Prefix, Rate, StackText};
-use crate::state::{InterfaceSort, InterfacesState, UiState};
+use crate::state::{InterfaceSort, InterfacesState, SortKey};
 use crate::theme::Theme;
+use crate::widgets::banner::source_banner;
+use crate::widgets::marks::{note, position};
 use crate::widgets::pane::pane;
 use crate::widgets::sparkline::sparkline;
 use crate::widgets::split_top;
@@ -61,11 +63,6 @@ const fn sort_column(sort: InterfaceSort) -> Option<usize> {
         InterfaceSort::Rx => Some(RX),
         InterfaceSort::Tx => Some(TX),
     }
-}
-
-/// Whether the table is sorted descending.
-pub(crate) const fn descending(state: &InterfacesState) -> bool {
-    state.sort.descending_by_default() != state.reversed
 }
 
 /// Whether an interface passes the filter: `name:`, `kind:`, `state:`, or free words
@@ -122,68 +119,22 @@ fn compare(sort: InterfaceSort, a: &InterfaceEntry, b: &InterfaceEntry) -> Order
 
 /// The rows of the table: filtered, then sorted (ties by index, so the order is stable).
 pub(crate) fn ordered<'s>(store: &'s Store, state: &InterfacesState) -> Vec<&'s InterfaceEntry> {
-    let mut rows: Vec<&InterfaceEntry> = store.interfaces().filter(|e| matches(&state.filter, e)).collect();
-    let descending = descending(state);
+    let mut rows: Vec<&InterfaceEntry> =
+        store.interfaces().filter(|e| matches(&state.table.filter, e)).collect();
+    let descending = state.table.descending();
     rows.sort_by(|a, b| {
-        let order = compare(state.sort, a, b).then(a.info.index.cmp(&b.info.index));
+        let order = compare(state.table.sort, a, b).then(a.info.index.cmp(&b.info.index));
         if descending { order.reverse() } else { order }
     });
     rows
 }
 
-/// Rows a table of this tab shows on a terminal `height` rows tall.
-pub(crate) const fn visible_rows(height: u16) -> usize {
-    // Tab bar, status bar, two borders, the heading.
-    height.saturating_sub(5) as usize
-}
-
-/// The colour of an operational state.
-pub(crate) const fn state_style(theme: &Theme, state: OperState) -> Style {
-    match state {
-        OperState::Up => theme.ok(),
-        OperState::Down | OperState::LowerLayerDown | OperState::NotPresent => theme.error(),
-        OperState::Dormant | OperState::Testing => theme.warn(),
-        OperState::Unknown => theme.text(),
-    }
-}
-
-/// The colour of an address: unusable ones stand out.
-pub(crate) fn address_style(theme: &Theme, address: &InterfaceAddress) -> Style {
-    if address.flags.contains(AddressFlags::DADFAILED) {
-        theme.error()
-    } else if address.flags.contains(AddressFlags::TENTATIVE) {
-        theme.warn()
-    } else if address.flags.contains(AddressFlags::DEPRECATED) {
-        theme.muted()
-    } else {
-        theme.text()
-    }
-}
-
-/// Global addresses first: they are the ones people look for.
-pub(crate) fn addresses_by_interest(entry: &InterfaceEntry) -> impl Iterator<Item = &InterfaceAddress> {
-    let global = |a: &&InterfaceAddress| matches!(a.scope, AddressScope::Global | AddressScope::Site);
-    let addresses = &entry.info.addresses;
-    addresses.iter().filter(global).chain(addresses.iter().filter(move |a| !global(a)))
-}
-
 /// Draw the tab (or the details view, when one is open).
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    store: &Store,
-    ui: &UiState,
-    theme: &Theme,
-    now: Timestamp,
-) {
-    let state = &ui.interfaces;
-    if let Some(open) = state.details {
-        details::render(frame, area, store, open, theme, now);
-        return;
-    }
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut InterfacesState, ctx: &Paint<'_>) {
+    let Paint { store, theme, now, keys } = *ctx;
     let rows = ordered(store, state);
     let buf = frame.buffer_mut();
-    let cursor = state.list.cursor.min(rows.len().saturating_sub(1));
+    let cursor = state.table.cursor.min(rows.len().saturating_sub(1));
     // Borders and heading around the rows; what is left below previews the selection.
     let table_height = rows.len() as u16 + 3;
     let (area, preview_area) = match rows.get(cursor) {
@@ -191,7 +142,7 @@ pub(crate) fn render(
         _ => (area, Rect::default()),
     };
     if let Some(entry) = rows.get(cursor).filter(|_| !preview_area.is_empty()) {
-        let hint = format!("{} details", ui.keys_of("open").unwrap_or("enter"));
+        let hint = format!("{} details", keys.of("open").unwrap_or("enter"));
         details::preview(buf, preview_area, store, entry, theme, now, &hint);
     }
 
@@ -207,43 +158,44 @@ pub(crate) fn render(
     if !backend.is_empty() {
         title.extend([(" · ", theme.muted()), (backend, theme.muted())]);
     }
-    if !state.filter.is_empty() {
+    if !state.table.filter.is_empty() {
         title.truncate(1);
         title.extend([
             ("  filter ", theme.muted()),
-            (state.filter.text(), theme.accent()),
+            (state.table.filter.text(), theme.accent()),
             ("  ", theme.muted()),
             (shown.as_str(), theme.muted()),
         ]);
     }
-    let arrow = if descending(state) { " ▼" } else { " ▲" };
-    let open_hint = format!("  {} details", ui.keys_of("open").unwrap_or("enter"));
+    let arrow = if state.table.descending() { " ▼" } else { " ▲" };
+    let open_hint = format!("  {} details", keys.of("open").unwrap_or("enter"));
     let notes = [
         ("sort ", theme.muted()),
-        (state.sort.label(), theme.accent()),
+        (state.table.sort.label(), theme.accent()),
         (arrow, theme.accent()),
         (open_hint.as_str(), theme.muted()),
     ];
     let inner = pane(buf, area, theme.border(), &title, &notes);
-    let inner = super::source_banner(buf, inner, store, SourceId::Interfaces, theme);
+    let inner = source_banner(buf, inner, store, SourceId::Interfaces, theme);
     if inner.is_empty() {
         return;
     }
     let layout = Layout::new(&COLUMNS, inner.x, inner.width);
-    let sorted = sort_column(state.sort).map(|column| (column, descending(state)));
+    let sorted = sort_column(state.table.sort).map(|column| (column, state.table.descending()));
     header(buf, inner.y, &COLUMNS, &layout, theme, sorted);
     let body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(1));
     if rows.is_empty() {
-        let text = if state.filter.is_empty() {
+        let text = if state.table.filter.is_empty() {
             "waiting for the interfaces source…".to_owned()
         } else {
-            format!("no interface matches \"{}\" · esc clears the filter", state.filter.text())
+            format!("no interface matches \"{}\" · esc clears the filter", state.table.filter.text())
         };
         note(buf, body, &text, theme.muted());
         return;
     }
     let visible = usize::from(body.height);
-    let offset = scroll(state.list.offset, cursor, visible, rows.len());
+    let offset = scroll(state.table.offset, cursor, visible, rows.len());
+    state.table.record(offset, visible);
     let mut scratch = Scratch::default();
     for (i, (entry, y)) in rows.iter().skip(offset).zip(body.top()..body.bottom()).enumerate() {
         let selection = (offset + i == cursor).then(|| theme.selection());
@@ -259,7 +211,8 @@ fn draw_row(row: &mut Row<'_>, entry: &InterfaceEntry, theme: &Theme) {
     row.text(KIND, info.kind.as_str(), theme.muted());
     if let Some(slot) = row.slot(STATE) {
         let (dot, dot_style) = if info.carrier { ("●", theme.ok()) } else { ("○", theme.error()) };
-        let (dot_style, state_style) = (row.style(dot_style), row.style(state_style(theme, info.oper_state)));
+        let (dot_style, state_style) =
+            (row.style(dot_style), row.style(oper_state_style(theme, info.oper_state)));
         let y = row.y();
         put(row.buf(), slot.x, y, 1, dot, dot_style);
         put(row.buf(), slot.x + 2, y, slot.width.saturating_sub(2), info.oper_state.as_str(), state_style);

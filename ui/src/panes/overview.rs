@@ -17,12 +17,15 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::interfaces::{address_style, addresses_by_interest, state_style};
-use super::note;
+use super::addresses::addresses_by_interest;
+use super::path_text::{pending_text, reason_text};
+use super::tones::{address_style, oper_state_style, status_style};
+use crate::context::Paint;
 use crate::format::{Memory, Prefix, Rate, Span, StackText};
-use crate::state::{Tab, UiState};
+use crate::state::Tab;
 use crate::theme::Theme;
 use crate::widgets::event_list::{self, COMPACT, NARROW};
+use crate::widgets::marks::note;
 use crate::widgets::pane::pane;
 use crate::widgets::sparkline::{SCALE_FLOOR, sparkline, sparkline_scaled};
 use crate::widgets::table::Column as TableColumn;
@@ -126,14 +129,8 @@ pub(crate) fn talker_remotes(store: &Store) -> Vec<IpAddr> {
 }
 
 /// Draw the tab.
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    store: &Store,
-    ui: &UiState,
-    theme: &Theme,
-    now: Timestamp,
-) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
+    let Paint { store, theme, now, keys } = *ctx;
     let buf = frame.buffer_mut();
     let (routes_area, rest) = split_top(area, 5);
     default_routes(buf, routes_area, store, theme, now);
@@ -163,9 +160,9 @@ pub(crate) fn render(
     } else {
         (Rect::default(), events_area, false)
     };
-    let connections_key = ui.keys_of(Tab::Connections.binding()).unwrap_or("5");
+    let connections_key = keys.of(Tab::Connections.binding()).unwrap_or("5");
     top_talkers(buf, talkers_area, store, &talkers, theme, &format!("{connections_key} for all"));
-    let all_key = ui.keys_of(Tab::Events.binding()).unwrap_or("7");
+    let all_key = keys.of(Tab::Events.binding()).unwrap_or("7");
     let columns: &[TableColumn] = if narrow { &NARROW } else { &COMPACT };
     latest_events(buf, events_area, store, theme, now, &format!("{all_key} for all"), columns);
 }
@@ -264,14 +261,14 @@ fn trends(store: &Store, talkers: &[Talker<'_>], width: usize) -> Vec<Vec<f64>> 
 /// (with the reason), where it leaves, what is available and for how long —
 /// `● satisfied eth0 via 192.168.1.1 src 192.168.1.23 · v4 v6 dns · 19s`.
 fn default_path(texts: &mut Vec<(String, Style)>, path: &PathState, theme: &Theme, now: Timestamp) {
-    let style = super::paths::status_style(theme, path.status);
+    let style = status_style(theme, path.status);
     let dot = if path.status == PathStatus::Satisfied { "● " } else { "✗ " };
     texts.push((dot.to_owned(), style));
     texts.push((path.status.as_str().to_owned(), style));
-    if let Some(reason) = super::paths::reason_text(path, true) {
+    if let Some(reason) = reason_text(path, true) {
         texts.push((format!(" {reason}"), style));
     }
-    if let Some(pending) = super::paths::pending_text(path) {
+    if let Some(pending) = pending_text(path) {
         texts.push((format!(" {pending}"), theme.warn()));
     }
     texts.push(("  ".to_owned(), theme.muted()));
@@ -318,7 +315,7 @@ fn default_routes(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, no
     let inner = pane(buf, area, theme.border(), &[(title, theme.title())], &[]);
     if let Some(y) = (inner.top()..inner.bottom()).nth(2) {
         let mut texts: Vec<(String, Style)> = vec![(" DNS   ".to_owned(), theme.header())];
-        texts.extend(super::dns::summary(store, theme));
+        texts.extend(super::dns_summary::summary(store, theme));
         let spans: Vec<(&str, Style)> = texts.iter().map(|(text, style)| (text.as_str(), *style)).collect();
         put_spans(buf, inner.x, y, inner.width, &spans);
     }
@@ -416,7 +413,7 @@ fn interface_summary(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme)
                 y,
                 slot.width - 2,
                 info.oper_state.as_str(),
-                state_style(theme, info.oper_state),
+                oper_state_style(theme, info.oper_state),
             );
         }
         match addresses_by_interest(entry).next() {

@@ -5,19 +5,20 @@
 
 use std::fmt::Write as _;
 
-use netlens_collectors::Store;
 use netlens_collectors::model::{AttemptOutcome, ConnectAttempt, PathState, ProbeSummary, Route, Timestamp};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::details::{render_columns, split};
-use super::paths::{loss_style, notes, pending_text, reason_text, status_style};
-use super::{note, scroll_marks};
+use super::path_text::{notes, pending_text, reason_text};
+use super::tones::{loss_style, status_style};
+use crate::context::Paint;
 use crate::format::{Ago, Millis, Span};
 use crate::state::PathDetails;
 use crate::theme::Theme;
+use crate::widgets::columns::{render_columns, split};
+use crate::widgets::marks::{note, scroll_marks};
 use crate::widgets::pane::pane;
 use crate::widgets::sparkline::bar;
 use crate::widgets::text::{self, Doc, fill};
@@ -383,17 +384,6 @@ fn columns(
     (main, None)
 }
 
-/// Lines hidden below the view on a `width` × `height` terminal, so scrolling can
-/// stop at the end.
-pub(crate) fn overflow(store: &Store, target: &str, width: u16, height: u16) -> usize {
-    let Some(path) = store.path(target) else { return 0 };
-    let inner = Rect::new(1, 2, width.saturating_sub(2), height.saturating_sub(4));
-    let now = store.updated_at().unwrap_or(path.evaluated_at);
-    let (main, side) = columns(path, &Theme::monochrome(), now, split(inner));
-    let tallest = main.len().max(side.map_or(0, |side| side.len()));
-    tallest.saturating_sub(usize::from(inner.height))
-}
-
 /// The preview's lines: the route, the checks in a row, availability, the probe with
 /// its history, the Happy Eyeballs winner and the latest transition.
 fn preview_doc(path: &PathState, theme: &Theme, now: Timestamp, width: u16) -> Doc {
@@ -489,14 +479,8 @@ pub(crate) fn preview(
 }
 
 /// Draw the details of the open path into `area`.
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    store: &Store,
-    open: &PathDetails,
-    theme: &Theme,
-    now: Timestamp,
-) {
+pub(crate) fn render(frame: &mut Frame, area: Rect, open: &mut PathDetails, ctx: &Paint<'_>) {
+    let Paint { store, theme, now, .. } = *ctx;
     let buf = frame.buffer_mut();
     fill(buf, area, theme.overlay());
     let Some(path) = store.path(&open.target) else {
@@ -519,5 +503,6 @@ pub(crate) fn render(
     }
     let (left, right) = split(inner);
     let docs = columns(path, theme, now, (left, right));
-    render_columns(buf, area, inner, (left, right), docs, open.scroll, theme);
+    let (overflow, shown) = render_columns(buf, area, inner, (left, right), docs, open.scroll.line, theme);
+    open.scroll.record(overflow, shown);
 }

@@ -10,13 +10,17 @@ use netlens_collectors::Store;
 use netlens_collectors::model::{PathState, PathStatus, SourceId, SourceState, Timestamp};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 
-use super::{note, path_details, position};
+use super::path_details;
+use super::path_text::{notes, pending_text, reason_text};
+use super::tones::{loss_style, status_style};
+use crate::context::Paint;
 use crate::filter::{Field, Filter, contains};
 use crate::format::{Millis, Span, StackText};
-use crate::state::{PathSort, PathsState, UiState};
+use crate::state::{PathSort, PathsState, SortKey};
 use crate::theme::Theme;
+use crate::widgets::banner::source_banner;
+use crate::widgets::marks::{note, position};
 use crate::widgets::pane::pane;
 use crate::widgets::split_top;
 use crate::widgets::table::{Column, Layout, Row, header, scroll};
@@ -94,39 +98,6 @@ const fn sort_column(sort: PathSort) -> Option<usize> {
     }
 }
 
-/// Whether the table is sorted descending.
-pub(crate) const fn descending(state: &PathsState) -> bool {
-    state.sort.descending_by_default() != state.reversed
-}
-
-/// The colour of a verdict.
-pub(crate) const fn status_style(theme: &Theme, status: PathStatus) -> Style {
-    match status {
-        PathStatus::Satisfied => theme.ok(),
-        PathStatus::Unsatisfied => theme.error(),
-        PathStatus::Failing => theme.warn(),
-    }
-}
-
-/// `reason subject` of a path that is not satisfied (`link_down veth0`); the subject is
-/// left out when it only repeats the target, or the interface shown beside it
-/// (`interface_shown`).
-pub(crate) fn reason_text(path: &PathState, interface_shown: bool) -> Option<String> {
-    let reason = path.reason?.as_str();
-    let repeats = |subject: &str| {
-        subject == path.target || (interface_shown && path.interface.as_deref() == Some(subject))
-    };
-    Some(match path.reason_subject.as_deref() {
-        Some(subject) if !repeats(subject) => format!("{reason} {subject}"),
-        _ => reason.to_owned(),
-    })
-}
-
-/// `→ failing?` while a new status waits out the debounce.
-pub(crate) fn pending_text(path: &PathState) -> Option<String> {
-    path.pending.as_ref().map(|pending| format!("→ {}?", pending.status.as_str()))
-}
-
 /// Whether a path passes the filter: `target:`, `status:` (status or reason), `dev:`,
 /// `kind:`, or free words matching any of those or an address.
 pub(crate) fn matches(filter: &Filter, path: &PathState) -> bool {
@@ -184,25 +155,19 @@ fn compare(sort: PathSort, a: &PathState, b: &PathState) -> Ordering {
 /// order is stable).
 pub(crate) fn ordered<'s>(store: &'s Store, state: &PathsState) -> Vec<&'s PathState> {
     let mut rows: Vec<(usize, &PathState)> =
-        store.paths().iter().enumerate().filter(|(_, path)| matches(&state.filter, path)).collect();
-    let descending = descending(state);
+        store.paths().iter().enumerate().filter(|(_, path)| matches(&state.table.filter, path)).collect();
+    let descending = state.table.descending();
     rows.sort_by(|(i, a), (j, b)| {
-        let order = compare(state.sort, a, b).then(i.cmp(j));
+        let order = compare(state.table.sort, a, b).then(i.cmp(j));
         if descending { order.reverse() } else { order }
     });
     rows.into_iter().map(|(_, path)| path).collect()
 }
 
-/// Rows a table of this tab shows on a terminal `height` rows tall.
-pub(crate) const fn visible_rows(height: u16) -> usize {
-    // Tab bar, status bar, two borders, the heading.
-    height.saturating_sub(5) as usize
-}
-
 /// Why the table is empty, in words.
 fn empty_note(store: &Store, state: &PathsState) -> String {
-    if !state.filter.is_empty() {
-        return format!("no path matches \"{}\" · esc clears the filter", state.filter.text());
+    if !state.table.filter.is_empty() {
+        return format!("no path matches \"{}\" · esc clears the filter", state.table.filter.text());
     }
     match store.source(SourceId::Paths) {
         None => "waiting for the paths source…".to_owned(),
@@ -212,29 +177,18 @@ fn empty_note(store: &Store, state: &PathsState) -> String {
 }
 
 /// Draw the tab (or the details view, when one is open).
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    store: &Store,
-    ui: &UiState,
-    theme: &Theme,
-    now: Timestamp,
-) {
-    let state = &ui.paths;
-    if let Some(open) = &state.details {
-        path_details::render(frame, area, store, open, theme, now);
-        return;
-    }
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut PathsState, ctx: &Paint<'_>) {
+    let Paint { store, theme, now, keys } = *ctx;
     let rows = ordered(store, state);
     let buf = frame.buffer_mut();
-    let cursor = state.list.cursor.min(rows.len().saturating_sub(1));
+    let cursor = state.table.cursor.min(rows.len().saturating_sub(1));
     let table_height = rows.len() as u16 + 3;
     let (area, preview_area) = match rows.get(cursor) {
         Some(_) if area.height >= table_height + PREVIEW_MIN => split_top(area, table_height),
         _ => (area, Rect::default()),
     };
     if let Some(path) = rows.get(cursor).filter(|_| !preview_area.is_empty()) {
-        let hint = format!("{} details", ui.keys_of("open").unwrap_or("enter"));
+        let hint = format!("{} details", keys.of("open").unwrap_or("enter"));
         path_details::preview(buf, preview_area, path, theme, now, &hint);
     }
 
@@ -242,35 +196,35 @@ pub(crate) fn render(
     let count = total.to_string();
     let shown = format!("{} of {total}", rows.len());
     let mut title = vec![("Paths", theme.title()), (" ", theme.muted()), (count.as_str(), theme.muted())];
-    if !state.filter.is_empty() {
+    if !state.table.filter.is_empty() {
         title.truncate(1);
         title.extend([
             ("  filter ", theme.muted()),
-            (state.filter.text(), theme.accent()),
+            (state.table.filter.text(), theme.accent()),
             ("  ", theme.muted()),
             (shown.as_str(), theme.muted()),
         ]);
     }
-    let arrow = if descending(state) { " ▼" } else { " ▲" };
+    let arrow = if state.table.descending() { " ▼" } else { " ▲" };
     let keys = format!(
         "  {} add  {} lookup",
-        ui.keys_of("add_target").unwrap_or("a"),
-        ui.keys_of("route_lookup").unwrap_or("r")
+        keys.of("add_target").unwrap_or("a"),
+        keys.of("route_lookup").unwrap_or("r")
     );
     let notes = [
         ("sort ", theme.muted()),
-        (state.sort.label(), theme.accent()),
+        (state.table.sort.label(), theme.accent()),
         (arrow, theme.accent()),
         (keys.as_str(), theme.muted()),
     ];
     let inner = pane(buf, area, theme.border(), &title, &notes);
-    let inner = super::source_banner(buf, inner, store, SourceId::Paths, theme);
+    let inner = source_banner(buf, inner, store, SourceId::Paths, theme);
     if inner.is_empty() {
         return;
     }
     let columns = columns(inner.width);
     let layout = Layout::new(&columns, inner.x, inner.width);
-    let sorted = sort_column(state.sort).map(|column| (column, descending(state)));
+    let sorted = sort_column(state.table.sort).map(|column| (column, state.table.descending()));
     header(buf, inner.y, &columns, &layout, theme, sorted);
     let body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(1));
     if rows.is_empty() {
@@ -278,7 +232,8 @@ pub(crate) fn render(
         return;
     }
     let visible = usize::from(body.height);
-    let offset = scroll(state.list.offset, cursor, visible, rows.len());
+    let offset = scroll(state.table.offset, cursor, visible, rows.len());
+    state.table.record(offset, visible);
     let mut scratch = Scratch::default();
     for (i, (path, y)) in rows.iter().skip(offset).zip(body.top()..body.bottom()).enumerate() {
         let selection = (offset + i == cursor).then(|| theme.selection());
@@ -328,30 +283,6 @@ fn draw_row(row: &mut Row<'_>, path: &PathState, theme: &Theme, now: Timestamp) 
         row.text(RTT, "–", theme.muted());
         row.text(LOSS, "–", theme.muted());
     }
-}
-
-/// The colour of a loss percentage: none is quiet, some needs a look, most is broken.
-pub(crate) const fn loss_style(theme: &Theme, loss: f64) -> Style {
-    if loss >= 50.0 {
-        theme.error()
-    } else if loss > 0.0 {
-        theme.warn()
-    } else {
-        theme.muted()
-    }
-}
-
-/// Tunnel mode and cost markers: `split`, `full expensive`, `constrained`.
-pub(crate) fn notes(path: &PathState) -> String {
-    let words: Vec<&str> = [
-        path.tunnel.map(netlens_collectors::model::TunnelMode::as_str),
-        path.expensive.then_some("expensive"),
-        path.constrained.then_some("constrained"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    words.join(" ")
 }
 
 /// `satisfied`, or `unsatisfied link_down veth0`, then `→ failing?` while pending.

@@ -9,8 +9,8 @@ use netlens_collectors::paths::query::LookupRequest;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use crate::context::Paint;
 use crate::format::Ago;
-use crate::state::UiState;
 use crate::theme::Theme;
 use crate::widgets::pane::pane;
 use crate::widgets::text::{Doc, fill, wrap};
@@ -56,15 +56,9 @@ fn lines(store: &Store, request: &LookupRequest, theme: &Theme, now: Timestamp, 
 }
 
 /// Draw the popup centred over `body`.
-pub(crate) fn render(
-    frame: &mut Frame,
-    body: Rect,
-    store: &Store,
-    ui: &UiState,
-    theme: &Theme,
-    now: Timestamp,
-) {
-    let Some(request) = ui.lookup() else { return };
+pub(crate) fn render(frame: &mut Frame, body: Rect, request: Option<&LookupRequest>, ctx: &Paint<'_>) {
+    let Paint { store, theme, now, keys } = *ctx;
+    let Some(request) = request else { return };
     let width = body.width.min(MAX_WIDTH);
     let doc = lines(store, request, theme, now, width.saturating_sub(4));
     let height = (doc.len() as u16 + 2).min(body.height);
@@ -72,8 +66,8 @@ pub(crate) fn render(
         Rect::new(body.x + (body.width - width) / 2, body.y + (body.height - height) / 2, width, height);
     let buf = frame.buffer_mut();
     fill(buf, outer, theme.overlay());
-    let again = ui.keys_of("route_lookup").unwrap_or("r");
-    let close = ui.keys_of("close").unwrap_or("esc");
+    let again = keys.of("route_lookup").unwrap_or("r");
+    let close = keys.of("close").unwrap_or("esc");
     let notes = format!("{again} another  {close} closes");
     let inner = pane(
         buf,

@@ -4,17 +4,20 @@
 use std::cmp::Ordering;
 
 use netlens_collectors::Store;
-use netlens_collectors::model::{Neighbor, NeighborState, Route, RouteType, Rule, SourceId, Timestamp};
+use netlens_collectors::model::{Neighbor, Route, RouteType, Rule, SourceId};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
-use super::{note, position, scroll_marks};
+use super::tones::neighbor_style;
+use crate::context::Paint;
 use crate::filter::{Field, Filter, contains};
 use crate::format::StackText;
-use crate::state::{RouteSort, RoutesState, UiState};
+use crate::state::{RouteSort, RoutesState, SortKey};
 use crate::theme::Theme;
+use crate::widgets::banner::source_banner;
+use crate::widgets::marks::{note, position, scroll_marks};
 use crate::widgets::pane::pane;
 use crate::widgets::table::{Column, Layout, Row, header, scroll};
 use crate::widgets::text::{Scratch, put_spans};
@@ -184,15 +187,16 @@ fn neighbor_matches(filter: &Filter, neighbor: &Neighbor) -> bool {
 
 /// Build the rows for the current sort and filter. Sections the filter empties vanish.
 pub(crate) fn model<'s>(store: &'s Store, state: &RoutesState) -> Model<'s> {
-    let mut routes: Vec<&Route> = store.routes().iter().filter(|r| route_matches(&state.filter, r)).collect();
+    let mut routes: Vec<&Route> =
+        store.routes().iter().filter(|r| route_matches(&state.table.filter, r)).collect();
     routes.sort_by(|a, b| {
-        let order = compare(state.sort, a, b);
-        let order = if state.reversed { order.reverse() } else { order };
+        let order = compare(state.table.sort, a, b);
+        let order = if state.table.reversed { order.reverse() } else { order };
         table_rank(a.table).cmp(&table_rank(b.table)).then(order)
     });
-    let rules: Vec<&Rule> = store.rules().iter().filter(|r| rule_matches(&state.filter, r)).collect();
+    let rules: Vec<&Rule> = store.rules().iter().filter(|r| rule_matches(&state.table.filter, r)).collect();
     let neighbors: Vec<&Neighbor> =
-        store.neighbors().iter().filter(|n| neighbor_matches(&state.filter, n)).collect();
+        store.neighbors().iter().filter(|n| neighbor_matches(&state.table.filter, n)).collect();
 
     let mut lines = Vec::with_capacity(routes.len() + rules.len() + neighbors.len() + 16);
     if !routes.is_empty() {
@@ -227,12 +231,6 @@ pub(crate) fn model<'s>(store: &'s Store, state: &RoutesState) -> Model<'s> {
     Model { lines, data }
 }
 
-/// Display rows the tab shows on a terminal `height` rows tall.
-pub(crate) const fn visible_rows(height: u16) -> usize {
-    // Tab bar, status bar, two borders.
-    height.saturating_sub(4) as usize
-}
-
 /// The first display row to draw so that the cursor's row shows, and the heading just
 /// above it when the cursor is at the top of a section.
 pub(crate) fn offset_for(model: &Model<'_>, cursor: usize, offset: usize, visible: usize) -> usize {
@@ -258,25 +256,9 @@ const fn route_type_style(theme: &Theme, route_type: RouteType) -> Style {
     }
 }
 
-pub(crate) const fn neighbor_style(theme: &Theme, state: NeighborState) -> Style {
-    match state {
-        NeighborState::Failed | NeighborState::Incomplete => theme.error(),
-        NeighborState::Stale | NeighborState::Delay | NeighborState::Probe => theme.warn(),
-        NeighborState::Reachable | NeighborState::Permanent | NeighborState::Noarp => theme.ok(),
-        NeighborState::None => theme.muted(),
-    }
-}
-
 /// Draw the tab.
-pub(crate) fn render(
-    frame: &mut Frame,
-    area: Rect,
-    store: &Store,
-    ui: &UiState,
-    theme: &Theme,
-    _now: Timestamp,
-) {
-    let state = &ui.routes;
+pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut RoutesState, ctx: &Paint<'_>) {
+    let Paint { store, theme, .. } = *ctx;
     let model = model(store, state);
     let buf = frame.buffer_mut();
 
@@ -294,14 +276,15 @@ pub(crate) fn render(
         store.neighbors().len()
     );
     let mut title = vec![("Routes", theme.title()), ("  ", theme.muted()), (summary.as_str(), theme.muted())];
-    if !state.filter.is_empty() {
+    if !state.table.filter.is_empty() {
         title.truncate(1);
-        title.extend([("  filter ", theme.muted()), (state.filter.text(), theme.accent())]);
+        title.extend([("  filter ", theme.muted()), (state.table.filter.text(), theme.accent())]);
     }
-    let arrow = if state.reversed { " ▼" } else { " ▲" };
-    let notes = [("sort ", theme.muted()), (state.sort.label(), theme.accent()), (arrow, theme.accent())];
+    let arrow = if state.table.reversed { " ▼" } else { " ▲" };
+    let notes =
+        [("sort ", theme.muted()), (state.table.sort.label(), theme.accent()), (arrow, theme.accent())];
     let inner = pane(buf, area, theme.border(), &title, &notes);
-    let banner = super::source_banner(buf, inner, store, SourceId::Interfaces, theme);
+    let banner = source_banner(buf, inner, store, SourceId::Interfaces, theme);
     let degraded = banner != inner;
     let inner = banner;
     if inner.is_empty() {
@@ -310,20 +293,21 @@ pub(crate) fn render(
     if model.data.is_empty() {
         let text = if degraded {
             "routes, rules and neighbours come from rtnetlink, which this source is not using".to_owned()
-        } else if state.filter.is_empty() {
+        } else if state.table.filter.is_empty() {
             "no routes, rules or neighbours yet".to_owned()
         } else {
-            format!("nothing matches \"{}\" · esc clears the filter", state.filter.text())
+            format!("nothing matches \"{}\" · esc clears the filter", state.table.filter.text())
         };
         note(buf, inner, &text, theme.muted());
         return;
     }
     let visible = usize::from(inner.height);
-    let cursor = state.list.cursor.min(model.data.len() - 1);
-    let offset = offset_for(&model, cursor, state.list.offset, visible);
+    let cursor = state.table.cursor.min(model.data.len() - 1);
+    let offset = offset_for(&model, cursor, state.table.offset, visible);
+    state.table.record(offset, visible);
     let selected_line = model.data[cursor];
     let rows_area = Rect::new(inner.x + INDENT, inner.y, inner.width.saturating_sub(INDENT), inner.height);
-    let sorted = match state.sort {
+    let sorted = match state.table.sort {
         RouteSort::Kernel => None,
         RouteSort::Destination => Some(DESTINATION),
         RouteSort::Gateway => Some(GATEWAY),
@@ -337,7 +321,7 @@ pub(crate) fn render(
         routes: Layout::new(&ROUTE_COLUMNS, rows_area.x, rows_area.width),
         rules: Layout::new(&RULE_COLUMNS, rows_area.x, rows_area.width),
         neighbors: Layout::new(&NEIGHBOR_COLUMNS, rows_area.x, rows_area.width),
-        sorted: sorted.map(|column| (column, state.reversed)),
+        sorted: sorted.map(|column| (column, state.table.reversed)),
         scratch: Scratch::default(),
     };
     for (index, y) in (offset..model.lines.len()).zip(inner.top()..inner.bottom()) {

@@ -3,7 +3,11 @@ use netlens_collectors::model::{DnsQueryBatch, SourceId, TimelineKind};
 use netlens_collectors::{Notice, Payload};
 
 use super::*;
+use crate::component::Component;
+use crate::panes::{connection_model, dns_log, events, interfaces, paths, routes};
 use crate::state::{ConnectionSort, InterfaceSort};
+use crate::tabs::selected_path;
+use crate::testing::update;
 
 fn ui_at(tab: Tab) -> (UiState, Store) {
     let store = fake::store();
@@ -17,9 +21,28 @@ fn run(ui: &mut UiState, store: &Store, actions: &[Action]) -> Vec<Option<Comman
     actions.iter().map(|action| update(ui, store, *action)).collect()
 }
 
+/// Where a text view's last frame said scrolling ends.
+fn drawn_limit(scroll: Option<crate::state::Scroll>) -> usize {
+    scroll.and_then(|scroll| scroll.drawn).map_or_else(|| panic!("not drawn"), |(overflow, _)| overflow)
+}
+
+/// The events cursor and offset as the next frame or key would find them in `store`.
+fn events_now(ui: &UiState, store: &Store) -> (usize, usize) {
+    let mut events = ui.tabs.events.clone();
+    events.settle(store);
+    (events.table.cursor, events.table.offset)
+}
+
+/// The DNS log's cursor and offset as the next frame or key would find them in `store`.
+fn dns_now(ui: &UiState, store: &Store) -> (usize, usize) {
+    let mut dns = ui.tabs.dns.clone();
+    dns.settle(store);
+    (dns.table.cursor, dns.table.offset)
+}
+
 fn selected_name(ui: &UiState, store: &Store) -> String {
-    let rows = interfaces::ordered(store, &ui.interfaces);
-    rows.get(ui.interfaces.list.cursor).map(|e| e.info.name.clone()).unwrap_or_default()
+    let rows = interfaces::ordered(store, &ui.tabs.interfaces);
+    rows.get(ui.tabs.interfaces.table.cursor).map(|e| e.info.name.clone()).unwrap_or_default()
 }
 
 #[test]
@@ -60,16 +83,36 @@ fn movement_clamps_to_the_rows() {
         (Action::Top, 0),
     ] {
         update(&mut ui, &store, action);
-        assert_eq!(ui.interfaces.list.cursor, cursor, "after {action:?}");
+        assert_eq!(ui.tabs.interfaces.table.cursor, cursor, "after {action:?}");
     }
     let (mut ui, store) = ui_at(Tab::Routes);
     run(&mut ui, &store, &[Action::Bottom]);
     let data_rows = store.routes().len() + store.rules().len() + store.neighbors().len();
-    assert_eq!(ui.routes.list.cursor, data_rows - 1);
-    let model = routes::model(&store, &ui.routes);
-    assert!(ui.routes.list.offset + routes::visible_rows(24) >= model.lines.len(), "last row visible");
+    assert_eq!(ui.tabs.routes.table.cursor, data_rows - 1);
+    let model = routes::model(&store, &ui.tabs.routes);
+    let shown = ui.tabs.routes.table.shown.unwrap_or_else(|| panic!("drawn"));
+    assert_eq!(shown, 20, "the frame recorded the rows of an 80×24 screen");
+    assert!(ui.tabs.routes.table.offset + shown >= model.lines.len(), "last row visible");
     run(&mut ui, &store, &[Action::Top]);
-    assert_eq!(ui.routes.list, ListState::default());
+    assert_eq!((ui.tabs.routes.table.cursor, ui.tabs.routes.table.offset), (0, 0));
+}
+
+#[test]
+fn keys_before_the_first_frame_move_the_cursor_and_the_frame_scrolls_to_it() {
+    let store = fake::large_store(200, 0);
+    let mut ui = UiState::new();
+    for action in [Action::Resize(80, 24), Action::SelectTab(Tab::Interfaces), Action::PageDown, Action::Down]
+    {
+        super::update(&mut ui, &store, action);
+    }
+    let table = &ui.tabs.interfaces.table;
+    assert_eq!((table.cursor, table.offset, table.shown), (19, 0, None), "no geometry is guessed");
+    crate::testing::draw(&mut ui, &store);
+    let table = &ui.tabs.interfaces.table;
+    assert_eq!(table.shown, Some(19), "the frame recorded its rows");
+    assert_eq!((table.cursor, table.offset), (19, 1), "and scrolled the cursor into view");
+    update(&mut ui, &store, Action::PageDown);
+    assert_eq!((ui.tabs.interfaces.table.cursor, ui.tabs.interfaces.table.offset), (37, 19));
 }
 
 #[test]
@@ -92,26 +135,32 @@ fn sort_cycles_and_keeps_the_selection() {
     ];
     for (sort, descending, order) in expected {
         run(&mut ui, &store, &[Action::CycleSort]);
-        assert_eq!((ui.interfaces.sort, interfaces::descending(&ui.interfaces)), (sort, descending));
+        assert_eq!(
+            (ui.tabs.interfaces.table.sort, ui.tabs.interfaces.table.descending()),
+            (sort, descending)
+        );
         let names: Vec<_> =
-            interfaces::ordered(&store, &ui.interfaces).iter().map(|e| e.info.name.clone()).collect();
+            interfaces::ordered(&store, &ui.tabs.interfaces).iter().map(|e| e.info.name.clone()).collect();
         assert_eq!(names, order, "{sort:?}");
         assert_eq!(selected_name(&ui, &store), "eth0", "selection follows eth0 under {sort:?}");
     }
     run(&mut ui, &store, &[Action::ReverseSort]);
     let names: Vec<_> =
-        interfaces::ordered(&store, &ui.interfaces).iter().map(|e| e.info.name.clone()).collect();
+        interfaces::ordered(&store, &ui.tabs.interfaces).iter().map(|e| e.info.name.clone()).collect();
     assert_eq!(names, ["tun0", "docker0", "wg0", "lo", "veth-lab", "wlan0", "eth0"]);
     run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort]);
-    assert_eq!(ui.interfaces.sort, InterfaceSort::Rx);
-    assert!(interfaces::descending(&ui.interfaces), "rates sort busiest first");
-    assert_eq!(interfaces::ordered(&store, &ui.interfaces)[0].info.name, "eth0");
+    assert_eq!(ui.tabs.interfaces.table.sort, InterfaceSort::Rx);
+    assert!(ui.tabs.interfaces.table.descending(), "rates sort busiest first");
+    assert_eq!(interfaces::ordered(&store, &ui.tabs.interfaces)[0].info.name, "eth0");
     run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort]);
-    assert_eq!(ui.interfaces.sort, InterfaceSort::Index);
+    assert_eq!(ui.tabs.interfaces.table.sort, InterfaceSort::Index);
 
     let (mut ui, store) = ui_at(Tab::Routes);
     run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort, Action::ReverseSort]);
-    assert_eq!((ui.routes.sort, ui.routes.reversed), (crate::state::RouteSort::Gateway, true));
+    assert_eq!(
+        (ui.tabs.routes.table.sort, ui.tabs.routes.table.reversed),
+        (crate::state::RouteSort::Gateway, true)
+    );
     let (mut ui, store) = ui_at(Tab::Events);
     run(&mut ui, &store, &[Action::CycleSort]);
     assert_eq!(ui.status().map(|s| s.text.as_str()), Some("the timeline is always newest first"));
@@ -138,7 +187,7 @@ fn filter_prompt_edits_applies_and_cancels() {
     assert_eq!(ui.mode(), Mode::Prompt);
     update(&mut ui, &store, Action::PromptSubmit);
     assert_eq!((ui.mode(), ui.filter(Tab::Interfaces)), (Mode::Normal, "kind:wifi"));
-    assert_eq!(interfaces::ordered(&store, &ui.interfaces).len(), 1);
+    assert_eq!(interfaces::ordered(&store, &ui.tabs.interfaces).len(), 1);
 
     update(&mut ui, &store, Action::Filter);
     assert_eq!(ui.draft(), "kind:wifi", "the prompt starts from the applied filter");
@@ -171,7 +220,7 @@ fn filters_are_per_tab() {
         update(&mut ui, &store, Action::PromptInput(c));
     }
     update(&mut ui, &store, Action::PromptSubmit);
-    assert_eq!(events::filtered_len(&store, &ui.events), 3);
+    assert_eq!(events::filtered_len(&store, &ui.tabs.events), 3);
     assert_eq!(ui.filter(Tab::Routes), "");
     update(&mut ui, &store, Action::SelectTab(Tab::Routes));
     update(&mut ui, &store, Action::Filter);
@@ -180,7 +229,7 @@ fn filters_are_per_tab() {
     }
     update(&mut ui, &store, Action::PromptSubmit);
     assert_eq!(
-        routes::model(&store, &ui.routes).data.len(),
+        routes::model(&store, &ui.tabs.routes).data.len(),
         2,
         "two routes via wg0; rules and neighbours drop out"
     );
@@ -191,20 +240,20 @@ fn filters_are_per_tab() {
 fn details_open_scroll_and_close() {
     let (mut ui, store) = ui_at(Tab::Interfaces);
     run(&mut ui, &store, &[Action::Down, Action::Down, Action::Open]);
-    assert_eq!(ui.interfaces.details, Some(Details { index: 3, scroll: 0 }), "wlan0");
+    assert_eq!(ui.tabs.interfaces.details.map(|d| (d.index, d.scroll.line)), Some((3, 0)), "wlan0");
     run(&mut ui, &store, &[Action::Down, Action::Down]);
-    assert_eq!(ui.interfaces.details.map(|d| d.scroll), Some(2));
+    assert_eq!(ui.tabs.interfaces.details.map(|d| d.scroll.line), Some(2));
     run(&mut ui, &store, &[Action::Bottom]);
-    let limit = details::overflow(&store, 3, 80, 24);
+    let limit = drawn_limit(ui.tabs.interfaces.details.map(|d| d.scroll));
     assert!(limit > 0);
-    assert_eq!(ui.interfaces.details.map(|d| d.scroll), Some(limit));
+    assert_eq!(ui.tabs.interfaces.details.map(|d| d.scroll.line), Some(limit));
     run(&mut ui, &store, &[Action::Down]);
-    assert_eq!(ui.interfaces.details.map(|d| d.scroll), Some(limit), "scrolling stops at the end");
-    assert_eq!(ui.interfaces.list.cursor, 2, "the table cursor stays put");
+    assert_eq!(ui.tabs.interfaces.details.map(|d| d.scroll.line), Some(limit), "scrolling stops at the end");
+    assert_eq!(ui.tabs.interfaces.table.cursor, 2, "the table cursor stays put");
     run(&mut ui, &store, &[Action::Close]);
-    assert_eq!(ui.interfaces.details, None);
+    assert_eq!(ui.tabs.interfaces.details, None);
     run(&mut ui, &store, &[Action::SelectTab(Tab::Routes), Action::Open]);
-    assert_eq!(ui.interfaces.details, None, "enter on Routes opens nothing");
+    assert_eq!(ui.tabs.interfaces.details, None, "enter on Routes opens nothing");
 }
 
 #[test]
@@ -236,16 +285,16 @@ fn pause_help_quit_and_export() {
 fn help_scrolls_when_the_screen_is_short() {
     let (mut ui, store) = ui_at(Tab::Overview);
     run(&mut ui, &store, &[Action::Resize(60, 20), Action::Help, Action::Bottom]);
-    let limit = help::overflow(&ui, 60, 20);
+    let limit = drawn_limit(Some(ui.help.scroll));
     assert!(limit > 0);
-    assert_eq!(ui.help_scroll, limit);
+    assert_eq!(ui.help.scroll.line, limit);
     run(&mut ui, &store, &[Action::Up, Action::Top]);
-    assert_eq!(ui.help_scroll, 0);
+    assert_eq!(ui.help.scroll.line, 0);
     // Since the Paths and DNS keys, 80×24 scrolls by a few lines; 80×31 shows everything.
     run(&mut ui, &store, &[Action::Resize(80, 30), Action::Bottom]);
-    assert_eq!(ui.help_scroll, 1, "one line short at 80×30");
+    assert_eq!(ui.help.scroll.line, 1, "one line short at 80×30");
     run(&mut ui, &store, &[Action::Resize(80, 31), Action::Bottom]);
-    assert_eq!(ui.help_scroll, 0, "everything fits at 80×31");
+    assert_eq!(ui.help.scroll.line, 0, "everything fits at 80×31");
 }
 
 fn with_notices(store: &Store, count: usize) -> Store {
@@ -263,24 +312,24 @@ fn follow_mode_stays_on_newest_until_scrolled() {
     assert!(ui.follow());
     let newer = with_notices(&store, 3);
     update(&mut ui, &newer, Action::Resize(80, 24));
-    assert_eq!(events::current(&ui, &newer), ListState::default(), "following: on the newest");
+    assert_eq!(events_now(&ui, &newer), (0, 0), "following: on the newest");
 
     run(&mut ui, &newer, &[Action::Down, Action::Down]);
     assert!(!ui.follow(), "scrolling away stops following");
-    assert_eq!(ui.events.list.cursor, 2);
+    assert_eq!(ui.tabs.events.table.cursor, 2);
     let selected = newer.timeline().from_newest(2).cloned();
 
     // Five more arrive: the cursor stays on the same entry.
     let newest = with_notices(&newer, 5);
-    let position = events::current(&ui, &newest);
-    assert_eq!(position.cursor, 7);
-    assert_eq!(newest.timeline().from_newest(position.cursor).cloned(), selected);
+    let (cursor, _) = events_now(&ui, &newest);
+    assert_eq!(cursor, 7);
+    assert_eq!(newest.timeline().from_newest(cursor).cloned(), selected);
     update(&mut ui, &newest, Action::Up);
-    assert_eq!(ui.events.list.cursor, 6);
+    assert_eq!(ui.tabs.events.table.cursor, 6);
 
     update(&mut ui, &newest, Action::Follow);
     assert!(ui.follow());
-    assert_eq!(events::current(&ui, &newest), ListState::default());
+    assert_eq!(events_now(&ui, &newest), (0, 0));
     update(&mut ui, &newest, Action::SelectTab(Tab::Overview));
     update(&mut ui, &newest, Action::Follow);
     assert!(!ui.follow());
@@ -295,14 +344,14 @@ fn follow_off_with_a_filter_counts_only_matching_arrivals() {
         update(&mut ui, &store, Action::PromptInput(c));
     }
     run(&mut ui, &store, &[Action::PromptSubmit, Action::Down]);
-    assert_eq!(ui.events.list.cursor, 1);
+    assert_eq!(ui.tabs.events.table.cursor, 1);
     let mut newer = store.clone();
     let notices = vec![
         Notice::new(TimelineKind::LinkChanged, "eth0", "eth0 carrier lost"),
         Notice::new(TimelineKind::LinkChanged, "wlan0", "wlan0 carrier lost"),
     ];
     newer.apply(fake::event(fake::NOW, SourceId::Interfaces, Payload::Notices(notices)));
-    assert_eq!(events::current(&ui, &newer).cursor, 2, "only the wlan0 entry counts");
+    assert_eq!(events_now(&ui, &newer).0, 2, "only the wlan0 entry counts");
 }
 
 fn type_text(ui: &mut UiState, store: &Store, text: &str) {
@@ -313,9 +362,9 @@ fn type_text(ui: &mut UiState, store: &Store, text: &str) {
 
 /// The cookie of the selected connection as the view would place it.
 fn selected_cookie(ui: &UiState, store: &Store) -> Option<u64> {
-    let visible = connections::visible_rows(store, ui.viewport().1);
-    let mut model = connections::Model::build(store, &ui.connections, fake::NOW);
-    let (cursor, _) = connections::placement(&model, &ui.connections, visible);
+    let mut model = connection_model::Model::build(store, &ui.tabs.connections, fake::NOW);
+    let (cursor, _) =
+        connection_model::placement(&model, &ui.tabs.connections, ui.tabs.connections.table.shown);
     model.row_at(cursor).map(|entry| entry.socket.cookie)
 }
 
@@ -324,26 +373,29 @@ fn connections_cursor_follows_the_connection() {
     let (mut ui, store) = ui_at(Tab::Connections);
     assert_eq!(selected_cookie(&ui, &store), Some(31), "curl's connection is first by state and owner");
     run(&mut ui, &store, &[Action::Down, Action::Down]);
-    assert_eq!((ui.connections.list.cursor, ui.connections.selected), (2, Some(8)));
+    assert_eq!((ui.tabs.connections.table.cursor, ui.tabs.connections.selected), (2, Some(8)));
     // Sorting keeps the same connection selected wherever it lands.
     run(&mut ui, &store, &[Action::CycleSort]);
-    assert_eq!(ui.connections.sort, ConnectionSort::Local);
-    assert_eq!(ui.connections.selected, Some(8));
+    assert_eq!(ui.tabs.connections.table.sort, ConnectionSort::Local);
+    assert_eq!(ui.tabs.connections.selected, Some(8));
     assert_eq!(selected_cookie(&ui, &store), Some(8));
     run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort, Action::CycleSort]);
-    assert_eq!((ui.connections.sort, connections::descending(&ui.connections)), (ConnectionSort::Rx, true));
+    assert_eq!(
+        (ui.tabs.connections.table.sort, ui.tabs.connections.table.descending()),
+        (ConnectionSort::Rx, true)
+    );
     run(&mut ui, &store, &[Action::ReverseSort]);
-    assert!(!connections::descending(&ui.connections));
+    assert!(!ui.tabs.connections.table.descending());
     assert_eq!(selected_cookie(&ui, &store), Some(8));
     run(&mut ui, &store, &[Action::Bottom]);
-    assert_eq!(ui.connections.list.cursor, 20);
+    assert_eq!(ui.tabs.connections.table.cursor, 20);
     run(&mut ui, &store, &[Action::PageUp, Action::Top]);
-    assert_eq!(ui.connections.list.cursor, 0);
+    assert_eq!(ui.tabs.connections.table.cursor, 0);
     // Ten sort keys, then back to the first.
     for _ in 0..6 {
         run(&mut ui, &store, &[Action::CycleSort]);
     }
-    assert_eq!(ui.connections.sort, ConnectionSort::State);
+    assert_eq!(ui.tabs.connections.table.sort, ConnectionSort::State);
 }
 
 #[test]
@@ -353,7 +405,7 @@ fn connections_filter_applies_only_when_valid() {
     type_text(&mut ui, &store, "proc:firefox");
     run(&mut ui, &store, &[Action::PromptSubmit]);
     assert_eq!((ui.mode(), ui.filter(Tab::Connections)), (Mode::Normal, "proc:firefox"));
-    let model = connections::Model::build(&store, &ui.connections, fake::NOW);
+    let model = connection_model::Model::build(&store, &ui.tabs.connections, fake::NOW);
     assert_eq!(model.rows(), 3);
     assert_eq!(selected_cookie(&ui, &store), Some(6));
 
@@ -386,22 +438,22 @@ fn connections_filter_applies_only_when_valid() {
 fn grouping_toggles_and_keeps_the_selection() {
     let (mut ui, store) = ui_at(Tab::Connections);
     run(&mut ui, &store, &[Action::Down]);
-    assert_eq!(ui.connections.selected, Some(6));
+    assert_eq!(ui.tabs.connections.selected, Some(6));
     run(&mut ui, &store, &[Action::ToggleGroup]);
     assert!(ui.grouped());
     assert_eq!(selected_cookie(&ui, &store), Some(6));
     // Groups by owner name: curl (3), firefox (3), …: firefox's first row is row 3.
-    assert_eq!(ui.connections.list.cursor, 3);
+    assert_eq!(ui.tabs.connections.table.cursor, 3);
     run(&mut ui, &store, &[Action::ToggleGroup]);
     assert!(!ui.grouped());
     assert_eq!(selected_cookie(&ui, &store), Some(6));
     // Elsewhere `g` is the classic "first row".
     let (mut ui, store) = ui_at(Tab::Routes);
     run(&mut ui, &store, &[Action::Down, Action::Down]);
-    assert_eq!(ui.routes.list.cursor, 2);
+    assert_eq!(ui.tabs.routes.table.cursor, 2);
     run(&mut ui, &store, &[Action::ToggleGroup]);
     assert!(!ui.grouped());
-    assert_eq!(ui.routes.list.cursor, 0);
+    assert_eq!(ui.tabs.routes.table.cursor, 0);
 }
 
 #[test]
@@ -410,17 +462,17 @@ fn connection_details_open_scroll_and_close() {
     run(&mut ui, &store, &[Action::Down, Action::Open]);
     assert_eq!(ui.connection_details(), Some(6));
     run(&mut ui, &store, &[Action::Down, Action::Down]);
-    assert_eq!(ui.connections.details.map(|d| d.scroll), Some(2));
+    assert_eq!(ui.tabs.connections.details.map(|d| d.scroll.line), Some(2));
     run(&mut ui, &store, &[Action::Bottom]);
-    let limit = connection_details::overflow(&store, 6, 80, 24);
+    let limit = drawn_limit(ui.tabs.connections.details.map(|d| d.scroll));
     assert!(limit > 0);
-    assert_eq!(ui.connections.details.map(|d| d.scroll), Some(limit));
-    assert_eq!(ui.connections.list.cursor, 1, "the table cursor stays put");
+    assert_eq!(ui.tabs.connections.details.map(|d| d.scroll.line), Some(limit));
+    assert_eq!(ui.tabs.connections.table.cursor, 1, "the table cursor stays put");
     run(&mut ui, &store, &[Action::Filter]);
     assert_eq!(ui.mode(), Mode::Normal, "no filtering inside details");
     run(&mut ui, &store, &[Action::CycleSort, Action::ToggleGroup]);
     assert_eq!(
-        (ui.connections.sort, ui.grouped()),
+        (ui.tabs.connections.table.sort, ui.grouped()),
         (ConnectionSort::State, false),
         "nor sorting or grouping"
     );
@@ -501,7 +553,7 @@ fn add_target_prompt_parses_and_refuses_duplicates() {
     typed(&mut ui, &store, "db.internal");
     assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None);
     assert!(ui.status().is_some_and(|s| s.text.contains("already watched")));
-    assert_eq!(ui.paths.list.cursor, 4);
+    assert_eq!(ui.tabs.paths.table.cursor, 4);
 }
 
 #[test]
@@ -544,19 +596,23 @@ fn paths_filter_sort_and_details() {
     typed(&mut ui, &store, "dev:eth0");
     run(&mut ui, &store, &[Action::PromptSubmit]);
     assert_eq!(ui.filter(Tab::Paths), "dev:eth0");
-    assert_eq!(paths::ordered(&store, &ui.paths).len(), 4);
-    assert_eq!(selected_path(&ui, &store).as_deref(), Some("example.org:443"), "the selection stays");
+    assert_eq!(paths::ordered(&store, &ui.tabs.paths).len(), 4);
+    assert_eq!(
+        selected_path(&ui.tabs.paths, &store).as_deref(),
+        Some("example.org:443"),
+        "the selection stays"
+    );
     run(&mut ui, &store, &[Action::Close]);
     assert_eq!(ui.filter(Tab::Paths), "");
     // By status: what needs a look first, and the selection follows its row.
     run(&mut ui, &store, &[Action::CycleSort, Action::CycleSort]);
-    let order: Vec<&str> = paths::ordered(&store, &ui.paths).iter().map(|p| p.target.as_str()).collect();
+    let order: Vec<&str> = paths::ordered(&store, &ui.tabs.paths).iter().map(|p| p.target.as_str()).collect();
     assert_eq!(&order[..3], ["default-ipv6", "db.internal", "10.20.0.5:22"]);
-    assert_eq!(selected_path(&ui, &store).as_deref(), Some("example.org:443"));
+    assert_eq!(selected_path(&ui.tabs.paths, &store).as_deref(), Some("example.org:443"));
     run(&mut ui, &store, &[Action::Open]);
     assert_eq!(ui.path_details(), Some("example.org:443"));
     run(&mut ui, &store, &[Action::Down, Action::Down]);
-    assert!(ui.paths.details.as_ref().is_some_and(|open| open.scroll == 2), "details scroll");
+    assert!(ui.tabs.paths.details.as_ref().is_some_and(|open| open.scroll.line == 2), "details scroll");
     run(&mut ui, &store, &[Action::Close]);
     assert_eq!(ui.path_details(), None);
 }
@@ -579,7 +635,11 @@ fn trace_prompt_checks_the_name_and_shows_the_trace() {
     assert_eq!(update(&mut ui, &store, Action::PromptSubmit), Some(Command::Trace("Example.ORG".into())));
     assert_eq!((ui.mode(), ui.tab(), ui.dns_focus()), (Mode::Normal, Tab::Dns, DnsFocus::Trace));
     assert_eq!(ui.pending_trace(), Some("Example.ORG"));
-    assert_eq!(dns_trace::pending(&ui.dns, &store), Some("Example.ORG"), "not in the store yet");
+    assert_eq!(
+        crate::panes::dns_trace::pending(&ui.tabs.dns, &store),
+        Some("Example.ORG"),
+        "not in the store yet"
+    );
     run(&mut ui, &store, &[Action::Trace]);
     assert_eq!(ui.draft(), "Example.ORG", "t again starts from the pending name");
     run(&mut ui, &store, &[Action::PromptCancel]);
@@ -590,11 +650,15 @@ fn trace_prompt_checks_the_name_and_shows_the_trace() {
     trace.name = "example.org.".into();
     trace.started_at = fake::NOW;
     arrived.apply(fake::event(fake::NOW, SourceId::Dns, Payload::DnsTrace(Box::new(trace))));
-    assert_eq!(dns_trace::pending(&ui.dns, &arrived), None, "case and the trailing dot do not count");
+    assert_eq!(
+        crate::panes::dns_trace::pending(&ui.tabs.dns, &arrived),
+        None,
+        "case and the trailing dot do not count"
+    );
     // At 80×20 the trace is taller than its view.
     run(&mut ui, &arrived, &[Action::Resize(80, 20), Action::Down]);
     assert_eq!(ui.pending_trace(), None);
-    assert_eq!(ui.dns.trace_scroll, 1, "the focused trace scrolls");
+    assert_eq!(ui.tabs.dns.trace.line, 1, "the focused trace scrolls");
 }
 
 #[test]
@@ -603,7 +667,11 @@ fn a_trace_of_the_same_name_from_before_is_not_the_answer() {
     run(&mut ui, &store, &[Action::Trace]);
     assert_eq!(ui.draft(), "db");
     assert_eq!(update(&mut ui, &store, Action::PromptSubmit), Some(Command::Trace("db".into())));
-    assert_eq!(dns_trace::pending(&ui.dns, &store), Some("db"), "the store's trace of db started earlier");
+    assert_eq!(
+        crate::panes::dns_trace::pending(&ui.tabs.dns, &store),
+        Some("db"),
+        "the store's trace of db started earlier"
+    );
 }
 
 #[test]
@@ -616,9 +684,9 @@ fn dns_focus_switches_and_esc_goes_back_to_the_log() {
     run(&mut ui, &store, &[Action::SelectTab(Tab::Dns), Action::SwitchFocus]);
     assert_eq!(ui.dns_focus(), DnsFocus::Trace);
     run(&mut ui, &store, &[Action::Bottom]);
-    let limit = dns::trace_overflow(&store, &ui, 80, 24);
-    assert_eq!(ui.dns.trace_scroll, limit);
-    assert_eq!(ui.dns.list.cursor, 0, "the log stays put");
+    let limit = drawn_limit(Some(ui.tabs.dns.trace));
+    assert_eq!(ui.tabs.dns.trace.line, limit);
+    assert_eq!(ui.tabs.dns.table.cursor, 0, "the log stays put");
     run(&mut ui, &store, &[Action::Close]);
     assert_eq!(ui.dns_focus(), DnsFocus::Log, "esc leaves the trace view");
     run(&mut ui, &store, &[Action::SwitchFocus, Action::SwitchFocus]);
@@ -628,13 +696,13 @@ fn dns_focus_switches_and_esc_goes_back_to_the_log() {
 #[test]
 fn dns_log_moves_filters_and_keeps_its_row() {
     let (mut ui, store) = ui_at(Tab::Dns);
-    let visible = dns::log_rows(&store, &ui, 80, 24);
+    let visible = ui.tabs.dns.table.shown.unwrap_or_else(|| panic!("drawn"));
     assert_eq!(visible, 14);
     run(&mut ui, &store, &[Action::Down, Action::Down, Action::PageDown]);
-    assert_eq!(ui.dns.list.cursor, 2 + visible - 1);
+    assert_eq!(ui.tabs.dns.table.cursor, 2 + visible - 1);
     run(&mut ui, &store, &[Action::Bottom]);
-    assert_eq!(ui.dns.list.cursor, 39);
-    assert_eq!(ui.dns.list.offset, 40 - visible);
+    assert_eq!(ui.tabs.dns.table.cursor, 39);
+    assert_eq!(ui.tabs.dns.table.offset, 40 - visible);
     run(&mut ui, &store, &[Action::Top, Action::Down]);
     let selected = store.dns().queries().rev().nth(1).cloned();
 
@@ -645,24 +713,24 @@ fn dns_log_moves_filters_and_keeps_its_row() {
         counters: store.dns().counters(),
     };
     newer.apply(fake::event(fake::NOW, SourceId::DnsCapture, Payload::DnsQueries(batch)));
-    let current = dns::current(&ui.dns, &newer);
-    assert_eq!(current.cursor, 4);
-    assert_eq!(newer.dns().queries().rev().nth(current.cursor).cloned(), selected);
+    let (cursor, _) = dns_now(&ui, &newer);
+    assert_eq!(cursor, 4);
+    assert_eq!(newer.dns().queries().rev().nth(cursor).cloned(), selected);
     // On the newest row it stays on the newest.
     run(&mut ui, &store, &[Action::Top]);
-    assert_eq!(dns::current(&ui.dns, &newer).cursor, 0);
+    assert_eq!(dns_now(&ui, &newer).0, 0);
 
     run(&mut ui, &store, &[Action::Filter]);
     typed(&mut ui, &store, "proc:curl");
     run(&mut ui, &store, &[Action::PromptSubmit]);
-    assert_eq!((ui.filter(Tab::Dns), dns::filtered_len(&store, &ui.dns)), ("proc:curl", 5));
+    assert_eq!((ui.filter(Tab::Dns), dns_log::filtered_len(&store, &ui.tabs.dns)), ("proc:curl", 5));
     run(&mut ui, &store, &[Action::Bottom]);
-    assert_eq!(ui.dns.list.cursor, 4);
+    assert_eq!(ui.tabs.dns.table.cursor, 4);
     run(&mut ui, &store, &[Action::CycleSort]);
     assert_eq!(ui.status().map(|s| s.text.as_str()), Some("the query log is always newest first"));
     run(&mut ui, &store, &[Action::Close]);
     assert_eq!(ui.filter(Tab::Dns), "", "esc clears the filter");
-    assert_eq!(ui.dns.list, ListState::default());
+    assert_eq!((ui.tabs.dns.table.cursor, ui.tabs.dns.table.offset), (0, 0));
 }
 
 #[test]
@@ -675,5 +743,9 @@ fn an_abandoned_trace_is_no_longer_awaited() {
     // The app could not hand the request to the DNS source.
     ui.abandon_trace();
     assert_eq!(ui.pending_trace(), None);
-    assert_eq!(dns_trace::pending(&ui.dns, &store), None, "the view shows the last trace again");
+    assert_eq!(
+        crate::panes::dns_trace::pending(&ui.tabs.dns, &store),
+        None,
+        "the view shows the last trace again"
+    );
 }

@@ -1,7 +1,10 @@
 //! Reusable drawing pieces. They write straight into the frame's buffer, draw only
 //! what is visible, and never allocate per cell.
 
+pub(crate) mod banner;
+pub(crate) mod columns;
 pub(crate) mod event_list;
+pub(crate) mod marks;
 pub(crate) mod pane;
 pub(crate) mod prompt;
 pub(crate) mod sparkline;

@@ -17,13 +17,11 @@ const SORTS: [ConnectionSort; 10] = [
 ];
 
 fn state(sort: ConnectionSort, reversed: bool, grouped: bool, filter: &str) -> ConnectionsState {
-    ConnectionsState {
-        sort,
-        reversed,
-        grouped,
-        filter: ConnFilter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e:?}")),
-        ..ConnectionsState::default()
-    }
+    let mut state = ConnectionsState { grouped, ..ConnectionsState::default() };
+    state.table.sort = sort;
+    state.table.reversed = reversed;
+    state.table.filter = ConnFilter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e:?}"));
+    state
 }
 
 /// Every display line as `G<pid>` or the cookie, reading the whole model at once.

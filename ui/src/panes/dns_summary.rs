@@ -1,0 +1,156 @@
+//! The Overview's line on DNS: how the resolver and its servers are doing, in a
+//! sentence coloured by the worst of it.
+
+use netlens_collectors::Store;
+use netlens_collectors::model::{SourceId, SourceState};
+use ratatui::style::Style;
+
+use super::tones::latency_style;
+use crate::format::{Count, Millis};
+use crate::theme::Theme;
+
+/// How DNS is doing, for the Overview's colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Health {
+    Ok,
+    Warn,
+    Error,
+}
+
+/// The median latency of the answered exchanges in the log.
+fn median_latency(store: &Store) -> Option<f64> {
+    let mut latencies: Vec<f64> = store.dns().queries().filter_map(|query| query.latency_ms).collect();
+    if latencies.is_empty() {
+        return None;
+    }
+    // Nearest rank, as the per-server percentiles.
+    let middle = (latencies.len() - 1) / 2;
+    let (_, median, _) = latencies.select_nth_unstable_by(middle, f64::total_cmp);
+    Some(*median)
+}
+
+/// The Overview's DNS line: `● 127.0.0.53 +1 (stub → 2 upstreams) · 1 warning · 2
+/// timeouts · 40 queries · p50 5.10ms · NAT64 64:ff9b::/96`, coloured by health; or
+/// why there is nothing to say yet.
+pub(crate) fn summary(store: &Store, theme: &Theme) -> Vec<(String, Style)> {
+    let dns = store.dns();
+    let mut spans = Vec::new();
+    let Some(config) = dns.config() else {
+        let text = match store.source(SourceId::Dns) {
+            Some(status) if status.status != SourceState::Ok => {
+                format!("dns source {}: {}", status.status.as_str(), status.detail)
+            }
+            _ => "waiting for the first resolver read…".to_owned(),
+        };
+        spans.push((text, theme.muted()));
+        return spans;
+    };
+    let counters = dns.counters();
+    let capture = store.source(SourceId::DnsCapture).filter(|status| status.status != SourceState::Ok);
+    let servers = dns.servers().values().filter(|health| health.queries > 0);
+    let all_failing = servers.clone().count() > 0 && servers.clone().all(|h| h.error_rate_pct() >= 50.0);
+    let some_failing = servers.clone().any(|h| h.error_rate_pct() > 0.0);
+    let health = if config.nameservers.is_empty() || all_failing {
+        Health::Error
+    } else if !dns.warnings().is_empty() || counters.timeouts > 0 || capture.is_some() || some_failing {
+        Health::Warn
+    } else {
+        Health::Ok
+    };
+    let style = match health {
+        Health::Ok => theme.ok(),
+        Health::Warn => theme.warn(),
+        Health::Error => theme.error(),
+    };
+    spans.push(("● ".to_owned(), style));
+    match config.nameservers.as_slice() {
+        [] => spans.push(("no nameservers: glibc asks 127.0.0.1".to_owned(), theme.error())),
+        [first, rest @ ..] => {
+            spans.push((first.to_string(), theme.accent()));
+            if !rest.is_empty() {
+                spans.push((format!(" +{}", rest.len()), theme.muted()));
+            }
+        }
+    }
+    if config.stub {
+        let upstreams = match config.upstreams.len() {
+            0 => "upstreams unknown".to_owned(),
+            1 => "1 upstream".to_owned(),
+            n => format!("{n} upstreams"),
+        };
+        spans.push((format!(" (stub → {upstreams})"), theme.muted()));
+    }
+    let separator = || (" · ".to_owned(), theme.muted());
+    // A capture in trouble makes the counts that follow partial: say so before them,
+    // briefly (the reason before its first colon; the DNS tab has the whole of it).
+    if let Some(status) = capture {
+        let reason = status.detail.split(':').next().unwrap_or_default().trim();
+        spans.push(separator());
+        spans.push((format!("capture {}: {reason}", status.status.as_str()), theme.warn()));
+    }
+    // What needs a look before the counts, so a narrow screen cuts the counts.
+    match dns.warnings().len() {
+        0 => {}
+        n => {
+            spans.push(separator());
+            spans.push((format!("{n} warning{}", if n == 1 { "" } else { "s" }), theme.warn()));
+        }
+    }
+    if counters.timeouts > 0 {
+        let s = if counters.timeouts == 1 { "" } else { "s" };
+        spans.push(separator());
+        spans.push((format!("{} timeout{s}", Count(counters.timeouts)), theme.warn()));
+    }
+    if dns.logged() > 0 {
+        spans.push(separator());
+        spans.push((format!("{} queries", Count(dns.logged())), theme.text()));
+        if let Some(median) = median_latency(store) {
+            spans.push(separator());
+            spans.push((format!("p50 {}", Millis(Some(median))), latency_style(theme, Some(median))));
+        }
+    }
+    if let Some(prefix) = dns.dns64().and_then(|report| report.prefix.as_deref()) {
+        spans.push(separator());
+        spans.push((format!("NAT64 {prefix}"), theme.info()));
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use netlens_collectors::fake;
+
+    use super::*;
+
+    fn texts(spans: &[(String, Style)]) -> String {
+        spans.iter().map(|(text, _)| text.as_str()).collect()
+    }
+
+    #[test]
+    fn the_overview_line_says_how_dns_is_doing() {
+        use netlens_collectors::Payload;
+        use netlens_collectors::model::SourceStatus;
+
+        let theme = Theme::default();
+        let store = fake::store();
+        let line = texts(&summary(&store, &theme));
+        assert_eq!(
+            line,
+            "● 127.0.0.53 +1 (stub → 2 upstreams) · 1 warning · 2 timeouts · 40 queries · p50 5.10ms · NAT64 64:ff9b::/96"
+        );
+        assert_eq!(summary(&store, &theme)[0].1, theme.warn());
+
+        let empty = Store::default();
+        assert_eq!(texts(&summary(&empty, &theme)), "waiting for the first resolver read…");
+
+        let mut degraded = store.clone();
+        let detail = "passive DNS capture needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep`";
+        let status =
+            SourceStatus { name: SourceId::DnsCapture, status: SourceState::Degraded, detail: detail.into() };
+        degraded.apply(fake::event(fake::NOW, SourceId::DnsCapture, Payload::Status(status)));
+        let line = texts(&summary(&degraded, &theme));
+        let expected = "● 127.0.0.53 +1 (stub → 2 upstreams) · capture degraded: passive DNS capture needs \
+                        CAP_NET_RAW · 1 warning";
+        assert!(line.starts_with(expected), "{line}");
+    }
+}
