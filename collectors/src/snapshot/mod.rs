@@ -134,5 +134,6 @@ impl From<InterfaceRates> for InterfaceRatesDoc {
     }
 }
 
-#[cfg(test)]
+// The tests build their stores from the scripted fake data.
+#[cfg(all(test, feature = "fake"))]
 mod tests;

@@ -11,6 +11,7 @@ mod warnings;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 pub use bursts::ConnectionLabel;
 pub use entry::{ConnectionEntry, ConnectionRates, ConnectionSample};
@@ -81,7 +82,9 @@ pub struct ConnectionCounts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connections {
     limits: ConnectionLimits,
-    entries: HashMap<u64, ConnectionEntry>,
+    /// Shared, so a snapshot can hold the table while the store moves on: an entry
+    /// is copied only when it changes while a snapshot still holds it.
+    entries: HashMap<u64, Arc<ConnectionEntry>>,
     processes: HashMap<u32, ProcessInfo>,
     counts: ConnectionCounts,
     all_owners_visible: bool,
@@ -143,7 +146,7 @@ impl Connections {
         self.addresses = Some(by_address);
         let limits = self.limits;
         let mut raised: Vec<(u64, Notice)> = Vec::new();
-        for entry in self.entries.values_mut().filter(|e| e.closed_at.is_none()) {
+        for entry in self.entries.values_mut().filter(|e| e.closed_at.is_none()).map(Arc::make_mut) {
             let now = linkage_warnings(entry, &self.moves, self.addresses.as_ref());
             raise(entry, now, &self.processes, &limits, &mut raised);
         }
@@ -181,7 +184,7 @@ impl Connections {
         for socket in sockets {
             seen.insert(socket.cookie);
             let pid = owners.get(&socket.inode).copied();
-            match self.entries.get_mut(&socket.cookie) {
+            match self.entries.get_mut(&socket.cookie).map(Arc::make_mut) {
                 // Back in a dump: it was only skipped by an earlier one (a dump of a
                 // changing table can miss live sockets), or a connection the kernel
                 // destroyed left its `time_wait` remnant under the same cookie.
@@ -200,7 +203,7 @@ impl Connections {
                 None => {
                     let mut entry = ConnectionEntry::new(socket, at, opened, capacity);
                     entry.pid = pid;
-                    self.entries.insert(entry.socket.cookie, entry);
+                    self.entries.insert(entry.socket.cookie, Arc::new(entry));
                 }
             }
         }
@@ -210,7 +213,7 @@ impl Connections {
             .retain(|cookie, entry| entry.socket.state != SocketState::NewSynRecv || seen.contains(cookie));
         for entry in self.entries.values_mut() {
             if entry.closed_at.is_none() && !seen.contains(&entry.socket.cookie) {
-                entry.close(at, false);
+                Arc::make_mut(entry).close(at, false);
             }
         }
         let notices = self.refresh(at.mono);
@@ -222,10 +225,11 @@ impl Connections {
     pub fn apply_closed(&mut self, at: Stamp, sockets: Vec<Socket>) -> Vec<Notice> {
         let capacity = self.limits.history_capacity;
         for socket in sockets {
-            let entry = self
-                .entries
-                .entry(socket.cookie)
-                .or_insert_with(|| ConnectionEntry::new(socket.clone(), at, false, capacity));
+            let entry = Arc::make_mut(
+                self.entries
+                    .entry(socket.cookie)
+                    .or_insert_with(|| Arc::new(ConnectionEntry::new(socket.clone(), at, false, capacity))),
+            );
             // The destroy event carries the final counters, also when a dump already
             // noticed the socket gone; the close time stays the first one seen.
             entry.update(socket);
@@ -268,8 +272,11 @@ impl Connections {
                 total.1 += flow.tx_bytes;
             }
         }
-        for entry in
-            self.entries.values_mut().filter(|e| e.socket.protocol == Protocol::Udp && e.closed_at.is_none())
+        for entry in self
+            .entries
+            .values_mut()
+            .filter(|e| e.socket.protocol == Protocol::Udp && e.closed_at.is_none())
+            .map(Arc::make_mut)
         {
             let (rx, tx) = totals.get(&entry.socket.cookie).copied().unwrap_or_default();
             let rates =
@@ -289,7 +296,7 @@ impl Connections {
         // Collected with their cookies and sorted, so the timeline order does not
         // depend on the hash map's.
         let mut raised: Vec<(u64, Notice)> = Vec::new();
-        for entry in self.entries.values_mut().filter(|e| e.closed_at.is_none()) {
+        for entry in self.entries.values_mut().filter(|e| e.closed_at.is_none()).map(Arc::make_mut) {
             entry.sample_tcp(at);
             let fd_pressure = entry.pid.and_then(|pid| self.processes.get(&pid)).is_some_and(near_fd_limit);
             let now = entry.current_warnings(at, &limits, fd_pressure);
@@ -352,13 +359,20 @@ impl Connections {
     /// Every connection, open and recently closed, in no particular order.
     #[must_use = "iterators do nothing unless consumed"]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &ConnectionEntry> {
-        self.entries.values()
+        self.entries.values().map(AsRef::as_ref)
+    }
+
+    /// Every connection, shared: a snapshot holds them without copying, and the
+    /// store copies an entry only if it changes while the snapshot still holds it.
+    #[must_use]
+    pub fn shared(&self) -> Vec<Arc<ConnectionEntry>> {
+        self.entries.values().cloned().collect()
     }
 
     /// The connection with this socket cookie.
     #[must_use]
     pub fn get(&self, cookie: u64) -> Option<&ConnectionEntry> {
-        self.entries.get(&cookie)
+        self.entries.get(&cookie).map(AsRef::as_ref)
     }
 
     /// Number of connections held (open and recently closed).

@@ -2,6 +2,7 @@
 //! grouped by when they opened (on the monotonic clock).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::clock::Mono;
 use crate::event::Notice;
@@ -58,8 +59,9 @@ impl Connections {
             if lasting
                 .get(&rival)
                 .is_some_and(|winners| winners.iter().any(|w| (*w - opened).abs() <= window))
+                && entry.label != Some(ConnectionLabel::AlsoRan)
             {
-                entry.label = Some(ConnectionLabel::AlsoRan);
+                Arc::make_mut(entry).label = Some(ConnectionLabel::AlsoRan);
             }
             groups
                 .entry((entry.pid, entry.socket.remote.ip()))
@@ -78,8 +80,9 @@ impl Connections {
             for cookie in &burst {
                 if let Some(entry) = self.entries.get_mut(cookie)
                     && entry.label != Some(ConnectionLabel::AlsoRan)
+                    && entry.label != Some(ConnectionLabel::Burst { count })
                 {
-                    entry.label = Some(ConnectionLabel::Burst { count });
+                    Arc::make_mut(entry).label = Some(ConnectionLabel::Burst { count });
                 }
             }
             let recent = self
