@@ -324,6 +324,7 @@ impl Evaluator {
                     self.nameservers = self.names.nameservers();
                     for state in &mut self.targets {
                         state.resolved_at = None;
+                        state.resolve_again = state.resolving;
                     }
                     for id in self.ids() {
                         self.spawn_resolve(id);
@@ -364,6 +365,11 @@ impl Evaluator {
                     if let Ok((id, outcome)) = done
                         && self.record_resolution(id, outcome)
                     {
+                        if let Some(state) = self.targets.iter_mut().find(|state| state.id == id)
+                            && std::mem::take(&mut state.resolve_again)
+                        {
+                            self.spawn_resolve(id);
+                        }
                         self.round_and_send(sink).await?;
                     }
                 }

@@ -43,6 +43,9 @@ pub(crate) struct TargetState {
     pub(crate) answered_by: Option<String>,
     pub(crate) resolved_at: Option<Instant>,
     pub(crate) resolving: bool,
+    /// The resolver configuration changed while a resolution was in flight: its
+    /// answer is from the old one, so resolve again when it lands.
+    pub(crate) resolve_again: bool,
     pub(crate) window: ProbeWindow,
     pub(crate) failures: u32,
     pub(crate) next_probe: Instant,
@@ -73,6 +76,7 @@ impl TargetState {
             answered_by: None,
             resolved_at: None,
             resolving: false,
+            resolve_again: false,
             window: ProbeWindow::new(DEFAULT_CAPACITY),
             failures: 0,
             next_probe: now,
