@@ -69,8 +69,8 @@ pub(super) async fn run(
                 }
                 Err(RecvError::Closed) => return Err(SourceError::Other("the kernel view stopped".to_owned())),
             },
-            changed = views.changed() => {
-                changed.map_err(|_| SourceError::Other("the kernel view stopped".to_owned()))?;
+            view_changed = views.changed() => {
+                view_changed.map_err(|_| SourceError::Other("the kernel view stopped".to_owned()))?;
                 let view = Arc::clone(&views.borrow_and_update());
                 if let Some(failure) = &view.failure {
                     return Err(SourceError::Other(failure.clone()));

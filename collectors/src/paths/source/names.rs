@@ -95,11 +95,11 @@ async fn resolve_configured(snapshot: &ResolverSnapshot, port: u16, name: &str) 
             .loaded
             .hosts
             .iter()
-            .filter(|entry| entry.names.iter().any(|known| *known == bare))
+            .filter(|entry| entry.names.contains(&bare))
             .map(|entry| entry.address)
             .collect();
         if !addresses.is_empty() {
-            addresses.sort_by_key(|address| address.is_ipv4());
+            addresses.sort_by_key(IpAddr::is_ipv4);
             addresses.dedup();
             return NameOutcome {
                 check: NameCheck::Resolved(addresses),

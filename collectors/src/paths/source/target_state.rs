@@ -32,7 +32,9 @@ pub(crate) struct NameOutcome {
     pub(crate) answered_by: Option<String>,
 }
 
+/// One target's evaluation state.
 #[derive(Debug)]
+#[expect(clippy::struct_excessive_bools, reason = "independent facts about one target, not a mode")]
 pub(crate) struct TargetState {
     pub(crate) id: TargetId,
     pub(crate) target: Target,
