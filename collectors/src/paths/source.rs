@@ -18,6 +18,8 @@ mod names;
 mod round;
 mod target_state;
 mod tasks;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
