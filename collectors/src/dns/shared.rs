@@ -155,3 +155,92 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+mod tests {
+    use std::net::IpAddr;
+    use std::path::Path;
+
+    use super::*;
+
+    /// Long enough that only inotify can explain a change seen in the tests.
+    const NO_POLL: Duration = Duration::from_secs(3600);
+    const DEADLINE: Duration = Duration::from_secs(5);
+
+    fn server(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    /// Wait until the shared configuration's first nameserver is `expected`.
+    async fn wait_for_nameserver(view: &ResolverView, expected: &str) {
+        let mut rx = view.subscribe();
+        let expected = server(expected);
+        // The borrow `wait_for` returns is dropped at once: held, it would block the
+        // watch task's next send.
+        let seen = tokio::time::timeout(
+            DEADLINE,
+            rx.wait_for(|snapshot| snapshot.loaded.report.config.nameservers.first() == Some(&expected)),
+        )
+        .await
+        .is_ok_and(|result| result.is_ok());
+        assert!(
+            seen,
+            "nameserver {expected} never reached the shared configuration: {:?}",
+            view.current().loaded.report.config.nameservers
+        );
+    }
+
+    fn write(path: &Path, nameserver: &str) {
+        std::fs::write(path, format!("nameserver {nameserver}\n")).unwrap();
+    }
+
+    #[tokio::test]
+    async fn replaced_retargeted_recreated_and_in_place_changes_all_arrive() {
+        let root = tempfile::tempdir().unwrap();
+        let (etc, run, elsewhere) =
+            (root.path().join("etc"), root.path().join("run"), root.path().join("elsewhere"));
+        for dir in [&etc, &run, &elsewhere] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let resolv = etc.join("resolv.conf");
+        write(&resolv, "192.0.2.1");
+        let view = ResolverView::start(ResolverFiles::under(root.path()), NO_POLL);
+        assert_eq!(view.current().generation, 1);
+        wait_for_nameserver(&view, "192.0.2.1").await;
+
+        // Replaced by rename (a new inode).
+        write(&etc.join("resolv.tmp"), "192.0.2.2");
+        std::fs::rename(etc.join("resolv.tmp"), &resolv).unwrap();
+        wait_for_nameserver(&view, "192.0.2.2").await;
+
+        // A symlink to a file elsewhere, then retargeted.
+        write(&run.join("a.conf"), "192.0.2.3");
+        write(&run.join("b.conf"), "192.0.2.4");
+        std::os::unix::fs::symlink(run.join("a.conf"), etc.join("link.tmp")).unwrap();
+        std::fs::rename(etc.join("link.tmp"), &resolv).unwrap();
+        wait_for_nameserver(&view, "192.0.2.3").await;
+        std::os::unix::fs::symlink(run.join("b.conf"), etc.join("link.tmp")).unwrap();
+        std::fs::rename(etc.join("link.tmp"), &resolv).unwrap();
+        wait_for_nameserver(&view, "192.0.2.4").await;
+
+        // Deleted, then created again.
+        std::fs::remove_file(&resolv).unwrap();
+        let mut rx = view.subscribe();
+        let gone = tokio::time::timeout(
+            DEADLINE,
+            rx.wait_for(|snapshot| snapshot.loaded.report.config.nameservers.is_empty()),
+        )
+        .await
+        .is_ok_and(|result| result.is_ok());
+        assert!(gone, "the deletion never reached the shared configuration");
+        write(&resolv, "192.0.2.5");
+        wait_for_nameserver(&view, "192.0.2.5").await;
+
+        // Changed in place through another path to the same inode (a hard link in
+        // a directory nobody watches stands in for a bind mount's other side).
+        std::fs::hard_link(&resolv, elsewhere.join("resolv.conf")).unwrap();
+        write(&elsewhere.join("resolv.conf"), "192.0.2.6");
+        wait_for_nameserver(&view, "192.0.2.6").await;
+    }
+}
