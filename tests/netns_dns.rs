@@ -369,16 +369,21 @@ fn a_resolv_conf_change_reaches_the_path_verdict() {
         .arg(output.path())
         .spawn()
         .unwrap_or_else(|e| panic!("running netlens snapshot: {e}"));
-    // While netlens runs (and has asked the silent server), point it at the live one,
-    // in place: the bind mount keeps the inode.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Once netlens watches the file itself, point it at the live server, in place:
+    // the bind mount keeps the inode, so only that watch can notice.
+    let resolv_conf = files.dir.join("resolv.conf");
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !watches_inode(child.id(), &resolv_conf) {
+        assert!(std::time::Instant::now() < deadline, "netlens never watched {}", resolv_conf.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let live = format!("nameserver {SERVER}\noptions timeout:1 attempts:1\n");
-    std::fs::write(files.dir.join("resolv.conf"), live).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&resolv_conf, live).unwrap_or_else(|e| panic!("{e}"));
     let changed_after = started.elapsed();
     let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "netlens snapshot failed: {status}");
-    // The poll would only look 5 s after start: the file watch must have seen it.
-    assert!(changed_after < Duration::from_secs(3), "the change came late: {changed_after:?}");
+    // The poll would only look 5 s after start, after the 4 s run: the file watch saw it.
+    assert!(changed_after < Duration::from_secs(4), "the change came after the run: {changed_after:?}");
     let text = std::fs::read_to_string(output.path()).unwrap_or_else(|e| panic!("{e}"));
     let snapshot: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     let path = snapshot["paths"]
@@ -393,4 +398,17 @@ fn a_resolv_conf_change_reaches_the_path_verdict() {
     let detail = dns["detail"].as_str().unwrap_or_default();
     assert!(detail.contains(&format!("answered by {SERVER}")), "the check names the live server: {detail}");
     assert_eq!(path["status"], "satisfied", "{path}");
+}
+
+/// Whether process `pid` holds an inotify watch on the inode of `path`
+/// (`/proc/PID/fdinfo` lists each watch as `inotify wd:N ino:HEX …`).
+fn watches_inode(pid: u32, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    let wanted = format!("ino:{:x} ", meta.ino());
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return false };
+    entries.flatten().any(|entry| {
+        std::fs::read_to_string(entry.path())
+            .is_ok_and(|info| info.lines().any(|line| line.starts_with("inotify") && line.contains(&wanted)))
+    })
 }

@@ -359,8 +359,9 @@ fn a_burst_of_notifications_costs_one_reread() {
     netns.must(&["link", "add", "veth0", "type", "veth", "peer", "name", "veth1"]);
     let run = start(&netns, config(), 256);
     run.wait_for("veth0", TIMEOUT, |store| store.interface_by_name("veth0").is_some());
-    // Let the start-up settle so only the burst's re-reads are counted.
-    std::thread::sleep(Duration::from_millis(400));
+    // Let the start-up settle so only the burst's re-reads are counted: two counter
+    // refreshes (250 ms each) outlast the 150 ms debounce of any start-up re-read.
+    run.wait_for_counter_refreshes(2, TIMEOUT);
     let before = run.network_reads();
 
     let script: String =
@@ -370,7 +371,8 @@ fn a_burst_of_notifications_costs_one_reread() {
         store.interface_by_name("veth0").is_some_and(|entry| entry.info.addresses.len() == 250)
             && store.timeline().iter().filter(|e| e.kind == TimelineKind::AddressAdded).count() == 250
     });
-    std::thread::sleep(Duration::from_millis(400));
+    // Any trailing re-read is due within the debounce: two refreshes outlast it.
+    run.wait_for_counter_refreshes(2, TIMEOUT);
     // 500 notifications (each address and its local route): one re-read, maybe two
     // when the burst straddles a debounce window; never one per notification.
     let rereads = run.network_reads() - before;
@@ -389,7 +391,8 @@ fn veth_churn_leaks_no_file_descriptors() {
     let cycle = "link add churn0 type veth peer name churn1\nlink del churn0\n";
     for _ in 0..4 {
         netns.batch(&cycle.repeat(CYCLES / 4));
-        std::thread::sleep(Duration::from_millis(100));
+        // Four separate bursts: the source goes round once between them.
+        run.wait_for_counter_refreshes(1, TIMEOUT);
     }
     run.wait_for("the churn to settle", TIMEOUT, |store| {
         store.interface_count() == 1 && has_notice(store, TimelineKind::LinkRemoved, "churn0 removed")

@@ -116,7 +116,7 @@ fn a_vpn_moves_the_route_and_a_lost_address_orphans_the_connection() {
         connection(store, local).is_some() && store.path("default-ipv4").is_some()
     });
     // Nothing moved yet; a few more refreshes must not say otherwise.
-    std::thread::sleep(Duration::from_millis(600));
+    source.wait_for_socket_tables(3, TIMEOUT);
     source.with_store(|store| {
         let entry = connection(store, local).unwrap();
         assert!(
@@ -164,7 +164,7 @@ fn a_vpn_moves_the_route_and_a_lost_address_orphans_the_connection() {
     });
     // Further refreshes and network changes raise nothing again.
     lab.host.must(&["link", "set", "tun0", "mtu", "1400"]);
-    std::thread::sleep(Duration::from_millis(800));
+    source.wait_for_socket_tables(4, TIMEOUT);
     source.with_store(|store| {
         let entry = connection(store, local).unwrap();
         assert_eq!(entry.warnings.names().collect::<Vec<_>>(), ["orphaned", "route_moved"]);
