@@ -61,6 +61,16 @@ impl ResolverView {
         Self { view, files, poll_interval }
     }
 
+    /// Read `files` once, without watching them (blocking: a few small files): for
+    /// one-shot commands, which finish before a change could matter.
+    #[must_use]
+    pub fn once(files: ResolverFiles) -> Self {
+        let first = ResolverSnapshot { generation: 1, loaded: files::load(&files), watched: false };
+        // The sender goes at once: receivers keep the value, and `changed` says closed.
+        let (_, view) = watch::channel(Arc::new(first));
+        Self { view, files, poll_interval: Duration::ZERO }
+    }
+
     /// The latest read.
     #[must_use]
     pub fn current(&self) -> Arc<ResolverSnapshot> {
@@ -79,7 +89,7 @@ impl ResolverView {
         &self.files
     }
 
-    /// How often the files are checked without an event.
+    /// How often the files are checked without an event (zero: never, [`Self::once`]).
     #[must_use]
     pub const fn poll_interval(&self) -> Duration {
         self.poll_interval

@@ -155,11 +155,13 @@ impl PathsSource {
     }
 }
 
-/// The kernel view and resolver configuration to use: the shared ones, or new.
+/// The kernel view and resolver configuration to use: the shared ones, or new
+/// (`watch`: the resolver files are watched; a one-shot evaluation reads them once).
 fn views(
     config: &PathsConfig,
     kernel: Option<&KernelView>,
     resolver: Option<&ResolverView>,
+    watch: bool,
 ) -> Result<(KernelView, Names), SourceError> {
     let kernel = match kernel {
         Some(kernel) => kernel.clone(),
@@ -170,7 +172,11 @@ fn views(
         Some(server) => names::fixed(server, config.probe_timeout),
         None => Names::Shared {
             view: resolver.cloned().unwrap_or_else(|| {
-                ResolverView::start(config.resolver_files.clone(), Duration::from_secs(5))
+                if watch {
+                    ResolverView::start(config.resolver_files.clone(), Duration::from_secs(5))
+                } else {
+                    ResolverView::once(config.resolver_files.clone())
+                }
             }),
             port: config.dns_port,
         },
@@ -184,7 +190,7 @@ impl Source for PathsSource {
     }
 
     async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
-        let (kernel, names) = views(&self.config, self.kernel.as_ref(), self.resolver.as_ref())?;
+        let (kernel, names) = views(&self.config, self.kernel.as_ref(), self.resolver.as_ref(), true)?;
         let mut paths = Evaluator::new(&self.config, kernel, names);
         sink.status(SourceState::Ok, paths.status_detail()).await?;
         paths.run(&mut self.control, sink).await
@@ -197,7 +203,7 @@ impl Source for PathsSource {
 /// # Errors
 /// When rtnetlink cannot be opened.
 pub async fn evaluate_once(config: &PathsConfig) -> Result<Vec<PathState>, SourceError> {
-    let (kernel, names) = views(config, None, None)?;
+    let (kernel, names) = views(config, None, None, false)?;
     let mut paths = Evaluator::new(config, kernel, names);
     paths.view = paths.kernel.first().await?;
     for id in paths.ids() {
