@@ -91,8 +91,10 @@ pub(super) async fn run(
         generation: 0,
         resyncs: 0,
     };
-    // A first read that fails is retried on the next notification or after RETRY.
-    let mut due: Option<Instant> = Some(Instant::now());
+    // The first read at once (not through the timer, whose millisecond ticks a
+    // one-shot `netlens path` would wait out); one that fails is retried after RETRY.
+    let start = Instant::now();
+    let mut due: Option<Instant> = service.read(start).await.err().map(|_| start + RETRY);
     let mut changed_at: Option<Instant> = None;
     loop {
         tokio::select! {
