@@ -1,5 +1,5 @@
-//! A target removed while its name resolution is in flight: the late answer is
-//! dropped, never filed under the target that took its place in the list.
+//! A target removed while its name resolution and probe are in flight: the late
+//! results are dropped, never filed under the target that took its place in the list.
 
 #![expect(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
@@ -68,7 +68,11 @@ async fn a_removed_targets_late_answer_is_dropped() {
     assert_eq!(id, old);
     assert!(matches!(outcome.check, NameCheck::Resolved(_)));
     assert!(!paths.record_resolution(id, outcome), "the removed target's answer was filed");
+    // A probe of the removed target landing late is dropped the same way.
+    paths.record_probe(old, ProbeOutcome { result: Ok(Duration::from_millis(3)), race: None });
     let new_state = paths.targets.iter().find(|state| state.id == new).unwrap();
     assert_eq!(new_state.name, NameCheck::Pending, "the new target got the old one's answer");
     assert!(new_state.resolved_at.is_none());
+    assert_eq!(new_state.window.sent(), 0, "the new target got the old one's probe");
+    assert!(paths.targets.iter().all(|state| state.window.sent() == 0), "a probe was filed elsewhere");
 }
