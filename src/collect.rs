@@ -7,12 +7,13 @@ use netlens_collectors::capture::{CaptureConfig, CaptureSource};
 use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource};
 use netlens_collectors::demo::DemoSource;
 use netlens_collectors::dns::capture::{DnsCaptureConfig, DnsCaptureSource};
+use netlens_collectors::dns::shared::ResolverView;
 use netlens_collectors::dns::source::{DnsConfig, DnsHandle, dns};
 use netlens_collectors::interfaces::{Backend, InterfacesConfig, InterfacesSource};
+use netlens_collectors::kernel_view::{KernelView, KernelViewConfig};
 use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
 use netlens_collectors::names::{NameRequests, ReverseDnsConfig, reverse_dns};
-use netlens_collectors::paths::RouteGeneration;
-use netlens_collectors::paths::source::{PathsConfig, PathsHandle, paths};
+use netlens_collectors::paths::source::{PathsHandle, paths};
 use netlens_collectors::source::spawn_supervised;
 use netlens_collectors::system::SystemSource;
 use netlens_collectors::{Event, Payload};
@@ -63,26 +64,46 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
         tasks.push(spawn_supervised(DemoSource::new(refresh), tx));
         return Collectors { events, names, paths: None, dns: None, tasks };
     }
+    // The process's one rtnetlink subscription and dump path, and its one resolver
+    // configuration: every source below reads these, none opens its own.
+    let mut fallback_reason = settings.netlink_off_reason.clone();
+    let kernel = if settings.netlink {
+        KernelView::start(KernelViewConfig::default())
+            .inspect_err(|error| {
+                tracing::warn!(%error, "rtnetlink unavailable; using the portable fallback");
+                fallback_reason = Some(format!("rtnetlink unavailable ({error})"));
+            })
+            .ok()
+    } else {
+        None
+    };
+    let dns_config = DnsConfig {
+        targets: settings.paths_config().targets.iter().filter_map(target_name).collect(),
+        target_interval: settings.probe_interval,
+        ..DnsConfig::default()
+    };
+    let resolver = ResolverView::start(dns_config.files.clone(), dns_config.poll_interval);
     let interfaces = InterfacesConfig {
-        backend: if settings.netlink { Backend::Netlink } else { Backend::Portable },
+        backend: if kernel.is_some() { Backend::Netlink } else { Backend::Portable },
         refresh,
         debounce: settings.debounce,
         receive_buffer: None,
-        fallback_reason: settings.netlink_off_reason.clone(),
+        fallback_reason: fallback_reason.clone(),
     };
-    tasks.push(spawn_supervised(InterfacesSource::new(interfaces), tx.clone()));
+    let mut interfaces = InterfacesSource::new(interfaces);
+    if let Some(kernel) = &kernel {
+        interfaces = interfaces.with_kernel(kernel.clone());
+    }
+    tasks.push(spawn_supervised(interfaces, tx.clone()));
     tasks.push(spawn_supervised(SystemSource::new(refresh, settings.netns.clone()), tx.clone()));
     // Route lookups need rtnetlink: with the portable fallback there are no paths.
-    // The paths source bumps it whenever routing may have changed; the connections
-    // source then looks again at which connections' routes moved.
-    let route_generation = settings.netlink.then(RouteGeneration::new);
-    let paths_handle = if settings.netlink {
-        let config = PathsConfig { route_generation: route_generation.clone(), ..settings.paths_config() };
-        let (handle, source) = paths(config);
+    let paths_handle = if let Some(kernel) = &kernel {
+        let (handle, source) = paths(settings.paths_config());
+        let source = source.with_kernel(kernel.clone()).with_resolver(resolver.clone());
         tasks.push(spawn_supervised(source, tx.clone()));
         Some(handle)
     } else {
-        let reason = settings.netlink_off_reason.as_deref().unwrap_or("netlink is off");
+        let reason = fallback_reason.as_deref().unwrap_or("netlink is off");
         let status = SourceStatus {
             name: SourceId::Paths,
             status: SourceState::Off,
@@ -95,7 +116,7 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
     let connections = ConnectionsConfig {
         refresh,
         proc_root: PathBuf::from("/proc"),
-        route_generation,
+        route_generation: kernel.clone(),
         ..ConnectionsConfig::default()
     };
     tasks.push(spawn_supervised(ConnectionsSource::new(connections), tx.clone()));
@@ -103,12 +124,11 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
         let capture = CaptureConfig { interval: refresh, ..CaptureConfig::default() };
         tasks.push(spawn_supervised(CaptureSource::new(capture), tx.clone()));
     }
-    let dns_config = DnsConfig {
-        targets: settings.paths_config().targets.iter().filter_map(target_name).collect(),
-        target_interval: settings.probe_interval,
-        ..DnsConfig::default()
-    };
     let (dns_handle, dns_source) = dns(dns_config);
+    let mut dns_source = dns_source.with_resolver(resolver);
+    if let Some(kernel) = kernel {
+        dns_source = dns_source.with_kernel(kernel);
+    }
     tasks.push(spawn_supervised(dns_source, tx.clone()));
     if settings.capture {
         tasks.push(spawn_supervised(DnsCaptureSource::new(DnsCaptureConfig::default()), tx.clone()));

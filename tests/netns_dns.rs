@@ -347,3 +347,68 @@ fn passive_capture_sees_getent_with_its_process_and_latency() {
     });
     running.stop();
 }
+
+/// A namespace whose resolv.conf changes from a silent nameserver to a live one
+/// while `netlens --netns NS snapshot --target NAME` runs: the change is written in
+/// place to `/etc/netns/NS/resolv.conf`, which netlens sees only through its bind
+/// mount over `/etc/resolv.conf` (so only a watch on the file itself notices it
+/// before the 5 s poll), and the path's DNS check then names the live server and
+/// the path is satisfied within the debounce.
+#[test]
+fn a_resolv_conf_change_reaches_the_path_verdict() {
+    let Some(netns) = lab() else { return };
+    let zone = Zone::new().host("www.test.", &[ip(SERVER)]);
+    let _server = server(&netns, zone);
+    let silent = format!("nameserver {SILENT}\noptions timeout:1 attempts:1\n");
+    let files = resolver_files(&netns, &silent, "127.0.0.1 localhost\n");
+    let output = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netlens"))
+        .args(["--netns", netns.name(), "--log", "/dev/null", "--target", "www.test", "snapshot"])
+        .args(["--duration", "4s", "-o"])
+        .arg(output.path())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running netlens snapshot: {e}"));
+    // Once netlens watches the file itself, point it at the live server, in place:
+    // the bind mount keeps the inode, so only that watch can notice.
+    let resolv_conf = files.dir.join("resolv.conf");
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !watches_inode(child.id(), &resolv_conf) {
+        assert!(std::time::Instant::now() < deadline, "netlens never watched {}", resolv_conf.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let live = format!("nameserver {SERVER}\noptions timeout:1 attempts:1\n");
+    std::fs::write(&resolv_conf, live).unwrap_or_else(|e| panic!("{e}"));
+    let changed_after = started.elapsed();
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "netlens snapshot failed: {status}");
+    // The poll would only look 5 s after start, after the 4 s run: the file watch saw it.
+    assert!(changed_after < Duration::from_secs(4), "the change came after the run: {changed_after:?}");
+    let text = std::fs::read_to_string(output.path()).unwrap_or_else(|e| panic!("{e}"));
+    let snapshot: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let path = snapshot["paths"]
+        .as_array()
+        .and_then(|paths| paths.iter().find(|path| path["target"] == "www.test"))
+        .unwrap_or_else(|| panic!("no path for www.test: {text}"));
+    let dns = path["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|check| check["name"] == "dns"))
+        .unwrap_or_else(|| panic!("no dns check: {path}"));
+    assert_eq!(dns["ok"], true, "{path}");
+    let detail = dns["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(&format!("answered by {SERVER}")), "the check names the live server: {detail}");
+    assert_eq!(path["status"], "satisfied", "{path}");
+}
+
+/// Whether process `pid` holds an inotify watch on the inode of `path`
+/// (`/proc/PID/fdinfo` lists each watch as `inotify wd:N ino:HEX …`).
+fn watches_inode(pid: u32, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    let wanted = format!("ino:{:x} ", meta.ino());
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return false };
+    entries.flatten().any(|entry| {
+        std::fs::read_to_string(entry.path())
+            .is_ok_and(|info| info.lines().any(|line| line.starts_with("inotify") && line.contains(&wanted)))
+    })
+}

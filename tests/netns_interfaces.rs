@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::netns::{Netns, SourceInNetns, open_fds, require_netns};
 use netlens_collectors::Store;
@@ -359,8 +359,9 @@ fn a_burst_of_notifications_costs_one_reread() {
     netns.must(&["link", "add", "veth0", "type", "veth", "peer", "name", "veth1"]);
     let run = start(&netns, config(), 256);
     run.wait_for("veth0", TIMEOUT, |store| store.interface_by_name("veth0").is_some());
-    // Let the start-up settle so only the burst's re-reads are counted.
-    std::thread::sleep(Duration::from_millis(400));
+    // Let the start-up settle so only the burst's re-reads are counted: two counter
+    // refreshes (250 ms each) outlast the 150 ms debounce of any start-up re-read.
+    run.wait_for_counter_refreshes(2, TIMEOUT);
     let before = run.network_reads();
 
     let script: String =
@@ -370,7 +371,8 @@ fn a_burst_of_notifications_costs_one_reread() {
         store.interface_by_name("veth0").is_some_and(|entry| entry.info.addresses.len() == 250)
             && store.timeline().iter().filter(|e| e.kind == TimelineKind::AddressAdded).count() == 250
     });
-    std::thread::sleep(Duration::from_millis(400));
+    // Any trailing re-read is due within the debounce: two refreshes outlast it.
+    run.wait_for_counter_refreshes(2, TIMEOUT);
     // 500 notifications (each address and its local route): one re-read, maybe two
     // when the burst straddles a debounce window; never one per notification.
     let rereads = run.network_reads() - before;
@@ -389,7 +391,8 @@ fn veth_churn_leaks_no_file_descriptors() {
     let cycle = "link add churn0 type veth peer name churn1\nlink del churn0\n";
     for _ in 0..4 {
         netns.batch(&cycle.repeat(CYCLES / 4));
-        std::thread::sleep(Duration::from_millis(100));
+        // Four separate bursts: the source goes round once between them.
+        run.wait_for_counter_refreshes(1, TIMEOUT);
     }
     run.wait_for("the churn to settle", TIMEOUT, |store| {
         store.interface_count() == 1 && has_notice(store, TimelineKind::LinkRemoved, "churn0 removed")
@@ -421,4 +424,58 @@ fn a_link_going_down_reaches_the_store() {
         store.interface_by_name("veth0").is_some_and(|entry| !entry.info.is_up())
     });
     run.stop();
+}
+
+/// The running binary holds exactly one rtnetlink socket subscribed to notification
+/// groups: interfaces, paths, DNS route warnings and connections share the one
+/// kernel view. Counted from `/proc/PID/net/netlink` (protocol 0 is `NETLINK_ROUTE`,
+/// a non-zero group mask is a subscription), among the sockets the process holds.
+#[test]
+fn the_binary_holds_one_rtnetlink_subscription() {
+    let _serial = serial();
+    let Some(netns) = require_netns() else { return };
+    netns.must(&["link", "set", "lo", "up"]);
+    let output = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_netlens"))
+        .args(["--netns", netns.name(), "--log", "/dev/null", "--target", "127.0.0.1", "snapshot"])
+        .args(["--duration", "10s", "-o"])
+        .arg(output.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running netlens snapshot: {e}"));
+    let pid = child.id();
+    let subscriptions = || -> Option<usize> {
+        let inodes: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .ok()?
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter_map(|target| {
+                let text = target.to_string_lossy().into_owned();
+                text.strip_prefix("socket:[").and_then(|rest| rest.strip_suffix(']')).map(str::to_owned)
+            })
+            .collect();
+        let table = std::fs::read_to_string(format!("/proc/{pid}/net/netlink")).ok()?;
+        let count = table
+            .lines()
+            .skip(1)
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .filter(|columns| columns.len() >= 10)
+            .filter(|columns| columns[1] == "0" && columns[3] != "00000000" && inodes.contains(columns[9]))
+            .count();
+        Some(count)
+    };
+    // Wait until every source is running (a subscription exists and the paths
+    // source has evaluated), then look for a second one for a while.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Some(count) = subscriptions() {
+            seen.push(count);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains(&1), "no rtnetlink subscription seen: {seen:?}");
+    assert!(seen.iter().all(|&count| count <= 1), "more than one rtnetlink subscription: {seen:?}");
 }

@@ -18,8 +18,8 @@ use common::netns::{Netns, SourceInNetns, require_netns};
 use common::peer::{TunHolder, in_netns};
 use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource};
 use netlens_collectors::interfaces::{InterfacesConfig, InterfacesSource};
+use netlens_collectors::kernel_view::{KernelView, KernelViewConfig};
 use netlens_collectors::model::{SocketState, TimelineKind};
-use netlens_collectors::paths::RouteGeneration;
 use netlens_collectors::paths::source::{PathsConfig, paths};
 use netlens_collectors::source::spawn_supervised;
 use netlens_collectors::{ConnectionEntry, ConnectionWarnings, Store};
@@ -58,22 +58,22 @@ fn lab() -> Option<Lab> {
     Some(Lab { host, peer })
 }
 
-/// The interfaces, paths and connections sources in `netns`, sharing one route
-/// generation as the app wires them.
+/// The interfaces, paths and connections sources in `netns`, sharing one kernel
+/// view as the app wires them.
 fn start(netns: &Netns) -> SourceInNetns {
     SourceInNetns::start_many(netns, 1024, |tx| {
-        let generation = RouteGeneration::new();
+        let kernel = KernelView::start(KernelViewConfig::default()).unwrap_or_else(|e| panic!("{e}"));
         let interfaces =
             InterfacesConfig { refresh: Duration::from_millis(250), ..InterfacesConfig::default() };
-        let (_, paths) =
-            paths(PathsConfig { route_generation: Some(generation.clone()), ..PathsConfig::default() });
+        let (_, paths) = paths(PathsConfig::default());
+        let paths = paths.with_kernel(kernel.clone());
         let connections = ConnectionsConfig {
             refresh: Duration::from_millis(200),
-            route_generation: Some(generation),
+            route_generation: Some(kernel.clone()),
             ..ConnectionsConfig::default()
         };
         vec![
-            spawn_supervised(InterfacesSource::new(interfaces), tx.clone()),
+            spawn_supervised(InterfacesSource::new(interfaces).with_kernel(kernel), tx.clone()),
             spawn_supervised(paths, tx.clone()),
             spawn_supervised(ConnectionsSource::new(connections), tx),
         ]
@@ -116,7 +116,7 @@ fn a_vpn_moves_the_route_and_a_lost_address_orphans_the_connection() {
         connection(store, local).is_some() && store.path("default-ipv4").is_some()
     });
     // Nothing moved yet; a few more refreshes must not say otherwise.
-    std::thread::sleep(Duration::from_millis(600));
+    source.wait_for_socket_tables(3, TIMEOUT);
     source.with_store(|store| {
         let entry = connection(store, local).unwrap();
         assert!(
@@ -164,7 +164,7 @@ fn a_vpn_moves_the_route_and_a_lost_address_orphans_the_connection() {
     });
     // Further refreshes and network changes raise nothing again.
     lab.host.must(&["link", "set", "tun0", "mtu", "1400"]);
-    std::thread::sleep(Duration::from_millis(800));
+    source.wait_for_socket_tables(4, TIMEOUT);
     source.with_store(|store| {
         let entry = connection(store, local).unwrap();
         assert_eq!(entry.warnings.names().collect::<Vec<_>>(), ["orphaned", "route_moved"]);

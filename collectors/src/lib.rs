@@ -28,6 +28,12 @@ pub mod source;
 #[cfg(feature = "runtime")]
 pub mod interfaces;
 
+#[cfg(all(feature = "runtime", target_os = "linux"))]
+pub(crate) mod netlink;
+
+#[cfg(all(feature = "runtime", target_os = "linux"))]
+pub mod kernel_view;
+
 #[cfg(feature = "runtime")]
 pub mod system;
 

@@ -136,6 +136,8 @@ pub fn open_fds() -> usize {
 pub struct SourceInNetns {
     store: Arc<Mutex<Store>>,
     network_reads: Arc<AtomicUsize>,
+    socket_tables: Arc<AtomicUsize>,
+    counter_reads: Arc<AtomicUsize>,
     paused: watch::Sender<bool>,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<Result<(), String>>>,
@@ -167,6 +169,10 @@ impl SourceInNetns {
         let folded = Arc::clone(&store);
         let network_reads = Arc::new(AtomicUsize::new(0));
         let reads = Arc::clone(&network_reads);
+        let socket_tables = Arc::new(AtomicUsize::new(0));
+        let tables = Arc::clone(&socket_tables);
+        let counter_reads = Arc::new(AtomicUsize::new(0));
+        let counters = Arc::clone(&counter_reads);
         let thread = std::thread::spawn(move || -> Result<(), String> {
             let file = File::open(&path).map_err(|error| format!("{}: {error}", path.display()))?;
             setns(&file, CloneFlags::CLONE_NEWNET)
@@ -194,6 +200,12 @@ impl SourceInNetns {
                                 if matches!(event.payload, Payload::Network(_)) {
                                     reads.fetch_add(1, Ordering::Relaxed);
                                 }
+                                if matches!(event.payload, Payload::Sockets(_)) {
+                                    tables.fetch_add(1, Ordering::Relaxed);
+                                }
+                                if matches!(event.payload, Payload::Counters(_)) {
+                                    counters.fetch_add(1, Ordering::Relaxed);
+                                }
                                 folded.lock().unwrap_or_else(PoisonError::into_inner).apply(event);
                             }
                             None => break,
@@ -209,7 +221,7 @@ impl SourceInNetns {
             });
             Ok(())
         });
-        Self { store, network_reads, paused, stop, thread: Some(thread) }
+        Self { store, network_reads, socket_tables, counter_reads, paused, stop, thread: Some(thread) }
     }
 
     /// Stop receiving events (the source blocks once the channel is full).
@@ -225,6 +237,20 @@ impl SourceInNetns {
     /// How many complete reads (`Payload::Network` events) arrived so far.
     pub fn network_reads(&self) -> usize {
         self.network_reads.load(Ordering::Relaxed)
+    }
+
+    /// Wait until `count` more socket tables (`Payload::Sockets`, one per
+    /// connections refresh) have been folded into the store: "several refreshes
+    /// later" as a condition rather than a guessed sleep.
+    pub fn wait_for_socket_tables(&self, count: usize, timeout: Duration) {
+        wait_for_more(&self.socket_tables, count, timeout, "socket tables");
+    }
+
+    /// Wait until `count` more counter refreshes (`Payload::Counters`, one per
+    /// interfaces refresh period) have been folded into the store: the source's
+    /// loop has gone round that often since.
+    pub fn wait_for_counter_refreshes(&self, count: usize, timeout: Duration) {
+        wait_for_more(&self.counter_reads, count, timeout, "counter refreshes");
     }
 
     /// Look at the store.
@@ -281,5 +307,15 @@ impl Drop for SourceInNetns {
         } else {
             self.stop.send_replace(true);
         }
+    }
+}
+
+/// Wait until `counter` has grown by `count`, failing after `timeout`.
+fn wait_for_more(counter: &AtomicUsize, count: usize, timeout: Duration, what: &str) {
+    let target = counter.load(Ordering::Relaxed) + count;
+    let deadline = Instant::now() + timeout;
+    while counter.load(Ordering::Relaxed) < target {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {count} {what}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

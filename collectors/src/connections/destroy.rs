@@ -11,7 +11,9 @@ use netlink_sys::{AsyncSocket, AsyncSocketExt, TokioSocket, constants::NETLINK_S
 
 use crate::model::Socket;
 
-use super::parse::{self, Control, Origin};
+use crate::netlink::frame::{self, Control};
+
+use super::parse::{self, Origin, SOCK_DIAG_BY_FAMILY};
 
 /// `SKNLGRP_INET_TCP_DESTROY`, `SKNLGRP_INET_UDP_DESTROY`, `SKNLGRP_INET6_TCP_DESTROY`,
 /// `SKNLGRP_INET6_UDP_DESTROY` (`linux/sock_diag.h`).
@@ -95,11 +97,11 @@ impl DestroyListener {
 
 /// The destroyed sockets of one datagram. Messages that do not parse are skipped.
 pub(crate) fn take(datagram: &[u8], sockets: &mut Vec<Socket>) {
-    for message in parse::messages(datagram) {
-        if message.control() != Control::Socket {
+    for message in frame::messages(datagram) {
+        if message.control() != Control::Data || message.kind != SOCK_DIAG_BY_FAMILY {
             continue;
         }
-        match parse::socket(message.body, None, Origin::Destroyed) {
+        match parse::socket(message.body(), None, Origin::Destroyed) {
             Ok(socket) => sockets.push(socket),
             Err(error) => tracing::debug!(%error, "skipping a sock_diag destroy notification"),
         }

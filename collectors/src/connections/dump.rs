@@ -13,7 +13,9 @@ use netlink_sys::constants::NETLINK_SOCK_DIAG;
 
 use crate::model::{AddressFamily, Protocol, Socket};
 
-use super::parse::{self, Control, DumpProgress, Origin};
+use crate::netlink::frame::{self, Control};
+
+use super::parse::{self, DumpProgress, Origin, SOCK_DIAG_BY_FAMILY};
 
 /// The four dumps of one table, in the order they are read.
 pub(crate) const PARTS: [(AddressFamily, Protocol); 4] = [
@@ -155,13 +157,13 @@ impl Dumper {
             self.buffer.clear();
             match self.socket.recv(&mut self.buffer, 0) {
                 Ok(_) => {
-                    for message in parse::messages(&self.buffer) {
+                    for message in frame::messages(&self.buffer) {
                         if message.sequence != sequence {
                             continue;
                         }
                         match message.control() {
-                            Control::Socket => {
-                                return Ok(parse::socket(message.body, Some(protocol), Origin::Dump).ok());
+                            Control::Data if message.kind == SOCK_DIAG_BY_FAMILY => {
+                                return Ok(parse::socket(message.body(), Some(protocol), Origin::Dump).ok());
                             }
                             // ENOENT: no such socket (any more).
                             Control::Error(libc::ENOENT) | Control::Done => return Ok(None),
@@ -171,7 +173,7 @@ impl Dumper {
                                     source: io::Error::from_raw_os_error(code),
                                 });
                             }
-                            Control::Ack | Control::Other => {}
+                            Control::Ack | Control::Data => {}
                         }
                     }
                 }

@@ -6,15 +6,15 @@
 //! answers disagree travel with the table as [`RouteMove`]s.
 //!
 //! Lookups are cached per (remote, local) address pair and repeated only after the
-//! paths source bumps the [`RouteGeneration`] (routing may have changed), so a quiet
+//! kernel view publishes a new generation (routing may have changed), so a quiet
 //! network costs nothing; at most [`MAX_PAIRS_PER_REFRESH`] pairs are looked up per
 //! refresh so a changed table of thousands of connections spreads over a few.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use crate::kernel_view::KernelView;
 use crate::model::{Protocol, RouteMove, RouteType, Socket, SocketState};
-use crate::paths::RouteGeneration;
 use crate::paths::lookup::{LookupError, RouteAnswer, RouteLookup, RouteQuery};
 
 /// Address pairs looked up per refresh at most (two queries each): a few
@@ -101,8 +101,9 @@ struct Judged {
 /// The lookup socket and the per-pair cache; lives on the source's blocking thread
 /// with the socket reader.
 pub(crate) struct Linkage {
-    lookup: RouteLookup,
-    generation: RouteGeneration,
+    /// The kernel view's lookup socket, shared with the other route lookups.
+    lookup: std::sync::Arc<std::sync::Mutex<RouteLookup>>,
+    kernel: KernelView,
     judged_at: Option<u64>,
     judged: HashMap<Pair, Judged>,
 }
@@ -114,9 +115,13 @@ impl std::fmt::Debug for Linkage {
 }
 
 impl Linkage {
-    /// Open a route lookup socket in the calling thread's network namespace.
-    pub(crate) fn open(generation: RouteGeneration) -> std::io::Result<Self> {
-        Ok(Self { lookup: RouteLookup::open()?, generation, judged_at: None, judged: HashMap::new() })
+    /// Judge routes with the kernel view's lookups and generation.
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "the connections source treats a failed open as no linkage; kept for its call site"
+    )]
+    pub(crate) fn open(kernel: KernelView) -> std::io::Result<Self> {
+        Ok(Self { lookup: kernel.route_lookup(), kernel, judged_at: None, judged: HashMap::new() })
     }
 
     /// The moves among `sockets`, looking up the pairs not judged since routing last
@@ -124,7 +129,7 @@ impl Linkage {
     pub(crate) fn moves(&mut self, sockets: &[Socket]) -> Vec<RouteMove> {
         // Read before looking anything up: a change after this bumps it again, so
         // nothing judged below can be taken for newer than it is.
-        let generation = self.generation.get();
+        let generation = self.kernel.generation();
         if self.judged_at != Some(generation) {
             self.judged_at = Some(generation);
             for judged in self.judged.values_mut() {
@@ -159,7 +164,8 @@ impl Linkage {
                 ]
             })
             .collect();
-        let answers = self.lookup.lookup_many(&queries);
+        let answers =
+            self.lookup.lock().unwrap_or_else(std::sync::PoisonError::into_inner).lookup_many(&queries);
         for (&pair, answers) in pending.iter().zip(answers.chunks(2)) {
             let [fresh, pinned] = answers else { continue };
             // The kernel did not answer: keep the last verdict and ask next refresh.

@@ -11,7 +11,7 @@
 //! allowed (some kernels reserve them for `CAP_NET_ADMIN`) the store notices closes by diffing dumps, and
 //! the status says what is missed.
 //!
-//! With a [`RouteGeneration`] from the paths source, each table also carries the
+//! With the kernel view ([`KernelView`]), each table also carries the
 //! established connections whose route moved (see `linkage.rs`).
 
 mod destroy;
@@ -28,8 +28,8 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::event::{Notice, Payload};
+use crate::kernel_view::KernelView;
 use crate::model::{AddressFamily, Protocol, SocketTable, SourceId, SourceState, TimelineKind};
-use crate::paths::RouteGeneration;
 use crate::source::{EventSink, Source, SourceError};
 
 use destroy::DestroyListener;
@@ -48,10 +48,10 @@ pub struct ConnectionsConfig {
     /// Whether to subscribe to the kernel's socket destroy notifications (short-lived
     /// connections); without them closes are noticed only by diffing dumps.
     pub destroy_events: bool,
-    /// The paths source's route generation: with it, established connections whose
-    /// route moved are found (and looked up again only after it changes); `None`
-    /// judges no routes (no paths source, so nobody says when routing changed).
-    pub route_generation: Option<RouteGeneration>,
+    /// The kernel view: with it, established connections whose route moved are
+    /// found (and looked up again only after its generation changes); `None` judges
+    /// no routes (no rtnetlink, so nothing says when routing changed).
+    pub route_generation: Option<KernelView>,
 }
 
 impl Default for ConnectionsConfig {

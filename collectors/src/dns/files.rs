@@ -3,11 +3,12 @@
 //! give (a nameserver without a route).
 
 use std::io;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use super::config::{parse_gai_conf, parse_hosts, parse_nsswitch_hosts, parse_resolv_conf};
 use crate::model::{DnsConfigReport, HostsEntry, ResolverConfig, RouteType};
-use crate::paths::lookup::{RouteLookup, RouteQuery};
+use crate::paths::lookup::{LookupError, RouteAnswer, RouteLookup, RouteQuery};
 
 /// The files that decide how names resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,13 +160,15 @@ pub fn load(files: &ResolverFiles) -> Loaded {
     Loaded { report: DnsConfigReport { config, warnings }, hosts }
 }
 
-/// `loaded` with [`route_warnings`] added; without rtnetlink there are just none.
+/// `loaded` with [`route_warnings`] added, for one-shot commands (the live DNS
+/// source asks the kernel view instead); without rtnetlink there are just none.
 /// Blocking.
 #[must_use]
 pub fn with_route_warnings(mut loaded: Loaded) -> Loaded {
     match RouteLookup::open() {
         Ok(mut lookup) => {
-            let warnings = route_warnings(&loaded.report.config, &mut lookup);
+            let answers = lookup.lookup_many(&nameserver_queries(&loaded.report.config));
+            let warnings = route_warnings(&loaded.report.config, &answers);
             loaded.report.warnings.extend(warnings);
         }
         Err(error) => tracing::debug!(%error, "no route lookups for the nameservers"),
@@ -173,18 +176,29 @@ pub fn with_route_warnings(mut loaded: Loaded) -> Loaded {
     loaded
 }
 
-/// A warning for every nameserver (and stub upstream) the kernel has no usable route
-/// to: queries to it fail at once or vanish. Blocking (one netlink round trip each).
-#[must_use]
-pub fn route_warnings(config: &ResolverConfig, lookup: &mut RouteLookup) -> Vec<String> {
-    let servers = config
+/// The servers whose routes matter: every nameserver, then every stub upstream.
+fn servers(config: &ResolverConfig) -> impl Iterator<Item = (&IpAddr, &'static str)> {
+    config
         .nameservers
         .iter()
         .map(|ip| (ip, "nameserver"))
-        .chain(config.upstreams.iter().map(|ip| (ip, "upstream")));
+        .chain(config.upstreams.iter().map(|ip| (ip, "upstream")))
+}
+
+/// The route lookups [`route_warnings`] judges, in its order.
+#[must_use]
+pub fn nameserver_queries(config: &ResolverConfig) -> Vec<RouteQuery> {
+    servers(config).map(|(ip, _)| RouteQuery::new(*ip)).collect()
+}
+
+/// A warning for every nameserver (and stub upstream) the kernel has no usable route
+/// to: queries to it fail at once or vanish. `answers` are the kernel's answers to
+/// [`nameserver_queries`], in order.
+#[must_use]
+pub fn route_warnings(config: &ResolverConfig, answers: &[Result<RouteAnswer, LookupError>]) -> Vec<String> {
     let mut warnings = Vec::new();
-    for (server, role) in servers {
-        let problem = match lookup.lookup(&RouteQuery::new(*server)) {
+    for ((server, role), answer) in servers(config).zip(answers) {
+        let problem = match answer {
             Ok(answer) => match answer.route_type {
                 RouteType::Unicast | RouteType::Local => None,
                 other => Some(format!("the route to it is {}", other.as_str())),

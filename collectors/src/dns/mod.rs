@@ -21,6 +21,8 @@ pub mod matcher;
 #[cfg(feature = "runtime")]
 pub mod packet;
 #[cfg(feature = "runtime")]
+pub mod shared;
+#[cfg(feature = "runtime")]
 pub mod source;
 #[cfg(feature = "runtime")]
 pub mod system;

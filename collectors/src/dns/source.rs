@@ -1,6 +1,7 @@
-//! The DNS source: the resolver configuration (read at start, re-read when a file
-//! changes, its route warnings refreshed on every poll), traces on request and for
-//! the names of path targets on their probe schedule, and NAT64 detection.
+//! The DNS source: the resolver configuration (the process's shared one,
+//! [`ResolverView`], reported whenever it changes, with route warnings refreshed
+//! whenever the kernel view's routing changes), traces on request and for the
+//! names of path targets on their probe schedule, and NAT64 detection.
 //!
 //! Traces run as tasks of their own, so a trace waiting out a dead server's timeout
 //! holds up neither the configuration watch nor another trace. The control channel
@@ -9,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -17,10 +19,11 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::candidates::NameError;
 use super::files::{self, Loaded, ResolverFiles};
+use super::shared::{ResolverSnapshot, ResolverView, SETTLE};
 use super::system::{self, AddrConfig, Comparison};
 use super::trace::Tracer;
-use super::watch::{Fingerprint, Watcher};
 use crate::event::Payload;
+use crate::kernel_view::{KernelView, NetworkView};
 use crate::model::{Dns64Report, DnsConfigReport, DnsTrace, SourceId, SourceState, TraceOrigin};
 use crate::source::{EventSink, Source, SourceError};
 
@@ -91,8 +94,6 @@ const CONTROL_CAPACITY: usize = 32;
 /// Traces running at once at most; further user requests wait for a slot, and one
 /// slot is kept for them (target traces against a dead server hold theirs for long).
 const MAX_RUNNING: usize = 4;
-/// A burst of inotify events settles this long before the files are re-read.
-const SETTLE: Duration = Duration::from_millis(100);
 /// The NAT64 discovery name (RFC 7050).
 const DNS64_NAME: &str = "ipv4only.arpa.";
 
@@ -100,7 +101,7 @@ const DNS64_NAME: &str = "ipv4only.arpa.";
 #[must_use]
 pub fn dns(config: DnsConfig) -> (DnsHandle, DnsSource) {
     let (tx, rx) = mpsc::channel(CONTROL_CAPACITY);
-    (DnsHandle { tx }, DnsSource { config, control: rx })
+    (DnsHandle { tx }, DnsSource { config, control: rx, resolver: None, kernel: None })
 }
 
 /// The DNS source; see the module docs.
@@ -108,19 +109,41 @@ pub fn dns(config: DnsConfig) -> (DnsHandle, DnsSource) {
 pub struct DnsSource {
     config: DnsConfig,
     control: mpsc::Receiver<DnsControl>,
+    resolver: Option<ResolverView>,
+    kernel: Option<KernelView>,
 }
 
-/// On a blocking thread: the files as read (re-read only when `cached` is `None`),
-/// and the same with the route warnings, which change with the routes alone.
-async fn load(files: &ResolverFiles, cached: Option<Loaded>) -> Result<(Loaded, Loaded), SourceError> {
-    let files = files.clone();
-    tokio::task::spawn_blocking(move || {
-        let from_files = cached.unwrap_or_else(|| files::load(&files));
-        let loaded = files::with_route_warnings(from_files.clone());
-        (from_files, loaded)
-    })
-    .await
-    .map_err(|error| SourceError::Other(format!("reading the resolver files: {error}")))
+impl DnsSource {
+    /// Report and trace with the process's shared resolver configuration (without
+    /// it the source reads and watches [`DnsConfig::files`] itself).
+    #[must_use]
+    pub fn with_resolver(mut self, resolver: ResolverView) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Judge the nameservers' routes with the process's kernel view (without it
+    /// there are no route warnings: rtnetlink is off or unavailable).
+    #[must_use]
+    pub fn with_kernel(mut self, kernel: KernelView) -> Self {
+        self.kernel = Some(kernel);
+        self
+    }
+}
+
+/// `loaded` with the route warnings of its servers, from the kernel view's lookups
+/// (none without a kernel view).
+async fn with_route_warnings(mut loaded: Loaded, kernel: Option<&KernelView>) -> Loaded {
+    let Some(kernel) = kernel else { return loaded };
+    let config = &loaded.report.config;
+    match kernel.lookup_many(files::nameserver_queries(config)).await {
+        Ok(answers) => {
+            let warnings = files::route_warnings(config, &answers);
+            loaded.report.warnings.extend(warnings);
+        }
+        Err(error) => tracing::debug!(%error, "no route lookups for the nameservers"),
+    }
+    loaded
 }
 
 /// Trace `name` and set the system's answer beside it, with the differences.
@@ -218,12 +241,11 @@ struct Running {
     /// With the route warnings: what was last sent.
     loaded: Loaded,
     tracer: Tracer,
-    fingerprint: Fingerprint,
     tasks: JoinSet<Finished>,
     in_flight: BTreeSet<(TraceOrigin, String)>,
     queued: Vec<(TraceOrigin, String)>,
     targets: Vec<String>,
-    files: ResolverFiles,
+    kernel: Option<KernelView>,
     system_answer: bool,
     dns64: Dns64Check,
 }
@@ -269,12 +291,18 @@ impl Running {
         });
     }
 
-    /// Re-read the files when they changed, refresh the route warnings either way,
-    /// and report what changed.
-    async fn reload(&mut self, sink: &EventSink, port: u16, files_changed: bool) -> Result<(), SourceError> {
-        let cached = (!files_changed).then(|| self.from_files.clone());
-        let (from_files, loaded) = load(&self.files, cached).await?;
-        self.from_files = from_files;
+    /// Take the files as last read (`from_files`, when they changed), refresh the
+    /// route warnings either way, and report what changed.
+    async fn reload(
+        &mut self,
+        sink: &EventSink,
+        port: u16,
+        from_files: Option<Loaded>,
+    ) -> Result<(), SourceError> {
+        if let Some(from_files) = from_files {
+            self.from_files = from_files;
+        }
+        let loaded = with_route_warnings(self.from_files.clone(), self.kernel.as_ref()).await;
         if loaded != self.loaded {
             let config_changed = loaded.report.config != self.loaded.report.config;
             self.loaded = loaded;
@@ -296,21 +324,30 @@ impl Source for DnsSource {
 
     async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
         let config = self.config.clone();
-        let (from_files, loaded) = load(&config.files, None).await?;
-        sink.send(Payload::DnsConfig(loaded.report.clone())).await?;
-        let mut watcher = match Watcher::new(config.files.clone()) {
-            Ok(watcher) => Some(watcher),
-            Err(error) => {
-                tracing::warn!(%error, "no inotify: the resolver files are polled");
-                None
-            }
+        let resolver = match &self.resolver {
+            Some(resolver) => resolver.clone(),
+            None => ResolverView::start(config.files.clone(), config.poll_interval),
         };
+        let kernel = self.kernel.clone();
+        let mut files_view = resolver.subscribe();
+        let first: Arc<ResolverSnapshot> = Arc::clone(&files_view.borrow_and_update());
+        let mut routes = kernel.as_ref().map(KernelView::subscribe);
+        if let Some(kernel) = &kernel {
+            // Route warnings need a first table of routes; without one they come later.
+            let _ = kernel.first().await;
+        }
+        if let Some(routes) = routes.as_mut() {
+            routes.mark_unchanged();
+        }
+        let from_files = first.loaded.clone();
+        let loaded = with_route_warnings(from_files.clone(), kernel.as_ref()).await;
+        sink.send(Payload::DnsConfig(loaded.report.clone())).await?;
         let mut detail = status_detail(&loaded.report);
-        if watcher.is_none() {
+        if !first.watched {
             let _ = write!(
                 detail,
                 "; inotify unavailable, files checked every {} s",
-                config.poll_interval.as_secs()
+                resolver.poll_interval().as_secs()
             );
         }
         sink.status(SourceState::Ok, detail).await?;
@@ -318,53 +355,37 @@ impl Source for DnsSource {
             tracer: Tracer { config: loaded.report.config.clone(), port: config.port },
             from_files,
             loaded,
-            fingerprint: Fingerprint::of(&config.files),
             tasks: JoinSet::new(),
             in_flight: BTreeSet::new(),
             queued: Vec::new(),
             targets: config.targets.clone(),
-            files: config.files.clone(),
+            kernel,
             system_answer: config.system_answer,
             dns64: if config.detect_dns64 { Dns64Check::Armed } else { Dns64Check::Off },
         };
-        let mut poll = tokio::time::interval_at(Instant::now() + config.poll_interval, config.poll_interval);
-        poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let interval = config.target_interval.max(Duration::from_secs(1));
         let mut targets = tokio::time::interval(interval);
         targets.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Routing changes come in bursts: the warnings are refreshed once they settle.
         let mut settle: Option<Instant> = None;
         let mut control_open = true;
         loop {
             tokio::select! {
-                event = wait_changed(watcher.as_mut()), if watcher.is_some() => {
-                    if let Err(error) = event {
-                        tracing::warn!(%error, "inotify failed: polling the resolver files");
-                        watcher = None;
+                changed = files_view.changed() => {
+                    changed.map_err(|_| SourceError::Other("the resolver configuration watch stopped".to_owned()))?;
+                    let snapshot = Arc::clone(&files_view.borrow_and_update());
+                    state.reload(sink, config.port, Some(snapshot.loaded.clone())).await?;
+                }
+                changed = wait_routes(routes.as_mut()), if routes.is_some() => {
+                    if changed.is_err() {
+                        routes = None;
+                    } else {
+                        settle.get_or_insert_with(|| Instant::now() + SETTLE);
                     }
-                    settle.get_or_insert_with(|| Instant::now() + SETTLE);
                 }
                 () = sleep_until(settle), if settle.is_some() => {
                     settle = None;
-                    let now = Fingerprint::of(&config.files);
-                    if now != state.fingerprint {
-                        state.fingerprint = now;
-                        state.reload(sink, config.port, true).await?;
-                    }
-                    if let Some(watcher) = watcher.as_mut() {
-                        watcher.rearm();
-                    }
-                }
-                _ = poll.tick() => {
-                    let now = Fingerprint::of(&config.files);
-                    let files_changed = now != state.fingerprint;
-                    if files_changed {
-                        state.fingerprint = now;
-                        if let Some(watcher) = watcher.as_mut() {
-                            watcher.rearm();
-                        }
-                    }
-                    // Routes change without a file changing: the warnings are refreshed anyway.
-                    state.reload(sink, config.port, files_changed).await?;
+                    state.reload(sink, config.port, None).await?;
                 }
                 _ = targets.tick() => {
                     for name in state.targets.clone() {
@@ -398,9 +419,11 @@ impl Source for DnsSource {
     }
 }
 
-async fn wait_changed(watcher: Option<&mut Watcher>) -> std::io::Result<()> {
-    match watcher {
-        Some(watcher) => watcher.changed().await,
+async fn wait_routes(
+    routes: Option<&mut tokio::sync::watch::Receiver<Arc<NetworkView>>>,
+) -> Result<(), tokio::sync::watch::error::RecvError> {
+    match routes {
+        Some(routes) => routes.changed().await,
         None => std::future::pending().await,
     }
 }

@@ -2,12 +2,16 @@
 //!
 //! Editors and network managers rarely write a file in place: they write a new file
 //! and rename it over the old one, or point a symlink somewhere else
-//! (`/etc/resolv.conf` → `/run/systemd/resolve/stub-resolv.conf`). Watching the file
-//! itself would lose track after the first replacement, so inotify watches the
-//! *directories* holding each file and each symlink's target, and is re-armed after
-//! every change. Any event there only prompts a [`Fingerprint`] comparison (a few
-//! `stat` calls), so unrelated churn in `/etc` costs nothing more; and a slow poll of
-//! the fingerprint covers directories that did not exist yet when armed.
+//! (`/etc/resolv.conf` → `/run/systemd/resolve/stub-resolv.conf`). A watch on the file
+//! alone would lose track after the first replacement, so inotify watches the
+//! *directories* holding each file and each symlink's target. It watches each file
+//! too: a bind-mounted file (Docker's resolv.conf, `ip netns exec` and `--netns`
+//! binding `/etc/netns/NAME/resolv.conf` over `/etc/resolv.conf`) written in place
+//! through its other path raises events on its inode only, never in the directory
+//! seen here. Both kinds are re-armed after every change (a replaced file is a new
+//! inode). Any event only prompts a [`Fingerprint`] comparison (a few `stat` calls),
+//! so unrelated churn in `/etc` costs nothing more; and a slow poll of the
+//! fingerprint covers directories that did not exist yet when armed.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -87,8 +91,9 @@ const POLL_SLICE_MS: i64 = 250;
 pub struct Watcher {
     fd: Arc<OwnedFd>,
     watches: Vec<i32>,
-    /// The directories watched now.
-    watched: BTreeSet<PathBuf>,
+    /// The directories watched now, and the files (by device and inode: a file
+    /// replaced under the same name is a new one to watch).
+    watched: (BTreeSet<PathBuf>, BTreeSet<(PathBuf, u64, u64)>),
     files: ResolverFiles,
     events: tokio::sync::mpsc::Receiver<io::Result<()>>,
     stop: Arc<AtomicBool>,
@@ -104,7 +109,14 @@ impl Watcher {
         std::thread::Builder::new()
             .name("dns-inotify".to_owned())
             .spawn(move || read_events(&reader, &tx, &stopping))?;
-        let mut watcher = Self { fd, watches: Vec::new(), watched: BTreeSet::new(), files, events, stop };
+        let mut watcher = Self {
+            fd,
+            watches: Vec::new(),
+            watched: (BTreeSet::new(), BTreeSet::new()),
+            files,
+            events,
+            stop,
+        };
         watcher.rearm();
         Ok(watcher)
     }
@@ -117,7 +129,8 @@ impl Watcher {
     /// event of its own, and re-arming on every event would wake the watcher forever.
     pub fn rearm(&mut self) {
         let dirs = directories(&self.files);
-        if dirs == self.watched {
+        let file_identities = self.file_identities();
+        if dirs == self.watched.0 && file_identities == self.watched.1 {
             return;
         }
         for wd in self.watches.drain(..) {
@@ -139,7 +152,31 @@ impl Watcher {
                 Err(error) => tracing::debug!(dir = %dir.display(), %error, "cannot watch"),
             }
         }
-        self.watched = dirs;
+        // The files themselves (symlinks followed): writes in place, through any path.
+        let file_flags = WatchFlags::MODIFY
+            | WatchFlags::CLOSE_WRITE
+            | WatchFlags::ATTRIB
+            | WatchFlags::DELETE_SELF
+            | WatchFlags::MOVE_SELF;
+        for (path, _, _) in &file_identities {
+            match inotify::add_watch(&*self.fd, path, file_flags) {
+                Ok(wd) => self.watches.push(wd),
+                Err(error) => tracing::debug!(file = %path.display(), %error, "cannot watch"),
+            }
+        }
+        self.watched = (dirs, file_identities);
+    }
+
+    /// The files that exist now, with the device and inode they lead to.
+    fn file_identities(&self) -> BTreeSet<(PathBuf, u64, u64)> {
+        self.files
+            .all()
+            .iter()
+            .filter_map(|path| {
+                let meta = std::fs::metadata(path).ok()?;
+                Some((path.to_path_buf(), meta.dev(), meta.ino()))
+            })
+            .collect()
     }
 
     /// Wait until something happened in a watched directory.
@@ -176,7 +213,7 @@ fn read_events(fd: &OwnedFd, tx: &tokio::sync::mpsc::Sender<io::Result<()>>, sto
         loop {
             match rustix::io::read(fd, &mut buffer) {
                 Ok(0) | Err(rustix::io::Errno::AGAIN) => break,
-                Ok(_) => got = true,
+                Ok(read) => got |= buffer.get(..read).is_some_and(has_change),
                 Err(rustix::io::Errno::INTR) => {}
                 Err(error) => {
                     let _ = tx.try_send(Err(error.into()));
@@ -189,6 +226,28 @@ fn read_events(fd: &OwnedFd, tx: &tokio::sync::mpsc::Sender<io::Result<()>>, sto
             let _ = tx.try_send(Ok(()));
         }
     }
+}
+
+/// `IN_IGNORED`: a watch went away (removed by a re-arm, or its file deleted).
+const IN_IGNORED: u32 = 0x8000;
+
+/// Whether a read of inotify events holds anything but `IN_IGNORED`: re-arming
+/// removes watches, and the kernel queues `IN_IGNORED` for each; waking on those
+/// would re-arm again and again. A deleted file also raises `IN_DELETE_SELF` (and
+/// its directory `IN_DELETE`), so nothing real is missed.
+fn has_change(events: &[u8]) -> bool {
+    // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
+    let mut rest = events;
+    while let Some(header) = rest.get(..16) {
+        let field =
+            |at: usize| header.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
+        let (Some(mask), Some(len)) = (field(4), field(12)) else { return true };
+        if mask != IN_IGNORED {
+            return true;
+        }
+        rest = rest.get(16 + len as usize..).unwrap_or_default();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! netlink socket cannot be opened.
 
 mod kind;
-mod known;
+pub(crate) mod known;
 #[cfg(target_os = "linux")]
 pub(crate) mod netlink;
 mod phrase;
@@ -72,13 +72,28 @@ impl InterfacesConfig {
 #[derive(Debug, Clone)]
 pub struct InterfacesSource {
     config: InterfacesConfig,
+    #[cfg(target_os = "linux")]
+    kernel: Option<crate::kernel_view::KernelView>,
 }
 
 impl InterfacesSource {
-    /// A source running with `config`.
+    /// A source running with `config`. Without [`Self::with_kernel`] it starts a
+    /// kernel view of its own (with `config.receive_buffer`) when it runs.
     #[must_use]
     pub const fn new(config: InterfacesConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            #[cfg(target_os = "linux")]
+            kernel: None,
+        }
+    }
+
+    /// Read the network from the process's shared kernel view.
+    #[cfg(target_os = "linux")]
+    #[must_use]
+    pub fn with_kernel(mut self, kernel: crate::kernel_view::KernelView) -> Self {
+        self.kernel = Some(kernel);
+        self
     }
 }
 
@@ -100,8 +115,15 @@ impl Source for InterfacesSource {
         }
         #[cfg(target_os = "linux")]
         {
-            match netlink::Netlink::open(config.receive_buffer) {
-                Ok(sockets) => netlink::run(sockets, config, sink).await,
+            let kernel = match &self.kernel {
+                Some(kernel) => Ok(kernel.clone()),
+                None => crate::kernel_view::KernelView::start(crate::kernel_view::KernelViewConfig {
+                    receive_buffer: config.receive_buffer,
+                    ..crate::kernel_view::KernelViewConfig::default()
+                }),
+            };
+            match kernel {
+                Ok(kernel) => netlink::run(&kernel, config, sink).await,
                 Err(error) => {
                     tracing::warn!(%error, "rtnetlink unavailable; using the portable fallback");
                     let reason = format!("rtnetlink unavailable ({error})");

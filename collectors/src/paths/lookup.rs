@@ -40,7 +40,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{NLM_F_REQUEST, NetlinkPayload};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteFlags, RouteMessage};
 use netlink_packet_route::{AddressFamily as NlFamily, RouteNetlinkMessage};
@@ -48,6 +48,7 @@ use netlink_sys::{Socket, SocketAddr, constants::NETLINK_ROUTE};
 
 use crate::interfaces::netlink::parse::{protocol_name, route_type};
 use crate::model::RouteType;
+use crate::netlink::frame;
 
 /// How long to wait for the kernel's reply before giving up. Replies are written
 /// while the request is sent, so this only bounds a kernel that never answers.
@@ -59,8 +60,6 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 const QUERIES_PER_DATAGRAM: usize = 8;
 /// Receive buffer per `recv`: one reply is a few hundred bytes; a link reply a few KiB.
 const DATAGRAM_BUFFER: usize = 32 * 1024;
-/// `NLMSG_HDRLEN`.
-const HEADER_LEN: usize = 16;
 
 /// What to look up: the destination, and what `ip route get` would add as
 /// `oif`, `mark` and `from`.
@@ -407,39 +406,13 @@ const fn route_address(address: IpAddr) -> RouteAddress {
 
 /// One request as netlink bytes.
 fn encode(sequence: u32, request: RouteNetlinkMessage) -> Vec<u8> {
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST;
-    header.sequence_number = sequence;
-    let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
-    message.finalize();
-    let mut bytes = vec![0; message.buffer_len()];
-    message.serialize(&mut bytes);
-    bytes
+    frame::route_request(sequence, NLM_F_REQUEST, request)
 }
 
 /// The messages of one datagram with their sequence numbers. Messages that do not
 /// parse are skipped (the request they answer then times out with an error).
 fn split(datagram: &[u8]) -> Vec<(u32, NetlinkPayload<RouteNetlinkMessage>)> {
-    let mut messages = Vec::new();
-    let mut offset = 0;
-    while let Some(rest) = datagram.get(offset..) {
-        if rest.len() < HEADER_LEN {
-            break;
-        }
-        let Ok(buffer) = NetlinkBuffer::new_checked(rest) else {
-            tracing::debug!(offset, "malformed rtnetlink reply; ignoring the rest");
-            break;
-        };
-        let length = buffer.length() as usize;
-        match rest.get(..length).map(NetlinkMessage::<RouteNetlinkMessage>::deserialize) {
-            Some(Ok(message)) => messages.push((message.header.sequence_number, message.payload)),
-            Some(Err(error)) => tracing::debug!(%error, "skipping an rtnetlink reply"),
-            None => break,
-        }
-        // NLMSG_ALIGN: messages start on 4-byte boundaries.
-        offset += (length + 3) & !3;
-    }
-    messages
+    frame::messages(datagram).filter_map(|message| Some((message.sequence, message.route()?))).collect()
 }
 
 /// A query's result from the replies to its two requests. The decision decides;

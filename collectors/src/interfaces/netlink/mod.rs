@@ -1,115 +1,103 @@
-//! The rtnetlink backend: an initial dump, then notifications put on the timeline at
-//! once and a debounced full re-read, plus a link dump for counters every refresh.
+//! The rtnetlink backend, reading the process's kernel view ([`KernelView`]): its
+//! first table, then each notification batch put on the timeline at once, and a
+//! debounced send of the latest table, plus a link dump for counters every refresh.
 
-pub(crate) mod dump;
-mod notify;
+pub(crate) mod notify;
 pub(crate) mod parse;
-pub(crate) mod socket;
 
-use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use netlink_packet_core::NetlinkPayload;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::event::{Notice, Payload};
+use crate::kernel_view::{KernelView, NetworkView};
 use crate::model::SourceState;
 use crate::source::{EventSink, SourceError};
 
 use super::InterfacesConfig;
-use super::known::KnownState;
+use super::known::{Change, KnownState};
 use super::phrase;
-use super::sysfs::{SysfsCache, SystemSysfs};
-use dump::Dumper;
-use socket::RouteSocket;
-
-/// Datagrams read (and phrased into one timeline event) per wake-up.
-const MAX_BATCH: usize = 256;
-/// Datagrams thrown away at most after an overrun before re-reading anyway.
-const MAX_DISCARD: usize = 65_536;
 
 /// What the status line says while this backend runs.
 const STATUS_DETAIL: &str = "rtnetlink: live links, addresses, routes, rules and neighbours";
 
-/// The two sockets, opened before anything is reported so that a kernel without
-/// rtnetlink (or a sandbox forbidding it) can fall back to the portable backend.
-#[derive(Debug)]
-pub(super) struct Netlink {
-    notifications: RouteSocket,
-    requests: RouteSocket,
-}
-
-impl Netlink {
-    /// Open the notification socket (with `receive_buffer` as `SO_RCVBUF`) and the
-    /// request socket.
-    pub(super) fn open(receive_buffer: Option<usize>) -> io::Result<Self> {
-        Ok(Self {
-            notifications: RouteSocket::notifications(receive_buffer)?,
-            requests: RouteSocket::requests()?,
-        })
-    }
-}
-
 /// Everything the loop carries between wake-ups.
 struct Session<'a> {
-    notifications: RouteSocket,
-    dumper: Dumper,
-    sysfs: SysfsCache,
     known: KnownState,
+    /// The generation last sent to the store.
+    sent: u64,
+    /// The resync count last reported.
+    resyncs: u64,
     sink: &'a EventSink,
 }
 
-/// Run until the sink closes or a socket fails.
+/// Run until the sink closes or the kernel view fails.
 pub(super) async fn run(
-    netlink: Netlink,
+    kernel: &KernelView,
     config: &InterfacesConfig,
     sink: &EventSink,
 ) -> Result<(), SourceError> {
+    // Subscribed before the first table is taken, so no batch after it is missed.
+    let mut changes = kernel.changes();
+    let mut views = kernel.subscribe();
     sink.status(SourceState::Ok, STATUS_DETAIL).await?;
+    let first = kernel.first().await?;
     let mut session = Session {
-        notifications: netlink.notifications,
-        dumper: Dumper::new(netlink.requests),
-        sysfs: SysfsCache::new(Box::new(SystemSysfs)),
-        known: KnownState::default(),
+        known: KnownState::from_table(&first.table),
+        sent: first.generation,
+        resyncs: first.resyncs,
         sink,
     };
-    let table = session.dumper.network(&mut session.sysfs).await?;
-    session.known = KnownState::from_table(&table);
-    sink.send(Payload::Network(table)).await?;
+    sink.send(Payload::Network(first.table.clone())).await?;
 
     let period = config.refresh_period();
     let mut refresh = tokio::time::interval_at(Instant::now() + period, period);
     refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut reread = Debounce::default();
+    let mut send = Debounce::default();
     loop {
         tokio::select! {
-            received = session.notifications.recv(MAX_BATCH) => {
-                let received =
-                    received.map_err(|error| SourceError::io("reading rtnetlink notifications", error))?;
-                let any = !received.frames.is_empty();
-                session.report(received.frames).await?;
-                if received.lost {
-                    session.resync().await?;
-                    reread.clear();
-                } else if any {
-                    reread.notified(Instant::now(), config.debounce);
+            batch = changes.recv() => match batch {
+                Ok(batch) => session.report(&batch).await?,
+                // Fell behind (the store was slow): what was missed comes from the table.
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::info!(missed, "fell behind the kernel view's notifications; resyncing");
+                    let view = kernel.refresh().await?;
+                    session.resync(&view).await?;
+                    send.clear();
+                }
+                Err(RecvError::Closed) => return Err(SourceError::Other("the kernel view stopped".to_owned())),
+            },
+            view_changed = views.changed() => {
+                view_changed.map_err(|_| SourceError::Other("the kernel view stopped".to_owned()))?;
+                let view = Arc::clone(&views.borrow_and_update());
+                if let Some(failure) = &view.failure {
+                    return Err(SourceError::Other(failure.clone()));
+                }
+                if view.resyncs != session.resyncs {
+                    session.resync(&view).await?;
+                    send.clear();
+                } else if view.generation > session.sent {
+                    send.notified(Instant::now(), config.debounce);
                 }
             }
-            () = sleep_until(reread.due()), if reread.due().is_some() => {
-                reread.clear();
-                session.reread().await?;
+            () = sleep_until(send.due()), if send.due().is_some() => {
+                send.clear();
+                let view = kernel.current();
+                session.send_table(&view).await?;
             }
             _ = refresh.tick() => {
-                let counters = session.dumper.counters().await?;
+                let counters = kernel.counters().await?;
                 sink.send(Payload::Counters(counters)).await?;
             }
         }
     }
 }
 
-/// When the next re-read is due: set by the first notification after a re-read and
-/// never pushed back, so a steady stream of changes still reaches the store within
-/// `debounce` and a burst costs one re-read.
+/// When the next table is due: set by the first new read after a send and never
+/// pushed back, so a steady stream of changes still reaches the store within
+/// `debounce` and a burst costs one table.
 #[derive(Debug, Default)]
 struct Debounce {
     due: Option<Instant>,
@@ -137,43 +125,38 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 impl Session<'_> {
     /// Put one batch of notifications on the timeline as one event.
-    async fn report(&mut self, frames: Vec<socket::Frame>) -> Result<(), SourceError> {
+    async fn report(&mut self, batch: &[Change]) -> Result<(), SourceError> {
         let mut notices: Vec<Notice> = Vec::new();
-        for frame in frames {
-            if let Some(NetlinkPayload::InnerMessage(message)) = frame.payload
-                && let Some(change) = notify::change(&message, &mut self.sysfs)
-            {
-                self.known.apply(change, &mut notices);
-            }
+        for change in batch {
+            self.known.apply(change.clone(), &mut notices);
         }
         self.sink.notices(notices).await?;
         Ok(())
     }
 
-    /// The debounced re-read after notifications.
-    async fn reread(&mut self) -> Result<(), SourceError> {
-        let table = self.dumper.network(&mut self.sysfs).await?;
-        self.known.retain_present(&table);
-        self.sink.send(Payload::Network(table)).await?;
+    /// The debounced table after notifications.
+    async fn send_table(&mut self, view: &NetworkView) -> Result<(), SourceError> {
+        if view.generation <= self.sent {
+            return Ok(());
+        }
+        self.known.retain_present(&view.table);
+        self.sent = view.generation;
+        self.sink.send(Payload::Network(view.table.clone())).await?;
         Ok(())
     }
 
-    /// Notifications were lost: drop what is queued (the re-read covers it), read
-    /// everything, and report the difference from what was last known.
-    async fn resync(&mut self) -> Result<(), SourceError> {
-        let discarded = self
-            .notifications
-            .discard_queued(MAX_DISCARD)
-            .map_err(|error| SourceError::io("draining rtnetlink notifications after an overrun", error))?;
-        tracing::info!(discarded, "rtnetlink receive buffer overran; re-reading everything");
-        let table = self.dumper.network(&mut self.sysfs).await?;
+    /// Notifications were lost (by the kernel or on the way here): report the
+    /// difference between what was last known and the full table.
+    async fn resync(&mut self, view: &NetworkView) -> Result<(), SourceError> {
         let mut notices = vec![phrase::resynced()];
-        for change in self.known.changes_to(&table) {
+        for change in self.known.changes_to(&view.table) {
             self.known.apply(change, &mut notices);
         }
-        self.known = KnownState::from_table(&table);
+        self.known = KnownState::from_table(&view.table);
+        self.resyncs = view.resyncs;
+        self.sent = view.generation;
         self.sink.notices(notices).await?;
-        self.sink.send(Payload::Network(table)).await?;
+        self.sink.send(Payload::Network(view.table.clone())).await?;
         Ok(())
     }
 }

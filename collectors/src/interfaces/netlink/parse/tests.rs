@@ -10,10 +10,10 @@ use netlink_packet_route::link::{InfoKind, LinkFlags as NlLinkFlags};
 use netlink_packet_route::route::{RouteFlags, RouteNextHop};
 
 use super::*;
-use crate::interfaces::netlink::dump::assemble;
-use crate::interfaces::netlink::socket::split;
 use crate::interfaces::sysfs::fake::FakeSysfs;
 use crate::model::InterfaceKind;
+use crate::netlink::dump::assemble;
+use crate::netlink::route_socket::split;
 use netlink_packet_route::RouteNetlinkMessage;
 
 const LINKS: &[u8] = include_bytes!("../fixtures/links.bin");

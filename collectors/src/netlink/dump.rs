@@ -4,9 +4,7 @@
 use std::io;
 use std::time::Duration;
 
-use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
-};
+use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkPayload};
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::LinkMessage;
 use netlink_packet_route::neighbour::NeighbourMessage;
@@ -17,9 +15,11 @@ use netlink_packet_route::{AddressFamily as NlFamily, RouteNetlinkMessage};
 use crate::model::{Interface, InterfaceAddress, InterfaceStats, Neighbor, NetworkTable, Route, Rule};
 use crate::source::SourceError;
 
-use super::super::sysfs::SysfsCache;
-use super::parse;
-use super::socket::RouteSocket;
+use crate::interfaces::netlink::parse;
+use crate::interfaces::sysfs::SysfsCache;
+
+use super::frame;
+use super::route_socket::RouteSocket;
 
 /// How often a dump the kernel marks inconsistent (`NLM_F_DUMP_INTR`: the table
 /// changed while it was being read) or that lost messages is tried again.
@@ -139,13 +139,7 @@ impl Dumper {
     async fn attempt(&mut self, request: RouteNetlinkMessage) -> io::Result<Attempt> {
         self.sequence = self.sequence.wrapping_add(1).max(1);
         let sequence = self.sequence;
-        let mut header = NetlinkHeader::default();
-        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        header.sequence_number = sequence;
-        let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(request));
-        message.finalize();
-        let mut bytes = vec![0; message.buffer_len()];
-        message.serialize(&mut bytes);
+        let bytes = frame::route_request(sequence, NLM_F_REQUEST | NLM_F_DUMP, request);
         self.socket.send(&bytes).await?;
 
         let mut messages = Vec::new();
@@ -162,7 +156,7 @@ impl Dumper {
                 if frame.sequence != sequence {
                     continue;
                 }
-                interrupted |= frame.flags & NLM_F_DUMP_INTR != 0;
+                interrupted |= frame.flags & frame::DUMP_INTERRUPTED != 0;
                 match frame.payload {
                     Some(NetlinkPayload::Done(_)) => {
                         return Ok(if interrupted {

@@ -1,9 +1,10 @@
 //! `NETLINK_ROUTE` sockets on tokio: one joined to the notification groups, one for
-//! dump requests, so dump replies and notifications never interleave.
+//! dump requests, so dump replies and notifications never interleave. Both belong to
+//! the kernel view ([`crate::kernel_view`]), the only place that opens them.
 
 use std::io;
 
-use netlink_packet_core::{NetlinkBuffer, NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket, constants::NETLINK_ROUTE};
 
@@ -24,8 +25,6 @@ const GROUPS: [u32; 8] = [
 const INITIAL_BUFFER: usize = 64 * 1024;
 /// A single message larger than this is not something rtnetlink sends.
 const MAX_BUFFER: usize = 4 * 1024 * 1024;
-/// `NLMSG_HDRLEN`.
-const HEADER_LEN: usize = 16;
 
 /// One netlink message as received: its header fields, and its payload unless it
 /// could not be parsed (then it is skipped by the caller, not fatal).
@@ -169,30 +168,11 @@ impl RouteSocket {
 /// Split a datagram into messages. A message that does not parse is kept as a
 /// header-only frame; a malformed length ends the datagram.
 pub(crate) fn split(datagram: &[u8], frames: &mut Vec<Frame>) {
-    let mut offset = 0;
-    while let Some(rest) = datagram.get(offset..) {
-        if rest.len() < HEADER_LEN {
-            break;
-        }
-        let Ok(buffer) = NetlinkBuffer::new_checked(rest) else {
-            tracing::debug!(offset, "malformed rtnetlink datagram; ignoring the rest");
-            break;
-        };
-        let length = buffer.length() as usize;
-        let (flags, sequence) = (buffer.flags(), buffer.sequence_number());
-        let payload = match rest.get(..length).map(NetlinkMessage::<RouteNetlinkMessage>::deserialize) {
-            Some(Ok(message)) => Some(message.payload),
-            Some(Err(error)) => {
-                let message_type = buffer.message_type();
-                tracing::debug!(%error, message_type, "skipping an rtnetlink message");
-                None
-            }
-            None => None,
-        };
-        frames.push(Frame { flags, sequence, payload });
-        // NLMSG_ALIGN: messages start on 4-byte boundaries.
-        offset += (length + 3) & !3;
-    }
+    frames.extend(super::frame::messages(datagram).map(|message| Frame {
+        flags: message.flags,
+        sequence: message.sequence,
+        payload: message.route(),
+    }));
 }
 
 #[cfg(test)]
@@ -212,7 +192,7 @@ mod tests {
     #[test]
     fn a_kernel_dump_splits_into_messages_ending_in_done() {
         let mut frames = Vec::new();
-        split(include_bytes!("fixtures/links.bin"), &mut frames);
+        split(include_bytes!("../interfaces/netlink/fixtures/links.bin"), &mut frames);
         assert_eq!(frames.len(), 6);
         assert!(frames.iter().all(|frame| frame.sequence == 1 && frame.payload.is_some()));
         assert!(matches!(
