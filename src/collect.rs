@@ -125,7 +125,7 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
         tasks.push(spawn_supervised(CaptureSource::new(capture), tx.clone()));
     }
     let (dns_handle, dns_source) = dns(dns_config);
-    let mut dns_source = dns_source.with_resolver(resolver);
+    let mut dns_source = dns_source.with_resolver(resolver.clone());
     if let Some(kernel) = kernel {
         dns_source = dns_source.with_kernel(kernel);
     }
@@ -134,7 +134,7 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
         tasks.push(spawn_supervised(DnsCaptureSource::new(DnsCaptureConfig::default()), tx.clone()));
     }
     if settings.reverse_dns && purpose == Purpose::Interactive {
-        let (requests, source) = reverse_dns(ReverseDnsConfig::default());
+        let (requests, source) = reverse_dns(ReverseDnsConfig::default(), resolver.clone());
         tasks.push(spawn_supervised(source, tx));
         names = Some(requests);
     }

@@ -18,6 +18,7 @@ use hickory_resolver::proto::rr::RData;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::dns::shared::ResolverView;
 use crate::event::Payload;
 use crate::model::{SourceId, SourceState};
 use crate::source::{EventSink, Source, SourceError};
@@ -71,28 +72,53 @@ pub trait PtrLookup: Send + Sync + 'static {
     fn ptr(&self, address: IpAddr) -> impl Future<Output = Result<Option<String>, String>> + Send;
 }
 
-/// PTR lookups through hickory with the system's resolver configuration.
+/// PTR lookups through hickory, asking the nameservers of the process's one resolver
+/// configuration (`dns::shared`): a change of `resolv.conf` reaches the next lookup,
+/// and the files are not read a second time.
 #[derive(Clone)]
 pub struct SystemPtr {
-    resolver: TokioResolver,
+    /// The shared configuration; `None` for a fixed server, whose resolver is made
+    /// once.
+    view: Option<ResolverView>,
+    timeout: Duration,
+    /// The resolver, and the configuration generation it was made for.
+    current: Arc<std::sync::Mutex<Option<(u64, TokioResolver)>>>,
 }
 
 impl SystemPtr {
-    /// A resolver from `/etc/resolv.conf` (and `/etc/hosts`), with one attempt per
-    /// lookup and `timeout`.
-    pub fn from_system(timeout: Duration) -> Result<Self, String> {
-        let mut builder = TokioResolver::builder_tokio()
-            .map_err(|error| format!("reading the resolver configuration: {error}"))?;
-        let options = builder.options_mut();
-        options.timeout = timeout;
-        options.attempts = 1;
-        let resolver = builder.build().map_err(|error| format!("starting the resolver: {error}"))?;
-        Ok(Self { resolver })
+    /// Lookups through the nameservers of `view`, one attempt of `timeout` each.
+    #[must_use]
+    pub fn from_view(view: ResolverView, timeout: Duration) -> Self {
+        Self { view: Some(view), timeout, current: Arc::default() }
     }
 
     /// A resolver asking only `server` over UDP (a namespace's own server, tests).
     pub fn with_server(server: SocketAddr, timeout: Duration) -> Result<Self, String> {
-        Ok(Self { resolver: single_server_resolver(server, timeout)? })
+        let resolver = single_server_resolver(server, timeout)?;
+        Ok(Self { view: None, timeout, current: Arc::new(std::sync::Mutex::new(Some((0, resolver)))) })
+    }
+
+    /// The resolver for the configuration in effect now, made again only when the
+    /// configuration changed.
+    fn resolver(&self) -> Result<TokioResolver, String> {
+        let mut current = self.current.lock().map_err(|_| "the resolver lock is poisoned".to_owned())?;
+        let Some(view) = &self.view else {
+            return current
+                .as_ref()
+                .map(|(_, resolver)| resolver.clone())
+                .ok_or_else(|| "no resolver".to_owned());
+        };
+        let snapshot = view.current();
+        if let Some((generation, resolver)) = current.as_ref()
+            && *generation == snapshot.generation
+        {
+            return Ok(resolver.clone());
+        }
+        let servers: Vec<SocketAddr> =
+            snapshot.loaded.report.config.nameservers.iter().map(|ip| SocketAddr::new(*ip, 53)).collect();
+        let resolver = servers_resolver(&servers, self.timeout)?;
+        *current = Some((snapshot.generation, resolver.clone()));
+        Ok(resolver)
     }
 }
 
@@ -100,10 +126,23 @@ impl SystemPtr {
 /// query: for a namespace's own server and for tests, where the system
 /// configuration is not the one wanted.
 pub(crate) fn single_server_resolver(server: SocketAddr, timeout: Duration) -> Result<TokioResolver, String> {
-    let mut connection = ConnectionConfig::udp();
-    connection.port = server.port();
-    let config =
-        ResolverConfig::from_name_servers(vec![NameServerConfig::new(server.ip(), true, vec![connection])]);
+    servers_resolver(&[server], timeout)
+}
+
+/// A hickory resolver asking `servers` in order over UDP, one attempt of `timeout`.
+fn servers_resolver(servers: &[SocketAddr], timeout: Duration) -> Result<TokioResolver, String> {
+    if servers.is_empty() {
+        return Err("no nameserver in the resolver configuration".to_owned());
+    }
+    let name_servers = servers
+        .iter()
+        .map(|server| {
+            let mut connection = ConnectionConfig::udp();
+            connection.port = server.port();
+            NameServerConfig::new(server.ip(), true, vec![connection])
+        })
+        .collect();
+    let config = ResolverConfig::from_name_servers(name_servers);
     let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
     let options = builder.options_mut();
     options.timeout = timeout;
@@ -113,7 +152,8 @@ pub(crate) fn single_server_resolver(server: SocketAddr, timeout: Duration) -> R
 
 impl PtrLookup for SystemPtr {
     async fn ptr(&self, address: IpAddr) -> Result<Option<String>, String> {
-        match self.resolver.reverse_lookup(address).await {
+        let resolver = self.resolver()?;
+        match resolver.reverse_lookup(address).await {
             Ok(lookup) => Ok(lookup.answers().iter().find_map(|record| match &record.data {
                 RData::PTR(name) => Some(name.to_string().trim_end_matches('.').to_owned()),
                 _ => None,
@@ -137,8 +177,11 @@ pub struct ReverseDnsSource<L> {
 
 /// A source using the system resolver, and the handle to ask it.
 #[must_use]
-pub fn reverse_dns(config: ReverseDnsConfig) -> (NameRequests, ReverseDnsSource<SystemPtr>) {
-    with_lookup(config, move || SystemPtr::from_system(config.timeout))
+pub fn reverse_dns(
+    config: ReverseDnsConfig,
+    view: ResolverView,
+) -> (NameRequests, ReverseDnsSource<SystemPtr>) {
+    with_lookup(config, move || Ok(SystemPtr::from_view(view.clone(), config.timeout)))
 }
 
 /// A source using `make()` for its lookups (tests inject fakes), and its handle.
@@ -347,6 +390,37 @@ mod tests {
         assert_eq!(lookup.ptr(ip(2, 9)).await, Ok(None), "NXDOMAIN means no name, not a failure");
         let asked = answered.await.unwrap_or_default();
         assert_eq!(asked, ["1.2.0.192.in-addr.arpa.", "9.2.0.192.in-addr.arpa."]);
+    }
+
+    /// The system lookup asks the nameservers of the shared resolver configuration and
+    /// follows its changes; nothing is sent (only the resolver is made).
+    #[tokio::test]
+    async fn system_lookup_follows_the_shared_resolver_configuration() {
+        use crate::dns::files::ResolverFiles;
+        let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(root.path().join("etc")).unwrap_or_else(|e| panic!("{e}"));
+        let resolv_conf = root.path().join("etc/resolv.conf");
+        std::fs::write(&resolv_conf, "search example.test\n").unwrap_or_else(|e| panic!("{e}"));
+        let view = ResolverView::start(ResolverFiles::under(root.path()), Duration::from_secs(3600));
+        let lookup = SystemPtr::from_view(view.clone(), Duration::from_secs(1));
+        let error = lookup.resolver().err().unwrap_or_default();
+        assert!(error.contains("no nameserver"), "{error}");
+        std::fs::write(&resolv_conf, "nameserver 192.0.2.53\n").unwrap_or_else(|e| panic!("{e}"));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while view.current().loaded.report.config.nameservers.is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the change never reached the shared configuration"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(lookup.resolver().is_ok());
+        let made_for = lookup
+            .current
+            .lock()
+            .ok()
+            .and_then(|current| current.as_ref().map(|(generation, _)| *generation));
+        assert_eq!(made_for, Some(view.current().generation), "made for the configuration now in effect");
     }
 
     #[tokio::test(start_paused = true)]

@@ -79,23 +79,15 @@ pub async fn resolve_dual(lookup: &dyn NameLookup, name: &str, resolution_delay:
     DualResolution { v6, v4, elapsed: started.elapsed() }
 }
 
-/// [`NameLookup`] through hickory: the system's resolver configuration or one
-/// given server.
+/// [`NameLookup`] through hickory with one given server (a namespace's own server,
+/// tests); names of path targets are otherwise resolved from the process's one
+/// resolver configuration (`dns::shared`).
 #[derive(Clone)]
 pub struct HickoryLookup {
     resolver: TokioResolver,
 }
 
 impl HickoryLookup {
-    /// A resolver configured like the system's: `/etc/resolv.conf` (servers,
-    /// search list, ndots, timeout, attempts) and `/etc/hosts`.
-    pub fn from_system() -> Result<Self, String> {
-        let builder =
-            TokioResolver::builder_tokio().map_err(|error| format!("reading /etc/resolv.conf: {error}"))?;
-        let resolver = builder.build().map_err(|error| format!("starting the resolver: {error}"))?;
-        Ok(Self { resolver })
-    }
-
     /// A resolver asking only `server` over UDP, one attempt of `timeout` per
     /// query (a namespace's own server, tests).
     pub fn with_server(server: SocketAddr, timeout: Duration) -> Result<Self, String> {
