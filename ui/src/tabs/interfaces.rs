@@ -3,6 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::details_keys;
 use crate::action::Action;
 use crate::component::{Component, Reply};
 use crate::context::{Handle, Paint};
@@ -28,21 +29,8 @@ impl InterfacesState {
 
 impl Component for InterfacesState {
     fn handle(&mut self, action: Action, ctx: &mut Handle<'_>) -> Reply {
-        if let Some(open) = self.details.as_mut() {
-            return match action {
-                Action::Close => {
-                    self.details = None;
-                    Reply::Handled
-                }
-                Action::Open => Reply::Handled,
-                _ => match Motion::of(action, open.scroll.page()) {
-                    Some(motion) => {
-                        open.scroll.move_by(motion);
-                        Reply::Handled
-                    }
-                    None => Reply::Ignored,
-                },
-            };
+        if let Some(reply) = details_keys(&mut self.details, action, |open| &mut open.scroll) {
+            return reply;
         }
         if let Some(motion) = Motion::of(action, self.table.page()) {
             let len = interfaces::ordered(ctx.store, self).len();

@@ -13,8 +13,37 @@ mod routes;
 #[cfg(test)]
 pub(crate) use paths::selected_path;
 
-use crate::component::Component;
-use crate::state::{Tab, Tabs};
+use crate::action::Action;
+use crate::component::{Component, Reply};
+use crate::state::{Motion, Scroll, Tab, Tabs};
+
+/// The keys of a table tab while its details view is open: Esc closes it, Enter
+/// keeps it, movement scrolls it, anything else is the tab's or the app's. `None`
+/// while no details view is open.
+pub(crate) fn details_keys<D>(
+    details: &mut Option<D>,
+    action: Action,
+    scroll: impl FnOnce(&mut D) -> &mut Scroll,
+) -> Option<Reply> {
+    let open = details.as_mut()?;
+    Some(match action {
+        Action::Close => {
+            *details = None;
+            Reply::Handled
+        }
+        Action::Open => Reply::Handled,
+        _ => {
+            let scroll = scroll(open);
+            match Motion::of(action, scroll.page()) {
+                Some(motion) => {
+                    scroll.move_by(motion);
+                    Reply::Handled
+                }
+                None => Reply::Ignored,
+            }
+        }
+    })
+}
 
 impl Tabs {
     /// The component of `tab`.

@@ -6,6 +6,7 @@ use netlens_collectors::paths::target::{ProbeKind, Target};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::details_keys;
 use crate::action::Action;
 use crate::command::Command;
 use crate::component::{Component, Reply};
@@ -82,21 +83,8 @@ impl Component for PathsState {
             Action::ProbeNow => return self.probe_now(ctx),
             _ => {}
         }
-        if let Some(open) = self.details.as_mut() {
-            return match action {
-                Action::Close => {
-                    self.details = None;
-                    Reply::Handled
-                }
-                Action::Open => Reply::Handled,
-                _ => match Motion::of(action, open.scroll.page()) {
-                    Some(motion) => {
-                        open.scroll.move_by(motion);
-                        Reply::Handled
-                    }
-                    None => Reply::Ignored,
-                },
-            };
+        if let Some(reply) = details_keys(&mut self.details, action, |open| &mut open.scroll) {
+            return reply;
         }
         if let Some(motion) = Motion::of(action, self.table.page()) {
             let len = paths::ordered(ctx.store, self).len();
