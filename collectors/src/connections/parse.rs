@@ -9,6 +9,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use crate::netlink::frame::{self, Control as FrameControl};
+
 use crate::model::{AddressFamily, Protocol, Socket, SocketMemory, SocketState, SocketTimer, TimerKind};
 
 mod tcp_info;
@@ -19,9 +21,11 @@ pub use tcp_info::{TCP_INFO_LENGTHS, tcp_info};
 
 /// `NLMSG_HDRLEN`.
 pub const HEADER_LEN: usize = 16;
-/// `NLMSG_ERROR`.
+/// `NLMSG_ERROR` (the tests build replies with it).
+#[cfg(test)]
 const NLMSG_ERROR: u16 = 2;
 /// `NLMSG_DONE`.
+#[cfg(test)]
 const NLMSG_DONE: u16 = 3;
 /// `SOCK_DIAG_BY_FAMILY`: the request type, and the type of every socket reply.
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
@@ -170,28 +174,20 @@ pub struct Message<'a> {
     pub sequence: u32,
     /// Everything after the header, up to `nlmsg_len`.
     pub body: &'a [u8],
+    /// The meaning the shared framing gave it.
+    frame: FrameControl,
 }
 
 impl Message<'_> {
     /// What this message means for a dump in progress.
     #[must_use]
     pub fn control(&self) -> Control {
-        match self.kind {
-            NLMSG_DONE => {
-                // The kernel puts the dump callback's final status in NLMSG_DONE's
-                // body: negative means the dump failed part-way.
-                match read_i32(self.body, 0) {
-                    Some(code) if code < 0 => Control::Error(-code),
-                    _ => Control::Done,
-                }
-            }
-            NLMSG_ERROR => match read_i32(self.body, 0) {
-                Some(0) => Control::Ack,
-                Some(code) => Control::Error(code.saturating_neg()),
-                None => Control::Error(0),
-            },
-            SOCK_DIAG_BY_FAMILY => Control::Socket,
-            _ => Control::Other,
+        match self.frame {
+            FrameControl::Done => Control::Done,
+            FrameControl::Ack => Control::Ack,
+            FrameControl::Error(code) => Control::Error(code),
+            FrameControl::Data if self.kind == SOCK_DIAG_BY_FAMILY => Control::Socket,
+            FrameControl::Data => Control::Other,
         }
     }
 }
@@ -211,44 +207,20 @@ pub enum Control {
     Other,
 }
 
-/// The messages of one datagram (or of several concatenated: every message starts
-/// on a 4-byte boundary and carries its length). A length that is too small or runs
-/// past the end stops the iteration: the rest cannot be framed.
-#[must_use]
-pub fn messages(datagram: &[u8]) -> Messages<'_> {
-    Messages { rest: datagram }
+/// The messages of one datagram (or of several concatenated), framed by the one
+/// netlink framing module (`crate::netlink::frame`), with their `sock_diag` meaning.
+/// A length that is too small or runs past the end stops the iteration.
+pub fn messages(datagram: &[u8]) -> impl Iterator<Item = Message<'_>> {
+    frame::messages(datagram).map(|raw| Message {
+        kind: raw.kind,
+        flags: raw.flags,
+        sequence: raw.sequence,
+        body: raw.body(),
+        frame: raw.control(),
+    })
 }
 
-/// Iterator returned by [`messages`].
-#[derive(Debug, Clone)]
-pub struct Messages<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Iterator for Messages<'a> {
-    type Item = Message<'a>;
-
-    fn next(&mut self) -> Option<Message<'a>> {
-        let rest = self.rest;
-        let length = read_u32(rest, 0)? as usize;
-        let (Some(kind), Some(flags), Some(sequence)) =
-            (read_u16(rest, 4), read_u16(rest, 6), read_u32(rest, 8))
-        else {
-            self.rest = &[];
-            return None;
-        };
-        let Some(body) = (length >= HEADER_LEN).then(|| rest.get(HEADER_LEN..length)).flatten() else {
-            tracing::debug!(length, available = rest.len(), "malformed netlink length; ignoring the rest");
-            self.rest = &[];
-            return None;
-        };
-        // NLMSG_ALIGN; the last message of a datagram may lack its padding.
-        self.rest = rest.get(align(length)..).unwrap_or(&[]);
-        Some(Message { kind, flags, sequence, body })
-    }
-}
-
-/// `NLMSG_ALIGN` / `NLA_ALIGN`.
+/// `NLA_ALIGN`.
 const fn align(length: usize) -> usize {
     (length + 3) & !3
 }
@@ -492,10 +464,6 @@ fn read_u16_be(bytes: &[u8]) -> Option<u16> {
 
 fn read_u32(bytes: &[u8], offset: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(bytes.get(offset..offset + 4)?.try_into().ok()?))
-}
-
-fn read_i32(bytes: &[u8], offset: usize) -> Option<i32> {
-    Some(i32::from_ne_bytes(bytes.get(offset..offset + 4)?.try_into().ok()?))
 }
 
 fn read_u64(bytes: &[u8], offset: usize) -> Option<u64> {

@@ -46,9 +46,9 @@ pub(crate) enum Control {
     Error(i32),
 }
 
-impl RawMessage<'_> {
+impl<'a> RawMessage<'a> {
     /// The message after its header.
-    pub(crate) fn body(&self) -> &[u8] {
+    pub(crate) fn body(&self) -> &'a [u8] {
         self.bytes.get(HEADER_LEN..).unwrap_or_default()
     }
 
