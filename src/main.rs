@@ -16,6 +16,7 @@ mod logging;
 mod netns;
 mod output;
 mod path_command;
+mod stdout;
 mod terminal;
 mod trace_command;
 
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.downcast_ref::<stdout::Closed>().is_some() => ExitCode::SUCCESS,
         Err(error) if error.downcast_ref::<path_command::Unsatisfied>().is_some() => ExitCode::FAILURE,
         Err(error) if error.downcast_ref::<trace_command::Unresolved>().is_some() => ExitCode::FAILURE,
         Err(error) => {
@@ -68,9 +70,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Config(command)) = &cli.command {
         match command {
-            ConfigCommand::Template => print!("{}", config::template()),
+            ConfigCommand::Template => stdout::emit(&config::template())?,
             ConfigCommand::Path => match cli.config.clone().or_else(config::default_config_path) {
-                Some(path) => println!("{}", path.display()),
+                Some(path) => stdout::emit(&format!("{}\n", path.display()))?,
                 None => return Err(usage("no config path: neither $XDG_CONFIG_HOME nor $HOME is set")),
             },
         }

@@ -3,7 +3,6 @@
 //! when every target is satisfied.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use anyhow::Context as _;
 use netlens_collectors::model::{PathState, PathStatus};
@@ -38,8 +37,7 @@ pub async fn run(settings: &Settings, args: PathArgs) -> anyhow::Result<()> {
     } else {
         asked.iter().map(|path| describe(path)).collect::<Vec<_>>().join("\n")
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("writing to standard output")?;
+    crate::stdout::emit(&text)?;
     if asked.iter().all(|path| path.status == PathStatus::Satisfied) {
         Ok(())
     } else {

@@ -3,7 +3,6 @@
 //! and exit 0 when the name resolves, 1 when it does not.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use anyhow::Context as _;
 use netlens_collectors::dns::files::{self, ResolverFiles};
@@ -36,8 +35,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
     } else {
         describe(&trace, &loaded.report.config, &loaded.report.warnings)
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("writing to standard output")?;
+    crate::stdout::emit(&text)?;
     let resolved =
         !trace.result.is_empty() || trace.system.as_ref().is_some_and(|system| !system.addresses.is_empty());
     if resolved { Ok(()) } else { Err(Unresolved.into()) }
