@@ -35,7 +35,7 @@ pub struct Cli {
     pub no_netlink: bool,
 
     /// Sampling period for counters, e.g. 1s or 500ms.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_refresh)]
     pub refresh: Option<Duration>,
 
     /// Directory for snapshots exported with `e`.
@@ -168,6 +168,19 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let value = duration::parse(text)?;
     if value < Duration::from_millis(100) {
         return Err(format!("`{text}` is too short: use at least 100ms"));
+    }
+    Ok(value)
+}
+
+fn parse_refresh(text: &str) -> Result<Duration, String> {
+    let value = duration::parse(text)?;
+    let bounds = crate::config::ranges::REFRESH;
+    if !bounds.contains(value) {
+        return Err(format!(
+            "`{text}` is out of range: use {} to {}",
+            duration::format(bounds.min),
+            duration::format(bounds.max)
+        ));
     }
     Ok(value)
 }

@@ -1,115 +1,22 @@
 //! Configuration: the TOML file, the command line and the defaults, resolved in one
 //! place ([`Settings::resolve`]) with the precedence CLI > file > defaults.
 
+mod check;
+mod error;
+mod file;
+mod template;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use netlens_collectors::paths::target::Target;
-use serde::Deserialize;
 
+use self::check::Checker;
+pub use self::error::ConfigError;
+use self::file::{ConfigFile, Source};
+pub use self::template::template;
 use crate::cli::Cli;
-use crate::duration;
-
-/// The config file as written; every field optional so a file may set only a few.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    refresh: Option<String>,
-    theme: Option<String>,
-    export_dir: Option<PathBuf>,
-    log_file: Option<PathBuf>,
-    #[serde(default)]
-    interfaces: InterfacesSection,
-    #[serde(default)]
-    connections: ConnectionsSection,
-    #[serde(default)]
-    paths: PathsSection,
-    #[serde(default)]
-    ui: UiSection,
-    #[serde(default)]
-    keys: BTreeMap<String, Vec<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InterfacesSection {
-    netlink: Option<bool>,
-    debounce: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConnectionsSection {
-    closed_retention: Option<String>,
-    reverse_dns: Option<bool>,
-    capture: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PathsSection {
-    #[serde(default)]
-    targets: Vec<String>,
-    debounce: Option<String>,
-    probe_interval: Option<String>,
-    probe_timeout: Option<String>,
-    #[serde(default)]
-    expensive: Vec<String>,
-    #[serde(default)]
-    constrained: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UiSection {
-    max_fps: Option<u32>,
-    timeline_capacity: Option<usize>,
-    history: Option<usize>,
-}
-
-/// A config problem, phrased to name the file, the key and the value, and the fix.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file exists but cannot be read.
-    #[error(
-        "cannot read config file {path}: {source}\n  fix: check the path and its permissions, or pass another with --config"
-    )]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML, or has an unknown key or a value of the wrong type.
-    #[error("config file {path}, line {line}: {message}\n  {line_text}\n  fix: {hint}")]
-    Syntax {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the problem.
-        line: usize,
-        /// The parser's message.
-        message: String,
-        /// The offending line as written.
-        line_text: String,
-        /// How to fix it.
-        hint: String,
-    },
-    /// A key has a value netlens cannot use.
-    #[error("config file {path}: key `{key}` has value {value}: {problem}\n  fix: {hint}")]
-    Value {
-        /// The file.
-        path: PathBuf,
-        /// Dotted key, e.g. `ui.max_fps`.
-        key: String,
-        /// The value as written.
-        value: String,
-        /// What is wrong with it.
-        problem: String,
-        /// How to fix it.
-        hint: String,
-    },
-}
 
 /// Everything the program needs, resolved from CLI, file and defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +96,67 @@ pub mod defaults {
     pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 }
 
+/// The values each setting accepts, in one place: the checks, the command line and
+/// the template all read these.
+pub mod ranges {
+    use std::time::Duration;
+
+    use crate::duration;
+
+    /// The smallest and largest accepted value, both included.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Bounds<T> {
+        /// Smallest accepted.
+        pub min: T,
+        /// Largest accepted.
+        pub max: T,
+    }
+
+    impl<T: PartialOrd + Copy> Bounds<T> {
+        /// Whether `value` is accepted.
+        pub fn contains(&self, value: T) -> bool {
+            self.min <= value && value <= self.max
+        }
+    }
+
+    impl Bounds<Duration> {
+        /// `"100ms" … "60s"`, as the template writes it.
+        pub fn describe(&self) -> String {
+            format!("\"{}\" … \"{}\"", duration::format(self.min), duration::format(self.max))
+        }
+    }
+
+    impl Bounds<i64> {
+        /// `1 … 120`.
+        pub fn describe(&self) -> String {
+            format!("{} … {}", self.min, self.max)
+        }
+    }
+
+    const fn ms(value: u64) -> Duration {
+        Duration::from_millis(value)
+    }
+
+    /// `refresh` and `--refresh`.
+    pub const REFRESH: Bounds<Duration> = Bounds { min: ms(100), max: ms(60_000) };
+    /// `interfaces.debounce`.
+    pub const DEBOUNCE: Bounds<Duration> = Bounds { min: ms(0), max: ms(5_000) };
+    /// `connections.closed_retention`.
+    pub const CLOSED_RETENTION: Bounds<Duration> = Bounds { min: ms(0), max: ms(3_600_000) };
+    /// `paths.debounce`.
+    pub const PATH_DEBOUNCE: Bounds<Duration> = Bounds { min: ms(0), max: ms(60_000) };
+    /// `paths.probe_interval`.
+    pub const PROBE_INTERVAL: Bounds<Duration> = Bounds { min: ms(500), max: ms(3_600_000) };
+    /// `paths.probe_timeout`.
+    pub const PROBE_TIMEOUT: Bounds<Duration> = Bounds { min: ms(100), max: ms(30_000) };
+    /// `ui.max_fps`.
+    pub const MAX_FPS: Bounds<i64> = Bounds { min: 1, max: 120 };
+    /// `ui.timeline_capacity`.
+    pub const TIMELINE_CAPACITY: Bounds<i64> = Bounds { min: 100, max: 1_000_000 };
+    /// `ui.history`.
+    pub const HISTORY: Bounds<i64> = Bounds { min: 2, max: 100_000 };
+}
+
 /// `$XDG_CONFIG_HOME/netlens/config.toml`, or `~/.config/netlens/config.toml`.
 #[must_use]
 pub fn default_config_path() -> Option<PathBuf> {
@@ -245,94 +213,70 @@ impl Settings {
     /// Resolve settings: the file named by `--config` (which must exist) or the
     /// default path (read only if it exists), then command-line overrides.
     pub fn resolve(cli: &Cli) -> Result<Self, ConfigError> {
-        let (path, text) = match &cli.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                (Some(path.clone()), Some(text))
-            }
+        let source = match &cli.config {
+            Some(path) => Some(Source::read(path)?),
             None => match default_config_path() {
-                Some(path) if path.exists() => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                    (Some(path), Some(text))
-                }
-                _ => (None, None),
+                Some(path) if path.exists() => Some(Source::read(&path)?),
+                _ => None,
             },
         };
-        let file = match (&path, &text) {
-            (Some(path), Some(text)) => parse_file(path, text)?,
-            _ => ConfigFile::default(),
-        };
-        Self::merge(cli, path, file)
+        let file = source.as_ref().map(Source::parse).transpose()?.unwrap_or_default();
+        Self::merge(cli, source.as_ref(), file)
     }
 
-    fn merge(cli: &Cli, path: Option<PathBuf>, file: ConfigFile) -> Result<Self, ConfigError> {
-        let origin = path.clone().unwrap_or_else(|| PathBuf::from("<defaults>"));
-        let file_duration =
-            |key: &str, value: Option<&String>, default: Duration| -> Result<Duration, ConfigError> {
-                value.map_or(Ok(default), |text| {
-                    duration::parse(text).map_err(|problem| ConfigError::Value {
-                        path: origin.clone(),
-                        key: key.to_owned(),
-                        value: format!("\"{text}\""),
-                        problem,
-                        hint: format!("write e.g. {key} = \"1s\" or \"250ms\""),
-                    })
-                })
-            };
+    fn merge(cli: &Cli, source: Option<&Source>, file: ConfigFile) -> Result<Self, ConfigError> {
+        let check = Checker::new(source);
         let refresh = match cli.refresh {
             Some(refresh) => refresh,
-            None => file_duration("refresh", file.refresh.as_ref(), defaults::REFRESH)?,
+            None => check.duration("refresh", file.refresh.as_ref(), defaults::REFRESH, ranges::REFRESH)?,
         };
-        check_range(&origin, "refresh", refresh, Duration::from_millis(100), Duration::from_secs(60))?;
-        let debounce =
-            file_duration("interfaces.debounce", file.interfaces.debounce.as_ref(), defaults::DEBOUNCE)?;
-        check_range(&origin, "interfaces.debounce", debounce, Duration::ZERO, Duration::from_secs(5))?;
-        let closed_retention = file_duration(
+        let debounce = check.duration(
+            "interfaces.debounce",
+            file.interfaces.debounce.as_ref(),
+            defaults::DEBOUNCE,
+            ranges::DEBOUNCE,
+        )?;
+        let closed_retention = check.duration(
             "connections.closed_retention",
             file.connections.closed_retention.as_ref(),
             defaults::CLOSED_RETENTION,
+            ranges::CLOSED_RETENTION,
         )?;
-        check_range(
-            &origin,
-            "connections.closed_retention",
-            closed_retention,
-            Duration::ZERO,
-            Duration::from_secs(3600),
+        let path_debounce = check.duration(
+            "paths.debounce",
+            file.paths.debounce.as_ref(),
+            defaults::PATH_DEBOUNCE,
+            ranges::PATH_DEBOUNCE,
         )?;
-        let paths = paths_settings(&origin, &file.paths, cli)?;
-        let max_fps = file.ui.max_fps.unwrap_or(defaults::MAX_FPS);
-        if !(1..=120).contains(&max_fps) {
-            return Err(value_error(
-                &origin,
-                "ui.max_fps",
-                max_fps,
-                "must be between 1 and 120",
-                "ui.max_fps = 30",
-            ));
-        }
-        let timeline_capacity = file.ui.timeline_capacity.unwrap_or(defaults::TIMELINE_CAPACITY);
-        if !(100..=1_000_000).contains(&timeline_capacity) {
-            return Err(value_error(
-                &origin,
-                "ui.timeline_capacity",
-                timeline_capacity,
-                "must be between 100 and 1000000",
-                "ui.timeline_capacity = 10000",
-            ));
-        }
-        let history = file.ui.history.unwrap_or(defaults::HISTORY);
-        if !(2..=100_000).contains(&history) {
-            return Err(value_error(
-                &origin,
-                "ui.history",
-                history,
-                "must be between 2 and 100000",
-                "ui.history = 120",
-            ));
-        }
-        let file_netlink = file.interfaces.netlink.unwrap_or(true);
+        let probe_interval = check.duration(
+            "paths.probe_interval",
+            file.paths.probe_interval.as_ref(),
+            defaults::PROBE_INTERVAL,
+            ranges::PROBE_INTERVAL,
+        )?;
+        let probe_timeout = check.duration(
+            "paths.probe_timeout",
+            file.paths.probe_timeout.as_ref(),
+            defaults::PROBE_TIMEOUT,
+            ranges::PROBE_TIMEOUT,
+        )?;
+        let max_fps =
+            check.count("ui.max_fps", file.ui.max_fps.as_ref(), defaults::MAX_FPS.into(), ranges::MAX_FPS)?;
+        let timeline_capacity = check.count(
+            "ui.timeline_capacity",
+            file.ui.timeline_capacity.as_ref(),
+            defaults::TIMELINE_CAPACITY as i64,
+            ranges::TIMELINE_CAPACITY,
+        )?;
+        let history =
+            check.count("ui.history", file.ui.history.as_ref(), defaults::HISTORY as i64, ranges::HISTORY)?;
+        let mut targets = check.targets(&file.paths.targets)?;
+        targets.extend(cli.targets.iter().cloned());
+        let mut seen = std::collections::BTreeSet::new();
+        targets.retain(|target| seen.insert(target.text.clone()));
+        let keys = check.keys(&file.keys)?;
+        let origin = check.origin();
+        let file_netlink = file.interfaces.netlink.as_ref().is_none_or(|value| *value.get_ref());
         let (netlink, netlink_off_reason) = if cli.no_netlink {
             (false, Some("--no-netlink".to_owned()))
         } else if !file_netlink {
@@ -342,238 +286,45 @@ impl Settings {
         } else {
             (true, None)
         };
+        let flag = |value: Option<&toml::Spanned<bool>>| value.is_none_or(|value| *value.get_ref());
         Ok(Self {
-            config_path: path,
+            config_path: source.map(|source| source.path.clone()),
             refresh,
             debounce,
             netlink,
             netlink_off_reason,
-            theme: cli.theme.clone().or(file.theme).unwrap_or_else(|| defaults::THEME.to_owned()),
-            export_dir: cli.export_dir.clone().or(file.export_dir).unwrap_or_else(|| PathBuf::from(".")),
-            log_file: cli.log.clone().or(file.log_file).unwrap_or_else(default_log_path),
-            max_fps,
-            timeline_capacity,
-            history,
+            theme: cli
+                .theme
+                .clone()
+                .or_else(|| file.theme.map(toml::Spanned::into_inner))
+                .unwrap_or_else(|| defaults::THEME.to_owned()),
+            export_dir: cli
+                .export_dir
+                .clone()
+                .or_else(|| file.export_dir.map(toml::Spanned::into_inner))
+                .unwrap_or_else(|| PathBuf::from(".")),
+            log_file: cli
+                .log
+                .clone()
+                .or_else(|| file.log_file.map(toml::Spanned::into_inner))
+                .unwrap_or_else(default_log_path),
+            max_fps: max_fps as u32,
+            timeline_capacity: timeline_capacity as usize,
+            history: history as usize,
             closed_retention,
-            reverse_dns: !cli.no_reverse_dns && file.connections.reverse_dns.unwrap_or(true),
-            capture: file.connections.capture.unwrap_or(true),
-            keys: file.keys,
+            reverse_dns: !cli.no_reverse_dns && flag(file.connections.reverse_dns.as_ref()),
+            capture: flag(file.connections.capture.as_ref()),
+            keys,
             netns: cli.netns.clone(),
             demo: cli.demo,
-            targets: paths.targets,
-            path_debounce: paths.debounce,
-            probe_interval: paths.probe_interval,
-            probe_timeout: paths.probe_timeout,
+            targets,
+            path_debounce,
+            probe_interval,
+            probe_timeout,
             expensive: file.paths.expensive,
             constrained: file.paths.constrained,
         })
     }
-}
-
-/// The `[paths]` settings, checked, with `--target` appended.
-struct PathSettings {
-    targets: Vec<Target>,
-    debounce: Duration,
-    probe_interval: Duration,
-    probe_timeout: Duration,
-}
-
-fn paths_settings(origin: &Path, section: &PathsSection, cli: &Cli) -> Result<PathSettings, ConfigError> {
-    let file_duration =
-        |key: &str, value: Option<&String>, default: Duration| -> Result<Duration, ConfigError> {
-            value.map_or(Ok(default), |text| {
-                duration::parse(text).map_err(|problem| ConfigError::Value {
-                    path: origin.to_owned(),
-                    key: key.to_owned(),
-                    value: format!("\"{text}\""),
-                    problem,
-                    hint: format!("write e.g. {key} = \"1s\" or \"250ms\""),
-                })
-            })
-        };
-    let file = section;
-    let path_debounce = file_duration("paths.debounce", file.debounce.as_ref(), defaults::PATH_DEBOUNCE)?;
-    check_range(origin, "paths.debounce", path_debounce, Duration::ZERO, Duration::from_secs(60))?;
-    let probe_interval =
-        file_duration("paths.probe_interval", file.probe_interval.as_ref(), defaults::PROBE_INTERVAL)?;
-    check_range(
-        origin,
-        "paths.probe_interval",
-        probe_interval,
-        Duration::from_millis(500),
-        Duration::from_secs(3600),
-    )?;
-    let probe_timeout =
-        file_duration("paths.probe_timeout", file.probe_timeout.as_ref(), defaults::PROBE_TIMEOUT)?;
-    check_range(
-        origin,
-        "paths.probe_timeout",
-        probe_timeout,
-        Duration::from_millis(100),
-        Duration::from_secs(30),
-    )?;
-    let mut targets: Vec<Target> = Vec::new();
-    for (index, text) in file.targets.iter().enumerate() {
-        let target: Target =
-            text.parse().map_err(|error: netlens_collectors::paths::target::TargetError| {
-                ConfigError::Value {
-                    path: origin.to_owned(),
-                    key: format!("paths.targets[{index}]"),
-                    value: format!("\"{text}\""),
-                    problem: error.to_string(),
-                    hint: "write targets as DEST[,via=IFACE][,mark=N][,probe=tcp|icmp|dns|none], \
-                           e.g. \"example.org:443\" or \"10.0.0.1,probe=icmp\""
-                        .to_owned(),
-                }
-            })?;
-        targets.push(target);
-    }
-    for target in &cli.targets {
-        targets.push(target.clone());
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    targets.retain(|target| seen.insert(target.text.clone()));
-    Ok(PathSettings { targets, debounce: path_debounce, probe_interval, probe_timeout })
-}
-
-fn check_range(
-    origin: &Path,
-    key: &str,
-    value: Duration,
-    min: Duration,
-    max: Duration,
-) -> Result<(), ConfigError> {
-    if value < min || value > max {
-        return Err(ConfigError::Value {
-            path: origin.to_owned(),
-            key: key.to_owned(),
-            value: format!("\"{}\"", duration::format(value)),
-            problem: format!("must be between {} and {}", duration::format(min), duration::format(max)),
-            hint: format!("set {key} within that range"),
-        });
-    }
-    Ok(())
-}
-
-fn value_error(
-    origin: &Path,
-    key: &str,
-    value: impl std::fmt::Display,
-    problem: &str,
-    example: &str,
-) -> ConfigError {
-    ConfigError::Value {
-        path: origin.to_owned(),
-        key: key.to_owned(),
-        value: value.to_string(),
-        problem: problem.to_owned(),
-        hint: format!("write e.g. {example}"),
-    }
-}
-
-fn parse_file(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
-    toml::from_str(text).map_err(|error| {
-        let offset = error.span().map_or(0, |span| span.start);
-        let line = text[..offset.min(text.len())].matches('\n').count() + 1;
-        let line_text = text.lines().nth(line - 1).unwrap_or("").trim().to_owned();
-        let message = error.message().trim().replace('\n', " ");
-        let hint = if message.starts_with("unknown field") {
-            "correct or remove this key; `netlens config template` lists every option".to_owned()
-        } else {
-            "correct the value; `netlens config template` shows every option with its default".to_owned()
-        };
-        ConfigError::Syntax { path: path.to_owned(), line, message, line_text, hint }
-    })
-}
-
-/// A commented config file with every option at its default value.
-#[must_use]
-pub fn template() -> String {
-    format!(
-        r#"# netlens configuration. Save as {path}
-# (or pass --config PATH). Command-line options override these values.
-
-# How often interface counters and netlens's own usage are sampled ("250ms" … "60s").
-refresh = "{refresh}"
-
-# Colour theme: dark, light, high-contrast, or the path of a theme file. A theme file
-# may set only some colours; the rest come from the dark theme. NO_COLOR disables colour.
-theme = "{theme}"
-
-# Directory where `e` in the TUI writes netlens-snapshot-<time>.json.
-export_dir = "."
-
-# Log file (logs never go to the terminal while the TUI runs).
-log_file = "{log}"
-
-[interfaces]
-# Use rtnetlink for live interface, address, route, rule and neighbour changes.
-# false: poll the portable if-addrs + sysinfo fallback instead (no routes, rules, neighbours).
-netlink = true
-# How long to wait after a netlink notification before re-reading the state, so a
-# burst of changes costs one re-read ("0ms" … "5s").
-debounce = "{debounce}"
-
-[connections]
-# How long a closed connection stays visible, marked closed ("0s" … "3600s").
-closed_retention = "{retention}"
-# Look up the names of remote addresses shown on screen (reverse DNS, at most 10
-# lookups a second, each address once). false: addresses only, no DNS traffic.
-reverse_dns = true
-# Count UDP bytes per flow by packet capture on every up interface (needs
-# CAP_NET_RAW; without it UDP rates show n/a).
-capture = true
-
-[paths]
-# Destinations to watch besides the default paths (default-ipv4, default-ipv6), written
-# DEST[,via=IFACE][,mark=N][,probe=tcp|icmp|dns|none] with DEST a host, host:port, ip,
-# ip:port or [ipv6]:port. A target with a port is probed with TCP connects; one without
-# is only looked up (no packets) unless probe= asks. --target adds more.
-targets = []
-# How long a new path status must hold before it counts (and reaches the timeline).
-debounce = "{path_debounce}"
-# Time between probes of a target while it answers; a failed probe is retried after 1s.
-probe_interval = "{probe_interval}"
-# Longest wait for one probe ("100ms" … "30s").
-probe_timeout = "{probe_timeout}"
-# Interfaces to treat as expensive (metered) or constrained (low-data), by name.
-# Cellular interfaces are always expensive.
-expensive = []
-constrained = []
-
-[ui]
-# Frame-rate cap while things change (1 … 120). An idle screen redraws once a second.
-max_fps = {fps}
-# Timeline entries kept in memory (100 … 1000000).
-timeline_capacity = {timeline}
-# Rate samples kept per interface for the sparklines (2 … 100000).
-history = {history}
-
-[keys]
-# Rebind an action by listing its keys; this replaces the action's default keys.
-# Actions: quit, next_tab, prev_tab, tab_1 … tab_7, up, down, top, bottom, page_up,
-# page_down, filter, cycle_sort, reverse_sort, group, open, close, toggle_pause,
-# export, help, follow, route_lookup, add_target, remove_target, probe_now, trace,
-# switch_focus.
-# Keys: letters, digits, symbols, enter, esc, tab, shift-tab, up, down, left, right,
-# home, end, pgup, pgdn, f1 … f12, with ctrl-/alt-/shift- prefixes.
-# quit = ["q", "ctrl-c"]
-# export = ["e", "ctrl-s"]
-"#,
-        path = default_config_path()
-            .map_or_else(|| "~/.config/netlens/config.toml".to_owned(), |p| p.display().to_string()),
-        refresh = duration::format(defaults::REFRESH),
-        theme = defaults::THEME,
-        log = default_log_path().display(),
-        debounce = duration::format(defaults::DEBOUNCE),
-        path_debounce = duration::format(defaults::PATH_DEBOUNCE),
-        probe_interval = duration::format(defaults::PROBE_INTERVAL),
-        probe_timeout = duration::format(defaults::PROBE_TIMEOUT),
-        fps = defaults::MAX_FPS,
-        timeline = defaults::TIMELINE_CAPACITY,
-        history = defaults::HISTORY,
-        retention = duration::format(defaults::CLOSED_RETENTION),
-    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Human durations on the command line and in the config file: `1s`, `250ms`, `2m`.
+//! The unit is required: a bare `5` could mean seconds or milliseconds, and the two
+//! readings differ a thousandfold.
 
 use std::time::Duration;
 
-/// Parse `500ms`, `1s`, `1.5s`, `2m` or `1h`; a bare number means seconds.
+/// Parse `500ms`, `1s`, `1.5s`, `2m` or `1h`.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
@@ -12,7 +14,12 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     })?;
     let seconds = match unit.trim() {
         "ms" => value / 1000.0,
-        "" | "s" => value,
+        "s" => value,
+        "" => {
+            return Err(format!(
+                "`{text}` has no unit: write `{number}s` or `{number}ms` (units: ms, s, m, h)"
+            ));
+        }
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
         other => {
@@ -42,7 +49,7 @@ mod tests {
             ("250ms", 250),
             ("1.5s", 1500),
             ("2m", 120_000),
-            ("3", 3000),
+            ("3s", 3000),
             (" 10 ms ", 10),
             ("1h", 3_600_000),
         ];
@@ -53,10 +60,16 @@ mod tests {
 
     #[test]
     fn rejects_garbage_naming_it() {
-        for text in ["fast", "1x", "", "-1s", "ms"] {
+        for text in ["fast", "1x", "", "-1s", "ms", "5", "0.5"] {
             let error = parse(text).err().unwrap_or_default();
             assert!(error.contains(&format!("`{}`", text.trim())), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn a_bare_number_asks_for_a_unit() {
+        let error = parse("5").err().unwrap_or_default();
+        assert!(error.contains("no unit") && error.contains("`5s`") && error.contains("`5ms`"), "{error}");
     }
 
     #[test]

@@ -42,6 +42,11 @@ fn bad_config_exits_2_naming_file_key_and_value() {
         ("[keys]\nquit = [\"ctrl-nonsense\"]\n", vec!["quit", "ctrl-nonsense"]),
         ("[keys]\nfly = [\"x\"]\n", vec!["fly"]),
         ("theme = 12\n", vec!["theme", "line 1"]),
+        (
+            "[paths]\ntargets = [\"ok.example:443\",\n  \"x,probe=warp\"]\n",
+            vec!["line 3", "paths.targets[1]"],
+        ),
+        ("[interfaces]\ndebounce = \"5\"\n", vec!["line 2", "interfaces.debounce", "no unit"]),
     ];
     for (text, needles) in cases {
         let path = write(home.path(), "bad.toml", text);
@@ -54,6 +59,17 @@ fn bad_config_exits_2_naming_file_key_and_value() {
         }
         assert!(stdout(&output).is_empty(), "nothing on stdout for a config error");
     }
+}
+
+#[test]
+fn a_config_file_that_is_not_utf8_exits_2_saying_so() {
+    let home = tempdir();
+    let path = home.path().join("latin1.toml");
+    std::fs::write(&path, b"theme = \"caf\xe9\"\n").unwrap_or_else(|error| panic!("{error}"));
+    let output = run(netlens(home.path()).arg("--config").arg(&path).args(["snapshot", "-d", "100ms"]));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(message.contains("not UTF-8") && message.contains(&path.display().to_string()), "{message}");
 }
 
 #[test]
@@ -74,6 +90,8 @@ fn bad_invocations_exit_2_with_one_line() {
             "cannot write /nonexistent-netlens-dir/x.json",
         ),
         (vec!["snapshot".into(), "--duration".into(), "soon".into()], "`soon`"),
+        (vec!["snapshot".into(), "--duration".into(), "5".into()], "`5` has no unit"),
+        (vec!["--refresh".into(), "2".into(), "snapshot".into()], "`2` has no unit"),
         (vec!["--theme".into(), bad_theme.display().to_string(), "snapshot".into()], "nope"),
     ];
     for (args, needle) in cases {

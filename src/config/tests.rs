@@ -8,9 +8,9 @@ fn cli(args: &[&str]) -> Cli {
 }
 
 fn from_text(args: &[&str], text: &str) -> Result<Settings, ConfigError> {
-    let path = PathBuf::from("/etc/netlens-test.toml");
-    let file = parse_file(&path, text)?;
-    Settings::merge(&cli(args), Some(path), file)
+    let source = Source::new(std::path::Path::new("/etc/netlens-test.toml"), text.to_owned());
+    let file = source.parse()?;
+    Settings::merge(&cli(args), Some(&source), file)
 }
 
 fn error_text(args: &[&str], text: &str) -> String {
@@ -20,9 +20,7 @@ fn error_text(args: &[&str], text: &str) -> String {
 #[test]
 fn template_parses_to_the_defaults() {
     let from_template = from_text(&[], &template()).unwrap_or_else(|e| panic!("{e}"));
-    let defaults =
-        Settings::merge(&cli(&[]), Some(PathBuf::from("/etc/netlens-test.toml")), ConfigFile::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+    let defaults = from_text(&[], "").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(from_template, defaults);
     assert_eq!(defaults.refresh, Duration::from_secs(1));
     assert!(defaults.netlink);
@@ -79,6 +77,83 @@ fn missing_explicit_config_is_an_error() {
 
 #[test]
 fn keys_pass_through() {
-    let settings = from_text(&[], "[keys]\nquit = [\"x\"]\n").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(settings.keys.get("quit"), Some(&vec!["x".to_owned()]));
+    let settings = from_text(&[], "[keys]\nquit = [\"Q\"]\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(settings.keys.get("quit"), Some(&vec!["Q".to_owned()]));
+}
+
+#[test]
+fn every_value_error_names_its_line() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "theme = \"dark\"\n[paths]\ntargets = [\n  \"example.org:443\",\n  \"bad target,probe=warp\",\n]\n",
+            &["line 5", "paths.targets[1]", "\"bad target,probe=warp\"", "[ipv6]:port", "fix:"],
+        ),
+        ("\n\n[ui]\nmax_fps = 1000\n", &["line 4", "ui.max_fps", "1000", "between 1 and 120"]),
+        ("[ui]\nhistory = -3\n", &["line 2", "ui.history", "-3"]),
+        ("# c\nrefresh = \"5\"\n", &["line 2", "`refresh`", "no unit", "`5s`"]),
+        ("[paths]\nprobe_interval = \"100ms\"\n", &["line 2", "paths.probe_interval", "between 500ms and"]),
+        ("[keys]\nquit = [\"ctrl-nonsense\"]\n", &["line 2", "keys.quit", "ctrl-nonsense"]),
+        ("[keys]\nfly = [\"x\"]\n", &["line 2", "keys.fly", "unknown action"]),
+    ];
+    for (text, needles) in cases {
+        let message = error_text(&[], text);
+        for needle in *needles {
+            assert!(message.contains(needle), "{text:?}: missing {needle:?} in {message:?}");
+        }
+    }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_says_so() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("latin1.toml");
+    std::fs::write(&path, b"# caf\xe9 settings\n").unwrap_or_else(|e| panic!("{e}"));
+    let message = Source::read(&path).err().map(|e| e.to_string()).unwrap_or_default();
+    for needle in [&path.display().to_string(), "line 1", "not UTF-8", "0xe9", "column 6", "save it as UTF-8"]
+    {
+        assert!(message.contains(needle), "missing {needle:?} in {message:?}");
+    }
+    assert!(!message.contains("permissions"), "{message}");
+}
+
+#[test]
+fn the_template_documents_the_accepted_ranges() {
+    let text = template();
+    for (key, bounds) in [
+        ("refresh", ranges::REFRESH),
+        ("interfaces.debounce", ranges::DEBOUNCE),
+        ("connections.closed_retention", ranges::CLOSED_RETENTION),
+        ("paths.debounce", ranges::PATH_DEBOUNCE),
+        ("paths.probe_interval", ranges::PROBE_INTERVAL),
+        ("paths.probe_timeout", ranges::PROBE_TIMEOUT),
+    ] {
+        assert!(text.contains(&bounds.describe()), "{key}: {} not in the template", bounds.describe());
+        let (section, name) = key.split_once('.').map_or(("", key), |(s, n)| (s, n));
+        let config = |value: Duration| {
+            let line = format!("{name} = \"{}\"\n", crate::duration::format(value));
+            if section.is_empty() { line } else { format!("[{section}]\n{line}") }
+        };
+        assert!(from_text(&[], &config(bounds.min)).is_ok(), "{key}: its documented minimum is refused");
+        assert!(from_text(&[], &config(bounds.max)).is_ok(), "{key}: its documented maximum is refused");
+        assert!(from_text(&[], &config(bounds.max + Duration::from_secs(1))).is_err(), "{key}: above max");
+        if let Some(below) = bounds.min.checked_sub(Duration::from_millis(1)) {
+            assert!(from_text(&[], &config(below)).is_err(), "{key}: below min accepted");
+        }
+    }
+    for (key, bounds) in [
+        ("max_fps", ranges::MAX_FPS),
+        ("timeline_capacity", ranges::TIMELINE_CAPACITY),
+        ("history", ranges::HISTORY),
+    ] {
+        assert!(text.contains(&bounds.describe()), "ui.{key}: {} not in the template", bounds.describe());
+        for (value, ok) in
+            [(bounds.min, true), (bounds.max, true), (bounds.min - 1, false), (bounds.max + 1, false)]
+        {
+            assert_eq!(from_text(&[], &format!("[ui]\n{key} = {value}\n")).is_ok(), ok, "ui.{key} = {value}");
+        }
+    }
+    // The command line takes the same refresh range.
+    assert!(Cli::try_parse_from(["netlens", "--refresh", "100ms"]).is_ok());
+    assert!(Cli::try_parse_from(["netlens", "--refresh", "99ms"]).is_err());
+    assert!(Cli::try_parse_from(["netlens", "--refresh", "61s"]).is_err());
 }
