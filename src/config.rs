@@ -532,7 +532,8 @@ capture = true
 targets = []
 # How long a new path status must hold before it counts (and reaches the timeline).
 debounce = "{path_debounce}"
-# Time between probes of a target while it answers; a failed probe is retried after 1s.
+# Time between probes of a target while it answers; one that fails is retried after
+# this long, then twice as long each time, up to a minute.
 probe_interval = "{probe_interval}"
 # Longest wait for one probe ("100ms" … "30s").
 probe_timeout = "{probe_timeout}"

@@ -42,8 +42,29 @@ pub enum NameCheck {
     Pending,
     /// Resolved; the addresses, IPv6 first.
     Resolved(Vec<IpAddr>),
-    /// Could not resolve; why, in words.
+    /// The name does not exist: NXDOMAIN, or NODATA for every family; the answer in words.
+    NotFound(String),
+    /// Could not resolve: no server answered, or the answers were failures; why, in words.
     Failed(String),
+}
+
+impl NameCheck {
+    /// Whether the name has no addresses to look routes up for, so the route lookup
+    /// went to the first nameserver instead.
+    #[must_use]
+    pub const fn unresolved(&self) -> bool {
+        matches!(self, Self::Pending | Self::NotFound(_) | Self::Failed(_))
+    }
+
+    /// The failing DNS check's reason and words, for a name that did not resolve.
+    fn failure(&self) -> Option<(PathReason, &str)> {
+        match self {
+            Self::Pending => Some((PathReason::DnsUnavailable, "not resolved yet")),
+            Self::NotFound(why) => Some((PathReason::NameNotFound, why)),
+            Self::Failed(why) => Some((PathReason::DnsUnavailable, why)),
+            Self::NotNeeded | Self::Resolved(_) => None,
+        }
+    }
 }
 
 /// Everything the evaluation of one target needs besides the [`Context`].
@@ -112,8 +133,29 @@ pub struct Verdict {
 /// not an outage.
 pub const FAILING_AFTER: u32 = 2;
 
-/// Tables that hold ordinary routes; a route from any other came from a policy rule.
-const ORDINARY_TABLES: [u32; 3] = [253, 254, 255];
+/// Link kinds (`IFLA_INFO_KIND`) of tunnels that have no functional kind of their
+/// own: IP-in-IP, GRE, SIT, VTI, IPv6 tunnels, XFRM, and the overlay tunnels.
+const TUNNEL_LINK_KINDS: [&str; 13] = [
+    "ipip",
+    "gre",
+    "gretap",
+    "erspan",
+    "sit",
+    "vti",
+    "vti6",
+    "ip6tnl",
+    "ip6gre",
+    "ip6gretap",
+    "xfrm",
+    "vxlan",
+    "geneve",
+];
+
+/// Whether traffic leaving through `link` is tunnelled: tun, `WireGuard`, PPP, or a
+/// tunnel link kind.
+fn leaves_through_tunnel(link: &Interface) -> bool {
+    link.kind.is_tunnel() || link.link_kind.as_deref().is_some_and(|kind| TUNNEL_LINK_KINDS.contains(&kind))
+}
 
 struct Chain {
     checks: Vec<PathCheck>,
@@ -151,10 +193,7 @@ pub fn evaluate(inputs: &Inputs<'_>, context: &Context<'_>) -> Verdict {
         reason_subject: None,
         checks: Vec::new(),
         family: family_of(inputs),
-        destination: match inputs.name {
-            NameCheck::Resolved(_) | NameCheck::NotNeeded => inputs.looked_up,
-            NameCheck::Pending | NameCheck::Failed(_) => None,
-        },
+        destination: if inputs.name.unresolved() { None } else { inputs.looked_up },
         interface: None,
         interface_index: None,
         interface_kind: None,
@@ -167,40 +206,26 @@ pub fn evaluate(inputs: &Inputs<'_>, context: &Context<'_>) -> Verdict {
         expensive: false,
         constrained: false,
     };
-    let to_nameserver = matches!(inputs.name, NameCheck::Pending | NameCheck::Failed(_));
-
-    match inputs.lookup {
-        None => match inputs.name {
-            NameCheck::Failed(why) if inputs.no_lookup.is_none() => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, why.clone());
-            }
-            NameCheck::Pending if inputs.no_lookup.is_none() => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, "not resolved yet");
-            }
-            _ => {
+    if let Some((reason, why)) = inputs.name.failure() {
+        // The path stops at DNS: it has no device, gateway or source of its own. The
+        // route lookup was for the nameserver, and is only evidence (DESIGN.md §5).
+        nameserver_checks(&mut chain, inputs, context, reason, why);
+    } else {
+        match inputs.lookup {
+            None => {
                 let why = inputs.no_lookup.unwrap_or("no route lookup was possible");
                 chain.fail(CheckName::Route, PathReason::NoRoute, inputs.target.via.clone(), why);
             }
-        },
-        Some(Err(error)) => route_failed(&mut chain, inputs, context, error),
-        Some(Ok(answer)) => {
-            fill_route_facts(&mut verdict, answer, context);
-            kernel_checks(&mut chain, inputs, answer, context, to_nameserver);
+            Some(Err(error)) => route_failed(&mut chain, inputs, context, error),
+            Some(Ok(answer)) => {
+                fill_route_facts(&mut verdict, answer, context);
+                kernel_checks(&mut chain, inputs.looked_up, answer, context, false);
+            }
         }
-    }
-
-    if !chain.failed() {
-        match inputs.name {
-            NameCheck::NotNeeded => {}
-            NameCheck::Resolved(addresses) => {
-                chain.pass(CheckName::Dns, resolved_detail(inputs.target, addresses));
-            }
-            NameCheck::Pending => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, "not resolved yet");
-            }
-            NameCheck::Failed(why) => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, why.clone());
-            }
+        if !chain.failed()
+            && let NameCheck::Resolved(addresses) = inputs.name
+        {
+            chain.pass(CheckName::Dns, resolved_detail(inputs.target, addresses));
         }
     }
 
@@ -224,14 +249,55 @@ pub fn evaluate(inputs: &Inputs<'_>, context: &Context<'_>) -> Verdict {
     verdict
 }
 
+/// The checks of a name that did not resolve. When the way to the nameserver fails
+/// (its link is down, a blackhole route), that root cause is the reason, each check
+/// labelled as being about the nameserver; otherwise the one DNS check fails, citing
+/// the nameserver's route as evidence that the failure is the name's, not the network's.
+fn nameserver_checks(
+    chain: &mut Chain,
+    inputs: &Inputs<'_>,
+    context: &Context<'_>,
+    reason: PathReason,
+    why: &str,
+) {
+    let Some(nameserver) = inputs.looked_up else {
+        let why = inputs.no_lookup.map_or_else(|| why.to_owned(), |no| format!("{why} ({no})"));
+        return chain.fail(CheckName::Dns, reason, None, why);
+    };
+    let mut way = Chain { checks: Vec::new(), failed: None };
+    match inputs.lookup {
+        None => {
+            let no = inputs.no_lookup.unwrap_or("no route lookup was possible");
+            way.fail(CheckName::Route, PathReason::NoRoute, inputs.target.via.clone(), no);
+        }
+        Some(Err(error)) => route_failed(&mut way, inputs, context, error),
+        Some(Ok(answer)) => kernel_checks(&mut way, inputs.looked_up, answer, context, true),
+    }
+    if way.failed() {
+        for check in &mut way.checks {
+            if !check.detail.starts_with("to nameserver") {
+                check.detail = format!("to nameserver {nameserver}: {}", check.detail);
+            }
+        }
+        chain.checks.append(&mut way.checks);
+        chain.failed = way.failed;
+        return;
+    }
+    let evidence = match inputs.lookup {
+        Some(Ok(answer)) => {
+            format!("; nameserver {nameserver} is reachable ({})", route_detail(answer, None))
+        }
+        _ => String::new(),
+    };
+    chain.fail(CheckName::Dns, reason, None, format!("{why}{evidence}"));
+}
+
 fn family_of(inputs: &Inputs<'_>) -> Option<AddressFamily> {
     match &inputs.target.destination {
         TargetDestination::DefaultIpv4 => Some(AddressFamily::Ipv4),
         TargetDestination::DefaultIpv6 => Some(AddressFamily::Ipv6),
-        TargetDestination::Host { .. } => match inputs.name {
-            NameCheck::Pending | NameCheck::Failed(_) => None,
-            NameCheck::NotNeeded | NameCheck::Resolved(_) => inputs.looked_up.as_ref().map(AddressFamily::of),
-        },
+        TargetDestination::Host { .. } if inputs.name.unresolved() => None,
+        TargetDestination::Host { .. } => inputs.looked_up.as_ref().map(AddressFamily::of),
     }
 }
 
@@ -321,9 +387,9 @@ fn fill_route_facts(verdict: &mut Verdict, answer: &RouteAnswer, context: &Conte
             || context.expensive.iter().any(|configured| configured == name);
         verdict.constrained = context.constrained.iter().any(|configured| configured == name);
     }
-    let through_tunnel = link.is_some_and(|link| link.kind.is_tunnel());
-    let by_policy = !ORDINARY_TABLES.contains(&answer.table) && answer.route_type != RouteType::Local;
-    if through_tunnel || by_policy {
+    // A policy table or a mark alone is no tunnel: `mark=16` over a veth, or
+    // `via=lo`, leave through an ordinary interface.
+    if link.is_some_and(leaves_through_tunnel) {
         // Full: the route takes everything (a default route, or one half of a 0/1 +
         // 128/1 pair), or the family's default path leaves through the same tunnel.
         let catch_all = answer.matched_prefix.is_some_and(|(_, len)| len <= 1);
@@ -331,7 +397,7 @@ fn fill_route_facts(verdict: &mut Verdict, answer: &RouteAnswer, context: &Conte
             Some(AddressFamily::Ipv6) => context.default_v6,
             _ => context.default_v4,
         };
-        let same_as_default = through_tunnel && default.is_some() && default == answer.interface_index;
+        let same_as_default = default.is_some() && default == answer.interface_index;
         verdict.tunnel =
             Some(if catch_all || same_as_default { TunnelMode::Full } else { TunnelMode::Split });
     }
@@ -363,14 +429,28 @@ fn route_detail(answer: &RouteAnswer, to_nameserver: Option<IpAddr>) -> String {
     text
 }
 
+/// Whether traffic to `destination` would leave by the kernel's `answer`: the
+/// route, link, carrier, source and neighbour checks of a path, without a verdict.
+#[must_use]
+pub fn kernel_path_ok(
+    destination: IpAddr,
+    answer: &Result<RouteAnswer, LookupError>,
+    context: &Context<'_>,
+) -> bool {
+    let Ok(answer) = answer else { return false };
+    let mut chain = Chain { checks: Vec::new(), failed: None };
+    kernel_checks(&mut chain, Some(destination), answer, context, false);
+    !chain.failed()
+}
+
 fn kernel_checks(
     chain: &mut Chain,
-    inputs: &Inputs<'_>,
+    looked_up: Option<IpAddr>,
     answer: &RouteAnswer,
     context: &Context<'_>,
     to_nameserver: bool,
 ) {
-    let nameserver = if to_nameserver { inputs.looked_up } else { None };
+    let nameserver = if to_nameserver { looked_up } else { None };
     match answer.route_type {
         RouteType::Blackhole => {
             return chain.fail(
@@ -426,7 +506,7 @@ fn kernel_checks(
         );
     }
     chain.pass(CheckName::Carrier, format!("{name} has carrier"));
-    let Some(destination) = inputs.looked_up else { return };
+    let Some(destination) = looked_up else { return };
     source_check(chain, answer, context, link, destination);
     if chain.failed() {
         return;
