@@ -176,7 +176,8 @@ impl Evaluator {
             .map_or_else(|| "the path is unsatisfied".to_owned(), |check| check.detail.clone());
         state.window.record_blocked(&why);
         state.backoff = state.backoff.saturating_add(1);
-        state.last_probe = Some(now);
+        // `last_probe` stays the last probe *sent*: once the path is back, the next
+        // one may go as soon as a period has passed since then.
         state.next_probe =
             now + schedule::next_delay(self.config.probe_interval, self.config.backoff_max, state.backoff);
         true

@@ -1,5 +1,6 @@
-//! A target removed while its name resolution and probe are in flight: the late
-//! results are dropped, never filed under the target that took its place in the list.
+//! The evaluator's bookkeeping: a target removed while its name resolution and probe
+//! are in flight has its late results dropped, never filed under the target that took
+//! its place in the list; and the status line counts the targets it holds now.
 
 #![expect(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
@@ -75,4 +76,40 @@ async fn a_removed_targets_late_answer_is_dropped() {
     assert!(new_state.resolved_at.is_none());
     assert_eq!(new_state.window.sent(), 0, "the new target got the old one's probe");
     assert!(paths.targets.iter().all(|state| state.window.sent() == 0), "a probe was filed elsewhere");
+}
+
+/// The status line after the next `Payload::Status` whose detail satisfies `done`.
+async fn status_until(events: &mut mpsc::Receiver<crate::Event>, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no matching status within 10 s"))
+            .unwrap();
+        if let Payload::Status(status) = event.payload
+            && done(&status.detail)
+        {
+            return status.detail;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_status_line_counts_targets_added_and_removed_while_running() {
+    // Loopback only: the probed targets' SYNs never leave the host.
+    let config = PathsConfig { targets: vec!["127.0.0.1:9".parse().unwrap()], ..PathsConfig::default() };
+    let (handle, source) = paths(config);
+    let (tx, mut events) = mpsc::channel(1024);
+    let task = crate::source::spawn_supervised(source, tx);
+    let first = status_until(&mut events, |detail| detail.contains("user target")).await;
+    assert!(first.ends_with("1 user target, 1 probed"), "{first}");
+    for text in ["127.0.0.2", "127.0.0.3:9", "127.0.0.4,probe=icmp", "127.0.0.5"] {
+        assert!(handle.send(PathsControl::Add(text.parse().unwrap())));
+    }
+    let added = status_until(&mut events, |detail| detail.contains("5 user targets")).await;
+    assert!(added.ends_with("5 user targets, 3 probed"), "{added}");
+    assert!(handle.send(PathsControl::Remove("127.0.0.3:9".to_owned())));
+    let removed = status_until(&mut events, |detail| detail.contains("4 user targets")).await;
+    assert!(removed.ends_with("4 user targets, 2 probed"), "{removed}");
+    task.abort();
 }
