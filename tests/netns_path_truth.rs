@@ -1,11 +1,13 @@
 //! Path verdicts that say what is so, and numbers that are right, against the real
 //! kernel: a name that does not exist is `name_not_found`; a failing target's probes
 //! back off (SYNs counted by nftables in the peer); and the live source (what the
-//! TUI shows) and `netlens path` give one state the same verdicts. Two namespaces
+//! TUI shows) and `netlens path` give one state the same verdicts; the portable
+//! fallback (`--no-netlink`) claims nothing about routes it cannot read. Two namespaces
 //! joined by a veth pair; traffic only crosses it. Needs root and `nft`; see
 //! `common::netns::require_netns`.
 
 mod common;
+mod support;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
@@ -302,4 +304,21 @@ fn the_paths_tab_and_the_path_command_agree_on_one_state() {
     }
     assert_eq!(live[3]["tunnel"], serde_json::Value::Null, "mark=7 over a veth is no tunnel");
     source.stop();
+}
+
+#[test]
+fn without_netlink_the_default_route_is_not_checked_rather_than_missing() {
+    let Some(lab) = lab() else { return };
+    let home = support::tempdir();
+    let args = ["--netns", lab.host.name(), "--config", "/dev/null", "--no-netlink"];
+    let mut session = support::pty::PtySession::spawn(home.path(), &args, 160, 48);
+    let screen = session.wait_for(
+        &["not checked: route lookups need rtnetlink (--no-netlink)", "veth0"],
+        Duration::from_secs(15),
+    );
+    // The namespace has a default route: the fallback, which reads none, must not deny it.
+    assert!(!screen.contains("no default route"), "{screen}");
+    assert!(lab.host.must(&["route", "show", "default"]).contains("via 10.1.0.1"));
+    session.send(b"q");
+    assert_eq!(session.wait_exit(Duration::from_secs(10)), 0);
 }
