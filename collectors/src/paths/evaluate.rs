@@ -16,7 +16,14 @@ use crate::model::{
 };
 
 use super::lookup::{LookupError, RouteAnswer};
+
+mod dns;
+mod tunnel;
+
 use super::target::{Target, TargetDestination};
+pub use dns::NameCheck;
+use dns::{nameserver_checks, resolved_detail};
+use tunnel::leaves_through_tunnel;
 
 /// Facts shared by every target of one evaluation round.
 #[derive(Debug, Clone, Copy)]
@@ -31,40 +38,6 @@ pub struct Context<'a> {
     pub expensive: &'a [String],
     /// Interface names configured as constrained (low-data mode).
     pub constrained: &'a [String],
-}
-
-/// What the name of a name target resolved to, as far as the evaluation cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NameCheck {
-    /// The target is an address or a default path: no DNS involved.
-    NotNeeded,
-    /// Not resolved yet (the first answer is on its way).
-    Pending,
-    /// Resolved; the addresses, IPv6 first.
-    Resolved(Vec<IpAddr>),
-    /// The name does not exist: NXDOMAIN, or NODATA for every family; the answer in words.
-    NotFound(String),
-    /// Could not resolve: no server answered, or the answers were failures; why, in words.
-    Failed(String),
-}
-
-impl NameCheck {
-    /// Whether the name has no addresses to look routes up for, so the route lookup
-    /// went to the first nameserver instead.
-    #[must_use]
-    pub const fn unresolved(&self) -> bool {
-        matches!(self, Self::Pending | Self::NotFound(_) | Self::Failed(_))
-    }
-
-    /// The failing DNS check's reason and words, for a name that did not resolve.
-    fn failure(&self) -> Option<(PathReason, &str)> {
-        match self {
-            Self::Pending => Some((PathReason::DnsUnavailable, "not resolved yet")),
-            Self::NotFound(why) => Some((PathReason::NameNotFound, why)),
-            Self::Failed(why) => Some((PathReason::DnsUnavailable, why)),
-            Self::NotNeeded | Self::Resolved(_) => None,
-        }
-    }
 }
 
 /// Everything the evaluation of one target needs besides the [`Context`].
@@ -132,30 +105,6 @@ pub struct Verdict {
 /// How many failed probes in a row make a path `failing`: one lost probe is loss,
 /// not an outage.
 pub const FAILING_AFTER: u32 = 2;
-
-/// Link kinds (`IFLA_INFO_KIND`) of tunnels that have no functional kind of their
-/// own: IP-in-IP, GRE, SIT, VTI, IPv6 tunnels, XFRM, and the overlay tunnels.
-const TUNNEL_LINK_KINDS: [&str; 13] = [
-    "ipip",
-    "gre",
-    "gretap",
-    "erspan",
-    "sit",
-    "vti",
-    "vti6",
-    "ip6tnl",
-    "ip6gre",
-    "ip6gretap",
-    "xfrm",
-    "vxlan",
-    "geneve",
-];
-
-/// Whether traffic leaving through `link` is tunnelled: tun, `WireGuard`, PPP, or a
-/// tunnel link kind.
-fn leaves_through_tunnel(link: &Interface) -> bool {
-    link.kind.is_tunnel() || link.link_kind.as_deref().is_some_and(|kind| TUNNEL_LINK_KINDS.contains(&kind))
-}
 
 struct Chain {
     checks: Vec<PathCheck>,
@@ -249,67 +198,12 @@ pub fn evaluate(inputs: &Inputs<'_>, context: &Context<'_>) -> Verdict {
     verdict
 }
 
-/// The checks of a name that did not resolve. When the way to the nameserver fails
-/// (its link is down, a blackhole route), that root cause is the reason, each check
-/// labelled as being about the nameserver; otherwise the one DNS check fails, citing
-/// the nameserver's route as evidence that the failure is the name's, not the network's.
-fn nameserver_checks(
-    chain: &mut Chain,
-    inputs: &Inputs<'_>,
-    context: &Context<'_>,
-    reason: PathReason,
-    why: &str,
-) {
-    let Some(nameserver) = inputs.looked_up else {
-        let why = inputs.no_lookup.map_or_else(|| why.to_owned(), |no| format!("{why} ({no})"));
-        return chain.fail(CheckName::Dns, reason, None, why);
-    };
-    let mut way = Chain { checks: Vec::new(), failed: None };
-    match inputs.lookup {
-        None => {
-            let no = inputs.no_lookup.unwrap_or("no route lookup was possible");
-            way.fail(CheckName::Route, PathReason::NoRoute, inputs.target.via.clone(), no);
-        }
-        Some(Err(error)) => route_failed(&mut way, inputs, context, error),
-        Some(Ok(answer)) => kernel_checks(&mut way, inputs.looked_up, answer, context, true),
-    }
-    if way.failed() {
-        for check in &mut way.checks {
-            if !check.detail.starts_with("to nameserver") {
-                check.detail = format!("to nameserver {nameserver}: {}", check.detail);
-            }
-        }
-        chain.checks.append(&mut way.checks);
-        chain.failed = way.failed;
-        return;
-    }
-    let evidence = match inputs.lookup {
-        Some(Ok(answer)) => {
-            format!("; nameserver {nameserver} is reachable ({})", route_detail(answer, None))
-        }
-        _ => String::new(),
-    };
-    chain.fail(CheckName::Dns, reason, None, format!("{why}{evidence}"));
-}
-
 fn family_of(inputs: &Inputs<'_>) -> Option<AddressFamily> {
     match &inputs.target.destination {
         TargetDestination::DefaultIpv4 => Some(AddressFamily::Ipv4),
         TargetDestination::DefaultIpv6 => Some(AddressFamily::Ipv6),
         TargetDestination::Host { .. } if inputs.name.unresolved() => None,
         TargetDestination::Host { .. } => inputs.looked_up.as_ref().map(AddressFamily::of),
-    }
-}
-
-fn resolved_detail(target: &Target, addresses: &[IpAddr]) -> String {
-    let name = match &target.destination {
-        TargetDestination::Host { destination, .. } => destination.to_string(),
-        _ => String::new(),
-    };
-    match addresses {
-        [] => format!("{name} resolved to no address"),
-        [one] => format!("{name} → {one}"),
-        [first, rest @ ..] => format!("{name} → {first} (+{} more)", rest.len()),
     }
 }
 
