@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use super::super::evaluate::NameCheck;
 use super::super::resolve::{LookupFuture, NameLookup};
 use super::names::Names;
+use super::target_state::TargetState;
 use super::*;
 
 /// Answers every name with 192.0.2.1 once released.
@@ -112,4 +113,39 @@ async fn the_status_line_counts_targets_added_and_removed_while_running() {
     let removed = status_until(&mut events, |detail| detail.contains("4 user targets")).await;
     assert!(removed.ends_with("4 user targets, 2 probed"), "{removed}");
     task.abort();
+}
+
+#[test]
+fn the_schedule_starts_over_within_a_period_of_the_last_probe_sent() {
+    let now = Instant::now();
+    let period = Duration::from_secs(5);
+    let mut state = TargetState::new(TargetId(1), "10.1.0.1:8080".parse().unwrap(), now);
+    // Four failures in a row: backed off to 40 s.
+    state.backoff = 4;
+    state.last_probe = Some(now);
+    state.next_probe = now + Duration::from_secs(40);
+    // The path changes 2 s later: the next probe comes a period after the last one.
+    state.restart_schedule(now + Duration::from_secs(2), period);
+    assert_eq!(state.backoff, 0);
+    assert_eq!(state.next_probe, now + period);
+    // Long after the last probe: at once, never later than it was due.
+    state.next_probe = now + Duration::from_secs(40);
+    state.restart_schedule(now + Duration::from_secs(30), period);
+    assert_eq!(state.next_probe, now + Duration::from_secs(30));
+}
+
+#[test]
+fn a_verdict_settles_once_the_name_is_known_and_the_probe_has_spoken() {
+    let now = Instant::now();
+    let mut probed = TargetState::new(TargetId(1), "10.1.0.1:8080".parse().unwrap(), now);
+    assert!(!probed.settled(true), "a satisfied kernel without its first probe is not a verdict yet");
+    assert!(probed.settled(false), "a refused path needs no probe to be judged");
+    probed.window.record_failure("connection refused".to_owned());
+    assert!(probed.settled(true));
+    probed.window.record_blocked("blackhole route to 10.1.0.1");
+    assert!(!probed.settled(true), "back from a refusal: wait for a probe on the restored path");
+    let unprobed = TargetState::new(TargetId(2), "10.1.0.1".parse().unwrap(), now);
+    assert!(unprobed.settled(true));
+    let name = TargetState::new(TargetId(3), "db.example".parse().unwrap(), now);
+    assert!(!name.settled(false), "a name being resolved has no verdict yet");
 }
