@@ -73,14 +73,12 @@ pub fn describe(path: &PathState) -> String {
     if let Some(tunnel) = path.tunnel {
         let _ = write!(text, "  {} tunnel", tunnel.as_str());
     }
-    let flags: Vec<&str> = [(path.ipv4, "v4"), (path.ipv6, "v6"), (path.dns, "dns")]
+    // Labelled, and every one shown: a missing word is easy to miss.
+    let flags: Vec<String> = [(path.ipv4, "ipv4"), (path.ipv6, "ipv6"), (path.dns, "dns")]
         .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, name)| *name)
+        .map(|(on, name)| format!("{name} {}", if *on { "yes" } else { "no" }))
         .collect();
-    if !flags.is_empty() {
-        let _ = write!(text, "  {}", flags.join(" "));
-    }
+    let _ = write!(text, "  available: {}", flags.join(", "));
     if path.expensive {
         text.push_str("  expensive");
     }

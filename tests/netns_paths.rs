@@ -60,7 +60,7 @@ fn config(targets: &[&str]) -> PathsConfig {
             .collect(),
         debounce: DEBOUNCE,
         probe_interval: Duration::from_millis(300),
-        retry_interval: Duration::from_millis(200),
+        backoff_max: Duration::from_secs(2),
         probe_timeout: Duration::from_millis(400),
         ..PathsConfig::default()
     }
@@ -111,9 +111,14 @@ fn wait(source: &SourceInNetns, what: &str, timeout: Duration, done: impl FnMut(
 #[test]
 fn link_down_is_reported_within_the_debounce_and_recovers() {
     let Some(lab) = lab() else { return };
-    let source = start(&lab.host, config(&[]));
-    wait(&source, "default-ipv4 satisfied", Duration::from_secs(10), |s| {
+    // A nameserver on the peer: DNS availability follows the way to it.
+    let mut config = config(&[]);
+    config.nameserver = Some("[2001:db8:1::1]:53".parse().unwrap_or_else(|e| panic!("{e}")));
+    let source = start(&lab.host, config);
+    let available = |p: &PathState| (p.ipv4, p.ipv6, p.dns);
+    wait(&source, "default-ipv4 satisfied, every family and DNS available", Duration::from_secs(10), |s| {
         is(s, "default-ipv4", PathStatus::Satisfied, None)
+            && path(s, "default-ipv4").is_some_and(|p| available(p) == (true, true, true))
     });
     source.with_store(|s| {
         agrees_with_ip(&lab.host, path(s, "default-ipv4").unwrap_or_else(|| panic!()), &["1.1.1.1"]);
@@ -128,6 +133,7 @@ fn link_down_is_reported_within_the_debounce_and_recovers() {
     source.with_store(|s| {
         let state = path(s, "default-ipv4").unwrap_or_else(|| panic!());
         assert_eq!(state.reason_subject.as_deref(), Some("veth0"));
+        assert_eq!(available(state), (false, false, false), "no family and no DNS while the link is down");
         assert!(
             s.timeline()
                 .iter()
@@ -259,7 +265,7 @@ fn a_gateway_that_does_not_answer_is_unreachable() {
 }
 
 #[test]
-fn tunnels_are_full_or_split_and_marks_pick_policy_tables() {
+fn tunnels_are_full_or_split_and_a_mark_over_a_veth_is_no_tunnel() {
     let Some(lab) = lab() else { return };
     lab.host.batch(
         "tuntap add mode tun name tun0\n\
@@ -278,8 +284,10 @@ fn tunnels_are_full_or_split_and_marks_pick_policy_tables() {
         assert_eq!(marked.table, Some(100), "{marked:?}");
         assert_eq!(marked.gateway.map(|g| g.to_string()).as_deref(), Some("10.1.0.3"));
         agrees_with_ip(&lab.host, marked, &["10.70.0.1", "mark", "7"]);
-        // A rule-selected table with a default route takes everything marked: full.
-        assert_eq!(marked.tunnel, Some(TunnelMode::Full), "a policy table counts as a tunnel");
+        // A rule-selected table sends the marked traffic over the veth: a policy
+        // route, not a tunnel.
+        assert_eq!(marked.interface_kind, Some(netlens_collectors::model::InterfaceKind::Veth));
+        assert_eq!(marked.tunnel, None, "mark=7 over a veth is no tunnel: {marked:?}");
     });
 
     // Split tunnel: only a /16 goes through tun0.
@@ -339,9 +347,30 @@ fn a_tcp_probe_tells_failing_from_satisfied() {
         );
         agrees_with_ip(&lab.host, state, &["10.1.0.1"]);
     });
+    source.with_store(|s| {
+        let probe = path(s, "10.1.0.1:8080").and_then(|p| p.probe.clone()).unwrap_or_else(|| panic!());
+        assert_eq!(probe.rtt_ms, None, "a failed probe leaves no stale RTT: {probe:?}");
+        assert!(probe.loss_pct.is_some_and(|loss| loss > 0.0), "the loss shows: {probe:?}");
+    });
     lab.peer.must(&["route", "del", "blackhole", "10.1.0.2/32"]);
     wait(&source, "satisfied again", Duration::from_secs(10), |s| {
         is(s, "10.1.0.1:8080", PathStatus::Satisfied, None)
+            && path(s, "10.1.0.1:8080")
+                .is_some_and(|p| p.probe.as_ref().is_some_and(|pr| pr.rtt_ms.is_some()))
+    });
+    // Blackholed on the host itself: the kernel refuses, the probe is not sent, and
+    // the last RTT goes with it.
+    lab.host.must(&["route", "add", "blackhole", "10.1.0.1/32"]);
+    wait(&source, "blackhole, probe not sent", Duration::from_secs(10), |s| {
+        is(s, "10.1.0.1:8080", PathStatus::Unsatisfied, Some("blackhole"))
+            && path(s, "10.1.0.1:8080").is_some_and(|p| {
+                p.probe.as_ref().is_some_and(|probe| {
+                    !probe.ok
+                        && probe.rtt_ms.is_none()
+                        && probe.loss_pct.is_some_and(|loss| loss > 0.0)
+                        && probe.error.as_deref().is_some_and(|e| e.starts_with("not sent: "))
+                })
+            })
     });
     source.stop();
 }
@@ -460,6 +489,17 @@ fn the_path_command_exits_by_verdict() {
     assert_eq!(bad.status.code(), Some(1));
     let text = String::from_utf8_lossy(&bad.stdout);
     assert!(text.contains("unsatisfied (blackhole)") && text.contains("FAIL route"), "{text}");
+
+    // An IPv6 address followed by what may be a port is refused with the suggestion.
+    let ambiguous = netlens(&lab.host, &["path", "fd77::1:8080"]);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&ambiguous.stderr);
+    assert!(
+        stderr.contains("did you mean `[fd77::1]:8080`?") && stderr.contains("`[fd77::1:8080]`"),
+        "{stderr}"
+    );
+    let bracketed = netlens(&lab.host, &["path", "[fd77::1]"]);
+    assert_ne!(bracketed.status.code(), Some(2), "{}", String::from_utf8_lossy(&bracketed.stderr));
 
     let usage = netlens(&lab.host, &["path", "10.0.0.1,via="]);
     assert_eq!(usage.status.code(), Some(2));

@@ -53,7 +53,7 @@ targets = []
 # ({path_debounce_range}).
 debounce = "{path_debounce}"
 # Time between probes of a target while it answers ({probe_interval_range}). A failing
-# target is probed again after 5s, then 10s, 20s … at most every 60s.
+# target is probed again after that long, then twice as long each time, up to a minute.
 probe_interval = "{probe_interval}"
 # Longest wait for one probe ({probe_timeout_range}).
 probe_timeout = "{probe_timeout}"

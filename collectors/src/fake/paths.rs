@@ -1,6 +1,6 @@
 //! Scripted paths on the scripted host of [`super::network`]: the two default paths,
 //! a dual-stack name won by IPv4 in a Happy Eyeballs race, an SSH host whose probe
-//! stopped answering, a name that does not resolve, and a split-tunnel address on the
+//! stopped answering, a name that does not exist, and a split-tunnel address on the
 //! `WireGuard` interface whose probe has just started failing (a pending change).
 //!
 //! The story behind the transitions: a VPN on `tun0` took the default IPv4 path 52 s
@@ -205,7 +205,8 @@ fn ssh_host() -> PathState {
     path.probe = Some(ProbeSummary {
         kind: "tcp",
         ok: false,
-        rtt_ms: history.iter().rev().find_map(|rtt| *rtt),
+        // The latest probe failed: no RTT to show (the history keeps the old ones).
+        rtt_ms: None,
         loss_pct: Some(60.0),
         jitter_ms: Some(0.3),
         error: Some("connect timed out after 2 s".to_owned()),
@@ -223,12 +224,12 @@ fn ssh_host() -> PathState {
 
 fn unresolvable() -> PathState {
     let mut path = path("db.internal", PathStatus::Unsatisfied, 88);
-    path.reason = Some(PathReason::DnsUnavailable);
+    path.reason = Some(PathReason::NameNotFound);
     path.reason_subject = Some("db.internal".to_owned());
     path.checks = vec![check(
         CheckName::Dns,
         false,
-        "no address for db.internal: NXDOMAIN from 127.0.0.53 (also tried db.internal.lan)",
+        "db.internal does not exist: NXDOMAIN from 127.0.0.53 (also tried db.internal.lan)",
     )];
     path
 }
@@ -259,7 +260,7 @@ fn split_tunnel() -> PathState {
     path.probe = Some(ProbeSummary {
         kind: "icmp",
         ok: false,
-        rtt_ms: history.iter().rev().find_map(|rtt| *rtt),
+        rtt_ms: None,
         loss_pct: Some(100.0 / 21.0),
         jitter_ms: Some(3.4),
         error: Some("no reply within 1 s".to_owned()),

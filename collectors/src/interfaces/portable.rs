@@ -258,13 +258,19 @@ fn differences(previous: Option<KnownState>, table: &NetworkTable) -> (Vec<Notic
     (notices, KnownState::from_table(table))
 }
 
+/// The status line: which backend and why, then what it cannot know, so an empty
+/// route list reads as "not read" rather than "none".
+fn status_line(detail: &str) -> String {
+    format!("{detail}; routes, rules and neighbours are not read (they need rtnetlink)")
+}
+
 /// Poll until the sink closes; `detail` is the status line (which backend and why).
 pub(super) async fn run(
     config: &InterfacesConfig,
     detail: &str,
     sink: &EventSink,
 ) -> Result<(), SourceError> {
-    sink.status(SourceState::Degraded, detail).await?;
+    sink.status(SourceState::Degraded, status_line(detail)).await?;
     let mut poller = tokio::task::spawn_blocking(Poller::new)
         .await
         .map_err(|error| SourceError::Other(format!("portable interface poll failed: {error}")))??;

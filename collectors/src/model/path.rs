@@ -57,8 +57,12 @@ pub enum PathReason {
     AddressTentative,
     /// The gateway (or on-link destination) does not answer neighbour discovery.
     GatewayUnreachable,
-    /// The target is a name and DNS is not configured, not reachable, or does not resolve it.
+    /// The target is a name and DNS cannot answer for it: no nameserver configured,
+    /// none answers, or the answers are failures (SERVFAIL, REFUSED).
     DnsUnavailable,
+    /// The target is a name that does not exist: the nameservers answered NXDOMAIN,
+    /// or NODATA for every address family.
+    NameNotFound,
     /// The kernel-side checks pass but the probe fails.
     ProbeFailed,
 }
@@ -78,6 +82,7 @@ impl PathReason {
             Self::AddressTentative => "address_tentative",
             Self::GatewayUnreachable => "gateway_unreachable",
             Self::DnsUnavailable => "dns_unavailable",
+            Self::NameNotFound => "name_not_found",
             Self::ProbeFailed => "probe_failed",
         }
     }
@@ -161,7 +166,8 @@ pub struct ProbeSummary {
     pub kind: &'static std::primitive::str,
     /// Whether the latest probe succeeded.
     pub ok: bool,
-    /// Round-trip time of the latest successful probe in the window, milliseconds.
+    /// Round-trip time of the latest probe, milliseconds; `None` when it failed or
+    /// was not sent (an old RTT would claim the target still answers).
     pub rtt_ms: Option<f64>,
     /// Share of probes in the window that failed, percent.
     pub loss_pct: Option<f64>,
@@ -289,7 +295,9 @@ pub struct PathState {
     pub table: Option<u32>,
     /// The matching route's prefix, e.g. `0.0.0.0/1`.
     pub matched_prefix: Option<String>,
-    /// `full` or `split` when the path leaves through a tunnel.
+    /// `full` or `split` when the path leaves through a tunnel interface (tun,
+    /// `WireGuard`, PPP, IP-in-IP, GRE, …); `None` for any other interface, policy
+    /// table or not.
     pub tunnel: Option<TunnelMode>,
     /// IPv4 available: a usable global IPv4 address and a default IPv4 path.
     pub ipv4: bool,

@@ -16,7 +16,14 @@ use crate::model::{
 };
 
 use super::lookup::{LookupError, RouteAnswer};
+
+mod dns;
+mod tunnel;
+
 use super::target::{Target, TargetDestination};
+pub use dns::NameCheck;
+use dns::{nameserver_checks, resolved_detail};
+use tunnel::leaves_through_tunnel;
 
 /// Facts shared by every target of one evaluation round.
 #[derive(Debug, Clone, Copy)]
@@ -31,19 +38,6 @@ pub struct Context<'a> {
     pub expensive: &'a [String],
     /// Interface names configured as constrained (low-data mode).
     pub constrained: &'a [String],
-}
-
-/// What the name of a name target resolved to, as far as the evaluation cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NameCheck {
-    /// The target is an address or a default path: no DNS involved.
-    NotNeeded,
-    /// Not resolved yet (the first answer is on its way).
-    Pending,
-    /// Resolved; the addresses, IPv6 first.
-    Resolved(Vec<IpAddr>),
-    /// Could not resolve; why, in words.
-    Failed(String),
 }
 
 /// Everything the evaluation of one target needs besides the [`Context`].
@@ -112,9 +106,6 @@ pub struct Verdict {
 /// not an outage.
 pub const FAILING_AFTER: u32 = 2;
 
-/// Tables that hold ordinary routes; a route from any other came from a policy rule.
-const ORDINARY_TABLES: [u32; 3] = [253, 254, 255];
-
 struct Chain {
     checks: Vec<PathCheck>,
     failed: Option<(PathReason, Option<String>)>,
@@ -151,10 +142,7 @@ pub fn evaluate(inputs: &Inputs<'_>, context: &Context<'_>) -> Verdict {
         reason_subject: None,
         checks: Vec::new(),
         family: family_of(inputs),
-        destination: match inputs.name {
-            NameCheck::Resolved(_) | NameCheck::NotNeeded => inputs.looked_up,
-            NameCheck::Pending | NameCheck::Failed(_) => None,
-        },
+        destination: if inputs.name.unresolved() { None } else { inputs.looked_up },
         interface: None,
         interface_index: None,
         interface_kind: None,
@@ -167,40 +155,26 @@ pub fn evaluate(inputs: &Inputs<'_>, context: &Context<'_>) -> Verdict {
         expensive: false,
         constrained: false,
     };
-    let to_nameserver = matches!(inputs.name, NameCheck::Pending | NameCheck::Failed(_));
-
-    match inputs.lookup {
-        None => match inputs.name {
-            NameCheck::Failed(why) if inputs.no_lookup.is_none() => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, why.clone());
-            }
-            NameCheck::Pending if inputs.no_lookup.is_none() => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, "not resolved yet");
-            }
-            _ => {
+    if let Some((reason, why)) = inputs.name.failure() {
+        // The path stops at DNS: it has no device, gateway or source of its own. The
+        // route lookup was for the nameserver, and is only evidence (DESIGN.md §5).
+        nameserver_checks(&mut chain, inputs, context, reason, why);
+    } else {
+        match inputs.lookup {
+            None => {
                 let why = inputs.no_lookup.unwrap_or("no route lookup was possible");
                 chain.fail(CheckName::Route, PathReason::NoRoute, inputs.target.via.clone(), why);
             }
-        },
-        Some(Err(error)) => route_failed(&mut chain, inputs, context, error),
-        Some(Ok(answer)) => {
-            fill_route_facts(&mut verdict, answer, context);
-            kernel_checks(&mut chain, inputs, answer, context, to_nameserver);
+            Some(Err(error)) => route_failed(&mut chain, inputs, context, error),
+            Some(Ok(answer)) => {
+                fill_route_facts(&mut verdict, answer, context);
+                kernel_checks(&mut chain, inputs.looked_up, answer, context, false);
+            }
         }
-    }
-
-    if !chain.failed() {
-        match inputs.name {
-            NameCheck::NotNeeded => {}
-            NameCheck::Resolved(addresses) => {
-                chain.pass(CheckName::Dns, resolved_detail(inputs.target, addresses));
-            }
-            NameCheck::Pending => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, "not resolved yet");
-            }
-            NameCheck::Failed(why) => {
-                chain.fail(CheckName::Dns, PathReason::DnsUnavailable, None, why.clone());
-            }
+        if !chain.failed()
+            && let NameCheck::Resolved(addresses) = inputs.name
+        {
+            chain.pass(CheckName::Dns, resolved_detail(inputs.target, addresses));
         }
     }
 
@@ -228,22 +202,8 @@ fn family_of(inputs: &Inputs<'_>) -> Option<AddressFamily> {
     match &inputs.target.destination {
         TargetDestination::DefaultIpv4 => Some(AddressFamily::Ipv4),
         TargetDestination::DefaultIpv6 => Some(AddressFamily::Ipv6),
-        TargetDestination::Host { .. } => match inputs.name {
-            NameCheck::Pending | NameCheck::Failed(_) => None,
-            NameCheck::NotNeeded | NameCheck::Resolved(_) => inputs.looked_up.as_ref().map(AddressFamily::of),
-        },
-    }
-}
-
-fn resolved_detail(target: &Target, addresses: &[IpAddr]) -> String {
-    let name = match &target.destination {
-        TargetDestination::Host { destination, .. } => destination.to_string(),
-        _ => String::new(),
-    };
-    match addresses {
-        [] => format!("{name} resolved to no address"),
-        [one] => format!("{name} → {one}"),
-        [first, rest @ ..] => format!("{name} → {first} (+{} more)", rest.len()),
+        TargetDestination::Host { .. } if inputs.name.unresolved() => None,
+        TargetDestination::Host { .. } => inputs.looked_up.as_ref().map(AddressFamily::of),
     }
 }
 
@@ -321,9 +281,9 @@ fn fill_route_facts(verdict: &mut Verdict, answer: &RouteAnswer, context: &Conte
             || context.expensive.iter().any(|configured| configured == name);
         verdict.constrained = context.constrained.iter().any(|configured| configured == name);
     }
-    let through_tunnel = link.is_some_and(|link| link.kind.is_tunnel());
-    let by_policy = !ORDINARY_TABLES.contains(&answer.table) && answer.route_type != RouteType::Local;
-    if through_tunnel || by_policy {
+    // A policy table or a mark alone is no tunnel: `mark=16` over a veth, or
+    // `via=lo`, leave through an ordinary interface.
+    if link.is_some_and(leaves_through_tunnel) {
         // Full: the route takes everything (a default route, or one half of a 0/1 +
         // 128/1 pair), or the family's default path leaves through the same tunnel.
         let catch_all = answer.matched_prefix.is_some_and(|(_, len)| len <= 1);
@@ -331,7 +291,7 @@ fn fill_route_facts(verdict: &mut Verdict, answer: &RouteAnswer, context: &Conte
             Some(AddressFamily::Ipv6) => context.default_v6,
             _ => context.default_v4,
         };
-        let same_as_default = through_tunnel && default.is_some() && default == answer.interface_index;
+        let same_as_default = default.is_some() && default == answer.interface_index;
         verdict.tunnel =
             Some(if catch_all || same_as_default { TunnelMode::Full } else { TunnelMode::Split });
     }
@@ -363,14 +323,28 @@ fn route_detail(answer: &RouteAnswer, to_nameserver: Option<IpAddr>) -> String {
     text
 }
 
+/// Whether traffic to `destination` would leave by the kernel's `answer`: the
+/// route, link, carrier, source and neighbour checks of a path, without a verdict.
+#[must_use]
+pub fn kernel_path_ok(
+    destination: IpAddr,
+    answer: &Result<RouteAnswer, LookupError>,
+    context: &Context<'_>,
+) -> bool {
+    let Ok(answer) = answer else { return false };
+    let mut chain = Chain { checks: Vec::new(), failed: None };
+    kernel_checks(&mut chain, Some(destination), answer, context, false);
+    !chain.failed()
+}
+
 fn kernel_checks(
     chain: &mut Chain,
-    inputs: &Inputs<'_>,
+    looked_up: Option<IpAddr>,
     answer: &RouteAnswer,
     context: &Context<'_>,
     to_nameserver: bool,
 ) {
-    let nameserver = if to_nameserver { inputs.looked_up } else { None };
+    let nameserver = if to_nameserver { looked_up } else { None };
     match answer.route_type {
         RouteType::Blackhole => {
             return chain.fail(
@@ -426,7 +400,7 @@ fn kernel_checks(
         );
     }
     chain.pass(CheckName::Carrier, format!("{name} has carrier"));
-    let Some(destination) = inputs.looked_up else { return };
+    let Some(destination) = looked_up else { return };
     source_check(chain, answer, context, link, destination);
     if chain.failed() {
         return;

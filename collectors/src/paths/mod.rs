@@ -8,6 +8,7 @@
 
 pub mod query;
 pub mod rules;
+pub mod schedule;
 pub mod status;
 pub mod target;
 pub mod window;

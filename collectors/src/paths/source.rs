@@ -48,10 +48,11 @@ pub struct PathsConfig {
     pub targets: Vec<Target>,
     /// How long a new status must hold before it is committed.
     pub debounce: Duration,
-    /// Time between probes of one target while it answers.
+    /// Time between probes of one target while it answers, and the first wait after
+    /// a failed one; the wait then doubles with each failure ([`super::schedule`]).
     pub probe_interval: Duration,
-    /// Time between probes of one target after a failed probe: a quick confirmation.
-    pub retry_interval: Duration,
+    /// The longest wait between probes of a failing target.
+    pub backoff_max: Duration,
     /// How long one probe (or one Happy Eyeballs race) may take.
     pub probe_timeout: Duration,
     /// How often names are resolved again while nothing changes.
@@ -75,7 +76,7 @@ impl Default for PathsConfig {
             targets: Vec::new(),
             debounce: Duration::from_secs(1),
             probe_interval: Duration::from_secs(5),
-            retry_interval: Duration::from_secs(1),
+            backoff_max: super::schedule::BACKOFF_MAX,
             probe_timeout: Duration::from_secs(2),
             resolve_interval: Duration::from_secs(60),
             expensive: Vec::new(),
@@ -214,22 +215,19 @@ pub async fn evaluate_once(config: &PathsConfig) -> Result<Vec<PathState>, Sourc
             paths.record_resolution(id, outcome);
         }
     }
-    let now = Instant::now();
-    paths.round(now).await?;
-    for id in paths.ids() {
-        if paths.targets.iter().any(|state| state.id == id && state.probe_due(now)) {
-            paths.spawn_probe(id, now);
-        }
-    }
+    paths.round(Instant::now()).await?;
+    paths.probe_due_targets(Instant::now());
     while let Some(done) = paths.probing.join_next().await {
         if let Ok((id, outcome)) = done {
             paths.record_probe(id, outcome);
         }
     }
-    // One shot: the verdict is the evaluation, not a debounced status, so the
-    // round's transition notices have nowhere to go.
+    // The same rounds, tracker and table as the live source: a target's first
+    // settled verdict is its committed status (nothing to debounce it against), so
+    // `netlens path` and the Paths tab judge one state alike. The notices have
+    // nowhere to go.
     paths.round(Instant::now()).await?;
-    Ok(paths.table(true))
+    Ok(paths.table())
 }
 
 /// The evaluation state shared by the live source and the one-shot evaluation.
@@ -239,11 +237,13 @@ struct Evaluator {
     view: Arc<NetworkView>,
     names: Names,
     nameservers: Vec<std::net::IpAddr>,
+    /// The servers DNS availability is judged by ([`Names::availability_servers`]).
+    dns_servers: Vec<std::net::IpAddr>,
     targets: Vec<TargetState>,
     next_id: u64,
     resolving: JoinSet<(TargetId, NameOutcome)>,
     probing: JoinSet<(TargetId, ProbeOutcome)>,
-    /// A nameserver is configured and the kernel has a route to it (last round).
+    /// A nameserver is configured and the kernel checks pass on the way to one (last round).
     dns: bool,
 }
 
@@ -255,6 +255,7 @@ impl Evaluator {
             view: kernel.current(),
             kernel,
             nameservers: names.nameservers(),
+            dns_servers: names.availability_servers(),
             names,
             targets: Vec::new(),
             next_id: 0,
@@ -282,10 +283,33 @@ impl Evaluator {
         self.targets.iter().map(|state| state.id).collect()
     }
 
+    /// The source's status line, counting the targets it holds now (sent again
+    /// whenever a target is added or removed).
     fn status_detail(&self) -> String {
         let user = self.targets.iter().filter(|t| !is_default(&t.target)).count();
         let probed = self.targets.iter().filter(|t| t.target.probe != ProbeKind::None).count();
-        format!("route lookups on every network change; {user} user targets, {probed} probed")
+        format!(
+            "route lookups on every network change; {user} user {}, {probed} probed",
+            if user == 1 { "target" } else { "targets" }
+        )
+    }
+
+    /// Start the probes that are due; a due probe of a path the kernel refuses is
+    /// recorded as not sent (returns whether any was, so the caller publishes it).
+    fn probe_due_targets(&mut self, now: Instant) -> bool {
+        let mut blocked = false;
+        for id in self.ids() {
+            let Some(state) = self.targets.iter_mut().find(|state| state.id == id) else { continue };
+            if !state.probe_due(now) {
+                continue;
+            }
+            if state.kernel_ok {
+                self.spawn_probe(id, now);
+            } else {
+                blocked |= self.record_blocked(id, now);
+            }
+        }
+        blocked
     }
 
     async fn run(
@@ -330,6 +354,7 @@ impl Evaluator {
                     }
                     // Another nameserver (or search list): judge and resolve with it now.
                     self.nameservers = self.names.nameservers();
+                    self.dns_servers = self.names.availability_servers();
                     for state in &mut self.targets {
                         state.resolved_at = None;
                         state.resolve_again = state.resolving;
@@ -345,14 +370,11 @@ impl Evaluator {
                     let notices: Vec<Notice> =
                         self.targets.iter_mut().filter_map(|t| t.tracker.tick(now.into_std(), debounce)).collect();
                     sink.notices(notices).await?;
-                    sink.send(Payload::Paths(self.table(false))).await?;
+                    sink.send(Payload::Paths(self.table())).await?;
                 }
                 () = sleep_until(next_probe), if next_probe.is_some() => {
-                    let now = Instant::now();
-                    for id in self.ids() {
-                        if self.targets.iter().any(|state| state.id == id && state.probe_due(now)) {
-                            self.spawn_probe(id, now);
-                        }
+                    if self.probe_due_targets(Instant::now()) {
+                        self.round_and_send(sink).await?;
                     }
                 }
                 () = sleep_until(next_resolve), if next_resolve.is_some() => {
@@ -407,6 +429,7 @@ impl Evaluator {
                     format!("path target {text} added"),
                 )])
                 .await?;
+                sink.status(SourceState::Ok, self.status_detail()).await?;
             }
             PathsControl::Remove(text) => {
                 let before = self.targets.len();
@@ -420,6 +443,7 @@ impl Evaluator {
                         format!("path target {text} removed"),
                     )])
                     .await?;
+                    sink.status(SourceState::Ok, self.status_detail()).await?;
                 }
             }
             PathsControl::ProbeNow(text) => {
@@ -428,9 +452,11 @@ impl Evaluator {
                     let recent =
                         state.last_probe.is_some_and(|last| now.duration_since(last) < MIN_PROBE_GAP);
                     if !recent {
+                        // The user asks: the backoff starts over.
+                        state.backoff = 0;
                         state.next_probe = now;
                     }
-                    if state.probe_due(now) {
+                    if state.probe_due(now) && state.kernel_ok {
                         self.spawn_probe(id, now);
                     }
                 }
@@ -453,7 +479,7 @@ impl Evaluator {
     async fn round_and_send_at(&mut self, sink: &EventSink, since: Instant) -> Result<(), SourceError> {
         let notices = self.round(since).await?;
         sink.notices(notices).await?;
-        sink.send(Payload::Paths(self.table(false))).await?;
+        sink.send(Payload::Paths(self.table())).await?;
         Ok(())
     }
 }

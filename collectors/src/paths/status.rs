@@ -99,7 +99,13 @@ impl StatusTracker {
             self.interface = interface.map(str::to_owned);
         }
         let Some(committed) = &self.committed else {
-            // The first verdict is the starting state, not a change.
+            // The first verdict is the starting state, not a change: logged as what it
+            // is, never as a transition from a state the target never had.
+            notices.push(Notice::new(
+                TimelineKind::PathStatus,
+                self.target.clone(),
+                format!("{}: first verdict: {}", self.target, observed.describe()),
+            ));
             self.committed = Some(observed);
             self.since = at;
             return notices;
@@ -206,7 +212,9 @@ mod tests {
     fn a_change_commits_after_the_debounce_with_both_ends() {
         let (_, t0, base) = at(0);
         let mut tracker = StatusTracker::new("default-ipv4", t0);
-        assert!(tracker.observe(satisfied(), Some("veth0"), base, t0, DEBOUNCE).is_empty());
+        let first = tracker.observe(satisfied(), Some("veth0"), base, t0, DEBOUNCE);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].detail, "default-ipv4: first verdict: satisfied");
         let t1 = t0 + Duration::from_millis(100);
         assert!(
             tracker.observe(link_down(), None, base + Duration::from_millis(100), t1, DEBOUNCE).is_empty()
@@ -220,6 +228,24 @@ mod tests {
         assert_eq!(tracker.since(), t1, "time in state counts from when the change was first seen");
         assert_eq!(tracker.transitions().len(), 1);
         assert!(tracker.pending().is_none());
+    }
+
+    #[test]
+    fn a_new_target_logs_its_first_verdict_not_a_transition() {
+        let (_, t0, base) = at(0);
+        let mut tracker = StatusTracker::new("10.1.0.1:8081", t0);
+        let failing =
+            Observed { status: PathStatus::Failing, reason: Some(PathReason::ProbeFailed), subject: None };
+        let notices = tracker.observe(failing.clone(), Some("veth0"), base, t0, DEBOUNCE);
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert_eq!(notices[0].kind, TimelineKind::PathStatus);
+        assert_eq!(notices[0].detail, "10.1.0.1:8081: first verdict: failing (probe_failed)");
+        assert!(tracker.transitions().is_empty(), "the first verdict is no transition");
+        assert_eq!(tracker.committed(), Some(&failing));
+        assert!(tracker.pending().is_none(), "nothing waits out the debounce");
+        // The same verdict again says nothing more.
+        let later = base + Duration::from_secs(5);
+        assert!(tracker.observe(failing, Some("veth0"), later, t0, DEBOUNCE).is_empty());
     }
 
     #[test]
@@ -251,7 +277,8 @@ mod tests {
     fn moves_between_interfaces_are_reported_at_once() {
         let (_, t0, base) = at(0);
         let mut tracker = StatusTracker::new("default-ipv4", t0);
-        tracker.observe(satisfied(), Some("veth0"), base, t0, DEBOUNCE);
+        let first = tracker.observe(satisfied(), Some("veth0"), base, t0, DEBOUNCE);
+        assert!(first.iter().all(|notice| notice.kind == TimelineKind::PathStatus), "{first:?}");
         let notices = tracker.observe(satisfied(), Some("tun0"), base, t0, DEBOUNCE);
         assert_eq!(notices.len(), 1);
         assert_eq!(notices[0].detail, "default-ipv4: moved veth0 → tun0");

@@ -18,6 +18,10 @@ pub const DEFAULT_IPV4: IpAddr = IpAddr::V4(Ipv4Addr::new(1, 1, 1, 1));
 /// The representative destination of `default-ipv6`; see [`DEFAULT_IPV4`].
 pub const DEFAULT_IPV6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2606, 0x4700, 0x4700, 0, 0, 0, 0, 0x1111));
 
+/// Every accepted form of a destination, appended to the messages about IPv6
+/// literals, where the forms are easiest to confuse.
+const FORMS: &str = " (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)";
+
 /// Longest interface name the kernel accepts (`IFNAMSIZ` minus the NUL).
 const MAX_INTERFACE_NAME: usize = 15;
 /// Longest host name (RFC 1035, without a trailing dot).
@@ -136,8 +140,31 @@ pub enum TargetProblem {
     )]
     Host,
     /// Looks like IPv6 but is not an address.
-    #[error("not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port")]
+    #[error("not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port{forms}", forms = FORMS)]
     Ipv6,
+    /// An unbracketed IPv6 address whose last group is all decimal digits: it may be
+    /// an address, or an address followed by a port (see [`ambiguous_port`]).
+    #[error(
+        "an IPv6 address followed by what may be a port: did you mean `[{address}]:{port}`? \
+         To mean the address itself, write `[{whole}]`{forms}",
+        forms = FORMS
+    )]
+    AmbiguousPort {
+        /// The address before the last colon.
+        address: Ipv6Addr,
+        /// The last group read as a port.
+        port: u16,
+        /// The whole text read as one address.
+        whole: Ipv6Addr,
+    },
+    /// An IPv6 address with a port but without brackets (the whole is no address).
+    #[error("an IPv6 address with a port needs brackets: did you mean `[{address}]:{port}`?{forms}", forms = FORMS)]
+    UnbracketedPort {
+        /// The address before the last colon.
+        address: Ipv6Addr,
+        /// The port after it.
+        port: u16,
+    },
     /// The port is not a number from 1 to 65535.
     #[error("port must be a number from 1 to 65535")]
     Port,
@@ -274,6 +301,13 @@ fn canonical(
             format!("[{address}]:{port}")
         }
         TargetDestination::Host { destination, port: Some(port) } => format!("{destination}:{port}"),
+        // Written bare, this address would read as an address and a port: keep the
+        // brackets so the canonical form parses back to itself.
+        TargetDestination::Host { destination: Destination::Address(IpAddr::V6(address)), port: None }
+            if ambiguous_port(&address.to_string()).is_some() =>
+        {
+            format!("[{address}]")
+        }
         TargetDestination::Host { destination, port: None } => destination.to_string(),
     };
     if let Some(via) = via {
@@ -308,6 +342,9 @@ fn parse_destination(text: &str) -> Result<TargetDestination, TargetProblem> {
         return host(Destination::Address(IpAddr::V6(address)), port);
     }
     if let Ok(address) = text.parse::<IpAddr>() {
+        if let (IpAddr::V6(whole), Some((address, port))) = (address, ambiguous_port(text)) {
+            return Err(TargetProblem::AmbiguousPort { address, port, whole });
+        }
         return host(Destination::Address(address), None);
     }
     match text.matches(':').count() {
@@ -316,9 +353,24 @@ fn parse_destination(text: &str) -> Result<TargetDestination, TargetProblem> {
             let (name, port) = text.split_once(':').ok_or(TargetProblem::Host)?;
             host(parse_host(name)?, Some(parse_port(port)?))
         }
-        // Several colons: an IPv6 address that did not parse.
-        _ => Err(TargetProblem::Ipv6),
+        // Several colons: an IPv6 address that did not parse — perhaps one with a port.
+        _ => Err(ambiguous_port(text)
+            .map_or(TargetProblem::Ipv6, |(address, port)| TargetProblem::UnbracketedPort { address, port })),
     }
+}
+
+/// Whether unbracketed `text` reads as an IPv6 address followed by `:PORT`: the part
+/// before the last colon is an IPv6 address and the last group is all decimal digits
+/// making a port from 1 to 65535. Such text is ambiguous when it is also an address
+/// itself (`fd77::1:8080`), so a target must bracket it either way: `[fd77::1]:8080`
+/// for the port, `[fd77::1:8080]` for the address. `fd77::1` and `2001:db8::1` are
+/// not ambiguous: the part before their last colon is no address.
+#[must_use]
+pub fn ambiguous_port(text: &str) -> Option<(Ipv6Addr, u16)> {
+    let (head, tail) = text.rsplit_once(':')?;
+    let address = head.parse::<Ipv6Addr>().ok()?;
+    let port = parse_port(tail).ok()?;
+    Some((address, port))
 }
 
 /// An IPv4 address, or a host name in letters, digits, hyphens and dots.

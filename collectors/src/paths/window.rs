@@ -23,6 +23,8 @@ pub struct ProbeWindow {
     sent: u64,
     /// Why the latest probe failed; cleared by a success.
     error: Option<String>,
+    /// The latest probe was never sent: the kernel refused the path.
+    blocked: bool,
 }
 
 impl Default for ProbeWindow {
@@ -37,7 +39,7 @@ impl ProbeWindow {
     pub fn new(capacity: usize) -> Self {
         // A zero-size window could never say whether the latest probe worked.
         let capacity = capacity.max(1);
-        Self { capacity, outcomes: VecDeque::with_capacity(capacity), sent: 0, error: None }
+        Self { capacity, outcomes: VecDeque::with_capacity(capacity), sent: 0, error: None, blocked: false }
     }
 
     /// How many outcomes the window keeps.
@@ -62,6 +64,25 @@ impl ProbeWindow {
     pub fn record_failure(&mut self, error: String) {
         self.push(None);
         self.error = Some(error);
+        self.blocked = false;
+    }
+
+    /// Record a probe that was due but not sent because the kernel refuses the path
+    /// (`why`: `blackhole route`): to the user that is loss, and the old RTT no
+    /// longer holds. Nothing was sent, so `sent` does not count it.
+    pub fn record_blocked(&mut self, why: &str) {
+        if self.outcomes.len() == self.capacity {
+            self.outcomes.pop_front();
+        }
+        self.outcomes.push_back(None);
+        self.error = Some(format!("not sent: {why}"));
+        self.blocked = true;
+    }
+
+    /// Whether the latest outcome is a probe that was not sent.
+    #[must_use]
+    pub const fn latest_blocked(&self) -> bool {
+        self.blocked
     }
 
     fn push(&mut self, outcome: Option<f64>) {
@@ -70,6 +91,7 @@ impl ProbeWindow {
         }
         self.outcomes.push_back(outcome);
         self.sent += 1;
+        self.blocked = false;
     }
 
     /// The summary of the window, labelled with the probe `kind` (`tcp`, `icmp`,
@@ -89,7 +111,9 @@ impl ProbeWindow {
         Some(ProbeSummary {
             kind,
             ok: latest.is_some(),
-            rtt_ms: successes.last().copied(),
+            // The latest probe's RTT only: after a failure an older RTT would say
+            // the target still answers.
+            rtt_ms: latest,
             loss_pct: Some(loss_pct),
             jitter_ms,
             error: if latest.is_some() { None } else { self.error.clone() },
@@ -199,11 +223,11 @@ mod tests {
                 history: &[Some(10.0), Some(14.0), Some(12.0), Some(20.0)],
             },
             Case {
-                name: "failures are skipped for jitter and counted for loss",
+                name: "failures are skipped for jitter and counted for loss; a failure clears the RTT",
                 capacity: 30,
                 probes: &[Ok(10), Failed, Ok(16), Failed],
                 ok: false,
-                rtt_ms: Some(16.0),
+                rtt_ms: None,
                 loss_pct: 50.0,
                 jitter_ms: Some(6.0),
                 error: Some("failure 3"),
@@ -265,6 +289,23 @@ mod tests {
                 history: &[Some(9.0)],
             },
         ]);
+    }
+
+    #[test]
+    fn a_blocked_probe_clears_the_rtt_and_counts_as_loss_without_counting_as_sent() {
+        let mut window = ProbeWindow::new(4);
+        window.record_success(Duration::from_millis(12));
+        window.record_blocked("blackhole route to 10.50.0.1");
+        assert!(window.latest_blocked());
+        let summary = window.summary("tcp").unwrap_or_else(|| panic!("a summary"));
+        assert_eq!(summary.rtt_ms, None, "no stale RTT");
+        assert!(!summary.ok);
+        assert_eq!(summary.loss_pct, Some(50.0));
+        assert_eq!(summary.sent, 1, "nothing was sent");
+        assert_eq!(summary.error.as_deref(), Some("not sent: blackhole route to 10.50.0.1"));
+        window.record_success(Duration::from_millis(9));
+        assert!(!window.latest_blocked());
+        assert_eq!(window.summary("tcp").and_then(|s| s.rtt_ms), Some(9.0));
     }
 
     #[test]

@@ -349,10 +349,15 @@ fn default_routes(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme, no
                 texts.push((" src ".to_owned(), theme.muted()));
                 texts.push((route.source.map_or_else(|| "auto".to_owned(), |s| s.to_string()), theme.text()));
             }
-            None => texts.push((
-                "no default route: nothing beyond local networks is reachable".to_owned(),
-                theme.warn(),
-            )),
+            // Without rtnetlink (`--no-netlink`) no route was read: say so rather than
+            // claim there is none.
+            None => match store.source(SourceId::Paths).filter(|status| status.status == SourceState::Off) {
+                Some(off) => texts.push((format!("not checked: {}", off.detail), theme.muted())),
+                None => texts.push((
+                    "no default route: nothing beyond local networks is reachable".to_owned(),
+                    theme.warn(),
+                )),
+            },
         }
         let policy = store.routes().iter().filter(|r| {
             r.family == family

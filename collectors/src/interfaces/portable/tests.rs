@@ -149,3 +149,15 @@ fn consecutive_polls_are_diffed_into_notices() {
         ]
     );
 }
+
+#[test]
+fn the_status_line_says_what_the_fallback_does_not_read() {
+    let line = status_line("portable fallback (if-addrs + sysinfo): --no-netlink");
+    assert_eq!(
+        line,
+        "portable fallback (if-addrs + sysinfo): --no-netlink; routes, rules and neighbours are not read \
+         (they need rtnetlink)"
+    );
+    // The Interfaces tab shows the part before the first colon as the backend.
+    assert_eq!(line.split(':').next(), Some("portable fallback (if-addrs + sysinfo)"));
+}

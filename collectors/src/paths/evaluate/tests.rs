@@ -213,11 +213,34 @@ fn tunnels_are_full_or_split() {
     assert_eq!(split.status, PathStatus::Satisfied, "{split:?}");
     context.default_v4 = Some(3);
     assert_eq!(evaluate(&inputs, &context).tunnel, Some(TunnelMode::Full));
-    // A policy table through an ordinary interface counts as a tunnel too.
+    // A policy table (a mark's) through an ordinary interface is no tunnel.
     let policy = Ok(answer(2, Some("10.1.0.1"), Some("10.1.0.2"), 100));
     let by_rule = Inputs { lookup: Some(&policy), ..inputs };
     context.default_v4 = Some(2);
-    assert_eq!(evaluate(&by_rule, &context).tunnel, Some(TunnelMode::Full));
+    assert_eq!(evaluate(&by_rule, &context).tunnel, None, "mark=N over a veth");
+    // Nor is loopback (`via=lo`), in whichever table the kernel answers from.
+    let mut over_lo = answer(1, None, Some("127.0.0.1"), 0);
+    over_lo.route_type = RouteType::Local;
+    let mut net_lo = network();
+    let mut lo =
+        link(1, "lo", InterfaceKind::Loopback, vec![address("127.0.0.1", 8, AddressFlags::default())]);
+    lo.flags = lo.flags.with(LinkFlags::LOOPBACK);
+    net_lo.interfaces.push(lo);
+    let lo_lookup = Ok(over_lo);
+    let via_lo = Inputs { lookup: Some(&lo_lookup), ..inputs };
+    assert_eq!(evaluate(&via_lo, &Context { network: &net_lo, ..context }).tunnel, None, "via=lo");
+    // A tunnel link kind without a functional kind of its own (GRE) is a tunnel.
+    let mut gre_net = network();
+    let mut gre =
+        link(5, "gre1", InterfaceKind::Other, vec![address("10.9.0.2", 30, AddressFlags::default())]);
+    gre.link_kind = Some("gre".to_owned());
+    gre.flags = gre.flags.with(LinkFlags::POINTOPOINT).with(LinkFlags::NOARP);
+    gre_net.interfaces.push(gre);
+    let mut through_gre = answer(5, None, Some("10.9.0.2"), 254);
+    through_gre.matched_prefix = Some(("10.60.0.0".parse().unwrap(), 16));
+    let gre_lookup = Ok(through_gre);
+    let via_gre = Inputs { lookup: Some(&gre_lookup), ..inputs };
+    assert_eq!(evaluate(&via_gre, &Context { network: &gre_net, ..context }).tunnel, Some(TunnelMode::Split));
 }
 
 #[test]
@@ -271,12 +294,39 @@ fn names_check_dns_after_the_path_to_the_nameserver() {
     };
     let verdict = evaluate(&inputs, &context(&net));
     assert_eq!(reason(&verdict), Some("dns_unavailable"));
-    assert!(verdict.checks[0].detail.starts_with("to nameserver 10.1.0.53"), "{:?}", verdict.checks);
+    // The path stops at DNS: the nameserver's route is evidence, never the target's own.
+    assert_eq!(verdict.checks.len(), 1, "{:?}", verdict.checks);
+    assert_eq!(verdict.checks[0].name, CheckName::Dns);
+    assert_eq!(
+        verdict.checks[0].detail,
+        "no record for db.internal; nameserver 10.1.0.53 is reachable \
+         (unicast 0.0.0.0/0 via 10.1.0.1 src 10.1.0.2 table main proto static)"
+    );
     assert_eq!(verdict.destination, None);
-    // With the link down, the root cause wins over DNS.
+    assert_eq!(
+        (verdict.interface, verdict.interface_index, verdict.gateway, verdict.source, verdict.route_type),
+        (None, None, None, None, None),
+        "no device, gateway, source or route of its own"
+    );
+    assert_eq!((verdict.table, verdict.matched_prefix, verdict.tunnel), (None, None, None));
+    // A name that does not exist is said so.
+    let missing = NameCheck::NotFound("db.internal does not exist: NXDOMAIN".to_owned());
+    let not_found = evaluate(&Inputs { name: &missing, ..inputs }, &context(&net));
+    assert_eq!(reason(&not_found), Some("name_not_found"));
+    assert_eq!(not_found.status, PathStatus::Unsatisfied);
+    assert_eq!(not_found.interface, None);
+    // With the link down, the root cause wins over DNS, each check labelled as the
+    // nameserver's.
     let mut down = network();
     down.interfaces[0].flags = LinkFlags::default();
-    assert_eq!(reason(&evaluate(&inputs, &context(&down))), Some("link_down"));
+    let verdict = evaluate(&inputs, &context(&down));
+    assert_eq!(reason(&verdict), Some("link_down"));
+    assert!(
+        verdict.checks.iter().all(|check| check.detail.starts_with("to nameserver 10.1.0.53")),
+        "{:?}",
+        verdict.checks
+    );
+    assert_eq!((verdict.interface, verdict.gateway, verdict.source), (None, None, None));
     // Resolved: the DNS check passes and names the answer.
     let resolved = NameCheck::Resolved(vec!["10.1.0.7".parse().unwrap()]);
     let ok = Inputs { name: &resolved, looked_up: Some("10.1.0.7".parse().unwrap()), ..inputs };
@@ -304,6 +354,19 @@ fn a_missing_via_interface_is_named() {
     );
     assert_eq!(reason(&verdict), Some("no_route"));
     assert_eq!(verdict.reason_subject.as_deref(), Some("wg0"));
+}
+
+#[test]
+fn the_way_to_a_server_counts_only_when_its_checks_pass() {
+    let net = network();
+    let server: IpAddr = "10.1.0.53".parse().unwrap();
+    let up = Ok(answer(2, Some("10.1.0.1"), Some("10.1.0.2"), 254));
+    assert!(kernel_path_ok(server, &up, &context(&net)));
+    // IPv6 keeps its routes while the link is down: a route alone is not availability.
+    let mut down = network();
+    down.interfaces[0].flags = LinkFlags::default();
+    assert!(!kernel_path_ok(server, &up, &context(&down)));
+    assert!(!kernel_path_ok(server, &Err(LookupError::NoRoute), &context(&net)));
 }
 
 #[test]

@@ -54,6 +54,24 @@ impl Names {
         }
     }
 
+    /// The servers whose reachability says whether DNS is available: behind a local
+    /// stub (127.0.0.53), its upstreams, since the stub itself is always reachable
+    /// and answers nothing while they are not.
+    pub(crate) fn availability_servers(&self) -> Vec<IpAddr> {
+        match self {
+            Self::Fixed { server, .. } => vec![server.ip()],
+            Self::Shared { view, .. } => {
+                let snapshot = view.current();
+                let config = &snapshot.loaded.report.config;
+                if config.stub && !config.upstreams.is_empty() {
+                    config.upstreams.clone()
+                } else {
+                    nameservers_of(&snapshot)
+                }
+            }
+        }
+    }
+
     /// A task resolving `name` with the configuration as it is now.
     pub(crate) fn resolve(
         &self,
@@ -122,14 +140,32 @@ async fn resolve_configured(snapshot: &ResolverSnapshot, port: u16, name: &str) 
             NameOutcome { check: NameCheck::Resolved(addresses), answered_by: server }
         }
         Ok(trace) => {
+            let missing = name_missing(&trace.steps);
             let why = trace.error.unwrap_or_else(|| format!("{name} has no A or AAAA record"));
-            NameOutcome {
-                check: NameCheck::Failed(format!("{name} did not resolve: {why}")),
-                answered_by: None,
-            }
+            let check = if missing {
+                NameCheck::NotFound(format!("{name} does not exist: {why}"))
+            } else {
+                NameCheck::Failed(format!("{name} did not resolve: {why}"))
+            };
+            NameOutcome { check, answered_by: None }
         }
         Err(error) => NameOutcome { check: NameCheck::Failed(error.to_string()), answered_by: None },
     }
+}
+
+/// Whether the steps of a trace that found no address say the name does not exist:
+/// every candidate and type was last answered NXDOMAIN or NOERROR without an
+/// address (NODATA). A timeout, SERVFAIL or REFUSED as the last word on any of them
+/// means DNS could not tell, which is `dns_unavailable`, not `name_not_found`.
+pub(crate) fn name_missing(steps: &[crate::model::TraceStep]) -> bool {
+    let mut last: Vec<&crate::model::TraceStep> = Vec::new();
+    for step in steps {
+        match last.iter_mut().find(|seen| seen.candidate == step.candidate && seen.qtype == step.qtype) {
+            Some(seen) => *seen = step,
+            None => last.push(step),
+        }
+    }
+    !last.is_empty() && last.iter().all(|step| matches!(step.rcode.as_deref(), Some("NXDOMAIN" | "NOERROR")))
 }
 
 /// The check for a hickory dual-stack answer.
@@ -147,7 +183,9 @@ pub(crate) fn name_check(name: &str, answer: resolve::DualResolution) -> NameChe
     if !addresses.is_empty() {
         NameCheck::Resolved(addresses)
     } else if errors.is_empty() {
-        NameCheck::Failed(format!("{name} has no A or AAAA record"))
+        // Both families answered with nothing: NXDOMAIN or NODATA (hickory folds both
+        // into "no records").
+        NameCheck::NotFound(format!("{name} does not exist: no A or AAAA record (NXDOMAIN or NODATA)"))
     } else {
         NameCheck::Failed(format!("{name} did not resolve: {}", errors.join("; ")))
     }

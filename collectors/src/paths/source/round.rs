@@ -22,7 +22,7 @@ impl Evaluator {
         let at = Timestamp::now_utc() - Instant::now().saturating_duration_since(now);
         // Queries: the nameservers first (DNS availability), then each target's candidates.
         let mut queries: Vec<RouteQuery> =
-            self.nameservers.iter().map(|&server| RouteQuery::new(server)).collect();
+            self.dns_servers.iter().map(|&server| RouteQuery::new(server)).collect();
         let mut plans: Vec<Plan> = Vec::with_capacity(self.targets.len());
         for state in &self.targets {
             let (addresses, to_nameserver) = state.candidates(&self.nameservers);
@@ -50,7 +50,6 @@ impl Evaluator {
         }
         let answers = self.kernel.lookup_many(queries).await?;
 
-        self.dns = answers.iter().take(self.nameservers.len()).any(Result::is_ok);
         let mut context = Context {
             network: &self.view.table,
             default_v4: None,
@@ -58,7 +57,15 @@ impl Evaluator {
             expensive: &self.config.expensive,
             constrained: &self.config.constrained,
         };
+        // DNS is available when the way to a server passes the same checks as a path:
+        // a route alone stays while its link is down (IPv6 keeps them).
+        self.dns = self
+            .dns_servers
+            .iter()
+            .zip(&answers)
+            .any(|(&server, answer)| evaluate::kernel_path_ok(server, answer, &context));
         let debounce = self.config.debounce;
+        let period = self.config.probe_interval;
         let mut notices = Vec::new();
         for (state, plan) in self.targets.iter_mut().zip(&plans) {
             let mut verdict = judge(state, plan, &answers, &context);
@@ -70,37 +77,44 @@ impl Evaluator {
                 TargetDestination::DefaultIpv6 => context.default_v6 = satisfied_interface(Some(&verdict)),
                 TargetDestination::Host { .. } => {}
             }
-            let kernel_ok =
-                verdict.checks.iter().all(|check| check.ok || check.name == crate::model::CheckName::Probe);
-            if kernel_ok && !state.kernel_ok {
-                // Back from an outage: probe at once rather than at the old schedule.
-                state.next_probe = now;
+            let kernel_ok = verdict.checks.iter().all(|check| check.ok || check.name == CheckName::Probe);
+            let moved = state.verdict.as_ref().is_some_and(|before| route_changed(before, &verdict));
+            if kernel_ok != state.kernel_ok || moved {
+                // The network changed for this target: the backoff of the old path
+                // says nothing about the new one. Back from an outage, probe within a
+                // period; into one, record the refused probe now so no old RTT stays.
+                state.restart_schedule(now, period);
+                if !kernel_ok {
+                    state.next_probe = now;
+                }
             }
             state.kernel_ok = kernel_ok;
             if verdict.interface_index.is_some() {
                 state.previous_interface = verdict.interface_index;
             }
-            let observed = Observed {
-                status: verdict.status,
-                reason: verdict.reason,
-                subject: verdict.reason_subject.clone(),
-            };
-            notices.extend(state.tracker.observe(
-                observed,
-                verdict.interface.as_deref(),
-                now.into_std(),
-                at,
-                debounce,
-            ));
+            if state.settled(kernel_ok) {
+                let observed = Observed {
+                    status: verdict.status,
+                    reason: verdict.reason,
+                    subject: verdict.reason_subject.clone(),
+                };
+                notices.extend(state.tracker.observe(
+                    observed,
+                    verdict.interface.as_deref(),
+                    now.into_std(),
+                    at,
+                    debounce,
+                ));
+            }
             state.verdict = Some(verdict);
             state.evaluated_at = Timestamp::now_utc();
         }
         Ok(notices)
     }
 
-    /// The path table; `immediate` reports the latest verdict instead of the
-    /// debounced status (a one-shot evaluation has nothing to debounce).
-    pub(super) fn table(&self, immediate: bool) -> Vec<PathState> {
+    /// The path table: the committed (debounced) status of each target, with the
+    /// facts of its latest verdict; a target not yet settled shows its latest verdict.
+    pub(super) fn table(&self) -> Vec<PathState> {
         let ipv4 = self.family_ok(&TargetDestination::DefaultIpv4);
         let ipv6 = self.family_ok(&TargetDestination::DefaultIpv6);
         let dns = self.dns;
@@ -110,7 +124,6 @@ impl Evaluator {
                 let verdict = state.verdict.clone();
                 let committed = state.tracker.committed().cloned();
                 let (status, reason, subject) = match (&verdict, committed) {
-                    (Some(v), _) if immediate => (v.status, v.reason, v.reason_subject.clone()),
                     (_, Some(c)) => (c.status, c.reason, c.subject),
                     (Some(v), None) => (v.status, v.reason, v.reason_subject.clone()),
                     (None, None) => (PathStatus::Unsatisfied, None, None),
@@ -139,7 +152,7 @@ impl Evaluator {
                     constrained: v.is_some_and(|v| v.constrained),
                     since: state.tracker.since(),
                     evaluated_at: state.evaluated_at,
-                    pending: if immediate { None } else { state.tracker.pending() },
+                    pending: state.tracker.pending(),
                     checks: v.map(|v| v.checks.clone()).unwrap_or_default(),
                     probe: state.window.summary(state.target.probe.as_str()),
                     attempts: state.attempts.clone(),
@@ -166,7 +179,9 @@ impl Evaluator {
     pub(super) fn next_probe(&self) -> Option<Instant> {
         self.targets
             .iter()
-            .filter(|state| state.target.probe != ProbeKind::None && !state.probing && state.kernel_ok)
+            .filter(|state| {
+                state.target.probe != ProbeKind::None && !state.probing && state.name != NameCheck::Pending
+            })
             .map(|state| state.next_probe)
             .min()
     }
@@ -216,7 +231,10 @@ fn judge(
     answers: &[Result<RouteAnswer, LookupError>],
     context: &Context<'_>,
 ) -> Verdict {
-    let probe = state.window.summary(state.target.probe.as_str());
+    // A refused probe says nothing about the path once the kernel lets it through
+    // again: judge without it until the next probe answers.
+    let probe =
+        if state.window.latest_blocked() { None } else { state.window.summary(state.target.probe.as_str()) };
     let mut verdicts = plan.addresses.iter().enumerate().map(|(offset, &address)| {
         let lookup = if plan.no_lookup.is_some() { None } else { answers.get(plan.first + offset) };
         let inputs = Inputs {
@@ -236,13 +254,11 @@ fn judge(
             target: &state.target,
             looked_up: None,
             lookup: None,
-            no_lookup: plan.no_lookup.as_deref().or(
-                if plan.to_nameserver && matches!(state.name, NameCheck::Pending | NameCheck::Failed(_)) {
-                    None
-                } else {
-                    Some("no address to look a route up for")
-                },
-            ),
+            no_lookup: plan.no_lookup.as_deref().or(if plan.to_nameserver && state.name.unresolved() {
+                None
+            } else {
+                Some("no address to look a route up for")
+            }),
             previous_interface: state.previous_interface,
             name: &state.name,
             probe: probe.as_ref(),
@@ -254,6 +270,13 @@ fn judge(
         return first;
     }
     verdicts.find(|verdict| verdict.status != PathStatus::Unsatisfied).unwrap_or(first)
+}
+
+/// Whether traffic to the target now takes another way: another interface,
+/// gateway, source, route type or table.
+fn route_changed(before: &Verdict, after: &Verdict) -> bool {
+    (before.interface_index, before.gateway, before.source, before.route_type, before.table)
+        != (after.interface_index, after.gateway, after.source, after.route_type, after.table)
 }
 
 fn satisfied_interface(verdict: Option<&Verdict>) -> Option<u32> {

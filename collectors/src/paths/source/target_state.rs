@@ -49,7 +49,11 @@ pub(crate) struct TargetState {
     /// answer is from the old one, so resolve again when it lands.
     pub(crate) resolve_again: bool,
     pub(crate) window: ProbeWindow,
+    /// Failed probes in a row, as the verdict counts them ([`super::super::evaluate::FAILING_AFTER`]).
     pub(crate) failures: u32,
+    /// Failed or unsent probes in a row since the schedule last started over: what
+    /// the backoff doubles on ([`super::super::schedule`]).
+    pub(crate) backoff: u32,
     pub(crate) next_probe: Instant,
     pub(crate) last_probe: Option<Instant>,
     pub(crate) probing: bool,
@@ -81,6 +85,7 @@ impl TargetState {
             resolve_again: false,
             window: ProbeWindow::new(DEFAULT_CAPACITY),
             failures: 0,
+            backoff: 0,
             next_probe: now,
             last_probe: None,
             probing: false,
@@ -92,8 +97,32 @@ impl TargetState {
         }
     }
 
+    /// Whether a probe (or, while the kernel refuses the path, the record of one not
+    /// sent) is due. A name still being resolved has nothing to probe or refuse yet.
     pub(crate) fn probe_due(&self, now: Instant) -> bool {
-        self.target.probe != ProbeKind::None && !self.probing && self.kernel_ok && self.next_probe <= now
+        self.target.probe != ProbeKind::None
+            && !self.probing
+            && self.name != NameCheck::Pending
+            && self.next_probe <= now
+    }
+
+    /// Start the schedule over (a recovery, a changed path, "probe now"): the next
+    /// probe comes one period after the latest, and never later than it was due.
+    pub(crate) fn restart_schedule(&mut self, now: Instant, period: Duration) {
+        self.backoff = 0;
+        let after_period = self.last_probe.map_or(now, |last| (last + period).max(now));
+        self.next_probe = self.next_probe.min(after_period);
+    }
+
+    /// Whether this round's verdict is complete enough to commit: the name is
+    /// resolved (or known not to be), and a probed target whose kernel checks pass
+    /// has had a probe since they last failed. A verdict without its probe would be
+    /// a `satisfied` that the probe may take back at once.
+    pub(crate) fn settled(&self, kernel_ok: bool) -> bool {
+        let awaiting_probe = kernel_ok
+            && self.target.probe != ProbeKind::None
+            && (self.window.sent() == 0 || self.window.latest_blocked());
+        self.name != NameCheck::Pending && !awaiting_probe
     }
 
     /// Take a finished name resolution.
@@ -119,7 +148,7 @@ impl TargetState {
                 let v4 = addresses.iter().find(|a| a.is_ipv4());
                 (v6.into_iter().chain(v4).copied().collect(), false)
             }
-            NameCheck::Pending | NameCheck::Failed(_) | NameCheck::NotNeeded => {
+            NameCheck::Pending | NameCheck::NotFound(_) | NameCheck::Failed(_) | NameCheck::NotNeeded => {
                 (nameservers.first().copied().into_iter().collect(), true)
             }
         }

@@ -11,6 +11,7 @@ use crate::model::ConnectAttempt;
 use super::super::evaluate::NameCheck;
 use super::super::eyeballs::{self, TcpConnector};
 use super::super::probe::{self, ProbeSpec};
+use super::super::schedule;
 use super::super::target::{Destination, ProbeKind, TargetDestination};
 use super::target_state::{NameOutcome, ProbeOutcome, TargetId};
 use super::{Evaluator, MIN_RESOLVE_GAP};
@@ -144,18 +145,42 @@ impl Evaluator {
             Ok(rtt) => {
                 state.window.record_success(rtt);
                 state.failures = 0;
-                state.next_probe = now + self.config.probe_interval;
+                state.backoff = 0;
             }
             Err(error) => {
                 state.window.record_failure(error);
                 state.failures = state.failures.saturating_add(1);
-                state.next_probe = now + self.config.retry_interval;
+                state.backoff = state.backoff.saturating_add(1);
             }
         }
+        state.next_probe =
+            now + schedule::next_delay(self.config.probe_interval, self.config.backoff_max, state.backoff);
         if let Some((attempts, winner)) = outcome.race {
             state.attempts = attempts;
             state.winner = winner;
         }
+    }
+}
+
+impl Evaluator {
+    /// A probe was due while the kernel refuses the path: record it as not sent,
+    /// with the first failing check as the reason, and back off as for a failure
+    /// (nothing goes on the wire either way). Returns whether one was recorded.
+    pub(super) fn record_blocked(&mut self, id: TargetId, now: Instant) -> bool {
+        let Some(state) = self.targets.iter_mut().find(|state| state.id == id) else { return false };
+        let Some(verdict) = &state.verdict else { return false };
+        let why = verdict
+            .checks
+            .iter()
+            .find(|check| !check.ok)
+            .map_or_else(|| "the path is unsatisfied".to_owned(), |check| check.detail.clone());
+        state.window.record_blocked(&why);
+        state.backoff = state.backoff.saturating_add(1);
+        // `last_probe` stays the last probe *sent*: once the path is back, the next
+        // one may go as soon as a period has passed since then.
+        state.next_probe =
+            now + schedule::next_delay(self.config.probe_interval, self.config.backoff_max, state.backoff);
+        true
     }
 }
 

@@ -75,6 +75,13 @@ fn good_targets_parse_to_their_parts_and_canonical_text() {
         ("[2001:DB8::1]", "2001:db8::1", host(address("2001:db8::1"), None), None, None, NoProbe),
         ("[2001:db8::1]:443", "[2001:db8::1]:443", host(address("2001:db8::1"), Some(443)), None, None, Tcp),
         ("::1", "::1", host(address("::1"), None), None, None, NoProbe),
+        // The part before the last colon is no address: not ambiguous.
+        ("fd77::1", "fd77::1", host(address("fd77::1"), None), None, None, NoProbe),
+        ("[fd77::1]", "fd77::1", host(address("fd77::1"), None), None, None, NoProbe),
+        ("fd77::1:abcd", "fd77::1:abcd", host(address("fd77::1:abcd"), None), None, None, NoProbe),
+        // Bracketed, the ambiguous text is the address; its canonical form keeps the brackets.
+        ("[fd77::1:8080]", "[fd77::1:8080]", host(address("fd77::1:8080"), None), None, None, NoProbe),
+        ("[fd77::1]:8080", "[fd77::1]:8080", host(address("fd77::1"), Some(8080)), None, None, Tcp),
         (
             " a-b.example:65535 , probe=none , mark=7 , via=eth0.100 ",
             "a-b.example:65535,via=eth0.100,mark=7,probe=none",
@@ -132,15 +139,15 @@ fn bad_targets_name_the_offending_text_and_the_fix() {
         ("[::1]x", "`[::1]x` in `[::1]x`: port must be a number from 1 to 65535".into()),
         (
             "[::1",
-            "`[::1` in `[::1`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port".into(),
+            "`[::1` in `[::1`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
         ),
         (
             "[10.0.0.1]:80",
-            "`[10.0.0.1]:80` in `[10.0.0.1]:80`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port".into(),
+            "`[10.0.0.1]:80` in `[10.0.0.1]:80`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
         ),
         (
             "2001:db8::1:443:x",
-            "`2001:db8::1:443:x` in `2001:db8::1:443:x`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port".into(),
+            "`2001:db8::1:443:x` in `2001:db8::1:443:x`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
         ),
         ("exa_mple.com", bad_host("exa_mple.com", "exa_mple.com")),
         ("-a.com", bad_host("-a.com", "-a.com")),
@@ -204,6 +211,38 @@ fn bad_targets_name_the_offending_text_and_the_fix() {
         let error = input.parse::<Target>().expect_err(input);
         assert_eq!(error.to_string(), message, "{input}");
     }
+}
+
+#[test]
+fn an_ipv6_address_followed_by_what_may_be_a_port_is_refused_with_the_suggestion() {
+    let forms = "(a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)";
+    let ambiguous = |text: &str, suggestion: &str, whole: &str| {
+        format!(
+            "`{text}` in `{text}`: an IPv6 address followed by what may be a port: did you mean \
+             `{suggestion}`? To mean the address itself, write `{whole}` {forms}"
+        )
+    };
+    let cases = [
+        ("fd77::1:8080", ambiguous("fd77::1:8080", "[fd77::1]:8080", "[fd77::1:8080]")),
+        ("2001:db8::1:443", ambiguous("2001:db8::1:443", "[2001:db8::1]:443", "[2001:db8::1:443]")),
+        ("::1:22", ambiguous("::1:22", "[::1]:22", "[::1:22]")),
+        (
+            "2001:db8:0:0:0:0:0:1:443",
+            format!(
+                "`2001:db8:0:0:0:0:0:1:443` in `2001:db8:0:0:0:0:0:1:443`: an IPv6 address with a port \
+                 needs brackets: did you mean `[2001:db8::1]:443`? {forms}"
+            ),
+        ),
+    ];
+    for (input, message) in cases {
+        let error = input.parse::<Target>().expect_err(input);
+        assert_eq!(error.to_string(), message, "{input}");
+    }
+    // Bracketed either way, both readings parse.
+    assert_eq!("[fd77::1]:8080".parse::<Target>().unwrap().text, "[fd77::1]:8080");
+    assert_eq!("[fd77::1:8080]".parse::<Target>().unwrap().text, "[fd77::1:8080]");
+    assert_eq!(ambiguous_port("fd77::1"), None);
+    assert_eq!(ambiguous_port("fd77::1:0"), None, "port 0 is no port: the text is an address");
 }
 
 fn bad_host(part: &str, target: &str) -> String {
