@@ -47,6 +47,7 @@ fn bad_config_exits_2_naming_file_key_and_value() {
             vec!["line 3", "paths.targets[1]"],
         ),
         ("[interfaces]\ndebounce = \"5\"\n", vec!["line 2", "interfaces.debounce", "no unit"]),
+        ("[paths]\ntargets = [\"fd77::1:8080\"]\n", vec!["line 2", "paths.targets[0]", "[fd77::1]:8080"]),
     ];
     for (text, needles) in cases {
         let path = write(home.path(), "bad.toml", text);
@@ -91,6 +92,7 @@ fn bad_invocations_exit_2_with_one_line() {
         ),
         (vec!["snapshot".into(), "--duration".into(), "soon".into()], "`soon`"),
         (vec!["snapshot".into(), "--duration".into(), "5".into()], "`5` has no unit"),
+        (vec!["--target".into(), "fd77::1:8080".into(), "snapshot".into()], "[fd77::1]:8080"),
         (vec!["--refresh".into(), "2".into(), "snapshot".into()], "`2` has no unit"),
         (vec!["--theme".into(), bad_theme.display().to_string(), "snapshot".into()], "nope"),
     ];
