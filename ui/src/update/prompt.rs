@@ -170,3 +170,6 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
