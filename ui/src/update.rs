@@ -121,7 +121,10 @@ fn fallback(ui: &mut UiState, store: &Store, action: Action) {
             );
         }
         Action::Open => {
-            ui.hint("enter opens details on the Interfaces, Paths and Connections tabs", StatusLevel::Info);
+            ui.hint(
+                "enter opens details on the Interfaces, Paths, Connections and Events tabs",
+                StatusLevel::Info,
+            );
         }
         Action::Close => {
             let tab = ui.tab;
