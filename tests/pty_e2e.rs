@@ -96,19 +96,123 @@ fn dns_tab_and_trace_prompt_in_the_demo() {
     session.send(b"/proc:sshd\r");
     session.wait_for(&["filter proc:sshd", "3 of 40", "5.0.20.10.in-addr.arpa"], WAIT);
     session.send(b"t");
-    session.wait_for(&["trace name: db"], WAIT);
-    // Ctrl-U clears the prompt, which starts from the name traced last.
-    session.send(b"\x15db..corp");
-    session.wait_for(&["every dot-separated label must be 1 to 63 characters"], WAIT);
-    session.send(b"\r");
-    session.wait_for(&["not traced: fix it"], WAIT);
+    session.wait_for(&["trace name › db"], WAIT);
+    // The prompt starts from the name traced last, selected: typing replaces it.
+    session.send(b"db..corp");
+    session
+        .wait_for(&["trace name › db..corp", "every dot-separated label must be 1 to 63 characters"], WAIT);
+    // Enter keeps it open with the reason; what is typed next still goes into it.
+    session.send(b"\rx");
+    session.wait_for(&["trace name › db..corpx"], WAIT);
     // A valid name closes the prompt (the demo has no DNS source to run the trace).
     session.send(b"\x15example.org\r");
     let deadline = std::time::Instant::now() + WAIT;
-    while session.contents().contains("trace name:") {
+    while session.contents().contains("trace name ›") {
         assert!(std::time::Instant::now() < deadline, "the prompt stayed open:\n{}", session.contents());
         std::thread::sleep(Duration::from_millis(50));
     }
+    session.send(b"q");
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}
+
+/// The sequence the issue met: a duplicate target, Enter, then `x:70000`. The keys
+/// must stay in the prompt: nothing is removed, the tab stays, the selection stays.
+#[test]
+fn add_target_prompt_keeps_every_key_after_an_error() {
+    let home = tempdir();
+    let mut session = PtySession::spawn(home.path(), &["--demo"], 120, 36);
+    session.wait_for(&["Default paths"], WAIT);
+    session.send(b"3");
+    session.wait_for(&["example.org:443", "sort configured"], WAIT);
+    // The third row, whose preview shows below the table.
+    session.send(b"jj");
+    session.wait_for(&["╭ example.org:443 "], WAIT);
+
+    // A duplicate: refused inline, the prompt stays open.
+    session.send(b"a");
+    session.wait_for(&["add target ›", "host:port", "[ipv6]:port", "probe=icmp|dns|none"], WAIT);
+    session.send(b"example.org:443\r");
+    session.wait_for(&["example.org:443 is already watched"], WAIT);
+    // What is typed next edits the prompt; no binding sees it.
+    session.send(b"x:70000");
+    session.wait_for(&["add target › example.org:443x:70000"], WAIT);
+    // Enter on the bad target: still open, and typing after the error still edits.
+    session.send(b"\r\x15example.com:99999");
+    session.wait_for(&["add target › example.com:99999", "port must be a number from 1 to 65535"], WAIT);
+    session.send(b"\r-");
+    session.wait_for(&["add target › example.com:99999-"], WAIT);
+    session.escape();
+    let screen = session.contents();
+    assert!(!screen.contains("add target ›"), "esc closes the prompt:\n{screen}");
+    assert!(!screen.contains("remove target"), "nothing asked to remove:\n{screen}");
+    assert!(screen.contains("sort configured") && screen.contains("╭ example.org:443 "), "{screen}");
+    assert!(
+        !screen.contains("following newest") && !screen.contains("follow off"),
+        "not on Events:\n{screen}"
+    );
+
+    // Esc on a fresh prompt adds nothing.
+    session.send(b"a");
+    session.wait_for(&["add target ›"], WAIT);
+    session.send(b"new.example:80");
+    session.wait_for(&["add target › new.example:80"], WAIT);
+    session.escape();
+    let screen = session.contents();
+    assert!(!screen.contains("adding") && !screen.contains("new.example"), "{screen}");
+
+    // Removing asks first; any key but `y` keeps the target.
+    session.send(b"x");
+    session.wait_for(&["remove target › example.org:443?", "y removes"], WAIT);
+    session.send(b"n");
+    session.wait_for(&["kept example.org:443"], WAIT);
+    assert!(session.contents().contains("╭ example.org:443 "));
+
+    session.send(b"q");
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}
+
+/// `r` reopens with the last question selected: the next address replaces it
+/// instead of being glued onto it (`10.88.0.1fd77::1`).
+#[test]
+fn route_lookup_prompt_replaces_the_previous_question() {
+    let home = tempdir();
+    let mut session = PtySession::spawn(home.path(), &["--demo"], 120, 36);
+    session.wait_for(&["Default paths"], WAIT);
+    session.send(b"r10.88.0.1\r");
+    session.wait_for(&["Route lookup", "10.88.0.1"], WAIT);
+    session.escape();
+    session.send(b"r");
+    session.wait_for(&["route lookup › 10.88.0.1"], WAIT);
+    session.send(b"fd77::1");
+    session.wait_for(&["route lookup › fd77::1"], WAIT);
+    assert!(!session.contents().contains("10.88.0.1fd77::1"));
+    // An error keeps it open; Esc closes it.
+    session.send(b" mark=x");
+    session.wait_for(&["`mark=x`: mark must be a number"], WAIT);
+    session.send(b"\r");
+    session.send(b"1");
+    session.wait_for(&["route lookup › fd77::1 mark=x1"], WAIT);
+    session.escape();
+    assert!(!session.contents().contains("route lookup ›"));
+    session.send(b"q");
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}
+
+/// Enter on an event shows it whole; Esc closes it.
+#[test]
+fn enter_shows_an_event_whole() {
+    let home = tempdir();
+    let mut session = PtySession::spawn(home.path(), &["--demo"], 80, 24);
+    session.wait_for(&["Overview"], WAIT);
+    session.send(b"7");
+    session.wait_for(&["Events", "enter show whole"], WAIT);
+    session.send(b"\r");
+    session.wait_for(&["╭ Event ", "source", "kind", "time"], WAIT);
+    session.escape();
+    assert!(!session.contents().contains("╭ Event "));
     session.send(b"q");
     assert_eq!(session.wait_exit(WAIT), 0);
     session.assert_restored();

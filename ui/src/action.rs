@@ -76,6 +76,9 @@ pub enum Action {
     PromptDeleteWord,
     /// Prompt: delete everything.
     PromptClear,
+    /// Prompt: keep the previous entry it opened with and edit it (an arrow, Home or
+    /// End), instead of replacing it with the first character typed.
+    PromptKeep,
     /// Prompt: apply the filter.
     PromptSubmit,
     /// Prompt: close without changing the filter.
@@ -150,14 +153,13 @@ const BINDABLE: [Bindable; 32] = [
     bindable("down", Action::Down, Group::Move, "down", &["down", "j"]),
     bindable("page_up", Action::PageUp, Group::Move, "page up", &["pgup"]),
     bindable("page_down", Action::PageDown, Group::Move, "page down", &["pgdn"]),
-    // `g` groups connections and jumps to the first row everywhere else; `home` and
-    // `G`/`end` jump to either end everywhere.
-    bindable("top", Action::Top, Group::Move, "first row (newest event)", &["home"]),
+    // `g`/`home` and `G`/`end` jump to either end on every table, as in `less`.
+    bindable("top", Action::Top, Group::Move, "first row (newest)", &["g", "home"]),
     bindable("bottom", Action::Bottom, Group::Move, "last row", &["G", "end"]),
     bindable("filter", Action::Filter, Group::Tables, "filter the table", &["/"]),
     bindable("cycle_sort", Action::CycleSort, Group::Tables, "sort by next column", &["s"]),
     bindable("reverse_sort", Action::ReverseSort, Group::Tables, "reverse the sort", &["S"]),
-    bindable("group", Action::ToggleGroup, Group::Tables, "group conns / top row", &["g"]),
+    bindable("group", Action::ToggleGroup, Group::Tables, "conns: group by process", &["o"]),
     bindable("open", Action::Open, Group::Tables, "open details", &["enter"]),
     bindable("close", Action::Close, Group::Tables, "close details or filter", &["esc"]),
     bindable("follow", Action::Follow, Group::Tables, "events: follow newest", &["f"]),

@@ -48,7 +48,7 @@ pub(crate) struct Handle<'a> {
 impl Handle<'_> {
     /// A short hint from this key press; the next key press clears it.
     pub(crate) fn hint(&mut self, text: impl Into<String>, level: StatusLevel) {
-        *self.status = Some(StatusMessage { text: text.into(), level, at: None });
+        *self.status = Some(StatusMessage::hint(text, level));
     }
 
     /// The moment relative filters and ages are judged at while handling keys: the

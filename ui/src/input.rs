@@ -1,5 +1,6 @@
 //! Terminal events to actions, by mode: the keymap in normal mode; text editing in the
-//! prompt (filter, route lookup, add target); scroll-or-dismiss in the help overlay;
+//! prompt (filter, route lookup, add target, trace, a confirmation), where no key ever
+//! reaches a global binding but Ctrl-C; scroll-or-dismiss in the help overlay;
 //! ask-again-or-dismiss in the route lookup popup. Mouse: a click on a tab opens
 //! it, the wheel moves.
 
@@ -68,6 +69,9 @@ fn prompt_key(keymap: &Keymap, key: &KeyEvent) -> Option<Action> {
         KeyCode::Backspace => Some(Action::PromptBackspace),
         KeyCode::Char('u') if ctrl => Some(Action::PromptClear),
         KeyCode::Char('w') if ctrl => Some(Action::PromptDeleteWord),
+        // No key moves inside the text (typing happens at its end); these keep the
+        // previous entry a prompt opened with, to edit it.
+        KeyCode::Right | KeyCode::Left | KeyCode::End | KeyCode::Home => Some(Action::PromptKeep),
         KeyCode::Char(c) if !ctrl && !alt => Some(Action::PromptInput(c)),
         _ if ctrl => keymap.action(key).filter(|action| *action == Action::Quit),
         _ => None,

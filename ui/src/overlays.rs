@@ -16,6 +16,7 @@ use crate::conn_filter::ConnFilter;
 use crate::context::{Handle, Paint};
 use crate::panes::{help, route_lookup};
 use crate::state::{HelpOverlay, LookupPopup, Motion, Prompt, PromptKind, Tab};
+use crate::view::HINT_BAR_HEIGHT;
 use crate::widgets::prompt;
 
 /// Longest text the prompt accepts.
@@ -57,12 +58,29 @@ impl Component for LookupPopup {
 }
 
 impl Component for Prompt {
-    /// Enter is left to the app: what it applies reaches beyond the prompt.
+    /// Enter is left to the app: what it applies reaches beyond the prompt. A
+    /// confirmation takes one key: `y` is left to the app too, any other key keeps.
     fn handle(&mut self, action: Action, _ctx: &mut Handle<'_>) -> Reply {
+        if self.kind == PromptKind::ConfirmRemove {
+            return match action {
+                Action::PromptInput('y' | 'Y') => Reply::Ignored,
+                _ => Reply::Dismiss,
+            };
+        }
         let draft = &mut self.draft;
+        // A preselected previous entry goes at the first edit, whatever the edit.
+        let replace = std::mem::take(&mut self.selected);
         match action {
-            Action::PromptInput(c) if !c.is_control() && draft.chars().count() < MAX_DRAFT => {
-                draft.push(c);
+            Action::PromptInput(c) if !c.is_control() => {
+                if replace {
+                    draft.clear();
+                }
+                if draft.chars().count() < MAX_DRAFT {
+                    draft.push(c);
+                }
+            }
+            Action::PromptBackspace | Action::PromptDeleteWord | Action::PromptClear if replace => {
+                draft.clear();
             }
             Action::PromptBackspace => {
                 draft.pop();
@@ -72,35 +90,58 @@ impl Component for Prompt {
                 draft.truncate(kept);
             }
             Action::PromptClear => draft.clear(),
+            Action::PromptKeep => return Reply::Handled,
             Action::PromptCancel | Action::Close => {
                 draft.clear();
+                self.error = None;
                 return Reply::Dismiss;
             }
-            Action::PromptSubmit => return Reply::Ignored,
-            _ => {}
+            Action::PromptSubmit => {
+                self.selected = replace;
+                return Reply::Ignored;
+            }
+            // Nothing else a prompt is sent edits it; it stays as it was.
+            _ => {
+                self.selected = replace;
+                return Reply::Handled;
+            }
         }
+        self.error = None;
         Reply::Handled
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
-        let (label, hint) = match self.kind {
-            PromptKind::Filter => (format!("filter {}", self.tab.title()), "enter apply · esc cancel"),
-            PromptKind::RouteLookup => {
-                ("route lookup".to_owned(), "DEST via=IF mark=N from=ADDR · enter look up · esc cancel")
-            }
+        let label = match self.kind {
+            PromptKind::Filter => format!("filter {}", self.tab.title()),
+            kind => kind.label().to_owned(),
+        };
+        // With the key-hint bar below, the forms are there; without it, here.
+        let bar = frame.area().height >= HINT_BAR_HEIGHT;
+        let hint = match self.kind {
+            PromptKind::Filter => "enter apply · esc cancel",
+            PromptKind::RouteLookup if bar => "enter look up · esc cancel",
+            PromptKind::RouteLookup => "DEST [via=IF] [mark=N] [from=ADDR] · enter look up · esc cancel",
+            PromptKind::AddTarget if bar => "enter add · esc cancel",
             PromptKind::AddTarget => {
-                ("add target".to_owned(), "HOST[:PORT][,via=IF][,mark=N][,probe=tcp|icmp|dns] · enter add")
+                "host:port · [ipv6]:port · name:port,probe=icmp|dns · addr,probe=none · ,via=IF · ,mark=N \
+                 · enter add · esc cancel"
             }
-            PromptKind::Trace => {
-                ("trace name:".to_owned(), "NAME (search list and ndots apply) · enter trace")
-            }
+            PromptKind::Trace if bar => "enter trace · esc cancel",
+            PromptKind::Trace => "NAME (search list and ndots apply) · enter trace · esc cancel",
+            PromptKind::ConfirmRemove => "y removes · any other key keeps it",
+        };
+        let text = match self.kind {
+            PromptKind::ConfirmRemove => format!("{}?", self.subject),
+            _ => self.draft.clone(),
         };
         // What is typed is checked as it is typed: the Connections filter is a
-        // language, and lookups and targets have a syntax.
-        let error = problem(self);
+        // language, and lookups and targets have a syntax. What Enter refused (a
+        // duplicate) shows until the text changes.
+        let error = problem(self).or_else(|| self.error.clone().map(|message| (0, 0, message)));
         let problem =
             error.as_ref().map(|(start, end, message)| prompt::Problem { start: *start, end: *end, message });
-        let cursor = prompt::render(frame.buffer_mut(), area, ctx.theme, &label, &self.draft, hint, problem);
+        let entry = prompt::Entry { label: &label, text: &text, hint, problem, selected: self.selected };
+        let cursor = prompt::render(frame.buffer_mut(), area, ctx.theme, &entry);
         frame.set_cursor_position(cursor);
     }
 }
@@ -121,7 +162,7 @@ fn problem(prompt: &Prompt) -> Option<(usize, usize, String)> {
         PromptKind::Filter if prompt.tab == Tab::Connections => {
             ConnFilter::parse(draft).err().map(|e| (e.start, e.end, e.message))
         }
-        PromptKind::Filter => None,
+        PromptKind::Filter | PromptKind::ConfirmRemove => None,
         PromptKind::RouteLookup => match draft.parse::<LookupRequest>() {
             Ok(_) | Err(LookupRequestError::Empty) => None,
             Err(error) => {

@@ -20,7 +20,7 @@ use crate::state::{HelpOverlay, Mode, StatusLevel, Tab, UiState};
 /// Apply `action` to `ui`, reading `store` (the frozen copy while paused).
 pub fn update(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
     // A hint from the previous key press has been read by now.
-    if ui.status.as_ref().is_some_and(|status| status.at.is_none()) && !matches!(action, Action::Resize(..)) {
+    if ui.status.as_ref().is_some_and(|status| status.hint) && !matches!(action, Action::Resize(..)) {
         ui.status = None;
     }
     settle(ui, store);
@@ -85,6 +85,11 @@ fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
         Action::AddTarget => prompt::open_add_target(ui),
         _ => {
             return match dispatch(ui, store, action) {
+                // Removing a target is asked first: `y` removes, any other key keeps.
+                Reply::Run(Command::RemoveTarget(target)) => {
+                    prompt::confirm_remove(ui, target);
+                    None
+                }
                 Reply::Run(command) => Some(command),
                 Reply::Handled | Reply::Dismiss => None,
                 Reply::Ignored => {
@@ -104,10 +109,10 @@ fn fallback(ui: &mut UiState, store: &Store, action: Action) {
         format!("{what} works on the Paths tab ({key})")
     };
     match action {
-        // `g` groups the Connections table; on every other table it keeps its classic
-        // meaning (first row, as `less` and `vim` users expect).
         Action::ToggleGroup => {
-            dispatch(ui, store, Action::Top);
+            let key = ui.keys_of(Tab::Connections.binding()).unwrap_or("5");
+            let text = format!("grouping by process works on the Connections tab ({key})");
+            ui.hint(text, StatusLevel::Info);
         }
         Action::CycleSort | Action::ReverseSort => {
             ui.hint(
@@ -116,7 +121,10 @@ fn fallback(ui: &mut UiState, store: &Store, action: Action) {
             );
         }
         Action::Open => {
-            ui.hint("enter opens details on the Interfaces, Paths and Connections tabs", StatusLevel::Info);
+            ui.hint(
+                "enter opens details on the Interfaces, Paths, Connections and Events tabs",
+                StatusLevel::Info,
+            );
         }
         Action::Close => {
             let tab = ui.tab;

@@ -16,10 +16,11 @@
 //! │╰────────────────────────────────────────────────────────────────── 3/200 ───╯│
 //! │╭ selected row's preview (Interfaces, Paths, Connections; when there is room) ╮│
 //! │╰─────────────────────────────────────────────────────────────────────────────╯│
-//! │ ✗ why the text cannot apply (when it does not fit beside the text)            │
-//! │ / filter · route lookup · add target · trace prompt (typing)  enter · esc cancel │ last pane row
+//! │ ✗ why the text cannot apply, or how to write it (when it does not fit beside)  │
+//! │ add target › typed text (a previous entry shows selected)   enter add · esc   │ last pane row
 //! ├──────────────────────────────────────────────────────────────────────────────────┤
-//! │ devbox │ ● sources ok │ netlens 0.3% 9.65 MB │ PAUSED │ message …         ? help │ status bar
+//! │ enter details  a add  x remove  P probe  / filter  s sort  g top  ? help         │ key hints (≥ 20 rows)
+//! │ devbox │ ✗ default-ipv4 no_route +1 │ netlens 0.3% 9.65 MB │ PAUSED │ message  ? help │ status bar
 //! └──────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
@@ -30,27 +31,27 @@
 //! Below [`MIN_WIDTH`] × [`MIN_HEIGHT`] only a short "terminal too small" note is drawn.
 
 use netlens_collectors::Store;
-use netlens_collectors::model::{SourceState, Timestamp};
+use netlens_collectors::model::Timestamp;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 
 use crate::component::Component;
 use crate::context::{Keys, Paint};
-use crate::format::{Clock, Memory};
-use crate::state::{Mode, StatusLevel, Tab, UiState};
+use crate::format::Clock;
+use crate::state::{Mode, Tab, UiState};
 use crate::theme::Theme;
-use crate::widgets::text::{fill, put, put_spans, spans_width, width};
+use crate::widgets::text::{fill, put, width};
 use crate::widgets::{split_bottom, split_top};
+use crate::{hints, status_bar};
 
 /// Narrowest terminal the panes are drawn in.
 pub const MIN_WIDTH: u16 = 40;
 /// Shortest terminal the panes are drawn in.
 pub const MIN_HEIGHT: u16 = 10;
 
-/// App-reported status messages fade to muted after this long.
-const STATUS_FRESH_S: i64 = 15;
+/// From this height a line above the status bar lists the current tab's keys.
+pub const HINT_BAR_HEIGHT: u16 = 20;
 
 /// Draw the whole screen for `store` as the UI state says, with relative times seen
 /// from `now`.
@@ -65,10 +66,13 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &mut UiState, theme: &Theme, n
         too_small(frame.buffer_mut(), area, theme);
         return;
     }
+    ui.expire_status(now);
     let (tab_row, rest) = split_top(area, 1);
-    let (body, status_row) = split_bottom(rest, 1);
+    let (rest, status_row) = split_bottom(rest, 1);
+    let (body, hint_row) = split_bottom(rest, u16::from(area.height >= HINT_BAR_HEIGHT));
     tab_bar(frame.buffer_mut(), tab_row, ui, theme, now);
-    status_bar(frame.buffer_mut(), status_row, store, ui, theme, now);
+    status_bar::render(frame.buffer_mut(), status_row, store, ui, theme);
+    hints::render(frame.buffer_mut(), hint_row, ui, theme);
     let UiState { tab, tabs, bindings, .. } = ui;
     let paint = Paint { store, theme, now, keys: Keys(bindings) };
     tabs.get_mut(*tab).render(frame, body, &paint);
@@ -196,128 +200,6 @@ fn tab_bar(buf: &mut Buffer, row: Rect, ui: &mut UiState, theme: &Theme, now: Ti
     }
 }
 
-/// One piece of the status bar.
-struct Segment {
-    spans: Vec<(String, Style)>,
-    /// Lower is dropped later when the bar is too narrow.
-    keep: u8,
-}
-
-impl Segment {
-    fn width(&self) -> u16 {
-        self.spans.iter().map(|(text, _)| width_of(text)).sum()
-    }
-}
-
-fn status_bar(buf: &mut Buffer, row: Rect, store: &Store, ui: &UiState, theme: &Theme, now: Timestamp) {
-    let bar = theme.status_bar();
-    fill(buf, row, bar);
-    let host = &store.system().host;
-    let mut left = Vec::new();
-    if ui.paused {
-        left.push(Segment { spans: vec![(" PAUSED ".to_owned(), theme.paused())], keep: 0 });
-    }
-    let hostname = if host.hostname.is_empty() { "netlens" } else { host.hostname.as_str() };
-    left.push(Segment { spans: vec![(hostname.to_owned(), bar.patch(theme.accent()))], keep: 2 });
-    if let Some(netns) = &host.netns {
-        left.push(Segment {
-            spans: vec![
-                ("netns ".to_owned(), bar.patch(theme.muted())),
-                (netns.clone(), bar.patch(theme.info())),
-            ],
-            keep: 1,
-        });
-    }
-    left.push(sources_segment(store, theme, bar));
-    let usage = store.usage();
-    if usage.rss_bytes > 0 {
-        left.push(Segment {
-            spans: vec![
-                ("netlens ".to_owned(), bar.patch(theme.muted())),
-                (format!("{:.1}% {}", usage.cpu_pct, Memory(usage.rss_bytes)), bar),
-            ],
-            keep: 5,
-        });
-    }
-    let help_key = ui.keys_of("help").unwrap_or("?");
-    let help = Segment {
-        spans: vec![
-            (help_key.to_owned(), bar.patch(theme.accent())),
-            (" help ".to_owned(), bar.patch(theme.muted())),
-        ],
-        keep: 1,
-    };
-    let message = ui.status.as_ref().map(|status| {
-        let fresh = status.at.is_none_or(|at| (now - at).whole_seconds() < STATUS_FRESH_S);
-        let style = match status.level {
-            _ if !fresh => theme.muted(),
-            StatusLevel::Info => theme.info(),
-            StatusLevel::Success => theme.ok(),
-            StatusLevel::Warning => theme.warn(),
-            StatusLevel::Error => theme.error(),
-        };
-        (status.text.as_str(), bar.patch(style))
-    });
-
-    // Drop the least important segments until the rest plus a readable message fit.
-    let separator = 3;
-    let message_min = message.map_or(0, |(text, _)| width_of(text).min(24));
-    loop {
-        let used: u16 = left.iter().map(|s| s.width() + separator).sum::<u16>() + help.width() + 1;
-        if used + message_min <= row.width || left.len() <= 1 {
-            break;
-        }
-        let Some(drop) = left.iter().enumerate().max_by_key(|(_, s)| s.keep).map(|(i, _)| i) else { break };
-        left.remove(drop);
-    }
-    let mut x = row.x + 1;
-    for (i, segment) in left.iter().enumerate() {
-        if i > 0 {
-            x += put(buf, x, row.y, row.right().saturating_sub(x), " │ ", bar.patch(theme.border()));
-        }
-        let spans: Vec<(&str, Style)> = segment.spans.iter().map(|(t, s)| (t.as_str(), *s)).collect();
-        x += put_spans(buf, x, row.y, row.right().saturating_sub(x), &spans);
-    }
-    if message.is_some() {
-        x += put(buf, x, row.y, row.right().saturating_sub(x), " │ ", bar.patch(theme.border()));
-    }
-    let help_spans: Vec<(&str, Style)> = help.spans.iter().map(|(t, s)| (t.as_str(), *s)).collect();
-    let help_width = spans_width(&help_spans) as u16;
-    let help_x = row.right().saturating_sub(help_width);
-    if help_x > x {
-        put_spans(buf, help_x, row.y, help_width, &help_spans);
-    }
-    if let Some((text, style)) = message {
-        put(buf, x, row.y, help_x.saturating_sub(x + 1), text, style);
-    }
-}
-
-/// `● sources ok`, or the sources that are not.
-fn sources_segment(store: &Store, theme: &Theme, bar: Style) -> Segment {
-    let mut spans = Vec::new();
-    let unhealthy: Vec<_> = store.sources().filter(|s| s.status != SourceState::Ok).collect();
-    if store.sources().next().is_none() {
-        spans.push(("○ sources starting".to_owned(), bar.patch(theme.muted())));
-    } else if unhealthy.is_empty() {
-        spans.push(("● ".to_owned(), bar.patch(theme.ok())));
-        spans.push(("sources ok".to_owned(), bar));
-    } else {
-        for (i, source) in unhealthy.iter().enumerate() {
-            let style = match source.status {
-                SourceState::Failed => theme.error(),
-                SourceState::Degraded => theme.warn(),
-                SourceState::Ok | SourceState::Off => theme.muted(),
-            };
-            if i > 0 {
-                spans.push((" ".to_owned(), bar));
-            }
-            spans.push(("● ".to_owned(), bar.patch(style)));
-            spans.push((format!("{} {}", source.name.as_str(), source.status.as_str()), bar.patch(style)));
-        }
-    }
-    Segment { spans, keep: 3 }
-}
-
 #[cfg(test)]
 mod tests {
     use netlens_collectors::fake;
@@ -397,19 +279,26 @@ mod tests {
                     if let Some(entry) = store.connections().get(14) {
                         panes::connection_details::preview(buf, area, &store, entry, &theme, now, "enter");
                     }
-                    prompt::render(buf, area, &theme, "filter Events", "kind:route", "enter apply", None);
+                    let entry = prompt::Entry {
+                        label: "filter Events",
+                        text: "kind:route",
+                        hint: "enter apply",
+                        problem: None,
+                        selected: true,
+                    };
+                    prompt::render(buf, area, &theme, &entry);
                     let problem = prompt::Problem { start: 4, end: 8, message: "`fast` is not a duration" };
-                    prompt::render(
-                        buf,
-                        area,
-                        &theme,
-                        "filter Connections",
-                        "rtt>fast",
-                        "enter",
-                        Some(problem),
-                    );
+                    let entry = prompt::Entry {
+                        label: "filter Connections",
+                        text: "rtt>fast",
+                        hint: "enter",
+                        problem: Some(problem),
+                        selected: false,
+                    };
+                    prompt::render(buf, area, &theme, &entry);
                     tab_bar(buf, area, &mut ui, &theme, now);
-                    status_bar(buf, area, &store, &ui, &theme, now);
+                    status_bar::render(buf, area, &store, &ui, &theme);
+                    hints::render(buf, area, &ui, &theme);
                     too_small(buf, area, &theme);
                 });
                 assert!(result.is_ok(), "{width}×{height}");
@@ -423,7 +312,7 @@ mod tests {
     #[test]
     fn the_dns_tab_survives_any_small_area() {
         use netlens_collectors::Payload;
-        use netlens_collectors::model::{SourceId, SourceStatus};
+        use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
 
         let store = fake::store();
         let mut dns = UiState::new();

@@ -278,6 +278,8 @@ fn prompt_pause_and_status_message() {
     actions.push(Action::Down);
     actions.push(Action::TogglePause);
     actions.push(Action::Filter);
+    // The prompt opens with the applied filter selected; → keeps it to add to it.
+    actions.push(Action::PromptKeep);
     actions.extend(typed(" wlan"));
     let mut ui = state(&store, Tab::Events, 80, 24, &actions);
     ui.set_status(
@@ -286,6 +288,29 @@ fn prompt_pause_and_status_message() {
         fake::NOW,
     );
     insta::assert_snapshot!("events_filtered_paused_prompt_80x24", text(&render(&ui, 80, 24)));
+}
+
+/// The prompts as a user meets them at 80×24: a duplicate target refused inline, the
+/// question before a removal, a previous entry selected, and an event shown whole.
+#[test]
+fn prompts_confirmation_and_event_details_80x24() {
+    let store = fake::store();
+    let mut duplicate = vec![Action::AddTarget];
+    duplicate.extend(typed("db.internal"));
+    duplicate.push(Action::PromptSubmit);
+    let remove = vec![Action::Down, Action::Down, Action::RemoveTarget];
+    let mut again = vec![Action::RouteLookup];
+    again.extend(typed("10.0.0.1"));
+    again.extend([Action::PromptSubmit, Action::Close, Action::RouteLookup]);
+    for (name, tab, actions) in [
+        ("add_target_duplicate", Tab::Paths, duplicate),
+        ("remove_target_confirm", Tab::Paths, remove),
+        ("route_lookup_again_selected", Tab::Overview, again),
+        ("event_details", Tab::Events, vec![Action::Down, Action::Open]),
+    ] {
+        let ui = state(&store, tab, 80, 24, &actions);
+        insta::assert_snapshot!(format!("{name}_80x24"), text(&render(&ui, 80, 24)));
+    }
 }
 
 #[test]

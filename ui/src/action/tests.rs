@@ -50,7 +50,9 @@ fn default_bindings() {
         (key(KeyCode::Up, NONE), Some(Action::Up)),
         (key(KeyCode::Char('k'), NONE), Some(Action::Up)),
         (key(KeyCode::Char('j'), NONE), Some(Action::Down)),
-        (key(KeyCode::Char('g'), NONE), Some(Action::ToggleGroup)),
+        // `g` is the first row on every tab; grouping has its own key.
+        (key(KeyCode::Char('g'), NONE), Some(Action::Top)),
+        (key(KeyCode::Char('o'), NONE), Some(Action::ToggleGroup)),
         (key(KeyCode::Home, NONE), Some(Action::Top)),
         (key(KeyCode::Char('G'), SHIFT), Some(Action::Bottom)),
         (key(KeyCode::End, NONE), Some(Action::Bottom)),

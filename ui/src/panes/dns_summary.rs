@@ -1,13 +1,43 @@
 //! The Overview's line on DNS: how the resolver and its servers are doing, in a
-//! sentence coloured by the worst of it.
+//! sentence coloured by the worst of it, which it names first (a server timing out).
+
+use std::net::IpAddr;
 
 use netlens_collectors::Store;
 use netlens_collectors::model::{SourceId, SourceState};
+use netlens_collectors::store::ServerHealth;
 use ratatui::style::Style;
 
 use super::tones::latency_style;
 use crate::format::{Count, Millis};
 use crate::theme::Theme;
+
+/// A server that loses at least this share of its queries (timeouts and errors) is
+/// failing; any loss at all is worth a warning.
+pub(crate) const FAILING_PCT: f64 = 50.0;
+
+/// The server doing worst: the highest share of timeouts and errors among those that
+/// had any, from the store's per-server health.
+pub(crate) fn worst_server(store: &Store) -> Option<(IpAddr, &ServerHealth)> {
+    store
+        .dns()
+        .servers()
+        .iter()
+        .filter(|(_, health)| health.timeouts + health.errors > 0)
+        .max_by(|(_, a), (_, b)| a.error_rate_pct().total_cmp(&b.error_rate_pct()))
+        .map(|(server, health)| (*server, health))
+}
+
+/// What is wrong with a server, briefly: `4 of 8 timed out`, `2 of 9 failed`,
+/// `2 timed out, 1 failed of 6`.
+pub(crate) fn server_trouble(health: &ServerHealth) -> String {
+    let (timeouts, errors, queries) = (Count(health.timeouts), Count(health.errors), Count(health.queries));
+    match (health.timeouts, health.errors) {
+        (_, 0) => format!("{timeouts} of {queries} timed out"),
+        (0, _) => format!("{errors} of {queries} failed"),
+        _ => format!("{timeouts} timed out, {errors} failed of {queries}"),
+    }
+}
 
 /// How DNS is doing, for the Overview's colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,12 +77,13 @@ pub(crate) fn summary(store: &Store, theme: &Theme) -> Vec<(String, Style)> {
     };
     let counters = dns.counters();
     let capture = store.source(SourceId::DnsCapture).filter(|status| status.status != SourceState::Ok);
-    let servers = dns.servers().values().filter(|health| health.queries > 0);
-    let all_failing = servers.clone().count() > 0 && servers.clone().all(|h| h.error_rate_pct() >= 50.0);
-    let some_failing = servers.clone().any(|h| h.error_rate_pct() > 0.0);
-    let health = if config.nameservers.is_empty() || all_failing {
+    // The worst server decides as much as the capture's own count: timeouts seen by
+    // traces and probes reach the server health, not the capture counters.
+    let worst = worst_server(store);
+    let failing = worst.is_some_and(|(_, health)| health.error_rate_pct() >= FAILING_PCT);
+    let health = if config.nameservers.is_empty() || failing {
         Health::Error
-    } else if !dns.warnings().is_empty() || counters.timeouts > 0 || capture.is_some() || some_failing {
+    } else if !dns.warnings().is_empty() || counters.timeouts > 0 || capture.is_some() || worst.is_some() {
         Health::Warn
     } else {
         Health::Ok
@@ -96,7 +127,11 @@ pub(crate) fn summary(store: &Store, theme: &Theme) -> Vec<(String, Style)> {
             spans.push((format!("{n} warning{}", if n == 1 { "" } else { "s" }), theme.warn()));
         }
     }
-    if counters.timeouts > 0 {
+    if let Some((server, health)) = worst {
+        spans.push(separator());
+        let style = if failing { theme.error() } else { theme.warn() };
+        spans.push((format!("{server} {}", server_trouble(health)), style));
+    } else if counters.timeouts > 0 {
         let s = if counters.timeouts == 1 { "" } else { "s" };
         spans.push(separator());
         spans.push((format!("{} timeout{s}", Count(counters.timeouts)), theme.warn()));
@@ -134,11 +169,13 @@ mod tests {
         let theme = Theme::default();
         let store = fake::store();
         let line = texts(&summary(&store, &theme));
+        // 10.0.0.53 lost half its queries: the line is red, and names it first.
         assert_eq!(
             line,
-            "● 127.0.0.53 +1 (stub → 2 upstreams) · 1 warning · 2 timeouts · 40 queries · p50 5.10ms · NAT64 64:ff9b::/96"
+            "● 127.0.0.53 +1 (stub → 2 upstreams) · 1 warning · 10.0.0.53 2 timed out, 1 failed of 6 · \
+             40 queries · p50 5.10ms · NAT64 64:ff9b::/96"
         );
-        assert_eq!(summary(&store, &theme)[0].1, theme.warn());
+        assert_eq!(summary(&store, &theme)[0].1, theme.error());
 
         let empty = Store::default();
         assert_eq!(texts(&summary(&empty, &theme)), "waiting for the first resolver read…");

@@ -13,6 +13,7 @@ pub(crate) mod dns_resolver;
 pub(crate) mod dns_servers;
 pub(crate) mod dns_summary;
 pub(crate) mod dns_trace;
+pub(crate) mod event_details;
 pub(crate) mod events;
 pub(crate) mod help;
 pub(crate) mod interfaces;

@@ -20,8 +20,8 @@ pub use sort::{ConnectionSort, InterfaceSort, Newest, PathSort, RouteSort, SortK
 pub(crate) use table::Motion;
 pub use table::{Scroll, TableState};
 pub use tabs::{
-    ConnectionDetails, ConnectionsState, Details, DnsFocus, DnsState, EventsState, InterfacesState,
-    OverviewState, PathDetails, PathsState, PendingTrace, RoutesState, Tabs,
+    ConnectionDetails, ConnectionsState, Details, DnsFocus, DnsState, EventDetails, EventsState,
+    InterfacesState, OverviewState, PathDetails, PathsState, PendingTrace, RoutesState, Tabs,
 };
 
 /// How a status-bar message is coloured.
@@ -38,6 +38,11 @@ pub enum StatusLevel {
     Error,
 }
 
+/// How long a status message stays: long enough to read, short enough that
+/// "adding web.lab.test:8080…" does not outlive what it announced. Problems stay
+/// twice as long.
+pub const MESSAGE_SECONDS: i64 = 5;
+
 /// The latest status-bar message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusMessage {
@@ -45,9 +50,30 @@ pub struct StatusMessage {
     pub text: String,
     /// How to colour it.
     pub level: StatusLevel,
-    /// When the app reported it; `None` for a short hint from a key press, which the
-    /// next key press clears.
+    /// When the app reported it, or (for a hint from a key press) when a frame first
+    /// showed it; `None` until then. It expires [`MESSAGE_SECONDS`] later.
     pub at: Option<Timestamp>,
+    /// A hint from a key press: the next key press clears it too.
+    pub(crate) hint: bool,
+}
+
+impl StatusMessage {
+    /// Whether it is still worth showing at `now` (frame time, not a clock read).
+    #[must_use]
+    pub fn live_at(&self, now: Timestamp) -> bool {
+        let seconds = match self.level {
+            StatusLevel::Info | StatusLevel::Success => MESSAGE_SECONDS,
+            StatusLevel::Warning | StatusLevel::Error => 2 * MESSAGE_SECONDS,
+        };
+        self.at.is_none_or(|at| (now - at).whole_seconds() < seconds)
+    }
+}
+
+impl StatusMessage {
+    /// A hint from a key press, not yet drawn.
+    pub(crate) fn hint(text: impl Into<String>, level: StatusLevel) -> Self {
+        Self { text: text.into(), level, at: None, hint: true }
+    }
 }
 
 /// What the keyboard is talking to.
@@ -233,14 +259,28 @@ impl UiState {
         self.status.as_ref()
     }
 
-    /// Show `text` in the status bar (export results and errors).
+    /// Show `text` in the status bar (export results and errors) for a few seconds
+    /// from `at`.
     pub fn set_status(&mut self, text: impl Into<String>, level: StatusLevel, at: Timestamp) {
-        self.status = Some(StatusMessage { text: text.into(), level, at: Some(at) });
+        self.status = Some(StatusMessage { text: text.into(), level, at: Some(at), hint: false });
     }
 
-    /// A short hint from a key press; the next key press clears it.
+    /// A short hint from a key press; the next key press clears it, and it expires a
+    /// few seconds after it was first drawn.
     pub(crate) fn hint(&mut self, text: impl Into<String>, level: StatusLevel) {
-        self.status = Some(StatusMessage { text: text.into(), level, at: None });
+        self.status = Some(StatusMessage::hint(text, level));
+    }
+
+    /// Age the status message by the frame's time: stamp a new hint with it, and drop
+    /// a message past its time. The UI reads no clock of its own; the app passes the
+    /// time each frame is drawn for.
+    pub fn expire_status(&mut self, now: Timestamp) {
+        if let Some(status) = &mut self.status {
+            status.at.get_or_insert(now);
+            if !status.live_at(now) {
+                self.status = None;
+            }
+        }
     }
 
     /// Record the terminal size (also done by `Action::Resize`). Page sizes and mouse

@@ -35,6 +35,23 @@ pub enum PromptKind {
     AddTarget,
     /// `t`: a name to trace the way the system resolver looks it up.
     Trace,
+    /// `x` on the Paths tab: `y` stops watching the target in [`Prompt::subject`];
+    /// any other key keeps it.
+    ConfirmRemove,
+}
+
+impl PromptKind {
+    /// What the prompt does, as its label says (`filter` is followed by the tab).
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Filter => "filter",
+            Self::RouteLookup => "route lookup",
+            Self::AddTarget => "add target",
+            Self::Trace => "trace name",
+            Self::ConfirmRemove => "remove target",
+        }
+    }
 }
 
 /// The one-line prompt: what it is for, the text typed so far, and the tab it was
@@ -47,4 +64,12 @@ pub struct Prompt {
     pub(crate) draft: String,
     /// The tab under it.
     pub(crate) tab: Tab,
+    /// The draft is the previous entry, selected: the first character typed replaces
+    /// it (so it is never glued onto), a deletion clears it, an arrow keeps it.
+    pub(crate) selected: bool,
+    /// Why Enter did not apply the draft (a duplicate target, text that does not
+    /// parse), shown inline until the draft changes.
+    pub(crate) error: Option<String>,
+    /// What a confirmation is about (the target `x` would remove).
+    pub(crate) subject: String,
 }

@@ -100,6 +100,16 @@ pub struct RoutesState {
     pub(crate) table: TableState<RouteSort, Filter>,
 }
 
+/// The open details overlay of one timeline entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventDetails {
+    /// Which entry: its place in the order of arrival (`Timeline::appended()` counts
+    /// them), which newer entries do not change.
+    pub(crate) serial: u64,
+    /// How far it is scrolled.
+    pub(crate) scroll: Scroll,
+}
+
 /// The Events tab. The cursor counts from the newest entry the filter lets through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventsState {
@@ -109,11 +119,13 @@ pub struct EventsState {
     pub(crate) anchor: u64,
     /// Whether the list stays on the newest entry.
     pub(crate) follow: bool,
+    /// The entry shown whole (Enter), if any.
+    pub(crate) details: Option<EventDetails>,
 }
 
 impl Default for EventsState {
     fn default() -> Self {
-        Self { table: TableState::default(), anchor: 0, follow: true }
+        Self { table: TableState::default(), anchor: 0, follow: true, details: None }
     }
 }
 

@@ -51,13 +51,10 @@ impl PathsState {
         Some(target)
     }
 
-    /// `x` / Delete: stop watching the selected user target.
-    fn remove_target(&mut self, ctx: &mut Handle<'_>) -> Reply {
+    /// `x` / Delete: stop watching the selected user target (the app asks first, and
+    /// closes its details once it is removed).
+    fn remove_target(&self, ctx: &mut Handle<'_>) -> Reply {
         let Some(target) = self.acted_on(ctx, "removing") else { return Reply::Handled };
-        if self.details.as_ref().is_some_and(|open| open.target == target) {
-            self.details = None;
-        }
-        ctx.hint(format!("removing {target}"), StatusLevel::Info);
         Reply::Run(Command::RemoveTarget(target))
     }
 

@@ -1,6 +1,9 @@
 //! The one-line prompt: the current table's filter, a route lookup, a new path
-//! target, a name to trace. Typing edits the draft; Enter applies it, or keeps the
-//! prompt open with its error shown when the text does not parse; Esc cancels.
+//! target, a name to trace, the confirmation of a removal. A prompt opens empty or
+//! with the previous entry selected, so the first key typed replaces it. Typing edits
+//! the draft; Enter applies it, or keeps the prompt open with the reason inline
+//! whenever it cannot be applied (text that does not parse, a target already
+//! watched); Esc cancels. Nothing typed reaches the app's bindings.
 
 use netlens_collectors::Store;
 use netlens_collectors::dns::candidates::candidates;
@@ -42,7 +45,7 @@ pub(super) fn open_trace(ui: &mut UiState, store: &Store) {
     open(ui, PromptKind::Trace, draft);
 }
 
-/// `a`: the add-target prompt (Paths tab).
+/// `a`: the add-target prompt (Paths tab), empty.
 pub(super) fn open_add_target(ui: &mut UiState) {
     if ui.tab != Tab::Paths {
         let key = ui.keys_of(Tab::Paths.binding()).unwrap_or("3").to_owned();
@@ -52,9 +55,16 @@ pub(super) fn open_add_target(ui: &mut UiState) {
     open(ui, PromptKind::AddTarget, String::new());
 }
 
-/// Open the prompt for `kind`, starting from `draft`.
+/// `x` on the Paths tab: ask before `target` stops being watched.
+pub(crate) fn confirm_remove(ui: &mut UiState, target: String) {
+    open(ui, PromptKind::ConfirmRemove, String::new());
+    ui.prompt.subject = target;
+}
+
+/// Open the prompt for `kind`, starting from `draft`, selected when there is one.
 fn open(ui: &mut UiState, kind: PromptKind, draft: String) {
-    ui.prompt = Prompt { kind, draft, tab: ui.tab };
+    let selected = !draft.is_empty();
+    ui.prompt = Prompt { kind, draft, tab: ui.tab, selected, error: None, subject: String::new() };
     ui.mode = Mode::Prompt;
 }
 
@@ -68,10 +78,25 @@ pub(super) fn handle(ui: &mut UiState, store: &Store, action: Action) -> Option<
     };
     match reply {
         Reply::Run(command) => return Some(command),
-        Reply::Dismiss => ui.mode = Mode::Normal,
-        Reply::Ignored if action == Action::PromptSubmit => return submit(ui, store),
+        Reply::Dismiss => {
+            ui.mode = Mode::Normal;
+            if ui.prompt.kind == PromptKind::ConfirmRemove {
+                let text = format!("kept {}", ui.prompt.subject);
+                ui.hint(text, StatusLevel::Info);
+            }
+        }
+        Reply::Ignored if action == Action::PromptSubmit || ui.prompt.kind == PromptKind::ConfirmRemove => {
+            return submit(ui, store);
+        }
         Reply::Handled | Reply::Ignored => {}
     }
+    None
+}
+
+/// Enter refused the draft: say why inline, and keep the prompt open.
+fn refuse(ui: &mut UiState, why: impl Into<String>) -> Option<Command> {
+    ui.prompt.error = Some(why.into());
+    ui.prompt.selected = false;
     None
 }
 
@@ -84,15 +109,15 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
             if set_filter(ui, store, &text) {
                 ui.prompt.draft.clear();
                 ui.mode = Mode::Normal;
+                None
             } else {
-                ui.hint("not applied: fix it, or esc keeps the current filter", StatusLevel::Warning);
+                refuse(ui, "not applied: fix it, or esc keeps the current filter")
             }
-            None
         }
         PromptKind::RouteLookup => {
-            let Ok(request) = ui.prompt.draft.parse::<LookupRequest>() else {
-                ui.hint("not looked up: fix it, or esc cancels", StatusLevel::Warning);
-                return None;
+            let request = match ui.prompt.draft.parse::<LookupRequest>() {
+                Ok(request) => request,
+                Err(error) => return refuse(ui, format!("not looked up: {error}")),
             };
             ui.prompt.draft.clear();
             ui.lookup.request = Some(request.clone());
@@ -100,17 +125,17 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
             Some(Command::RouteLookup(request))
         }
         PromptKind::AddTarget => {
-            let Ok(target) = ui.prompt.draft.parse::<Target>() else {
-                ui.hint("not added: fix it, or esc cancels", StatusLevel::Warning);
-                return None;
+            let target = match ui.prompt.draft.parse::<Target>() {
+                Ok(target) => target,
+                Err(error) => return refuse(ui, format!("not added: {error}")),
             };
+            // The selection under the prompt stays where it is: a refused target
+            // changes nothing.
+            if store.path(&target.text).is_some() {
+                return refuse(ui, format!("{target} is already watched: type another, or esc"));
+            }
             ui.prompt.draft.clear();
             ui.mode = Mode::Normal;
-            if store.path(&target.text).is_some() {
-                ui.hint(format!("{target} is already watched"), StatusLevel::Info);
-                ui.tabs.paths.reselect(store, Some(target.text));
-                return None;
-            }
             ui.hint(format!("adding {target}…"), StatusLevel::Info);
             Some(Command::AddTarget(target))
         }
@@ -118,9 +143,8 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
             // The same check the tracer makes, without a search list: what is typed
             // must be a host name at all; expanding it is the tracer's job.
             let name = ui.prompt.draft.trim().to_owned();
-            if candidates(&name, &[], 1).is_err() {
-                ui.hint("not traced: fix it, or esc cancels", StatusLevel::Warning);
-                return None;
+            if let Err(error) = candidates(&name, &[], 1) {
+                return refuse(ui, format!("not traced: {error}"));
             }
             ui.prompt.draft.clear();
             ui.mode = Mode::Normal;
@@ -133,5 +157,19 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
             dns.pending = Some(PendingTrace { name: name.clone(), since });
             Some(Command::Trace(name))
         }
+        PromptKind::ConfirmRemove => {
+            let target = std::mem::take(&mut ui.prompt.subject);
+            ui.mode = Mode::Normal;
+            if let Some(open) = &ui.tabs.paths.details
+                && open.target == target
+            {
+                ui.tabs.paths.details = None;
+            }
+            ui.hint(format!("removing {target}…"), StatusLevel::Info);
+            Some(Command::RemoveTarget(target))
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

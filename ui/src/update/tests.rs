@@ -91,7 +91,8 @@ fn movement_clamps_to_the_rows() {
     assert_eq!(ui.tabs.routes.table.cursor, data_rows - 1);
     let model = routes::model(&store, &ui.tabs.routes);
     let shown = ui.tabs.routes.table.shown.unwrap_or_else(|| panic!("drawn"));
-    assert_eq!(shown, 20, "the frame recorded the rows of an 80×24 screen");
+    // 24 rows less the tab bar, the key hints, the status bar and the pane's frame and heading.
+    assert_eq!(shown, 19, "the frame recorded the rows of an 80×24 screen");
     assert!(ui.tabs.routes.table.offset + shown >= model.lines.len(), "last row visible");
     run(&mut ui, &store, &[Action::Top]);
     assert_eq!((ui.tabs.routes.table.cursor, ui.tabs.routes.table.offset), (0, 0));
@@ -109,10 +110,10 @@ fn keys_before_the_first_frame_move_the_cursor_and_the_frame_scrolls_to_it() {
     assert_eq!((table.cursor, table.offset, table.shown), (19, 0, None), "no geometry is guessed");
     crate::testing::draw(&mut ui, &store);
     let table = &ui.tabs.interfaces.table;
-    assert_eq!(table.shown, Some(19), "the frame recorded its rows");
-    assert_eq!((table.cursor, table.offset), (19, 1), "and scrolled the cursor into view");
+    assert_eq!(table.shown, Some(18), "the frame recorded its rows");
+    assert_eq!((table.cursor, table.offset), (19, 2), "and scrolled the cursor into view");
     update(&mut ui, &store, Action::PageDown);
-    assert_eq!((ui.tabs.interfaces.table.cursor, ui.tabs.interfaces.table.offset), (37, 19));
+    assert_eq!((ui.tabs.interfaces.table.cursor, ui.tabs.interfaces.table.offset), (36, 19));
 }
 
 #[test]
@@ -290,11 +291,9 @@ fn help_scrolls_when_the_screen_is_short() {
     assert_eq!(ui.help.scroll.line, limit);
     run(&mut ui, &store, &[Action::Up, Action::Top]);
     assert_eq!(ui.help.scroll.line, 0);
-    // Since the Paths and DNS keys, 80×24 scrolls by a few lines; 80×31 shows everything.
-    run(&mut ui, &store, &[Action::Resize(80, 30), Action::Bottom]);
-    assert_eq!(ui.help.scroll.line, 1, "one line short at 80×30");
-    run(&mut ui, &store, &[Action::Resize(80, 31), Action::Bottom]);
-    assert_eq!(ui.help.scroll.line, 0, "everything fits at 80×31");
+    // From 80 columns the three columns fit 24 rows: nothing to scroll.
+    run(&mut ui, &store, &[Action::Resize(80, 24), Action::Bottom]);
+    assert_eq!(ui.help.scroll.line, 0, "everything fits at 80×24");
 }
 
 fn with_notices(store: &Store, count: usize) -> Store {
@@ -416,10 +415,7 @@ fn connections_filter_applies_only_when_valid() {
     assert_eq!(ui.mode(), Mode::Prompt, "enter on an invalid filter does not apply it");
     assert_eq!(ui.draft(), "rtt>fast", "the text stays to be fixed");
     assert_eq!(ui.filter(Tab::Connections), "proc:firefox");
-    assert_eq!(
-        ui.status().map(|s| s.text.as_str()),
-        Some("not applied: fix it, or esc keeps the current filter")
-    );
+    assert_eq!(ui.prompt.error.as_deref(), Some("not applied: fix it, or esc keeps the current filter"));
     run(&mut ui, &store, &[Action::PromptCancel]);
     assert_eq!((ui.mode(), ui.filter(Tab::Connections)), (Mode::Normal, "proc:firefox"));
 
@@ -447,13 +443,14 @@ fn grouping_toggles_and_keeps_the_selection() {
     run(&mut ui, &store, &[Action::ToggleGroup]);
     assert!(!ui.grouped());
     assert_eq!(selected_cookie(&ui, &store), Some(6));
-    // Elsewhere `g` is the classic "first row".
+    // Elsewhere grouping only says where it works, and moves nothing.
     let (mut ui, store) = ui_at(Tab::Routes);
     run(&mut ui, &store, &[Action::Down, Action::Down]);
     assert_eq!(ui.tabs.routes.table.cursor, 2);
     run(&mut ui, &store, &[Action::ToggleGroup]);
     assert!(!ui.grouped());
-    assert_eq!(ui.tabs.routes.table.cursor, 0);
+    assert_eq!(ui.tabs.routes.table.cursor, 2);
+    assert!(ui.status().is_some_and(|s| s.text.contains("Connections tab (5)")));
 }
 
 #[test]
@@ -498,7 +495,10 @@ fn route_lookup_prompt_asks_and_shows_the_answer() {
         typed(&mut ui, &store, "1.1.1.1 mark=x");
         assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None, "a bad request is not asked");
         assert_eq!(ui.mode(), Mode::Prompt, "the prompt stays open with its error");
-        assert!(ui.status().is_some_and(|s| s.text.contains("not looked up")));
+        assert!(
+            ui.prompt.error.as_ref().is_some_and(|e| e.contains("not looked up")),
+            "the reason is inline"
+        );
         run(&mut ui, &store, &[Action::PromptDeleteWord]);
         let request: LookupRequest = "1.1.1.1".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -541,19 +541,21 @@ fn add_target_prompt_parses_and_refuses_duplicates() {
     typed(&mut ui, &store, "example.com:99999");
     assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None);
     assert_eq!(ui.mode(), Mode::Prompt);
-    assert!(ui.status().is_some_and(|s| s.text.contains("not added")));
+    assert!(ui.prompt.error.as_ref().is_some_and(|e| e.contains("not added")), "the reason is inline");
     run(&mut ui, &store, &[Action::PromptClear]);
     typed(&mut ui, &store, "Example.COM:443,probe=icmp");
     let target: Target = "example.com:443,probe=icmp".parse().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(update(&mut ui, &store, Action::PromptSubmit), Some(Command::AddTarget(target)));
     assert_eq!(ui.mode(), Mode::Normal);
 
-    // A target already watched is selected instead of added twice.
+    // A target already watched is refused inline; the prompt stays open and the
+    // selection under it does not move.
     run(&mut ui, &store, &[Action::AddTarget]);
     typed(&mut ui, &store, "db.internal");
     assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None);
-    assert!(ui.status().is_some_and(|s| s.text.contains("already watched")));
-    assert_eq!(ui.tabs.paths.table.cursor, 4);
+    assert_eq!(ui.mode(), Mode::Prompt);
+    assert!(ui.prompt.error.as_ref().is_some_and(|e| e.contains("already watched")));
+    assert_eq!(ui.tabs.paths.table.cursor, 0);
 }
 
 #[test]
@@ -566,8 +568,10 @@ fn remove_and_probe_act_on_user_targets_only() {
     assert!(ui.status().is_some_and(|s| s.text.contains("never probed")));
     run(&mut ui, &store, &[Action::Down, Action::Down]);
     assert_eq!(update(&mut ui, &store, Action::ProbeNow), Some(Command::ProbeNow("example.org:443".into())));
+    assert_eq!(update(&mut ui, &store, Action::RemoveTarget), None, "asked first");
+    assert_eq!((ui.mode(), ui.prompt_kind()), (Mode::Prompt, crate::state::PromptKind::ConfirmRemove));
     assert_eq!(
-        update(&mut ui, &store, Action::RemoveTarget),
+        update(&mut ui, &store, Action::PromptInput('y')),
         Some(Command::RemoveTarget("example.org:443".into()))
     );
     // db.internal has no port and no probe= option: nothing to probe.
@@ -577,8 +581,10 @@ fn remove_and_probe_act_on_user_targets_only() {
     // From the details view it acts on the open path, and removing closes the view.
     run(&mut ui, &store, &[Action::Down, Action::Open]);
     assert_eq!(ui.path_details(), Some("10.8.0.1,probe=icmp"));
+    assert_eq!(update(&mut ui, &store, Action::RemoveTarget), None, "asked first");
+    assert_eq!(ui.path_details(), Some("10.8.0.1,probe=icmp"), "open until removed");
     assert_eq!(
-        update(&mut ui, &store, Action::RemoveTarget),
+        update(&mut ui, &store, Action::PromptInput('y')),
         Some(Command::RemoveTarget("10.8.0.1,probe=icmp".into()))
     );
     assert_eq!(ui.path_details(), None);
@@ -629,7 +635,7 @@ fn trace_prompt_checks_the_name_and_shows_the_trace() {
     typed(&mut ui, &store, "db..corp");
     assert_eq!(update(&mut ui, &store, Action::PromptSubmit), None);
     assert_eq!(ui.mode(), Mode::Prompt, "the prompt stays open with its error");
-    assert!(ui.status().is_some_and(|s| s.text.contains("not traced")));
+    assert!(ui.prompt.error.as_ref().is_some_and(|e| e.contains("not traced")), "the reason is inline");
     run(&mut ui, &store, &[Action::PromptClear]);
     typed(&mut ui, &store, " Example.ORG ");
     assert_eq!(update(&mut ui, &store, Action::PromptSubmit), Some(Command::Trace("Example.ORG".into())));
@@ -697,7 +703,7 @@ fn dns_focus_switches_and_esc_goes_back_to_the_log() {
 fn dns_log_moves_filters_and_keeps_its_row() {
     let (mut ui, store) = ui_at(Tab::Dns);
     let visible = ui.tabs.dns.table.shown.unwrap_or_else(|| panic!("drawn"));
-    assert_eq!(visible, 14);
+    assert_eq!(visible, 13);
     run(&mut ui, &store, &[Action::Down, Action::Down, Action::PageDown]);
     assert_eq!(ui.tabs.dns.table.cursor, 2 + visible - 1);
     run(&mut ui, &store, &[Action::Bottom]);

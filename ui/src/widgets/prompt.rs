@@ -1,7 +1,8 @@
-//! The one-line filter prompt: what is being typed, a cursor, and how to finish — or,
+//! The one-line prompt: what it does (its label), what is being typed, a cursor, and
+//! how to write it and finish (beside, or on the line above when it does not fit) — or,
 //! when the text cannot be applied, what is wrong with it: the offending part
-//! underlined in the error colour and the reason beside it (or on the line above when
-//! it does not fit beside).
+//! underlined in the error colour and the reason beside it (or on the line above).
+//! A previous entry the prompt opened with shows selected: typing replaces it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
@@ -21,20 +22,28 @@ pub(crate) struct Problem<'a> {
     pub message: &'a str,
 }
 
-/// Draw the prompt on the last row of `area` (and a problem's reason on the row above
-/// when it does not fit beside the text); returns where the cursor is.
-pub(crate) fn render(
-    buf: &mut Buffer,
-    area: Rect,
-    theme: &Theme,
-    label: &str,
-    text: &str,
-    hint: &str,
-    problem: Option<Problem<'_>>,
-) -> Position {
+/// What the prompt line shows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry<'a> {
+    /// What the prompt does: `add target`, `filter Events`.
+    pub label: &'a str,
+    /// The text typed so far.
+    pub text: &'a str,
+    /// How to write it and finish.
+    pub hint: &'a str,
+    /// What is wrong with the text, if anything.
+    pub problem: Option<Problem<'a>>,
+    /// The text is a previous entry, selected: the first key typed replaces it.
+    pub selected: bool,
+}
+
+/// Draw the prompt on the last row of `area` (and the hint or a problem's reason on
+/// the row above when it does not fit beside the text); returns where the cursor is.
+pub(crate) fn render(buf: &mut Buffer, area: Rect, theme: &Theme, entry: &Entry<'_>) -> Position {
+    let Entry { label, text, hint, problem, selected } = *entry;
     let line = Rect::new(area.x, area.bottom().saturating_sub(1), area.width, area.height.min(1));
     fill(buf, line, theme.overlay());
-    let label_spans = [(" / ", theme.title()), (label, theme.muted()), (" ", theme.muted())];
+    let label_spans = [(" ", theme.title()), (label, theme.title()), (" › ", theme.muted())];
     let label_width = put_spans(buf, line.x, line.y, line.width, &label_spans);
     let mut room = line.width.saturating_sub(label_width);
     let reason = problem.map(|p| format!("✗ {}", p.message));
@@ -51,12 +60,17 @@ pub(crate) fn render(
             let spans = [(" ", theme.error()), (reason.as_str(), theme.error())];
             put_spans(buf, above.x, above.y, above.width, &spans);
         }
-        _ => {
+        Some(_) => {}
+        None => {
             let hint_spans = [(hint, theme.muted()), (" ", theme.muted())];
             let hint_width = spans_width(&hint_spans) as u16;
-            if reason.is_none() && room > hint_width + 12 {
+            if room > hint_width + 12 {
                 put_spans(buf, line.right() - hint_width, line.y, hint_width, &hint_spans);
                 room -= hint_width + 1;
+            } else if area.height >= 2 {
+                let above = Rect::new(line.x, line.y - 1, line.width, 1);
+                fill(buf, above, theme.overlay());
+                put_spans(buf, above.x, above.y, above.width, &[(" ", theme.muted()), (hint, theme.muted())]);
             }
         }
     }
@@ -71,7 +85,7 @@ pub(crate) fn render(
         skipped += 1;
     }
     let x = line.x + label_width;
-    let plain = theme.overlay().patch(theme.text());
+    let plain = if selected { theme.selection() } else { theme.overlay().patch(theme.text()) };
     let used = match problem {
         Some(problem) => {
             let bad = theme.overlay().patch(theme.error()).add_modifier(Modifier::UNDERLINED);
