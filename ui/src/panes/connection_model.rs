@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use netlens_collectors::model::{ProcessInfo, Protocol, SocketState, Timestamp};
 use netlens_collectors::{ConnectionCounts, ConnectionEntry, Store};
 
-pub(crate) use owner::{Owner, Unowned, owner};
+pub(crate) use owner::{Owner, owner};
 
 use crate::state::{ConnectionSort, ConnectionsState};
 use crate::widgets::table::scroll;

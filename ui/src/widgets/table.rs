@@ -76,55 +76,43 @@ impl Layout {
     /// 1. Columns are taken in `keep` order while their minimum fits.
     /// 2. The spare width brings them to what they want, in `grow` order: the
     ///    flexible (text) columns are the ones cut when the screen is narrow.
-    /// 3. What is left is spread evenly over the measured columns still under their
+    /// 3. While a column the table cannot do without (`keep` 0) is cut, the least
+    ///    important rank of columns shown gives its room away, if that makes it
+    ///    whole: a peer's name is worth more than the local port, a pid suffix is not
+    ///    worth the RTT.
+    /// 4. What is left is spread evenly over the measured columns still under their
     ///    maximum, so the table spans the width without cutting anything.
     pub(crate) fn fit(columns: &[Column], measure: &Measure, x: u16, width: u16) -> Self {
         let n = columns.len().min(MAX_COLUMNS);
         let mut want = [0_u16; MAX_COLUMNS];
-        let mut floor = [0_u16; MAX_COLUMNS];
         for (i, column) in columns.iter().enumerate().take(n) {
             want[i] = match measure.widths[i] {
                 None => column.max,
                 Some(0) => 0,
                 Some(cells) => cells.max(heading_width(column)).min(column.max),
             };
-            floor[i] = column.min.min(want[i]);
         }
-        let mut widths = [0_u16; MAX_COLUMNS];
-        let mut included = [false; MAX_COLUMNS];
+        let columns = &columns[..n];
+        let (mut widths, mut included, mut spare) = place(columns, measure, &want, u8::MAX, width);
+        // Each round leaves out at least one more rank, so this ends within `n` rounds.
+        loop {
+            let cut = (0..n).find(|&i| {
+                included[i] && columns[i].keep == 0 && measure.widths[i].is_some() && widths[i] < want[i]
+            });
+            let Some(cut) = cut else { break };
+            let Some(rank) =
+                (0..n).filter(|&i| included[i]).map(|i| columns[i].keep).max().filter(|&k| k > 0)
+            else {
+                break;
+            };
+            let trial = place(columns, measure, &want, rank, width);
+            if trial.0[cut] < want[cut] {
+                break;
+            }
+            (widths, included, spare) = trial;
+        }
         let mut order: [usize; MAX_COLUMNS] = std::array::from_fn(|i| i);
-        order[..n].sort_by_key(|&i| (columns[i].keep, i));
-        let mut used = 0_u16;
-        let mut count = 0;
-        for &i in &order[..n] {
-            if want[i] == 0 {
-                continue;
-            }
-            let need = floor[i] + u16::from(count > 0);
-            if used + need <= width {
-                included[i] = true;
-                widths[i] = floor[i];
-                used += need;
-                count += 1;
-            }
-        }
-        if count == 0 && n > 0 && width > 0 {
-            // Not even the most important column fits: show what there is of it.
-            if let Some(&first) = order[..n].iter().find(|&&i| want[i] > 0) {
-                included[first] = true;
-                widths[first] = width;
-                used = width;
-            }
-        }
-        let mut spare = width - used;
         order[..n].sort_by_key(|&i| (columns[i].grow, i));
-        for &i in &order[..n] {
-            if included[i] && spare > 0 {
-                let add = spare.min(want[i].saturating_sub(widths[i]));
-                widths[i] += add;
-                spare -= add;
-            }
-        }
         // Even shares, a cell at a time past the first round, so no column takes it all.
         let open = |i: usize, widths: &[u16; MAX_COLUMNS]| {
             included[i] && measure.widths[i].is_some() && widths[i] < columns[i].max
@@ -158,6 +146,56 @@ impl Layout {
     pub(crate) fn slot(&self, i: usize) -> Option<Slot> {
         self.slots.get(i).copied().flatten()
     }
+}
+
+/// Steps 1 and 2 of [`Layout::fit`]: the columns ranked below `limit` that fit at their
+/// minimum, grown towards what they `want`; with the cells left over.
+fn place(
+    columns: &[Column],
+    measure: &Measure,
+    want: &[u16; MAX_COLUMNS],
+    limit: u8,
+    width: u16,
+) -> ([u16; MAX_COLUMNS], [bool; MAX_COLUMNS], u16) {
+    let n = columns.len();
+    let floor = |i: usize| columns[i].min.min(want[i]);
+    let mut widths = [0_u16; MAX_COLUMNS];
+    let mut included = [false; MAX_COLUMNS];
+    let mut order: [usize; MAX_COLUMNS] = std::array::from_fn(|i| i);
+    order[..n].sort_by_key(|&i| (columns[i].keep, i));
+    let mut used = 0_u16;
+    let mut count = 0;
+    for &i in &order[..n] {
+        if want[i] == 0 || columns[i].keep >= limit {
+            continue;
+        }
+        let need = floor(i) + u16::from(count > 0);
+        if used + need <= width {
+            included[i] = true;
+            widths[i] = floor(i);
+            used += need;
+            count += 1;
+        }
+    }
+    if count == 0 && n > 0 && width > 0 {
+        // Not even the most important column fits: show what there is of it.
+        if let Some(&first) = order[..n].iter().find(|&&i| want[i] > 0) {
+            included[first] = true;
+            widths[first] = width;
+            used = width;
+        }
+    }
+    let mut spare = width - used;
+    // Measured columns the table cannot do without get their content first.
+    order[..n].sort_by_key(|&i| (!(columns[i].keep == 0 && measure.widths[i].is_some()), columns[i].grow, i));
+    for &i in &order[..n] {
+        if included[i] && spare > 0 {
+            let add = spare.min(want[i].saturating_sub(widths[i]));
+            widths[i] += add;
+            spare -= add;
+        }
+    }
+    (widths, included, spare)
 }
 
 /// The widest cell seen per column in the rows on screen, for [`Layout::fit`]. A
@@ -383,12 +421,18 @@ mod tests {
 
     #[test]
     fn narrow_screens_cut_the_flexible_columns_first() {
-        // 50 cells for 22 + 9 + 31 + 7 wanted: RTT stays whole, TARGET (grow 0) gets
-        // the spare; NAME and STATUS are cut, down to their minimum.
+        // 50 cells for 22 + 9 + 31 + 7 wanted: RTT stays whole, TARGET (keep 0) would
+        // be cut, so NAME (keep 2, the least needed) gives its room away; STATUS
+        // (keep 1) is cut, and claims no other column's room.
         let widths = fitted(&measured(22, 9, 31), 50);
-        assert_eq!(widths, [Some(20), Some(8), Some(12), Some(7)]);
-        let total: u16 = widths.iter().flatten().sum::<u16>() + 3;
+        assert_eq!(widths, [Some(22), None, Some(19), Some(7)]);
+        let total: u16 = widths.iter().flatten().sum::<u16>() + 2;
         assert_eq!(total, 50, "the width is used exactly");
+        // A column that dropping one other would not make whole drops nothing.
+        let widths = fitted(&measured(40, 9, 31), 50);
+        assert_eq!(widths, [Some(20), Some(8), Some(12), Some(7)]);
+        // Unmeasured columns are never "cut": a declared layout drops nothing extra.
+        assert_eq!(widths_of(&Layout::new(&COLUMNS, 0, 25)).iter().flatten().count(), 3);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 use netlens_collectors::fake;
 
+use super::owner::Unowned;
 use super::*;
 use crate::conn_filter::ConnFilter;
 
