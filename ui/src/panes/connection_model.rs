@@ -300,8 +300,12 @@ impl<'s> Model<'s> {
         };
         let (mut matched, mut folded) = (ConnectionCounts::default(), Folded::default());
         let show_closed = state.show_closed;
+        // Unfiltered, the store's own counts are the same; only a filter needs a tally.
+        let counting = !filter.is_empty();
         let rows = rows.filter(|entry| {
-            tally(&mut matched, entry);
+            if counting {
+                tally(&mut matched, entry);
+            }
             match entry.closed_at {
                 Some(at) if !show_closed => {
                     folded.count += 1;
@@ -339,7 +343,7 @@ impl<'s> Model<'s> {
             model.flat = Vec::with_capacity(connections.len());
             model.flat.extend(rows.map(conn));
         }
-        model.matched = matched;
+        model.matched = if counting { matched } else { connections.counts() };
         model.folded = folded;
         model
     }
