@@ -1,8 +1,6 @@
 //! Tables that use their space: the Connections and Paths panes at 80×24, 120×40 and
 //! 200×50 from the scripted store, with closed connections folded and shown.
 
-#![expect(clippy::unwrap_used, reason = "tests")]
-
 use netlens_collectors::{Store, fake};
 use netlens_ui::{Action, Tab, Theme, UiState, draw, update};
 use ratatui::Terminal;

@@ -154,40 +154,8 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState
     };
 
     let matched = model.matched();
-    let total = connections.len().to_string();
-    // The same set the counts line and the closed line count: what the filter passes.
-    let shown = format!("{} of {}", matched_total(matched), connections.len());
-    let mut title =
-        vec![("Connections", theme.title()), (" ", theme.muted()), (total.as_str(), theme.muted())];
-    if !state.table.filter.is_empty() {
-        title.truncate(1);
-        title.extend([
-            ("  filter ", theme.muted()),
-            (state.table.filter.text(), theme.accent()),
-            ("  ", theme.muted()),
-            (shown.as_str(), theme.muted()),
-        ]);
-    }
-    let arrow = if state.table.descending() { " ▼" } else { " ▲" };
-    let group_key = keys.of("group").unwrap_or("g");
-    let group_hint =
-        if state.grouped { format!("  {group_key} ungroup") } else { format!("  {group_key} group") };
     let closed_key = keys.of("closed").unwrap_or("c");
-    let closed_hint = if state.show_closed && matched.closed > 0 {
-        format!("  {closed_key} fold closed")
-    } else {
-        String::new()
-    };
-    let open_hint = format!("  {} details", keys.of("open").unwrap_or("enter"));
-    let notes = [
-        ("sort ", theme.muted()),
-        (state.table.sort.label(), theme.accent()),
-        (arrow, theme.accent()),
-        (group_hint.as_str(), theme.muted()),
-        (closed_hint.as_str(), theme.muted()),
-        (open_hint.as_str(), theme.muted()),
-    ];
-    let inner = pane(buf, area, theme.border(), &title, &notes);
+    let inner = frame_pane(buf, area, state, matched, ctx);
     let inner = source_banner(buf, inner, store, SourceId::Connections, theme);
     if inner.is_empty() {
         return;
@@ -209,47 +177,17 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState
     let folded_line = (folded.count > 0).then(|| folded_text(folded, now, closed_key));
     if model.rows() == 0 {
         header(buf, y, &COLUMNS, &Layout::new(&COLUMNS, inner.x, inner.width), theme, sorted);
-        let text = if !connections.has_data() {
-            match store.source(SourceId::Connections) {
-                Some(status) if status.status != SourceState::Ok => {
-                    format!("no sockets: connections source {}", status.status.as_str())
-                }
-                _ => "waiting for the connections source…".to_owned(),
-            }
-        } else if let Some(line) = folded_line {
-            line
-        } else if state.table.filter.is_empty() {
-            "no sockets".to_owned()
-        } else {
-            format!("no connection matches \"{}\" · esc clears the filter", state.table.filter.text())
-        };
+        let text = empty_note(store, state, folded_line);
         note(buf, body, &text, theme.muted());
         return;
     }
     // The closed line keeps the last line of the body when the rows fill it.
-    let visible = usize::from(body.height.saturating_sub(u16::from(folded_line.is_some()))).max(1);
+    let visible = usize::from(body.height.saturating_sub(u16::from(folded_line.is_some())));
     let (cursor, offset) = placement(&model, state, Some(visible));
     state.table.record(offset, visible);
     let total_lines = model.lines();
     let lines = model.window(offset, visible);
-    let mut measure = Measure::of(&[LOCAL, REMOTE, PROCESS]);
-    for line in &lines {
-        if let Line::Conn(conn, _) = line {
-            measure_row(&mut measure, conn, connections);
-        }
-    }
-    let mut layout = Layout::fit(&COLUMNS, &measure, inner.x, inner.width);
-    if layout.slot(LOCAL).is_none() {
-        // Too narrow for LOCAL: peerless rows name their own end under REMOTE instead.
-        for line in &lines {
-            if let Line::Conn(conn, _) = line
-                && no_peer(conn.entry.socket.remote)
-            {
-                measure.cell(REMOTE, ON.len() + endpoint_width(conn.entry.socket.local, None));
-            }
-        }
-        layout = Layout::fit(&COLUMNS, &measure, inner.x, inner.width);
-    }
+    let layout = fit_rows(&lines, connections, inner);
     header(buf, y, &COLUMNS, &layout, theme, sorted);
     let mut painter = Painter { theme, body, layout, now, connections, scratch: Scratch::default() };
     let mut selected = None;
@@ -277,6 +215,92 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState
         let hint = format!("{} details", keys.of("open").unwrap_or("enter"));
         connection_details::preview(buf, preview_area, store, entry, theme, now, &hint);
     }
+}
+
+/// The pane around the table: its title (with the filter and how many it lets
+/// through) and the keys. Returns the inside.
+fn frame_pane(
+    buf: &mut Buffer,
+    area: Rect,
+    state: &ConnectionsState,
+    matched: ConnectionCounts,
+    ctx: &Paint<'_>,
+) -> Rect {
+    let Paint { store, theme, keys, .. } = *ctx;
+    let connections = store.connections();
+    let total = connections.len().to_string();
+    // The same set the counts line and the closed line count: what the filter passes.
+    let shown = format!("{} of {}", matched_total(matched), connections.len());
+    let mut title =
+        vec![("Connections", theme.title()), (" ", theme.muted()), (total.as_str(), theme.muted())];
+    if !state.table.filter.is_empty() {
+        title.truncate(1);
+        title.extend([
+            ("  filter ", theme.muted()),
+            (state.table.filter.text(), theme.accent()),
+            ("  ", theme.muted()),
+            (shown.as_str(), theme.muted()),
+        ]);
+    }
+    let arrow = if state.table.descending() { " ▼" } else { " ▲" };
+    let group_key = keys.of("group").unwrap_or("g");
+    let group_hint =
+        if state.grouped { format!("  {group_key} ungroup") } else { format!("  {group_key} group") };
+    let closed_hint = if state.show_closed && matched.closed > 0 {
+        format!("  {} fold closed", keys.of("closed").unwrap_or("c"))
+    } else {
+        String::new()
+    };
+    let open_hint = format!("  {} details", keys.of("open").unwrap_or("enter"));
+    let notes = [
+        ("sort ", theme.muted()),
+        (state.table.sort.label(), theme.accent()),
+        (arrow, theme.accent()),
+        (group_hint.as_str(), theme.muted()),
+        (closed_hint.as_str(), theme.muted()),
+        (open_hint.as_str(), theme.muted()),
+    ];
+    pane(buf, area, theme.border(), &title, &notes)
+}
+
+/// Why the table has no row, in words.
+fn empty_note(store: &Store, state: &ConnectionsState, folded_line: Option<String>) -> String {
+    if !store.connections().has_data() {
+        return match store.source(SourceId::Connections) {
+            Some(status) if status.status != SourceState::Ok => {
+                format!("no sockets: connections source {}", status.status.as_str())
+            }
+            _ => "waiting for the connections source…".to_owned(),
+        };
+    }
+    match folded_line {
+        Some(line) => line,
+        None if state.table.filter.is_empty() => "no sockets".to_owned(),
+        None => format!("no connection matches \"{}\" · esc clears the filter", state.table.filter.text()),
+    }
+}
+
+/// The columns sized by the rows on screen; with no room for LOCAL, peerless rows
+/// name their own end under REMOTE instead, and are measured so.
+fn fit_rows(lines: &[Line<'_, '_>], connections: &Connections, inner: Rect) -> Layout {
+    let mut measure = Measure::of(&[LOCAL, REMOTE, PROCESS]);
+    for line in lines {
+        if let Line::Conn(conn, _) = line {
+            measure_row(&mut measure, conn, connections);
+        }
+    }
+    let layout = Layout::fit(&COLUMNS, &measure, inner.x, inner.width);
+    if layout.slot(LOCAL).is_some() {
+        return layout;
+    }
+    for line in lines {
+        if let Line::Conn(conn, _) = line
+            && no_peer(conn.entry.socket.remote)
+        {
+            measure.cell(REMOTE, ON.len() + endpoint_width(conn.entry.socket.local, None));
+        }
+    }
+    Layout::fit(&COLUMNS, &measure, inner.x, inner.width)
 }
 
 /// Every connection `counts` counts, closed ones included.

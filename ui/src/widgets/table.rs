@@ -122,10 +122,10 @@ impl Layout {
             if takers == 0 {
                 break;
             }
-            let share = (spare / takers).max(1);
+            let each = (spare / takers).max(1);
             for &i in &order[..n] {
                 if spare > 0 && open(i, &widths) {
-                    let add = share.min(columns[i].max - widths[i]).min(spare);
+                    let add = each.min(columns[i].max - widths[i]).min(spare);
                     widths[i] += add;
                     spare -= add;
                 }
