@@ -64,3 +64,22 @@ fn connections_filtered_counts_agree() {
         screen(&store, Tab::Connections, 120, 40, &filter)
     );
 }
+
+#[test]
+fn a_long_verdict_is_whole_while_the_row_has_room() {
+    use netlens_collectors::Payload;
+    use netlens_collectors::model::{PathReason, PathStatus, SourceId};
+    let mut store = fake::store();
+    let mut paths = fake::path_states();
+    let path = paths.iter_mut().find(|p| p.target == "10.20.0.5:22").unwrap();
+    path.status = PathStatus::Unsatisfied;
+    path.reason = Some(PathReason::GatewayUnreachable);
+    path.reason_subject = Some("192.168.1.1".to_owned());
+    path.probe = None;
+    store.apply(fake::event(fake::NOW, SourceId::Paths, Payload::Paths(paths)));
+    for width in [100, 120, 200] {
+        let screen = screen(&store, Tab::Paths, width, 40, &[]);
+        let row = screen.lines().find(|l| l.contains("10.20.0.5:22")).unwrap_or_default();
+        assert!(row.contains("unsatisfied gateway_unreachable 192.168.1.1"), "{width}:\n{screen}");
+    }
+}
