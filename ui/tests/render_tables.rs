@@ -71,7 +71,8 @@ fn a_long_verdict_is_whole_while_the_row_has_room() {
     use netlens_collectors::model::{PathReason, PathStatus, SourceId};
     let mut store = fake::store();
     let mut paths = fake::path_states();
-    let path = paths.iter_mut().find(|p| p.target == "10.20.0.5:22").unwrap();
+    let path =
+        paths.iter_mut().find(|p| p.target == "10.20.0.5:22").unwrap_or_else(|| panic!("no such path"));
     path.status = PathStatus::Unsatisfied;
     path.reason = Some(PathReason::GatewayUnreachable);
     path.reason_subject = Some("192.168.1.1".to_owned());
