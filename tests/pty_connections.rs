@@ -1,6 +1,7 @@
 //! The Connections tab end to end: the real binary playing the scripted demo in a real
 //! pseudo-terminal. Open the tab, filter, sort, group, open details, quit; and a
-//! malformed filter shows its error while the table keeps the rows it had.
+//! malformed filter shows its error while the table keeps the rows it had; closed rows
+//! fold into one line until `c` shows them.
 
 mod support;
 
@@ -86,6 +87,37 @@ fn invalid_filter_shows_the_error_and_keeps_the_previous_rows() {
     assert!(!after.contains("is not a duration"), "{after}");
     let rows = |screen: &str| table(screen).lines().filter(|line| line.contains("firefox")).count();
     assert_eq!(rows(&after), rows(&before), "the same firefox rows:\n{after}");
+
+    session.send(b"q");
+    assert_eq!(session.wait_exit(WAIT), 0);
+    session.assert_restored();
+}
+
+#[test]
+fn closed_rows_fold_and_c_shows_them() {
+    let home = tempdir();
+    // Closed connections kept for an hour, so the demo's closed burst outlives the test.
+    let config = home.path().join("config").join("netlens");
+    std::fs::create_dir_all(&config).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(config.join("config.toml"), "[connections]\nclosed_retention = \"1h\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut session = PtySession::spawn(home.path(), &["--demo"], 120, 40);
+    session.wait_for(&["Overview", "eth0"], WAIT);
+
+    session.send(b"5");
+    let screen = session.wait_for(&["established", "closed in the last", "c shows them"], WAIT);
+    // nmap's connections all closed: folded, they leave no row of their own.
+    assert!(!table(&screen).contains("nmap"), "closed rows are folded:\n{screen}");
+
+    session.send(b"c");
+    let screen = session.wait_for(&["c fold closed", "nmap"], WAIT);
+    let rows = table(&screen);
+    assert!(rows.lines().any(|l| l.contains("closed") && l.contains("nmap")), "{screen}");
+    assert!(!rows.contains("c shows them"), "no summary line while they are listed:\n{screen}");
+
+    session.send(b"c");
+    let screen = session.wait_for(&["c shows them"], WAIT);
+    assert!(!table(&screen).contains("nmap"), "folded again:\n{screen}");
 
     session.send(b"q");
     assert_eq!(session.wait_exit(WAIT), 0);

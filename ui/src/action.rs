@@ -43,6 +43,8 @@ pub enum Action {
     ReverseSort,
     /// Group the Connections table by process, or stop grouping.
     ToggleGroup,
+    /// Connections tab: show the closed rows, or fold them into one summary line.
+    ToggleClosed,
     /// Open the details of the selected row.
     Open,
     /// Close details or help; clear an applied filter.
@@ -139,7 +141,7 @@ const fn bindable(
 }
 
 /// Every action a key can be bound to, in help-overlay order.
-const BINDABLE: [Bindable; 32] = [
+const BINDABLE: [Bindable; 33] = [
     bindable("next_tab", Action::NextTab, Group::Views, "next tab", &["tab"]),
     bindable("prev_tab", Action::PrevTab, Group::Views, "previous tab", &["shift-tab"]),
     bindable("tab_1", Action::SelectTab(Tab::Overview), Group::Views, "Overview", &["1"]),
@@ -160,6 +162,7 @@ const BINDABLE: [Bindable; 32] = [
     bindable("cycle_sort", Action::CycleSort, Group::Tables, "sort by next column", &["s"]),
     bindable("reverse_sort", Action::ReverseSort, Group::Tables, "reverse the sort", &["S"]),
     bindable("group", Action::ToggleGroup, Group::Tables, "conns: group by process", &["o"]),
+    bindable("closed", Action::ToggleClosed, Group::Tables, "conns: show closed rows", &["c"]),
     bindable("open", Action::Open, Group::Tables, "open details", &["enter"]),
     bindable("close", Action::Close, Group::Tables, "close details or filter", &["esc"]),
     bindable("follow", Action::Follow, Group::Tables, "events: follow newest", &["f"]),

@@ -116,6 +116,7 @@ fn tab_hints(ui: &UiState) -> &'static [Hint] {
             Bound("filter", "filter"),
             Bound("cycle_sort", "sort"),
             Bound("group", "group by process"),
+            Bound("closed", "closed rows"),
             Bound("top", "top"),
             Bound("help", "help"),
         ],

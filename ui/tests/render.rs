@@ -222,7 +222,7 @@ fn connections_normal_grouped_details_and_filter_error() {
         }
     }
     // A burst probe: dimmed, closed, and its label explained in the details.
-    let ui = state(&store, Tab::Connections, 120, 40, &[Action::Bottom, Action::Open]);
+    let ui = state(&store, Tab::Connections, 120, 40, &[Action::ToggleClosed, Action::Bottom, Action::Open]);
     insta::assert_snapshot!("connections_details_closed_burst_120x40", text(&render(&ui, 120, 40)));
 }
 
@@ -246,7 +246,7 @@ fn hidden_owners_and_missing_capture_are_said_once() {
     let ui = state(&store, Tab::Connections, 160, 48, &[]);
     let screen = text(&render_with(&store, &ui, &Theme::default(), 160, 48));
     let once = |needle: &str| screen.matches(needle).count();
-    assert_eq!(once("? = owned by another user's process"), 1, "{screen}");
+    assert_eq!(once("– owner unknown: other users' sockets need root"), 1, "{screen}");
     assert_eq!(once("UDP rates n/a: needs CAP_NET_RAW"), 1, "{screen}");
     let sshd_rows = screen.lines().filter(|l| l.contains("listen") && l.contains(":22 ")).count();
     assert_eq!(sshd_rows, 2, "{screen}");
@@ -254,8 +254,8 @@ fn hidden_owners_and_missing_capture_are_said_once() {
         screen
             .lines()
             .filter(|l| l.contains("listen") && l.contains(":22 "))
-            .all(|l| l.contains(" ? ") && !l.contains("sshd")),
-        "each unattributed row shows ?, nothing more:\n{screen}"
+            .all(|l| l.contains(" – ") && !l.contains(" ? ") && !l.contains("pid ") && !l.contains("sshd")),
+        "each unattributed row shows –, nothing more:\n{screen}"
     );
 }
 

@@ -29,7 +29,7 @@ fn default_bindings() {
         (key(KeyCode::Char('q'), NONE), Some(Action::Quit)),
         (key(KeyCode::Char('c'), CTRL), Some(Action::Quit)),
         (key(KeyCode::Char('C'), CTRL | SHIFT), Some(Action::Quit)),
-        (key(KeyCode::Char('c'), NONE), None),
+        (key(KeyCode::Char('c'), NONE), Some(Action::ToggleClosed)),
         (key(KeyCode::Tab, NONE), Some(Action::NextTab)),
         (key(KeyCode::BackTab, SHIFT), Some(Action::PrevTab)),
         (key(KeyCode::Char('1'), NONE), Some(Action::SelectTab(Tab::Overview))),

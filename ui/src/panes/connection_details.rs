@@ -10,6 +10,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
+use super::connection_model::{Owner, owner};
 use super::tones::socket_state_style;
 use crate::context::Paint;
 use crate::format::{Ago, BitRate, Bytes, Clock, Count, Millis, Rate, Span};
@@ -228,22 +229,19 @@ fn process(store: &Store, entry: &ConnectionEntry, theme: &Theme, width: u16) ->
     let mut doc = Doc::default();
     doc.line([("Process", theme.title())]);
     let connections = store.connections();
-    let Some(pid) = entry.pid else {
-        let why = if entry.socket.inode == 0 {
-            "none: the kernel holds this socket (time_wait and request sockets have no process)"
-        } else if !connections.all_owners_visible() {
-            "? unknown: another user's socket; owners need root or CAP_SYS_PTRACE"
-        } else {
-            "? unknown: no process had it open when netlens looked (it may have exited)"
-        };
-        doc.line([(label("owner"), theme.muted()), (why.to_owned(), theme.muted())]);
-        return doc;
+    let process: &ProcessInfo = match owner(entry, connections) {
+        Owner::Process(process) => process,
+        Owner::Unknown(why) => {
+            let reason = why.reason(entry.closed_at.is_some());
+            doc.line([
+                (label("owner"), theme.muted()),
+                ("– ".to_owned(), theme.muted()),
+                (reason, theme.muted()),
+            ]);
+            return doc;
+        }
     };
-    doc.line([(label("pid"), theme.muted()), (pid.to_string(), theme.text())]);
-    let Some(process): Option<&ProcessInfo> = connections.process(pid) else {
-        doc.line([(label("name"), theme.muted()), ("gone (the process exited)".to_owned(), theme.muted())]);
-        return doc;
-    };
+    doc.line([(label("pid"), theme.muted()), (process.pid.to_string(), theme.text())]);
     doc.line([(label("name"), theme.muted()), (process.name.clone(), theme.accent())]);
     doc.line([(label("user"), theme.muted()), (process.user.clone(), theme.text())]);
     let room = usize::from(width).saturating_sub(LABEL).max(20);

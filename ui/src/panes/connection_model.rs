@@ -9,8 +9,10 @@
 
 use std::cmp::Ordering;
 
-use netlens_collectors::model::{ProcessInfo, SocketState, Timestamp};
-use netlens_collectors::{ConnectionEntry, Store};
+use netlens_collectors::model::{ProcessInfo, Protocol, SocketState, Timestamp};
+use netlens_collectors::{ConnectionCounts, ConnectionEntry, Store};
+
+pub(crate) use owner::{Owner, owner};
 
 use crate::state::{ConnectionSort, ConnectionsState};
 use crate::widgets::table::scroll;
@@ -47,6 +49,40 @@ const fn state_rank(entry: &ConnectionEntry) -> u8 {
         SocketState::Listen => 5,
         SocketState::Unconnected | SocketState::BoundInactive => 6,
     }
+}
+
+/// Add `entry` to per-state `counts`, as the store counts its whole table (the store's
+/// tally is private to it; this one counts the rows a filter lets through).
+fn tally(counts: &mut ConnectionCounts, entry: &ConnectionEntry) {
+    if entry.closed_at.is_some() {
+        counts.closed += 1;
+        return;
+    }
+    match entry.socket.protocol {
+        Protocol::Tcp => counts.tcp += 1,
+        Protocol::Udp => counts.udp += 1,
+    }
+    match entry.socket.state {
+        SocketState::Established => counts.established += 1,
+        SocketState::Listen => counts.listen += 1,
+        SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => counts.connecting += 1,
+        SocketState::TimeWait => counts.time_wait += 1,
+        SocketState::Unconnected => counts.unconnected += 1,
+        state if state.is_closing() => counts.closing += 1,
+        _ => {}
+    }
+    if !entry.warnings.alarming().is_empty() {
+        counts.warned += 1;
+    }
+}
+
+/// Closed connections left out of the rows, summed up in one line instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Folded {
+    /// How many.
+    pub count: usize,
+    /// When the first of them closed.
+    pub since: Option<Timestamp>,
 }
 
 /// One connection that passed the filter, with its owner looked up once.
@@ -143,7 +179,7 @@ fn window<T>(rows: &mut [T], start: usize, end: usize, mut order: impl FnMut(&T,
 /// A process (or the unknown owner) with its connections and totals.
 #[derive(Debug)]
 pub(crate) struct Group<'s> {
-    /// The owner; `None` for sockets whose owner is unknown or gone.
+    /// The owner; `None` for sockets whose owner is unknown, whatever the reason.
     pub pid: Option<u32>,
     /// Its process, when known.
     pub process: Option<&'s ProcessInfo>,
@@ -245,6 +281,10 @@ pub(crate) struct Model<'s> {
     /// The groups in display order, when grouped.
     groups: Vec<Group<'s>>,
     grouped: bool,
+    /// Counts per state of every connection the filter lets through, closed included.
+    matched: ConnectionCounts,
+    /// The closed connections the filter let through but the rows leave out.
+    folded: Folded,
 }
 
 impl<'s> Model<'s> {
@@ -258,6 +298,23 @@ impl<'s> Model<'s> {
             entry,
             process: entry.pid.and_then(|pid| connections.process(pid)),
         };
+        let (mut matched, mut folded) = (ConnectionCounts::default(), Folded::default());
+        let show_closed = state.show_closed;
+        // Unfiltered, the store's own counts are the same; only a filter needs a tally.
+        let counting = !filter.is_empty();
+        let rows = rows.filter(|entry| {
+            if counting {
+                tally(&mut matched, entry);
+            }
+            match entry.closed_at {
+                Some(at) if !show_closed => {
+                    folded.count += 1;
+                    folded.since = Some(folded.since.map_or(at, |since| since.min(at)));
+                    false
+                }
+                _ => true,
+            }
+        });
         let descending = state.table.descending();
         let mut model = Self {
             sort: state.table.sort,
@@ -266,13 +323,17 @@ impl<'s> Model<'s> {
             flat: Vec::new(),
             groups: Vec::new(),
             grouped: state.grouped,
+            matched: ConnectionCounts::default(),
+            folded: Folded::default(),
         };
         if state.grouped {
             let mut index: std::collections::HashMap<Option<u32>, usize> = std::collections::HashMap::new();
             for entry in rows {
                 let row = conn(entry);
-                let at = *index.entry(entry.pid).or_insert_with(|| {
-                    model.groups.push(Group::new(entry.pid, row.process));
+                // Every unknown owner is one group, whatever the reason.
+                let pid = row.process.map(|p| p.pid);
+                let at = *index.entry(pid).or_insert_with(|| {
+                    model.groups.push(Group::new(pid, row.process));
                     model.groups.len() - 1
                 });
                 model.groups[at].add(row, now);
@@ -282,6 +343,8 @@ impl<'s> Model<'s> {
             model.flat = Vec::with_capacity(connections.len());
             model.flat.extend(rows.map(conn));
         }
+        model.matched = if counting { matched } else { connections.counts() };
+        model.folded = folded;
         model
     }
 
@@ -293,6 +356,17 @@ impl<'s> Model<'s> {
     /// Connections that passed the filter.
     pub(crate) fn rows(&self) -> usize {
         if self.grouped { self.groups.iter().map(|g| g.rows.len()).sum() } else { self.flat.len() }
+    }
+
+    /// Counts per state of the connections the filter lets through (the whole table
+    /// when there is no filter), closed ones included even when folded.
+    pub(crate) const fn matched(&self) -> ConnectionCounts {
+        self.matched
+    }
+
+    /// The closed connections folded into the summary line.
+    pub(crate) const fn folded(&self) -> Folded {
+        self.folded
     }
 
     /// Display lines: rows plus group headings.
@@ -476,5 +550,6 @@ pub(crate) fn on_screen<'s>(
         .collect()
 }
 
+mod owner;
 #[cfg(test)]
 mod tests;

@@ -6,14 +6,14 @@
 use std::net::{IpAddr, SocketAddr};
 
 use netlens_collectors::model::{ProcessInfo, Protocol, SourceId, SourceState, Timestamp};
-use netlens_collectors::{ConnectionCounts, ConnectionEntry, Connections, Store};
+use netlens_collectors::{ConnectionCounts, Connections, Store};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use super::connection_details;
-use super::connection_model::{Conn, Group, Line, Model, placement, short_state};
+use super::connection_model::{Conn, Folded, Group, Line, Model, placement, short_state};
 use super::tones::socket_state_style;
 use crate::context::Paint;
 use crate::format::{Millis, Rate, Span};
@@ -23,7 +23,7 @@ use crate::widgets::banner::source_banner;
 use crate::widgets::marks::{note, position, scroll_marks};
 use crate::widgets::pane::pane;
 use crate::widgets::split_top;
-use crate::widgets::table::{Column, Layout, Row, header};
+use crate::widgets::table::{Column, Layout, Measure, Row, header};
 use crate::widgets::text::{Scratch, put, put_spans, width};
 
 const MARK: usize = 0;
@@ -45,9 +45,9 @@ pub(crate) const COLUMNS: [Column; 11] = [
     Column::left("", 1, 1, 0, 9),
     Column::left("PROTO", 5, 5, 5, 9),
     Column::left("STATE", 10, 10, 0, 9),
-    Column::left("LOCAL", 8, 18, 3, 1),
-    Column::left("REMOTE", 16, 48, 0, 2),
-    Column::left("PROCESS", 10, 16, 1, 0),
+    Column::left("LOCAL", 8, 47, 3, 1),
+    Column::left("REMOTE", 16, 60, 0, 2),
+    Column::left("PROCESS", 10, 24, 1, 0),
     Column::right("RX", 9, 1),
     Column::right("TX", 9, 2),
     Column::right("RTT", 6, 2),
@@ -84,13 +84,16 @@ fn chrome_lines(store: &Store) -> u16 {
     2 + u16::from(banner) + u16::from(caveats(store).is_some())
 }
 
+/// The marks of the first column, explained on the counts line.
+pub(crate) const LEGEND: &str = "! warned  ~ noted";
+
 /// What the table cannot show, said once instead of on every row: owners of other
 /// users' sockets, and UDP rates without packet capture.
 fn caveats(store: &Store) -> Option<String> {
     let connections = store.connections();
     let mut parts = Vec::new();
     if connections.has_data() && !connections.all_owners_visible() {
-        parts.push("? = owned by another user's process (owners need root or CAP_SYS_PTRACE)".to_owned());
+        parts.push("– owner unknown: other users' sockets need root or CAP_SYS_PTRACE".to_owned());
     }
     let capture = store.source(SourceId::Capture);
     if connections.counts().udp > 0 && capture.is_none_or(|c| c.status != SourceState::Ok) {
@@ -100,6 +103,12 @@ fn caveats(store: &Store) -> Option<String> {
         parts.push(format!("UDP rates n/a: {why}"));
     }
     (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
+/// The line that stands for the folded closed rows.
+pub(crate) fn folded_text(folded: Folded, now: Timestamp, key: &str) -> String {
+    let span = folded.since.map_or(0, |since| (now - since).whole_seconds().max(0).unsigned_abs());
+    format!("{} closed in the last {} — {key} shows them", folded.count, Span(span.max(1)))
 }
 
 /// Counts per state, most telling first, so a narrow line cuts the least useful.
@@ -132,9 +141,11 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState
     let Paint { store, theme, now, keys } = *ctx;
     let connections = store.connections();
     let mut model = Model::build(store, state, now);
+    let folded = model.folded();
     let buf = frame.buffer_mut();
     // A short table leaves room below it: preview the selected connection there.
-    let table_height = (model.lines() as u16).saturating_add(chrome_lines(store) + 2);
+    let table_height =
+        (model.lines() as u16).saturating_add(chrome_lines(store) + 2 + u16::from(folded.count > 0));
     let (area, preview_area) = if model.rows() > 0 && area.height >= table_height.saturating_add(PREVIEW_MIN)
     {
         split_top(area, table_height)
@@ -142,8 +153,84 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState
         (area, Rect::default())
     };
 
+    let matched = model.matched();
+    let closed_key = keys.of("closed").unwrap_or("c");
+    let inner = frame_pane(buf, area, state, matched, ctx);
+    let inner = source_banner(buf, inner, store, SourceId::Connections, theme);
+    if inner.is_empty() {
+        return;
+    }
+    let mut y = inner.y;
+    counts_line(buf, Rect::new(inner.x + 1, y, inner.width.saturating_sub(1), 1), matched, theme);
+    y += 1;
+    if let Some(caveat) = caveats(store)
+        && y < inner.bottom()
+    {
+        put(buf, inner.x + 1, y, inner.width.saturating_sub(1), &caveat, theme.muted());
+        y += 1;
+    }
+    if y >= inner.bottom() {
+        return;
+    }
+    let sorted = Some((sort_column(state.table.sort), state.table.descending()));
+    let body = Rect::new(inner.x, y + 1, inner.width, inner.bottom().saturating_sub(y + 1));
+    let folded_line = (folded.count > 0).then(|| folded_text(folded, now, closed_key));
+    if model.rows() == 0 {
+        header(buf, y, &COLUMNS, &Layout::new(&COLUMNS, inner.x, inner.width), theme, sorted);
+        let text = empty_note(store, state, folded_line);
+        note(buf, body, &text, theme.muted());
+        return;
+    }
+    // The closed line keeps the last line of the body when the rows fill it.
+    let visible = usize::from(body.height.saturating_sub(u16::from(folded_line.is_some())));
+    let (cursor, offset) = placement(&model, state, Some(visible));
+    state.table.record(offset, visible);
+    let total_lines = model.lines();
+    let lines = model.window(offset, visible);
+    let layout = fit_rows(&lines, connections, inner);
+    header(buf, y, &COLUMNS, &layout, theme, sorted);
+    let mut painter = Painter { theme, body, layout, now, connections, scratch: Scratch::default() };
+    let mut selected = None;
+    let mut after = body.y;
+    for (line, y) in lines.into_iter().zip(body.top()..body.bottom()) {
+        match line {
+            Line::Group(group) => painter.group(buf, y, group),
+            Line::Conn(conn, index) => {
+                if index == cursor {
+                    selected = Some(conn.entry);
+                }
+                painter.row(buf, y, conn, index == cursor);
+            }
+        }
+        after = y + 1;
+    }
+    if let Some(text) = folded_line
+        && after < body.bottom()
+    {
+        put(buf, body.x + 2, after, body.width.saturating_sub(2), &text, theme.closed());
+    }
+    position(buf, area, cursor, model.rows(), theme.muted());
+    scroll_marks(buf, area, offset, visible, total_lines, theme);
+    if let Some(entry) = selected.filter(|_| !preview_area.is_empty()) {
+        let hint = format!("{} details", keys.of("open").unwrap_or("enter"));
+        connection_details::preview(buf, preview_area, store, entry, theme, now, &hint);
+    }
+}
+
+/// The pane around the table: its title (with the filter and how many it lets
+/// through) and the keys. Returns the inside.
+fn frame_pane(
+    buf: &mut Buffer,
+    area: Rect,
+    state: &ConnectionsState,
+    matched: ConnectionCounts,
+    ctx: &Paint<'_>,
+) -> Rect {
+    let Paint { store, theme, keys, .. } = *ctx;
+    let connections = store.connections();
     let total = connections.len().to_string();
-    let shown = format!("{} of {}", model.rows(), connections.len());
+    // The same set the counts line and the closed line count: what the filter passes.
+    let shown = format!("{} of {}", matched_total(matched), connections.len());
     let mut title =
         vec![("Connections", theme.title()), (" ", theme.muted()), (total.as_str(), theme.muted())];
     if !state.table.filter.is_empty() {
@@ -159,75 +246,96 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState
     let group_key = keys.of("group").unwrap_or("g");
     let group_hint =
         if state.grouped { format!("  {group_key} ungroup") } else { format!("  {group_key} group") };
+    let closed_hint = if state.show_closed && matched.closed > 0 {
+        format!("  {} fold closed", keys.of("closed").unwrap_or("c"))
+    } else {
+        String::new()
+    };
     let open_hint = format!("  {} details", keys.of("open").unwrap_or("enter"));
     let notes = [
         ("sort ", theme.muted()),
         (state.table.sort.label(), theme.accent()),
         (arrow, theme.accent()),
         (group_hint.as_str(), theme.muted()),
+        (closed_hint.as_str(), theme.muted()),
         (open_hint.as_str(), theme.muted()),
     ];
-    let inner = pane(buf, area, theme.border(), &title, &notes);
-    let inner = source_banner(buf, inner, store, SourceId::Connections, theme);
-    if inner.is_empty() {
-        return;
-    }
-    let mut y = inner.y;
-    let counts = count_spans(connections.counts(), theme);
-    let counts: Vec<(&str, Style)> = counts.iter().map(|(t, s)| (t.as_str(), *s)).collect();
-    put_spans(buf, inner.x + 1, y, inner.width.saturating_sub(1), &counts);
-    y += 1;
-    if let Some(caveat) = caveats(store)
-        && y < inner.bottom()
-    {
-        put(buf, inner.x + 1, y, inner.width.saturating_sub(1), &caveat, theme.muted());
-        y += 1;
-    }
-    if y >= inner.bottom() {
-        return;
-    }
-    let layout = Layout::new(&COLUMNS, inner.x, inner.width);
-    header(buf, y, &COLUMNS, &layout, theme, Some((sort_column(state.table.sort), state.table.descending())));
-    let body = Rect::new(inner.x, y + 1, inner.width, inner.bottom().saturating_sub(y + 1));
-    if model.rows() == 0 {
-        let text = if !connections.has_data() {
-            match store.source(SourceId::Connections) {
-                Some(status) if status.status != SourceState::Ok => {
-                    format!("no sockets: connections source {}", status.status.as_str())
-                }
-                _ => "waiting for the connections source…".to_owned(),
+    pane(buf, area, theme.border(), &title, &notes)
+}
+
+/// Why the table has no row, in words.
+fn empty_note(store: &Store, state: &ConnectionsState, folded_line: Option<String>) -> String {
+    if !store.connections().has_data() {
+        return match store.source(SourceId::Connections) {
+            Some(status) if status.status != SourceState::Ok => {
+                format!("no sockets: connections source {}", status.status.as_str())
             }
-        } else if state.table.filter.is_empty() {
-            "no sockets".to_owned()
-        } else {
-            format!("no connection matches \"{}\" · esc clears the filter", state.table.filter.text())
+            _ => "waiting for the connections source…".to_owned(),
         };
-        note(buf, body, &text, theme.muted());
-        return;
     }
-    let visible = usize::from(body.height);
-    let (cursor, offset) = placement(&model, state, Some(visible));
-    state.table.record(offset, visible);
-    let total_lines = model.lines();
-    let mut painter = Painter { theme, body, layout, now, connections, scratch: Scratch::default() };
-    let mut selected = None;
-    for (line, y) in model.window(offset, visible).into_iter().zip(body.top()..body.bottom()) {
-        match line {
-            Line::Group(group) => painter.group(buf, y, group),
-            Line::Conn(conn, index) => {
-                if index == cursor {
-                    selected = Some(conn.entry);
-                }
-                painter.row(buf, y, conn, index == cursor);
-            }
+    match folded_line {
+        Some(line) => line,
+        None if state.table.filter.is_empty() => "no sockets".to_owned(),
+        None => format!("no connection matches \"{}\" · esc clears the filter", state.table.filter.text()),
+    }
+}
+
+/// The columns sized by the rows on screen; with no room for LOCAL, peerless rows
+/// name their own end under REMOTE instead, and are measured so.
+fn fit_rows(lines: &[Line<'_, '_>], connections: &Connections, inner: Rect) -> Layout {
+    let mut measure = Measure::of(&[LOCAL, REMOTE, PROCESS]);
+    for line in lines {
+        if let Line::Conn(conn, _) = line {
+            measure_row(&mut measure, conn, connections);
         }
     }
-    position(buf, area, cursor, model.rows(), theme.muted());
-    scroll_marks(buf, area, offset, visible, total_lines, theme);
-    if let Some(entry) = selected.filter(|_| !preview_area.is_empty()) {
-        let hint = format!("{} details", keys.of("open").unwrap_or("enter"));
-        connection_details::preview(buf, preview_area, store, entry, theme, now, &hint);
+    let layout = Layout::fit(&COLUMNS, &measure, inner.x, inner.width);
+    if layout.slot(LOCAL).is_some() {
+        return layout;
     }
+    for line in lines {
+        if let Line::Conn(conn, _) = line
+            && no_peer(conn.entry.socket.remote)
+        {
+            measure.cell(REMOTE, ON.len() + endpoint_width(conn.entry.socket.local, None));
+        }
+    }
+    Layout::fit(&COLUMNS, &measure, inner.x, inner.width)
+}
+
+/// Every connection `counts` counts, closed ones included.
+const fn matched_total(counts: ConnectionCounts) -> usize {
+    counts.tcp + counts.udp + counts.closed
+}
+
+/// The counts of the rows the filter passes, and the legend of the marks at the right
+/// when both fit (the counts give way first: the legend is short and always the same).
+fn counts_line(buf: &mut Buffer, area: Rect, counts: ConnectionCounts, theme: &Theme) {
+    let spans = count_spans(counts, theme);
+    let spans: Vec<(&str, Style)> = spans.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+    let legend = width(LEGEND) as u16;
+    let room = if area.width >= legend + 20 { area.width - legend - 2 } else { area.width };
+    put_spans(buf, area.x, area.y, room, &spans);
+    if room < area.width {
+        let x = area.right() - legend;
+        put(buf, x, area.y, legend, "!", theme.warn());
+        put(buf, x + 1, area.y, legend - 1, &LEGEND[1..], theme.muted());
+        let tilde = LEGEND.find('~').unwrap_or(0) as u16;
+        put(buf, x + tilde, area.y, 1, "~", theme.info());
+    }
+}
+
+/// The cells of a row the layout sizes by content: its endpoints and its owner.
+fn measure_row(measure: &mut Measure, conn: &Conn<'_>, connections: &Connections) {
+    let socket = &conn.entry.socket;
+    measure.cell(LOCAL, endpoint_width(socket.local, None));
+    let name = connections.name_of(socket.remote.ip()).flatten();
+    measure.cell(REMOTE, endpoint_width(socket.remote, name));
+    let process = match conn.process {
+        Some(process) => width(&process.name) + 1 + crate::format::StackText::new(process.pid).as_str().len(),
+        None => 1,
+    };
+    measure.cell(PROCESS, process);
 }
 
 /// What drawing a line needs besides the line.
@@ -271,11 +379,18 @@ impl Painter<'_> {
                 None => Host::Peer,
             };
             let (text, muted) = (row.style(dim(theme.text())), row.style(dim(theme.muted())));
-            endpoint(row.buf(), slot.x, y, slot.width, socket.remote, host, text, muted);
+            if row.slot(LOCAL).is_none() && no_peer(socket.remote) {
+                // A listener's port is its identity: with no LOCAL column, say it here.
+                let used = put(row.buf(), slot.x, y, slot.width, ON, muted);
+                let room = slot.width.saturating_sub(used);
+                endpoint(row.buf(), slot.x + used, y, room, socket.local, Host::Own, muted, muted);
+            } else {
+                endpoint(row.buf(), slot.x, y, slot.width, socket.remote, host, text, muted);
+            }
         }
         if let Some(slot) = row.slot(PROCESS) {
             let (text, muted) = (row.style(dim(theme.text())), row.style(dim(theme.muted())));
-            process_cell(row.buf(), slot.x, y, slot.width, entry, conn.process, text, muted);
+            process_cell(row.buf(), slot.x, y, slot.width, conn.process, text, muted);
         }
         let unknown_rate = if socket.protocol == Protocol::Udp { "n/a" } else { "–" };
         if let Some(rates) = entry.rates {
@@ -315,12 +430,11 @@ impl Painter<'_> {
             let connections = format!(" · {count} connection{}", if count == 1 { "" } else { "s" });
             let warned =
                 if group.warned > 0 { format!(" · {} warned", group.warned) } else { String::new() };
-            let (name, pid, user) = match (group.process, group.pid) {
-                (Some(process), _) => {
+            let (name, pid, user) = match group.process {
+                Some(process) => {
                     (process.name.clone(), format!(" {}", process.pid), format!(" · {}", process.user))
                 }
-                (None, Some(pid)) => (format!("pid {pid}"), String::new(), String::new()),
-                (None, None) => ("?".to_owned(), " unknown or no owner".to_owned(), String::new()),
+                None => ("–".to_owned(), " owner unknown".to_owned(), String::new()),
             };
             let spans = [
                 ("▾ ", theme.muted()),
@@ -350,15 +464,31 @@ impl Painter<'_> {
     }
 }
 
-/// How an address reads in a cell: wildcard `*`, IPv6 in brackets.
+/// How an address reads in a cell: IPv6 in brackets, and each family's own wildcard
+/// (`0.0.0.0`, `[::]`) so a dual-stack pair of listeners reads as two families.
 fn host_text(ip: IpAddr) -> crate::format::StackText {
-    if ip.is_unspecified() {
-        crate::format::StackText::new("*")
-    } else if ip.is_ipv6() {
+    if ip.is_ipv6() {
         crate::format::StackText::new(format_args!("[{ip}]"))
     } else {
         crate::format::StackText::new(ip)
     }
+}
+
+/// What precedes a peerless socket's own address under REMOTE when LOCAL is hidden.
+const ON: &str = "on ";
+
+/// A listener's or an unconnected socket's remote end: nobody yet.
+fn no_peer(remote: SocketAddr) -> bool {
+    remote.ip().is_unspecified() && remote.port() == 0
+}
+
+/// The cells an endpoint cell needs to show whole (`name` for a peer known by name).
+fn endpoint_width(address: SocketAddr, name: Option<&str>) -> usize {
+    if no_peer(address) {
+        return 1;
+    }
+    let host = name.map_or_else(|| width(host_text(address.ip()).as_str()), width);
+    host + 1 + crate::format::StackText::new(address.port()).as_str().len()
 }
 
 /// Whose address an endpoint cell shows, which decides what gives way when it is cut.
@@ -372,9 +502,9 @@ enum Host<'n> {
     Named(&'n str),
 }
 
-/// `host:port` in `max` cells; `*` alone for an unconnected peer, `*:port` for a
-/// wildcard bind. When it does not fit, the port always stays: a peer's host is cut
-/// with `…`, this host's address gives way to `…` entirely.
+/// `host:port` in `max` cells; `*` alone for an unconnected peer, `0.0.0.0:port` or
+/// `[::]:port` for a wildcard bind. When it does not fit, the port always stays: a
+/// peer's host is cut with `…`, this host's address gives way to `…` entirely.
 #[expect(clippy::too_many_arguments, reason = "a drawing call: each argument is one input of the cell")]
 fn endpoint(
     buf: &mut Buffer,
@@ -386,7 +516,7 @@ fn endpoint(
     style: Style,
     muted: Style,
 ) {
-    if address.ip().is_unspecified() && address.port() == 0 {
+    if no_peer(address) {
         put(buf, x, y, max, "*", muted);
         return;
     }
@@ -405,38 +535,70 @@ fn endpoint(
     put(buf, x + used, y, port_width, port.as_str(), muted);
 }
 
-/// `name pid`, the pid dropped first; `?` for an owner netlens cannot see, `–` for a
-/// socket no process holds (`time_wait`, request sockets).
-#[expect(clippy::too_many_arguments, reason = "a drawing call: each argument is one input of the cell")]
+/// `name pid`, the pid dropped first; `–` for every owner netlens cannot name (the
+/// details say why: the kernel's socket, another user's, an exited process…).
 fn process_cell(
     buf: &mut Buffer,
     x: u16,
     y: u16,
     max: u16,
-    entry: &ConnectionEntry,
     process: Option<&ProcessInfo>,
     style: Style,
     muted: Style,
 ) {
-    match (entry.pid, process) {
-        (Some(pid), Some(process)) => {
-            let pid = crate::format::StackText::new(pid);
-            let need = width(&process.name) + 1 + pid.as_str().len();
-            if need <= usize::from(max) {
-                let used = put(buf, x, y, max, &process.name, style);
-                put(buf, x + used + 1, y, max.saturating_sub(used + 1), pid.as_str(), muted);
-            } else {
-                put(buf, x, y, max, &process.name, style);
-            }
+    let Some(process) = process else {
+        put(buf, x, y, max, "–", muted);
+        return;
+    };
+    let pid = crate::format::StackText::new(process.pid);
+    let need = width(&process.name) + 1 + pid.as_str().len();
+    if need <= usize::from(max) {
+        let used = put(buf, x, y, max, &process.name, style);
+        put(buf, x + used + 1, y, max.saturating_sub(used + 1), pid.as_str(), muted);
+    } else {
+        put(buf, x, y, max, &process.name, style);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(address: &str, host: Host<'_>, max: u16) -> String {
+        let mut buf = Buffer::empty(Rect::new(0, 0, max, 1));
+        let address: SocketAddr = address.parse().unwrap_or_else(|e| panic!("{address}: {e}"));
+        endpoint(&mut buf, 0, 0, max, address, host, Style::new(), Style::new());
+        (0..max).map(|x| buf[(x, 0)].symbol().to_owned()).collect::<String>().trim_end().to_owned()
+    }
+
+    #[test]
+    fn the_port_is_never_cut() {
+        for max in 6..30 {
+            let own = cell("[2001:db8:10:0:5054:ff:fe12:3456]:40022", Host::Own, max);
+            assert!(own.ends_with(":40022"), "{max}: {own}");
+            let peer = cell("198.51.100.7:443", Host::Named("backup.example.net"), max);
+            assert!(peer.ends_with(":443"), "{max}: {peer}");
         }
-        (Some(pid), None) => {
-            put(buf, x, y, max, crate::format::StackText::new(format_args!("pid {pid}")).as_str(), muted);
-        }
-        (None, _) if entry.socket.inode == 0 => {
-            put(buf, x, y, max, "–", muted);
-        }
-        (None, _) => {
-            put(buf, x, y, max, "?", muted);
-        }
+        assert_eq!(cell("192.168.1.23:52002", Host::Own, 18), "192.168.1.23:52002", "whole when it fits");
+        assert_eq!(cell("192.168.1.23:52002", Host::Own, 12), "…:52002", "own address gives way whole");
+        assert_eq!(cell("198.51.100.7:443", Host::Peer, 12), "198.51.…:443");
+    }
+
+    #[test]
+    fn dual_stack_listeners_show_their_family() {
+        assert_eq!(cell("0.0.0.0:22", Host::Own, 20), "0.0.0.0:22");
+        assert_eq!(cell("[::]:22", Host::Own, 20), "[::]:22");
+        assert_eq!(cell("0.0.0.0:0", Host::Peer, 20), "*", "no peer yet");
+        assert_eq!(endpoint_width("0.0.0.0:22".parse().unwrap_or_else(|_| unreachable!()), None), 10);
+    }
+
+    #[test]
+    fn the_closed_line_says_how_many_since_when_and_the_key() {
+        let folded = Folded { count: 83, since: Some(fake_now() - time::Duration::seconds(9)) };
+        assert_eq!(folded_text(folded, fake_now(), "c"), "83 closed in the last 9s — c shows them");
+    }
+
+    fn fake_now() -> Timestamp {
+        netlens_collectors::fake::NOW
     }
 }

@@ -16,7 +16,7 @@ use crate::theme::Theme;
 use crate::widgets::banner::source_banner;
 use crate::widgets::marks::{note, position};
 use crate::widgets::pane::pane;
-use crate::widgets::table::{Column, Layout, Row, header, scroll};
+use crate::widgets::table::{Column, Layout, Measure, Row, header, scroll};
 use crate::widgets::text::{Scratch, put, width};
 
 const TIME: usize = 0;
@@ -31,10 +31,10 @@ const LATENCY: usize = 6;
 /// screen (most queries go to the one stub anyway), then the type.
 const LOG_COLUMNS: [Column; 7] = [
     Column::left("TIME", 8, 8, 1, 9),
-    Column::left("PROCESS", 15, 20, 2, 2),
-    Column::left("NAME", 18, 44, 0, 0),
+    Column::left("PROCESS", 15, 24, 2, 2),
+    Column::left("NAME", 18, 80, 0, 0),
     Column::left("TYPE", 5, 5, 3, 9),
-    Column::left("SERVER", 15, 28, 4, 1),
+    Column::left("SERVER", 15, 47, 4, 1),
     Column::left("RCODE", 8, 8, 0, 9),
     Column::right("LATENCY", 7, 0),
 ];
@@ -221,11 +221,11 @@ pub(crate) fn query_log(buf: &mut Buffer, area: Rect, state: &mut DnsState, ctx:
         }
     }
     let body = log_body(store, area);
-    let layout = Layout::new(&LOG_COLUMNS, inner.x + 1, inner.width.saturating_sub(1));
-    if body.y > inner.y {
-        header(buf, body.y - 1, &LOG_COLUMNS, &layout, theme, None);
-    }
+    let (x, width) = (inner.x + 1, inner.width.saturating_sub(1));
     if total == 0 {
+        if body.y > inner.y {
+            header(buf, body.y - 1, &LOG_COLUMNS, &Layout::new(&LOG_COLUMNS, x, width), theme, None);
+        }
         note(buf, body, &empty_note(store, state), theme.muted());
         return;
     }
@@ -235,13 +235,45 @@ pub(crate) fn query_log(buf: &mut Buffer, area: Rect, state: &mut DnsState, ctx:
     state.table.record(offset, visible);
     let mut scratch = Scratch::default();
     // An empty filter lets every query through at the cost of a call.
-    let rows = dns.queries().rev().filter(|query| matches(&state.table.filter, query)).skip(offset);
-    for (i, (query, y)) in rows.zip(body.top()..body.bottom()).enumerate() {
+    let rows: Vec<&DnsQuery> = dns
+        .queries()
+        .rev()
+        .filter(|query| matches(&state.table.filter, query))
+        .skip(offset)
+        .take(visible)
+        .collect();
+    let mut measure = Measure::of(&[PROCESS, NAME, SERVER]);
+    for query in &rows {
+        measure_query(&mut measure, query, &mut scratch);
+    }
+    let layout = Layout::fit(&LOG_COLUMNS, &measure, x, width);
+    if body.y > inner.y {
+        header(buf, body.y - 1, &LOG_COLUMNS, &layout, theme, None);
+    }
+    for (i, (query, y)) in rows.into_iter().zip(body.top()..body.bottom()).enumerate() {
         let selection = (focused && offset + i == cursor).then(|| theme.selection());
         let mut row = Row::new(buf, body, y, &layout, &LOG_COLUMNS, selection, &mut scratch);
         draw_query(&mut row, query, theme);
     }
     position(buf, area, cursor, total, theme.muted());
+}
+
+/// The widths of a query's text cells, as [`draw_query`] writes them.
+fn measure_query(measure: &mut Measure, query: &DnsQuery, scratch: &mut Scratch) {
+    let process = match (&query.process, query.pid) {
+        (Some(name), Some(pid)) => width(name) + 1 + scratch.format(pid).len(),
+        (Some(name), None) => width(name),
+        (None, Some(pid)) => 4 + scratch.format(pid).len(),
+        (None, None) => 1,
+    };
+    measure.cell(PROCESS, process);
+    measure.text(NAME, &query.name);
+    let server = if query.server.port() == 53 {
+        scratch.format(query.server.ip()).len()
+    } else {
+        scratch.format(query.server).len()
+    };
+    measure.cell(SERVER, server);
 }
 
 fn draw_query(row: &mut Row<'_>, query: &DnsQuery, theme: &Theme) {

@@ -10,11 +10,11 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use super::tones::latency_style;
-use crate::format::Millis;
+use crate::format::{Millis, StackText};
 use crate::theme::Theme;
 use crate::widgets::marks::note;
 use crate::widgets::pane::pane;
-use crate::widgets::table::{Column, Layout, Row, header};
+use crate::widgets::table::{Column, Layout, Measure, Row, header};
 use crate::widgets::text::Scratch;
 
 /// Servers the table lists at most.
@@ -95,7 +95,15 @@ pub(crate) fn servers(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme
     if inner.is_empty() {
         return;
     }
-    let layout = Layout::new(&SERVER_COLUMNS, inner.x + 1, inner.width.saturating_sub(1));
+    let mut measure = Measure::of(&[ADDRESS]);
+    for server in rows.iter().take(MAX_SERVERS) {
+        measure.cell(ADDRESS, StackText::new(server.address).as_str().len());
+    }
+    let layout = if rows.is_empty() {
+        Layout::new(&SERVER_COLUMNS, inner.x + 1, inner.width.saturating_sub(1))
+    } else {
+        Layout::fit(&SERVER_COLUMNS, &measure, inner.x + 1, inner.width.saturating_sub(1))
+    };
     header(buf, inner.y, &SERVER_COLUMNS, &layout, theme, None);
     let body = Rect { y: inner.y + 1, height: inner.height.saturating_sub(1), ..inner };
     if rows.is_empty() {

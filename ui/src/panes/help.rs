@@ -32,6 +32,7 @@ const PAIRS: &[(&str, &str, &str)] = &[
     ("top", "bottom", "first/last"),
     ("cycle_sort", "reverse_sort", "sort/reverse"),
     ("open", "close", "open / back"),
+    ("group", "closed", "group, closed"),
 ];
 
 /// Shorter descriptions than the keymap's, for the narrow columns.
@@ -41,6 +42,7 @@ fn short(binding: &Binding) -> &'static str {
         "prev_tab" => "previous tab",
         "filter" => "filter",
         "group" => "conns: group",
+        "closed" => "conns: closed rows",
         "follow" => "follow events",
         "add_target" => "add a target",
         "remove_target" => "remove target",
@@ -326,7 +328,7 @@ mod tests {
                 terminal.backend().buffer().content().iter().map(ratatui::buffer::Cell::symbol).collect();
             // The only ellipsis is the one in `1 … 7`: nothing is cut.
             assert_eq!(screen.matches('…').count(), 1, "{tab:?}: something is cut:\n{screen}");
-            for needed in ["! ", "~ ", "first/last", "g home G end", "o", "conns: group", "add a target"] {
+            for needed in ["! ", "~ ", "first/last", "g home G end", "o", "group, closed", "add a target"] {
                 assert!(screen.contains(needed), "{tab:?}: {needed} missing:\n{screen}");
             }
         }

@@ -23,7 +23,7 @@ use crate::widgets::banner::source_banner;
 use crate::widgets::marks::{note, position};
 use crate::widgets::pane::pane;
 use crate::widgets::split_top;
-use crate::widgets::table::{Column, Layout, Row, header, scroll};
+use crate::widgets::table::{Column, Layout, Measure, Row, header, scroll};
 use crate::widgets::text::{Scratch, put, put_spans, width};
 
 const TARGET: usize = 0;
@@ -45,15 +45,16 @@ const PREVIEW_MIN: u16 = 8;
 /// numbers fill an 80-column screen; gateway and source join from about 100 columns,
 /// availability and notes on wide screens (the preview below the table shows them all
 /// for the selected path).
+/// Text columns are sized by what the rows on screen hold ([`Layout::fit`]).
 const COLUMNS: [Column; 10] = [
-    Column::left("TARGET", 19, 24, 0, 0),
-    Column::left("STATUS", 29, 36, 0, 1),
+    Column::left("TARGET", 19, 40, 0, 0),
+    Column::left("STATUS", 29, 48, 0, 1),
     Column::right("SINCE", 6, 4),
-    Column::left("DEV", 8, 20, 1, 2),
-    Column::left("VIA", 15, 25, 5, 3),
-    Column::left("SRC", 15, 25, 6, 3),
-    Column::left("AVAIL", 9, 9, 7, 9),
-    Column::left("NOTES", 9, 24, 8, 1),
+    Column::left("DEV", 8, 24, 1, 2),
+    Column::left("VIA", 15, 39, 5, 3),
+    Column::left("SRC", 15, 39, 6, 3),
+    Column::left("AVAIL", 12, 12, 7, 9),
+    Column::left("NOTES", 9, 32, 8, 1),
     Column::right("RTT", 7, 2),
     Column::right("LOSS", 4, 3),
 ];
@@ -223,17 +224,30 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut PathsState, ctx:
         return;
     }
     let columns = columns(inner.width);
-    let layout = Layout::new(&columns, inner.x, inner.width);
     let sorted = sort_column(state.table.sort).map(|column| (column, state.table.descending()));
-    header(buf, inner.y, &columns, &layout, theme, sorted);
     let body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(1));
     if rows.is_empty() {
+        header(buf, inner.y, &columns, &Layout::new(&columns, inner.x, inner.width), theme, sorted);
         note(buf, body, &empty_note(store, state), theme.muted());
         return;
     }
     let visible = usize::from(body.height);
     let offset = scroll(state.table.offset, cursor, visible, rows.len());
     state.table.record(offset, visible);
+    let on_screen = || rows.iter().skip(offset).take(visible);
+    let mut measure = Measure::of(&[TARGET, STATUS, DEV, VIA, SOURCE, NOTES]);
+    for path in on_screen() {
+        measure_row(&mut measure, path, true);
+    }
+    let mut layout = Layout::fit(&columns, &measure, inner.x, inner.width);
+    if layout.slot(DEV).is_none() {
+        // Without DEV the reason names the interface itself.
+        for path in on_screen() {
+            measure_row(&mut measure, path, false);
+        }
+        layout = Layout::fit(&columns, &measure, inner.x, inner.width);
+    }
+    header(buf, inner.y, &columns, &layout, theme, sorted);
     let mut scratch = Scratch::default();
     for (i, (path, y)) in rows.iter().skip(offset).zip(body.top()..body.bottom()).enumerate() {
         let selection = (offset + i == cursor).then(|| theme.selection());
@@ -241,6 +255,40 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut PathsState, ctx:
         draw_row(&mut row, path, theme, now);
     }
     position(buf, area, cursor, rows.len(), theme.muted());
+}
+
+/// The widths of a row's text cells, as [`draw_row`] writes them.
+fn measure_row(measure: &mut Measure, path: &PathState, interface_shown: bool) {
+    measure.text(TARGET, &path.target);
+    let status = width(path.status.as_str())
+        + reason_text(path, interface_shown).map_or(0, |reason| 1 + width(&reason))
+        + pending_text(path).map_or(0, |pending| 1 + width(&pending));
+    measure.cell(STATUS, status);
+    let kind = path.interface_kind.map_or(0, |kind| 3 + kind.as_str().len());
+    measure.cell(DEV, path.interface.as_deref().map_or(1, |name| width(name) + kind));
+    let address = |ip: Option<std::net::IpAddr>| ip.map_or(1, |ip| StackText::new(ip).as_str().len());
+    measure.cell(
+        VIA,
+        if path.gateway.is_none() && path.interface.is_some() { 6 } else { address(path.gateway) },
+    );
+    measure.cell(SOURCE, address(path.source));
+    measure.text(NOTES, &notes(path));
+}
+
+/// `v4✓ v6✗ dns✓`: each flag says whether it holds, in words as well as colour.
+fn availability_cell(row: &mut Row<'_>, path: &PathState, theme: &Theme) {
+    let Some(slot) = row.slot(AVAILABLE) else { return };
+    let flag = |name: &'static str, on: bool| {
+        let (mark, style) = if on { ("✓", theme.ok()) } else { ("✗", theme.muted()) };
+        [(name, row.style(style)), (mark, row.style(style))]
+    };
+    let gap = (" ", row.style(theme.muted()));
+    let [v4, v4_mark] = flag("v4", path.ipv4);
+    let [v6, v6_mark] = flag("v6", path.ipv6);
+    let [dns, dns_mark] = flag("dns", path.dns);
+    let spans = [v4, v4_mark, gap, v6, v6_mark, gap, dns, dns_mark];
+    let y = row.y();
+    put_spans(row.buf(), slot.x, y, slot.width, &spans);
 }
 
 fn draw_row(row: &mut Row<'_>, path: &PathState, theme: &Theme, now: Timestamp) {
@@ -258,18 +306,7 @@ fn draw_row(row: &mut Row<'_>, path: &PathState, theme: &Theme, now: Timestamp) 
         Some(source) => row.display(SOURCE, source, theme.text()),
         None => row.text(SOURCE, "–", theme.muted()),
     }
-    if let Some(slot) = row.slot(AVAILABLE) {
-        let flag = |on: bool| if on { theme.ok() } else { theme.muted() };
-        let spans = [
-            ("v4", row.style(flag(path.ipv4))),
-            (" ", row.style(theme.muted())),
-            ("v6", row.style(flag(path.ipv6))),
-            (" ", row.style(theme.muted())),
-            ("dns", row.style(flag(path.dns))),
-        ];
-        let y = row.y();
-        put_spans(row.buf(), slot.x, y, slot.width, &spans);
-    }
+    availability_cell(row, path, theme);
     let notes = notes(path);
     row.text(NOTES, &notes, theme.info());
     if let Some(probe) = &path.probe {

@@ -19,7 +19,7 @@ use crate::theme::Theme;
 use crate::widgets::banner::source_banner;
 use crate::widgets::marks::{note, position, scroll_marks};
 use crate::widgets::pane::pane;
-use crate::widgets::table::{Column, Layout, Row, header, scroll};
+use crate::widgets::table::{Column, Layout, Measure, Row, header, scroll};
 use crate::widgets::text::{Scratch, put_spans};
 
 /// Route rows are indented under their table heading.
@@ -35,11 +35,11 @@ const PROTO: usize = 6;
 const SCOPE: usize = 7;
 
 const ROUTE_COLUMNS: [Column; 8] = [
-    Column::left("DESTINATION", 18, 24, 0, 0),
-    Column::left("GATEWAY", 12, 22, 1, 1),
-    Column::left("DEV", 8, 12, 0, 2),
+    Column::left("DESTINATION", 18, 43, 0, 0),
+    Column::left("GATEWAY", 12, 39, 1, 1),
+    Column::left("DEV", 8, 15, 0, 2),
     Column::left("TYPE", 11, 11, 2, 9),
-    Column::left("SOURCE", 13, 26, 4, 3),
+    Column::left("SOURCE", 13, 39, 4, 3),
     Column::right("METRIC", 6, 3),
     Column::left("PROTO", 6, 8, 3, 9),
     Column::left("SCOPE", 6, 7, 5, 9),
@@ -53,8 +53,8 @@ const ACTION: usize = 3;
 const RULE_COLUMNS: [Column; 4] = [
     Column::right("PRIO", 6, 0),
     Column::left("FAMILY", 6, 6, 2, 9),
-    Column::left("SELECTOR", 20, 48, 0, 1),
-    Column::left("ACTION", 12, 20, 1, 0),
+    Column::left("SELECTOR", 20, 64, 0, 1),
+    Column::left("ACTION", 12, 32, 1, 0),
 ];
 
 const ADDRESS: usize = 0;
@@ -64,7 +64,7 @@ const STATE: usize = 3;
 
 const NEIGHBOR_COLUMNS: [Column; 4] = [
     Column::left("ADDRESS", 15, 39, 0, 0),
-    Column::left("DEV", 8, 12, 1, 1),
+    Column::left("DEV", 8, 15, 1, 1),
     Column::left("MAC", 17, 17, 2, 9),
     Column::left("STATE", 10, 10, 0, 9),
 ];
@@ -315,12 +315,14 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut RoutesState, ctx
         RouteSort::Metric => Some(METRIC),
         RouteSort::Protocol => Some(PROTO),
     };
+    let on_screen = model.lines.iter().skip(offset).take(visible).copied();
+    let [routes, rules, neighbors] = layouts(on_screen, rows_area);
     let mut painter = Painter {
         theme,
         inner,
-        routes: Layout::new(&ROUTE_COLUMNS, rows_area.x, rows_area.width),
-        rules: Layout::new(&RULE_COLUMNS, rows_area.x, rows_area.width),
-        neighbors: Layout::new(&NEIGHBOR_COLUMNS, rows_area.x, rows_area.width),
+        routes,
+        rules,
+        neighbors,
         sorted: sorted.map(|column| (column, state.table.reversed)),
         scratch: Scratch::default(),
     };
@@ -329,6 +331,59 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut RoutesState, ctx
     }
     position(buf, area, cursor, model.data.len(), theme.muted());
     scroll_marks(buf, area, offset, visible, model.lines.len(), theme);
+}
+
+/// The layouts of the three tables, each sized by its rows on screen (a table with no
+/// row on screen keeps its declared widths for its headings).
+fn layouts<'s>(lines: impl Iterator<Item = Line<'s>>, area: Rect) -> [Layout; 3] {
+    let mut routes = Measure::of(&[DESTINATION, GATEWAY, DEV, SOURCE]);
+    let mut rules = Measure::of(&[SELECTOR, ACTION]);
+    let mut neighbors = Measure::of(&[ADDRESS, NEIGHBOR_DEV]);
+    let mut seen = [false; 3];
+    let address = |ip: Option<std::net::IpAddr>| ip.map_or(1, |ip| StackText::new(ip).as_str().len());
+    for line in lines {
+        match line {
+            Line::Route(route) => {
+                seen[0] = true;
+                routes.text(DESTINATION, &route.destination_text());
+                routes.cell(GATEWAY, address(route.gateway));
+                routes.text(DEV, route.interface.as_deref().unwrap_or("–"));
+                routes.cell(SOURCE, address(route.source));
+            }
+            Line::Rule(rule) => {
+                seen[1] = true;
+                rules.text(SELECTOR, &rule.selector);
+                rules.text(ACTION, &action_text(rule));
+            }
+            Line::Neighbor(neighbor) => {
+                seen[2] = true;
+                neighbors.cell(ADDRESS, StackText::new(neighbor.address).as_str().len());
+                neighbors.text(NEIGHBOR_DEV, &neighbor.interface);
+            }
+            Line::Section { .. } | Line::Table { .. } | Line::Columns(_) | Line::Gap => {}
+        }
+    }
+    let fit = |columns: &[Column], measure: Measure, seen: bool| {
+        if seen {
+            Layout::fit(columns, &measure, area.x, area.width)
+        } else {
+            Layout::new(columns, area.x, area.width)
+        }
+    };
+    [
+        fit(&ROUTE_COLUMNS, routes, seen[0]),
+        fit(&RULE_COLUMNS, rules, seen[1]),
+        fit(&NEIGHBOR_COLUMNS, neighbors, seen[2]),
+    ]
+}
+
+/// A rule's action: `lookup` names its table.
+fn action_text(rule: &Rule) -> String {
+    if rule.action == "lookup" {
+        format!("lookup {}", Route::table_name(rule.table))
+    } else {
+        rule.action.clone()
+    }
 }
 
 /// What drawing a row needs besides the row.
@@ -383,11 +438,7 @@ impl Painter<'_> {
                 row.display(PRIORITY, rule.priority, theme.muted());
                 row.text(FAMILY, rule.family.as_str(), theme.muted());
                 row.text(SELECTOR, &rule.selector, theme.text());
-                let action = if rule.action == "lookup" {
-                    format!("lookup {}", Route::table_name(rule.table))
-                } else {
-                    rule.action.clone()
-                };
+                let action = action_text(rule);
                 let style = if rule.action == "lookup" || rule.action == "nop" {
                     theme.accent()
                 } else {

@@ -75,6 +75,8 @@ pub struct ConnectionsState {
     pub(crate) table: TableState<ConnectionSort, ConnFilter>,
     pub(crate) selected: Option<u64>,
     pub(crate) grouped: bool,
+    /// Closed rows are listed; otherwise they fold into one summary line.
+    pub(crate) show_closed: bool,
     pub(crate) details: Option<ConnectionDetails>,
 }
 

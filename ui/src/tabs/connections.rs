@@ -52,6 +52,7 @@ impl Component for ConnectionsState {
             Action::ReverseSort => self.table.reverse(),
             // `g` groups by process here; elsewhere it means the first row.
             Action::ToggleGroup => self.grouped = !self.grouped,
+            Action::ToggleClosed => self.show_closed = !self.show_closed,
             Action::Open => {
                 let mut model = Model::build(ctx.store, self, ctx.now());
                 let (cursor, _) = placement(&model, self, self.table.visible());

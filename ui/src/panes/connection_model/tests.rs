@@ -1,5 +1,6 @@
 use netlens_collectors::fake;
 
+use super::owner::Unowned;
 use super::*;
 use crate::conn_filter::ConnFilter;
 
@@ -17,7 +18,7 @@ const SORTS: [ConnectionSort; 10] = [
 ];
 
 fn state(sort: ConnectionSort, reversed: bool, grouped: bool, filter: &str) -> ConnectionsState {
-    let mut state = ConnectionsState { grouped, ..ConnectionsState::default() };
+    let mut state = ConnectionsState { grouped, show_closed: true, ..ConnectionsState::default() };
     state.table.sort = sort;
     state.table.reversed = reversed;
     state.table.filter = ConnFilter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e:?}"));
@@ -40,7 +41,8 @@ fn lines(model: &mut Model<'_>) -> Vec<String> {
 #[test]
 fn default_order_is_by_state_then_owner_then_peer() {
     let store = fake::store();
-    let mut model = Model::build(&store, &ConnectionsState::default(), fake::NOW);
+    let shown = ConnectionsState { show_closed: true, ..ConnectionsState::default() };
+    let mut model = Model::build(&store, &shown, fake::NOW);
     assert_eq!(
         lines(&mut model),
         [
@@ -164,4 +166,100 @@ fn large_tables_window_in_place() {
         .collect();
     assert_eq!(window.len(), 40);
     assert!(window.windows(2).all(|w| w[0] >= w[1]), "slowest first: {window:?}");
+}
+
+#[test]
+fn closed_rows_fold_into_a_count_until_shown() {
+    let store = fake::store();
+    let folded = ConnectionsState::default();
+    let mut model = Model::build(&store, &folded, fake::NOW);
+    assert_eq!(model.rows(), 15, "the open rows only");
+    assert_eq!(model.folded().count, 6);
+    let first_closed = store.connections().iter().filter_map(|e| e.closed_at).min();
+    assert_eq!(model.folded().since, first_closed);
+    assert!(
+        lines(&mut model)
+            .iter()
+            .all(|cookie| !["20", "21", "22", "23", "24", "30"].contains(&cookie.as_str()))
+    );
+    // `c` lists them; the counts are the same either way.
+    let shown = ConnectionsState { show_closed: true, ..ConnectionsState::default() };
+    let model_shown = Model::build(&store, &shown, fake::NOW);
+    assert_eq!((model_shown.rows(), model_shown.folded().count), (21, 0));
+    assert_eq!(model_shown.matched(), model.matched());
+    assert_eq!(model.matched(), store.connections().counts(), "no filter: the whole table's counts");
+}
+
+#[test]
+fn counts_and_the_closed_line_follow_the_filter() {
+    let store = fake::store();
+    let mut state = state(ConnectionSort::State, false, false, "proc:curl");
+    state.show_closed = false;
+    let model = Model::build(&store, &state, fake::NOW);
+    let matched = model.matched();
+    // curl: one established, one connecting, one closed; nmap's closed ones are not
+    // counted although they are closed too.
+    assert_eq!((matched.established, matched.connecting, matched.closed), (1, 1, 1));
+    assert_eq!((model.rows(), model.folded().count), (2, 1));
+    assert_eq!(matched.tcp + matched.udp + matched.closed, model.rows() + model.folded().count);
+}
+
+#[test]
+fn grouped_folded_rows_leave_their_groups() {
+    let store = fake::store();
+    let mut state = state(ConnectionSort::Process, false, true, "");
+    state.show_closed = false;
+    let model = Model::build(&store, &state, fake::NOW);
+    assert!(model.groups().iter().all(|g| g.rows.iter().all(|c| c.entry.closed_at.is_none())));
+    assert!(!model.groups().iter().any(|g| g.process.is_some_and(|p| p.name == "nmap")), "nmap only closed");
+}
+
+/// The scripted table with one owner each way unknown: no pid found, a pid whose
+/// process is gone, and (optionally) other users' sockets hidden.
+fn unowned_store(all_visible: bool) -> netlens_collectors::Store {
+    use netlens_collectors::Payload;
+    use netlens_collectors::model::SourceId;
+    let mut table = fake::connection_table(30);
+    let by_inode = |cookie: u64| table.sockets.iter().find(|s| s.cookie == cookie).map(|s| s.inode);
+    let firefox = by_inode(6).unwrap_or_default();
+    let curl = by_inode(31).unwrap_or_default();
+    table.owners.retain(|(inode, _)| *inode != firefox);
+    for owner in &mut table.owners {
+        if owner.0 == curl {
+            owner.1 = 26_070;
+        }
+    }
+    table.all_owners_visible = all_visible;
+    let mut store = fake::store();
+    store.apply(fake::event(fake::NOW, SourceId::Connections, Payload::Sockets(table)));
+    store
+}
+
+#[test]
+fn every_unknown_owner_has_one_spelling_and_its_own_reason() {
+    let store = unowned_store(true);
+    let connections = store.connections();
+    let reason = |cookie: u64| {
+        let entry = connections.get(cookie).unwrap_or_else(|| panic!("cookie {cookie}"));
+        match owner(entry, connections) {
+            Owner::Unknown(why) => Some(why),
+            Owner::Process(_) => None,
+        }
+    };
+    assert_eq!(reason(12), Some(Unowned::Kernel), "time_wait has no inode");
+    assert_eq!(reason(6), Some(Unowned::NotFound));
+    assert_eq!(reason(31), Some(Unowned::Exited(26_070)));
+    assert_eq!(reason(7), None, "firefox's other socket is still known");
+    assert!(reason(6).map(|why| why.reason(false)).unwrap_or_default().contains("/proc"));
+    assert!(Unowned::Exited(26_070).reason(false).contains("pid 26070 exited"));
+    let hidden = unowned_store(false);
+    let entry = hidden.connections().get(6);
+    let why = entry.map(|e| owner(e, hidden.connections()));
+    assert!(matches!(why, Some(Owner::Unknown(Unowned::OtherUser))), "{why:?}");
+    // Grouped, every unknown owner is one group, whatever the reason.
+    let model = Model::build(&store, &state(ConnectionSort::Process, false, true, ""), fake::NOW);
+    let unknown: Vec<&Group<'_>> = model.groups().iter().filter(|g| g.process.is_none()).collect();
+    assert_eq!(unknown.len(), 1);
+    let cookies: Vec<u64> = unknown[0].rows.iter().map(|c| c.entry.socket.cookie).collect();
+    assert!(cookies.contains(&6) && cookies.contains(&31) && cookies.contains(&12), "{cookies:?}");
 }
