@@ -13,7 +13,10 @@ pub use connections::{
     ConnectionCounts, ConnectionEntry, ConnectionLabel, ConnectionLimits, ConnectionRates, ConnectionSample,
     ConnectionWarnings, Connections,
 };
-pub use dns::{Dns, QUERY_LOG_CAPACITY, SLOW_QUERY_MS, ServerHealth, TRACE_CAPACITY, is_error_rcode};
+pub use dns::{
+    Dns, DnsState, QUERY_LOG_CAPACITY, RECENT_WINDOW, RecentOutcomes, SLOW_QUERY_MS, ServerHealth,
+    TRACE_CAPACITY, is_error_rcode,
+};
 
 use crate::clock::{Mono, Stamp};
 use crate::event::{Event, Notice, Payload};
@@ -329,15 +332,11 @@ impl Store {
                 }
             }
             Payload::DnsTrace(trace) => {
-                let capturing = self
-                    .sources
-                    .get(&SourceId::DnsCapture)
-                    .is_some_and(|status| status.status == crate::model::SourceState::Ok);
-                for notice in self.dns.apply_trace(*trace, capturing) {
+                for notice in self.dns.apply_trace(*trace, at.mono) {
                     self.timeline.push(at, source, notice);
                 }
             }
-            Payload::DnsQueries(batch) => self.dns.apply_queries(batch),
+            Payload::DnsQueries(batch) => self.dns.apply_queries(batch, at.mono),
             Payload::Dns64(report) => {
                 for notice in self.dns.apply_dns64(report) {
                     self.timeline.push(at, source, notice);
@@ -408,6 +407,14 @@ impl Store {
     #[must_use]
     pub const fn dns(&self) -> &Dns {
         &self.dns
+    }
+
+    /// The worst current DNS state (a server timing out, else one answering with
+    /// errors, …) over the last [`RECENT_WINDOW`] before the last event: what the DNS
+    /// summary and the status bar show.
+    #[must_use]
+    pub fn dns_state(&self) -> DnsState {
+        self.updated_mono.map_or(DnsState::Quiet, |now| self.dns.state_at(now))
     }
 
     /// Host facts.

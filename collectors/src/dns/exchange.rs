@@ -65,6 +65,8 @@ pub struct Reply {
     /// The server's port was closed (ECONNREFUSED): glibc stops searching when every
     /// server says so.
     pub refused: bool,
+    /// The socket the question left from, once one was open.
+    pub local: Option<SocketAddr>,
 }
 
 impl Reply {
@@ -77,6 +79,7 @@ impl Reply {
             error: Some(error),
             truncated_udp: None,
             refused: false,
+            local: None,
         }
     }
 
@@ -210,6 +213,10 @@ async fn ask_udp(
     if let Err(error) = socket.connect(server).await {
         return fail_all(format!("cannot reach {server}: {error}"), false);
     }
+    let local = socket.local_addr().ok();
+    if let Some(local) = local {
+        super::own::register(DnsTransport::Udp, local, server);
+    }
     let mut sent_at = Vec::with_capacity(questions.len());
     for (question, &id) in questions.iter().zip(ids) {
         let bytes = match query_bytes(question, id, options) {
@@ -270,6 +277,7 @@ async fn ask_udp(
                     error: None,
                     truncated_udp: None,
                     refused: false,
+                    local,
                 });
             }
             None => ignored += 1,
@@ -280,9 +288,11 @@ async fn ask_udp(
         .into_iter()
         .zip(&sent_at)
         .map(|(slot, at)| {
-            slot.unwrap_or_else(|| {
+            let mut reply = slot.unwrap_or_else(|| {
                 Reply::failed(DnsTransport::Udp, at.elapsed(), 0, format!("timeout after {timeout_ms} ms"))
-            })
+            });
+            reply.local = local;
+            reply
         })
         .collect();
     // Ignored replies are shown once, on the first question's step.
@@ -315,6 +325,10 @@ async fn ask_tcp(
                 format!("cannot connect to {server} over TCP: {error}")
             }
         })?;
+        let local = stream.local_addr().ok();
+        if let Some(local) = local {
+            super::own::register(DnsTransport::Tcp, local, server);
+        }
         let bytes = query_bytes(question, id, options)?;
         let len = u16::try_from(bytes.len()).map_err(|_| "query too long for TCP".to_owned())?;
         let mut framed = Vec::with_capacity(bytes.len() + 2);
@@ -334,14 +348,14 @@ async fn ask_tcp(
                 .await
                 .map_err(|error| format!("short TCP answer from {server}: {error}"))?;
             match Message::from_vec(&body) {
-                Ok(message) if answers(&message, id, question) => return Ok((message, ignored)),
+                Ok(message) if answers(&message, id, question) => return Ok((message, ignored, local)),
                 _ => ignored += 1,
             }
         }
     })
     .await;
     match result {
-        Ok(Ok((message, ignored))) => Reply {
+        Ok(Ok((message, ignored, local))) => Reply {
             transport: DnsTransport::Tcp,
             message: Some(message),
             ignored,
@@ -349,6 +363,7 @@ async fn ask_tcp(
             error: None,
             truncated_udp: None,
             refused: false,
+            local,
         },
         Ok(Err(error)) => Reply::failed(DnsTransport::Tcp, start.elapsed(), 0, error),
         Err(_elapsed) => Reply::failed(

@@ -369,6 +369,7 @@ fn push_steps(
     let base = TraceStep {
         candidate: candidate.to_owned(),
         server,
+        client: reply.local,
         qtype: qtype.to_string(),
         transport: reply.transport,
         attempt,

@@ -228,6 +228,7 @@ fn step(
     TraceStep {
         candidate: candidate.to_owned(),
         server: port53(server),
+        client: None,
         qtype: qtype.to_owned(),
         transport: DnsTransport::Udp,
         attempt: 1,
