@@ -6,6 +6,7 @@
 
 mod connections;
 mod dns;
+mod timeline;
 
 use std::collections::BTreeMap;
 
@@ -17,14 +18,14 @@ pub use dns::{
     Dns, DnsState, QUERY_LOG_CAPACITY, RECENT_WINDOW, RecentOutcomes, SLOW_QUERY_MS, ServerHealth,
     TRACE_CAPACITY, is_error_rcode,
 };
+pub use timeline::{FOLD_LINES, Timeline};
 
 use crate::clock::{Mono, Stamp};
 use crate::event::{Event, Notice, Payload};
 use crate::history::Ring;
 use crate::model::{
     AddressFamily, Interface, InterfaceRates, InterfaceStats, Neighbor, NetworkTable, PathState,
-    ProcessUsage, Route, RouteLookupReport, Rule, SourceId, SourceStatus, SystemFacts, TimelineEntry,
-    Timestamp,
+    ProcessUsage, Route, RouteLookupReport, Rule, SourceId, SourceStatus, SystemFacts, Timestamp,
 };
 
 /// Capacities and windows that keep memory bounded.
@@ -126,109 +127,6 @@ impl InterfaceEntry {
         };
         self.rates = Some(rates);
         self.history.push(RateSample { at: Some(at.wall), mono: Some(at.mono), rates });
-    }
-}
-
-/// The event timeline: newest last, bounded, identical bursts folded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Timeline {
-    entries: std::collections::VecDeque<TimelineEntry>,
-    capacity: usize,
-    coalesce_window: time::Duration,
-    /// When the newest entry last repeated (for the coalescing window), on the
-    /// monotonic clock.
-    last_repeat_at: Option<Mono>,
-    coalesced_bursts: u64,
-    total: u64,
-    appended: u64,
-}
-
-impl Timeline {
-    fn new(limits: &StoreLimits) -> Self {
-        Self {
-            entries: std::collections::VecDeque::with_capacity(limits.timeline_capacity.min(1024)),
-            capacity: limits.timeline_capacity.max(1),
-            coalesce_window: limits.coalesce_window,
-            last_repeat_at: None,
-            coalesced_bursts: 0,
-            total: 0,
-            appended: 0,
-        }
-    }
-
-    fn push(&mut self, at: Stamp, source: SourceId, notice: Notice) {
-        self.total += 1;
-        if let (Some(last), Some(repeat_at)) = (self.entries.back_mut(), self.last_repeat_at)
-            && last.source == source
-            && last.kind == notice.kind
-            && last.subject == notice.subject
-            && last.detail == notice.detail
-            && at.mono - repeat_at <= self.coalesce_window
-        {
-            if last.count == 1 {
-                self.coalesced_bursts += 1;
-            }
-            last.count = last.count.saturating_add(1);
-            self.last_repeat_at = Some(at.mono);
-            return;
-        }
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
-        }
-        self.appended += 1;
-        self.entries.push_back(TimelineEntry {
-            at: at.wall,
-            source,
-            kind: notice.kind,
-            subject: notice.subject,
-            detail: notice.detail,
-            count: 1,
-        });
-        self.last_repeat_at = Some(at.mono);
-    }
-
-    /// Entries, oldest first.
-    #[must_use = "iterators do nothing unless consumed"]
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &TimelineEntry> + ExactSizeIterator {
-        self.entries.iter()
-    }
-
-    /// Number of entries held.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the timeline is empty.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The entry `n` places back from the newest (0 is the newest).
-    #[must_use]
-    pub fn from_newest(&self, n: usize) -> Option<&TimelineEntry> {
-        self.entries.len().checked_sub(n + 1).and_then(|i| self.entries.get(i))
-    }
-
-    /// How many bursts of identical events were folded into one entry.
-    #[must_use]
-    pub const fn coalesced_bursts(&self) -> u64 {
-        self.coalesced_bursts
-    }
-
-    /// Every notice ever pushed, including folded and dropped ones.
-    #[must_use]
-    pub const fn total(&self) -> u64 {
-        self.total
-    }
-
-    /// Entries ever appended (folded repeats not counted, dropped entries counted): a
-    /// viewer that remembers this number can tell how many entries arrived since, and
-    /// keep its selection on the same entry while new ones push it down.
-    #[must_use]
-    pub const fn appended(&self) -> u64 {
-        self.appended
     }
 }
 
