@@ -485,6 +485,8 @@ fn the_binary_holds_one_rtnetlink_subscription() {
 /// the store's routes must match `ip -j route` again.
 #[test]
 fn a_link_going_down_logs_its_ipv4_route_removals_once() {
+    const CONNECTED: &str = "route 10.0.0.0/24 dev veth0 removed";
+    const DEFAULT: &str = "default route via 10.0.0.2 dev veth0 removed";
     let _serial = serial();
     let Some(netns) = require_netns() else { return };
     netns.batch(
@@ -495,8 +497,6 @@ fn a_link_going_down_logs_its_ipv4_route_removals_once() {
     run.wait_for("the default route", TIMEOUT, |store| {
         store.routes().iter().any(|route| route.is_default() && route.family == AddressFamily::Ipv4)
     });
-    const CONNECTED: &str = "route 10.0.0.0/24 dev veth0 removed";
-    const DEFAULT: &str = "default route via 10.0.0.2 dev veth0 removed";
     expect_notices(
         &run,
         &netns,
