@@ -67,6 +67,8 @@ pub struct Reply {
     pub refused: bool,
     /// The socket the question left from, once one was open.
     pub local: Option<SocketAddr>,
+    /// The UDP socket of the truncated answer, when this reply is the TCP retry's.
+    pub truncated_local: Option<SocketAddr>,
 }
 
 impl Reply {
@@ -80,6 +82,7 @@ impl Reply {
             truncated_udp: None,
             refused: false,
             local: None,
+            truncated_local: None,
         }
     }
 
@@ -166,6 +169,7 @@ pub async fn ask(
             let udp_latency = reply.latency;
             let mut tcp = ask_tcp(server, question, id, timeout, options).await;
             tcp.truncated_udp = Some(udp_latency);
+            tcp.truncated_local = reply.local;
             tcp.ignored += reply.ignored;
             *reply = tcp;
         }
@@ -278,6 +282,7 @@ async fn ask_udp(
                     truncated_udp: None,
                     refused: false,
                     local,
+                    truncated_local: None,
                 });
             }
             None => ignored += 1,
@@ -364,6 +369,7 @@ async fn ask_tcp(
             truncated_udp: None,
             refused: false,
             local,
+            truncated_local: None,
         },
         Ok(Err(error)) => Reply::failed(DnsTransport::Tcp, start.elapsed(), 0, error),
         Err(_elapsed) => Reply::failed(
