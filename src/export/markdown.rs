@@ -37,7 +37,11 @@ pub fn write(doc: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
     }
     out.write_all(b"\n| at | source | kind | subject | detail |\n|---|---|---|---|---|\n")?;
     for event in &doc.events {
-        let count = if event.count == 1 { String::new() } else { format!(" (×{})", event.count) };
+        let count = match (event.count, event.last_at) {
+            (1, _) => String::new(),
+            (count, Some(last)) => format!(" (×{count}, the last at {})", rfc3339(last)),
+            (count, None) => format!(" (×{count})"),
+        };
         writeln!(
             out,
             "| {} | {} | {} | {} | {}{count} |",

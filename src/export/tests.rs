@@ -164,7 +164,15 @@ fn markdown_says_what_each_cut_list_left_out() {
     doc.dns.traces_total = doc.dns.traces.len() as u64 + 10;
     doc.events_total = doc.events.len() as u64 + 1_000;
     doc.events_folded = 12;
+    if let Some(first) = doc.events.first_mut() {
+        first.count = 3;
+        first.last_at = Some(fake::NOW);
+    }
     let md = rendered(&doc, write_markdown);
+    assert!(
+        md.contains("(×3, the last at 2026-03-14T09:26:53Z) |"),
+        "a folded line says when it last happened"
+    );
     let count = |n: u64| netlens_ui::format::Count(n).to_string();
     for expected in [
         format!("The newest {} of {} queries seen, by send time.", count(kept), count(3_519)),
