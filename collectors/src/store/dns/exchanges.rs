@@ -11,15 +11,20 @@
 //! other report of the same exchange — same transport, client port, server, name and
 //! type — is recognised here and not counted again.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 
 use crate::model::DnsTransport;
 
-/// Reports remembered while waiting for their twin; the oldest is forgotten first.
-/// A twin comes within the capture's timeout (seconds), so a few thousand reports
-/// cover even a busy host's capture.
-const REMEMBERED: usize = 4096;
+/// Captured exchanges remembered while waiting for their trace step; the oldest is
+/// forgotten first. A trace step follows its captured twin within the trace's run
+/// (seconds); under a flood of other queries a twin older than this many exchanges
+/// is forgotten and its step counted again — the price of bounded memory.
+const CAPTURED: usize = 4096;
+/// Trace steps remembered while waiting for their captured twin (which comes after
+/// the capture's timeout, 5 s, for a query that was never answered). Kept apart from
+/// the captured ones so a flood of other queries cannot push them out.
+const TRACED: usize = 1024;
 
 /// Who reported an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,35 +65,55 @@ impl ExchangeKey {
     }
 }
 
+/// Reports of one reporter awaiting their twin, bounded.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Awaiting {
+    keys: HashSet<ExchangeKey>,
+    order: VecDeque<ExchangeKey>,
+}
+
+impl Awaiting {
+    fn insert(&mut self, key: ExchangeKey, capacity: usize) {
+        if self.keys.contains(&key) {
+            return;
+        }
+        while self.order.len() >= capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.keys.remove(&oldest);
+            }
+        }
+        self.order.push_back(key.clone());
+        self.keys.insert(key);
+    }
+
+    /// Take the twin out, if it is waiting (its entry in `order` goes when it comes
+    /// round: a removed key there is only a stale slot).
+    fn take(&mut self, key: &ExchangeKey) -> bool {
+        self.keys.remove(key)
+    }
+}
+
 /// Recent reports, by exchange; see the module documentation.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(super) struct Exchanges {
-    reported: HashMap<ExchangeKey, Reporter>,
-    order: VecDeque<ExchangeKey>,
+    traced: Awaiting,
+    captured: Awaiting,
 }
 
 impl Exchanges {
     /// Whether this report should count: `false` when the other reporter already
     /// counted the same exchange (its twin is then forgotten: each report has one twin).
+    /// A second report from the same reporter is a new exchange from a reused socket.
     pub(super) fn counts(&mut self, key: ExchangeKey, reporter: Reporter) -> bool {
-        match self.reported.get(&key) {
-            Some(first) if *first != reporter => {
-                self.reported.remove(&key);
-                false
-            }
-            // The same reporter again: a new exchange from a reused socket.
-            Some(_) => true,
-            None => {
-                if self.order.len() >= REMEMBERED
-                    && let Some(oldest) = self.order.pop_front()
-                {
-                    self.reported.remove(&oldest);
-                }
-                self.order.push_back(key.clone());
-                self.reported.insert(key, reporter);
-                true
-            }
+        let (mine, theirs, capacity) = match reporter {
+            Reporter::Trace => (&mut self.traced, &mut self.captured, TRACED),
+            Reporter::Capture => (&mut self.captured, &mut self.traced, CAPTURED),
+        };
+        if theirs.take(&key) {
+            return false;
         }
+        mine.insert(key, capacity);
+        true
     }
 }
 
@@ -114,12 +139,18 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_bounded() {
+    fn memory_is_bounded_and_a_flood_keeps_the_trace_steps() {
         let mut exchanges = Exchanges::default();
-        for port in 0..u16::try_from(REMEMBERED * 2).unwrap_or(u16::MAX) {
+        assert!(exchanges.counts(key(1), Reporter::Trace));
+        for port in 1_000..u16::try_from(1_000 + CAPTURED * 2).unwrap_or(u16::MAX) {
             exchanges.counts(key(port), Reporter::Capture);
         }
-        assert_eq!(exchanges.reported.len(), REMEMBERED);
-        assert_eq!(exchanges.order.len(), REMEMBERED);
+        assert_eq!(exchanges.captured.keys.len(), CAPTURED);
+        assert!(exchanges.captured.order.len() <= CAPTURED);
+        assert!(!exchanges.counts(key(1), Reporter::Capture), "the trace step outlived the flood");
+        for port in 10_000..u16::try_from(10_000 + TRACED * 2).unwrap_or(u16::MAX) {
+            exchanges.counts(key(port), Reporter::Trace);
+        }
+        assert_eq!(exchanges.traced.keys.len(), TRACED);
     }
 }
