@@ -412,3 +412,126 @@ fn watches_inode(pid: u32, path: &std::path::Path) -> bool {
             .is_ok_and(|info| info.lines().any(|line| line.starts_with("inotify") && line.contains(&wanted)))
     })
 }
+
+/// A namespace whose first nameserver is silent and whose second answers, with the
+/// DNS source (and, when `capture`, passive capture) running inside: a user trace of
+/// `db.test.` asks the silent server A and AAAA, both time out, then the live one.
+/// Returns the running sources once the trace is in the store.
+fn trace_past_a_dead_server(netns: &Netns, capture: bool) -> SourceInNetns {
+    use netlens_collectors::dns::capture::{DnsCaptureConfig, DnsCaptureSource};
+    use netlens_collectors::dns::source::{DnsConfig, DnsControl, dns};
+    use netlens_collectors::source::spawn_supervised;
+
+    let config = DnsConfig {
+        files: netlens_collectors::dns::files::ResolverFiles::for_netns(netns.name()),
+        // getaddrinfo in this process reads the host's files, not the namespace's.
+        system_answer: false,
+        detect_dns64: false,
+        ..Default::default()
+    };
+    let (handle, source) = dns(config);
+    let running = SourceInNetns::start_many(netns, 256, move |tx| {
+        let mut tasks = vec![spawn_supervised(source, tx.clone())];
+        if capture {
+            // A short wait, so the capture reports the silent server's queries soon.
+            let config =
+                DnsCaptureConfig { query_timeout: Duration::from_secs(2), ..DnsCaptureConfig::default() };
+            tasks.push(spawn_supervised(DnsCaptureSource::new(config), tx));
+        }
+        tasks
+    });
+    running.wait_for("the configuration", Duration::from_secs(10), |store| store.dns().config().is_some());
+    if capture {
+        running.wait_for("capture running", Duration::from_secs(10), |store| {
+            store
+                .sources()
+                .any(|s| s.name == netlens_collectors::model::SourceId::DnsCapture && s.detail.contains("lo"))
+        });
+    }
+    assert!(handle.send(DnsControl::Trace("db.test.".into())));
+    running.wait_for("the trace", Duration::from_secs(10), |store| store.dns().last_user_trace().is_some());
+    running
+}
+
+/// The silent server's and the live server's health, and how many steps of the trace
+/// asked each.
+fn health_and_steps(store: &netlens_collectors::Store) -> ((u64, u64), (u64, u64), usize, usize) {
+    let dns = store.dns();
+    let health = |server: &str| dns.servers().get(&ip(server)).map_or((0, 0), |h| (h.queries, h.timeouts));
+    let trace = dns.last_user_trace().cloned().unwrap_or_else(|| panic!("no trace"));
+    let asked = |server: &str| trace.steps.iter().filter(|step| step.server.ip() == ip(server)).count();
+    (health(SILENT), health(SERVER), asked(SILENT), asked(SERVER))
+}
+
+fn silent_first_then_live(netns: &Netns) -> (DnsTestServer, std::net::UdpSocket, EtcNetns) {
+    let server = server(netns, Zone::new().host("db.test", &[ip("10.0.0.5")]));
+    // Bound but never read: queries to it vanish, as to a blackholed server.
+    let silent: SocketAddr = format!("{SILENT}:53").parse().unwrap_or_else(|e| panic!("{e}"));
+    let silent = in_netns(netns, move || std::net::UdpSocket::bind(silent).unwrap_or_else(|e| panic!("{e}")));
+    let files = resolver_files(
+        netns,
+        &format!("nameserver {SILENT}\nnameserver {SERVER}\noptions timeout:1 attempts:1\n"),
+        "",
+    );
+    (server, silent, files)
+}
+
+#[test]
+fn a_dead_first_nameservers_timeouts_count_in_server_health() {
+    let Some(netns) = lab() else { return };
+    let _lab = silent_first_then_live(&netns);
+    let running = trace_past_a_dead_server(&netns, false);
+    running.with_store(|store| {
+        let ((queries, timeouts), (live, live_timeouts), asked_silent, asked_live) = health_and_steps(store);
+        assert_eq!(asked_silent, 2, "A and AAAA to the silent server");
+        assert_eq!((queries, timeouts), (2, 2), "the silent server's health counts the trace's timeouts");
+        assert_eq!((live, live_timeouts), (asked_live as u64, 0));
+        match store.dns_state() {
+            netlens_collectors::store::DnsState::TimingOut { server, timeouts, .. } => {
+                assert_eq!((server, timeouts), (ip(SILENT), 2));
+            }
+            other => panic!("the worst DNS state is {other:?}"),
+        }
+    });
+    running.stop();
+}
+
+#[test]
+fn with_capture_each_traced_exchange_counts_once_and_is_netlenss_own() {
+    let Some(netns) = lab() else { return };
+    let _lab = silent_first_then_live(&netns);
+    let running = trace_past_a_dead_server(&netns, true);
+    // Counted as soon as the trace is in, before the capture's wait for the silent
+    // server runs out (and equally after: the capture's reports are the same exchanges).
+    running.with_store(|store| {
+        let ((queries, timeouts), _, asked_silent, _) = health_and_steps(store);
+        assert_eq!((queries, timeouts), (asked_silent as u64, asked_silent as u64));
+        assert_eq!(asked_silent, 2);
+    });
+    // The capture reports the silent server's queries when its own (2 s) wait runs out.
+    running.wait_for("the captured timeouts", Duration::from_secs(10), |store| {
+        store.dns().queries().filter(|q| q.server.ip() == ip(SILENT) && q.rcode.is_none()).count() >= 2
+    });
+    running.with_store(|store| {
+        let ((queries, timeouts), (live, _), asked_silent, asked_live) = health_and_steps(store);
+        assert_eq!(
+            (queries, timeouts),
+            (asked_silent as u64, asked_silent as u64),
+            "counted once, not twice"
+        );
+        assert_eq!(live, asked_live as u64, "the live server's answers counted once");
+        let own = std::process::id();
+        let traced: Vec<_> = store
+            .dns()
+            .queries()
+            .filter(|q| q.name == "db.test")
+            .map(|q| (q.server.ip(), q.pid, q.process.clone()))
+            .collect();
+        assert!(traced.len() >= asked_silent + asked_live, "{traced:?}");
+        assert!(traced.iter().all(|(_, pid, process)| *pid == Some(own) && process.is_some()), "{traced:?}");
+        // Sent first, timed out last: the log still reads by send time.
+        let times: Vec<_> = store.dns().queries().map(|q| q.at).collect();
+        assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "out of order: {times:?}");
+    });
+    running.stop();
+}

@@ -479,3 +479,59 @@ fn the_binary_holds_one_rtnetlink_subscription() {
     assert!(seen.contains(&1), "no rtnetlink subscription seen: {seen:?}");
     assert!(seen.iter().all(|&count| count <= 1), "more than one rtnetlink subscription: {seen:?}");
 }
+
+/// The kernel flushes a downed link's IPv4 routes without an `RTM_DELROUTE`: the
+/// connected and the default route must still be logged as removed, each once, and
+/// the store's routes must match `ip -j route` again.
+#[test]
+fn a_link_going_down_logs_its_ipv4_route_removals_once() {
+    const CONNECTED: &str = "route 10.0.0.0/24 dev veth0 removed";
+    const DEFAULT: &str = "default route via 10.0.0.2 dev veth0 removed";
+    let _serial = serial();
+    let Some(netns) = require_netns() else { return };
+    netns.batch(
+        "link set lo up\nlink add veth0 type veth peer name veth1\nlink set veth1 up\nlink set veth0 up\n\
+         address add 10.0.0.1/24 dev veth0\nroute add default via 10.0.0.2 dev veth0\n",
+    );
+    let run = start(&netns, config(), 256);
+    run.wait_for("the default route", TIMEOUT, |store| {
+        store.routes().iter().any(|route| route.is_default() && route.family == AddressFamily::Ipv4)
+    });
+    expect_notices(
+        &run,
+        &netns,
+        &["link", "set", "veth0", "down"],
+        &[(LinkChanged, "veth0 down"), (RouteRemoved, CONNECTED), (RouteRemoved, DEFAULT)],
+    );
+    // A later change and its re-read: the removals are not reported a second time.
+    expect_notices(
+        &run,
+        &netns,
+        &["address", "add", "10.0.9.1/32", "dev", "lo"],
+        &[(AddressAdded, "10.0.9.1/32 added to lo")],
+    );
+    run.wait_for("the main table without veth0's IPv4 routes", TIMEOUT, |store| {
+        !store.routes().iter().any(|route| {
+            route.table == 254
+                && route.family == AddressFamily::Ipv4
+                && route.interface.as_deref() == Some("veth0")
+        })
+    });
+    expect_kernel_state(&run, &netns);
+    run.with_store(|store| {
+        for detail in [CONNECTED, DEFAULT] {
+            let lines: Vec<_> =
+                store.timeline().iter().filter(|e| e.kind == RouteRemoved && e.detail == detail).collect();
+            assert_eq!(lines.len(), 1, "{detail}: {lines:?}");
+            assert_eq!(lines[0].count, 1, "{detail} folded from two reports");
+        }
+    });
+    // Up again with its address: the connected route comes back and is logged added.
+    expect_notices(
+        &run,
+        &netns,
+        &["link", "set", "veth0", "up"],
+        &[(RouteAdded, "route 10.0.0.0/24 dev veth0 added")],
+    );
+    run.stop();
+}

@@ -80,3 +80,69 @@ fn a_misspelt_field_or_value_is_caught() {
         assert!(!is_valid_snapshot(&doc), "{pointer} = {wrong:?} went unnoticed");
     }
 }
+
+/// A store whose bounded lists overflowed: more passive queries than the export keeps,
+/// more traces than the store keeps, and a timeline with folded repeats.
+fn overflowing_store() -> netlens_collectors::Store {
+    use netlens_collectors::model::{
+        CaptureCounters, DnsQuery, DnsQueryBatch, DnsTransport, SourceId, TimelineKind,
+    };
+    use netlens_collectors::{Event, Mono, Notice, Payload};
+
+    let mut store = fake::store();
+    let start = fake::NOW - time::Duration::minutes(5);
+    let query = |i: u32| DnsQuery {
+        at: start + time::Duration::milliseconds(i64::from(i)),
+        pid: Some(4242),
+        process: Some("curl".to_owned()),
+        name: format!("host{i}.lab.test"),
+        qtype: "A".to_owned(),
+        server: "10.9.0.1:53".parse().unwrap_or_else(|e| panic!("{e}")),
+        client: format!("10.9.0.2:{}", 20_000 + i).parse().unwrap_or_else(|e| panic!("{e}")),
+        transport: DnsTransport::Udp,
+        rcode: Some("NOERROR".to_owned()),
+        answers: 1,
+        latency_ms: Some(0.5),
+    };
+    let before = store.dns().logged();
+    let batch =
+        DnsQueryBatch { queries: (0..3_519).map(query).collect(), counters: CaptureCounters::default() };
+    store.apply(Event::stamped(
+        fake::NOW,
+        Mono::from_nanos(i64::MAX / 2),
+        SourceId::DnsCapture,
+        Payload::DnsQueries(batch),
+    ));
+    assert_eq!(store.dns().logged(), before + 3_519);
+    let churn = Notice::new(TimelineKind::LinkChanged, "veth9", "veth9 carrier lost");
+    for _ in 0..3 {
+        store.apply(Event::stamped(
+            fake::NOW,
+            Mono::from_nanos(i64::MAX / 2),
+            SourceId::Interfaces,
+            Payload::Notices(vec![churn.clone()]),
+        ));
+    }
+    store
+}
+
+#[test]
+fn a_cut_list_says_its_total_and_still_matches_the_schema() {
+    let store = overflowing_store();
+    let doc = serde_json::to_value(Snapshot::from_store(&store, fake::NOW)).unwrap_or_else(|e| panic!("{e}"));
+    check_snapshot(&doc);
+    let dns = &doc["dns"];
+    let kept = dns["queries"].as_array().map_or(0, Vec::len);
+    assert_eq!(kept, netlens_collectors::snapshot::EXPORTED_QUERIES);
+    assert_eq!(dns["queries_total"].as_u64(), Some(store.dns().logged()));
+    assert!(
+        store.dns().logged() > kept as u64 + 3_000,
+        "the cut is visible: {kept} of {}",
+        store.dns().logged()
+    );
+    assert_eq!(dns["traces_total"].as_u64(), Some(store.dns().traced()));
+    assert_eq!(doc["events_total"].as_u64(), Some(store.timeline().appended()));
+    assert_eq!(doc["events_folded"].as_u64(), Some(store.timeline().folded()));
+    assert!(store.timeline().folded() >= 2, "the repeats were folded");
+    assert_eq!(doc["events"].as_array().map_or(0, Vec::len), store.timeline().len());
+}

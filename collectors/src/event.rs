@@ -4,9 +4,9 @@
 
 use crate::clock::{Mono, Stamp};
 use crate::model::{
-    Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, InterfaceStats, NetworkTable,
-    PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus, SystemFacts,
-    TimelineKind, Timestamp,
+    Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold, FoldFrom, InterfaceStats,
+    NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus,
+    SystemFacts, TimelineKind, Timestamp,
 };
 
 /// One state change, stamped with when it was observed and by which source.
@@ -55,12 +55,20 @@ pub struct Notice {
     pub subject: String,
     /// The sentence a user reads, e.g. `eth0 carrier lost`.
     pub detail: String,
+    /// Routine churn: fold into the recent line about the same thing (see [`Fold`]).
+    pub fold: Option<Fold>,
 }
 
 impl Notice {
     /// A notice from its parts.
     pub fn new(kind: TimelineKind, subject: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { kind, subject: subject.into(), detail: detail.into() }
+        Self { kind, subject: subject.into(), detail: detail.into(), fold: None }
+    }
+
+    /// The notice, folding into the line about `key` while `window` lasts.
+    #[must_use]
+    pub fn folded(self, key: impl Into<String>, window: time::Duration, from: FoldFrom) -> Self {
+        Self { fold: Some(Fold { key: key.into(), window, from }), ..self }
     }
 }
 

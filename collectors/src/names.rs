@@ -11,13 +11,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::dns::own::{OwnResolver, OwnRuntime};
 use crate::dns::shared::ResolverView;
 use crate::event::Payload;
 use crate::model::{SourceId, SourceState};
@@ -82,7 +81,7 @@ pub struct SystemPtr {
     view: Option<ResolverView>,
     timeout: Duration,
     /// The resolver, and the configuration generation it was made for.
-    current: Arc<std::sync::Mutex<Option<(u64, TokioResolver)>>>,
+    current: Arc<std::sync::Mutex<Option<(u64, OwnResolver)>>>,
 }
 
 impl SystemPtr {
@@ -100,7 +99,7 @@ impl SystemPtr {
 
     /// The resolver for the configuration in effect now, made again only when the
     /// configuration changed.
-    fn resolver(&self) -> Result<TokioResolver, String> {
+    fn resolver(&self) -> Result<OwnResolver, String> {
         let mut current = self.current.lock().map_err(|_| "the resolver lock is poisoned".to_owned())?;
         let Some(view) = &self.view else {
             return current
@@ -125,12 +124,12 @@ impl SystemPtr {
 /// A hickory resolver that asks only `server` over UDP, one attempt of `timeout` per
 /// query: for a namespace's own server and for tests, where the system
 /// configuration is not the one wanted.
-pub(crate) fn single_server_resolver(server: SocketAddr, timeout: Duration) -> Result<TokioResolver, String> {
+pub(crate) fn single_server_resolver(server: SocketAddr, timeout: Duration) -> Result<OwnResolver, String> {
     servers_resolver(&[server], timeout)
 }
 
 /// A hickory resolver asking `servers` in order over UDP, one attempt of `timeout`.
-fn servers_resolver(servers: &[SocketAddr], timeout: Duration) -> Result<TokioResolver, String> {
+fn servers_resolver(servers: &[SocketAddr], timeout: Duration) -> Result<OwnResolver, String> {
     if servers.is_empty() {
         return Err("no nameserver in the resolver configuration".to_owned());
     }
@@ -143,7 +142,7 @@ fn servers_resolver(servers: &[SocketAddr], timeout: Duration) -> Result<TokioRe
         })
         .collect();
     let config = ResolverConfig::from_name_servers(name_servers);
-    let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+    let mut builder = OwnResolver::builder_with_config(config, OwnRuntime::default());
     let options = builder.options_mut();
     options.timeout = timeout;
     options.attempts = 1;

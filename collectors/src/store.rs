@@ -6,6 +6,7 @@
 
 mod connections;
 mod dns;
+mod timeline;
 
 use std::collections::BTreeMap;
 
@@ -13,15 +14,18 @@ pub use connections::{
     ConnectionCounts, ConnectionEntry, ConnectionLabel, ConnectionLimits, ConnectionRates, ConnectionSample,
     ConnectionWarnings, Connections,
 };
-pub use dns::{Dns, QUERY_LOG_CAPACITY, SLOW_QUERY_MS, ServerHealth, TRACE_CAPACITY, is_error_rcode};
+pub use dns::{
+    Dns, DnsState, QUERY_LOG_CAPACITY, RECENT_WINDOW, RecentOutcomes, SLOW_QUERY_MS, ServerHealth,
+    TRACE_CAPACITY, is_error_rcode,
+};
+pub use timeline::{FOLD_LINES, Timeline};
 
 use crate::clock::{Mono, Stamp};
 use crate::event::{Event, Notice, Payload};
 use crate::history::Ring;
 use crate::model::{
     AddressFamily, Interface, InterfaceRates, InterfaceStats, Neighbor, NetworkTable, PathState,
-    ProcessUsage, Route, RouteLookupReport, Rule, SourceId, SourceStatus, SystemFacts, TimelineEntry,
-    Timestamp,
+    ProcessUsage, Route, RouteLookupReport, Rule, SourceId, SourceStatus, SystemFacts, Timestamp,
 };
 
 /// Capacities and windows that keep memory bounded.
@@ -126,109 +130,6 @@ impl InterfaceEntry {
     }
 }
 
-/// The event timeline: newest last, bounded, identical bursts folded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Timeline {
-    entries: std::collections::VecDeque<TimelineEntry>,
-    capacity: usize,
-    coalesce_window: time::Duration,
-    /// When the newest entry last repeated (for the coalescing window), on the
-    /// monotonic clock.
-    last_repeat_at: Option<Mono>,
-    coalesced_bursts: u64,
-    total: u64,
-    appended: u64,
-}
-
-impl Timeline {
-    fn new(limits: &StoreLimits) -> Self {
-        Self {
-            entries: std::collections::VecDeque::with_capacity(limits.timeline_capacity.min(1024)),
-            capacity: limits.timeline_capacity.max(1),
-            coalesce_window: limits.coalesce_window,
-            last_repeat_at: None,
-            coalesced_bursts: 0,
-            total: 0,
-            appended: 0,
-        }
-    }
-
-    fn push(&mut self, at: Stamp, source: SourceId, notice: Notice) {
-        self.total += 1;
-        if let (Some(last), Some(repeat_at)) = (self.entries.back_mut(), self.last_repeat_at)
-            && last.source == source
-            && last.kind == notice.kind
-            && last.subject == notice.subject
-            && last.detail == notice.detail
-            && at.mono - repeat_at <= self.coalesce_window
-        {
-            if last.count == 1 {
-                self.coalesced_bursts += 1;
-            }
-            last.count = last.count.saturating_add(1);
-            self.last_repeat_at = Some(at.mono);
-            return;
-        }
-        if self.entries.len() == self.capacity {
-            self.entries.pop_front();
-        }
-        self.appended += 1;
-        self.entries.push_back(TimelineEntry {
-            at: at.wall,
-            source,
-            kind: notice.kind,
-            subject: notice.subject,
-            detail: notice.detail,
-            count: 1,
-        });
-        self.last_repeat_at = Some(at.mono);
-    }
-
-    /// Entries, oldest first.
-    #[must_use = "iterators do nothing unless consumed"]
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &TimelineEntry> + ExactSizeIterator {
-        self.entries.iter()
-    }
-
-    /// Number of entries held.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the timeline is empty.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The entry `n` places back from the newest (0 is the newest).
-    #[must_use]
-    pub fn from_newest(&self, n: usize) -> Option<&TimelineEntry> {
-        self.entries.len().checked_sub(n + 1).and_then(|i| self.entries.get(i))
-    }
-
-    /// How many bursts of identical events were folded into one entry.
-    #[must_use]
-    pub const fn coalesced_bursts(&self) -> u64 {
-        self.coalesced_bursts
-    }
-
-    /// Every notice ever pushed, including folded and dropped ones.
-    #[must_use]
-    pub const fn total(&self) -> u64 {
-        self.total
-    }
-
-    /// Entries ever appended (folded repeats not counted, dropped entries counted): a
-    /// viewer that remembers this number can tell how many entries arrived since, and
-    /// keep its selection on the same entry while new ones push it down.
-    #[must_use]
-    pub const fn appended(&self) -> u64 {
-        self.appended
-    }
-}
-
 /// Everything netlens knows, folded from the event stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Store {
@@ -329,15 +230,11 @@ impl Store {
                 }
             }
             Payload::DnsTrace(trace) => {
-                let capturing = self
-                    .sources
-                    .get(&SourceId::DnsCapture)
-                    .is_some_and(|status| status.status == crate::model::SourceState::Ok);
-                for notice in self.dns.apply_trace(*trace, capturing) {
+                for notice in self.dns.apply_trace(*trace, at.mono) {
                     self.timeline.push(at, source, notice);
                 }
             }
-            Payload::DnsQueries(batch) => self.dns.apply_queries(batch),
+            Payload::DnsQueries(batch) => self.dns.apply_queries(batch, at.mono),
             Payload::Dns64(report) => {
                 for notice in self.dns.apply_dns64(report) {
                     self.timeline.push(at, source, notice);
@@ -408,6 +305,14 @@ impl Store {
     #[must_use]
     pub const fn dns(&self) -> &Dns {
         &self.dns
+    }
+
+    /// The worst current DNS state (a server timing out, else one answering with
+    /// errors, …) over the last [`RECENT_WINDOW`] before the last event: what the DNS
+    /// summary and the status bar show.
+    #[must_use]
+    pub fn dns_state(&self) -> DnsState {
+        self.updated_mono.map_or(DnsState::Quiet, |now| self.dns.state_at(now))
     }
 
     /// Host facts.

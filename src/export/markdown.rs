@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use netlens_collectors::model::{DnsTrace, PathState, Route, TunnelMode};
 use netlens_collectors::snapshot::{ConnectionDoc, DnsSection, Snapshot};
-use netlens_ui::format::{Millis, Percent, Rate};
+use netlens_ui::format::{Count, Millis, Percent, Rate};
 use serde::Serialize;
 
 use super::rfc3339;
@@ -23,11 +23,25 @@ pub fn write(doc: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
     dns(out, &doc.dns)?;
     routing(out, doc)?;
     connections(out, &doc.connections)?;
-    out.write_all(
-        b"\n## Events (oldest first)\n\n| at | source | kind | subject | detail |\n|---|---|---|---|---|\n",
-    )?;
+    out.write_all(b"\n## Events (oldest first)\n\n")?;
+    let held = doc.events.len() as u64;
+    if doc.events_total > held {
+        writeln!(out, "The newest {} of {} lines.", Count(held), Count(doc.events_total))?;
+    }
+    if doc.events_folded > 0 {
+        writeln!(
+            out,
+            "{} repeated events folded into the lines that count them (×N).",
+            Count(doc.events_folded)
+        )?;
+    }
+    out.write_all(b"\n| at | source | kind | subject | detail |\n|---|---|---|---|---|\n")?;
     for event in &doc.events {
-        let count = if event.count == 1 { String::new() } else { format!(" (×{})", event.count) };
+        let count = match (event.count, event.last_at) {
+            (1, _) => String::new(),
+            (count, Some(last)) => format!(" (×{count}, the last at {})", rfc3339(last)),
+            (count, None) => format!(" (×{count})"),
+        };
         writeln!(
             out,
             "| {} | {} | {} | {} | {}{count} |",
@@ -242,7 +256,8 @@ fn connections(out: &mut dyn Write, connections: &[ConnectionDoc]) -> io::Result
     if busiest.len() > MARKDOWN_CONNECTIONS {
         writeln!(
             out,
-            "The {MARKDOWN_CONNECTIONS} busiest are listed; the JSON and CSV exports have all of them.\n"
+            "The {MARKDOWN_CONNECTIONS} busiest of {} are listed; the JSON and CSV exports have all of them.\n",
+            Count(connections.len() as u64)
         )?;
         busiest.truncate(MARKDOWN_CONNECTIONS);
     }
@@ -318,10 +333,22 @@ fn dns(out: &mut dyn Write, dns: &DnsSection) -> io::Result<()> {
         )?;
     }
     out.write_all(b"\n### Traces\n")?;
+    let traces = dns.traces.len() as u64;
+    if dns.traces_total > traces {
+        writeln!(out, "\nThe newest {} of {} traces.", Count(traces), Count(dns.traces_total))?;
+    }
     for trace in &dns.traces {
         dns_trace(out, trace)?;
     }
-    out.write_all(b"\n### Recent queries (passive capture)\n\n| at | process | name | qtype | server | rcode | latency |\n|---|---|---|---|---|---|---|\n")?;
+    out.write_all(b"\n### Recent queries (passive capture)\n\n")?;
+    let queries = dns.queries.len() as u64;
+    let total = dns.queries_total.max(dns.queries_logged);
+    if total > queries {
+        writeln!(out, "The newest {} of {} queries seen, by send time.\n", Count(queries), Count(total))?;
+    }
+    out.write_all(
+        b"| at | process | name | qtype | server | rcode | latency |\n|---|---|---|---|---|---|---|\n",
+    )?;
     for query in &dns.queries {
         writeln!(
             out,

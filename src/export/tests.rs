@@ -155,3 +155,39 @@ fn csv_has_a_header_and_one_row_per_connection() {
         assert!(!redacted.contains(secret), "{secret} leaked into the redacted CSV");
     }
 }
+
+#[test]
+fn markdown_says_what_each_cut_list_left_out() {
+    let mut doc = doc();
+    let kept = doc.dns.queries.len() as u64;
+    doc.dns.queries_total = 3_519;
+    doc.dns.traces_total = doc.dns.traces.len() as u64 + 10;
+    doc.events_total = doc.events.len() as u64 + 1_000;
+    doc.events_folded = 12;
+    if let Some(first) = doc.events.first_mut() {
+        first.count = 3;
+        first.last_at = Some(fake::NOW);
+    }
+    let md = rendered(&doc, write_markdown);
+    assert!(
+        md.contains("(×3, the last at 2026-03-14T09:26:53Z) |"),
+        "a folded line says when it last happened"
+    );
+    let count = |n: u64| netlens_ui::format::Count(n).to_string();
+    for expected in [
+        format!("The newest {} of {} queries seen, by send time.", count(kept), count(3_519)),
+        format!(
+            "The newest {} of {} traces.",
+            count(doc.dns.traces.len() as u64),
+            count(doc.dns.traces_total)
+        ),
+        format!("The newest {} of {} lines.", count(doc.events.len() as u64), count(doc.events_total)),
+        "12 repeated events folded".to_owned(),
+    ] {
+        assert!(md.contains(&expected), "{expected:?} missing");
+    }
+
+    // Nothing cut, nothing said.
+    let whole = rendered(&self::doc(), write_markdown);
+    assert!(!whole.contains("The newest"), "a whole list claimed a cut");
+}

@@ -65,6 +65,10 @@ pub struct Reply {
     /// The server's port was closed (ECONNREFUSED): glibc stops searching when every
     /// server says so.
     pub refused: bool,
+    /// The socket the question left from, once one was open.
+    pub local: Option<SocketAddr>,
+    /// The UDP socket of the truncated answer, when this reply is the TCP retry's.
+    pub truncated_local: Option<SocketAddr>,
 }
 
 impl Reply {
@@ -77,6 +81,8 @@ impl Reply {
             error: Some(error),
             truncated_udp: None,
             refused: false,
+            local: None,
+            truncated_local: None,
         }
     }
 
@@ -163,6 +169,7 @@ pub async fn ask(
             let udp_latency = reply.latency;
             let mut tcp = ask_tcp(server, question, id, timeout, options).await;
             tcp.truncated_udp = Some(udp_latency);
+            tcp.truncated_local = reply.local;
             tcp.ignored += reply.ignored;
             *reply = tcp;
         }
@@ -209,6 +216,10 @@ async fn ask_udp(
     };
     if let Err(error) = socket.connect(server).await {
         return fail_all(format!("cannot reach {server}: {error}"), false);
+    }
+    let local = socket.local_addr().ok();
+    if let Some(local) = local {
+        super::own::register(DnsTransport::Udp, local, server);
     }
     let mut sent_at = Vec::with_capacity(questions.len());
     for (question, &id) in questions.iter().zip(ids) {
@@ -270,6 +281,8 @@ async fn ask_udp(
                     error: None,
                     truncated_udp: None,
                     refused: false,
+                    local,
+                    truncated_local: None,
                 });
             }
             None => ignored += 1,
@@ -280,9 +293,11 @@ async fn ask_udp(
         .into_iter()
         .zip(&sent_at)
         .map(|(slot, at)| {
-            slot.unwrap_or_else(|| {
+            let mut reply = slot.unwrap_or_else(|| {
                 Reply::failed(DnsTransport::Udp, at.elapsed(), 0, format!("timeout after {timeout_ms} ms"))
-            })
+            });
+            reply.local = local;
+            reply
         })
         .collect();
     // Ignored replies are shown once, on the first question's step.
@@ -315,6 +330,10 @@ async fn ask_tcp(
                 format!("cannot connect to {server} over TCP: {error}")
             }
         })?;
+        let local = stream.local_addr().ok();
+        if let Some(local) = local {
+            super::own::register(DnsTransport::Tcp, local, server);
+        }
         let bytes = query_bytes(question, id, options)?;
         let len = u16::try_from(bytes.len()).map_err(|_| "query too long for TCP".to_owned())?;
         let mut framed = Vec::with_capacity(bytes.len() + 2);
@@ -334,14 +353,14 @@ async fn ask_tcp(
                 .await
                 .map_err(|error| format!("short TCP answer from {server}: {error}"))?;
             match Message::from_vec(&body) {
-                Ok(message) if answers(&message, id, question) => return Ok((message, ignored)),
+                Ok(message) if answers(&message, id, question) => return Ok((message, ignored, local)),
                 _ => ignored += 1,
             }
         }
     })
     .await;
     match result {
-        Ok(Ok((message, ignored))) => Reply {
+        Ok(Ok((message, ignored, local))) => Reply {
             transport: DnsTransport::Tcp,
             message: Some(message),
             ignored,
@@ -349,6 +368,8 @@ async fn ask_tcp(
             error: None,
             truncated_udp: None,
             refused: false,
+            local,
+            truncated_local: None,
         },
         Ok(Err(error)) => Reply::failed(DnsTransport::Tcp, start.elapsed(), 0, error),
         Err(_elapsed) => Reply::failed(

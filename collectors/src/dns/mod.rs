@@ -5,7 +5,8 @@
 //! - [`candidates`] expands a name into the queries `res_search` makes; [`trace`]
 //!   asks them one by one ([`exchange`]) and [`system`] sets getaddrinfo's answer
 //!   beside the result.
-//! - [`packet`], [`matcher`] and [`capture`] watch what every process asks.
+//! - [`packet`], [`matcher`] and [`capture`] watch what every process asks; [`own`]
+//!   knows which of those questions netlens asked itself.
 //! - [`source`] runs it all as one collector.
 
 pub mod candidates;
@@ -18,6 +19,8 @@ pub mod exchange;
 pub mod files;
 #[cfg(feature = "runtime")]
 pub mod matcher;
+#[cfg(feature = "runtime")]
+pub mod own;
 #[cfg(feature = "runtime")]
 pub mod packet;
 #[cfg(feature = "runtime")]

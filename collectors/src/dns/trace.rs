@@ -369,6 +369,7 @@ fn push_steps(
     let base = TraceStep {
         candidate: candidate.to_owned(),
         server,
+        client: reply.local,
         qtype: qtype.to_string(),
         transport: reply.transport,
         attempt,
@@ -384,6 +385,7 @@ fn push_steps(
     if let Some(udp_latency) = reply.truncated_udp {
         steps.push(TraceStep {
             transport: crate::model::DnsTransport::Udp,
+            client: reply.truncated_local,
             rcode: Some("NOERROR".to_owned()),
             truncated: true,
             ignored: 0,

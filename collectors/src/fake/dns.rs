@@ -88,6 +88,8 @@ const FIREFOX: Option<(u32, &str)> = Some((2210, "firefox"));
 const CURL: Option<(u32, &str)> = Some((4471, "curl"));
 const RESOLVED: Option<(u32, &str)> = Some((903, "systemd-resolve"));
 const SSHD: Option<(u32, &str)> = Some((812, "sshd"));
+/// netlens itself: the user's trace of `db`, seen by the capture too.
+const NETLENS: Option<(u32, &str)> = Some((4711, "netlens"));
 
 #[expect(clippy::too_many_arguments, reason = "a log reads best as one call per row")]
 const fn asked(
@@ -140,9 +142,9 @@ fn asked_rows() -> Vec<Asked> {
         asked(18_700, FIREFOX, "ads.example.net", "A", STUB, Some("REFUSED"), 0, Some(0.9)),
         asked(16_200, None, "connectivity-check.ubuntu.com", "A", STUB, OK, 2, Some(22.7)),
         asked(16_190, RESOLVED, "connectivity-check.ubuntu.com", "A", UPSTREAM_1, OK, 2, Some(22.0)),
-        asked(12_000, RESOLVED, "db.corp.test", "A", UPSTREAM_1, None, 0, None),
-        asked(9_990, RESOLVED, "db.corp.test", "A", UPSTREAM_2, NX, 0, Some(1.2)),
-        asked(9_980, RESOLVED, "db.lab.test", "A", UPSTREAM_2, OK, 2, Some(1.0)),
+        asked(12_000, NETLENS, "db.corp.test", "A", UPSTREAM_1, None, 0, None),
+        asked(9_990, NETLENS, "db.corp.test", "A", UPSTREAM_2, NX, 0, Some(1.2)),
+        asked(9_980, NETLENS, "db.lab.test", "A", UPSTREAM_2, OK, 2, Some(1.0)),
         asked(8_400, CURL, "api.example.com", "A", STUB, OK, 2, Some(0.3)),
         asked(6_100, FIREFOX, "cdn.example.net", "A", STUB, OK, 3, Some(0.2)),
         asked(4_800, FIREFOX, "static.cdn.example.net", "A", STUB, OK, 2, Some(5.6)),
@@ -177,7 +179,7 @@ fn query(row: &Asked, index: usize) -> DnsQuery {
 }
 
 /// Every scripted exchange, in the order the capture completed them (a timed-out
-/// query completes when its wait ends).
+/// query completes when its wait ends; the store's log puts it back at its send time).
 pub(super) fn queries() -> Vec<DnsQuery> {
     let mut queries: Vec<DnsQuery> = asked_rows().iter().enumerate().map(|(i, row)| query(row, i)).collect();
     // Completion order: the answer's time, or the query's plus its wait.
@@ -228,6 +230,7 @@ fn step(
     TraceStep {
         candidate: candidate.to_owned(),
         server: port53(server),
+        client: None,
         qtype: qtype.to_owned(),
         transport: DnsTransport::Udp,
         attempt: 1,
@@ -250,7 +253,7 @@ pub(super) fn trace() -> DnsTrace {
     let timeout = Some("timeout after 2000 ms");
     let chain = ["db.lab.test", "db-1.lab.test"];
     let cname = || answer("db.lab.test", "CNAME", "db-1.lab.test.", 300);
-    let steps = vec![
+    let mut steps = vec![
         step("db.corp.test", UPSTREAM_1, "A", None, Vec::new(), &[], 2_000.0, timeout),
         step("db.corp.test", UPSTREAM_1, "AAAA", None, Vec::new(), &[], 2_000.0, timeout),
         step("db.corp.test", UPSTREAM_2, "A", Some("NXDOMAIN"), Vec::new(), &[], 1.2, None),
@@ -276,6 +279,20 @@ pub(super) fn trace() -> DnsTrace {
             None,
         ),
     ];
+    // The steps the capture saw are the same exchanges: the same sockets.
+    let rows = asked_rows();
+    for step in &mut steps {
+        step.client = rows
+            .iter()
+            .enumerate()
+            .find(|(_, row)| {
+                row.owner == NETLENS
+                    && row.name == step.candidate
+                    && row.qtype == step.qtype
+                    && port53(row.server) == step.server
+            })
+            .map(|(index, row)| query(row, index).client);
+    }
     DnsTrace {
         name: "db".to_owned(),
         origin: TraceOrigin::User,

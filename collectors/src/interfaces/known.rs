@@ -6,8 +6,11 @@
 //! queued. If re-reads added or updated entries here, that notification would then
 //! look like "no change" and never reach the timeline. So entries are added and
 //! updated by notifications only; a re-read only *removes* what the kernel dropped
-//! without saying so (IPv4 routes of a downed link, for one), and removal
-//! notifications are always phrased, known or not. Only a resync after lost
+//! without saying so, and removal notifications are phrased, known or not — except
+//! routes: the kernel view reports a route the kernel dropped silently (the IPv4
+//! routes of a downed link) as a removal of its own, found by diffing its re-reads,
+//! so a route removal is phrased once, when the route is known, whichever report
+//! comes first. Only a resync after lost
 //! notifications replaces the whole state, and then the difference is reported.
 
 use std::collections::BTreeMap;
@@ -15,11 +18,24 @@ use std::net::IpAddr;
 
 use crate::event::Notice;
 use crate::model::{
-    AddressFamily, AddressFlags, Interface, InterfaceAddress, Neighbor, NeighborState, NetworkTable, Route,
-    RouteType, Rule,
+    AddressFamily, AddressFlags, FoldFrom, Interface, InterfaceAddress, Neighbor, NeighborState,
+    NetworkTable, Route, RouteType, Rule,
 };
 
 use super::phrase::{self, LinkFacts};
+
+/// A neighbour's routine state changes within this window of the first share one
+/// timeline line (a cache entry cycles stale → delay → probe → reachable every few
+/// minutes per peer; on a busy LAN that was most of the timeline).
+const NEIGHBOR_FOLD_WINDOW: time::Duration = time::Duration::minutes(1);
+
+/// Whether a neighbour's change is routine churn, folded on the timeline: not a
+/// failure (FAILED, INCOMPLETE), not a recovery from one, not a new MAC address.
+fn is_churn(old: Option<&NeighborFacts>, new: &Neighbor) -> bool {
+    let failed = |state: NeighborState| matches!(state, NeighborState::Failed | NeighborState::Incomplete);
+    !failed(new.state)
+        && old.is_none_or(|old| !failed(old.state) && (new.mac.is_none() || old.mac == new.mac))
+}
 
 /// The local routing table, where the kernel keeps routes for its own addresses.
 const LOCAL_TABLE: u32 = 255;
@@ -69,7 +85,7 @@ impl AddressKey {
 
 /// What makes two routes different routes (rather than one route changed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct RouteKey {
+pub(crate) struct RouteKey {
     family: AddressFamily,
     table: u32,
     route_type: RouteType,
@@ -81,7 +97,9 @@ struct RouteKey {
 }
 
 impl RouteKey {
-    const fn of(route: &Route) -> Self {
+    /// What tells routes apart: the kernel's own identity of a route (table, type,
+    /// prefix, gateway, device, metric).
+    pub(crate) const fn of(route: &Route) -> Self {
         Self {
             family: route.family,
             table: route.table,
@@ -230,8 +248,11 @@ impl KnownState {
                 }
             }
             Change::RouteRemoved(route) => {
-                self.routes.remove(&RouteKey::of(&route));
-                if !is_address_bookkeeping(&route) {
+                // A removal of a route not known is the second report of one: the kernel
+                // view reports removals the kernel did not announce (IPv4 routes of a
+                // downed link) from its re-read, and the kernel's own message may follow.
+                let known = self.routes.remove(&RouteKey::of(&route)).is_some();
+                if known && !is_address_bookkeeping(&route) {
                     let interface = self.route_interface(&route);
                     notices.push(phrase::route_removed(&route, interface.as_deref()));
                 }
@@ -249,12 +270,20 @@ impl KnownState {
                 let interface = self.neighbor_interface(&neighbor);
                 let facts = NeighborFacts { state: neighbor.state, mac: neighbor.mac.clone() };
                 let old = self.neighbors.insert((neighbor.interface_index, neighbor.address), facts);
-                notices.extend(phrase::neighbor_seen(
+                let notice = phrase::neighbor_seen(
                     &interface,
                     neighbor.address,
                     old.as_ref().map(|old| (old.state, old.mac.as_deref())),
                     (neighbor.state, neighbor.mac.as_deref()),
-                ));
+                );
+                notices.extend(notice.map(|notice| {
+                    if is_churn(old.as_ref(), &neighbor) {
+                        let key = format!("{interface} {}", neighbor.address);
+                        notice.folded(key, NEIGHBOR_FOLD_WINDOW, FoldFrom::First)
+                    } else {
+                        notice
+                    }
+                }));
             }
             Change::NeighborRemoved(neighbor) => {
                 self.neighbors.remove(&(neighbor.interface_index, neighbor.address));
@@ -267,15 +296,9 @@ impl KnownState {
         let new = link_facts(interface);
         match self.links.insert(interface.index, new.clone()) {
             None => notices.push(phrase::link_added(&new.name, new.kind)),
-            Some(old) => {
-                notices.extend(phrase::link_changes(&old, &new));
-                if old.up && !new.up {
-                    // Taking a link down flushes its IPv4 routes without a word.
-                    self.routes.retain(|key, _| {
-                        key.family != AddressFamily::Ipv4 || key.interface_index != Some(interface.index)
-                    });
-                }
-            }
+            // Taking a link down flushes its IPv4 routes without a word: the kernel
+            // view finds them gone in its next re-read and reports their removal.
+            Some(old) => notices.extend(phrase::link_changes(&old, &new)),
         }
     }
 
@@ -296,7 +319,8 @@ impl KnownState {
     pub(crate) fn retain_present(&mut self, table: &NetworkTable) {
         let fresh = Self::from_table(table);
         self.addresses.retain(|key, _| fresh.addresses.contains_key(key));
-        self.routes.retain(|key, _| fresh.routes.contains_key(key));
+        // Routes are not forgotten here: every removal arrives as a change, announced by
+        // the kernel or found by the kernel view's re-read, and is phrased then.
         self.rules.retain(|key, _| fresh.rules.contains_key(key));
         self.neighbors.retain(|key, _| fresh.neighbors.contains_key(key));
     }

@@ -1,5 +1,6 @@
 //! The kernel view's task: read notifications, re-read on change, answer requests.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,9 +8,10 @@ use netlink_packet_core::NetlinkPayload;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
-use crate::interfaces::known::Change;
+use crate::interfaces::known::{Change, RouteKey};
 use crate::interfaces::netlink::notify;
 use crate::interfaces::sysfs::{SysfsCache, SystemSysfs};
+use crate::model::Route;
 use crate::netlink::dump::Dumper;
 use crate::netlink::route_socket::RouteSocket;
 
@@ -43,6 +45,9 @@ struct Service {
     dumper: Dumper,
     sysfs: SysfsCache,
     view: watch::Sender<Arc<NetworkView>>,
+    changes: broadcast::Sender<Arc<Vec<Change>>>,
+    /// The routes as last read, kept up to date by route notifications since.
+    routes: BTreeMap<RouteKey, Route>,
     generation: u64,
     resyncs: u64,
 }
@@ -53,6 +58,7 @@ impl Service {
     async fn read(&mut self, changed_at: Instant) -> Result<Arc<NetworkView>, String> {
         match self.dumper.network(&mut self.sysfs).await {
             Ok(table) => {
+                self.report_silent_removals(&table.routes);
                 self.generation += 1;
                 let view = Arc::new(NetworkView {
                     generation: self.generation,
@@ -75,6 +81,44 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Follow one notification batch's routes.
+    fn follow(&mut self, batch: &[Change]) {
+        for change in batch {
+            match change {
+                Change::Route(route) => {
+                    self.routes.insert(RouteKey::of(route), route.clone());
+                }
+                Change::RouteRemoved(route) => {
+                    self.routes.remove(&RouteKey::of(route));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Report the routes gone since the last read that no notification said were
+    /// removed. The kernel sends no `RTM_DELROUTE` for the IPv4 routes it flushes when
+    /// a link goes down or loses its address (`fib_sync_down_dev`, `fib_disable_ip`),
+    /// so only a re-read shows them gone. A removal announced while the dump was being
+    /// read may be reported here and by its own message: the interfaces timeline
+    /// phrases a removal only while it knows the route, so it says it once.
+    fn report_silent_removals(&mut self, routes: &[Route]) {
+        let fresh: BTreeMap<RouteKey, Route> =
+            routes.iter().map(|route| (RouteKey::of(route), route.clone())).collect();
+        let mut gone: Vec<Change> = Vec::new();
+        for (key, route) in std::mem::replace(&mut self.routes, fresh) {
+            if !self.routes.contains_key(&key) {
+                gone.push(Change::RouteRemoved(route));
+            }
+        }
+        if !gone.is_empty() && self.generation > 0 {
+            // Nobody listening is fine: the interfaces source may be off.
+            let _ = self.changes.send(Arc::new(gone));
+        }
+    }
+}
+
 /// Run until every handle is gone.
 pub(super) async fn run(
     sockets: Sockets,
@@ -88,6 +132,8 @@ pub(super) async fn run(
         dumper: Dumper::new(request_socket),
         sysfs: SysfsCache::new(Box::new(SystemSysfs)),
         view,
+        changes,
+        routes: BTreeMap::new(),
         generation: 0,
         resyncs: 0,
     };
@@ -117,8 +163,9 @@ pub(super) async fn run(
                     })
                     .collect();
                 if !batch.is_empty() {
+                    service.follow(&batch);
                     // Nobody listening is fine: the interfaces source may be off.
-                    let _ = changes.send(Arc::new(batch));
+                    let _ = service.changes.send(Arc::new(batch));
                 }
                 if received.lost {
                     let discarded = notifications.discard_queued(MAX_DISCARD).unwrap_or_else(|error| {

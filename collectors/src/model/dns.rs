@@ -107,6 +107,11 @@ pub struct TraceStep {
     pub candidate: String,
     /// The server asked (`ip:port`).
     pub server: std::net::SocketAddr,
+    /// The socket the query left from (`ip:port`, the address may be unspecified):
+    /// what tells this step apart from the passive capture's record of the same
+    /// exchange, so server health counts it once. `None` when no socket was opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<std::net::SocketAddr>,
     /// `A` or `AAAA`.
     pub qtype: String,
     /// UDP, or TCP after a truncated UDP answer.

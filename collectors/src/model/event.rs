@@ -187,9 +187,38 @@ pub struct TimelineEntry {
     pub subject: String,
     /// The human sentence, e.g. `eth0 carrier lost`.
     pub detail: String,
-    /// How many identical entries were folded into this one (1 for a single event).
+    /// How many events were folded into this one (1 for a single event): identical
+    /// repeats within a second, or the churn of one subject (a neighbour's state
+    /// changes within a minute, one process's repeated connection bursts).
     #[serde(skip_serializing_if = "is_one", default = "crate::snapshot::serde_helpers::one")]
     pub count: u32,
+    /// When the newest folded event happened (absent for a single event); `detail`
+    /// is that event's sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[schemars(schema_with = "crate::snapshot::schema::optional_timestamp")]
+    pub last_at: Option<Timestamp>,
+}
+
+/// How a notice folds into an earlier timeline line about the same thing instead of
+/// taking a line of its own: routine churn is counted, not listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    /// What the line is about (`eth0 10.0.0.1`): notices of the same source, kind and
+    /// key share a line.
+    pub key: String,
+    /// How long a line keeps taking folds.
+    pub window: time::Duration,
+    /// Where the window is measured from.
+    pub from: FoldFrom,
+}
+
+/// Where a [`Fold`]'s window is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldFrom {
+    /// The line's first event: one line per window (a neighbour's churn per minute).
+    First,
+    /// The line's latest event: a steady repetition stays one line while it lasts.
+    Latest,
 }
 
 #[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]

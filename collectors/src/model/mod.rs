@@ -20,7 +20,7 @@ pub use dns::{
     CaptureCounters, Dns64Report, DnsAnswer, DnsConfigReport, DnsQuery, DnsQueryBatch, DnsTrace,
     DnsTransport, HostsEntry, ResolverConfig, SystemAnswer, TraceOrigin, TraceStep,
 };
-pub use event::{SourceId, SourceState, SourceStatus, TimelineEntry, TimelineKind};
+pub use event::{Fold, FoldFrom, SourceId, SourceState, SourceStatus, TimelineEntry, TimelineKind};
 pub use flags::{AddressFlags, LinkFlags};
 pub use interface::{
     AddressFamily, AddressScope, Interface, InterfaceAddress, InterfaceKind, InterfaceRates, InterfaceStats,

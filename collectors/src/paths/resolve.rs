@@ -10,7 +10,6 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::time::Duration;
 
-use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::RData;
 use tokio::time::Instant;
 
@@ -84,7 +83,7 @@ pub async fn resolve_dual(lookup: &dyn NameLookup, name: &str, resolution_delay:
 /// resolver configuration (`dns::shared`).
 #[derive(Clone)]
 pub struct HickoryLookup {
-    resolver: TokioResolver,
+    resolver: crate::dns::own::OwnResolver,
 }
 
 impl HickoryLookup {

@@ -56,6 +56,8 @@ impl SnapshotCapture {
             dns: DnsSection::new(store),
             connections: Vec::new(),
             events: store.timeline().iter().cloned().collect(),
+            events_total: store.timeline().appended(),
+            events_folded: store.timeline().folded(),
         };
         let table = store.connections();
         let connections = table.shared();

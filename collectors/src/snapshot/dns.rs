@@ -18,21 +18,30 @@ pub struct DnsSection {
     pub config: Option<ResolverConfig>,
     /// What is wrong with it, one sentence each.
     pub warnings: Vec<String>,
-    /// Step-by-step resolutions.
+    /// Step-by-step resolutions, the newest the store keeps (at most 32), oldest first.
     pub traces: Vec<DnsTrace>,
-    /// The newest passively captured exchanges, oldest first (at most 500).
+    /// Traces run since start: more than `traces` holds when older ones were dropped.
+    #[serde(default)]
+    pub traces_total: u64,
+    /// The newest passively captured exchanges, by send time (at most 500): a cut of
+    /// `queries_total`.
     pub queries: Vec<DnsQuery>,
+    /// Exchanges captured since start, of which `queries` holds the newest: "500 of
+    /// 3,519".
+    #[serde(default)]
+    pub queries_total: u64,
     /// Health of each server seen.
     pub servers: Vec<ServerHealth>,
     /// The passive capture's counters.
     pub capture: CaptureCounters,
-    /// Exchanges captured since start (more than `queries` holds).
+    /// Exchanges captured since start (more than `queries` holds); the same number
+    /// as `queries_total`, kept for readers of the first layout.
     pub queries_logged: u64,
     /// The NAT64 check, once run.
     pub dns64: Option<Dns64Report>,
 }
 
-/// One server's health over the passive capture.
+/// One server's health over the passive capture and the traces (each exchange once).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ServerHealth {
     /// The server.
@@ -61,7 +70,9 @@ impl DnsSection {
             config: dns.config().cloned(),
             warnings: dns.warnings().to_vec(),
             traces: dns.traces().cloned().collect(),
+            traces_total: dns.traced(),
             queries: dns.queries().skip(skip).cloned().collect(),
+            queries_total: dns.logged(),
             servers: dns
                 .servers()
                 .iter()

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use capture::SnapshotCapture;
 pub use connections::ConnectionDoc;
-pub use dns::{DnsSection, ServerHealth};
+pub use dns::{DnsSection, EXPORTED_QUERIES, ServerHealth};
 
 use crate::model::{
     HostFacts, Interface, InterfaceRates, Neighbor, PathState, Route, Rule, SourceStatus, SystemFacts,
@@ -65,8 +65,17 @@ pub struct Snapshot {
     pub dns: DnsSection,
     /// Sockets, open before closed.
     pub connections: Vec<ConnectionDoc>,
-    /// The event timeline, oldest first.
+    /// The event timeline, oldest first: the newest lines the store keeps, a cut of
+    /// `events_total`.
     pub events: Vec<TimelineEntry>,
+    /// Timeline lines since start, of which `events` holds the newest (more when the
+    /// bounded timeline dropped older ones).
+    #[serde(default)]
+    pub events_total: u64,
+    /// Events folded into an earlier line (repeats and churn, counted in that line's
+    /// `count`) since start.
+    #[serde(default)]
+    pub events_folded: u64,
 }
 
 /// The `system` section: slowly changing machine facts.

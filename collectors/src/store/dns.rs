@@ -4,101 +4,30 @@
 //! Everything is bounded: the log is a ring, traces are few, and server latencies keep
 //! a fixed window, so 10,000 queries a second cost a constant amount of memory.
 
+mod exchanges;
+mod health;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 
+pub use health::{DnsState, RECENT_WINDOW, RecentOutcomes, ServerHealth, is_error_rcode};
+
+use crate::clock::Mono;
 use crate::event::Notice;
 use crate::model::{
     CaptureCounters, Dns64Report, DnsConfigReport, DnsQuery, DnsQueryBatch, DnsTrace, ResolverConfig,
     TimelineKind, TraceOrigin,
 };
+use exchanges::{ExchangeKey, Exchanges, Reporter};
 
 /// Passive queries kept in the log.
 pub const QUERY_LOG_CAPACITY: usize = 2_000;
 /// Traces kept, newest last.
 pub const TRACE_CAPACITY: usize = 32;
-/// Latencies kept per server for the percentiles.
-const LATENCY_WINDOW: usize = 256;
 /// Servers tracked at most; the least recently seen one is forgotten first.
 const MAX_SERVERS: usize = 64;
 /// A query slower than this is highlighted.
 pub const SLOW_QUERY_MS: f64 = 200.0;
-
-/// How one server has been doing, from the passive log and the traces.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ServerHealth {
-    /// Queries sent to it.
-    pub queries: u64,
-    /// Queries it never answered.
-    pub timeouts: u64,
-    /// Answers that were errors (SERVFAIL, REFUSED, FORMERR, NOTIMP); NXDOMAIN is an
-    /// answer, not an error.
-    pub errors: u64,
-    /// Recent answer latencies, oldest first.
-    latencies: VecDeque<f64>,
-    /// Sequence number of the last query seen (to forget idle servers first).
-    last_seen: u64,
-}
-
-impl ServerHealth {
-    /// Timeouts and errors over all queries, 0–100.
-    #[must_use]
-    pub fn error_rate_pct(&self) -> f64 {
-        if self.queries == 0 {
-            0.0
-        } else {
-            (self.timeouts + self.errors) as f64 * 100.0 / self.queries as f64
-        }
-    }
-
-    /// The median of recent latencies.
-    #[must_use]
-    pub fn p50_ms(&self) -> Option<f64> {
-        self.percentile(50)
-    }
-
-    /// The 95th percentile of recent latencies.
-    #[must_use]
-    pub fn p95_ms(&self) -> Option<f64> {
-        self.percentile(95)
-    }
-
-    /// Nearest-rank percentile over the window.
-    fn percentile(&self, pct: usize) -> Option<f64> {
-        if self.latencies.is_empty() {
-            return None;
-        }
-        let mut sorted: Vec<f64> = self.latencies.iter().copied().collect();
-        sorted.sort_by(f64::total_cmp);
-        let rank = (pct * sorted.len()).div_ceil(100).clamp(1, sorted.len());
-        sorted.get(rank - 1).copied()
-    }
-
-    fn record(&mut self, rcode: Option<&str>, latency_ms: Option<f64>, seq: u64) {
-        self.queries += 1;
-        self.last_seen = seq;
-        match (rcode, latency_ms) {
-            (None, _) => self.timeouts += 1,
-            (Some(code), latency) => {
-                if is_error_rcode(code) {
-                    self.errors += 1;
-                }
-                if let Some(latency) = latency {
-                    if self.latencies.len() == LATENCY_WINDOW {
-                        self.latencies.pop_front();
-                    }
-                    self.latencies.push_back(latency);
-                }
-            }
-        }
-    }
-}
-
-/// Whether an rcode means the server failed rather than answered.
-#[must_use]
-pub fn is_error_rcode(rcode: &str) -> bool {
-    matches!(rcode, "SERVFAIL" | "REFUSED" | "FORMERR" | "NOTIMP")
-}
 
 /// The DNS section.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -112,7 +41,13 @@ pub struct Dns {
     queries: VecDeque<DnsQuery>,
     /// Queries ever logged (the log drops the oldest).
     logged: u64,
+    /// Traces ever folded (the ring drops the oldest).
+    traced: u64,
     servers: BTreeMap<IpAddr, ServerHealth>,
+    /// Reports of exchanges awaiting their twin (trace step or captured query).
+    exchanges: Exchanges,
+    /// When the last exchange was folded: "now" for the current state.
+    last_exchange: Option<Mono>,
     counters: CaptureCounters,
     dns64: Option<Dns64Report>,
     seq: u64,
@@ -161,6 +96,27 @@ impl Dns {
         self.logged
     }
 
+    /// Traces ever folded, including those the bounded ring has dropped.
+    #[must_use]
+    pub const fn traced(&self) -> u64 {
+        self.traced
+    }
+
+    /// The worst current state over every server's last [`RECENT_WINDOW`] of
+    /// exchanges at `now` (the store's [`updated_mono`](crate::Store::updated_mono)):
+    /// a server timing out, else one answering with errors, else answering, else quiet.
+    /// For the DNS summary and the status bar.
+    #[must_use]
+    pub fn state_at(&self, now: Mono) -> DnsState {
+        DnsState::judge(&self.servers, now)
+    }
+
+    /// The worst current state as of the last exchange folded (see [`Dns::state_at`]).
+    #[must_use]
+    pub fn state(&self) -> DnsState {
+        self.last_exchange.map_or(DnsState::Quiet, |now| self.state_at(now))
+    }
+
     /// Per-server health, by server address.
     #[must_use]
     pub const fn servers(&self) -> &BTreeMap<IpAddr, ServerHealth> {
@@ -188,9 +144,9 @@ impl Dns {
     }
 
     /// Fold a finished trace; a traced name that starts or stops resolving is news.
-    /// With passive capture running, the trace's own packets reach the server health
-    /// through the capture: its steps are not counted a second time.
-    pub(crate) fn apply_trace(&mut self, trace: DnsTrace, capturing: bool) -> Vec<Notice> {
+    /// Every step counts in its server's health unless the passive capture already
+    /// reported the same exchange (see `exchanges.rs` for the rule).
+    pub(crate) fn apply_trace(&mut self, trace: DnsTrace, at: Mono) -> Vec<Notice> {
         let mut notices = Vec::new();
         if trace.origin == TraceOrigin::Target
             && let Some(previous) = self.trace_of(&trace.name)
@@ -202,11 +158,16 @@ impl Dns {
             };
             notices.push(Notice::new(TimelineKind::DnsChange, trace.name.clone(), detail));
         }
-        for step in trace.steps.iter().filter(|_| !capturing) {
-            self.seq += 1;
-            let seq = self.seq;
-            let latency = step.rcode.as_ref().map(|_| step.latency_ms);
-            self.server(step.server.ip()).record(step.rcode.as_deref(), latency, seq);
+        for step in &trace.steps {
+            // A truncated UDP answer and the TCP retry that follows are two exchanges.
+            let counts = step.client.is_none_or(|client| {
+                let key = ExchangeKey::new(step.transport, client, step.server, &step.candidate, &step.qtype);
+                self.exchanges.counts(key, Reporter::Trace)
+            });
+            if counts {
+                let latency = step.rcode.as_ref().map(|_| step.latency_ms);
+                self.record(step.server.ip(), step.rcode.as_deref(), latency, at);
+            }
         }
         if trace.origin == TraceOrigin::User {
             self.last_user = Some(trace.clone());
@@ -215,21 +176,31 @@ impl Dns {
             self.traces.pop_front();
         }
         self.traces.push_back(trace);
+        self.traced += 1;
         notices
     }
 
-    /// Fold a batch of passively seen exchanges.
-    pub(crate) fn apply_queries(&mut self, batch: DnsQueryBatch) {
+    /// Fold a batch of passively seen exchanges. The log reads by send time: a
+    /// timeout, reported only when its wait ran out, takes its place among the queries
+    /// sent after it; one older than everything a full log holds is counted, not kept.
+    pub(crate) fn apply_queries(&mut self, batch: DnsQueryBatch, at: Mono) {
         self.counters = batch.counters;
         for query in batch.queries {
-            self.seq += 1;
-            let seq = self.seq;
-            self.server(query.server.ip()).record(query.rcode.as_deref(), query.latency_ms, seq);
-            if self.queries.len() == QUERY_LOG_CAPACITY {
-                self.queries.pop_front();
+            let key =
+                ExchangeKey::new(query.transport, query.client, query.server, &query.name, &query.qtype);
+            if self.exchanges.counts(key, Reporter::Capture) {
+                self.record(query.server.ip(), query.rcode.as_deref(), query.latency_ms, at);
             }
-            self.queries.push_back(query);
             self.logged += 1;
+            let mut position = self.queries.partition_point(|logged| logged.at <= query.at);
+            if self.queries.len() == QUERY_LOG_CAPACITY {
+                if position == 0 {
+                    continue;
+                }
+                self.queries.pop_front();
+                position -= 1;
+            }
+            self.queries.insert(position, query);
         }
     }
 
@@ -250,6 +221,13 @@ impl Dns {
         notice
             .map(|detail| vec![Notice::new(TimelineKind::DnsChange, "ipv4only.arpa", detail)])
             .unwrap_or_default()
+    }
+
+    fn record(&mut self, server: IpAddr, rcode: Option<&str>, latency_ms: Option<f64>, at: Mono) {
+        self.seq += 1;
+        let seq = self.seq;
+        self.server(server).record(rcode, latency_ms, seq, at);
+        self.last_exchange = Some(self.last_exchange.map_or(at, |last| last.max(at)));
     }
 
     fn server(&mut self, address: IpAddr) -> &mut ServerHealth {
@@ -295,6 +273,7 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::health::LATENCY_WINDOW;
     use super::*;
 
     fn query(server: &str, rcode: Option<&str>, latency: Option<f64>) -> DnsQuery {
@@ -321,7 +300,7 @@ mod tests {
                 queries: (0..1_000).map(|i| query("10.0.0.1", Some("NOERROR"), Some(f64::from(i)))).collect(),
                 counters: CaptureCounters::default(),
             };
-            dns.apply_queries(batch);
+            dns.apply_queries(batch, Mono::ZERO);
         }
         assert_eq!(dns.queries().len(), QUERY_LOG_CAPACITY);
         assert_eq!(dns.logged(), 3_000);
@@ -339,7 +318,7 @@ mod tests {
             query("10.0.0.1", Some("SERVFAIL"), Some(30.0)),
             query("10.0.0.1", None, None),
         ];
-        dns.apply_queries(DnsQueryBatch { queries, counters: CaptureCounters::default() });
+        dns.apply_queries(DnsQueryBatch { queries, counters: CaptureCounters::default() }, Mono::ZERO);
         let health = dns.servers().values().next().cloned().unwrap_or_default();
         assert_eq!((health.queries, health.timeouts, health.errors), (4, 1, 1));
         assert!((health.error_rate_pct() - 50.0).abs() < 1e-9);
@@ -352,10 +331,13 @@ mod tests {
         let mut dns = Dns::default();
         for i in 0..=MAX_SERVERS {
             let server = format!("10.0.{}.{}", i / 200, i % 200 + 1);
-            dns.apply_queries(DnsQueryBatch {
-                queries: vec![query(&server, Some("NOERROR"), Some(1.0))],
-                counters: CaptureCounters::default(),
-            });
+            dns.apply_queries(
+                DnsQueryBatch {
+                    queries: vec![query(&server, Some("NOERROR"), Some(1.0))],
+                    counters: CaptureCounters::default(),
+                },
+                Mono::ZERO,
+            );
         }
         assert_eq!(dns.servers().len(), MAX_SERVERS);
         assert!(!dns.servers().contains_key(&"10.0.0.1".parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"))));
@@ -378,6 +360,148 @@ mod tests {
         let details: Vec<&str> = notices.iter().map(|notice| notice.detail.as_str()).collect();
         assert_eq!(details, ["nameservers: 10.0.0.1 → 10.0.0.2", "search: (none) → corp.test"]);
         assert_eq!(dns.warnings(), ["w"]);
+    }
+
+    fn sent_at(query: DnsQuery, seconds: i64) -> DnsQuery {
+        DnsQuery { at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(seconds), ..query }
+    }
+
+    fn batch(queries: Vec<DnsQuery>) -> DnsQueryBatch {
+        DnsQueryBatch { queries, counters: CaptureCounters::default() }
+    }
+
+    #[test]
+    fn a_timeout_takes_its_place_at_its_send_time() {
+        let mut dns = Dns::default();
+        let answered = |seconds| sent_at(query("10.0.0.1", Some("NOERROR"), Some(1.0)), seconds);
+        dns.apply_queries(batch(vec![answered(1), answered(3)]), Mono::ZERO);
+        dns.apply_queries(batch(vec![answered(6), answered(7)]), Mono::ZERO);
+        // Sent at 2 s, reported when its 5 s wait ran out, after the ones sent at 6 and 7 s.
+        dns.apply_queries(batch(vec![sent_at(query("10.0.0.2", None, None), 2)]), Mono::ZERO);
+        let order: Vec<(i64, Option<&str>)> =
+            dns.queries().map(|q| (q.at.unix_timestamp(), q.rcode.as_deref())).collect();
+        assert_eq!(
+            order,
+            [
+                (1, Some("NOERROR")),
+                (2, None),
+                (3, Some("NOERROR")),
+                (6, Some("NOERROR")),
+                (7, Some("NOERROR"))
+            ]
+        );
+        assert_eq!(dns.logged(), 5);
+    }
+
+    #[test]
+    fn a_full_log_keeps_the_newest_by_send_time() {
+        let mut dns = Dns::default();
+        let queries = (0..QUERY_LOG_CAPACITY as i64)
+            .map(|i| sent_at(query("10.0.0.1", Some("NOERROR"), Some(1.0)), 10 + i))
+            .collect();
+        dns.apply_queries(batch(queries), Mono::ZERO);
+        dns.apply_queries(batch(vec![sent_at(query("10.0.0.2", None, None), 5)]), Mono::ZERO);
+        assert_eq!(dns.queries().len(), QUERY_LOG_CAPACITY);
+        assert_eq!(dns.queries().next().map(|q| q.at.unix_timestamp()), Some(10), "older than the log");
+        dns.apply_queries(batch(vec![sent_at(query("10.0.0.2", None, None), 11)]), Mono::ZERO);
+        let first: Vec<i64> = dns.queries().take(3).map(|q| q.at.unix_timestamp()).collect();
+        assert_eq!(first, [11, 11, 12], "the oldest dropped, the timeout in its place");
+        assert_eq!(dns.logged(), QUERY_LOG_CAPACITY as u64 + 2);
+        let dead = "10.0.0.2".parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(dns.servers()[&dead].timeouts, 2, "a query not kept in the log still counts");
+    }
+
+    fn traced(steps: Vec<crate::model::TraceStep>) -> DnsTrace {
+        DnsTrace {
+            name: "www.lab.test".into(),
+            origin: TraceOrigin::User,
+            started_at: time::OffsetDateTime::UNIX_EPOCH,
+            candidates: vec!["www.lab.test".into()],
+            answered_by: None,
+            result: Vec::new(),
+            error: None,
+            steps,
+            total_ms: 0.0,
+            system: None,
+            differences: Vec::new(),
+        }
+    }
+
+    fn step(server: &str, port: u16, rcode: Option<&str>) -> crate::model::TraceStep {
+        crate::model::TraceStep {
+            candidate: "www.lab.test".into(),
+            server: format!("{server}:53").parse().unwrap_or_else(|e| panic!("{e}")),
+            client: Some(std::net::SocketAddr::from(([0, 0, 0, 0], port))),
+            qtype: "A".into(),
+            transport: crate::model::DnsTransport::Udp,
+            attempt: 1,
+            rcode: rcode.map(str::to_owned),
+            nodata: false,
+            truncated: false,
+            answers: Vec::new(),
+            cname_chain: Vec::new(),
+            ignored: 0,
+            latency_ms: if rcode.is_some() { 0.4 } else { 1000.0 },
+            error: rcode.is_none().then(|| "timeout after 1000 ms".to_owned()),
+        }
+    }
+
+    fn captured(server: &str, port: u16, rcode: Option<&str>) -> DnsQuery {
+        DnsQuery {
+            name: "www.lab.test".into(),
+            client: std::net::SocketAddr::from(([10, 9, 0, 2], port)),
+            ..query(server, rcode, rcode.map(|_| 0.4))
+        }
+    }
+
+    #[test]
+    fn trace_steps_count_in_server_health_once() {
+        let dead = "10.0.0.1".parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+        let live = "10.0.0.2".parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+        let mut dns = Dns::default();
+        // Without capture: two timeouts of the dead server, an answer of the live one.
+        let steps = vec![
+            step("10.0.0.1", 4000, None),
+            step("10.0.0.1", 4001, None),
+            step("10.0.0.2", 4002, Some("NOERROR")),
+        ];
+        dns.apply_trace(traced(steps.clone()), Mono::ZERO);
+        assert_eq!((dns.servers()[&dead].queries, dns.servers()[&dead].timeouts), (2, 2));
+        assert_eq!((dns.servers()[&live].queries, dns.servers()[&live].timeouts), (1, 0));
+
+        // With capture: the answer is captured before the trace ends, the timeouts
+        // after (the capture waits longer): each exchange still counts once.
+        let mut dns = Dns::default();
+        dns.apply_queries(batch(vec![captured("10.0.0.2", 4002, Some("NOERROR"))]), Mono::ZERO);
+        dns.apply_trace(traced(steps), Mono::ZERO);
+        dns.apply_queries(
+            batch(vec![captured("10.0.0.1", 4000, None), captured("10.0.0.1", 4001, None)]),
+            Mono::ZERO,
+        );
+        assert_eq!((dns.servers()[&dead].queries, dns.servers()[&dead].timeouts), (2, 2));
+        assert_eq!(dns.servers()[&live].queries, 1);
+        assert_eq!(dns.queries().len(), 3, "the captured copies are still logged");
+    }
+
+    #[test]
+    fn the_worst_state_names_the_server_timing_out() {
+        let mut dns = Dns::default();
+        assert_eq!(dns.state(), DnsState::Quiet);
+        let start = Mono::ZERO;
+        dns.apply_queries(batch(vec![query("10.0.0.2", Some("NOERROR"), Some(1.0))]), start);
+        assert_eq!(dns.state(), DnsState::Answering);
+        dns.apply_queries(batch(vec![query("10.0.0.3", Some("SERVFAIL"), Some(1.0))]), start);
+        assert!(matches!(dns.state(), DnsState::Failing { errors: 1, .. }), "{:?}", dns.state());
+        dns.apply_trace(traced(vec![step("10.0.0.1", 4000, None)]), start);
+        let dead = "10.0.0.1".parse::<IpAddr>().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(dns.state(), DnsState::TimingOut { server: dead, timeouts: 1, queries: 1 });
+        assert!(dns.state().is_problem());
+        assert!(dns.state().describe().contains("10.0.0.1 timing out"), "{}", dns.state().describe());
+        // A minute of answers later, the timeout is history.
+        let later = start + RECENT_WINDOW + time::Duration::seconds(1);
+        dns.apply_queries(batch(vec![query("10.0.0.2", Some("NOERROR"), Some(1.0))]), later);
+        assert_eq!(dns.state(), DnsState::Answering);
+        assert_eq!(dns.state_at(later + RECENT_WINDOW + time::Duration::seconds(1)), DnsState::Quiet);
     }
 
     #[test]

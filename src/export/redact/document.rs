@@ -140,6 +140,9 @@ impl Redactor {
         for step in &mut trace.steps {
             self.dns_in_place(&mut step.candidate);
             self.endpoint(&mut step.server);
+            if let Some(client) = &mut step.client {
+                self.endpoint(client);
+            }
             self.dns_in_place(&mut step.qtype);
             self.optional_dns_text(&mut step.rcode);
             for answer in &mut step.answers {

@@ -338,6 +338,7 @@ mod tests {
         TraceStep {
             candidate: "www.example.test".into(),
             server: "192.0.2.53:53".parse().unwrap_or_else(|e| panic!("{e}")),
+            client: None,
             qtype: qtype.into(),
             transport: DnsTransport::Udp,
             attempt: 1,

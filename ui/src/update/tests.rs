@@ -716,7 +716,13 @@ fn dns_log_moves_filters_and_keeps_its_row() {
     // Three more arrive: the cursor stays on the same query.
     let mut newer = store.clone();
     let batch = DnsQueryBatch {
-        queries: store.dns().queries().take(3).cloned().collect(),
+        // Sent after every logged one: the log orders by send time.
+        queries: store
+            .dns()
+            .queries()
+            .take(3)
+            .map(|query| netlens_collectors::model::DnsQuery { at: fake::NOW, ..query.clone() })
+            .collect(),
         counters: store.dns().counters(),
     };
     newer.apply(fake::event(fake::NOW, SourceId::DnsCapture, Payload::DnsQueries(batch)));

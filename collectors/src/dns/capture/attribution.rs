@@ -22,7 +22,9 @@
 //! are bounded. An owner that cannot be found stays unknown, never guessed: the socket
 //! closed before it was looked up (a resolver answering from the same host within tens
 //! of microseconds can beat the lookup), or it belongs to another user's process while
-//! unprivileged, or it is bound to a device (the lookup asks without one).
+//! unprivileged, or it is bound to a device (the lookup asks without one). netlens's
+//! own queries are the exception: the process knows its sockets (`dns::own`), so they
+//! are named without a lookup, closed or not.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -149,6 +151,10 @@ impl Owners {
     /// was checked recently, or already asked about. Never blocks.
     pub fn request(&self, socket: QuerySocket, now: Instant) {
         let key = socket.key();
+        // netlens's own sockets are known without a lookup (`dns::own`).
+        if crate::dns::own::owner_of(socket.transport, socket.local, socket.remote).is_some() {
+            return;
+        }
         let mut book = self.lock();
         if !book.locals.is_local(socket.local.ip()) || book.asked.contains(&key) {
             return;
@@ -213,6 +219,13 @@ impl Owners {
 impl Book {
     /// Set the query's owner when known; whether it was.
     fn fill(&self, query: &mut DnsQuery, now: Instant) -> bool {
+        if self.locals.is_local(query.client.ip())
+            && let Some((pid, name)) = crate::dns::own::owner_of(query.transport, query.client, query.server)
+        {
+            query.pid = Some(pid);
+            query.process = Some(name);
+            return true;
+        }
         let Some(known) = self.known.get(&(query.transport, query.client)) else { return false };
         if now.saturating_duration_since(known.checked) >= OWNER_TTL {
             return false;

@@ -136,8 +136,9 @@ fn routes_rules_and_neighbours() {
         (Change::Route(local.clone()), &[]),
         (Change::RouteRemoved(local), &[]),
         (Change::RouteRemoved(connected.clone()), &[(RouteRemoved, "route 10.0.0.0/24 dev veth0 removed")]),
-        // A removal is phrased even when the addition was never seen.
-        (Change::RouteRemoved(connected), &[(RouteRemoved, "route 10.0.0.0/24 dev veth0 removed")]),
+        // A second report of one removal (the kernel view's re-read found it gone,
+        // then the kernel's own message came) is phrased once.
+        (Change::RouteRemoved(connected), &[]),
         (Change::Rule(rule.clone()), &[(RuleAdded, "rule 1000: from all fwmark 0x1 lookup 100 added")]),
         (Change::Rule(rule.clone()), &[]),
         (Change::RuleRemoved(rule), &[(RuleRemoved, "rule 1000: from all fwmark 0x1 lookup 100 removed")]),
@@ -160,7 +161,7 @@ fn unknown_interfaces_are_named_by_index() {
 }
 
 #[test]
-fn taking_a_link_down_forgets_its_silently_flushed_ipv4_routes() {
+fn the_silently_flushed_ipv4_routes_of_a_downed_link_are_phrased_once() {
     let mut state = KnownState::default();
     let mut notices = Vec::new();
     let connected = route("10.0.0.0", 24, 3, 254, RouteType::Unicast, "kernel");
@@ -168,14 +169,57 @@ fn taking_a_link_down_forgets_its_silently_flushed_ipv4_routes() {
     state.apply(Change::Link(link(3, "veth0", true, true)), &mut notices);
     state.apply(Change::Route(connected.clone()), &mut notices);
     state.apply(Change::Route(ipv6.clone()), &mut notices);
-    state.apply(Change::Link(link(3, "veth0", false, false)), &mut notices);
-    state.apply(Change::Link(link(3, "veth0", true, true)), &mut notices);
     notices.clear();
+    state.apply(Change::Link(link(3, "veth0", false, false)), &mut notices);
+    // The kernel view's re-read reports the IPv4 route gone; a late message of the
+    // kernel about the same route says nothing new.
+    state.apply(Change::RouteRemoved(connected.clone()), &mut notices);
+    state.apply(Change::RouteRemoved(connected.clone()), &mut notices);
+    state.apply(Change::Link(link(3, "veth0", true, true)), &mut notices);
     state.apply(Change::Route(connected), &mut notices);
+    // IPv6 announces its own removals; this one was not removed, so it is no news.
     state.apply(Change::Route(ipv6), &mut notices);
     let details: Vec<&str> = notices.iter().map(|n| n.detail.as_str()).collect();
-    // IPv6 announces its own removals, so its route is still known here.
-    assert_eq!(details, ["route 10.0.0.0/24 dev veth0 added"]);
+    assert_eq!(
+        details,
+        [
+            "veth0 down",
+            "route 10.0.0.0/24 dev veth0 removed",
+            "veth0 up",
+            "veth0 carrier gained",
+            "route 10.0.0.0/24 dev veth0 added"
+        ]
+    );
+}
+
+#[test]
+fn neighbour_churn_folds_and_failures_stand_alone() {
+    let mut state = KnownState::default();
+    let mut notices = Vec::new();
+    state.apply(Change::Link(link(3, "veth0", true, true)), &mut notices);
+    let mac = Some("02:00:00:00:00:02");
+    let steps = [
+        (NeighborState::Reachable, mac, true),
+        (NeighborState::Stale, mac, true),
+        (NeighborState::Delay, mac, true),
+        (NeighborState::Probe, mac, true),
+        (NeighborState::Failed, mac, false),
+        // A recovery from a failure is news too.
+        (NeighborState::Reachable, mac, false),
+        (NeighborState::Stale, mac, true),
+        // A new MAC address is not churn.
+        (NeighborState::Stale, Some("02:00:00:00:00:03"), false),
+        (NeighborState::Incomplete, None, false),
+    ];
+    for (state_now, mac, folds) in steps {
+        notices.clear();
+        state.apply(Change::Neighbor(neighbor(3, "10.0.0.2", state_now, mac)), &mut notices);
+        let notice = notices.first().unwrap_or_else(|| panic!("no notice for {state_now:?}"));
+        assert_eq!(notice.fold.is_some(), folds, "{}", notice.detail);
+        if let Some(fold) = &notice.fold {
+            assert_eq!(fold.key, "veth0 10.0.0.2");
+        }
+    }
 }
 
 #[test]

@@ -6,9 +6,13 @@ use std::sync::Arc;
 
 use crate::clock::Mono;
 use crate::event::Notice;
-use crate::model::{Protocol, TimelineKind};
+use crate::model::{FoldFrom, Protocol, TimelineKind};
 
 use super::{BurstKey, Connections};
+
+/// A repeated burst folds into the line of the previous one while it comes back within
+/// this many retention periods (it is noticed again at most once per period).
+const BURST_FOLD_PERIODS: i32 = 3;
 
 /// A label that explains a connection without raising an alarm (DESIGN.md §1, note 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,11 +99,18 @@ impl Connections {
                     || pid.map_or_else(|| "an unknown process".to_owned(), |pid| format!("pid {pid}")),
                     |process| format!("{} ({})", process.name, process.pid),
                 );
-                notices.push(Notice::new(
-                    TimelineKind::ConnectionBurst,
-                    host.to_string(),
-                    format!("{who} opened and closed {count} connections to {host} within a second (retries, a scan or a chatty client; not an error)"),
-                ));
+                // The same process bursting to the same host again is one line with a
+                // count while it keeps on (a retry loop every few seconds), not a line
+                // per retention period.
+                let key = format!("{} {host}", pid.map_or_else(|| "?".to_owned(), |pid| pid.to_string()));
+                notices.push(
+                    Notice::new(
+                        TimelineKind::ConnectionBurst,
+                        host.to_string(),
+                        format!("{who} opened and closed {count} connections to {host} within a second (retries, a scan or a chatty client; not an error)"),
+                    )
+                    .folded(key, self.limits.closed_retention * BURST_FOLD_PERIODS, FoldFrom::Latest),
+                );
             }
         }
         let retention = self.limits.closed_retention;
