@@ -14,7 +14,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use crate::format::Memory;
-use crate::panes::dns_summary::{FAILING_PCT, server_trouble, worst_server};
+use crate::panes::dns_summary::worst_server;
 use crate::state::{StatusLevel, UiState};
 use crate::theme::Theme;
 use crate::widgets::text::{fill, put, put_spans, spans_width, width};
@@ -50,10 +50,9 @@ pub(crate) fn troubles(store: &Store) -> Vec<Trouble> {
         let why = path.reason.map_or(path.status.as_str(), |reason| reason.as_str());
         found.push(Trouble { severity, text: format!("{} {why}", path.target) });
     }
-    if let Some((server, health)) = worst_server(store) {
-        let severity =
-            if health.error_rate_pct() >= FAILING_PCT { Severity::Error } else { Severity::Warning };
-        found.push(Trouble { severity, text: format!("dns {server} {}", server_trouble(health)) });
+    if let Some(trouble) = worst_server(store) {
+        let severity = if trouble.failing() { Severity::Error } else { Severity::Warning };
+        found.push(Trouble { severity, text: format!("dns {} {}", trouble.server, trouble.describe()) });
     }
     for source in store.sources() {
         let severity = match source.status {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use netlens_collectors::Store;
 use netlens_collectors::model::{SourceId, SourceState};
-use netlens_collectors::store::ServerHealth;
+use netlens_collectors::store::DnsState;
 use ratatui::style::Style;
 
 use super::tones::latency_style;
@@ -16,26 +16,43 @@ use crate::theme::Theme;
 /// failing; any loss at all is worth a warning.
 pub(crate) const FAILING_PCT: f64 = 50.0;
 
-/// The server doing worst: the highest share of timeouts and errors among those that
-/// had any, from the store's per-server health.
-pub(crate) fn worst_server(store: &Store) -> Option<(IpAddr, &ServerHealth)> {
-    store
-        .dns()
-        .servers()
-        .iter()
-        .filter(|(_, health)| health.timeouts + health.errors > 0)
-        .max_by(|(_, a), (_, b)| a.error_rate_pct().total_cmp(&b.error_rate_pct()))
-        .map(|(server, health)| (*server, health))
+/// A server in trouble now: the store's judgement of the last minute
+/// ([`DnsState`]), so a server that has recovered stops being named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServerTrouble {
+    /// The server.
+    pub server: IpAddr,
+    /// Its queries timed out or answered with an error code in the window.
+    pub lost: u64,
+    /// Its exchanges in the window.
+    pub queries: u64,
+    /// Whether they timed out (else: error answers).
+    pub timing_out: bool,
 }
 
-/// What is wrong with a server, briefly: `4 of 8 timed out`, `2 of 9 failed`,
-/// `2 timed out, 1 failed of 6`.
-pub(crate) fn server_trouble(health: &ServerHealth) -> String {
-    let (timeouts, errors, queries) = (Count(health.timeouts), Count(health.errors), Count(health.queries));
-    match (health.timeouts, health.errors) {
-        (_, 0) => format!("{timeouts} of {queries} timed out"),
-        (0, _) => format!("{errors} of {queries} failed"),
-        _ => format!("{timeouts} timed out, {errors} failed of {queries}"),
+impl ServerTrouble {
+    /// Whether it loses at least [`FAILING_PCT`] of its queries: an error, not a warning.
+    pub fn failing(&self) -> bool {
+        self.lost as f64 * 100.0 >= FAILING_PCT * self.queries as f64
+    }
+
+    /// `3 of 4 timed out in the last minute`.
+    pub fn describe(&self) -> String {
+        let verb = if self.timing_out { "timed out" } else { "failed" };
+        format!("{} of {} {verb} in the last minute", Count(self.lost), Count(self.queries))
+    }
+}
+
+/// The server doing worst in the last minute, if one is timing out or failing.
+pub(crate) fn worst_server(store: &Store) -> Option<ServerTrouble> {
+    match store.dns_state() {
+        DnsState::TimingOut { server, timeouts, queries } => {
+            Some(ServerTrouble { server, lost: timeouts, queries, timing_out: true })
+        }
+        DnsState::Failing { server, errors, queries } => {
+            Some(ServerTrouble { server, lost: errors, queries, timing_out: false })
+        }
+        DnsState::Quiet | DnsState::Answering => None,
     }
 }
 
@@ -80,7 +97,7 @@ pub(crate) fn summary(store: &Store, theme: &Theme) -> Vec<(String, Style)> {
     // The worst server decides as much as the capture's own count: timeouts seen by
     // traces and probes reach the server health, not the capture counters.
     let worst = worst_server(store);
-    let failing = worst.is_some_and(|(_, health)| health.error_rate_pct() >= FAILING_PCT);
+    let failing = worst.as_ref().is_some_and(ServerTrouble::failing);
     let health = if config.nameservers.is_empty() || failing {
         Health::Error
     } else if !dns.warnings().is_empty() || counters.timeouts > 0 || capture.is_some() || worst.is_some() {
@@ -127,10 +144,10 @@ pub(crate) fn summary(store: &Store, theme: &Theme) -> Vec<(String, Style)> {
             spans.push((format!("{n} warning{}", if n == 1 { "" } else { "s" }), theme.warn()));
         }
     }
-    if let Some((server, health)) = worst {
+    if let Some(trouble) = worst {
         spans.push(separator());
         let style = if failing { theme.error() } else { theme.warn() };
-        spans.push((format!("{server} {}", server_trouble(health)), style));
+        spans.push((format!("{} {}", trouble.server, trouble.describe()), style));
     } else if counters.timeouts > 0 {
         let s = if counters.timeouts == 1 { "" } else { "s" };
         spans.push(separator());
@@ -169,13 +186,27 @@ mod tests {
         let theme = Theme::default();
         let store = fake::store();
         let line = texts(&summary(&store, &theme));
-        // 10.0.0.53 lost half its queries: the line is red, and names it first.
+        // 10.0.0.53 timed out on 3 of its 7 queries in the last minute: a warning (not
+        // yet half lost), named before the counts.
         assert_eq!(
             line,
-            "● 127.0.0.53 +1 (stub → 2 upstreams) · 1 warning · 10.0.0.53 2 timed out, 1 failed of 6 · \
+            "● 127.0.0.53 +1 (stub → 2 upstreams) · 1 warning · 10.0.0.53 3 of 7 timed out in the last minute · \
              40 queries · p50 5.10ms · NAT64 64:ff9b::/96"
         );
-        assert_eq!(summary(&store, &theme)[0].1, theme.error());
+        assert_eq!(summary(&store, &theme)[0].1, theme.warn());
+        // A minute later with nothing new, the trouble is history: the line no longer names it.
+        let mut later = store.clone();
+        let quiet = netlens_collectors::model::SystemFacts::default();
+        later.apply(fake::event(
+            fake::NOW + time::Duration::minutes(2),
+            SourceId::System,
+            Payload::System(quiet),
+        ));
+        assert!(
+            !texts(&summary(&later, &theme)).contains("timed out"),
+            "{}",
+            texts(&summary(&later, &theme))
+        );
 
         let empty = Store::default();
         assert_eq!(texts(&summary(&empty, &theme)), "waiting for the first resolver read…");
