@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::clock::Stamp;
 use crate::event::{Event, Notice, Payload};
 use crate::fake;
-use crate::model::{SourceId, TimelineKind};
+use crate::model::{LinkFlags, NetworkTable, OperState, SourceId, TimelineKind};
 use crate::source::{EventSink, Source, SourceError};
 
 /// Replays the script shifted to the present, then keeps the counters moving.
@@ -63,6 +63,23 @@ pub fn shifted_events(now: Stamp) -> Vec<Event> {
         .collect()
 }
 
+/// The interface whose carrier the demo drops and restores.
+const FLAPPING: &str = "wlan0";
+
+/// The scripted network with the flapping interface's carrier as the demo left it:
+/// without carrier it is `lowerlayerdown` without `LOWER_UP`/`RUNNING`, as the kernel
+/// reports it, so no pane shows it up while its notice says the carrier was lost.
+#[must_use]
+pub fn network_with_carrier(carrier: bool) -> NetworkTable {
+    let mut table = fake::network();
+    for interface in table.interfaces.iter_mut().filter(|i| i.name == FLAPPING && !carrier) {
+        interface.carrier = false;
+        interface.oper_state = OperState::LowerLayerDown;
+        interface.flags = LinkFlags(interface.flags.0 & !(LinkFlags::LOWER_UP.0 | LinkFlags::RUNNING.0));
+    }
+    table
+}
+
 impl Source for DemoSource {
     fn id(&self) -> SourceId {
         SourceId::Interfaces
@@ -72,12 +89,24 @@ impl Source for DemoSource {
         for event in shifted_events(Stamp::now()) {
             sink.send_event(event).await?;
         }
-        let indexes: Vec<u32> = fake::network().interfaces.iter().map(|i| i.index).collect();
+        let interfaces: Vec<(u32, bool)> =
+            fake::network().interfaces.iter().map(|i| (i.index, i.name == FLAPPING)).collect();
         let mut ticker = tokio::time::interval(self.refresh);
         ticker.tick().await;
+        // Seconds the flapping interface spent without carrier: its counters stand
+        // still then, and resume where they stopped (no burst when it comes back).
+        let (mut carrier, mut stalled) = (true, 0);
         for n in fake::SAMPLES + 1.. {
             ticker.tick().await;
-            let samples = indexes.iter().map(|&index| (index, fake::counters(index, n))).collect();
+            if !carrier {
+                stalled += 1;
+            }
+            let samples = interfaces
+                .iter()
+                .map(|&(index, flapping)| {
+                    (index, fake::counters(index, if flapping { n - stalled } else { n }))
+                })
+                .collect();
             sink.send(Payload::Counters(samples)).await?;
             let sockets = fake::connection_table(n - (fake::SAMPLES - fake::CONNECTION_SAMPLES));
             sink.send_event(Event::now(SourceId::Connections, Payload::Sockets(sockets))).await?;
@@ -89,7 +118,9 @@ impl Source for DemoSource {
                     ("lost", "wlan0 carrier lost")
                 };
                 tracing::debug!(what, "demo notice");
-                sink.notices(vec![Notice::new(TimelineKind::LinkChanged, "wlan0", detail)]).await?;
+                carrier = what == "gained";
+                sink.send(Payload::Network(network_with_carrier(carrier))).await?;
+                sink.notices(vec![Notice::new(TimelineKind::LinkChanged, FLAPPING, detail)]).await?;
             }
         }
         Ok(())
@@ -100,6 +131,15 @@ impl Source for DemoSource {
 mod tests {
     use super::*;
     use crate::clock::Mono;
+
+    #[test]
+    fn an_interface_without_carrier_is_not_up() {
+        let down = network_with_carrier(false);
+        let wlan0 = down.interfaces.iter().find(|i| i.name == FLAPPING);
+        assert!(wlan0.is_some_and(|i| !i.carrier && i.oper_state != OperState::Up));
+        assert!(wlan0.is_some_and(|i| i.flags.0 & LinkFlags::LOWER_UP.0 == 0));
+        assert_eq!(network_with_carrier(true), fake::network(), "with carrier: the script's own table");
+    }
 
     #[test]
     fn shifted_script_ends_now() {

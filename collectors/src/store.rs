@@ -6,6 +6,7 @@
 
 mod connections;
 mod dns;
+mod path_history;
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ pub use connections::{
     ConnectionWarnings, Connections,
 };
 pub use dns::{Dns, QUERY_LOG_CAPACITY, SLOW_QUERY_MS, ServerHealth, TRACE_CAPACITY, is_error_rcode};
+pub use path_history::{PATH_HISTORY_CAPACITY, PathHistory, PathSample};
 
 use crate::clock::{Mono, Stamp};
 use crate::event::{Event, Notice, Payload};
@@ -243,6 +245,7 @@ pub struct Store {
     timeline: Timeline,
     connections: Connections,
     paths: Vec<PathState>,
+    path_history: PathHistory,
     route_lookup: Option<RouteLookupReport>,
     dns: Dns,
     generation: u64,
@@ -272,6 +275,7 @@ impl Store {
             timeline: Timeline::new(&limits),
             connections: Connections::new(limits.connections),
             paths: Vec::new(),
+            path_history: PathHistory::default(),
             route_lookup: None,
             dns: Dns::default(),
             generation: 0,
@@ -321,7 +325,10 @@ impl Store {
             }
             Payload::Flows(sample) => self.connections.apply_flows(&sample),
             Payload::Names(answers) => self.connections.apply_names(answers),
-            Payload::Paths(paths) => self.paths = paths,
+            Payload::Paths(paths) => {
+                self.path_history.fold(at.wall, &paths);
+                self.paths = paths;
+            }
             Payload::RouteLookup(report) => self.route_lookup = Some(report),
             Payload::DnsConfig(report) => {
                 for notice in self.dns.apply_config(report) {
@@ -390,6 +397,12 @@ impl Store {
     #[must_use]
     pub fn paths(&self) -> &[PathState] {
         &self.paths
+    }
+
+    /// Every watched target's verdicts over time (status, RTT, loss per paths table).
+    #[must_use]
+    pub const fn path_history(&self) -> &PathHistory {
+        &self.path_history
     }
 
     /// The path of the target written `target` (canonical form).

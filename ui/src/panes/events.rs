@@ -1,5 +1,6 @@
-//! The Events tab: the timeline newest first, filterable by source, kind and subject,
-//! following the newest entry until the user scrolls away.
+//! The Events tab: an activity strip (events per time bucket over the window the
+//! timeline covers), then the timeline newest first, filterable by source, kind and
+//! subject, following the newest entry until the user scrolls away.
 
 use netlens_collectors::Store;
 use netlens_collectors::model::TimelineEntry;
@@ -9,10 +10,15 @@ use ratatui::layout::Rect;
 use crate::context::Paint;
 use crate::filter::{Field, Filter, contains};
 use crate::state::EventsState;
+use crate::widgets::activity;
 use crate::widgets::event_list::{self, FULL};
 use crate::widgets::marks::{note, position};
 use crate::widgets::pane::pane;
+use crate::widgets::split_top;
 use crate::widgets::table::scroll;
+
+/// The strip shows when the list keeps at least this many rows under it.
+const STRIP_MIN_LIST: u16 = 6;
 
 /// Whether an entry passes the filter: `source:`, `kind:`, `subject:`, or free words
 /// matching any of them or the sentence.
@@ -86,6 +92,22 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut EventsState, ctx
     if inner.is_empty() {
         return;
     }
+    // The activity of what the filter lets through, on the first row when the list
+    // keeps its rows.
+    let inner = if inner.height > STRIP_MIN_LIST && total > 0 {
+        let (strip, rest) = split_top(inner, 1);
+        let filter = &state.table.filter;
+        let shown = || timeline.iter().filter(|entry| filter.is_empty() || matches(filter, entry));
+        let reach = activity::window(shown().next().map(|entry| entry.at), now);
+        let (length_s, slots) = activity::layout(reach, activity::fitting(strip.width));
+        let window_s = length_s * slots as f64;
+        let counts = activity::buckets(shown().map(|entry| (entry.at, entry.count)), now, window_s, slots);
+        let padded = Rect { x: strip.x + 1, width: strip.width.saturating_sub(1), ..strip };
+        activity::render(buf, padded, &counts, window_s, theme);
+        rest
+    } else {
+        inner
+    };
     if total == 0 {
         let body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(1));
         let text = if state.table.filter.is_empty() {
