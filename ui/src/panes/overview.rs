@@ -152,8 +152,15 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
     // when not (80×24), left out on a screen too small for either arrangement.
     let talkers = talkers(store);
     let talker_height = talkers.len().clamp(1, MAX_TALKERS) as u16 + 4;
-    // Rate charts of the busiest interfaces above them, when the events keep six rows.
-    let chart_height = events_area.height.saturating_sub(talker_height + 6).min(CHART_PANE_MAX);
+    // Rate charts of the busiest interfaces above them, when the events keep six rows;
+    // else above talkers and events side by side, when those keep eight.
+    let stacked = events_area.height.saturating_sub(talker_height + 6);
+    let chart_height = if stacked >= CHART_PANE_MIN || events_area.width < SIDE_BY_SIDE {
+        stacked
+    } else {
+        events_area.height.saturating_sub(8)
+    }
+    .min(CHART_PANE_MAX);
     let events_area = if chart_height >= CHART_PANE_MIN {
         let (charts_area, rest) = split_top(events_area, chart_height);
         busiest_charts(buf, charts_area, store, theme);
