@@ -114,6 +114,10 @@ fn charts_label_their_scale_and_time() {
     let ui = state(&store, Tab::Interfaces, 200, 50, &[]);
     let screen = lines(&render(&store, &ui, &Theme::default(), 200, 50));
     assert!(screen.iter().any(|l| l.contains("TRAFFIC ≤ 3.00 MB/s")), "{screen:#?}");
+    // The Overview scales the same data the same way.
+    let ui = state(&store, Tab::Overview, 200, 50, &[]);
+    let screen = lines(&render(&store, &ui, &Theme::default(), 200, 50));
+    assert!(screen.iter().any(|l| l.contains("TRAFFIC ≤ 3.00 MB/s")), "{screen:#?}");
 }
 
 #[test]

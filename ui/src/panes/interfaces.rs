@@ -199,7 +199,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut InterfacesState,
     // One scale for the whole column (every row, not only the visible ones, so
     // scrolling does not rescale), said in its header.
     let scale = layout.slot(TRAFFIC).map_or(0.0, |slot| {
-        let scale = column_scale(rows.iter().copied(), slot.width);
+        let scale = column_scale(rows.iter().copied());
         put(buf, slot.x, inner.y, slot.width, &scale_header("TRAFFIC", scale, slot.width), theme.header());
         scale
     });

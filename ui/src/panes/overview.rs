@@ -426,7 +426,7 @@ fn interface_summary(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme)
     // The last row says how many more there are instead of showing one of them.
     let shown = if hidden > 0 { fits.saturating_sub(1) } else { fits };
     let scale = layout.slot(TRAFFIC).map_or(0.0, |slot| {
-        let scale = column_scale(store.interfaces(), slot.width);
+        let scale = column_scale(store.interfaces());
         put(buf, slot.x, inner.y, slot.width, &scale_header("TRAFFIC", scale, slot.width), theme.header());
         scale
     });

@@ -23,18 +23,26 @@ pub(crate) fn traffic(entry: &InterfaceEntry) -> impl DoubleEndedIterator<Item =
     entry.history.iter().map(|s| s.rates.rx_bytes_per_s + s.rates.tx_bytes_per_s)
 }
 
-/// The one scale of a column of traffic sparklines `width` cells wide: the round top
-/// above the newest `width` samples of every row, so rows compare with each other.
-pub(crate) fn column_scale<'e>(entries: impl IntoIterator<Item = &'e InterfaceEntry>, width: u16) -> f64 {
-    let width = usize::from(width);
-    rate_scale(entries.into_iter().flat_map(|entry| traffic(entry).rev().take(width)))
+/// The one scale of a column of traffic sparklines: the round top above every sample
+/// every row holds (not only the ones a column of this width shows), so rows compare
+/// with each other and the Overview and the Interfaces tab scale the same data alike.
+pub(crate) fn column_scale<'e>(entries: impl IntoIterator<Item = &'e InterfaceEntry>) -> f64 {
+    rate_scale(entries.into_iter().flat_map(traffic))
 }
 
-/// A column header that says the shared scale: `TRAFFIC ≤ 5.00 MB/s` (the title
-/// alone when the slot is too narrow for the scale).
+/// A column header that says the shared scale: `TRAFFIC ≤ 5.00 MB/s`; the scale
+/// alone (`≤ 5.00 MB/s`) on a narrower slot, the title alone on a narrower one still.
 pub(crate) fn scale_header(title: &str, scale: f64, width: u16) -> String {
-    let full = format!("{title} ≤ {}", Rate(Some(scale)));
-    if full.chars().count() <= usize::from(width) { full } else { title.to_owned() }
+    let scale = format!("≤ {}", Rate(Some(scale)));
+    let full = format!("{title} {scale}");
+    let fits = |text: &str| text.chars().count() <= usize::from(width);
+    if fits(&full) {
+        full
+    } else if fits(&scale) {
+        scale
+    } else {
+        title.to_owned()
+    }
 }
 
 /// Draw the newest `width` of `values` at (`x`, `y`), scaled to a peak of at least
@@ -145,7 +153,8 @@ mod tests {
         assert_eq!(row(0), "▁▁");
         assert_eq!(row(1), " ▅");
         assert_eq!(scale_header("TRAFFIC", scale, 40), "TRAFFIC ≤ 5.00 MB/s");
-        assert_eq!(scale_header("TRAFFIC", scale, 12), "TRAFFIC", "too narrow: the title alone");
+        assert_eq!(scale_header("TRAFFIC", scale, 15), "≤ 5.00 MB/s", "narrower: the scale alone");
+        assert_eq!(scale_header("TRAFFIC", scale, 10), "TRAFFIC", "too narrow: the title alone");
     }
 
     #[test]
