@@ -22,12 +22,13 @@ use crate::context::Paint;
 use crate::format::{Ago, Millis, Span};
 use crate::state::PathDetails;
 use crate::theme::Theme;
+use crate::widgets::chart::{MIN_CHART_HEIGHT, RatePoints, rate_chart};
 use crate::widgets::columns::{render_columns, split};
 use crate::widgets::marks::{note, scroll_marks};
 use crate::widgets::pane::pane;
 use crate::widgets::sparkline::bar;
 use crate::widgets::status_band::{band, legend, render_band, render_rtt, slot_count, window};
-use crate::widgets::text::{self, Doc, fill, put_spans};
+use crate::widgets::text::{self, Doc, fill, put, put_spans};
 
 /// Label column width.
 const LABEL: usize = 12;
@@ -56,14 +57,15 @@ fn history_room(area: Rect, lines: usize) -> Option<Rect> {
 }
 
 /// The verdict over time as a band with its axis and legend, then (when the rows
-/// allow and the target is probed) the RTT chart with failed probes marked; an
-/// unprobed path lists its transitions there instead.
+/// allow and the target is probed) the RTT chart with failed probes marked. An
+/// unprobed path shows instead its transitions (when `list_transitions`: the details
+/// view lists them beside) and the traffic of the interface it leaves through.
 fn draw_history(
     buf: &mut Buffer,
     area: Rect,
-    (path, samples): (&PathState, &Ring<PathSample>),
-    theme: &Theme,
-    now: Timestamp,
+    (store, path, samples): (&Store, &PathState, &Ring<PathSample>),
+    (theme, now): (&Theme, Timestamp),
+    list_transitions: bool,
 ) {
     let window_s = window(samples.iter(), now);
     let slots = band(samples.iter(), now, window_s, slot_count(area.width));
@@ -73,9 +75,24 @@ fn draw_history(
     let spans: Vec<(&str, Style)> = spans.iter().map(|(text, style)| (text.as_str(), *style)).collect();
     put_spans(buf, area.x + 8, area.y + 2, area.width.saturating_sub(8), &spans);
     let rtt = Rect { y: area.y + BAND_ROWS + 1, height: area.height.saturating_sub(BAND_ROWS + 1), ..area };
-    if !render_rtt(buf, rtt, samples.iter(), now, window_s, &slots, theme) {
-        transitions(path, theme, now).render(buf, rtt, 0);
+    if render_rtt(buf, rtt, samples.iter(), now, window_s, &slots, theme) {
+        return;
     }
+    let mut rest = rtt;
+    if list_transitions {
+        let doc = transitions(path, theme, now);
+        doc.render(buf, rest, 0);
+        let used = u16::try_from(doc.len()).unwrap_or(u16::MAX).saturating_add(1);
+        rest = Rect { y: rest.y + used.min(rest.height), height: rest.height.saturating_sub(used), ..rest };
+    }
+    let Some(entry) = path.interface_index.and_then(|index| store.interface(index)) else { return };
+    if rest.height <= MIN_CHART_HEIGHT || entry.history.len() < 2 {
+        return;
+    }
+    let caption = format!("Traffic on {}, the interface this path leaves through", entry.info.name);
+    put(buf, rest.x, rest.y, rest.width, &caption, theme.title());
+    let chart = Rect { y: rest.y + 1, height: rest.height - 1, ..rest };
+    rate_chart(buf, chart, &RatePoints::of(&entry.history), theme);
 }
 
 fn label(text: &str) -> String {
@@ -518,7 +535,7 @@ pub(crate) fn preview(
     doc.render(buf, padded, 0);
     let history = store.path_history().of(&path.target);
     match (history, history_room(padded, doc.len())) {
-        (Some(samples), Some(room)) => draw_history(buf, room, (path, samples), theme, now),
+        (Some(samples), Some(room)) => draw_history(buf, room, (store, path, samples), (theme, now), true),
         _ => scroll_marks(buf, area, 0, usize::from(inner.height), doc.len(), theme),
     }
 }
@@ -564,6 +581,6 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, open: &mut PathDetails, ctx:
     let (overflow, shown) = render_columns(buf, area, text, (left, right), docs, open.scroll.line, theme);
     open.scroll.record(overflow, shown);
     if let Some((samples, room)) = history {
-        draw_history(buf, room, (path, samples), theme, now);
+        draw_history(buf, room, (store, path, samples), (theme, now), false);
     }
 }
