@@ -101,7 +101,8 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut EventsState, ctx
         let reach = activity::window(shown().next().map(|entry| entry.at), now);
         let (length_s, slots) = activity::layout(reach, activity::fitting(strip.width));
         let window_s = length_s * slots as f64;
-        let counts = activity::buckets(shown().map(|entry| (entry.at, entry.count)), now, window_s, slots);
+        let counts =
+            activity::buckets(shown().rev().map(|entry| (entry.at, entry.count)), now, window_s, slots);
         let padded = Rect { x: strip.x + 1, width: strip.width.saturating_sub(1), ..strip };
         activity::render(buf, padded, &counts, window_s, theme);
         rest

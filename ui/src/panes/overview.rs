@@ -185,9 +185,10 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
     latest_events(buf, events_area, store, theme, now, &format!("{all_key} for all"), columns);
 }
 
-/// Height of a row of rate charts, borders included: at least a readable chart, at
-/// most what leaves the talkers and events their rows.
+/// Fewest rows (borders included) a row of rate charts gets: a readable chart.
 const CHART_PANE_MIN: u16 = 8;
+
+/// Most rows a row of rate charts takes: the talkers and events need the rest.
 const CHART_PANE_MAX: u16 = 11;
 
 /// Connection counts per state, then the busiest processes with their busiest peer.
