@@ -52,12 +52,16 @@ impl PathHistory {
     /// Fold one paths table that arrived at `at`: a sample per target; targets no
     /// longer in the table are dropped.
     pub fn fold(&mut self, at: Timestamp, paths: &[PathState]) {
-        self.targets.retain(|target, _| paths.iter().any(|path| &path.target == target));
+        // Rebuilt from the table, moving each kept ring (and its key) across: linear
+        // in the targets, where checking every old target against the table would
+        // be quadratic (a thousand targets).
+        let mut before = std::mem::take(&mut self.targets);
         for path in paths {
-            self.targets
-                .entry(path.target.clone())
-                .or_insert_with(|| Ring::new(PATH_HISTORY_CAPACITY))
-                .push(PathSample::of(path, at));
+            let (target, mut ring) = before
+                .remove_entry(&path.target)
+                .unwrap_or_else(|| (path.target.clone(), Ring::new(PATH_HISTORY_CAPACITY)));
+            ring.push(PathSample::of(path, at));
+            self.targets.insert(target, ring);
         }
     }
 
