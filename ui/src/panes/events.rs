@@ -3,7 +3,7 @@
 //! subject, following the newest entry until the user scrolls away.
 
 use netlens_collectors::Store;
-use netlens_collectors::model::TimelineEntry;
+use netlens_collectors::model::{TimelineEntry, Timestamp};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
@@ -65,7 +65,13 @@ pub(crate) fn arrived_since_anchor(store: &Store, state: &EventsState) -> usize 
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut EventsState, ctx: &Paint<'_>) {
     let Paint { store, theme, now, .. } = *ctx;
     let timeline = store.timeline();
-    let total = filtered_len(store, state);
+    // Under a filter, one pass finds what it lets through: the count, and the stamps
+    // the activity strip counts (a second pass over 10,000 entries cost ~0.25 ms).
+    let filter = &state.table.filter;
+    let matched: Option<Vec<(Timestamp, u32)>> = (!filter.is_empty()).then(|| {
+        timeline.iter().filter(|entry| matches(filter, entry)).map(|entry| (entry.at, entry.count)).collect()
+    });
+    let total = matched.as_ref().map_or(timeline.len(), Vec::len);
     let buf = frame.buffer_mut();
 
     let held = timeline.len().to_string();
@@ -96,13 +102,17 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut EventsState, ctx
     // keeps its rows.
     let inner = if inner.height > STRIP_MIN_LIST && total > 0 {
         let (strip, rest) = split_top(inner, 1);
-        let filter = &state.table.filter;
-        let shown = || timeline.iter().filter(|entry| filter.is_empty() || matches(filter, entry));
-        let reach = activity::window(shown().next().map(|entry| entry.at), now);
+        let oldest = match &matched {
+            Some(matched) => matched.first().map(|(at, _)| *at),
+            None => timeline.iter().next().map(|entry| entry.at),
+        };
+        let reach = activity::window(oldest, now);
         let (length_s, slots) = activity::layout(reach, activity::fitting(strip.width));
         let window_s = length_s * slots as f64;
-        let counts =
-            activity::buckets(shown().rev().map(|entry| (entry.at, entry.count)), now, window_s, slots);
+        let counts = match &matched {
+            Some(matched) => activity::buckets(matched.iter().rev().copied(), now, window_s, slots),
+            None => activity::buckets(timeline.iter().rev().map(|e| (e.at, e.count)), now, window_s, slots),
+        };
         let padded = Rect { x: strip.x + 1, width: strip.width.saturating_sub(1), ..strip };
         activity::render(buf, padded, &counts, window_s, theme);
         rest
