@@ -1,12 +1,14 @@
 //! One full frame of every tab at 200×50 with 200 interfaces, 10,000 timeline events
 //! and 10,000 established connections (budgets: at most 2 ms per frame for issue 2's
 //! tabs, 3 ms for the Connections tab), and of the DNS tab with a full 2,000-entry
-//! query log (budget: well under 3 ms), drawn through ratatui's `TestBackend` so the
-//! cost includes the terminal's diff of the frame.
+//! query log (budget: well under 3 ms), and of the Paths tab and a path's details over
+//! the scripted store (verdict band and RTT chart over its path history), drawn
+//! through ratatui's `TestBackend` so the cost includes the terminal's diff of the frame.
 
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use netlens_collectors::{Store, fake};
 use netlens_ui::{Action, Tab, Theme, UiState, draw, update};
 use ratatui::Terminal;
@@ -117,7 +119,35 @@ fn frames(c: &mut Criterion) {
             });
         });
     }
+    path_frames(&mut group, &theme);
     group.finish();
+}
+
+/// The path pictures over the scripted store: the preview's band and RTT chart under
+/// the table, and the details with both beneath the two columns.
+fn path_frames(group: &mut BenchmarkGroup<'_, WallTime>, theme: &Theme) {
+    let path_store = fake::store();
+    let paths = |actions: &[Action]| {
+        let mut ui = UiState::new();
+        apply(&mut ui, &path_store, &[Action::Resize(WIDTH, HEIGHT), Action::SelectTab(Tab::Paths)]);
+        apply(&mut ui, &path_store, actions);
+        ui
+    };
+    let mut path_cases = [
+        ("paths_preview_chart", paths(&[Action::Down, Action::Down])),
+        ("path_details_chart", paths(&[Action::Down, Action::Down, Action::Open])),
+    ];
+    for (name, ui) in &mut path_cases {
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                terminal.clear().unwrap_or_else(|e| panic!("{e}"));
+                terminal
+                    .draw(|frame| draw(frame, black_box(&path_store), black_box(&mut *ui), theme, fake::NOW))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            });
+        });
+    }
 }
 
 criterion_group!(benches, frames);

@@ -90,7 +90,9 @@ pub fn system() -> SystemFacts {
             hostname: "devbox".into(),
             kernel: "6.8.0-45-generic".into(),
             netns: None,
-            privileges: Privileges { net_raw: false, net_admin: false, root: false },
+            // Packet capture (both capture sources are ok) needs CAP_NET_RAW: the access
+            // line must say it is held.
+            privileges: Privileges { net_raw: true, net_admin: false, root: false },
         },
         uptime_s: 273_640,
         cpus: 8,
@@ -238,6 +240,10 @@ pub fn events() -> Vec<Event> {
         }
         let samples = network().interfaces.iter().map(|i| (i.index, counters(i.index, n))).collect();
         events.push(event(sample_at, SourceId::Interfaces, Payload::Counters(samples)));
+        if n < SAMPLES {
+            let before = i64::from(SAMPLES - n);
+            events.push(event(sample_at, SourceId::Paths, Payload::Paths(paths_before(before))));
+        }
         if let Some(c) = n.checked_sub(SAMPLES - CONNECTION_SAMPLES) {
             if c == 0 {
                 events.push(event(sample_at, SourceId::Connections, connections_status()));
@@ -277,6 +283,32 @@ fn paths_status() -> Payload {
         status: SourceState::Ok,
         detail: "route lookups on every network change; tcp and icmp probes for 3 targets".into(),
     })
+}
+
+/// The scripted paths as they stood `before` seconds before [`NOW`], so the paths'
+/// history has a plausible past: each status as its transitions say, and probes
+/// answering (with the RTT of their probe history, cycled) except while the path
+/// was failing or the history records a lost probe.
+fn paths_before(before: i64) -> Vec<crate::model::PathState> {
+    let at = NOW - time::Duration::seconds(before);
+    let mut paths = paths::paths();
+    for path in &mut paths {
+        if let Some(change) = path.transitions.iter().find(|t| t.at > at && t.from != t.to) {
+            path.status = change.from;
+        }
+        let failing = path.status == crate::model::PathStatus::Failing;
+        if let Some(probe) = &mut path.probe
+            && !probe.history.is_empty()
+        {
+            let len = probe.history.len();
+            let back = usize::try_from(before).unwrap_or(0) % len;
+            let rtt = probe.history[len - 1 - back].filter(|_| !failing);
+            probe.ok = rtt.is_some();
+            probe.rtt_ms = rtt;
+            probe.error = (!probe.ok).then(|| "no answer".to_owned());
+        }
+    }
+    paths
 }
 
 /// The scripted paths as evaluated at [`NOW`]: default paths first, then user targets.

@@ -6,6 +6,7 @@
 
 mod connections;
 mod dns;
+mod path_history;
 mod timeline;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ pub use dns::{
     Dns, DnsState, QUERY_LOG_CAPACITY, RECENT_WINDOW, RecentOutcomes, SLOW_QUERY_MS, ServerHealth,
     TRACE_CAPACITY, is_error_rcode,
 };
+pub use path_history::{PATH_HISTORY_CAPACITY, PathHistory, PathSample};
 pub use timeline::{FOLD_LINES, Timeline};
 
 use crate::clock::{Mono, Stamp};
@@ -144,6 +146,7 @@ pub struct Store {
     timeline: Timeline,
     connections: Connections,
     paths: Vec<PathState>,
+    path_history: PathHistory,
     route_lookup: Option<RouteLookupReport>,
     dns: Dns,
     generation: u64,
@@ -173,6 +176,7 @@ impl Store {
             timeline: Timeline::new(&limits),
             connections: Connections::new(limits.connections),
             paths: Vec::new(),
+            path_history: PathHistory::default(),
             route_lookup: None,
             dns: Dns::default(),
             generation: 0,
@@ -222,7 +226,10 @@ impl Store {
             }
             Payload::Flows(sample) => self.connections.apply_flows(&sample),
             Payload::Names(answers) => self.connections.apply_names(answers),
-            Payload::Paths(paths) => self.paths = paths,
+            Payload::Paths(paths) => {
+                self.path_history.fold(at.wall, &paths);
+                self.paths = paths;
+            }
             Payload::RouteLookup(report) => self.route_lookup = Some(report),
             Payload::DnsConfig(report) => {
                 for notice in self.dns.apply_config(report) {
@@ -287,6 +294,12 @@ impl Store {
     #[must_use]
     pub fn paths(&self) -> &[PathState] {
         &self.paths
+    }
+
+    /// Every watched target's verdicts over time (status, RTT, loss per paths table).
+    #[must_use]
+    pub const fn path_history(&self) -> &PathHistory {
+        &self.path_history
     }
 
     /// The path of the target written `target` (canonical form).

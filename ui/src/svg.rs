@@ -1,7 +1,8 @@
 //! A rendered screen as a self-contained SVG that looks like a terminal window: a
 //! cell grid with per-cell colours, bold and underline, in a monospace font, with box
-//! drawing and block characters drawn as shapes so borders join and sparklines are
-//! crisp whatever font the viewer has. Used for the committed `screenshots/`.
+//! drawing, block, shade and braille characters drawn as shapes so borders join and
+//! sparklines and charts are crisp whatever font the viewer has (many monospace fonts
+//! lack braille, or draw it at another width). Used for the committed `screenshots/`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -93,6 +94,40 @@ fn block_eighths(symbol: &str) -> Option<u16> {
         _ => return None,
     })
 }
+
+/// How much of its colour a shade character shows (`░`, `▒`, `▓`).
+fn shade_opacity(symbol: &str) -> Option<&'static str> {
+    Some(match symbol {
+        "░" => "0.3",
+        "▒" => "0.55",
+        "▓" => "0.8",
+        _ => return None,
+    })
+}
+
+/// Where each braille dot sits as (column, row) in the 2×4 grid, by bit: dots 1-3
+/// and 7 are the left column top to bottom, 4-6 and 8 the right one.
+const BRAILLE_GRID: [(u16, u16); 8] = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3), (1, 3)];
+
+/// The dots of a braille cell (U+2800 + bits; bit 0 is dot 1), as (column, row) in
+/// the 2×4 grid.
+fn braille_dots(symbol: &str) -> Option<impl Iterator<Item = (u16, u16)>> {
+    let mut chars = symbol.chars();
+    let bits = match (chars.next(), chars.next()) {
+        (Some(c @ '\u{2800}'..='\u{28ff}'), None) => u32::from(c) - 0x2800,
+        _ => return None,
+    };
+    Some(
+        BRAILLE_GRID
+            .into_iter()
+            .enumerate()
+            .filter(move |(bit, _)| bits & (1 << bit) != 0)
+            .map(|(_, dot)| dot),
+    )
+}
+
+/// Side of a braille dot in pixels.
+const DOT: u16 = 3;
 
 /// Path data for a box-drawing cell at pixel (`x`, `y`), if the symbol is one.
 fn box_path(symbol: &str, x: u16, y: u16) -> Option<String> {
@@ -238,6 +273,23 @@ fn cells(svg: &mut String, buffer: &Buffer, screen: Screen) {
                 let h = (CELL_H - BLOCK_GAP) * eighths / 8;
                 push_rect(&mut layers.blocks, x, y + CELL_H - h, CELL_W, h, &look.fg);
                 true
+            } else if let Some(opacity) = shade_opacity(symbol) {
+                let h = CELL_H - BLOCK_GAP;
+                let _ = writeln!(
+                    layers.blocks,
+                    r#"<rect x="{x}" y="{}" width="{CELL_W}" height="{h}" fill="{}" fill-opacity="{opacity}"/>"#,
+                    y + BLOCK_GAP,
+                    look.fg
+                );
+                true
+            } else if let Some(dots) = braille_dots(symbol) {
+                // Two columns of four dots, centred in their quarter of the cell.
+                for (column, row) in dots {
+                    let dx = x + (CELL_W / 2) * column + (CELL_W / 2 - DOT) / 2 + 1;
+                    let dy = y + (CELL_H / 4) * row + (CELL_H / 4 - DOT) / 2 + 1;
+                    push_rect(&mut layers.blocks, dx, dy, DOT, DOT, &look.fg);
+                }
+                true
             } else {
                 false
             };
@@ -322,6 +374,21 @@ mod tests {
         assert!(svg.contains(">&amp;</text>"), "{svg}");
         // A background that differs from the screen's.
         assert!(svg.contains(r##"width="36" height="18" fill="#090909""##), "{svg}");
+    }
+
+    #[test]
+    fn braille_and_shades_become_dots_and_translucent_rects() {
+        let theme = Theme::default();
+        let mut buffer = Buffer::empty(Rect::new(0, 0, 3, 1));
+        // ⢁: dots 1 and 8 (top left, bottom right); ⠀ (blank braille) draws nothing.
+        buffer.set_string(0, 0, "⢁⠀░", Style::new().fg(Color::Rgb(1, 2, 3)));
+        let svg = buffer_to_svg(&buffer, &theme);
+        let dots: Vec<&str> = svg.lines().filter(|l| l.contains(r#"width="3" height="3""#)).collect();
+        assert_eq!(dots.len(), 2, "{svg}");
+        assert!(dots[0].contains(r#"x="13" y="43""#), "top left dot: {svg}");
+        assert!(dots[1].contains(r#"x="17" y="55""#), "bottom right dot: {svg}");
+        assert!(svg.contains(r#"fill-opacity="0.3""#), "{svg}");
+        assert!(!svg.contains("fill=\"#010203\">"), "no glyph left to a font: {svg}");
     }
 
     #[test]

@@ -274,7 +274,7 @@ mod tests {
                         panes::details::preview(buf, area, &store, entry, &theme, now, "enter details");
                     }
                     for path in store.paths() {
-                        panes::path_details::preview(buf, area, path, &theme, now, "enter details");
+                        panes::path_details::preview(buf, area, &store, path, &theme, now, "enter details");
                     }
                     if let Some(entry) = store.connections().get(14) {
                         panes::connection_details::preview(buf, area, &store, entry, &theme, now, "enter");

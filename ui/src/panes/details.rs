@@ -1,6 +1,7 @@
 //! The details view of one interface: identity, every address with its flags and
 //! lifetimes, counters with errors and drops, the neighbours on its link, and its
-//! events. Two columns on wide screens, one scrolled column on narrow ones.
+//! events. Two columns on wide screens, one scrolled column on narrow ones; the rate
+//! chart (receive above the line, transmit below) fills the height the text leaves.
 
 use netlens_collectors::model::{AddressFlags, Interface, TimelineEntry, Timestamp};
 use netlens_collectors::{InterfaceEntry, Store};
@@ -15,6 +16,7 @@ use crate::context::Paint;
 use crate::format::{Ago, Bytes, Count, Lifetime, Prefix, Rate, Span, StackText};
 use crate::state::Details;
 use crate::theme::Theme;
+use crate::widgets::chart::{MIN_CHART_WIDTH, RatePoints, rate_chart};
 use crate::widgets::columns::{render_columns, split};
 use crate::widgets::event_list::kind_style;
 use crate::widgets::marks::{note, scroll_marks};
@@ -27,6 +29,21 @@ const MAX_EVENTS: usize = 50;
 
 /// Label column width.
 const LABEL: usize = 11;
+
+/// Rows worth giving a rate chart: below this the text trends say as much.
+const CHART_ROWS: u16 = 7;
+
+/// The rows under `lines` of text in `area` a rate chart can have (after a blank
+/// line), if enough for one and the history has something to draw.
+fn chart_room(area: Rect, lines: usize, entry: &InterfaceEntry) -> Option<Rect> {
+    let used = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(1);
+    let height = area.height.saturating_sub(used);
+    (height >= CHART_ROWS && area.width >= MIN_CHART_WIDTH && entry.history.len() > 1).then(|| Rect {
+        y: area.y + used,
+        height,
+        ..area
+    })
+}
 
 fn label(text: &str) -> String {
     format!("{text:<LABEL$}")
@@ -389,6 +406,9 @@ fn preview_doc(
     doc
 }
 
+/// Extra event lines the preview keeps above a chart.
+const CHART_EVENTS: usize = 3;
+
 /// A preview of the selected interface under a table that leaves room for one.
 pub(crate) fn preview(
     buf: &mut Buffer,
@@ -407,8 +427,18 @@ pub(crate) fn preview(
         return;
     }
     let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
-    let doc = preview_doc(store, entry, theme, now, padded.width, padded.height);
+    // The facts with one event first; when a chart fits under them, a few more events
+    // and the chart take the rest of the height, else events fill it.
+    let facts = preview_doc(store, entry, theme, now, padded.width, 0);
+    let doc = match chart_room(padded, facts.len() + CHART_EVENTS, entry) {
+        Some(_) => preview_doc(store, entry, theme, now, padded.width, (facts.len() + CHART_EVENTS) as u16),
+        None => preview_doc(store, entry, theme, now, padded.width, padded.height),
+    };
     doc.render(buf, padded, 0);
+    if let Some(chart) = chart_room(padded, doc.len(), entry) {
+        rate_chart(buf, chart, &RatePoints::of(&entry.history), theme);
+        return;
+    }
     scroll_marks(buf, area, 0, usize::from(inner.height), doc.len(), theme);
 }
 
@@ -438,7 +468,23 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, open: &mut Details, ctx: &Pa
     }
     let (left, right) = split(inner);
     let (main, side) = columns(store, entry, theme, now, (left, right));
+    // When the text fits with room to spare, the rate chart takes the rest, across the
+    // whole width; otherwise the text scrolls as before.
+    let tallest = main.len().max(side.as_ref().map_or(0, Doc::len));
+    let padded = Rect { x: inner.x + 1, width: inner.width.saturating_sub(2), ..inner };
+    let chart = chart_room(padded, tallest, entry);
+    let (text, left, right) = match chart {
+        Some(chart) => {
+            let height = chart.y - 1 - inner.y;
+            let shorten = |r: Rect| Rect { height, ..r };
+            (shorten(inner), shorten(left), right.map(shorten))
+        }
+        None => (inner, left, right),
+    };
     let (overflow, shown) =
-        render_columns(buf, area, inner, (left, right), (main, side), open.scroll.line, theme);
+        render_columns(buf, area, text, (left, right), (main, side), open.scroll.line, theme);
     open.scroll.record(overflow, shown);
+    if let Some(chart) = chart {
+        rate_chart(buf, chart, &RatePoints::of(&entry.history), theme);
+    }
 }

@@ -20,6 +20,15 @@
 //! system  10.0.0.5 · getaddrinfo 800µs
 //! ⚠ system answer lacks AAAA 2001:db8::5: AI_ADDRCONFIG dropped IPv6 (…)
 //! ```
+//!
+//! Where the view is wide enough, each query's row also carries its bar of the
+//! waterfall (between latency and answer) on a linear time axis the first line labels:
+//!
+//! ```text
+//! db  (…)  → 10.0.0.5  2.00s  · bars: linear 0 → 2.00s, ≥ 1 cell
+//! │  │  ├─ A     udp  timeout   2.00s ░░░░░░░░░░░░░░░░░░░░░░░░░░░
+//! │     ├─ A     udp  NXDOMAIN 1.20ms                            █
+//! ```
 
 use std::net::SocketAddr;
 
@@ -37,9 +46,23 @@ use crate::theme::Theme;
 use crate::widgets::marks::scroll_marks;
 use crate::widgets::pane::pane;
 use crate::widgets::text::Doc;
+use crate::widgets::waterfall::{Bar, bar_text, bars};
 
 /// Label column of the answer lines.
 const LABEL: usize = 8;
+
+/// Fewest cells of time axis worth drawing.
+const MIN_AXIS: usize = 10;
+
+/// Most cells of time axis: beyond it the answers need the room more.
+const MAX_AXIS: usize = 40;
+
+/// Cells a step row takes before its bar: the tree, type, transport, outcome and
+/// latency (25), a gap.
+const STEP_COLUMNS: usize = TREE + 26;
+
+/// The tree's indent of a step row.
+const TREE: usize = 9;
 
 /// Whether two spellings name the same host (case and a trailing dot do not count).
 fn same_name(a: &str, b: &str) -> bool {
@@ -128,7 +151,7 @@ fn static_code(code: &str) -> &'static str {
 /// One query: type, transport, outcome, latency (aligned columns), then what came
 /// back — the CNAME chain and the records of the asked type with their TTL, `TC → tcp`
 /// for a truncated answer, the error, the attempt after the first round.
-fn step_spans(step: &TraceStep, theme: &Theme) -> Vec<(String, Style)> {
+fn step_spans(step: &TraceStep, theme: &Theme, bar: Option<(Bar, usize)>) -> Vec<(String, Style)> {
     let (code, code_style) = outcome(step, theme);
     let transport = match step.transport {
         DnsTransport::Udp => theme.muted(),
@@ -148,6 +171,12 @@ fn step_spans(step: &TraceStep, theme: &Theme) -> Vec<(String, Style)> {
         (format!("{code:<8} "), code_style),
         (format!("{latency:>6}"), latency_style),
     ];
+    if let Some((bar, cells)) = bar {
+        let (lead, fill) = bar_text(bar, step.rcode.is_some());
+        let tail = " ".repeat(cells.saturating_sub(bar.offset + bar.length));
+        let style = if step.rcode.is_some() { theme.accent() } else { code_style };
+        spans.extend([(format!(" {lead}"), theme.muted()), (fill, style), (tail, theme.muted())]);
+    }
     let mut details: Vec<(String, Style)> = Vec::new();
     if step.truncated {
         details.push(("TC → tcp".to_owned(), theme.warn()));
@@ -195,6 +224,11 @@ fn step_spans(step: &TraceStep, theme: &Theme) -> Vec<(String, Style)> {
     spans
 }
 
+/// Cells the spans of a row take.
+fn row_width(spans: &[(String, Style)]) -> usize {
+    spans.iter().map(|(text, _)| crate::widgets::text::width(text)).sum()
+}
+
 /// Whether an error says no more than `timeout after N ms`.
 fn is_plain_timeout(error: &str) -> bool {
     error
@@ -228,8 +262,27 @@ fn heading(store: &Store, trace: &DnsTrace, theme: &Theme) -> Vec<(String, Style
 }
 
 /// The view's lines: the trace as a tree with its answers, "tracing NAME…" while the
-/// one asked for is on its way, or how to ask for one.
+/// one asked for is on its way, or how to ask for one. (Without the waterfall's bars,
+/// which need the width: the line count is the same with them.)
 pub(crate) fn doc(store: &Store, state: &DnsState, keys: Keys<'_>, theme: &Theme) -> Doc {
+    doc_for_width(store, state, keys, theme, 0)
+}
+
+/// Cells of the waterfall's time axis on a view `width` cells wide whose widest step
+/// row (answers included) is `widest` cells: the room the answers leave, at most
+/// [`MAX_AXIS`]; at least [`MIN_AXIS`] (the answers are cut then) while the fixed
+/// columns leave that much; none on a narrower view.
+fn axis_cells(width: u16, widest: usize) -> usize {
+    let width = usize::from(width);
+    if width < STEP_COLUMNS + MIN_AXIS {
+        return 0;
+    }
+    width.saturating_sub(TREE + widest + 1).clamp(MIN_AXIS, MAX_AXIS)
+}
+
+/// [`doc`] with each query's waterfall bar between its latency and its answer, on a
+/// linear time axis `width` allows (see [`crate::widgets::waterfall`]).
+fn doc_for_width(store: &Store, state: &DnsState, keys: Keys<'_>, theme: &Theme, width: u16) -> Doc {
     let mut doc = Doc::default();
     if let Some(name) = pending(state, store) {
         doc.line([
@@ -248,7 +301,18 @@ pub(crate) fn doc(store: &Store, state: &DnsState, keys: Keys<'_>, theme: &Theme
         ]);
         return doc;
     };
-    doc.line(heading(store, trace, theme));
+    let widest = trace.steps.iter().map(|step| row_width(&step_spans(step, theme, None))).max().unwrap_or(0);
+    let cells = axis_cells(width, widest);
+    let (bars, total) = bars(&trace.steps, cells);
+    let mut first = heading(store, trace, theme);
+    if cells > 0 {
+        first.push((format!("  · bars: linear 0 → {}, ≥ 1 cell", Millis(Some(total))), theme.muted()));
+    }
+    doc.line(first);
+    let bar_of = |step: &TraceStep| {
+        let at = trace.steps.iter().position(|s| std::ptr::eq(s, step))?;
+        bars.get(at).map(|bar| (*bar, cells))
+    };
     let groups = tree(trace);
     for (i, candidate) in groups.iter().enumerate() {
         let (fork, stem) = branch(i + 1 == groups.len());
@@ -267,7 +331,7 @@ pub(crate) fn doc(store: &Store, state: &DnsState, keys: Keys<'_>, theme: &Theme
             for (k, step) in server.steps.iter().enumerate() {
                 let (step_fork, _) = branch(k + 1 == server.steps.len());
                 let mut line = vec![(format!("{stem}{server_stem}{step_fork}"), theme.border())];
-                line.extend(step_spans(step, theme));
+                line.extend(step_spans(step, theme, bar_of(step)));
                 doc.line(line);
             }
         }
@@ -316,7 +380,7 @@ pub(crate) fn render(buf: &mut Buffer, area: Rect, state: &mut DnsState, ctx: &P
         return;
     }
     let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(1), inner.height);
-    let doc = doc(store, state, keys, theme);
+    let doc = doc_for_width(store, state, keys, theme, padded.width.saturating_sub(1));
     let visible = usize::from(padded.height);
     let scroll = state.trace.record(doc.len().saturating_sub(visible), visible);
     doc.render(buf, padded, scroll);
@@ -358,7 +422,7 @@ mod tests {
         let theme = Theme::monochrome();
         let mut truncated = step("AAAA", Some("NOERROR"));
         truncated.truncated = true;
-        assert_eq!(text(&step_spans(&truncated, &theme)), "AAAA  udp  NOERROR  1.50ms  TC → tcp");
+        assert_eq!(text(&step_spans(&truncated, &theme, None)), "AAAA  udp  NOERROR  1.50ms  TC → tcp");
         let mut over_tcp = step("A", Some("NOERROR"));
         over_tcp.transport = DnsTransport::Tcp;
         over_tcp.attempt = 2;
@@ -375,17 +439,20 @@ mod tests {
             record("A", "192.0.2.8", 30),
         ];
         assert_eq!(
-            text(&step_spans(&over_tcp, &theme)),
+            text(&step_spans(&over_tcp, &theme, None)),
             "A     tcp  NOERROR  1.50ms  www.example.test → edge.example.test → 192.0.2.7 192.0.2.8 (ttl 30) (try 2)"
         );
         let mut refused = step("A", None);
         refused.transport = DnsTransport::Tcp;
         refused.error = Some("connection refused".into());
-        assert_eq!(text(&step_spans(&refused, &theme)), "A     tcp  failed   1.50ms  connection refused");
+        assert_eq!(
+            text(&step_spans(&refused, &theme, None)),
+            "A     tcp  failed   1.50ms  connection refused"
+        );
         let mut slow_tcp = step("A", None);
         slow_tcp.error = Some("timeout after 2000 ms waiting for the TCP answer".into());
         assert_eq!(
-            text(&step_spans(&slow_tcp, &theme)),
+            text(&step_spans(&slow_tcp, &theme, None)),
             "A     udp  timeout  1.50ms  timeout after 2000 ms waiting for the TCP answer"
         );
         let mut timeout = step("A", None);
@@ -393,12 +460,12 @@ mod tests {
         timeout.latency_ms = 2_000.0;
         timeout.ignored = 1;
         assert_eq!(
-            text(&step_spans(&timeout, &theme)),
+            text(&step_spans(&timeout, &theme, None)),
             "A     udp  timeout   2.00s  (1 stray reply ignored)"
         );
         let mut nodata = step("AAAA", Some("NOERROR"));
         nodata.nodata = true;
-        assert_eq!(text(&step_spans(&nodata, &theme)), "AAAA  udp  NODATA   1.50ms");
+        assert_eq!(text(&step_spans(&nodata, &theme, None)), "AAAA  udp  NODATA   1.50ms");
     }
 
     #[test]
@@ -434,5 +501,31 @@ mod tests {
                 "⚠ system answer lacks AAAA 2001:db8::5: AI_ADDRCONFIG dropped IPv6 (no global IPv6 address)",
             ]
         );
+    }
+
+    #[test]
+    fn a_wide_trace_carries_its_waterfall() {
+        let store = fake::store();
+        let ui = crate::UiState::new();
+        let doc = doc_for_width(&store, &ui.tabs.dns, Keys(ui.bindings()), &Theme::monochrome(), 120);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 200, doc.len() as u16));
+        let area = buf.area;
+        doc.render(&mut buf, area, 0);
+        let lines: Vec<String> =
+            (0..area.height).map(|y| (0..200).map(|x| buf[(x, y)].symbol()).collect::<String>()).collect();
+        assert_eq!(doc.len(), 15, "the bars add no line");
+        assert!(lines[0].contains("· bars: linear 0 → 2.00s, ≥ 1 cell"), "{lines:#?}");
+        // The 2 s timeouts span the axis (the 31 cells the answers leave); the
+        // millisecond answers after them are one cell each, at the end of it.
+        assert!(
+            lines[3].starts_with(&format!("│  │  ├─ A     udp  timeout   2.00s {}", "░".repeat(31))),
+            "{lines:#?}"
+        );
+        let answer_bar =
+            format!("900µs {}█  db.lab.test → db-1.lab.test → 2001:db8::5 (ttl 300)", " ".repeat(30));
+        assert!(lines[11].trim_end().ends_with(&answer_bar), "nothing cut: {lines:#?}");
+        assert_eq!(axis_cells(200, 30), MAX_AXIS);
+        assert_eq!(axis_cells(60, 80), MIN_AXIS, "answers cut rather than the bars");
+        assert_eq!(axis_cells(40, 0), 0, "too narrow: no bars");
     }
 }

@@ -1,18 +1,24 @@
-//! The Events tab: the timeline newest first, filterable by source, kind and subject,
-//! following the newest entry until the user scrolls away.
+//! The Events tab: an activity strip (events per time bucket over the window the
+//! timeline covers), then the timeline newest first, filterable by source, kind and
+//! subject, following the newest entry until the user scrolls away.
 
 use netlens_collectors::Store;
-use netlens_collectors::model::TimelineEntry;
+use netlens_collectors::model::{TimelineEntry, Timestamp};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use crate::context::Paint;
 use crate::filter::{Field, Filter, contains};
 use crate::state::EventsState;
+use crate::widgets::activity;
 use crate::widgets::event_list::{self, FULL};
 use crate::widgets::marks::{note, position};
 use crate::widgets::pane::pane;
+use crate::widgets::split_top;
 use crate::widgets::table::scroll;
+
+/// The strip shows when the list keeps at least this many rows under it.
+const STRIP_MIN_LIST: u16 = 6;
 
 /// Whether an entry passes the filter: `source:`, `kind:`, `subject:`, or free words
 /// matching any of them or the sentence.
@@ -59,7 +65,13 @@ pub(crate) fn arrived_since_anchor(store: &Store, state: &EventsState) -> usize 
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut EventsState, ctx: &Paint<'_>) {
     let Paint { store, theme, now, .. } = *ctx;
     let timeline = store.timeline();
-    let total = filtered_len(store, state);
+    // Under a filter, one pass finds what it lets through: the count, and the stamps
+    // the activity strip counts (a second pass over 10,000 entries cost ~0.25 ms).
+    let filter = &state.table.filter;
+    let matched: Option<Vec<(Timestamp, u32)>> = (!filter.is_empty()).then(|| {
+        timeline.iter().filter(|entry| matches(filter, entry)).map(|entry| (entry.at, entry.count)).collect()
+    });
+    let total = matched.as_ref().map_or(timeline.len(), Vec::len);
     let buf = frame.buffer_mut();
 
     let held = timeline.len().to_string();
@@ -86,6 +98,27 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut EventsState, ctx
     if inner.is_empty() {
         return;
     }
+    // The activity of what the filter lets through, on the first row when the list
+    // keeps its rows.
+    let inner = if inner.height > STRIP_MIN_LIST && total > 0 {
+        let (strip, rest) = split_top(inner, 1);
+        let oldest = match &matched {
+            Some(matched) => matched.first().map(|(at, _)| *at),
+            None => timeline.iter().next().map(|entry| entry.at),
+        };
+        let reach = activity::window(oldest, now);
+        let (length_s, slots) = activity::layout(reach, activity::fitting(strip.width));
+        let window_s = length_s * slots as f64;
+        let counts = match &matched {
+            Some(matched) => activity::buckets(matched.iter().rev().copied(), now, window_s, slots),
+            None => activity::buckets(timeline.iter().rev().map(|e| (e.at, e.count)), now, window_s, slots),
+        };
+        let padded = Rect { x: strip.x + 1, width: strip.width.saturating_sub(1), ..strip };
+        activity::render(buf, padded, &counts, window_s, theme);
+        rest
+    } else {
+        inner
+    };
     if total == 0 {
         let body = Rect::new(inner.x, inner.y + 1, inner.width, inner.height.saturating_sub(1));
         let text = if state.table.filter.is_empty() {

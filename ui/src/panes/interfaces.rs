@@ -19,7 +19,7 @@ use crate::theme::Theme;
 use crate::widgets::banner::source_banner;
 use crate::widgets::marks::{note, position};
 use crate::widgets::pane::pane;
-use crate::widgets::sparkline::sparkline;
+use crate::widgets::sparkline::{column_scale, scale_header, sparkline_scaled, traffic};
 use crate::widgets::split_top;
 use crate::widgets::table::{Column, Layout, Row, header, scroll};
 use crate::widgets::text::{Scratch, put, width};
@@ -196,16 +196,23 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut InterfacesState,
     let visible = usize::from(body.height);
     let offset = scroll(state.table.offset, cursor, visible, rows.len());
     state.table.record(offset, visible);
+    // One scale for the whole column (every row, not only the visible ones, so
+    // scrolling does not rescale), said in its header.
+    let scale = layout.slot(TRAFFIC).map_or(0.0, |slot| {
+        let scale = column_scale(rows.iter().copied());
+        put(buf, slot.x, inner.y, slot.width, &scale_header("TRAFFIC", scale, slot.width), theme.header());
+        scale
+    });
     let mut scratch = Scratch::default();
     for (i, (entry, y)) in rows.iter().skip(offset).zip(body.top()..body.bottom()).enumerate() {
         let selection = (offset + i == cursor).then(|| theme.selection());
         let mut row = Row::new(buf, body, y, &layout, &COLUMNS, selection, &mut scratch);
-        draw_row(&mut row, entry, theme);
+        draw_row(&mut row, entry, theme, scale);
     }
     position(buf, area, cursor, rows.len(), theme.muted());
 }
 
-fn draw_row(row: &mut Row<'_>, entry: &InterfaceEntry, theme: &Theme) {
+fn draw_row(row: &mut Row<'_>, entry: &InterfaceEntry, theme: &Theme, scale: f64) {
     let info = &entry.info;
     row.text(NAME, &info.name, theme.text());
     row.text(KIND, info.kind.as_str(), theme.muted());
@@ -226,8 +233,7 @@ fn draw_row(row: &mut Row<'_>, entry: &InterfaceEntry, theme: &Theme) {
     if let Some(slot) = row.slot(TRAFFIC) {
         let (style, baseline) = (row.style(theme.rx()), row.style(theme.muted()));
         let y = row.y();
-        let values = entry.history.iter().map(|s| s.rates.rx_bytes_per_s + s.rates.tx_bytes_per_s);
-        sparkline(row.buf(), slot.x, y, slot.width, values, style, baseline);
+        sparkline_scaled(row.buf(), slot.x, y, slot.width, traffic(entry), style, baseline, scale);
     }
 }
 

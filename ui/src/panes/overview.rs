@@ -1,7 +1,8 @@
 //! The Overview tab: where traffic leaves and whether it works (the default path of each
 //! family, or its default route before paths are evaluated), how name resolution is
 //! doing (one line: servers, queries, latency, timeouts, warnings), how busy
-//! each interface is, which processes talk the most and how many connections are in
+//! each interface is (and, where the height allows, rate charts of the busiest),
+//! which processes talk the most and how many connections are in
 //! each state, what happened last, and what netlens can see (sources, privileges, host
 //! facts).
 
@@ -24,10 +25,11 @@ use crate::context::Paint;
 use crate::format::{Memory, Prefix, Rate, Span, StackText};
 use crate::state::Tab;
 use crate::theme::Theme;
+use crate::widgets::chart::{busiest_charts, rate_scale};
 use crate::widgets::event_list::{self, COMPACT, NARROW};
 use crate::widgets::marks::note;
 use crate::widgets::pane::pane;
-use crate::widgets::sparkline::{SCALE_FLOOR, sparkline, sparkline_scaled};
+use crate::widgets::sparkline::{column_scale, scale_header, sparkline_scaled, traffic};
 use crate::widgets::table::Column as TableColumn;
 use crate::widgets::table::{Column, Layout, Row, header};
 use crate::widgets::text::{Doc, Scratch, put, put_spans};
@@ -150,6 +152,22 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
     // when not (80×24), left out on a screen too small for either arrangement.
     let talkers = talkers(store);
     let talker_height = talkers.len().clamp(1, MAX_TALKERS) as u16 + 4;
+    // Rate charts of the busiest interfaces above them, when the events keep six rows;
+    // else above talkers and events side by side, when those keep eight.
+    let stacked = events_area.height.saturating_sub(talker_height + 6);
+    let chart_height = if stacked >= CHART_PANE_MIN || events_area.width < SIDE_BY_SIDE {
+        stacked
+    } else {
+        events_area.height.saturating_sub(8)
+    }
+    .min(CHART_PANE_MAX);
+    let events_area = if chart_height >= CHART_PANE_MIN {
+        let (charts_area, rest) = split_top(events_area, chart_height);
+        busiest_charts(buf, charts_area, store, theme);
+        rest
+    } else {
+        events_area
+    };
     let (talkers_area, events_area, narrow) = if events_area.height >= talker_height + 6 {
         let (top, bottom) = split_top(events_area, talker_height);
         (top, bottom, false)
@@ -166,6 +184,12 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
     let columns: &[TableColumn] = if narrow { &NARROW } else { &COMPACT };
     latest_events(buf, events_area, store, theme, now, &format!("{all_key} for all"), columns);
 }
+
+/// Fewest rows (borders included) a row of rate charts gets: a readable chart.
+const CHART_PANE_MIN: u16 = 8;
+
+/// Most rows a row of rate charts takes: the talkers and events need the rest.
+const CHART_PANE_MAX: u16 = 11;
 
 /// Connection counts per state, then the busiest processes with their busiest peer.
 fn top_talkers(
@@ -213,7 +237,10 @@ fn top_talkers(
     let trends =
         layout.slot(TALKER_TRAFFIC).map(|slot| trends(store, &talkers[..shown], usize::from(slot.width)));
     // One scale for every row, so the trends compare the talkers with each other.
-    let peak = trends.iter().flatten().flatten().copied().fold(SCALE_FLOOR, f64::max);
+    let peak = rate_scale(trends.iter().flatten().flatten().copied());
+    if let Some(slot) = layout.slot(TALKER_TRAFFIC) {
+        put(buf, slot.x, inner.y + 1, slot.width, &scale_header("TRAFFIC", peak, slot.width), theme.header());
+    }
     let mut scratch = Scratch::default();
     for (i, (talker, y)) in talkers.iter().take(shown).zip(body.top()..body.bottom()).enumerate() {
         let mut row = Row::new(buf, body, y, &layout, &TALKER_COLUMNS, None, &mut scratch);
@@ -404,6 +431,11 @@ fn interface_summary(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme)
     let hidden = store.interface_count().saturating_sub(fits);
     // The last row says how many more there are instead of showing one of them.
     let shown = if hidden > 0 { fits.saturating_sub(1) } else { fits };
+    let scale = layout.slot(TRAFFIC).map_or(0.0, |slot| {
+        let scale = column_scale(store.interfaces());
+        put(buf, slot.x, inner.y, slot.width, &scale_header("TRAFFIC", scale, slot.width), theme.header());
+        scale
+    });
     let mut scratch = Scratch::default();
     for (entry, y) in store.interfaces().take(shown).zip(body.top()..body.bottom()) {
         let mut row = Row::new(buf, body, y, &layout, &SUMMARY_COLUMNS, None, &mut scratch);
@@ -431,8 +463,16 @@ fn interface_summary(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme)
         row.display(RX, Rate(entry.rates.map(|r| r.rx_bytes_per_s)), theme.rx());
         row.display(TX, Rate(entry.rates.map(|r| r.tx_bytes_per_s)), theme.tx());
         if let Some(slot) = row.slot(TRAFFIC) {
-            let values = entry.history.iter().map(|s| s.rates.rx_bytes_per_s + s.rates.tx_bytes_per_s);
-            sparkline(row.buf(), slot.x, y, slot.width, values, theme.rx(), theme.muted());
+            sparkline_scaled(
+                row.buf(),
+                slot.x,
+                y,
+                slot.width,
+                traffic(entry),
+                theme.rx(),
+                theme.muted(),
+                scale,
+            );
         }
     }
     if hidden > 0 && body.height > 0 {

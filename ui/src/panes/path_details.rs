@@ -1,11 +1,16 @@
 //! The details view of one path: the verdict and where traffic leaves, every check of
 //! the chain with its result, the probe's RTT history (failed probes marked ✗ between
 //! the bars) with loss and jitter, the Happy Eyeballs race as a small timeline, and the
-//! recent transitions. Two columns on wide screens, one scrolled column on narrow ones.
+//! recent transitions. Two columns on wide screens, one scrolled column on narrow ones;
+//! under them, when the height allows, the verdict as a band over time with the probe's
+//! RTT chart and failed probes beneath.
 
 use std::fmt::Write as _;
 
+use netlens_collectors::Store;
+use netlens_collectors::history::Ring;
 use netlens_collectors::model::{AttemptOutcome, ConnectAttempt, PathState, ProbeSummary, Route, Timestamp};
+use netlens_collectors::store::PathSample;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -17,11 +22,13 @@ use crate::context::Paint;
 use crate::format::{Ago, Millis, Span};
 use crate::state::PathDetails;
 use crate::theme::Theme;
+use crate::widgets::chart::{MIN_CHART_HEIGHT, RatePoints, rate_chart};
 use crate::widgets::columns::{render_columns, split};
 use crate::widgets::marks::{note, scroll_marks};
 use crate::widgets::pane::pane;
 use crate::widgets::sparkline::bar;
-use crate::widgets::text::{self, Doc, fill};
+use crate::widgets::status_band::{band, legend, render_band, render_rtt, slot_count, window};
+use crate::widgets::text::{self, Doc, fill, put, put_spans};
 
 /// Label column width.
 const LABEL: usize = 12;
@@ -37,6 +44,56 @@ const MIN_RACE_BAR: usize = 10;
 
 /// Transitions listed at most (newest first).
 const MAX_TRANSITIONS: usize = 20;
+
+/// Rows the verdict history needs: the band, its time axis and the legend.
+const BAND_ROWS: u16 = 3;
+
+/// The rows under `lines` of text in `area` (after a blank line) for the verdict
+/// history, if the band fits and the target has a history.
+fn history_room(area: Rect, lines: usize) -> Option<Rect> {
+    let used = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(1);
+    let height = area.height.saturating_sub(used);
+    (height >= BAND_ROWS && area.width > 20).then(|| Rect { y: area.y + used, height, ..area })
+}
+
+/// The verdict over time as a band with its axis and legend, then (when the rows
+/// allow and the target is probed) the RTT chart with failed probes marked. An
+/// unprobed path shows instead its transitions (when `list_transitions`: the details
+/// view lists them beside) and the traffic of the interface it leaves through.
+fn draw_history(
+    buf: &mut Buffer,
+    area: Rect,
+    (store, path, samples): (&Store, &PathState, &Ring<PathSample>),
+    (theme, now): (&Theme, Timestamp),
+    list_transitions: bool,
+) {
+    let window_s = window(samples.iter(), now);
+    let slots = band(samples.iter(), now, window_s, slot_count(area.width));
+    let style = |status| status_style(theme, status);
+    render_band(buf, Rect { height: 2, ..area }, &slots, window_s, theme, style);
+    let spans = legend(theme, style);
+    let spans: Vec<(&str, Style)> = spans.iter().map(|(text, style)| (text.as_str(), *style)).collect();
+    put_spans(buf, area.x + 8, area.y + 2, area.width.saturating_sub(8), &spans);
+    let rtt = Rect { y: area.y + BAND_ROWS + 1, height: area.height.saturating_sub(BAND_ROWS + 1), ..area };
+    if render_rtt(buf, rtt, samples.iter(), now, window_s, &slots, theme) {
+        return;
+    }
+    let mut rest = rtt;
+    if list_transitions {
+        let doc = transitions(path, theme, now);
+        doc.render(buf, rest, 0);
+        let used = u16::try_from(doc.len()).unwrap_or(u16::MAX).saturating_add(1);
+        rest = Rect { y: rest.y + used.min(rest.height), height: rest.height.saturating_sub(used), ..rest };
+    }
+    let Some(entry) = path.interface_index.and_then(|index| store.interface(index)) else { return };
+    if rest.height <= MIN_CHART_HEIGHT || entry.history.len() < 2 {
+        return;
+    }
+    let caption = format!("Traffic on {}, the interface this path leaves through", entry.info.name);
+    put(buf, rest.x, rest.y, rest.width, &caption, theme.title());
+    let chart = Rect { y: rest.y + 1, height: rest.height - 1, ..rest };
+    rate_chart(buf, chart, &RatePoints::of(&entry.history), theme);
+}
 
 fn label(text: &str) -> String {
     format!("{text:<LABEL$}")
@@ -462,6 +519,7 @@ fn preview_doc(path: &PathState, theme: &Theme, now: Timestamp, width: u16) -> D
 pub(crate) fn preview(
     buf: &mut Buffer,
     area: Rect,
+    store: &Store,
     path: &PathState,
     theme: &Theme,
     now: Timestamp,
@@ -475,7 +533,11 @@ pub(crate) fn preview(
     let padded = Rect::new(inner.x + 1, inner.y, inner.width.saturating_sub(2), inner.height);
     let doc = preview_doc(path, theme, now, padded.width);
     doc.render(buf, padded, 0);
-    scroll_marks(buf, area, 0, usize::from(inner.height), doc.len(), theme);
+    let history = store.path_history().of(&path.target);
+    match (history, history_room(padded, doc.len())) {
+        (Some(samples), Some(room)) => draw_history(buf, room, (store, path, samples), (theme, now), true),
+        _ => scroll_marks(buf, area, 0, usize::from(inner.height), doc.len(), theme),
+    }
 }
 
 /// Draw the details of the open path into `area`.
@@ -503,6 +565,22 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, open: &mut PathDetails, ctx:
     }
     let (left, right) = split(inner);
     let docs = columns(path, theme, now, (left, right));
-    let (overflow, shown) = render_columns(buf, area, inner, (left, right), docs, open.scroll.line, theme);
+    // When the text fits with room to spare, the verdict history takes the rest across
+    // the whole width; otherwise the text scrolls as before.
+    let tallest = docs.0.len().max(docs.1.as_ref().map_or(0, Doc::len));
+    let padded = Rect { x: inner.x + 1, width: inner.width.saturating_sub(2), ..inner };
+    let history = store.path_history().of(&path.target).zip(history_room(padded, tallest));
+    let (text, left, right) = match history {
+        Some((_, room)) => {
+            let height = room.y - 1 - inner.y;
+            let shorten = |r: Rect| Rect { height, ..r };
+            (shorten(inner), shorten(left), right.map(shorten))
+        }
+        None => (inner, left, right),
+    };
+    let (overflow, shown) = render_columns(buf, area, text, (left, right), docs, open.scroll.line, theme);
     open.scroll.record(overflow, shown);
+    if let Some((samples, room)) = history {
+        draw_history(buf, room, (store, path, samples), (theme, now), false);
+    }
 }

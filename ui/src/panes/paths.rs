@@ -190,7 +190,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut PathsState, ctx:
     };
     if let Some(path) = rows.get(cursor).filter(|_| !preview_area.is_empty()) {
         let hint = format!("{} details", keys.of("open").unwrap_or("enter"));
-        path_details::preview(buf, preview_area, path, theme, now, &hint);
+        path_details::preview(buf, preview_area, store, path, theme, now, &hint);
     }
 
     let total = store.paths().len();

@@ -1,15 +1,19 @@
 //! Reusable drawing pieces. They write straight into the frame's buffer, draw only
 //! what is visible, and never allocate per cell.
 
+pub(crate) mod activity;
 pub(crate) mod banner;
+pub(crate) mod chart;
 pub(crate) mod columns;
 pub(crate) mod event_list;
 pub(crate) mod marks;
 pub(crate) mod pane;
 pub(crate) mod prompt;
 pub(crate) mod sparkline;
+pub(crate) mod status_band;
 pub(crate) mod table;
 pub(crate) mod text;
+pub(crate) mod waterfall;
 
 use ratatui::layout::Rect;
 

@@ -1,38 +1,54 @@
-//! One-row sparklines: the newest value at the right edge, each row scaled to its own
-//! peak so a quiet interface still shows its shape — but never to a peak below
-//! [`SCALE_FLOOR`], so a few router solicitations do not draw as a saturated link.
+//! One-row sparklines: the newest value at the right edge. A column of them shares one
+//! scale ([`column_scale`], the same function the charts use) and says it in its
+//! header, so 74 B/s never looks like 3 MB/s; a lone sparkline is scaled to its own
+//! peak, but never below [`SCALE_FLOOR`], so a few router solicitations do not draw
+//! as a saturated link.
 
+use netlens_collectors::InterfaceEntry;
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
+
+pub(crate) use super::chart::SCALE_FLOOR;
+use super::chart::rate_scale;
+use crate::format::Rate;
 
 /// Eighths of a cell, from empty to full.
 const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// The smallest peak a row is scaled to (1 KB/s): below it, traffic is background chatter.
-pub(crate) const SCALE_FLOOR: f64 = 1000.0;
-
 /// Most cells one sparkline draws; wider requests are clipped to it.
 const MAX_WIDTH: usize = 256;
 
-/// Draw the newest `width` of `values` at (`x`, `y`). Zero values draw a baseline in
-/// `baseline` style so idle stretches read as idle rather than missing; cells older
-/// than the history stay blank.
-pub(crate) fn sparkline<I>(
-    buf: &mut Buffer,
-    x: u16,
-    y: u16,
-    width: u16,
-    values: I,
-    style: Style,
-    baseline: Style,
-) where
-    I: DoubleEndedIterator<Item = f64>,
-{
-    sparkline_scaled(buf, x, y, width, values, style, baseline, SCALE_FLOOR);
+/// An interface's traffic as its sparkline draws it: receive plus transmit per sample.
+pub(crate) fn traffic(entry: &InterfaceEntry) -> impl DoubleEndedIterator<Item = f64> + '_ {
+    entry.history.iter().map(|s| s.rates.rx_bytes_per_s + s.rates.tx_bytes_per_s)
 }
 
-/// [`sparkline`] scaled to a peak of at least `floor`: rows drawn against one shared
-/// peak compare with each other (top talkers), not only with themselves.
+/// The one scale of a column of traffic sparklines: the round top above every sample
+/// every row holds (not only the ones a column of this width shows), so rows compare
+/// with each other and the Overview and the Interfaces tab scale the same data alike.
+pub(crate) fn column_scale<'e>(entries: impl IntoIterator<Item = &'e InterfaceEntry>) -> f64 {
+    rate_scale(entries.into_iter().flat_map(traffic))
+}
+
+/// A column header that says the shared scale: `TRAFFIC ≤ 5.00 MB/s`; the scale
+/// alone (`≤ 5.00 MB/s`) on a narrower slot, the title alone on a narrower one still.
+pub(crate) fn scale_header(title: &str, scale: f64, width: u16) -> String {
+    let scale = format!("≤ {}", Rate(Some(scale)));
+    let full = format!("{title} {scale}");
+    let fits = |text: &str| text.chars().count() <= usize::from(width);
+    if fits(&full) {
+        full
+    } else if fits(&scale) {
+        scale
+    } else {
+        title.to_owned()
+    }
+}
+
+/// Draw the newest `width` of `values` at (`x`, `y`), scaled to a peak of at least
+/// `floor` (pass a column's shared scale so rows compare with each other). Zero values
+/// draw a baseline in `baseline` style so idle stretches read as idle rather than
+/// missing; cells older than the history stay blank.
 #[expect(clippy::too_many_arguments, reason = "a drawing call: each argument is one input of the cells")]
 pub(crate) fn sparkline_scaled<I>(
     buf: &mut Buffer,
@@ -111,7 +127,7 @@ mod tests {
     fn right_aligned_scaled_to_peak() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 6, 1));
         let values = [0.0, 1000.0, 4000.0, 8000.0];
-        sparkline(&mut buf, 0, 0, 6, values.iter().copied(), Style::new(), Style::new());
+        sparkline_scaled(&mut buf, 0, 0, 6, values.iter().copied(), Style::new(), Style::new(), SCALE_FLOOR);
         let row: String = (0..6).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
         assert_eq!(row, "  ▁▁▄█");
     }
@@ -120,16 +136,32 @@ mod tests {
     fn chatter_below_the_floor_stays_low() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 3, 1));
         let values = [0.0, 60.0, 500.0];
-        sparkline(&mut buf, 0, 0, 3, values.iter().copied(), Style::new(), Style::new());
+        sparkline_scaled(&mut buf, 0, 0, 3, values.iter().copied(), Style::new(), Style::new(), SCALE_FLOOR);
         let row: String = (0..3).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
         assert_eq!(row, "▁▁▄", "500 B/s is half of the 1 KB/s floor, not a full bar");
+    }
+
+    #[test]
+    fn a_column_shares_one_scale_and_says_it() {
+        // A quiet row beside a busy one: against the shared 5 MB/s scale, 74 B/s draws
+        // the lowest bar, not a full one.
+        let mut buf = Buffer::empty(Rect::new(0, 0, 2, 2));
+        let scale = rate_scale([74.0, 3_100_000.0]);
+        sparkline_scaled(&mut buf, 0, 0, 2, [74.0, 74.0].into_iter(), Style::new(), Style::new(), scale);
+        sparkline_scaled(&mut buf, 0, 1, 2, [3_100_000.0].into_iter(), Style::new(), Style::new(), scale);
+        let row = |y| (0..2).map(|x| buf[(x, y)].symbol().to_owned()).collect::<String>();
+        assert_eq!(row(0), "▁▁");
+        assert_eq!(row(1), " ▅");
+        assert_eq!(scale_header("TRAFFIC", scale, 40), "TRAFFIC ≤ 5.00 MB/s");
+        assert_eq!(scale_header("TRAFFIC", scale, 15), "≤ 5.00 MB/s", "narrower: the scale alone");
+        assert_eq!(scale_header("TRAFFIC", scale, 10), "TRAFFIC", "too narrow: the title alone");
     }
 
     #[test]
     fn keeps_only_the_newest_that_fit() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
         let values = [100_000.0, 100_000.0, 1000.0, 2000.0];
-        sparkline(&mut buf, 0, 0, 9, values.iter().copied(), Style::new(), Style::new());
+        sparkline_scaled(&mut buf, 0, 0, 9, values.iter().copied(), Style::new(), Style::new(), SCALE_FLOOR);
         let row: String = (0..2).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
         assert_eq!(row, "▄█");
         assert_eq!(bars(values.iter().copied(), 3), "█▁▁");
