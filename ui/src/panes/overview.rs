@@ -317,13 +317,8 @@ fn default_path(texts: &mut Vec<(String, Style)>, path: &PathState, theme: &Them
     if let Some(tunnel) = path.tunnel {
         texts.push((format!(" · {} tunnel", tunnel.as_str()), theme.info()));
     }
-    texts.push((" · ".to_owned(), theme.muted()));
-    for (i, (on, name)) in [(path.ipv4, "v4"), (path.ipv6, "v6"), (path.dns, "dns")].into_iter().enumerate() {
-        if i > 0 {
-            texts.push((" ".to_owned(), theme.muted()));
-        }
-        texts.push((name.to_owned(), if on { theme.ok() } else { theme.muted() }));
-    }
+    texts.push((" · avail ".to_owned(), theme.muted()));
+    texts.extend(super::path_text::availability(path, theme));
     let held = (now - path.since).whole_seconds().max(0).unsigned_abs();
     texts.push((format!(" · for {}", Span(held)), theme.muted()));
 }

@@ -148,16 +148,8 @@ fn route_spans(path: &PathState, theme: &Theme) -> Vec<(String, Style)> {
     spans
 }
 
-/// `v4 v6 dns`, each dimmed when not available.
 fn availability(path: &PathState, theme: &Theme) -> Vec<(String, Style)> {
-    let flag = |on: bool, name: &str| (name.to_owned(), if on { theme.ok() } else { theme.muted() });
-    vec![
-        flag(path.ipv4, "v4"),
-        (" ".to_owned(), theme.muted()),
-        flag(path.ipv6, "v6"),
-        (" ".to_owned(), theme.muted()),
-        flag(path.dns, "dns"),
-    ]
+    super::path_text::availability(path, theme)
 }
 
 /// Verdict, route facts and the checks.

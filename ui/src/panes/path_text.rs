@@ -32,3 +32,19 @@ pub(crate) fn notes(path: &PathState) -> String {
     .collect();
     words.join(" ")
 }
+/// `v4✓ v6✗ dns✓`: whether the path could carry IPv4, IPv6 and DNS, with a mark as
+/// well as a colour so it reads under `NO_COLOR`.
+pub(crate) fn availability(
+    path: &PathState,
+    theme: &crate::theme::Theme,
+) -> Vec<(String, ratatui::style::Style)> {
+    let mut spans = Vec::with_capacity(5);
+    for (i, (on, name)) in [(path.ipv4, "v4"), (path.ipv6, "v6"), (path.dns, "dns")].into_iter().enumerate() {
+        if i > 0 {
+            spans.push((" ".to_owned(), theme.muted()));
+        }
+        let (mark, style) = if on { ("✓", theme.ok()) } else { ("✗", theme.muted()) };
+        spans.push((format!("{name}{mark}"), style));
+    }
+    spans
+}

@@ -88,6 +88,7 @@ mod tests {
             ignored: 0,
             latency_ms,
             error: (!answered).then(|| "timeout after 1000 ms".to_owned()),
+            client: None,
         }
     }
 
