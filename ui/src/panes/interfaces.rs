@@ -43,7 +43,7 @@ const PREVIEW_MIN: u16 = 8;
 const COLUMNS: [Column; 9] = [
     Column::left("NAME", 10, 15, 0, 2),
     Column::left("KIND", 9, 9, 3, 9),
-    Column::left("STATE", 9, 9, 0, 9),
+    Column::left("STATE", 11, 11, 0, 9),
     Column::left("CARRIER", 7, 7, 5, 9),
     Column::right("MTU", 5, 4),
     Column::left("ADDRESSES", 20, 34, 1, 0),
@@ -222,7 +222,14 @@ fn draw_row(row: &mut Row<'_>, entry: &InterfaceEntry, theme: &Theme, scale: f64
             (row.style(dot_style), row.style(oper_state_style(theme, info.oper_state)));
         let y = row.y();
         put(row.buf(), slot.x, y, 1, dot, dot_style);
-        put(row.buf(), slot.x + 2, y, slot.width.saturating_sub(2), info.oper_state.as_str(), state_style);
+        put(
+            row.buf(),
+            slot.x + 2,
+            y,
+            slot.width.saturating_sub(2),
+            oper_state_word(info.oper_state),
+            state_style,
+        );
     }
     let (carrier, carrier_style) = if info.carrier { ("yes", theme.ok()) } else { ("no", theme.error()) };
     row.text(CARRIER, carrier, carrier_style);
@@ -270,5 +277,15 @@ fn addresses(row: &mut Row<'_>, entry: &InterfaceEntry, theme: &Theme) {
             put(row.buf(), x + 1, y, end.saturating_sub(x + 1), remaining.as_str(), more_style);
             return;
         }
+    }
+}
+
+/// The operational state as a table cell: the kernel's word, with `lowerlayerdown`
+/// (a stacked device whose lower device, or a veth whose peer, is down) shortened
+/// so it is not cut; the details spell it whole.
+pub(crate) fn oper_state_word(state: OperState) -> &'static str {
+    match state {
+        OperState::LowerLayerDown => "lowerdown",
+        other => other.as_str(),
     }
 }

@@ -44,7 +44,7 @@ const TRAFFIC: usize = 5;
 
 const SUMMARY_COLUMNS: [Column; 6] = [
     Column::left("NAME", 8, 12, 0, 1),
-    Column::left("STATE", 9, 9, 0, 9),
+    Column::left("STATE", 11, 11, 0, 9),
     Column::left("ADDRESS", 15, 20, 2, 1),
     Column::right("RX", 9, 0),
     Column::right("TX", 9, 0),
@@ -444,7 +444,7 @@ fn interface_summary(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme)
                 slot.x + 2,
                 y,
                 slot.width - 2,
-                info.oper_state.as_str(),
+                super::interfaces::oper_state_word(info.oper_state),
                 oper_state_style(theme, info.oper_state),
             );
         }

@@ -291,7 +291,12 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut RoutesState, ctx
         return;
     }
     if model.data.is_empty() {
-        let text = if degraded {
+        // Without rtnetlink (`--no-netlink`) the paths source is off and nothing here is
+        // read: say so rather than wait for data that cannot come.
+        let netlink_off = store
+            .source(SourceId::Paths)
+            .is_some_and(|status| status.status == netlens_collectors::model::SourceState::Off);
+        let text = if degraded || netlink_off {
             "routes, rules and neighbours come from rtnetlink, which this source is not using".to_owned()
         } else if state.table.filter.is_empty() {
             "no routes, rules or neighbours yet".to_owned()
