@@ -201,7 +201,7 @@ pub enum TargetError {
     #[error("empty target: write a destination such as `example.com:443`, `10.0.0.1` or `default-ipv4`")]
     Empty,
     /// One part of the target is wrong.
-    #[error("`{part}` in `{target}`: {problem}")]
+    #[error("{}: {problem}", where_in(part, target))]
     Invalid {
         /// The whole target as written.
         target: String,
@@ -210,6 +210,11 @@ pub enum TargetError {
         /// What is wrong with it and how to fix it.
         problem: TargetProblem,
     },
+}
+
+/// `` `part` in `target` ``, or just `` `target` `` when the part is all of it.
+fn where_in(part: &str, target: &str) -> String {
+    if part == target { format!("`{target}`") } else { format!("`{part}` in `{target}`") }
 }
 
 impl FromStr for Target {

@@ -131,23 +131,23 @@ fn bad_targets_name_the_offending_text_and_the_fix() {
         ("h,mark=0x", "`mark=0x` in `h,mark=0x`: mark must be a number such as 7 or 0x1f".into()),
         ("h,mark=-1", "`mark=-1` in `h,mark=-1`: mark must be a number such as 7 or 0x1f".into()),
         ("h,mark=4294967296", "`mark=4294967296` in `h,mark=4294967296`: mark must be a number such as 7 or 0x1f".into()),
-        ("h:0", "`h:0` in `h:0`: port must be a number from 1 to 65535".into()),
-        ("h:65536", "`h:65536` in `h:65536`: port must be a number from 1 to 65535".into()),
-        ("h:", "`h:` in `h:`: port must be a number from 1 to 65535".into()),
-        ("h:+80", "`h:+80` in `h:+80`: port must be a number from 1 to 65535".into()),
-        ("[::1]:", "`[::1]:` in `[::1]:`: port must be a number from 1 to 65535".into()),
-        ("[::1]x", "`[::1]x` in `[::1]x`: port must be a number from 1 to 65535".into()),
+        ("h:0", "`h:0`: port must be a number from 1 to 65535".into()),
+        ("h:65536", "`h:65536`: port must be a number from 1 to 65535".into()),
+        ("h:", "`h:`: port must be a number from 1 to 65535".into()),
+        ("h:+80", "`h:+80`: port must be a number from 1 to 65535".into()),
+        ("[::1]:", "`[::1]:`: port must be a number from 1 to 65535".into()),
+        ("[::1]x", "`[::1]x`: port must be a number from 1 to 65535".into()),
         (
             "[::1",
-            "`[::1` in `[::1`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
+            "`[::1`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
         ),
         (
             "[10.0.0.1]:80",
-            "`[10.0.0.1]:80` in `[10.0.0.1]:80`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
+            "`[10.0.0.1]:80`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
         ),
         (
             "2001:db8::1:443:x",
-            "`2001:db8::1:443:x` in `2001:db8::1:443:x`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
+            "`2001:db8::1:443:x`: not an IPv6 address: write it as `2001:db8::1`, or `[2001:db8::1]:443` with a port (a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)".into(),
         ),
         ("exa_mple.com", bad_host("exa_mple.com", "exa_mple.com")),
         ("-a.com", bad_host("-a.com", "-a.com")),
@@ -159,7 +159,7 @@ fn bad_targets_name_the_offending_text_and_the_fix() {
         (&long_name, bad_host(&long_name, &long_name)),
         (
             ",via=eth0",
-            "`,via=eth0` in `,via=eth0`: missing destination: start with a host, an address or default-ipv4, e.g. `10.0.0.1,via=eth0`".into(),
+            "`,via=eth0`: missing destination: start with a host, an address or default-ipv4, e.g. `10.0.0.1,via=eth0`".into(),
         ),
         (
             "h,via=",
@@ -218,7 +218,7 @@ fn an_ipv6_address_followed_by_what_may_be_a_port_is_refused_with_the_suggestion
     let forms = "(a destination is HOST, HOST:PORT, IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT)";
     let ambiguous = |text: &str, suggestion: &str, whole: &str| {
         format!(
-            "`{text}` in `{text}`: an IPv6 address followed by what may be a port: did you mean \
+            "`{text}`: an IPv6 address followed by what may be a port: did you mean \
              `{suggestion}`? To mean the address itself, write `{whole}` {forms}"
         )
     };
@@ -229,7 +229,7 @@ fn an_ipv6_address_followed_by_what_may_be_a_port_is_refused_with_the_suggestion
         (
             "2001:db8:0:0:0:0:0:1:443",
             format!(
-                "`2001:db8:0:0:0:0:0:1:443` in `2001:db8:0:0:0:0:0:1:443`: an IPv6 address with a port \
+                "`2001:db8:0:0:0:0:0:1:443`: an IPv6 address with a port \
                  needs brackets: did you mean `[2001:db8::1]:443`? {forms}"
             ),
         ),
@@ -246,8 +246,9 @@ fn an_ipv6_address_followed_by_what_may_be_a_port_is_refused_with_the_suggestion
 }
 
 fn bad_host(part: &str, target: &str) -> String {
+    let place = if part == target { format!("`{target}`") } else { format!("`{part}` in `{target}`") };
     format!(
-        "`{part}` in `{target}`: not an IP address or host name: a host name has letters, digits, hyphens and dots, \
+        "{place}: not an IP address or host name: a host name has letters, digits, hyphens and dots, \
          labels of 1 to 63 characters (not starting or ending with a hyphen), at most 253 in all"
     )
 }
