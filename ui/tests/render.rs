@@ -564,4 +564,12 @@ fn a_degraded_source_says_so_on_its_panes() {
         assert!(screen.contains("interfaces source degraded: portable fallback"), "{tab:?}:\n{screen}");
         assert!(screen.contains(also), "{tab:?}:\n{screen}");
     }
+    // Without rtnetlink the paths source is off: Routes does not count zeros it never read.
+    let off = "route lookups need rtnetlink (--no-netlink)";
+    let status = SourceStatus { name: SourceId::Paths, status: SourceState::Off, detail: off.into() };
+    store.apply(fake::event(at, SourceId::Paths, Payload::Status(status)));
+    let ui = state(&store, Tab::Routes, 100, 24, &[]);
+    let screen = text(&render_with(&store, &ui, &Theme::default(), 100, 24));
+    assert!(screen.contains("Routes  not read without rtnetlink"), "{screen}");
+    assert!(!screen.contains("0 routes"), "{screen}");
 }

@@ -268,13 +268,22 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut RoutesState, ctx
         ids.dedup();
         ids.len()
     };
-    let summary = format!(
-        "{} routes in {} tables · {} rules · {} neighbours",
-        store.routes().len(),
-        tables,
-        store.rules().len(),
-        store.neighbors().len()
-    );
+    // Without rtnetlink (`--no-netlink`) the paths source is off and nothing here is
+    // read: say so rather than count zeros that were never read.
+    let netlink_off = store
+        .source(SourceId::Paths)
+        .is_some_and(|status| status.status == netlens_collectors::model::SourceState::Off);
+    let summary = if netlink_off {
+        "not read without rtnetlink".to_owned()
+    } else {
+        format!(
+            "{} routes in {} tables · {} rules · {} neighbours",
+            store.routes().len(),
+            tables,
+            store.rules().len(),
+            store.neighbors().len()
+        )
+    };
     let mut title = vec![("Routes", theme.title()), ("  ", theme.muted()), (summary.as_str(), theme.muted())];
     if !state.table.filter.is_empty() {
         title.truncate(1);
@@ -291,11 +300,6 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut RoutesState, ctx
         return;
     }
     if model.data.is_empty() {
-        // Without rtnetlink (`--no-netlink`) the paths source is off and nothing here is
-        // read: say so rather than wait for data that cannot come.
-        let netlink_off = store
-            .source(SourceId::Paths)
-            .is_some_and(|status| status.status == netlens_collectors::model::SourceState::Off);
         let text = if degraded || netlink_off {
             "routes, rules and neighbours come from rtnetlink, which this source is not using".to_owned()
         } else if state.table.filter.is_empty() {
