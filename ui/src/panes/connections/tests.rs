@@ -1,4 +1,5 @@
 //! Cells of the Connections table: the port is never cut, families are told apart.
+
 use super::*;
 
 fn cell(address: &str, host: Host<'_>, max: u16) -> String {
