@@ -78,6 +78,33 @@ pub struct ConnectionCounts {
     pub warned: usize,
 }
 
+impl ConnectionCounts {
+    /// Count `entry` in its state, its protocol and its warnings (a closed one only as
+    /// closed): the store counts its whole table so, and a view the rows it shows.
+    pub fn add(&mut self, entry: &ConnectionEntry) {
+        if entry.closed_at.is_some() {
+            self.closed += 1;
+            return;
+        }
+        match entry.socket.protocol {
+            Protocol::Tcp => self.tcp += 1,
+            Protocol::Udp => self.udp += 1,
+        }
+        match entry.socket.state {
+            SocketState::Established => self.established += 1,
+            SocketState::Listen => self.listen += 1,
+            SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => self.connecting += 1,
+            SocketState::TimeWait => self.time_wait += 1,
+            SocketState::Unconnected => self.unconnected += 1,
+            state if state.is_closing() => self.closing += 1,
+            _ => {}
+        }
+        if !entry.warnings.alarming().is_empty() {
+            self.warned += 1;
+        }
+    }
+}
+
 /// The connections section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connections {
@@ -330,28 +357,7 @@ impl Connections {
     fn recount(&mut self) {
         let mut counts = ConnectionCounts::default();
         for entry in self.entries.values() {
-            if entry.closed_at.is_some() {
-                counts.closed += 1;
-                continue;
-            }
-            match entry.socket.protocol {
-                Protocol::Tcp => counts.tcp += 1,
-                Protocol::Udp => counts.udp += 1,
-            }
-            match entry.socket.state {
-                SocketState::Established => counts.established += 1,
-                SocketState::Listen => counts.listen += 1,
-                SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => {
-                    counts.connecting += 1;
-                }
-                SocketState::TimeWait => counts.time_wait += 1,
-                SocketState::Unconnected => counts.unconnected += 1,
-                state if state.is_closing() => counts.closing += 1,
-                _ => {}
-            }
-            if !entry.warnings.alarming().is_empty() {
-                counts.warned += 1;
-            }
+            counts.add(entry);
         }
         self.counts = counts;
     }

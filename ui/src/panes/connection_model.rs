@@ -9,7 +9,7 @@
 
 use std::cmp::Ordering;
 
-use netlens_collectors::model::{ProcessInfo, Protocol, SocketState, Timestamp};
+use netlens_collectors::model::{ProcessInfo, SocketState, Timestamp};
 use netlens_collectors::{ConnectionCounts, ConnectionEntry, Store};
 
 pub(crate) use owner::{Owner, owner};
@@ -48,31 +48,6 @@ const fn state_rank(entry: &ConnectionEntry) -> u8 {
         SocketState::TimeWait => 4,
         SocketState::Listen => 5,
         SocketState::Unconnected | SocketState::BoundInactive => 6,
-    }
-}
-
-/// Add `entry` to per-state `counts`, as the store counts its whole table (the store's
-/// tally is private to it; this one counts the rows a filter lets through).
-fn tally(counts: &mut ConnectionCounts, entry: &ConnectionEntry) {
-    if entry.closed_at.is_some() {
-        counts.closed += 1;
-        return;
-    }
-    match entry.socket.protocol {
-        Protocol::Tcp => counts.tcp += 1,
-        Protocol::Udp => counts.udp += 1,
-    }
-    match entry.socket.state {
-        SocketState::Established => counts.established += 1,
-        SocketState::Listen => counts.listen += 1,
-        SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => counts.connecting += 1,
-        SocketState::TimeWait => counts.time_wait += 1,
-        SocketState::Unconnected => counts.unconnected += 1,
-        state if state.is_closing() => counts.closing += 1,
-        _ => {}
-    }
-    if !entry.warnings.alarming().is_empty() {
-        counts.warned += 1;
     }
 }
 
@@ -304,7 +279,7 @@ impl<'s> Model<'s> {
         let counting = !filter.is_empty();
         let rows = rows.filter(|entry| {
             if counting {
-                tally(&mut matched, entry);
+                matched.add(entry);
             }
             match entry.closed_at {
                 Some(at) if !show_closed => {
