@@ -18,12 +18,9 @@ use std::io;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use rustix::event::{PollFd, PollFlags};
 use rustix::fd::OwnedFd;
 use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+use tokio::io::unix::AsyncFd;
 
 use super::files::ResolverFiles;
 
@@ -80,43 +77,31 @@ pub fn directories(files: &ResolverFiles) -> BTreeSet<PathBuf> {
     dirs
 }
 
-/// How long the reader thread waits in `poll` before looking at its stop flag.
-const POLL_SLICE_MS: i64 = 250;
-
-/// An inotify instance watching the directories of the resolver files. A small thread
-/// waits on it (tokio's `AsyncFd` would need unsafe registration) and wakes
-/// [`Watcher::changed`] through a channel; dropping the watcher stops the thread
-/// within a quarter of a second.
+/// An inotify instance watching the directories of the resolver files, read through
+/// tokio's reactor: nothing wakes until the kernel queues an event.
 #[derive(Debug)]
 pub struct Watcher {
-    fd: Arc<OwnedFd>,
+    fd: AsyncFd<OwnedFd>,
     watches: Vec<i32>,
     /// The directories watched now, and the files (by device and inode: a file
     /// replaced under the same name is a new one to watch).
     watched: (BTreeSet<PathBuf>, BTreeSet<(PathBuf, u64, u64)>),
     files: ResolverFiles,
-    events: tokio::sync::mpsc::Receiver<io::Result<()>>,
-    stop: Arc<AtomicBool>,
 }
 
 impl Watcher {
-    /// Watch `files`. Fails when inotify is unavailable (the caller polls then).
+    /// Watch `files`, on the current tokio runtime. Fails when inotify is unavailable
+    /// (the caller polls then).
+    #[expect(unsafe_code, reason = "tokio 1.54 made registering a descriptor unsafe; see SAFETY")]
     pub fn new(files: ResolverFiles) -> io::Result<Self> {
-        let fd = Arc::new(inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC)?);
-        let (tx, events) = tokio::sync::mpsc::channel(1);
-        let stop = Arc::new(AtomicBool::new(false));
-        let (reader, stopping) = (Arc::clone(&fd), Arc::clone(&stop));
-        std::thread::Builder::new()
-            .name("dns-inotify".to_owned())
-            .spawn(move || read_events(&reader, &tx, &stopping))?;
-        let mut watcher = Self {
-            fd,
-            watches: Vec::new(),
-            watched: (BTreeSet::new(), BTreeSet::new()),
-            files,
-            events,
-            stop,
-        };
+        let inotify = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC)?;
+        // SAFETY: the `AsyncFd` owns the `OwnedFd`, whose `as_raw_fd` is the same open
+        // descriptor for its whole life: it is closed only when the `AsyncFd` drops it.
+        // (tokio's safe `AsyncFd::new` is deprecated for types that cannot promise this;
+        // an `OwnedFd` can.)
+        let fd = unsafe { AsyncFd::register(inotify) }.map_err(io::Error::from)?;
+        let mut watcher =
+            Self { fd, watches: Vec::new(), watched: (BTreeSet::new(), BTreeSet::new()), files };
         watcher.rearm();
         Ok(watcher)
     }
@@ -134,7 +119,7 @@ impl Watcher {
             return;
         }
         for wd in self.watches.drain(..) {
-            let _ = inotify::remove_watch(&*self.fd, wd);
+            let _ = inotify::remove_watch(self.fd.get_ref(), wd);
         }
         let flags = WatchFlags::CREATE
             | WatchFlags::DELETE
@@ -147,7 +132,7 @@ impl Watcher {
             | WatchFlags::MOVE_SELF
             | WatchFlags::ONLYDIR;
         for dir in &dirs {
-            match inotify::add_watch(&*self.fd, dir, flags) {
+            match inotify::add_watch(self.fd.get_ref(), dir, flags) {
                 Ok(wd) => self.watches.push(wd),
                 Err(error) => tracing::debug!(dir = %dir.display(), %error, "cannot watch"),
             }
@@ -159,7 +144,7 @@ impl Watcher {
             | WatchFlags::DELETE_SELF
             | WatchFlags::MOVE_SELF;
         for (path, _, _) in &file_identities {
-            match inotify::add_watch(&*self.fd, path, file_flags) {
+            match inotify::add_watch(self.fd.get_ref(), path, file_flags) {
                 Ok(wd) => self.watches.push(wd),
                 Err(error) => tracing::debug!(file = %path.display(), %error, "cannot watch"),
             }
@@ -179,51 +164,29 @@ impl Watcher {
             .collect()
     }
 
-    /// Wait until something happened in a watched directory.
+    /// Wait until something happened in a watched directory or file. Events that
+    /// arrive while nobody waits stay queued in the kernel: the next call returns at
+    /// once. Cancel-safe: nothing is read between the wait and the return.
     pub async fn changed(&mut self) -> io::Result<()> {
-        match self.events.recv().await {
-            Some(result) => result,
-            None => Err(io::Error::other("the inotify reader stopped")),
-        }
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// The reader thread: wait for events, drain them, wake the watcher (one pending
-/// wake-up is enough: the receiver re-reads everything anyway).
-fn read_events(fd: &OwnedFd, tx: &tokio::sync::mpsc::Sender<io::Result<()>>, stop: &AtomicBool) {
-    let mut buffer = [0_u8; 4096];
-    let slice = rustix::event::Timespec { tv_sec: 0, tv_nsec: POLL_SLICE_MS * 1_000_000 };
-    while !stop.load(Ordering::Relaxed) && !tx.is_closed() {
-        let mut fds = [PollFd::new(fd, PollFlags::IN)];
-        match rustix::event::poll(&mut fds, Some(&slice)) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-            Ok(_) => {}
-            Err(error) => {
-                let _ = tx.try_send(Err(error.into()));
-                return;
-            }
-        }
-        let mut got = false;
+        let mut buffer = [0_u8; 4096];
         loop {
-            match rustix::io::read(fd, &mut buffer) {
-                Ok(0) | Err(rustix::io::Errno::AGAIN) => break,
-                Ok(read) => got |= buffer.get(..read).is_some_and(has_change),
-                Err(rustix::io::Errno::INTR) => {}
-                Err(error) => {
-                    let _ = tx.try_send(Err(error.into()));
-                    return;
+            let mut ready = self.fd.readable().await?;
+            let mut got = false;
+            loop {
+                match rustix::io::read(ready.get_inner(), &mut buffer) {
+                    Ok(0) => break,
+                    Ok(read) => got |= buffer.get(..read).is_some_and(has_change),
+                    Err(rustix::io::Errno::AGAIN) => {
+                        ready.clear_ready();
+                        break;
+                    }
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(error) => return Err(error.into()),
                 }
             }
-        }
-        if got {
-            // Full means a wake-up is already pending: nothing is lost.
-            let _ = tx.try_send(Ok(()));
+            if got {
+                return Ok(());
+            }
         }
     }
 }
