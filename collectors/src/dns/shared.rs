@@ -122,7 +122,9 @@ async fn run(
                 settle = None;
                 true
             }
-            _ = poll.tick() => true,
+            // Only while something is not watched (no inotify, a directory missing):
+            // otherwise every change raises an event and a poll would wake for nothing.
+            _ = poll.tick(), if watcher.as_ref().is_none_or(|watcher| !watcher.complete()) => true,
         };
         if !check {
             continue;

@@ -86,6 +86,11 @@ pub struct Watcher {
     /// The directories watched now, and the files (by device and inode: a file
     /// replaced under the same name is a new one to watch).
     watched: (BTreeSet<PathBuf>, BTreeSet<(PathBuf, u64, u64)>),
+    /// Which of those directories existed when armed.
+    present: BTreeSet<PathBuf>,
+    /// Whether every directory is watched (or awaited in an ancestor): then every
+    /// change raises an event, and the caller's slow poll has nothing to catch.
+    complete: bool,
     files: ResolverFiles,
 }
 
@@ -100,22 +105,30 @@ impl Watcher {
         // (tokio's safe `AsyncFd::new` is deprecated for types that cannot promise this;
         // an `OwnedFd` can.)
         let fd = unsafe { AsyncFd::register(inotify) }.map_err(io::Error::from)?;
-        let mut watcher =
-            Self { fd, watches: Vec::new(), watched: (BTreeSet::new(), BTreeSet::new()), files };
+        let mut watcher = Self {
+            fd,
+            watches: Vec::new(),
+            watched: (BTreeSet::new(), BTreeSet::new()),
+            present: BTreeSet::new(),
+            complete: false,
+            files,
+        };
         watcher.rearm();
         Ok(watcher)
     }
 
     /// Drop every watch and watch the directories the files lead to now (a symlink
-    /// may point elsewhere since the last time). Directories that do not exist are
-    /// skipped; the caller's poll covers them.
+    /// may point elsewhere since the last time). A directory that does not exist is
+    /// awaited in its nearest existing ancestor.
     ///
     /// Nothing happens when the directories are the same: removing a watch queues an
     /// event of its own, and re-arming on every event would wake the watcher forever.
     pub fn rearm(&mut self) {
         let dirs = directories(&self.files);
         let file_identities = self.file_identities();
-        if dirs == self.watched.0 && file_identities == self.watched.1 {
+        // A directory created since the last time is a new one to watch.
+        let present: BTreeSet<PathBuf> = dirs.iter().filter(|dir| dir.is_dir()).cloned().collect();
+        if dirs == self.watched.0 && present == self.present && file_identities == self.watched.1 {
             return;
         }
         for wd in self.watches.drain(..) {
@@ -131,10 +144,33 @@ impl Watcher {
             | WatchFlags::DELETE_SELF
             | WatchFlags::MOVE_SELF
             | WatchFlags::ONLYDIR;
+        // A directory that does not exist yet (`/run/systemd/resolve` before resolved
+        // starts) is awaited in its nearest existing ancestor: its creation there is
+        // an event, which re-arms.
+        let ancestor_flags = WatchFlags::CREATE | WatchFlags::MOVED_TO | WatchFlags::ONLYDIR;
+        let mut awaited = BTreeSet::new();
+        self.complete = true;
         for dir in &dirs {
-            match inotify::add_watch(self.fd.get_ref(), dir, flags) {
+            let (target, flags) = if present.contains(dir) {
+                (dir.clone(), flags)
+            } else {
+                match dir.ancestors().skip(1).find(|ancestor| ancestor.is_dir()) {
+                    Some(ancestor) if awaited.insert(ancestor.to_path_buf()) => {
+                        (ancestor.to_path_buf(), ancestor_flags)
+                    }
+                    Some(_) => continue,
+                    None => {
+                        self.complete = false;
+                        continue;
+                    }
+                }
+            };
+            match inotify::add_watch(self.fd.get_ref(), &target, flags) {
                 Ok(wd) => self.watches.push(wd),
-                Err(error) => tracing::debug!(dir = %dir.display(), %error, "cannot watch"),
+                Err(error) => {
+                    tracing::debug!(dir = %target.display(), %error, "cannot watch");
+                    self.complete = false;
+                }
             }
         }
         // The files themselves (symlinks followed): writes in place, through any path.
@@ -150,6 +186,14 @@ impl Watcher {
             }
         }
         self.watched = (dirs, file_identities);
+        self.present = present;
+    }
+
+    /// Whether every directory the files lead to is watched, so that any change to
+    /// them raises an event (a missing directory can only be noticed by polling).
+    #[must_use]
+    pub const fn complete(&self) -> bool {
+        self.complete
     }
 
     /// The files that exist now, with the device and inode they lead to.
@@ -274,5 +318,31 @@ mod tests {
         std::fs::rename(etc.join("resolv.tmp"), etc.join("resolv.conf")).unwrap();
         tokio::time::timeout(Duration::from_secs(5), watcher.changed()).await.unwrap().unwrap();
         assert_ne!(middle, Fingerprint::of(&files));
+    }
+
+    /// `/run/systemd/resolve` missing at start (resolved not running yet): its
+    /// creation is awaited in the nearest existing directory, so no poll is needed,
+    /// and the file written there later wakes the watcher.
+    #[tokio::test]
+    async fn a_directory_created_later_is_noticed_without_polling() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("etc")).unwrap();
+        std::fs::write(root.path().join("etc/resolv.conf"), "nameserver 10.0.0.1\n").unwrap();
+        let files = ResolverFiles::under(root.path());
+        let mut watcher = Watcher::new(files.clone()).unwrap();
+        assert!(watcher.complete(), "a missing directory is awaited in its ancestor");
+
+        let resolve = root.path().join("run/systemd/resolve");
+        std::fs::create_dir_all(&resolve).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), watcher.changed()).await.unwrap().unwrap();
+        // As the resolver view does after each event: re-arm, now on the new directory.
+        while tokio::time::timeout(Duration::from_millis(200), watcher.changed()).await.is_ok() {}
+        watcher.rearm();
+        while tokio::time::timeout(Duration::from_millis(200), watcher.changed()).await.is_ok() {}
+        let before = Fingerprint::of(&files);
+        std::fs::write(resolve.join("resolv.conf"), "nameserver 10.0.0.53\n").unwrap();
+        tokio::time::timeout(Duration::from_secs(5), watcher.changed()).await.unwrap().unwrap();
+        assert_ne!(before, Fingerprint::of(&files));
+        assert!(watcher.complete());
     }
 }
