@@ -100,6 +100,20 @@ impl ConnFilter {
     }
 
     /// Whether a connection passes every term; `connections` resolves owners and names.
+    /// Whether the filter asks for closed connections (`closed`, `state:closed`): then
+    /// the rows it keeps are shown even while closed rows are folded, rather than
+    /// summed up in the line the user just asked to open.
+    pub(crate) fn asks_for_closed(&self) -> bool {
+        self.terms.iter().any(|term| {
+            !term.negated
+                && match &term.predicate {
+                    Predicate::Closed => true,
+                    Predicate::State(set) => set.0 & terms::CLOSED_BIT != 0,
+                    _ => false,
+                }
+        })
+    }
+
     pub(crate) fn matches(&self, entry: &ConnectionEntry, connections: &Connections, now: Timestamp) -> bool {
         self.terms.iter().all(|term| term.predicate.holds(entry, connections, now) != term.negated)
     }

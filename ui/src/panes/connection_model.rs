@@ -274,7 +274,7 @@ impl<'s> Model<'s> {
             process: entry.pid.and_then(|pid| connections.process(pid)),
         };
         let (mut matched, mut folded) = (ConnectionCounts::default(), Folded::default());
-        let show_closed = state.show_closed;
+        let show_closed = state.show_closed || filter.asks_for_closed();
         // Unfiltered, the store's own counts are the same; only a filter needs a tally.
         let counting = !filter.is_empty();
         let rows = rows.filter(|entry| {

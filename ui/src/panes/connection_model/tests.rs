@@ -205,6 +205,22 @@ fn counts_and_the_closed_line_follow_the_filter() {
 }
 
 #[test]
+fn a_filter_that_asks_for_closed_rows_shows_them_though_folded() {
+    let store = fake::store();
+    for (text, rows) in [("closed", 6), ("state:closed", 6), ("proc:curl closed", 1)] {
+        let mut state = state(ConnectionSort::State, false, false, text);
+        state.show_closed = false;
+        let model = Model::build(&store, &state, fake::NOW);
+        assert_eq!((model.rows(), model.folded().count), (rows, 0), "{text}");
+    }
+    // Negated, it asks for the open ones: the closed stay folded (and filtered out).
+    let mut state = state(ConnectionSort::State, false, false, "!closed");
+    state.show_closed = false;
+    let model = Model::build(&store, &state, fake::NOW);
+    assert_eq!((model.rows(), model.folded().count), (15, 0));
+}
+
+#[test]
 fn grouped_folded_rows_leave_their_groups() {
     let store = fake::store();
     let mut state = state(ConnectionSort::Process, false, true, "");
