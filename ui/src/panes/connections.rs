@@ -21,7 +21,7 @@ use crate::state::{ConnectionSort, ConnectionsState, SortKey};
 use crate::theme::Theme;
 use crate::widgets::banner::source_banner;
 use crate::widgets::marks::{note, position, scroll_marks};
-use crate::widgets::pane::pane;
+use crate::widgets::pane::{filter_title, pane};
 use crate::widgets::split_top;
 use crate::widgets::table::{Column, Layout, Measure, Row, header};
 use crate::widgets::text::{Scratch, put, put_spans, width};
@@ -233,15 +233,7 @@ fn frame_pane(
     let shown = format!("{} of {}", matched_total(matched), connections.len());
     let mut title =
         vec![("Connections", theme.title()), (" ", theme.muted()), (total.as_str(), theme.muted())];
-    if !state.table.filter.is_empty() {
-        title.truncate(1);
-        title.extend([
-            ("  filter ", theme.muted()),
-            (state.table.filter.text(), theme.accent()),
-            ("  ", theme.muted()),
-            (shown.as_str(), theme.muted()),
-        ]);
-    }
+    filter_title(&mut title, state.table.filter.text(), &shown, theme);
     let arrow = if state.table.descending() { " ▼" } else { " ▲" };
     let group_key = keys.of("group").unwrap_or("g");
     let group_hint =

@@ -13,7 +13,7 @@ use crate::state::EventsState;
 use crate::widgets::activity;
 use crate::widgets::event_list::{self, FULL};
 use crate::widgets::marks::{note, position};
-use crate::widgets::pane::pane;
+use crate::widgets::pane::{filter_title, pane};
 use crate::widgets::split_top;
 use crate::widgets::table::scroll;
 
@@ -77,18 +77,10 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut EventsState, ctx
     let held = timeline.len().to_string();
     let bursts = timeline.coalesced_bursts();
     let bursts_text = format!(" · {bursts} burst{} coalesced", if bursts == 1 { "" } else { "s" });
-    let shown = format!("  {total} of {}", timeline.len());
+    let shown = format!("{total} of {}", timeline.len());
     let mut title = vec![("Events", theme.title()), (" ", theme.muted()), (held.as_str(), theme.muted())];
-    if state.table.filter.is_empty() {
-        title.push((bursts_text.as_str(), if bursts > 0 { theme.info() } else { theme.muted() }));
-    } else {
-        title.truncate(1);
-        title.extend([
-            ("  filter ", theme.muted()),
-            (state.table.filter.text(), theme.accent()),
-            (&shown, theme.muted()),
-        ]);
-    }
+    title.push((bursts_text.as_str(), if bursts > 0 { theme.info() } else { theme.muted() }));
+    filter_title(&mut title, state.table.filter.text(), &shown, theme);
     let notes: &[(&str, _)] = if state.follow {
         &[("● following newest", theme.ok())]
     } else {

@@ -18,7 +18,7 @@ use crate::state::{InterfaceSort, InterfacesState, SortKey};
 use crate::theme::Theme;
 use crate::widgets::banner::source_banner;
 use crate::widgets::marks::{note, position};
-use crate::widgets::pane::pane;
+use crate::widgets::pane::{filter_title, pane};
 use crate::widgets::sparkline::{column_scale, scale_header, sparkline_scaled, traffic};
 use crate::widgets::split_top;
 use crate::widgets::table::{Column, Layout, Row, header, scroll};
@@ -158,15 +158,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut InterfacesState,
     if !backend.is_empty() {
         title.extend([(" · ", theme.muted()), (backend, theme.muted())]);
     }
-    if !state.table.filter.is_empty() {
-        title.truncate(1);
-        title.extend([
-            ("  filter ", theme.muted()),
-            (state.table.filter.text(), theme.accent()),
-            ("  ", theme.muted()),
-            (shown.as_str(), theme.muted()),
-        ]);
-    }
+    filter_title(&mut title, state.table.filter.text(), &shown, theme);
     let arrow = if state.table.descending() { " ▼" } else { " ▲" };
     let open_hint = format!("  {} details", keys.of("open").unwrap_or("enter"));
     let notes = [

@@ -21,7 +21,7 @@ use crate::state::{PathSort, PathsState, SortKey};
 use crate::theme::Theme;
 use crate::widgets::banner::source_banner;
 use crate::widgets::marks::{note, position};
-use crate::widgets::pane::pane;
+use crate::widgets::pane::{filter_title, pane};
 use crate::widgets::split_top;
 use crate::widgets::table::{Column, Layout, Measure, Row, header, scroll};
 use crate::widgets::text::{Scratch, put, put_spans, width};
@@ -197,15 +197,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut PathsState, ctx:
     let count = total.to_string();
     let shown = format!("{} of {total}", rows.len());
     let mut title = vec![("Paths", theme.title()), (" ", theme.muted()), (count.as_str(), theme.muted())];
-    if !state.table.filter.is_empty() {
-        title.truncate(1);
-        title.extend([
-            ("  filter ", theme.muted()),
-            (state.table.filter.text(), theme.accent()),
-            ("  ", theme.muted()),
-            (shown.as_str(), theme.muted()),
-        ]);
-    }
+    filter_title(&mut title, state.table.filter.text(), &shown, theme);
     let arrow = if state.table.descending() { " ▼" } else { " ▲" };
     let keys = format!(
         "  {} add  {} lookup",

@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use super::text::{put, put_spans, spans_width};
+use crate::theme::Theme;
 
 /// Draw the border and titles of a pane over `area`; returns the area inside.
 pub(crate) fn pane(
@@ -52,4 +53,25 @@ pub(crate) fn pane(
         put(buf, x + notes_width, top, 1, " ", border);
     }
     Rect::new(area.x + 1, area.y + 1, area.width - 2, area.height - 2)
+}
+
+/// While a table is filtered, its title's counts give way to the filter and what it
+/// lets through: `Paths  filter TEXT  3 of 6`. `title` keeps its first span (the name);
+/// an empty `filter` leaves it as it is.
+pub(crate) fn filter_title<'a>(
+    title: &mut Vec<(&'a str, Style)>,
+    filter: &'a str,
+    shown: &'a str,
+    theme: &Theme,
+) {
+    if filter.is_empty() {
+        return;
+    }
+    title.truncate(1);
+    title.extend([
+        ("  filter ", theme.muted()),
+        (filter, theme.accent()),
+        ("  ", theme.muted()),
+        (shown, theme.muted()),
+    ]);
 }
