@@ -92,11 +92,13 @@ fn explain(error: &io::Error, hint: Hint) -> String {
         io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".to_owned(),
         io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
         // tempfile wraps the kernel's error with the temporary file's name, which
-        // means nothing to the user: show the kernel's word alone.
-        _ => error
-            .get_ref()
-            .and_then(std::error::Error::source)
-            .map_or_else(|| error.to_string(), ToString::to_string),
+        // means nothing to the user: show the kernel's word alone. Its wrapper is
+        // private and its `source` skips the OS error, so the name is cut from the
+        // text (`{error} at path "{name}"`).
+        _ => {
+            let text = error.to_string();
+            text.split_once(" at path \"").map_or(text.clone(), |(kernel, _)| kernel.to_owned())
+        }
     };
     match hint {
         Hint::None => cause,

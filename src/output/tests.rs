@@ -245,3 +245,13 @@ fn create_new_in_a_missing_directory_says_so() {
     let error = create_new(&dir.path().join("gone"), "snap.json", doc()).unwrap_err().to_string();
     assert!(error.contains("gone"), "{error}");
 }
+
+/// A directory that takes no new files (procfs): the kernel's word, without the name
+/// of the temporary file the check tried.
+#[test]
+fn a_refused_probe_names_no_temporary_file() {
+    let error = check(&Output::from_arg(std::ffi::OsStr::new("/proc/version"))).err();
+    let text = error.map(|error| error.to_string()).unwrap_or_default();
+    assert!(text.starts_with("cannot write /proc/version: "), "{text}");
+    assert!(!text.contains("netlens-check") && !text.contains("at path"), "{text}");
+}
