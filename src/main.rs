@@ -16,6 +16,7 @@ mod logging;
 mod netns;
 mod output;
 mod path_command;
+mod privilege;
 mod stdout;
 mod terminal;
 mod trace_command;
@@ -91,12 +92,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         output::check(&output::Output::from_arg(output.as_os_str()))
             .map_err(|error| usage(error.to_string()))?;
     }
+    // Set-up that needs privileges, in this thread, before any other thread exists
+    // (capabilities belong to each thread; a thread copies its creator's).
     if let Some(name) = &settings.netns {
         netns::enter(name).map_err(|error| usage(error.to_string()))?;
     }
+    // Opened (and its directory made) before writes are restricted; its writer
+    // thread starts after the drop.
+    let log_file = logging::open(&settings.log_file);
+    // BPF attribution: load the programs HERE, synchronously in this thread, and add
+    // to `extra_kept` whatever they still need once loaded (nothing on Linux 6.18:
+    // ring buffer reads, map reads and detaching by closing need no capability).
+    let extra_kept = privilege::CapabilitySet::empty();
+    // End of set-up: keep only what the sources still use, set no_new_privs, and
+    // restrict writes with Landlock. Every thread started below holds exactly this.
+    let secured = privilege::secure(cli.command.as_ref(), &settings, extra_kept)?;
     let mut startup_notices = Vec::new();
-    let _log_guard = match logging::init(&settings.log_file) {
-        Ok(guard) => Some(guard),
+    let _log_guard = match log_file {
+        Ok(file) => Some(logging::start(file)),
         Err(error) => {
             startup_notices.push(Notice::new(
                 TimelineKind::Notice,
@@ -107,6 +120,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), netns = ?settings.netns, "netlens starting");
+    tracing::info!(capabilities = %secured.held.summary(), landlock = %secured.sandbox.detail, "privileges after set-up");
+    startup_notices.push(Notice::new(TimelineKind::Notice, "privileges", secured.held.summary()));
+    startup_notices.push(Notice::new(TimelineKind::Notice, "landlock", secured.sandbox.detail));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

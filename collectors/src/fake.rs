@@ -14,7 +14,7 @@ use crate::clock::Mono;
 use crate::event::{Event, Notice, Payload};
 use crate::model::{
     AddressFlags, AddressScope, HostFacts, Interface, InterfaceKind, InterfaceStats, NetworkTable,
-    Privileges, ProcessUsage, SourceId, SourceState, SourceStatus, SystemFacts, TimelineKind, Timestamp,
+    Landlock, Privileges, ProcessUsage, SourceId, SourceState, SourceStatus, SystemFacts, TimelineKind, Timestamp,
 };
 use crate::store::{Store, StoreLimits};
 use network::{addr, iface, v4};
@@ -91,8 +91,15 @@ pub fn system() -> SystemFacts {
             kernel: "6.8.0-45-generic".into(),
             netns: None,
             // Packet capture (both capture sources are ok) needs CAP_NET_RAW: the access
-            // line must say it is held.
-            privileges: Privileges { net_raw: true, net_admin: false, root: false },
+            // line must say it is held: a user's netlens given `setcap cap_net_raw+ep`.
+            privileges: Privileges {
+                net_raw: true,
+                net_admin: false,
+                root: false,
+                capabilities: vec!["cap_net_raw".to_owned()],
+                no_new_privs: true,
+                landlock: Landlock::Enforced,
+            },
         },
         uptime_s: 273_640,
         cpus: 8,

@@ -1,11 +1,12 @@
 //! The system source: host facts and netlens's own CPU and memory use, via sysinfo.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use crate::event::Payload;
-use crate::model::{HostFacts, Privileges, ProcessUsage, SourceId, SourceState, SystemFacts};
+use crate::model::{HostFacts, Landlock, Privileges, ProcessUsage, SourceId, SourceState, SystemFacts};
 use crate::source::{EventSink, Source, SourceError};
 
 /// Host facts change rarely; re-read them this often (in refresh periods).
@@ -14,6 +15,53 @@ const FACTS_EVERY: u32 = 10;
 /// Capability bits from `<linux/capability.h>`.
 const CAP_NET_ADMIN: u32 = 12;
 const CAP_NET_RAW: u32 = 13;
+
+/// The kernel's capability names by bit number (`<linux/capability.h>`, up to
+/// `CAP_CHECKPOINT_RESTORE`, Linux 5.9). A bit past the table is named `cap_N`, as
+/// `capsh --decode` does.
+const CAPABILITY_NAMES: [&str; 41] = [
+    "cap_chown",
+    "cap_dac_override",
+    "cap_dac_read_search",
+    "cap_fowner",
+    "cap_fsetid",
+    "cap_kill",
+    "cap_setgid",
+    "cap_setuid",
+    "cap_setpcap",
+    "cap_linux_immutable",
+    "cap_net_bind_service",
+    "cap_net_broadcast",
+    "cap_net_admin",
+    "cap_net_raw",
+    "cap_ipc_lock",
+    "cap_ipc_owner",
+    "cap_sys_module",
+    "cap_sys_rawio",
+    "cap_sys_chroot",
+    "cap_sys_ptrace",
+    "cap_sys_pacct",
+    "cap_sys_admin",
+    "cap_sys_boot",
+    "cap_sys_nice",
+    "cap_sys_resource",
+    "cap_sys_time",
+    "cap_sys_tty_config",
+    "cap_mknod",
+    "cap_lease",
+    "cap_audit_write",
+    "cap_audit_control",
+    "cap_setfcap",
+    "cap_mac_override",
+    "cap_mac_admin",
+    "cap_syslog",
+    "cap_wake_alarm",
+    "cap_block_suspend",
+    "cap_audit_read",
+    "cap_perfmon",
+    "cap_bpf",
+    "cap_checkpoint_restore",
+];
 
 /// Collects host facts and netlens's own resource use every refresh.
 #[derive(Debug)]
@@ -30,10 +78,48 @@ impl SystemSource {
     }
 }
 
-/// Which networking privileges this process holds, from `/proc/self/status`.
+/// Every capability netlens may keep after set-up, by name, sorted: what the README's
+/// privileges table lists. A run keeps the part of these it needs (and holds), plus
+/// what the BPF attribution says it needs at run time.
+pub const KEPT_AT_MOST: [&str; 4] = ["cap_dac_read_search", "cap_net_admin", "cap_net_raw", "cap_sys_ptrace"];
+
+/// The state of the Landlock restriction, set once by the binary after it restricted
+/// itself (before any source starts). A fact about the process, like its capabilities,
+/// which the kernel does not report back for the process itself.
+static LANDLOCK: OnceLock<Landlock> = OnceLock::new();
+
+/// Record how the Landlock restriction went; the first call wins (it happens once, at
+/// start). Every later [`privileges`] reports it.
+pub fn set_landlock(state: Landlock) {
+    let _ = LANDLOCK.set(state);
+}
+
+/// The kernel name of capability bit `bit` (`cap_net_raw`).
+#[must_use]
+pub fn capability_name(bit: u32) -> String {
+    usize::try_from(bit)
+        .ok()
+        .and_then(|index| CAPABILITY_NAMES.get(index))
+        .map_or_else(|| format!("cap_{bit}"), |name| (*name).to_owned())
+}
+
+/// The names of the capabilities in a `CapEff`-style mask, sorted by name.
+#[must_use]
+pub fn capability_names(mask: u64) -> Vec<String> {
+    let mut names: Vec<String> = (0..64).filter(|bit| mask & (1 << bit) != 0).map(capability_name).collect();
+    names.sort();
+    names
+}
+
+/// Which privileges this process holds now, from `/proc/self/status` (the calling
+/// thread's; netlens drops capabilities before its first thread starts, so every
+/// thread holds the same).
 #[must_use]
 pub fn privileges() -> Privileges {
-    privileges_from_status(&std::fs::read_to_string("/proc/self/status").unwrap_or_default())
+    let mut privileges =
+        privileges_from_status(&std::fs::read_to_string("/proc/self/status").unwrap_or_default());
+    privileges.landlock = LANDLOCK.get().copied().unwrap_or_default();
+    privileges
 }
 
 fn effective_uid_is_root(status: &str) -> bool {
@@ -45,18 +131,24 @@ fn effective_uid_is_root(status: &str) -> bool {
         .is_some_and(|euid| euid == "0")
 }
 
-/// Parse the effective capability mask of a `/proc/PID/status` text.
+/// The value of a `Key:\tvalue` line of a `/proc/PID/status` text.
+fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status.lines().find_map(|line| line.strip_prefix(key)?.strip_prefix(':')).map(str::trim)
+}
+
+/// Parse the effective capabilities and `NoNewPrivs` of a `/proc/PID/status` text.
+/// The Landlock state is not there: it stays [`Landlock::NotApplied`].
 #[must_use]
 pub fn privileges_from_status(status: &str) -> Privileges {
-    let effective = status
-        .lines()
-        .find_map(|line| line.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .unwrap_or(0);
+    let effective =
+        status_field(status, "CapEff").and_then(|hex| u64::from_str_radix(hex, 16).ok()).unwrap_or(0);
     Privileges {
         net_raw: effective & (1 << CAP_NET_RAW) != 0,
         net_admin: effective & (1 << CAP_NET_ADMIN) != 0,
         root: effective_uid_is_root(status),
+        capabilities: capability_names(effective),
+        no_new_privs: status_field(status, "NoNewPrivs") == Some("1"),
+        landlock: Landlock::NotApplied,
     }
 }
 
@@ -158,8 +250,38 @@ mod tests {
             ("garbage", false, false, false),
         ];
         for (status, net_raw, net_admin, root) in cases {
-            assert_eq!(privileges_from_status(status), Privileges { net_raw, net_admin, root }, "{status:?}");
+            let privileges = privileges_from_status(status);
+            assert_eq!((privileges.net_raw, privileges.net_admin, privileges.root), (net_raw, net_admin, root));
         }
+    }
+
+    /// The names come from the mask bit by bit, sorted by name, as `capsh --decode`
+    /// spells them; `NoNewPrivs` is read from its own line.
+    #[test]
+    fn capability_names_and_no_new_privs() {
+        // CAP_DAC_READ_SEARCH (2), CAP_NET_RAW (13), CAP_SYS_PTRACE (19), and bit 45,
+        // which no kernel of today defines.
+        let mask: u64 = (1 << 2) | (1 << 13) | (1 << 19) | (1 << 45);
+        let status = format!("Name:\tnetlens\nNoNewPrivs:\t1\nCapEff:\t{mask:016x}\n");
+        let privileges = privileges_from_status(&status);
+        assert_eq!(privileges.capabilities, ["cap_45", "cap_dac_read_search", "cap_net_raw", "cap_sys_ptrace"]);
+        assert!(privileges.no_new_privs);
+        assert!(privileges.net_raw && !privileges.net_admin);
+        let unset = privileges_from_status("NoNewPrivs:\t0\nCapEff:\t000001ffffffffff\n");
+        assert!(!unset.no_new_privs);
+        assert_eq!(unset.capabilities.len(), 41, "every capability of Linux 5.9+ has a name");
+        assert!(unset.capabilities.iter().all(|name| !name.starts_with("cap_4")), "{:?}", unset.capabilities);
+    }
+
+    /// What this test process holds, read the same way, equals the kernel's own
+    /// `capget` of the calling thread.
+    #[test]
+    fn own_privileges_match_capget() {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let from_status = privileges_from_status(&status);
+        let sets = rustix::thread::capabilities(None).unwrap();
+        assert_eq!(from_status.capabilities, capability_names(sets.effective.bits()));
+        assert_eq!(from_status.no_new_privs, rustix::thread::no_new_privs().unwrap());
     }
 
     #[tokio::test]

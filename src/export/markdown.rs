@@ -100,11 +100,16 @@ fn host(out: &mut dyn Write, doc: &Snapshot) -> io::Result<()> {
         cell(&host.kernel),
         host.netns.as_deref().unwrap_or("of netlens itself"),
     )?;
-    let privileges = host.privileges;
+    let privileges = &host.privileges;
+    let capabilities =
+        if privileges.capabilities.is_empty() { "none".to_owned() } else { privileges.capabilities.join(", ") };
     writeln!(
         out,
-        "Privileges: root {}, CAP_NET_ADMIN {}, CAP_NET_RAW {}.\n",
-        privileges.root, privileges.net_admin, privileges.net_raw
+        "Privileges after set-up: root {}, capabilities {}, no_new_privs {}, landlock {}.\n",
+        privileges.root,
+        cell(&capabilities),
+        privileges.no_new_privs,
+        privileges.landlock.as_str()
     )?;
     out.write_all(b"## Sources\n\n| source | status | detail |\n|---|---|---|\n")?;
     for source in &doc.sources {

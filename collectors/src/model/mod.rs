@@ -31,7 +31,7 @@ pub use path::{
     PendingStatus, ProbeSummary, RouteLookupReport, TunnelMode,
 };
 pub use route::{Neighbor, NeighborState, NetworkTable, Route, RouteType, Rule};
-pub use system::{HostFacts, Privileges, ProcessUsage, SystemFacts};
+pub use system::{HostFacts, Landlock, Privileges, ProcessUsage, SystemFacts};
 
 /// Wall-clock time of an event, always UTC.
 pub type Timestamp = time::OffsetDateTime;

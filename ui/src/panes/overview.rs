@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use netlens_collectors::model::{
-    AddressFamily, PathState, PathStatus, ProcessInfo, Route, SourceId, SourceState, Timestamp,
+    AddressFamily, Landlock, PathState, PathStatus, Privileges, ProcessInfo, Route, SourceId, SourceState,
+    Timestamp,
 };
 use netlens_collectors::{ConnectionEntry, Store};
 use ratatui::Frame;
@@ -504,20 +505,7 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
             (format!(" of {}", Memory(system.memory_total_bytes)), theme.muted()),
         ]);
     }
-    let privileges = host.privileges;
-    if privileges.root {
-        doc.line([label("access"), ("root: everything visible".to_owned(), theme.ok())]);
-    } else {
-        let cap = |held: bool, name: &str| {
-            if held { (name.to_owned(), theme.ok()) } else { (format!("no {name}"), theme.warn()) }
-        };
-        doc.line([
-            label("access"),
-            cap(privileges.net_admin, "net_admin"),
-            (" · ".to_owned(), theme.muted()),
-            cap(privileges.net_raw, "net_raw"),
-        ]);
-    }
+    doc.line(std::iter::once(label("access")).chain(access(&host.privileges, theme)));
     let mut first = true;
     for source in store.sources() {
         let (dot, style) = match source.status {
@@ -542,6 +530,41 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
         doc.line([label("updated"), (crate::format::Ago { at: updated, now }.to_string(), theme.muted())]);
     }
     doc
+}
+
+/// What netlens holds after its drop: root, each effective capability, `no_new_privs`
+/// and the Landlock state (`root · net_raw sys_ptrace · no_new_privs · landlock`).
+fn access(privileges: &Privileges, theme: &Theme) -> Vec<(String, Style)> {
+    let separator = || (" · ".to_owned(), theme.muted());
+    let mut spans = Vec::new();
+    if privileges.root {
+        spans.extend([("root".to_owned(), theme.text()), separator()]);
+    }
+    if privileges.capabilities.is_empty() {
+        spans.push(("no capabilities".to_owned(), theme.warn()));
+    } else {
+        let names: Vec<&str> =
+            privileges.capabilities.iter().map(|name| name.strip_prefix("cap_").unwrap_or(name)).collect();
+        spans.push((names.join(" "), theme.ok()));
+    }
+    // Packet capture (UDP rates, the DNS log) is what a missing capability costs most.
+    if !privileges.net_raw {
+        spans.extend([separator(), ("no net_raw".to_owned(), theme.warn())]);
+    }
+    if privileges.no_new_privs {
+        spans.extend([separator(), ("no_new_privs".to_owned(), theme.muted())]);
+    }
+    let landlock = match privileges.landlock {
+        Landlock::Enforced => Some(("landlock".to_owned(), theme.ok())),
+        Landlock::Partial => Some(("landlock partial".to_owned(), theme.warn())),
+        Landlock::Failed => Some(("landlock failed".to_owned(), theme.warn())),
+        Landlock::Unsupported => Some(("no landlock".to_owned(), theme.muted())),
+        Landlock::NotApplied => None,
+    };
+    if let Some(landlock) = landlock {
+        spans.extend([separator(), landlock]);
+    }
+    spans
 }
 
 /// The newest timeline entries that fit.

@@ -1,0 +1,107 @@
+//! Least privilege after set-up: once the namespace is entered and the BPF programs
+//! are loaded, netlens keeps only the capabilities its running sources still use (the
+//! README's privileges table), sets `no_new_privs`, and lets Landlock refuse every
+//! write outside the export directory, the log file and the state directory.
+//!
+//! Capabilities, `no_new_privs` and a Landlock domain all belong to each thread, and a
+//! new thread copies its creator's. So [`secure`] runs in the main thread before any
+//! other thread exists — before logging starts (tracing-appender writes from a thread
+//! of its own) and before the tokio runtime — and every thread started afterwards,
+//! the runtime's workers and the capture threads included, holds exactly what it
+//! left. [`capabilities::drop_to`] checks `/proc/self/task` and refuses otherwise.
+
+mod capabilities;
+mod sandbox;
+
+pub use capabilities::{Held, Needs};
+pub use rustix::thread::CapabilitySet;
+pub use sandbox::{Outcome, Writes, restrict_writes};
+
+use crate::cli::Command;
+use crate::config::Settings;
+
+/// What [`secure`] did.
+#[derive(Debug, Clone)]
+pub struct Secured {
+    /// The capability drop.
+    pub held: Held,
+    /// The Landlock restriction.
+    pub sandbox: Outcome,
+}
+
+/// What the process does after set-up, for `command` (`None`: the TUI).
+#[must_use]
+pub fn needs(command: Option<&Command>, settings: &Settings) -> Needs {
+    if settings.demo {
+        // Scripted sources only: nothing touches the network or /proc.
+        return Needs::default();
+    }
+    match command {
+        // The TUI: targets (with any probe, mark or interface) can be added while it
+        // runs, so what they may need is kept whatever the configuration says.
+        None => Needs {
+            capture: settings.capture,
+            icmp_probes: true,
+            marks: true,
+            bound_probes: true,
+            process_owners: true,
+            destroy_events: true,
+        },
+        Some(Command::Snapshot(_)) => Needs {
+            capture: settings.capture,
+            process_owners: true,
+            destroy_events: true,
+            ..targets(&settings.targets)
+        },
+        Some(Command::Path(args)) => targets(&args.targets),
+        Some(Command::Trace(_) | Command::Config(_)) => Needs::default(),
+    }
+}
+
+/// What probing `targets` needs.
+fn targets(targets: &[netlens_collectors::paths::target::Target]) -> Needs {
+    use netlens_collectors::paths::target::ProbeKind;
+    Needs {
+        icmp_probes: targets.iter().any(|target| target.probe == ProbeKind::Icmp),
+        marks: targets.iter().any(|target| target.mark.is_some()),
+        bound_probes: targets.iter().any(|target| target.via.is_some()),
+        ..Needs::default()
+    }
+}
+
+/// Where `command` may write after set-up: the log file and the state directory
+/// always, the export directory for the TUI, the `-o` file for a snapshot, and the
+/// terminal device (crossterm reopens `/dev/tty` when standard input is not one).
+#[must_use]
+pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
+    let mut writes = Writes::default();
+    if let Some(state) = crate::config::default_log_path().parent() {
+        writes.dir(state);
+    }
+    writes.file(&settings.log_file);
+    match command {
+        None => {
+            writes.dir(&settings.export_dir);
+            writes.file("/dev/tty");
+        }
+        Some(Command::Snapshot(args)) => {
+            if let Some(path) = args.output.as_deref().filter(|path| path.as_os_str() != "-") {
+                writes.output(path);
+            }
+        }
+        Some(Command::Path(_) | Command::Trace(_) | Command::Config(_)) => {}
+    }
+    writes.file("/dev/null");
+    writes
+}
+
+/// Drop what `command` no longer needs (keeping `extra` too, for set-up code that
+/// says what it needs at run time), set `no_new_privs`, restrict writes, and record
+/// the Landlock state for the snapshot's `host.privileges`. Must run while this is
+/// the process's only thread.
+pub fn secure(command: Option<&Command>, settings: &Settings, extra: CapabilitySet) -> anyhow::Result<Secured> {
+    let held = capabilities::drop_to(needs(command, settings), extra)?;
+    let sandbox = restrict_writes(&writes(command, settings));
+    netlens_collectors::system::set_landlock(sandbox.state);
+    Ok(Secured { held, sandbox })
+}
