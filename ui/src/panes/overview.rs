@@ -505,7 +505,7 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
             (format!(" of {}", Memory(system.memory_total_bytes)), theme.muted()),
         ]);
     }
-    doc.line(std::iter::once(label("access")).chain(access(&host.privileges, theme)));
+    access(&mut doc, &host.privileges, theme);
     let mut first = true;
     for source in store.sources() {
         let (dot, style) = match source.status {
@@ -532,39 +532,40 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
     doc
 }
 
-/// What netlens holds after its drop: root, each effective capability, `no_new_privs`
-/// and the Landlock state (`root · net_raw sys_ptrace · no_new_privs · landlock`).
-fn access(privileges: &Privileges, theme: &Theme) -> Vec<(String, Style)> {
+/// What netlens holds after its drop, on two lines: root and each effective
+/// capability (`root · net_raw sys_ptrace`), then `no_new_privs` and the Landlock
+/// state (`no_new_privs · landlock`).
+fn access(doc: &mut Doc, privileges: &Privileges, theme: &Theme) {
+    let label = |text: &str| (format!("{text:<LABEL$}"), theme.muted());
     let separator = || (" · ".to_owned(), theme.muted());
-    let mut spans = Vec::new();
+    let mut held = vec![label("access")];
     if privileges.root {
-        spans.extend([("root".to_owned(), theme.text()), separator()]);
+        held.extend([("root".to_owned(), theme.text()), separator()]);
     }
     if privileges.capabilities.is_empty() {
-        spans.push(("no capabilities".to_owned(), theme.warn()));
+        held.push(("no capabilities".to_owned(), theme.warn()));
     } else {
         let names: Vec<&str> =
             privileges.capabilities.iter().map(|name| name.strip_prefix("cap_").unwrap_or(name)).collect();
-        spans.push((names.join(" "), theme.ok()));
+        held.push((names.join(" "), theme.ok()));
     }
     // Packet capture (UDP rates, the DNS log) is what a missing capability costs most.
     if !privileges.net_raw {
-        spans.extend([separator(), ("no net_raw".to_owned(), theme.warn())]);
+        held.extend([separator(), ("no net_raw".to_owned(), theme.warn())]);
     }
+    doc.line(held);
+    let mut sandbox = vec![label("sandbox")];
     if privileges.no_new_privs {
-        spans.extend([separator(), ("no_new_privs".to_owned(), theme.muted())]);
+        sandbox.extend([("no_new_privs".to_owned(), theme.ok()), separator()]);
     }
-    let landlock = match privileges.landlock {
-        Landlock::Enforced => Some(("landlock".to_owned(), theme.ok())),
-        Landlock::Partial => Some(("landlock partial".to_owned(), theme.warn())),
-        Landlock::Failed => Some(("landlock failed".to_owned(), theme.warn())),
-        Landlock::Unsupported => Some(("no landlock".to_owned(), theme.muted())),
-        Landlock::NotApplied => None,
-    };
-    if let Some(landlock) = landlock {
-        spans.extend([separator(), landlock]);
-    }
-    spans
+    sandbox.push(match privileges.landlock {
+        Landlock::Enforced => ("landlock".to_owned(), theme.ok()),
+        Landlock::Partial => ("landlock partial".to_owned(), theme.warn()),
+        Landlock::Failed => ("landlock failed".to_owned(), theme.warn()),
+        Landlock::Unsupported => ("no landlock (kernel)".to_owned(), theme.muted()),
+        Landlock::NotApplied => ("no landlock".to_owned(), theme.muted()),
+    });
+    doc.line(sandbox);
 }
 
 /// The newest timeline entries that fit.
