@@ -23,7 +23,6 @@
 //! lowered for a moment (the permitted set is untouched, so it can be raised again),
 //! the operation is tried on a throw-away socket, and the effective set is restored.
 
-use std::fmt::Write as _;
 use std::io;
 
 use anyhow::{Context as _, bail};
@@ -78,12 +77,16 @@ impl Held {
         if self.kept.is_empty() && self.dropped.is_empty() {
             return "no capabilities held; no_new_privs set".to_owned();
         }
+        let dropped = self.dropped.bits().count_ones();
         let mut text = if self.kept.is_empty() {
-            "every capability dropped after set-up".to_owned()
+            format!("dropped all {dropped} capabilities after set-up")
         } else {
-            format!("kept {} after set-up ({})", names(self.kept).join(" "), self.reasons.join("; "))
+            format!(
+                "kept {} after set-up ({}); dropped {dropped} others",
+                names(self.kept).join(" "),
+                self.reasons.join("; ")
+            )
         };
-        let _ = write!(text, "; dropped {} others", self.dropped.bits().count_ones());
         if self.bounding_reduced {
             text.push_str(" (from the bounding set too)");
         }
@@ -311,6 +314,8 @@ mod tests {
             "kept cap_net_raw after set-up (cap_net_raw: packet capture); dropped 2 others (from the \
              bounding set too); no_new_privs set"
         );
+        let all = Held { kept: CapabilitySet::empty(), reasons: Vec::new(), ..held.clone() };
+        assert_eq!(all.summary(), "dropped all 2 capabilities after set-up (from the bounding set too); no_new_privs set");
         let none = Held { kept: CapabilitySet::empty(), dropped: CapabilitySet::empty(), ..held };
         assert_eq!(none.summary(), "no capabilities held; no_new_privs set");
     }
