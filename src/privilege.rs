@@ -99,7 +99,11 @@ pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
 /// says what it needs at run time), set `no_new_privs`, restrict writes, and record
 /// the Landlock state for the snapshot's `host.privileges`. Must run while this is
 /// the process's only thread.
-pub fn secure(command: Option<&Command>, settings: &Settings, extra: CapabilitySet) -> anyhow::Result<Secured> {
+pub fn secure(
+    command: Option<&Command>,
+    settings: &Settings,
+    extra: CapabilitySet,
+) -> anyhow::Result<Secured> {
     let held = capabilities::drop_to(needs(command, settings), extra)?;
     let sandbox = restrict_writes(&writes(command, settings));
     netlens_collectors::system::set_landlock(sandbox.state);

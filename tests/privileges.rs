@@ -4,6 +4,8 @@
 //! it write only where it writes on purpose. Capabilities belong to each thread, so
 //! each `/proc/PID/task/TID/status` is read, not only the process's.
 
+#![expect(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+
 mod common;
 mod support;
 
@@ -66,8 +68,7 @@ fn field(status: &str, key: &str) -> String {
     status
         .lines()
         .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
-        .map(|value| value.trim().to_owned())
-        .unwrap_or_else(|| panic!("no {key} in\n{status}"))
+        .map_or_else(|| panic!("no {key} in\n{status}"), |value| value.trim().to_owned())
 }
 
 fn hex(status: &str, key: &str) -> u64 {
@@ -149,7 +150,7 @@ fn snapshot_threads_hold_only_the_documented_set() {
     netns.must(&["link", "set", "lo", "up"]);
     let home = support::tempdir();
     let out = home.path().join("snapshot.json");
-    let mut child = support::netlens(home.path())
+    let child = support::netlens(home.path())
         .args(["--netns", netns.name(), "snapshot", "--duration", "3s", "-o"])
         .arg(&out)
         .stdout(std::process::Stdio::null())
@@ -200,7 +201,12 @@ fn tui_threads_hold_only_the_documented_set_and_export_still_writes() {
         if let Some(path) = written.first() {
             break path.clone();
         }
-        assert!(Instant::now() < deadline, "no export in {}; screen:\n{}", exports.display(), session.contents());
+        assert!(
+            Instant::now() < deadline,
+            "no export in {}; screen:\n{}",
+            exports.display(),
+            session.contents()
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     // Renamed into place once complete: a parsed document is a whole one.
@@ -234,7 +240,7 @@ fn unprivileged_run_sets_no_new_privs_and_landlock() {
         .env("HOME", home.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().unwrap_or_else(|error| panic!("cannot run setpriv: {error}"));
+    let child = command.spawn().unwrap_or_else(|error| panic!("cannot run setpriv: {error}"));
     // setpriv execs netlens in place: the pid is netlens's once it runs threads.
     let running = wait_for_threads(child.id(), 3);
     // Without CAP_SETPCAP the bounding set stays as it was; with no_new_privs and

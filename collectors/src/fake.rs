@@ -13,8 +13,8 @@ pub use network::network;
 use crate::clock::Mono;
 use crate::event::{Event, Notice, Payload};
 use crate::model::{
-    AddressFlags, AddressScope, HostFacts, Interface, InterfaceKind, InterfaceStats, NetworkTable,
-    Landlock, Privileges, ProcessUsage, SourceId, SourceState, SourceStatus, SystemFacts, TimelineKind, Timestamp,
+    AddressFlags, AddressScope, HostFacts, Interface, InterfaceKind, InterfaceStats, Landlock, NetworkTable,
+    Privileges, ProcessUsage, SourceId, SourceState, SourceStatus, SystemFacts, TimelineKind, Timestamp,
 };
 use crate::store::{Store, StoreLimits};
 use network::{addr, iface, v4};

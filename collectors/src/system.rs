@@ -251,7 +251,10 @@ mod tests {
         ];
         for (status, net_raw, net_admin, root) in cases {
             let privileges = privileges_from_status(status);
-            assert_eq!((privileges.net_raw, privileges.net_admin, privileges.root), (net_raw, net_admin, root));
+            assert_eq!(
+                (privileges.net_raw, privileges.net_admin, privileges.root),
+                (net_raw, net_admin, root)
+            );
         }
     }
 
@@ -264,7 +267,10 @@ mod tests {
         let mask: u64 = (1 << 2) | (1 << 13) | (1 << 19) | (1 << 45);
         let status = format!("Name:\tnetlens\nNoNewPrivs:\t1\nCapEff:\t{mask:016x}\n");
         let privileges = privileges_from_status(&status);
-        assert_eq!(privileges.capabilities, ["cap_45", "cap_dac_read_search", "cap_net_raw", "cap_sys_ptrace"]);
+        assert_eq!(
+            privileges.capabilities,
+            ["cap_45", "cap_dac_read_search", "cap_net_raw", "cap_sys_ptrace"]
+        );
         assert!(privileges.no_new_privs);
         assert!(privileges.net_raw && !privileges.net_admin);
         let unset = privileges_from_status("NoNewPrivs:\t0\nCapEff:\t000001ffffffffff\n");
@@ -277,11 +283,14 @@ mod tests {
     /// `capget` of the calling thread.
     #[test]
     fn own_privileges_match_capget() {
-        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap_or_else(|e| panic!("{e}"));
         let from_status = privileges_from_status(&status);
-        let sets = rustix::thread::capabilities(None).unwrap();
+        let sets = rustix::thread::capabilities(None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(from_status.capabilities, capability_names(sets.effective.bits()));
-        assert_eq!(from_status.no_new_privs, rustix::thread::no_new_privs().unwrap());
+        assert_eq!(
+            from_status.no_new_privs,
+            rustix::thread::no_new_privs().unwrap_or_else(|e| panic!("{e}"))
+        );
     }
 
     #[tokio::test]

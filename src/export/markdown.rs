@@ -101,8 +101,11 @@ fn host(out: &mut dyn Write, doc: &Snapshot) -> io::Result<()> {
         host.netns.as_deref().unwrap_or("of netlens itself"),
     )?;
     let privileges = &host.privileges;
-    let capabilities =
-        if privileges.capabilities.is_empty() { "none".to_owned() } else { privileges.capabilities.join(", ") };
+    let capabilities = if privileges.capabilities.is_empty() {
+        "none".to_owned()
+    } else {
+        privileges.capabilities.join(", ")
+    };
     writeln!(
         out,
         "Privileges after set-up: root {}, capabilities {}, no_new_privs {}, landlock {}.\n",

@@ -161,7 +161,11 @@ fn decide(needs: Needs, extra: CapabilitySet, before: CapabilitySets) -> (Capabi
         }
     };
     if needs.capture {
-        keep(&mut kept, CapabilitySet::NET_RAW, "packet capture opens a ring on every interface that appears");
+        keep(
+            &mut kept,
+            CapabilitySet::NET_RAW,
+            "packet capture opens a ring on every interface that appears",
+        );
     }
     if needs.icmp_probes {
         keep(&mut kept, CapabilitySet::NET_RAW, "raw ICMP probes");
@@ -315,7 +319,10 @@ mod tests {
              bounding set too); no_new_privs set"
         );
         let all = Held { kept: CapabilitySet::empty(), reasons: Vec::new(), ..held.clone() };
-        assert_eq!(all.summary(), "dropped all 2 capabilities after set-up (from the bounding set too); no_new_privs set");
+        assert_eq!(
+            all.summary(),
+            "dropped all 2 capabilities after set-up (from the bounding set too); no_new_privs set"
+        );
         let none = Held { kept: CapabilitySet::empty(), dropped: CapabilitySet::empty(), ..held };
         assert_eq!(none.summary(), "no capabilities held; no_new_privs set");
     }

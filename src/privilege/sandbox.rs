@@ -7,6 +7,7 @@
 //! and the threads it creates later, so, like the capability drop, this runs before
 //! the first other thread exists.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use landlock::{
@@ -131,15 +132,19 @@ pub fn restrict_writes(writes: &Writes) -> Outcome {
     };
     if !missing.is_empty() && outcome.state != Landlock::Unsupported {
         let names: Vec<String> = missing.iter().map(|path| path.display().to_string()).collect();
-        outcome.detail.push_str(&format!(
+        let _ = write!(
+            outcome.detail,
             "; {} did not exist at start, so nothing can be written there until netlens restarts",
             names.join(", ")
-        ));
+        );
     }
     outcome
 }
 
-fn build_and_restrict(writes: &Writes, missing: &mut Vec<PathBuf>) -> Result<RulesetStatus, landlock::RulesetError> {
+fn build_and_restrict(
+    writes: &Writes,
+    missing: &mut Vec<PathBuf>,
+) -> Result<RulesetStatus, landlock::RulesetError> {
     let mut ruleset = Ruleset::default().handle_access(WRITES)?.create()?;
     for (paths, access) in [(&writes.dirs, WRITES), (&writes.files, FILE_WRITES)] {
         for path in paths {
@@ -154,6 +159,8 @@ fn build_and_restrict(writes: &Writes, missing: &mut Vec<PathBuf>) -> Result<Rul
 
 #[cfg(test)]
 mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
+
     use super::*;
 
     /// Where a snapshot's `-o` may write follows what the name is.
@@ -199,10 +206,8 @@ mod tests {
         std::fs::write(&log, "").unwrap();
         std::fs::write(elsewhere.path().join("existing"), "kept").unwrap();
         let missing = elsewhere.path().join("not-yet");
-        let writes = Writes {
-            dirs: vec![allowed.path().to_path_buf(), missing.clone()],
-            files: vec![log.clone()],
-        };
+        let writes =
+            Writes { dirs: vec![allowed.path().to_path_buf(), missing.clone()], files: vec![log.clone()] };
         let (allowed_dir, elsewhere_dir) = (allowed.path().to_path_buf(), elsewhere.path().to_path_buf());
         let outcome = std::thread::spawn(move || {
             let outcome = restrict_writes(&writes);

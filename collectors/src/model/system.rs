@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Which privileges the process holds, read after netlens dropped the ones it no
 /// longer needs (see the README's privileges table).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[expect(clippy::struct_excessive_bools, reason = "independent facts of the export schema, each a yes or no")]
 pub struct Privileges {
     /// `CAP_NET_RAW` is effective: packet capture and raw ICMP.
     pub net_raw: bool,
