@@ -1,7 +1,8 @@
 //! Least privilege after set-up: once the namespace is entered and the BPF programs
 //! are loaded, netlens keeps only the capabilities its running sources still use (the
 //! README's privileges table), sets `no_new_privs`, and lets Landlock refuse every
-//! write outside the export directory, the log file and the state directory.
+//! write outside the export directory, the log file and the state directory — in the
+//! runs that do not read other processes' `/proc/PID/fd`, which Landlock forbids.
 //!
 //! Capabilities, `no_new_privs` and a Landlock domain all belong to each thread, and a
 //! new thread copies its creator's. So [`secure`] runs in the main thread before any
@@ -16,6 +17,8 @@ mod sandbox;
 pub use capabilities::{Held, Needs};
 pub use rustix::thread::CapabilitySet;
 pub use sandbox::{Outcome, Writes, restrict_writes};
+
+use netlens_collectors::model::Landlock;
 
 use crate::cli::Command;
 use crate::config::Settings;
@@ -104,8 +107,23 @@ pub fn secure(
     settings: &Settings,
     extra: CapabilitySet,
 ) -> anyhow::Result<Secured> {
-    let held = capabilities::drop_to(needs(command, settings), extra)?;
-    let sandbox = restrict_writes(&writes(command, settings));
+    let needs = needs(command, settings);
+    let held = capabilities::drop_to(needs, extra)?;
+    let sandbox = if needs.process_owners {
+        // Landlock forbids every ptrace-mode access to a process outside the domain,
+        // and reading /proc/PID/fd is one (checked on Linux 6.18: with the ruleset on,
+        // no socket of another process had an owner, with root and CAP_SYS_PTRACE).
+        // Socket owners are the TUI's and the snapshot's purpose; the restriction
+        // waits until the owner search runs in a process of its own.
+        Outcome {
+            state: Landlock::Skipped,
+            detail: "landlock not applied: it would refuse the /proc/PID/fd reads that find socket owners \
+                     (Landlock counts them as ptrace of a process outside its domain)"
+                .to_owned(),
+        }
+    } else {
+        restrict_writes(&writes(command, settings))
+    };
     netlens_collectors::system::set_landlock(sandbox.state);
     Ok(Secured { held, sandbox })
 }

@@ -563,6 +563,7 @@ fn access(doc: &mut Doc, privileges: &Privileges, theme: &Theme) {
         Landlock::Partial => ("landlock partial".to_owned(), theme.warn()),
         Landlock::Failed => ("landlock failed".to_owned(), theme.warn()),
         Landlock::Unsupported => ("no landlock (kernel)".to_owned(), theme.muted()),
+        Landlock::Skipped => ("no landlock (owner search)".to_owned(), theme.muted()),
         Landlock::NotApplied => ("no landlock".to_owned(), theme.muted()),
     });
     doc.line(sandbox);
