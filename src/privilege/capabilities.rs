@@ -180,8 +180,10 @@ fn decide(needs: Needs, extra: CapabilitySet, before: CapabilitySets) -> (Capabi
     keep(&mut kept, extra, "BPF attribution");
     debug_assert!(KEPT_AT_MOST.union(extra).contains(kept), "an undocumented capability kept");
     // Where the rule depends on the kernel version, try the operation with what is
-    // kept so far, then with one more capability.
-    if needs.marks {
+    // kept so far, then with one more capability — only when there is one to add.
+    let addable =
+        |kept: CapabilitySet, set: CapabilitySet| !set.intersection(held).difference(kept).is_empty();
+    if needs.marks && addable(kept, CapabilitySet::NET_RAW | CapabilitySet::NET_ADMIN) {
         for more in [CapabilitySet::empty(), CapabilitySet::NET_RAW, CapabilitySet::NET_ADMIN] {
             if works_with(before, kept | more.intersection(held), set_mark) {
                 keep(&mut kept, more, "probes with mark= (SO_MARK)");
@@ -189,10 +191,16 @@ fn decide(needs: Needs, extra: CapabilitySet, before: CapabilitySets) -> (Capabi
             }
         }
     }
-    if needs.bound_probes && !works_with(before, kept, bind_to_device) {
+    if needs.bound_probes
+        && addable(kept, CapabilitySet::NET_RAW)
+        && !works_with(before, kept, bind_to_device)
+    {
         keep(&mut kept, CapabilitySet::NET_RAW, "probes with via= (SO_BINDTODEVICE on this kernel)");
     }
-    if needs.destroy_events && !works_with(before, kept, join_destroy_groups) {
+    if needs.destroy_events
+        && addable(kept, CapabilitySet::NET_ADMIN)
+        && !works_with(before, kept, join_destroy_groups)
+    {
         keep(&mut kept, CapabilitySet::NET_ADMIN, "sock_diag destroy events (this kernel reserves them)");
     }
     (kept, reasons)
@@ -276,6 +284,33 @@ mod tests {
         let (kept, reasons) = decide(all, CapabilitySet::BPF, sets(CapabilitySet::empty()));
         assert_eq!(kept, CapabilitySet::empty());
         assert!(reasons.is_empty(), "{reasons:?}");
+    }
+
+    /// The trials ask this kernel (Linux 6.x): a mark needs only `CAP_NET_RAW`, binding
+    /// a fresh socket to an interface and joining the destroy groups need nothing. Run
+    /// in a thread of its own, as the trials change the calling thread's effective set
+    /// for a moment; skipped where this test does not hold the capabilities.
+    #[test]
+    fn trials_ask_the_kernel() {
+        std::thread::spawn(|| {
+            let before = rustix::thread::capabilities(None).unwrap_or_else(|e| panic!("{e}"));
+            if !before.permitted.contains(CapabilitySet::NET_RAW | CapabilitySet::NET_ADMIN) {
+                assert!(
+                    std::env::var("NETLENS_REQUIRE_NETNS").as_deref() != Ok("1"),
+                    "needs CAP_NET_RAW and CAP_NET_ADMIN, and NETLENS_REQUIRE_NETNS=1 forbids skipping"
+                );
+                eprintln!("skipping: needs CAP_NET_RAW and CAP_NET_ADMIN");
+                return;
+            }
+            let needs = Needs { marks: true, bound_probes: true, destroy_events: true, ..Needs::default() };
+            let (kept, reasons) = decide(needs, CapabilitySet::empty(), before);
+            assert_eq!(kept, CapabilitySet::NET_RAW, "{reasons:?}");
+            assert_eq!(reasons, ["cap_net_raw: probes with mark= (SO_MARK)"]);
+            let after = rustix::thread::capabilities(None).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(after, before, "the trials restore the effective set");
+        })
+        .join()
+        .unwrap_or_else(|_| panic!("the trial thread panicked"));
     }
 
     /// A `trace` or `config` run needs nothing: everything held is dropped.
