@@ -101,8 +101,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // thread starts after the drop.
     let log_file = logging::open(&settings.log_file);
     // BPF attribution: load the programs HERE, synchronously in this thread, and add
-    // to `extra_kept` whatever they still need once loaded (nothing on Linux 6.18:
-    // ring buffer reads, map reads and detaching by closing need no capability).
+    // to `extra_kept` whatever they still need once loaded. Measured on Linux 6.18
+    // with kernel.unprivileged_bpf_disabled=2: map reads through an fd opened before
+    // the drop work with no capability (as do ring buffer reads through mmap and
+    // epoll, and detaching by closing); older kernels checked the sysctl on every
+    // bpf() call, and there CAP_BPF would have to stay.
     let extra_kept = privilege::CapabilitySet::empty();
     // End of set-up: keep only what the sources still use, set no_new_privs, and
     // restrict writes with Landlock. Every thread started below holds exactly this.
