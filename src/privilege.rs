@@ -127,3 +127,72 @@ pub fn secure(
     netlens_collectors::system::set_landlock(sandbox.state);
     Ok(Secured { held, sandbox })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    /// The needs of `netlens ARGS…` with an empty config file (not the user's).
+    fn needs_of(args: &[&str]) -> Needs {
+        let config = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+        let config_path = config.path().display().to_string();
+        let mut full = vec!["netlens", "--config", config_path.as_str()];
+        full.extend_from_slice(args);
+        let cli = Cli::try_parse_from(full).unwrap_or_else(|e| panic!("{e}"));
+        let settings = Settings::resolve(&cli).unwrap_or_else(|e| panic!("{e}"));
+        needs(cli.command.as_ref(), &settings)
+    }
+
+    /// Each command keeps what it uses: the TUI everything a target added later may
+    /// need, `snapshot` its configured targets' needs, `path` only its targets', and
+    /// `trace` and the demo nothing.
+    #[test]
+    fn needs_follow_the_command() {
+        let everything = Needs {
+            capture: true,
+            icmp_probes: true,
+            marks: true,
+            bound_probes: true,
+            process_owners: true,
+            destroy_events: true,
+        };
+        assert_eq!(needs_of(&[]), everything);
+        assert_eq!(needs_of(&["--demo"]), Needs::default());
+        assert_eq!(needs_of(&["trace", "example.org"]), Needs::default());
+        assert_eq!(
+            needs_of(&["path", "10.0.0.1,mark=3", "10.0.0.2,via=lo,probe=icmp"]),
+            Needs { icmp_probes: true, marks: true, bound_probes: true, ..Needs::default() }
+        );
+        assert_eq!(needs_of(&["path", "10.0.0.1:80"]), Needs::default());
+        assert_eq!(
+            needs_of(&["--target", "10.0.0.1,probe=icmp", "snapshot"]),
+            Needs {
+                capture: true,
+                icmp_probes: true,
+                process_owners: true,
+                destroy_events: true,
+                ..Needs::default()
+            }
+        );
+    }
+
+    /// Writes stay allowed in the state directory and the log file always, the export
+    /// directory for the TUI, and where `-o` leads for a snapshot.
+    #[test]
+    fn writes_follow_the_command() {
+        let cli =
+            Cli::try_parse_from(["netlens", "--export-dir", "/srv/exports", "--log", "/var/log/nl.log"])
+                .unwrap_or_else(|e| panic!("{e}"));
+        let settings = Settings::resolve(&cli).unwrap_or_else(|e| panic!("{e}"));
+        let tui = writes(None, &settings);
+        assert!(tui.dirs.contains(&std::path::PathBuf::from("/srv/exports")), "{tui:?}");
+        assert!(tui.files.contains(&std::path::PathBuf::from("/var/log/nl.log")), "{tui:?}");
+        assert!(tui.files.contains(&std::path::PathBuf::from("/dev/tty")), "{tui:?}");
+        let trace = Cli::try_parse_from(["netlens", "trace", "x"]).unwrap_or_else(|e| panic!("{e}"));
+        let only_log = writes(trace.command.as_ref(), &settings);
+        assert!(!only_log.dirs.contains(&std::path::PathBuf::from("/srv/exports")), "{only_log:?}");
+    }
+}
