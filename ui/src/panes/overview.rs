@@ -10,14 +10,15 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use netlens_collectors::model::{
-    AddressFamily, Landlock, PathState, PathStatus, Privileges, ProcessInfo, Route, SourceId, SourceState,
-    Timestamp,
+    AddressFamily, PathState, PathStatus, ProcessInfo, Route, SourceId, SourceState, Timestamp,
 };
 use netlens_collectors::{ConnectionEntry, Store};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
+
+mod access;
 
 use super::addresses::addresses_by_interest;
 use super::path_text::{pending_text, reason_text};
@@ -505,7 +506,7 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
             (format!(" of {}", Memory(system.memory_total_bytes)), theme.muted()),
         ]);
     }
-    access(&mut doc, &host.privileges, theme);
+    access::lines(&mut doc, &host.privileges, theme);
     let mut first = true;
     for source in store.sources() {
         let (dot, style) = match source.status {
@@ -530,43 +531,6 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
         doc.line([label("updated"), (crate::format::Ago { at: updated, now }.to_string(), theme.muted())]);
     }
     doc
-}
-
-/// What netlens holds after its drop, on two lines: root and each effective
-/// capability (`root · net_raw sys_ptrace`), then `no_new_privs` and the Landlock
-/// state (`no_new_privs · landlock`).
-fn access(doc: &mut Doc, privileges: &Privileges, theme: &Theme) {
-    let label = |text: &str| (format!("{text:<LABEL$}"), theme.muted());
-    let separator = || (" · ".to_owned(), theme.muted());
-    let mut held = vec![label("access")];
-    if privileges.root {
-        held.extend([("root".to_owned(), theme.text()), separator()]);
-    }
-    if privileges.capabilities.is_empty() {
-        held.push(("no capabilities".to_owned(), theme.warn()));
-    } else {
-        let names: Vec<&str> =
-            privileges.capabilities.iter().map(|name| name.strip_prefix("cap_").unwrap_or(name)).collect();
-        held.push((names.join(" "), theme.ok()));
-    }
-    // Packet capture (UDP rates, the DNS log) is what a missing capability costs most.
-    if !privileges.net_raw {
-        held.extend([separator(), ("no net_raw".to_owned(), theme.warn())]);
-    }
-    doc.line(held);
-    let mut sandbox = vec![label("sandbox")];
-    if privileges.no_new_privs {
-        sandbox.extend([("no_new_privs".to_owned(), theme.ok()), separator()]);
-    }
-    sandbox.push(match privileges.landlock {
-        Landlock::Enforced => ("landlock".to_owned(), theme.ok()),
-        Landlock::Partial => ("landlock partial".to_owned(), theme.warn()),
-        Landlock::Failed => ("landlock failed".to_owned(), theme.warn()),
-        Landlock::Unsupported => ("no landlock (kernel)".to_owned(), theme.muted()),
-        Landlock::Skipped => ("no landlock (owner search)".to_owned(), theme.muted()),
-        Landlock::NotApplied => ("no landlock".to_owned(), theme.muted()),
-    });
-    doc.line(sandbox);
 }
 
 /// The newest timeline entries that fit.
