@@ -75,6 +75,8 @@ fn targets(targets: &[netlens_collectors::paths::target::Target]) -> Needs {
 /// Where `command` may write after set-up: the log file and the state directory
 /// always, the export directory for the TUI, the `-o` file for a snapshot, and the
 /// terminal device (crossterm reopens `/dev/tty` when standard input is not one).
+/// The TUI and `snapshot` skip Landlock today (see [`secure`]); their rules are kept
+/// ready for when the owner search runs outside the Landlock domain, and tested.
 #[must_use]
 pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
     let mut writes = Writes::default();
