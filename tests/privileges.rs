@@ -189,10 +189,10 @@ fn tui_threads_hold_only_the_documented_set_and_export_still_writes() {
     let mut session =
         PtySession::spawn(home.path(), &["--netns", netns.name(), "--export-dir", &export_arg], 160, 48);
     let expected = expected();
-    // The Overview's access line: what is held after the drop.
+    // The Overview's privilege lines: what is held after the drop.
     let shown: Vec<&str> = expected.iter().map(|name| name.trim_start_matches("cap_")).collect();
-    let access = format!("root · {}", shown.join(" "));
-    session.wait_for(&[access.as_str(), "sandbox  no_new_privs · no landlock (owner search)"], WAIT);
+    let caps = format!("caps     {}", shown.join(" "));
+    session.wait_for(&[caps.as_str(), "access   root · no_new_privs · landlock skipped"], WAIT);
     let running = wait_for_threads(session.pid(), 4);
     assert_every_thread(session.pid(), mask(&expected), Some(mask(&expected)), &running);
 

@@ -6,39 +6,40 @@ use super::LABEL;
 use crate::theme::Theme;
 use crate::widgets::text::Doc;
 
-/// What netlens holds after its drop, on two lines: root and each effective
-/// capability (`root · net_raw sys_ptrace`), then `no_new_privs` and the Landlock
-/// state (`no_new_privs · landlock`).
+/// What netlens holds after its drop, on two lines: each effective capability
+/// (`caps     net_raw sys_ptrace`), then who it runs as, `no_new_privs` and the
+/// Landlock state (`access   root · no_new_privs · landlock`).
 pub(super) fn lines(doc: &mut Doc, privileges: &Privileges, theme: &Theme) {
     let label = |text: &str| (format!("{text:<LABEL$}"), theme.muted());
     let separator = || (" · ".to_owned(), theme.muted());
-    let mut held = vec![label("access")];
-    if privileges.root {
-        held.extend([("root".to_owned(), theme.text()), separator()]);
-    }
+    let mut caps = vec![label("caps")];
     if privileges.capabilities.is_empty() {
-        held.push(("no capabilities".to_owned(), theme.warn()));
+        caps.push(("none".to_owned(), theme.muted()));
     } else {
         let names: Vec<&str> =
             privileges.capabilities.iter().map(|name| name.strip_prefix("cap_").unwrap_or(name)).collect();
-        held.push((names.join(" "), theme.ok()));
+        caps.push((names.join(" "), theme.ok()));
     }
     // Packet capture (UDP rates, the DNS log) is what a missing capability costs most.
     if !privileges.net_raw {
-        held.extend([separator(), ("no net_raw".to_owned(), theme.warn())]);
+        caps.extend([separator(), ("no net_raw".to_owned(), theme.warn())]);
     }
-    doc.line(held);
-    let mut sandbox = vec![label("sandbox")];
+    doc.line(caps);
+    let user = if privileges.root { "root" } else { "user" };
+    let mut access = vec![label("access"), (user.to_owned(), theme.text())];
     if privileges.no_new_privs {
-        sandbox.extend([("no_new_privs".to_owned(), theme.ok()), separator()]);
+        access.extend([separator(), ("no_new_privs".to_owned(), theme.ok())]);
     }
-    sandbox.push(match privileges.landlock {
-        Landlock::Enforced => ("landlock".to_owned(), theme.ok()),
-        Landlock::Partial => ("landlock partial".to_owned(), theme.warn()),
-        Landlock::Failed => ("landlock failed".to_owned(), theme.warn()),
-        Landlock::Unsupported => ("no landlock (kernel)".to_owned(), theme.muted()),
-        Landlock::Skipped => ("no landlock (owner search)".to_owned(), theme.muted()),
-        Landlock::NotApplied => ("no landlock".to_owned(), theme.muted()),
-    });
-    doc.line(sandbox);
+    let landlock = match privileges.landlock {
+        Landlock::Enforced => Some(("landlock".to_owned(), theme.ok())),
+        Landlock::Partial => Some(("landlock partial".to_owned(), theme.warn())),
+        Landlock::Failed => Some(("landlock failed".to_owned(), theme.warn())),
+        Landlock::Skipped => Some(("landlock skipped".to_owned(), theme.muted())),
+        Landlock::Unsupported => Some(("no landlock".to_owned(), theme.muted())),
+        Landlock::NotApplied => None,
+    };
+    if let Some(landlock) = landlock {
+        access.extend([separator(), landlock]);
+    }
+    doc.line(access);
 }
