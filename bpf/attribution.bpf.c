@@ -41,7 +41,7 @@
 struct event {
 	__u64 cookie;      // bpf_get_socket_cookie: sock_diag's cookie for this socket
 	__u64 cgroup_id;   // the actor's cgroup v2 id (the cgroup directory's inode)
-	__u64 at_ns;       // CLOCK_MONOTONIC
+	__u64 at_ns;       // CLOCK_BOOTTIME: comparable with a process start time
 	__u32 tgid;        // the process id
 	__u32 tid;         // the thread id
 	__u32 uid;
@@ -114,7 +114,7 @@ static __always_inline void fill_actor(struct event *e)
 	e->tid = (__u32)pid_tgid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->at_ns = bpf_ktime_get_ns();
+	e->at_ns = bpf_ktime_get_boot_ns();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
