@@ -91,6 +91,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         output::check(&output::Output::from_arg(output.as_os_str()))
             .map_err(|error| usage(error.to_string()))?;
     }
+    // The cgroup v2 root is opened before `--netns` remounts /sys over its mount point.
+    let cgroup_root = collect::wants_attribution(&settings, cli.command.as_ref()).then(collect::find_cgroup_root);
     if let Some(name) = &settings.netns {
         netns::enter(name).map_err(|error| usage(error.to_string()))?;
     }
@@ -107,6 +109,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), netns = ?settings.netns, "netlens starting");
+    // BPF attribution: loaded and attached synchronously, while still privileged and
+    // in the monitored namespace, before the runtime's threads exist.
+    collect::load_attribution(cgroup_root);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

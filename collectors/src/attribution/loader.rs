@@ -2,9 +2,13 @@
 //!
 //! Links are owned by file descriptors (`bpf_link_create`), never pinned: when
 //! netlens exits, panics or is killed, the kernel closes its descriptors and the
-//! programs detach. Programs attach with `BPF_F_ALLOW_MULTI`, so two netlens
+//! programs detach. A cgroup link always attaches in multi mode (the kernel takes
+//! no flags for it: passing `BPF_F_ALLOW_MULTI` is `EINVAL`), so two netlens
 //! processes (or parallel tests) can attach at once and neither displaces the other
-//! nor another tool's programs.
+//! nor another tool's programs. aya uses links on every kernel that can run these
+//! programs (ring buffers need Linux 5.8; links came in 5.7), hence
+//! [`CgroupAttachMode::Single`] below: it is the flags-zero link attach, not
+//! exclusivity.
 
 use std::fmt;
 
@@ -20,6 +24,9 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!("../../../bpf/attribution.bpf
 
 /// The sock_addr programs, by name in the object.
 const SOCK_ADDR_PROGRAMS: [&str; 4] = ["netlens_connect4", "netlens_connect6", "netlens_sendmsg4", "netlens_sendmsg6"];
+
+/// Flags zero: what a cgroup link requires (it is multi-attach by nature).
+const LINK_MODE: CgroupAttachMode = CgroupAttachMode::Single;
 
 /// The DNS egress program.
 const EGRESS_PROGRAM: &str = "netlens_egress";
@@ -79,6 +86,10 @@ fn program_error(program: &str, error: ProgramError) -> LoadError {
                 detail: if last.is_empty() { io_error.to_string() } else { format!("{io_error} ({last})") },
             }
         }
+        ProgramError::SyscallError(syscall) => LoadError::Rejected {
+            program: program.to_owned(),
+            detail: format!("{}: {}", syscall.call, syscall.io_error),
+        },
         _ => LoadError::Rejected { program: program.to_owned(), detail: error.to_string() },
     }
 }
@@ -102,7 +113,7 @@ pub fn load_and_attach(root: &CgroupRoot, netns_cookie: u64) -> Result<Loaded, L
             .try_into()
             .map_err(|error| program_error(name, error))?;
         program.load().map_err(|error| program_error(name, error))?;
-        program.attach(&root.fd, CgroupAttachMode::AllowMultiple).map_err(|error| program_error(name, error))?;
+        program.attach(&root.fd, LINK_MODE).map_err(|error| program_error(name, error))?;
     }
     let egress: &mut CgroupSkb = ebpf
         .program_mut(EGRESS_PROGRAM)
@@ -111,7 +122,7 @@ pub fn load_and_attach(root: &CgroupRoot, netns_cookie: u64) -> Result<Loaded, L
         .map_err(|error| program_error(EGRESS_PROGRAM, error))?;
     egress.load().map_err(|error| program_error(EGRESS_PROGRAM, error))?;
     egress
-        .attach(&root.fd, CgroupSkbAttachType::Egress, CgroupAttachMode::AllowMultiple)
+        .attach(&root.fd, CgroupSkbAttachType::Egress, LINK_MODE)
         .map_err(|error| program_error(EGRESS_PROGRAM, error))?;
     let ring = ebpf
         .take_map("events")

@@ -96,13 +96,22 @@ mod runtime {
 
     /// The loaded programs and their owner book. Clones share one.
     #[derive(Clone)]
-    pub struct Attribution {
+    pub struct BpfAttribution {
         shared: Arc<Shared>,
     }
 
-    impl std::fmt::Debug for Attribution {
+    /// Two handles are equal when they share the same loaded programs.
+    impl PartialEq for BpfAttribution {
+        fn eq(&self, other: &Self) -> bool {
+            Arc::ptr_eq(&self.shared, &other.shared)
+        }
+    }
+
+    impl Eq for BpfAttribution {}
+
+    impl std::fmt::Debug for BpfAttribution {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("Attribution").field("root", &self.shared.root).finish_non_exhaustive()
+            f.debug_struct("BpfAttribution").field("root", &self.shared.root).finish_non_exhaustive()
         }
     }
 
@@ -110,7 +119,7 @@ mod runtime {
     #[derive(Debug, Clone)]
     pub enum Availability {
         /// Programs attached.
-        Attached(Attribution),
+        Attached(BpfAttribution),
         /// Not loaded; the sentence says why and that `/proc` is used.
         Unavailable(String),
     }
@@ -118,7 +127,7 @@ mod runtime {
     impl Availability {
         /// The handle, when attached.
         #[must_use]
-        pub fn attribution(&self) -> Option<Attribution> {
+        pub fn attribution(&self) -> Option<BpfAttribution> {
             match self {
                 Self::Attached(attribution) => Some(attribution.clone()),
                 Self::Unavailable(_) => None,
@@ -142,7 +151,7 @@ mod runtime {
 
     /// The installed handle, when programs are attached.
     #[must_use]
-    pub fn installed_attribution() -> Option<Attribution> {
+    pub fn installed_attribution() -> Option<BpfAttribution> {
         installed().and_then(Availability::attribution)
     }
 
@@ -165,7 +174,7 @@ mod runtime {
             }
         };
         match loader::load_and_attach(&root, cookie) {
-            Ok(loaded) => match Attribution::new(loaded, root) {
+            Ok(loaded) => match BpfAttribution::new(loaded, root) {
                 Ok(attribution) => Availability::Attached(attribution),
                 Err(error) => Availability::Unavailable(format!("{error}; owners come from /proc")),
             },
@@ -183,7 +192,7 @@ mod runtime {
         (now.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(now.tv_nsec as u64)
     }
 
-    impl Attribution {
+    impl BpfAttribution {
         fn new(loaded: Loaded, root: CgroupRoot) -> std::io::Result<Self> {
             let Loaded { ebpf, ring, counters } = loaded;
             let ring_fd = ring.as_fd().try_clone_to_owned()?;

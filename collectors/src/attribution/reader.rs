@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::{Attribution, Availability};
+use super::{BpfAttribution, Availability};
 use crate::model::{SourceId, SourceState};
 use crate::source::{EventSink, Source, SourceError};
 
@@ -34,7 +34,7 @@ impl AttributionSource {
 }
 
 /// The status while attached.
-fn attached(attribution: &Attribution, lost: u64) -> (SourceState, String) {
+fn attached(attribution: &BpfAttribution, lost: u64) -> (SourceState, String) {
     let base = format!(
         "BPF: connect, sendmsg and DNS egress hooks on the cgroup v2 root {}; owners recorded as processes act",
         attribution.root().display()
