@@ -1,5 +1,17 @@
 //! One record of the BPF ring, parsed from its bytes (`struct event` in
-//! `bpf/attribution.bpf.c`; the layout is fixed there and mirrored here).
+//! `bpf/attribution.bpf.c`; the layout is fixed there and mirrored here):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0..8 | cookie |
+//! | 8..16 | cgroup id |
+//! | 16..24 | time (`CLOCK_BOOTTIME` ns) |
+//! | 24..28, 28..32, 32..36 | tgid, tid, uid |
+//! | 36, 37, 38, 39 | kind, family, protocol, padding |
+//! | 40..42, 42..44 | local and remote port (host order) |
+//! | 44..60, 60..76 | local and remote address (network order) |
+//! | 76..92 | thread name, NUL-padded |
+//! | 92..96 | padding to 8-byte alignment |
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -101,7 +113,7 @@ impl Act {
             17 => Protocol::Udp,
             _ => return None,
         };
-        let comm = &bytes[80..96];
+        let comm = &bytes[76..92];
         let end = comm.iter().position(|&byte| byte == 0).unwrap_or(comm.len());
         Some(Self {
             cookie: u64_at(bytes, 0),
@@ -139,7 +151,7 @@ mod tests {
         bytes[42..44].copy_from_slice(&53u16.to_ne_bytes());
         bytes[44..48].copy_from_slice(&[127, 0, 0, 1]);
         bytes[60..64].copy_from_slice(&[127, 0, 0, 53]);
-        bytes[80..86].copy_from_slice(b"getent");
+        bytes[76..82].copy_from_slice(b"getent");
         bytes
     }
 
