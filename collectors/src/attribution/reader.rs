@@ -3,9 +3,10 @@
 //! attribution runs, and how many records a full ring lost.
 //!
 //! The BPF side wakes the reader at most once a millisecond (or when a quarter of
-//! the ring waits); records added silently after a wakeup are folded by one more
-//! drain [`SETTLE`] later, so a record reaches the book within about 2 ms even when
-//! no consumer asks — and consumers drain before every join anyway.
+//! the ring waits); when no wakeup follows within [`SETTLE`], one more drain folds
+//! the records added silently since, so a record reaches the book within a few
+//! milliseconds even when no consumer asks — and consumers drain before every join
+//! anyway. At rest nothing wakes: the timer runs only after a wakeup.
 
 use std::time::Duration;
 
@@ -16,8 +17,9 @@ use super::{BpfAttribution, Availability};
 use crate::model::{SourceId, SourceState};
 use crate::source::{EventSink, Source, SourceError};
 
-/// After a wakeup, the ring is drained once more this much later.
-pub const SETTLE: Duration = Duration::from_millis(2);
+/// After a wakeup, the next is awaited this long before the ring is drained anyway
+/// (the BPF side forces a wakeup at most 1 ms after the last one).
+pub const SETTLE: Duration = Duration::from_millis(1);
 
 /// The attribution source; see the module documentation.
 #[derive(Debug, Clone)]
@@ -83,8 +85,24 @@ impl Source for AttributionSource {
             guard.clear_ready();
             drop(guard);
             attribution.drain();
-            tokio::time::sleep(SETTLE).await;
-            attribution.drain();
+            // While records keep coming, the BPF side wakes us at least once per
+            // SETTLE; when a wakeup does not come within it, one drain folds what was
+            // added silently since, and the reader sleeps until the next wakeup.
+            loop {
+                match tokio::time::timeout(SETTLE, ring.readable()).await {
+                    Ok(guard) => {
+                        let mut guard =
+                            guard.map_err(|error| SourceError::io("waiting on the BPF ring", error))?;
+                        guard.clear_ready();
+                        drop(guard);
+                        attribution.drain();
+                    }
+                    Err(_) => {
+                        attribution.drain();
+                        break;
+                    }
+                }
+            }
             let now = attribution.lost();
             if now != lost {
                 lost = now;
