@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.spawn(async move { while rx.recv().await.is_some() {} });
     // Let the reader register, then forget what came before.
     std::thread::sleep(Duration::from_millis(100));
-    bpf.take_delay();
+    let _before = bpf.take_delay();
 
     let per_tick = (rate * TICK.as_micros() as u64 / 1_000_000).max(1);
     let start = Instant::now();

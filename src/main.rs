@@ -92,7 +92,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .map_err(|error| usage(error.to_string()))?;
     }
     // The cgroup v2 root is opened before `--netns` remounts /sys over its mount point.
-    let cgroup_root = collect::wants_attribution(&settings, cli.command.as_ref()).then(collect::find_cgroup_root);
+    let cgroup_root =
+        collect::wants_attribution(&settings, cli.command.as_ref()).then(collect::find_cgroup_root);
     if let Some(name) = &settings.netns {
         netns::enter(name).map_err(|error| usage(error.to_string()))?;
     }

@@ -236,7 +236,9 @@ fn getent_queries_carry_the_process_that_asked() {
             queries
                 .iter()
                 .filter(|query| {
-                    query["name"].as_str().is_some_and(|name| name.starts_with("host") && name.ends_with(".example.test"))
+                    query["name"]
+                        .as_str()
+                        .is_some_and(|name| name.starts_with("host") && name.ends_with(".example.test"))
                 })
                 .collect()
         })
@@ -291,14 +293,20 @@ fn short_tcp_connections_carry_their_process() {
         .map(|connections| {
             connections
                 .iter()
-                .filter(|c| c["protocol"] == "tcp" && c["remote"] == "127.0.0.1:53" && c["local"] != "127.0.0.1:53")
+                .filter(|c| {
+                    c["protocol"] == "tcp" && c["remote"] == "127.0.0.1:53" && c["local"] != "127.0.0.1:53"
+                })
                 .collect()
         })
         .unwrap_or_default();
     assert!(clients.len() >= 198, "only {} of 200 connections were seen", clients.len());
     let carried = clients
         .iter()
-        .filter(|c| c["pid"].as_u64() == Some(u64::from(client_pid)) && c["process"] == "bash" && c["attribution"] == "bpf")
+        .filter(|c| {
+            c["pid"].as_u64() == Some(u64::from(client_pid))
+                && c["process"] == "bash"
+                && c["attribution"] == "bpf"
+        })
         .count();
     eprintln!("{carried} of 200 connections carry their process ({} seen)", clients.len());
     assert!(carried * 100 >= 200 * 99, "{carried} of 200 connections carry their process");
@@ -324,8 +332,15 @@ fn sigkill_leaves_no_program_attached_and_two_netlens_attach_at_once() {
     let first_programs = wait_attached(first.0.id());
     let second_programs = wait_attached(second.0.id());
     let attached = attached_at(&root);
-    assert!(first_programs.is_subset(&attached), "{first_programs:?} not all attached at {}: {attached:?}", root.display());
-    assert!(second_programs.is_subset(&attached), "the second netlens's {second_programs:?} not attached: {attached:?}");
+    assert!(
+        first_programs.is_subset(&attached),
+        "{first_programs:?} not all attached at {}: {attached:?}",
+        root.display()
+    );
+    assert!(
+        second_programs.is_subset(&attached),
+        "the second netlens's {second_programs:?} not attached: {attached:?}"
+    );
 
     first.0.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}"));
     first.0.wait().unwrap_or_else(|e| panic!("{e}"));
@@ -334,10 +349,17 @@ fn sigkill_leaves_no_program_attached_and_two_netlens_attach_at_once() {
     loop {
         let attached = attached_at(&root);
         if first_programs.is_disjoint(&attached) {
-            assert!(second_programs.is_subset(&attached), "killing one netlens detached the other's programs");
+            assert!(
+                second_programs.is_subset(&attached),
+                "killing one netlens detached the other's programs"
+            );
             break;
         }
-        assert!(Instant::now() < deadline, "still attached after SIGKILL: {:?}", first_programs.intersection(&attached));
+        assert!(
+            Instant::now() < deadline,
+            "still attached after SIGKILL: {:?}",
+            first_programs.intersection(&attached)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     second.0.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}"));
@@ -386,7 +408,9 @@ fn unprivileged_netlens_says_so_and_owners_come_from_proc() {
     let held = snapshot["connections"]
         .as_array()
         .and_then(|connections| {
-            connections.iter().find(|c| c["protocol"] == "tcp" && c["remote"] == "127.0.0.1:53" && c["state"] == "established")
+            connections.iter().find(|c| {
+                c["protocol"] == "tcp" && c["remote"] == "127.0.0.1:53" && c["state"] == "established"
+            })
         })
         .unwrap_or_else(|| panic!("the held connection is missing: {}", snapshot["connections"]));
     assert_eq!(held["pid"].as_u64(), Some(u64::from(holder.0.id())), "{held}");

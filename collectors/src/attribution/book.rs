@@ -70,7 +70,8 @@ impl OwnerBook {
                 if self.names.len() > 4096 {
                     self.names.clear();
                 }
-                let comm = self.names.entry(act.comm).or_insert_with_key(|name| Arc::from(name.as_str())).clone();
+                let comm =
+                    self.names.entry(act.comm).or_insert_with_key(|name| Arc::from(name.as_str())).clone();
                 let owner = BpfOwner {
                     pid: act.tgid,
                     tid: act.tid,

@@ -45,8 +45,15 @@ impl CgroupRoot {
                  mount one with `mount -t cgroup2 none /sys/fs/cgroup`",
             )
         })?;
-        let fd = openat(rustix::fs::CWD, &path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|error| io::Error::new(io::Error::from(error).kind(), format!("opening {}: {error}", path.display())))?;
+        let fd = openat(
+            rustix::fs::CWD,
+            &path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|error| {
+            io::Error::new(io::Error::from(error).kind(), format!("opening {}: {error}", path.display()))
+        })?;
         Ok(Self { path, fd })
     }
 }

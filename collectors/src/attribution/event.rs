@@ -187,7 +187,8 @@ mod tests {
     #[test]
     fn ipv6_uses_all_sixteen_bytes() {
         let mut bytes = record(1, AF_INET6, 6);
-        bytes[60..76].copy_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().map(|a| a.octets()).unwrap_or_default());
+        bytes[60..76]
+            .copy_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().map(|a| a.octets()).unwrap_or_default());
         let act = Act::parse(&bytes).map(|act| act.remote.ip());
         assert_eq!(act, "2001:db8::1".parse().ok());
     }

@@ -22,8 +22,9 @@ use super::cgroup::CgroupRoot;
 /// so building netlens needs no clang.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../../../bpf/attribution.bpf.o");
 
-/// The sock_addr programs, by name in the object.
-const SOCK_ADDR_PROGRAMS: [&str; 4] = ["netlens_connect4", "netlens_connect6", "netlens_sendmsg4", "netlens_sendmsg6"];
+/// The `sock_addr` programs, by name in the object.
+const SOCK_ADDR_PROGRAMS: [&str; 4] =
+    ["netlens_connect4", "netlens_connect6", "netlens_sendmsg4", "netlens_sendmsg6"];
 
 /// Flags zero: what a cgroup link requires (it is multi-attach by nature).
 const LINK_MODE: CgroupAttachMode = CgroupAttachMode::Single;
@@ -51,7 +52,9 @@ impl fmt::Debug for Loaded {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// No privilege to load or attach.
-    #[error("BPF attribution needs root or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON ({0}); owners come from /proc")]
+    #[error(
+        "BPF attribution needs root or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON ({0}); owners come from /proc"
+    )]
     Permission(String),
     /// The kernel refused a program (the verifier of an older kernel, a missing helper).
     #[error("the kernel rejected BPF program {program}: {detail}; owners come from /proc")]
@@ -70,8 +73,8 @@ fn is_permission(error: &std::io::Error) -> bool {
     matches!(error.raw_os_error(), Some(libc::EPERM | libc::EACCES))
 }
 
-fn program_error(program: &str, error: ProgramError) -> LoadError {
-    match &error {
+fn program_error(program: &str, error: &ProgramError) -> LoadError {
+    match error {
         ProgramError::SyscallError(syscall) if is_permission(&syscall.io_error) => {
             LoadError::Permission(format!("{}: {}", syscall.call, syscall.io_error))
         }
@@ -98,36 +101,41 @@ fn program_error(program: &str, error: ProgramError) -> LoadError {
 /// and attach every program to `root`. Synchronous: runs before the async runtime
 /// (and before capabilities are dropped).
 pub fn load_and_attach(root: &CgroupRoot, netns_cookie: u64) -> Result<Loaded, LoadError> {
-    let mut ebpf = EbpfLoader::new().override_global("netns_cookie", &netns_cookie, true).load(OBJECT).map_err(
-        |error| match &error {
-            EbpfError::MapError(aya::maps::MapError::CreateError { io_error, .. }) if is_permission(io_error) => {
+    let mut ebpf = EbpfLoader::new()
+        .override_global("netns_cookie", &netns_cookie, true)
+        .load(OBJECT)
+        .map_err(|error| match &error {
+            EbpfError::MapError(aya::maps::MapError::CreateError { io_error, .. })
+                if is_permission(io_error) =>
+            {
                 LoadError::Permission(format!("creating maps: {io_error}"))
             }
             _ => LoadError::Other(format!("loading the BPF object: {error}")),
-        },
-    )?;
+        })?;
     for name in SOCK_ADDR_PROGRAMS {
         let program: &mut CgroupSockAddr = ebpf
             .program_mut(name)
             .ok_or_else(|| LoadError::Other(format!("BPF program {name} missing from the object")))?
             .try_into()
-            .map_err(|error| program_error(name, error))?;
-        program.load().map_err(|error| program_error(name, error))?;
-        program.attach(&root.fd, LINK_MODE).map_err(|error| program_error(name, error))?;
+            .map_err(|error| program_error(name, &error))?;
+        program.load().map_err(|error| program_error(name, &error))?;
+        program.attach(&root.fd, LINK_MODE).map_err(|error| program_error(name, &error))?;
     }
     let egress: &mut CgroupSkb = ebpf
         .program_mut(EGRESS_PROGRAM)
         .ok_or_else(|| LoadError::Other(format!("BPF program {EGRESS_PROGRAM} missing from the object")))?
         .try_into()
-        .map_err(|error| program_error(EGRESS_PROGRAM, error))?;
-    egress.load().map_err(|error| program_error(EGRESS_PROGRAM, error))?;
+        .map_err(|error| program_error(EGRESS_PROGRAM, &error))?;
+    egress.load().map_err(|error| program_error(EGRESS_PROGRAM, &error))?;
     egress
         .attach(&root.fd, CgroupSkbAttachType::Egress, LINK_MODE)
-        .map_err(|error| program_error(EGRESS_PROGRAM, error))?;
+        .map_err(|error| program_error(EGRESS_PROGRAM, &error))?;
     let ring = ebpf
         .take_map("events")
         .ok_or_else(|| LoadError::Other("BPF map events missing from the object".to_owned()))
-        .and_then(|map| RingBuf::try_from(map).map_err(|error| LoadError::Other(format!("BPF map events: {error}"))))?;
+        .and_then(|map| {
+            RingBuf::try_from(map).map_err(|error| LoadError::Other(format!("BPF map events: {error}")))
+        })?;
     let counters = ebpf
         .take_map("counters")
         .ok_or_else(|| LoadError::Other("BPF map counters missing from the object".to_owned()))

@@ -228,6 +228,7 @@ mod runtime {
 
         /// Fold every record waiting in the ring into the book; how many. Consumers
         /// call it before they join, so nothing waits for a wakeup.
+        #[expect(clippy::must_use_candidate, reason = "draining is the point; the count is for tests")]
         pub fn drain(&self) -> usize {
             let mut state = self.lock();
             drain_locked(&mut state)
@@ -258,6 +259,7 @@ mod runtime {
         }
 
         /// The owner of the DNS socket bound to `local`, after draining the ring.
+        #[must_use]
         pub fn dns_owner(&self, protocol: Protocol, local: std::net::SocketAddr) -> Option<ActOwner> {
             let cookie = {
                 let mut state = self.lock();
@@ -281,6 +283,7 @@ mod runtime {
         }
 
         /// Delays from the BPF event to the book so far, and reset them.
+        #[must_use]
         pub fn take_delay(&self) -> Delay {
             std::mem::take(&mut self.lock().delay)
         }

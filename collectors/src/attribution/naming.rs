@@ -20,7 +20,10 @@ pub fn cgroup_owner(path: &str) -> Option<String> {
     parts
         .iter()
         .rev()
-        .find(|part| part.ends_with(".service") || part.ends_with(".scope"))
+        .find(|part| {
+            let unit = std::path::Path::new(part);
+            unit.extension().is_some_and(|extension| extension == "service" || extension == "scope")
+        })
         .map(|unit| (*unit).to_owned())
 }
 
@@ -98,7 +101,9 @@ mod tests {
                     "/kubepods.slice/kubepods-burstable.slice/\
                      kubepods-burstable-pod0a1b2c3d_4e5f_6789_abcd_ef0123456789.slice/cri-containerd-{ID}.scope"
                 ),
-                Some("kubernetes pod 0a1b2c3d-4e5f-6789-abcd-ef0123456789, containerd container 3f4e5d6c7b8a"),
+                Some(
+                    "kubernetes pod 0a1b2c3d-4e5f-6789-abcd-ef0123456789, containerd container 3f4e5d6c7b8a",
+                ),
             ),
             (
                 format!("/kubepods/burstable/pod0a1b2c3d-4e5f-6789-abcd-ef0123456789/{ID}"),

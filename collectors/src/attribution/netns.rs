@@ -1,7 +1,10 @@
 //! The cookie of the calling thread's network namespace (`SO_NETNS_COOKIE`, Linux
 //! 5.14): what `bpf_get_netns_cookie` returns in the BPF program for sockets of the
 //! same namespace. No safe crate offers this option, hence the one `unsafe` call.
-#![expect(unsafe_code, reason = "getsockopt(SO_NETNS_COOKIE): no safe wrapper exists in libc, rustix, nix or socket2")]
+#![expect(
+    unsafe_code,
+    reason = "getsockopt(SO_NETNS_COOKIE): no safe wrapper exists in libc, rustix, nix or socket2"
+)]
 
 use std::io;
 use std::os::fd::AsRawFd as _;

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::{BpfAttribution, Availability};
+use super::{Availability, BpfAttribution};
 use crate::model::{SourceId, SourceState};
 use crate::source::{EventSink, Source, SourceError};
 
@@ -46,7 +46,9 @@ fn attached(attribution: &BpfAttribution, lost: u64) -> (SourceState, String) {
     } else {
         (
             SourceState::Degraded,
-            format!("{base}; {lost} records lost to a full ring (a connection storm): those sockets' owners come from /proc"),
+            format!(
+                "{base}; {lost} records lost to a full ring (a connection storm): those sockets' owners come from /proc"
+            ),
         )
     }
 }
@@ -89,19 +91,14 @@ impl Source for AttributionSource {
             // SETTLE; when a wakeup does not come within it, one drain folds what was
             // added silently since, and the reader sleeps until the next wakeup.
             loop {
-                match tokio::time::timeout(SETTLE, ring.readable()).await {
-                    Ok(guard) => {
-                        let mut guard =
-                            guard.map_err(|error| SourceError::io("waiting on the BPF ring", error))?;
-                        guard.clear_ready();
-                        drop(guard);
-                        attribution.drain();
-                    }
-                    Err(_) => {
-                        attribution.drain();
-                        break;
-                    }
-                }
+                let Ok(guard) = tokio::time::timeout(SETTLE, ring.readable()).await else {
+                    attribution.drain();
+                    break;
+                };
+                let mut guard = guard.map_err(|error| SourceError::io("waiting on the BPF ring", error))?;
+                guard.clear_ready();
+                drop(guard);
+                attribution.drain();
             }
             let now = attribution.lost();
             if now != lost {

@@ -175,8 +175,9 @@ impl Source for ConnectionsSource {
     }
 
     async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
-        let mut reader = SocketReader::with_attribution(self.config.proc_root.clone(), self.config.attribution.clone())
-            .map_err(|error| SourceError::io("opening the sock_diag socket", error))?;
+        let mut reader =
+            SocketReader::with_attribution(self.config.proc_root.clone(), self.config.attribution.clone())
+                .map_err(|error| SourceError::io("opening the sock_diag socket", error))?;
         // Destroy notifications are read by a task of their own, so a long dump (or a
         // full event channel) never leaves them queued in the kernel until it overflows.
         let (failed_tx, failed) = tokio::sync::watch::channel(None::<String>);

@@ -3,13 +3,13 @@
 //! netlens, accepted sockets, records a full ring lost). That split is what keeps
 //! 10,000 sockets cheap: the walk's cost is paid only for what BPF missed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::process::cards::{Actor, ProcessCards};
 use super::process::ProcessIndex;
+use super::process::cards::{Actor, ProcessCards};
 use crate::attribution::{ActOwner, BpfAttribution};
 use crate::model::{Attribution, ClosedOwners, ProcessInfo, Socket, SocketOrigin};
 
@@ -89,13 +89,13 @@ impl OwnerJoin {
         }
         let by_inode: HashMap<u64, u32> = joined.owners.iter().copied().collect();
         let mut cgroups: HashMap<u32, Option<Arc<str>>> = HashMap::new();
-        let mut described: HashMap<u32, ()> = joined.processes.iter().map(|process| (process.pid, ())).collect();
+        let mut described: HashSet<u32> = joined.processes.iter().map(|process| process.pid).collect();
         for socket in sockets {
             if let Some(owner) = known.get(&socket.cookie) {
                 if socket.inode != 0 {
                     joined.owners.push((socket.inode, owner.pid));
                 }
-                if described.insert(owner.pid, ()).is_none() {
+                if described.insert(owner.pid) {
                     joined.processes.push(self.cards.actor(actor(owner), now));
                 }
                 let origin = SocketOrigin { attribution: Attribution::Bpf, cgroup: owner.cgroup.clone() };
@@ -118,9 +118,9 @@ fn actor(owner: &ActOwner) -> Actor<'_> {
 pub fn closed_owners(bpf: &BpfAttribution, cards: &mut ProcessCards, sockets: &[Socket]) -> ClosedOwners {
     let now = Instant::now();
     let mut closed = ClosedOwners::default();
-    let mut described: HashMap<u32, ()> = HashMap::new();
+    let mut described: HashSet<u32> = HashSet::new();
     for (cookie, owner) in bpf.owners_of(sockets.iter().map(|socket| socket.cookie)) {
-        if described.insert(owner.pid, ()).is_none() {
+        if described.insert(owner.pid) {
             closed.processes.push(cards.actor(actor(&owner), now));
         }
         let origin = SocketOrigin { attribution: Attribution::Bpf, cgroup: owner.cgroup.clone() };

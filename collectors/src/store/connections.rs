@@ -20,7 +20,8 @@ pub use warnings::ConnectionWarnings;
 use crate::clock::{Mono, Stamp};
 use crate::event::Notice;
 use crate::model::{
-    ClosedOwners, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketOrigin, SocketState, SocketTable,
+    ClosedOwners, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketOrigin, SocketState,
+    SocketTable,
 };
 use warnings::{linkage_warnings, near_fd_limit, raise};
 

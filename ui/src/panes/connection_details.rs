@@ -4,7 +4,9 @@
 //! throughput trends. Two columns on wide screens, one scrolled column on narrow ones.
 
 use netlens_collectors::attribution::cgroup_owner;
-use netlens_collectors::model::{Attribution, ProcessInfo, Protocol, SocketMemory, TcpInfo, TimerKind, Timestamp};
+use netlens_collectors::model::{
+    Attribution, ProcessInfo, Protocol, SocketMemory, TcpInfo, TimerKind, Timestamp,
+};
 use netlens_collectors::{ConnectionEntry, ConnectionLabel, ConnectionWarnings, Store};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;

@@ -85,7 +85,9 @@ impl ProcessCards {
         }
         match self.read(actor.pid, now) {
             // Started after the act: the pid was reused, the actor is gone.
-            Some(card) if card.info.start_time.saturating_mul(1_000_000_000 / TICKS_PER_SECOND) <= actor.at_ns => {
+            Some(card)
+                if card.info.start_time.saturating_mul(1_000_000_000 / TICKS_PER_SECOND) <= actor.at_ns =>
+            {
                 let info = card.info.clone();
                 self.keep(actor.pid, card);
                 info

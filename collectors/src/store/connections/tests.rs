@@ -68,7 +68,14 @@ fn table(sockets: Vec<Socket>) -> SocketTable {
         open_files: Some(12),
         open_files_limit: Some(1024),
     }];
-    SocketTable { sockets, owners, processes, all_owners_visible: true, route_moves: Vec::new(), origins: Vec::new() }
+    SocketTable {
+        sockets,
+        owners,
+        processes,
+        all_owners_visible: true,
+        route_moves: Vec::new(),
+        origins: Vec::new(),
+    }
 }
 
 fn kinds(notices: &[Notice]) -> Vec<TimelineKind> {
