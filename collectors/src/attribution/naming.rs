@@ -57,11 +57,11 @@ fn container(part: &str, parent: Option<&str>) -> Option<String> {
     }
     if is_container_id(part) {
         let runtime = match parent {
-            Some("docker") => "docker",
-            Some(parent) if parent.starts_with("libpod") => "podman",
-            _ => "container",
+            Some("docker") => "docker ",
+            Some(parent) if parent.starts_with("libpod") => "podman ",
+            _ => "",
         };
-        return Some(format!("{runtime} container {}", short(part)));
+        return Some(format!("{runtime}container {}", short(part)));
     }
     None
 }
@@ -70,7 +70,10 @@ fn container(part: &str, parent: Option<&str>) -> Option<String> {
 /// driver), with systemd's underscores back to dashes.
 fn pod(part: &str) -> Option<String> {
     let unit = part.strip_suffix(".slice").unwrap_or(part);
-    let uid = unit.rsplit('-').next().unwrap_or(unit).strip_prefix("pod")?;
+    let uid = match unit.strip_prefix("pod") {
+        Some(uid) => uid,
+        None => &unit[unit.rfind("-pod")? + 4..],
+    };
     (uid.len() >= 32 && uid.bytes().all(|byte| byte.is_ascii_hexdigit() || byte == b'_' || byte == b'-'))
         .then(|| uid.replace('_', "-"))
 }
