@@ -89,6 +89,9 @@ impl OwnerJoin {
         }
         let by_inode: HashMap<u64, u32> = joined.owners.iter().copied().collect();
         let mut cgroups: HashMap<u32, Option<Arc<str>>> = HashMap::new();
+        for process in &joined.processes {
+            cgroups.insert(process.pid, self.cards.cgroup(process));
+        }
         let mut described: HashSet<u32> = joined.processes.iter().map(|process| process.pid).collect();
         for socket in sockets {
             if let Some(owner) = known.get(&socket.cookie) {
@@ -101,7 +104,7 @@ impl OwnerJoin {
                 let origin = SocketOrigin { attribution: Attribution::Bpf, cgroup: owner.cgroup.clone() };
                 joined.origins.push((socket.cookie, origin));
             } else if let Some(&pid) = by_inode.get(&socket.inode) {
-                let cgroup = cgroups.entry(pid).or_insert_with(|| self.cards.cgroup(pid, now)).clone();
+                let cgroup = cgroups.get(&pid).cloned().flatten();
                 joined.origins.push((socket.cookie, SocketOrigin { attribution: Attribution::Proc, cgroup }));
             }
         }

@@ -1,8 +1,8 @@
 //! What netlens shows about a process it did not find by walking `/proc`: one named
 //! by a BPF record (pid, thread name, uid). Its card is read from `/proc/PID` once
 //! and cached; a process that has exited since it acted (or whose pid now names a
-//! younger process) is described from the record alone. Cards also carry the
-//! process's cgroup (`/proc/PID/cgroup`), for owners found by the walk.
+//! younger process) is described from the record alone. For owners the walk found,
+//! the process's cgroup is read from `/proc/PID/cgroup` (BPF records carry theirs).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -27,7 +27,6 @@ const TICKS_PER_SECOND: u64 = 100;
 #[derive(Debug, Clone)]
 struct Card {
     info: ProcessInfo,
-    cgroup: Option<Arc<str>>,
     checked: Instant,
 }
 
@@ -37,6 +36,8 @@ pub struct ProcessCards {
     proc_root: PathBuf,
     root: Option<OwnedFd>,
     cards: HashMap<u32, Card>,
+    /// Cgroups of `/proc`-found owners, by (pid, start time).
+    cgroups: HashMap<(u32, u64), Option<Arc<str>>>,
     users: UserNames,
     file: Vec<u8>,
     path: String,
@@ -63,6 +64,7 @@ impl ProcessCards {
             proc_root,
             root: None,
             cards: HashMap::new(),
+            cgroups: HashMap::new(),
             users: UserNames::default(),
             file: Vec::new(),
             path: String::new(),
@@ -107,16 +109,24 @@ impl ProcessCards {
         }
     }
 
-    /// The cgroup path of a process (its `0::` line), cached with its card.
-    pub fn cgroup(&mut self, pid: u32, now: Instant) -> Option<Arc<str>> {
-        if let Some(card) = self.cards.get(&pid)
-            && now.saturating_duration_since(card.checked) < VALIDATE_INTERVAL
-        {
-            return card.cgroup.clone();
+    /// The cgroup path of a process the `/proc` walk found (its `0::` line): one
+    /// read per process, remembered by (pid, start time). A process that moves to
+    /// another cgroup later keeps the first path (rare: a unit's processes stay).
+    pub fn cgroup(&mut self, process: &ProcessInfo) -> Option<Arc<str>> {
+        let key = (process.pid, process.start_time);
+        if let Some(cgroup) = self.cgroups.get(&key) {
+            return cgroup.clone();
         }
-        let card = self.read(pid, now)?;
-        let cgroup = card.cgroup.clone();
-        self.keep(pid, card);
+        if self.cgroups.len() >= MAX_CARDS {
+            self.cgroups.clear();
+        }
+        self.open_root();
+        let root = self.root.as_ref()?;
+        self.path.clear();
+        let _ = write!(self.path, "{}/cgroup", process.pid);
+        let cgroup = read_at(root, self.path.as_str(), SMALL_FILE_LIMIT, &mut self.file)
+            .and_then(|()| unified_cgroup(&String::from_utf8_lossy(&self.file)));
+        self.cgroups.insert(key, cgroup.clone());
         cgroup
     }
 
@@ -142,11 +152,9 @@ impl ProcessCards {
             card.checked = now;
             return Some(card.clone());
         }
-        let cgroup = read_at(&process, c"cgroup", SMALL_FILE_LIMIT, &mut self.file)
-            .and_then(|()| unified_cgroup(&String::from_utf8_lossy(&self.file)));
         let identity = Identity { pid, start_time: stat.start_time };
         let info = read_process(&process, identity, stat.name, 0, &mut self.users, now, &mut self.file);
-        Some(Card { info: ProcessInfo { open_files: None, ..info }, cgroup, checked: now })
+        Some(Card { info: ProcessInfo { open_files: None, ..info }, checked: now })
     }
 }
 
