@@ -416,3 +416,37 @@ fn unprivileged_netlens_says_so_and_owners_come_from_proc() {
     assert_eq!(held["pid"].as_u64(), Some(u64::from(holder.0.id())), "{held}");
     assert_eq!(held["attribution"], "proc", "{held}");
 }
+
+/// A storm that overfills the ring while nobody reads it: every record the programs
+/// made is either in the ring or counted lost, exactly (the kernel's counter is the
+/// truth netlens reports in its status), and the source then says so.
+#[test]
+fn a_full_ring_counts_every_lost_record() {
+    use netlens_collectors::attribution::cgroup::CgroupRoot;
+    use netlens_collectors::attribution::{self, Availability};
+
+    let Some(netns) = require_netns() else { return };
+    if cgroup_root().is_none() {
+        cannot_run("no cgroup v2 hierarchy is mounted");
+        return;
+    }
+    netns.must(&["link", "set", "lo", "up"]);
+    // Loaded from inside the namespace: the programs record its sockets only.
+    let bpf = common::peer::in_netns(&netns, || match attribution::load(CgroupRoot::find()) {
+        Availability::Attached(bpf) => bpf,
+        Availability::Unavailable(why) => panic!("BPF attribution did not load as root: {why}"),
+    });
+    assert_eq!(bpf.lost(), 0);
+    // 1 MiB of 96-byte records holds about 10,900: 30,000 connects overflow it.
+    let made = 30_000;
+    common::peer::in_netns(&netns, move || {
+        for _ in 0..made {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+            socket.connect("127.0.0.1:9").unwrap_or_else(|e| panic!("connect: {e}"));
+        }
+    });
+    let read = bpf.drain() as u64;
+    let lost = bpf.lost();
+    assert!(lost > 0, "30,000 records fit a 1 MiB ring? read {read}");
+    assert_eq!(read + lost, made, "read {read} + lost {lost}");
+}
