@@ -55,6 +55,7 @@ const fn urgency(payload: &Payload) -> Redraw {
         | Payload::Notices(_)
         | Payload::Status(_)
         | Payload::SocketsClosed(_)
+        | Payload::SocketOwners(_)
         | Payload::Paths(_)
         | Payload::RouteLookup(_)
         | Payload::DnsConfig(_)

@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use netlens_collectors::attribution::cgroup::CgroupRoot;
+use netlens_collectors::attribution::reader::AttributionSource;
+use netlens_collectors::attribution::{self, Availability};
 use netlens_collectors::capture::{CaptureConfig, CaptureSource};
 use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource};
 use netlens_collectors::demo::DemoSource;
@@ -20,6 +23,7 @@ use netlens_collectors::{Event, Payload};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::cli::Command;
 use crate::config::Settings;
 
 /// Events buffered between the sources and the app task before sources wait.
@@ -53,6 +57,32 @@ impl Drop for Collectors {
             task.abort();
         }
     }
+}
+
+/// Whether this run watches sockets (the TUI and snapshots, not the demo): only then
+/// are the BPF attribution programs loaded.
+#[must_use]
+pub fn wants_attribution(settings: &Settings, command: Option<&Command>) -> bool {
+    !settings.demo && matches!(command, None | Some(Command::Snapshot(_)))
+}
+
+/// The cgroup v2 root, found and opened (before `--netns` hides it).
+pub fn find_cgroup_root() -> std::io::Result<CgroupRoot> {
+    CgroupRoot::find()
+}
+
+/// Load and attach the BPF attribution programs, synchronously (before the runtime),
+/// and install the outcome for [`start`]; `None` (not wanted) installs nothing.
+/// Returns why BPF is unavailable, for the log (which starts later, after the
+/// capability drop).
+pub fn load_attribution(root: Option<std::io::Result<CgroupRoot>>) -> Option<String> {
+    let availability = attribution::load(root?);
+    let why = match &availability {
+        Availability::Unavailable(why) => Some(why.clone()),
+        Availability::Attached(_) => None,
+    };
+    attribution::install(availability);
+    why
 }
 
 /// Start the sources on the current runtime, sampling every `refresh`.
@@ -113,10 +143,17 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
         let _ = tx.try_send(Event::now(SourceId::Paths, Payload::Status(status)));
         None
     };
+    // The BPF owner book, loaded before the runtime (`load_attribution`): its source
+    // reads the ring and reports the status; connections and the DNS capture join it.
+    let availability = attribution::installed().cloned();
+    if let Some(availability) = &availability {
+        tasks.push(spawn_supervised(AttributionSource::new(availability.clone()), tx.clone()));
+    }
     let connections = ConnectionsConfig {
         refresh,
         proc_root: PathBuf::from("/proc"),
         route_generation: kernel.clone(),
+        attribution: availability.as_ref().and_then(Availability::attribution),
         ..ConnectionsConfig::default()
     };
     tasks.push(spawn_supervised(ConnectionsSource::new(connections), tx.clone()));

@@ -94,18 +94,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     // Set-up that needs privileges, in this thread, before any other thread exists
     // (capabilities belong to each thread; a thread copies its creator's).
+    // The cgroup v2 root is opened before `--netns` remounts /sys over its mount point.
+    let cgroup_root =
+        collect::wants_attribution(&settings, cli.command.as_ref()).then(collect::find_cgroup_root);
     if let Some(name) = &settings.netns {
         netns::enter(name).map_err(|error| usage(error.to_string()))?;
     }
     // Opened (and its directory made) before writes are restricted; its writer
     // thread starts after the drop.
     let log_file = logging::open(&settings.log_file);
-    // BPF attribution: load the programs HERE, synchronously in this thread, and add
-    // to `extra_kept` whatever they still need once loaded. Measured on Linux 6.18
-    // with kernel.unprivileged_bpf_disabled=2: map reads through an fd opened before
-    // the drop work with no capability (as do ring buffer reads through mmap and
-    // epoll, and detaching by closing); older kernels checked the sysctl on every
-    // bpf() call, and there CAP_BPF would have to stay.
+    // BPF attribution: loaded and attached synchronously, while still privileged and
+    // in the monitored namespace, before the runtime's threads exist. Nothing is kept
+    // for it: measured on Linux 6.18 with kernel.unprivileged_bpf_disabled=2, map
+    // reads through an fd opened before the drop work with no capability (as do ring
+    // buffer reads through mmap and epoll, and detaching by closing); older kernels
+    // checked the sysctl on every bpf() call, and there CAP_BPF would have to stay.
+    let attribution_unavailable = collect::load_attribution(cgroup_root);
     let extra_kept = privilege::CapabilitySet::empty();
     // End of set-up: keep only what the sources still use, set no_new_privs, and
     // restrict writes with Landlock. Every thread started below holds exactly this.
@@ -123,6 +127,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), netns = ?settings.netns, "netlens starting");
+    if let Some(why) = attribution_unavailable {
+        tracing::info!(%why, "BPF attribution unavailable");
+    }
     tracing::info!(capabilities = %secured.held.summary(), landlock = %secured.sandbox.detail, "privileges after set-up");
     startup_notices.push(Notice::new(TimelineKind::Notice, "privileges", secured.held.summary()));
     startup_notices.push(Notice::new(TimelineKind::Notice, "landlock", secured.sandbox.detail));

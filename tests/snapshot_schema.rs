@@ -95,6 +95,8 @@ fn overflowing_store() -> netlens_collectors::Store {
         at: start + time::Duration::milliseconds(i64::from(i)),
         pid: Some(4242),
         process: Some("curl".to_owned()),
+        attribution: None,
+        cgroup: None,
         name: format!("host{i}.lab.test"),
         qtype: "A".to_owned(),
         server: "10.9.0.1:53".parse().unwrap_or_else(|e| panic!("{e}")),

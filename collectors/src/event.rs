@@ -4,9 +4,9 @@
 
 use crate::clock::{Mono, Stamp};
 use crate::model::{
-    Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold, FoldFrom, InterfaceStats,
-    NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus,
-    SystemFacts, TimelineKind, Timestamp,
+    ClosedOwners, Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold, FoldFrom,
+    InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId,
+    SourceStatus, SystemFacts, TimelineKind, Timestamp,
 };
 
 /// One state change, stamped with when it was observed and by which source.
@@ -91,6 +91,8 @@ pub enum Payload {
     Sockets(SocketTable),
     /// Sockets the kernel reported destroyed (with their final counters), between dumps.
     SocketsClosed(Vec<Socket>),
+    /// Owners of sockets just reported closed, from the BPF book (by cookie).
+    SocketOwners(ClosedOwners),
     /// Per-flow byte counts from packet capture.
     Flows(FlowSample),
     /// Reverse-DNS answers: the name of an address, or `None` when it has none.

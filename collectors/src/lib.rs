@@ -3,6 +3,7 @@
 //!
 //! This crate never draws anything: the `netlens-ui` crate renders from [`Store`].
 
+pub mod attribution;
 pub mod clock;
 pub mod dns;
 pub mod event;

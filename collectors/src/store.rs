@@ -224,6 +224,11 @@ impl Store {
                     self.timeline.push(at, source, notice);
                 }
             }
+            Payload::SocketOwners(closed) => {
+                for notice in self.connections.apply_owners(at, closed) {
+                    self.timeline.push(at, source, notice);
+                }
+            }
             Payload::Flows(sample) => self.connections.apply_flows(&sample),
             Payload::Names(answers) => self.connections.apply_names(answers),
             Payload::Paths(paths) => {

@@ -17,6 +17,7 @@
 mod destroy;
 pub(crate) mod dump;
 mod linkage;
+pub mod owners;
 pub mod parse;
 pub mod process;
 
@@ -36,7 +37,10 @@ use destroy::DestroyListener;
 pub use dump::DumpError;
 use dump::{DumpReport, Dumper, PARTS};
 use linkage::Linkage;
-use process::ProcessIndex;
+use owners::OwnerJoin;
+use process::cards::ProcessCards;
+
+use crate::attribution::BpfAttribution;
 
 /// How the connections source runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +56,9 @@ pub struct ConnectionsConfig {
     /// found (and looked up again only after its generation changes); `None` judges
     /// no routes (no rtnetlink, so nothing says when routing changed).
     pub route_generation: Option<KernelView>,
+    /// The BPF owner book, when the programs are attached: owners it knows are
+    /// taken from it, and `/proc` is walked only for the others.
+    pub attribution: Option<BpfAttribution>,
 }
 
 impl Default for ConnectionsConfig {
@@ -61,6 +68,7 @@ impl Default for ConnectionsConfig {
             proc_root: PathBuf::from("/proc"),
             destroy_events: true,
             route_generation: None,
+            attribution: None,
         }
     }
 }
@@ -76,8 +84,7 @@ const OVERRUN_NOTICE_EVERY: Duration = Duration::from_secs(60);
 /// public so benchmarks and tools can time exactly what a refresh does.
 pub struct SocketReader {
     dumper: Dumper,
-    processes: ProcessIndex,
-    inodes: Vec<u64>,
+    owners: OwnerJoin,
     expected: usize,
     report: DumpReport,
 }
@@ -92,13 +99,24 @@ impl SocketReader {
     /// Open the `sock_diag` socket (in the calling thread's network namespace) and an
     /// empty process index over `proc_root`.
     pub fn open(proc_root: PathBuf) -> io::Result<Self> {
+        Self::with_attribution(proc_root, None)
+    }
+
+    /// Like [`Self::open`], with the BPF owner book: the `/proc` walk runs only for
+    /// sockets it does not know.
+    pub fn with_attribution(proc_root: PathBuf, attribution: Option<BpfAttribution>) -> io::Result<Self> {
         Ok(Self {
             dumper: Dumper::open()?,
-            processes: ProcessIndex::new(proc_root),
-            inodes: Vec::new(),
+            owners: OwnerJoin::new(proc_root, attribution),
             expected: 0,
             report: DumpReport::default(),
         })
+    }
+
+    /// The `/proc` index behind the fallback (its walk counters).
+    #[must_use]
+    pub const fn processes(&self) -> &process::ProcessIndex {
+        self.owners.processes()
     }
 
     /// Dump every TCP and UDP socket and resolve their owners. Blocking: a few
@@ -108,16 +126,14 @@ impl SocketReader {
         let mut sockets = Vec::with_capacity(self.expected + self.expected / 8 + 16);
         self.report = self.dumper.read(&mut sockets)?;
         self.expected = sockets.len();
-        self.inodes.clear();
-        // Time-wait and request sockets have no inode, and no process.
-        self.inodes.extend(sockets.iter().map(|socket| socket.inode).filter(|&inode| inode != 0));
-        let attribution = self.processes.resolve(&self.inodes, std::time::Instant::now());
+        let joined = self.owners.join(&sockets, std::time::Instant::now());
         Ok(SocketTable {
             sockets,
-            owners: attribution.owners,
-            processes: attribution.processes,
-            all_owners_visible: attribution.all_owners_visible,
+            owners: joined.owners,
+            processes: joined.processes,
+            all_owners_visible: joined.all_owners_visible,
             route_moves: Vec::new(),
+            origins: joined.origins,
         })
     }
 
@@ -159,15 +175,21 @@ impl Source for ConnectionsSource {
     }
 
     async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
-        let mut reader = SocketReader::open(self.config.proc_root.clone())
-            .map_err(|error| SourceError::io("opening the sock_diag socket", error))?;
+        let mut reader =
+            SocketReader::with_attribution(self.config.proc_root.clone(), self.config.attribution.clone())
+                .map_err(|error| SourceError::io("opening the sock_diag socket", error))?;
         // Destroy notifications are read by a task of their own, so a long dump (or a
         // full event channel) never leaves them queued in the kernel until it overflows.
         let (failed_tx, failed) = tokio::sync::watch::channel(None::<String>);
         let (mut destroy, _listening) = if self.config.destroy_events {
             match DestroyListener::subscribe() {
                 Ok(listener) => {
-                    let task = tokio::spawn(listen(listener, sink.clone(), failed_tx));
+                    let owners = self
+                        .config
+                        .attribution
+                        .clone()
+                        .map(|bpf| (bpf, ProcessCards::new(self.config.proc_root.clone())));
+                    let task = tokio::spawn(listen(listener, sink.clone(), failed_tx, owners));
                     (Destroy::Active, Some(AbortOnDrop(task)))
                 }
                 Err(error) => {
@@ -244,6 +266,7 @@ async fn listen(
     mut listener: DestroyListener,
     sink: EventSink,
     failed: tokio::sync::watch::Sender<Option<String>>,
+    mut owners: Option<(BpfAttribution, ProcessCards)>,
 ) {
     let mut last_overrun_notice: Option<Instant> = None;
     loop {
@@ -258,8 +281,21 @@ async fn listen(
                         }
                     }
                 }
-                if !batch.sockets.is_empty()
-                    && sink.send(Payload::SocketsClosed(batch.sockets)).await.is_err()
+                if batch.sockets.is_empty() {
+                    continue;
+                }
+                // Owners from the BPF book, joined by cookie: the socket is gone, so
+                // /proc cannot say whose it was. Sent after the close, which creates
+                // the entries they name.
+                let closed = owners
+                    .as_mut()
+                    .map(|(bpf, cards)| owners::closed_owners(bpf, cards, &batch.sockets))
+                    .filter(|closed| !closed.owners.is_empty());
+                if sink.send(Payload::SocketsClosed(batch.sockets)).await.is_err() {
+                    return;
+                }
+                if let Some(closed) = closed
+                    && sink.send(Payload::SocketOwners(closed)).await.is_err()
                 {
                     return;
                 }

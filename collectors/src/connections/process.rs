@@ -38,6 +38,7 @@ use rustix::io::Errno;
 
 use crate::model::ProcessInfo;
 
+pub mod cards;
 mod procfs;
 pub mod search;
 

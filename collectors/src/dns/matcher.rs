@@ -212,6 +212,8 @@ impl Matcher {
             at: pending.at,
             pid: None,
             process: None,
+            attribution: None,
+            cgroup: None,
             name: key.name,
             qtype: key.qtype,
             server: key.server,

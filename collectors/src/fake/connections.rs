@@ -209,7 +209,14 @@ pub(super) fn table(n: u32) -> SocketTable {
         }
         sockets.push(socket);
     }
-    SocketTable { sockets, owners, processes, all_owners_visible: true, route_moves: Vec::new() }
+    SocketTable {
+        sockets,
+        owners,
+        processes,
+        all_owners_visible: true,
+        route_moves: Vec::new(),
+        origins: Vec::new(),
+    }
 }
 
 /// What packet capture counted in one second: the UDP sockets' traffic.
@@ -283,5 +290,12 @@ pub(super) fn large_table(count: u32, n: u32) -> SocketTable {
         })
         .collect::<Vec<_>>();
     let owners = sockets.iter().map(|s| (s.inode, 6001 + u32::from(s.local.port() == 8080))).collect();
-    SocketTable { sockets, owners, processes: processes(), all_owners_visible: true, route_moves: Vec::new() }
+    SocketTable {
+        sockets,
+        owners,
+        processes: processes(),
+        all_owners_visible: true,
+        route_moves: Vec::new(),
+        origins: Vec::new(),
+    }
 }

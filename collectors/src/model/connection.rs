@@ -379,6 +379,47 @@ impl RouteMove {
     }
 }
 
+/// How a socket's (or a DNS query's) owner was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Attribution {
+    /// Recorded by a BPF hook as the process connected or sent: exact, however
+    /// short-lived the socket or the process.
+    Bpf,
+    /// Found later among the process's descriptors in `/proc`.
+    Proc,
+}
+
+impl Attribution {
+    /// The schema name, as serialised.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Bpf => "bpf",
+            Self::Proc => "proc",
+        }
+    }
+}
+
+/// How a socket's owner was found, and the owner's cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketOrigin {
+    /// BPF or `/proc`.
+    pub attribution: Attribution,
+    /// The owner's cgroup v2 path (`/system.slice/nginx.service`), when known.
+    pub cgroup: Option<std::sync::Arc<str>>,
+}
+
+/// Owners of sockets the kernel destroyed between dumps, learned from the BPF book
+/// (by cookie), with their processes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClosedOwners {
+    /// `(cookie, pid, origin)`.
+    pub owners: Vec<(u64, u32, SocketOrigin)>,
+    /// The processes named in `owners`.
+    pub processes: Vec<ProcessInfo>,
+}
+
 /// One complete `sock_diag` dump of TCP and UDP, both families, with owners resolved.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SocketTable {
@@ -394,4 +435,7 @@ pub struct SocketTable {
     /// Established TCP connections whose route moved, one per (local, remote) address
     /// pair; empty when routes are not judged (no route generation configured).
     pub route_moves: Vec<RouteMove>,
+    /// How each owned socket's owner was found, by cookie (sockets in `owners`, and
+    /// BPF-attributed sockets without an inode).
+    pub origins: Vec<(u64, SocketOrigin)>,
 }

@@ -200,6 +200,13 @@ pub struct DnsQuery {
     pub pid: Option<u32>,
     /// That process's name.
     pub process: Option<String>,
+    /// How the process was found: `bpf` (recorded as it sent), `proc` (found among
+    /// its descriptors) or `null` (unknown).
+    #[serde(default)]
+    pub attribution: Option<super::connection::Attribution>,
+    /// The asking process's cgroup v2 path, when known.
+    #[serde(default)]
+    pub cgroup: Option<String>,
     /// The name asked, without the trailing dot.
     pub name: String,
     /// The type asked (`A`, `AAAA`, `PTR`, …).

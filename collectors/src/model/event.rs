@@ -27,6 +27,8 @@ pub enum SourceId {
     DnsCapture,
     /// netlens itself: exports, configuration, its own errors.
     App,
+    /// BPF attribution: who owns a socket, recorded as the process acts.
+    Attribution,
 }
 
 impl SourceId {
@@ -43,6 +45,7 @@ impl SourceId {
             Self::Dns => "dns",
             Self::DnsCapture => "dns_capture",
             Self::App => "app",
+            Self::Attribution => "attribution",
         }
     }
 }

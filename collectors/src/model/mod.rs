@@ -13,8 +13,8 @@ mod route;
 mod system;
 
 pub use connection::{
-    FlowBytes, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketMemory, SocketState, SocketTable,
-    SocketTimer, TcpInfo, TimerKind,
+    Attribution, ClosedOwners, FlowBytes, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketMemory,
+    SocketOrigin, SocketState, SocketTable, SocketTimer, TcpInfo, TimerKind,
 };
 pub use dns::{
     CaptureCounters, Dns64Report, DnsAnswer, DnsConfigReport, DnsQuery, DnsQueryBatch, DnsTrace,

@@ -106,6 +106,12 @@ impl SnapshotCapture {
                     pid: entry.pid,
                     process: process.map(|(name, _)| name.clone()),
                     user: process.map(|(_, user)| user.clone()),
+                    attribution: entry.origin.as_ref().map(|origin| origin.attribution),
+                    cgroup: entry
+                        .origin
+                        .as_ref()
+                        .and_then(|origin| origin.cgroup.as_deref())
+                        .map(str::to_owned),
                     rx_bytes_per_s: entry.rates.map(|r| r.rx_bytes_per_s),
                     tx_bytes_per_s: entry.rates.map(|r| r.tx_bytes_per_s),
                     opened_at: entry.opened_at,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AddressFamily, Protocol, SocketState, SocketTimer, TcpInfo, Timestamp};
+use crate::model::{AddressFamily, Attribution, Protocol, SocketState, SocketTimer, TcpInfo, Timestamp};
 
 /// A connection as the schema names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -36,6 +36,13 @@ pub struct ConnectionDoc {
     pub process: Option<String>,
     /// That process's user name.
     pub user: Option<String>,
+    /// How the owner was found: `bpf` (recorded by a BPF hook as the process
+    /// connected or sent), `proc` (found among its descriptors) or `null` (unknown).
+    #[serde(default)]
+    pub attribution: Option<Attribution>,
+    /// The owner's cgroup v2 path (`/system.slice/nginx.service`), when known.
+    #[serde(default)]
+    pub cgroup: Option<String>,
     /// Bytes received per second, once two samples exist.
     pub rx_bytes_per_s: Option<f64>,
     /// Bytes sent per second.

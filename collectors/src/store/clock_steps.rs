@@ -81,6 +81,7 @@ fn table(sockets: Vec<Socket>) -> Payload {
         processes,
         all_owners_visible: true,
         route_moves: Vec::new(),
+        origins: Vec::new(),
     })
 }
 

@@ -19,7 +19,10 @@ pub use warnings::ConnectionWarnings;
 
 use crate::clock::{Mono, Stamp};
 use crate::event::Notice;
-use crate::model::{FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketState, SocketTable};
+use crate::model::{
+    ClosedOwners, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketOrigin, SocketState,
+    SocketTable,
+};
 use warnings::{linkage_warnings, near_fd_limit, raise};
 
 /// Thresholds and capacities of the connections section.
@@ -199,10 +202,22 @@ impl Connections {
 
     /// Fold one complete dump; returns the notices it raises.
     pub fn apply_table(&mut self, at: Stamp, table: SocketTable) -> Vec<Notice> {
-        let SocketTable { sockets, owners, processes, all_owners_visible, route_moves } = table;
+        let SocketTable { sockets, owners, processes, all_owners_visible, route_moves, origins } = table;
         self.moves = route_moves.into_iter().map(|moved| ((moved.local, moved.remote), moved)).collect();
         let owners: HashMap<u64, u32> = owners.into_iter().collect();
-        self.processes = processes.into_iter().map(|process| (process.pid, process)).collect();
+        let mut origins: HashMap<u64, SocketOrigin> = origins.into_iter().collect();
+        let mut processes: HashMap<u32, ProcessInfo> =
+            processes.into_iter().map(|process| (process.pid, process)).collect();
+        // Closed connections keep naming their process after it left the dump.
+        for entry in self.entries.values().filter(|entry| entry.closed_at.is_some()) {
+            if let Some(pid) = entry.pid
+                && !processes.contains_key(&pid)
+                && let Some(process) = self.processes.get(&pid)
+            {
+                processes.insert(pid, process.clone());
+            }
+        }
+        self.processes = processes;
         self.all_owners_visible = all_owners_visible;
         let opened = self.dumps > 0;
         self.dumps += 1;
@@ -224,12 +239,15 @@ impl Connections {
                     // A socket with an inode has the owner the index says now (it may
                     // have been handed to a child); a `time_wait` remnant keeps its last.
                     entry.pid = if socket.inode == 0 { pid.or(entry.pid) } else { pid };
+                    let origin = origins.remove(&socket.cookie);
+                    entry.origin = if socket.inode == 0 { origin.or(entry.origin.take()) } else { origin };
                     entry.update(socket);
                 }
                 Some(_) => {}
                 None => {
                     let mut entry = ConnectionEntry::new(socket, at, opened, capacity);
                     entry.pid = pid;
+                    entry.origin = origins.remove(&entry.socket.cookie);
                     self.entries.insert(entry.socket.cookie, Arc::new(entry));
                 }
             }
@@ -265,6 +283,23 @@ impl Connections {
         let notices = self.label_bursts(at.mono);
         self.recount();
         notices
+    }
+
+    /// Fold the owners of sockets just closed (from the BPF book): the entries the
+    /// close made get their process; bursts are labelled again with it.
+    pub fn apply_owners(&mut self, at: Stamp, closed: ClosedOwners) -> Vec<Notice> {
+        for process in closed.processes {
+            self.processes.entry(process.pid).or_insert(process);
+        }
+        for (cookie, pid, origin) in closed.owners {
+            if let Some(entry) = self.entries.get_mut(&cookie).map(Arc::make_mut)
+                && entry.pid.is_none()
+            {
+                entry.pid = Some(pid);
+                entry.origin = Some(origin);
+            }
+        }
+        self.label_bursts(at.mono)
     }
 
     /// Fold per-flow byte counts: rates for UDP sockets, which `sock_diag` has no

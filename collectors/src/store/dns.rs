@@ -281,6 +281,8 @@ mod tests {
             at: time::OffsetDateTime::UNIX_EPOCH,
             pid: None,
             process: None,
+            attribution: None,
+            cgroup: None,
             name: "example.test".into(),
             qtype: "A".into(),
             server: format!("{server}:53").parse().unwrap_or_else(|e| panic!("{e}")),

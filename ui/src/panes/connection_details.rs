@@ -3,7 +3,10 @@
 //! process, when it opened and closed, its warnings and label explained, and RTT and
 //! throughput trends. Two columns on wide screens, one scrolled column on narrow ones.
 
-use netlens_collectors::model::{ProcessInfo, Protocol, SocketMemory, TcpInfo, TimerKind, Timestamp};
+use netlens_collectors::attribution::cgroup_owner;
+use netlens_collectors::model::{
+    Attribution, ProcessInfo, Protocol, SocketMemory, TcpInfo, TimerKind, Timestamp,
+};
 use netlens_collectors::{ConnectionEntry, ConnectionLabel, ConnectionWarnings, Store};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -245,6 +248,22 @@ fn process(store: &Store, entry: &ConnectionEntry, theme: &Theme, width: u16) ->
     doc.line([(label("name"), theme.muted()), (process.name.clone(), theme.accent())]);
     doc.line([(label("user"), theme.muted()), (process.user.clone(), theme.text())]);
     let room = usize::from(width).saturating_sub(LABEL).max(20);
+    if let Some(origin) = &entry.origin {
+        let how = match origin.attribution {
+            Attribution::Bpf => "BPF, as it connected or sent",
+            Attribution::Proc => "/proc, among its descriptors",
+        };
+        doc.line([(label("found by"), theme.muted()), (how.to_owned(), theme.text())]);
+        if let Some(path) = &origin.cgroup {
+            let text = match cgroup_owner(path) {
+                Some(owner) => format!("{owner} ({path})"),
+                None => path.to_string(),
+            };
+            for (i, line) in wrap(&text, room).into_iter().take(2).enumerate() {
+                doc.line([(label(if i == 0 { "cgroup" } else { "" }), theme.muted()), (line, theme.text())]);
+            }
+        }
+    }
     for (i, line) in wrap(&process.cmdline, room).into_iter().take(3).enumerate() {
         doc.line([(label(if i == 0 { "command" } else { "" }), theme.muted()), (line, theme.text())]);
     }

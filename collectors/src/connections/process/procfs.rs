@@ -183,7 +183,7 @@ pub(super) struct UserNames {
 }
 
 impl UserNames {
-    fn name(&mut self, uid: u32, now: Instant) -> String {
+    pub(super) fn name(&mut self, uid: u32, now: Instant) -> String {
         if let Some(name) = self.names.get(&uid) {
             return name.clone();
         }

@@ -1,4 +1,11 @@
-//! Which process sent a query, found through its socket while the socket still exists.
+//! Which process sent a query: from the BPF owner book when the attribution
+//! programs are attached (exact: recorded as the process connected its socket,
+//! joined by the query's bound end to the socket cookie), else found through its
+//! socket while the socket still exists.
+//!
+//! With BPF, a query is looked up in the book first (the ring is drained before, so
+//! nothing waits for a wakeup); only a query the book does not know (a socket older
+//! than netlens, a record lost to a full ring) takes the `/proc` path below.
 //!
 //! A resolver's query socket often lives only as long as its exchange (glibc opens a
 //! new UDP socket per query and closes it as soon as the answer is read), so the owner
@@ -35,10 +42,11 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::attribution::BpfAttribution;
 use crate::capture::flows::LocalAddresses;
 use crate::connections::dump::Dumper;
 use crate::connections::process::search::OwnerSearch;
-use crate::model::{DnsQuery, DnsTransport, Protocol};
+use crate::model::{Attribution, DnsQuery, DnsTransport, Protocol};
 
 /// How long a found owner is trusted for later queries from the same socket.
 pub const OWNER_TTL: Duration = Duration::from_secs(30);
@@ -103,6 +111,8 @@ struct Known {
 /// What the capture threads, the attribution thread and the flush share.
 #[derive(Debug, Default)]
 struct Book {
+    /// The BPF owner book, when the programs are attached.
+    bpf: Option<BpfAttribution>,
     locals: LocalAddresses,
     known: HashMap<SocketKey, Known>,
     /// Requested and not yet answered.
@@ -125,7 +135,8 @@ impl Owners {
     pub fn start(proc_root: PathBuf) -> io::Result<Self> {
         let dumper = Dumper::open()?;
         let (requests, queue) = mpsc::sync_channel(QUEUE);
-        let book = Arc::new(Mutex::new(Book::default()));
+        let bpf = crate::attribution::installed_attribution();
+        let book = Arc::new(Mutex::new(Book { bpf, ..Book::default() }));
         let shared = Arc::clone(&book);
         std::thread::Builder::new()
             .name("dns-owners".to_owned())
@@ -157,6 +168,12 @@ impl Owners {
         }
         let mut book = self.lock();
         if !book.locals.is_local(socket.local.ip()) || book.asked.contains(&key) {
+            return;
+        }
+        // Known to the BPF book: exact, and no /proc walk needed.
+        if let Some(bpf) = &book.bpf
+            && bpf.dns_owner(protocol_of(socket.transport), socket.local).is_some()
+        {
             return;
         }
         if book
@@ -224,6 +241,17 @@ impl Book {
         {
             query.pid = Some(pid);
             query.process = Some(name);
+            query.attribution = Some(Attribution::Proc);
+            return true;
+        }
+        if let Some(bpf) = &self.bpf
+            && self.locals.is_local(query.client.ip())
+            && let Some(owner) = bpf.dns_owner(protocol_of(query.transport), query.client)
+        {
+            query.pid = Some(owner.pid);
+            query.process = Some(owner.comm.to_string());
+            query.attribution = Some(Attribution::Bpf);
+            query.cgroup = owner.cgroup.as_deref().map(str::to_owned);
             return true;
         }
         let Some(known) = self.known.get(&(query.transport, query.client)) else { return false };
@@ -232,6 +260,7 @@ impl Book {
         }
         query.pid = Some(known.owner.pid);
         query.process = Some(known.owner.name.clone());
+        query.attribution = Some(Attribution::Proc);
         true
     }
 }
@@ -300,13 +329,17 @@ fn serve(book: &Mutex<Book>, queue: &Receiver<QuerySocket>, mut dumper: Dumper, 
     }
 }
 
-/// The inode of the socket `query` left from, if it is still open.
-fn inode_of(dumper: &mut Dumper, query: QuerySocket) -> Option<u64> {
-    let protocol = match query.transport {
+/// The socket protocol of a DNS transport.
+const fn protocol_of(transport: DnsTransport) -> Protocol {
+    match transport {
         DnsTransport::Udp => Protocol::Udp,
         DnsTransport::Tcp => Protocol::Tcp,
-    };
-    match dumper.find_socket(protocol, query.local, query.remote) {
+    }
+}
+
+/// The inode of the socket `query` left from, if it is still open.
+fn inode_of(dumper: &mut Dumper, query: QuerySocket) -> Option<u64> {
+    match dumper.find_socket(protocol_of(query.transport), query.local, query.remote) {
         // 0: a socket on its way out (time-wait), with no owner left.
         Ok(socket) => socket.map(|socket| socket.inode).filter(|&inode| inode != 0),
         Err(error) => {

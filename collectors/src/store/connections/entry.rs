@@ -4,7 +4,7 @@
 
 use crate::clock::{Mono, Stamp};
 use crate::history::Ring;
-use crate::model::{RouteMove, Socket, SocketState, TimerKind, Timestamp};
+use crate::model::{RouteMove, Socket, SocketOrigin, SocketState, TimerKind, Timestamp};
 
 use super::{ConnectionLabel, ConnectionLimits, ConnectionWarnings};
 
@@ -45,6 +45,8 @@ pub struct ConnectionEntry {
     pub socket: Socket,
     /// Owning process, when known.
     pub pid: Option<u32>,
+    /// How the owner was found (BPF or `/proc`) and its cgroup, when owned.
+    pub origin: Option<SocketOrigin>,
     /// When netlens first saw it.
     pub first_seen: Timestamp,
     /// When it opened, if netlens saw it open (`None`: it predates netlens).
@@ -92,6 +94,7 @@ impl ConnectionEntry {
         Self {
             socket,
             pid: None,
+            origin: None,
             first_seen: at.wall,
             opened_at: opened.then_some(at.wall),
             closed_at: None,

@@ -68,7 +68,14 @@ fn table(sockets: Vec<Socket>) -> SocketTable {
         open_files: Some(12),
         open_files_limit: Some(1024),
     }];
-    SocketTable { sockets, owners, processes, all_owners_visible: true, route_moves: Vec::new() }
+    SocketTable {
+        sockets,
+        owners,
+        processes,
+        all_owners_visible: true,
+        route_moves: Vec::new(),
+        origins: Vec::new(),
+    }
 }
 
 fn kinds(notices: &[Notice]) -> Vec<TimelineKind> {
@@ -531,4 +538,38 @@ fn another_source_on_the_connections_own_interface_is_no_move() {
     let mut elsewhere = table(vec![tcp(1, v4(2, 443), SocketState::Established, 0, 0)]);
     elsewhere.route_moves = vec![moved(7, false)];
     assert_eq!(warning_notices(&c.apply_table(s(1000), elsewhere)).len(), 1);
+}
+
+#[test]
+fn owners_of_closed_sockets_from_the_bpf_book_stick_and_keep_their_process() {
+    use std::sync::Arc;
+
+    use crate::model::{Attribution, ClosedOwners, SocketOrigin};
+    let mut c = Connections::default();
+    c.apply_table(s(0), table(vec![]));
+    let mut short = tcp(7, v4(3, 8080), SocketState::Close, 10, 10);
+    short.inode = 0;
+    c.apply_closed(s(300), vec![short]);
+    assert_eq!(c.get(7).and_then(|entry| entry.pid), None, "a destroy event names no process");
+    let origin =
+        SocketOrigin { attribution: Attribution::Bpf, cgroup: Some(Arc::from("/system.slice/x.service")) };
+    let process = ProcessInfo {
+        pid: 77,
+        name: "bash".into(),
+        cmdline: "[bash]".into(),
+        user: "root".into(),
+        start_time: 0,
+        open_files: None,
+        open_files_limit: None,
+    };
+    c.apply_owners(s(301), ClosedOwners { owners: vec![(7, 77, origin.clone())], processes: vec![process] });
+    let entry = c.get(7).unwrap_or_else(|| panic!("closed entry"));
+    assert_eq!((entry.pid, entry.origin.as_ref()), (Some(77), Some(&origin)));
+    // The next dump (without that process) keeps naming it while the row is shown.
+    c.apply_table(s(1000), table(vec![]));
+    assert_eq!(c.process(77).map(|process| process.name.as_str()), Some("bash"));
+    // Owners never overwrite one already known.
+    let other = SocketOrigin { attribution: Attribution::Proc, cgroup: None };
+    c.apply_owners(s(1001), ClosedOwners { owners: vec![(7, 88, other)], processes: Vec::new() });
+    assert_eq!(c.get(7).and_then(|entry| entry.pid), Some(77));
 }

@@ -39,6 +39,8 @@ fn exchange(client: SocketAddr, server: SocketAddr) -> DnsQuery {
         at: Timestamp::now_utc(),
         pid: None,
         process: None,
+        attribution: None,
+        cgroup: None,
         name: "example.com".to_owned(),
         qtype: "A".to_owned(),
         server,
