@@ -1,8 +1,9 @@
 //! Least privilege after set-up: once the namespace is entered and the BPF programs
 //! are loaded, netlens keeps only the capabilities its running sources still use (the
 //! README's privileges table), sets `no_new_privs`, and lets Landlock refuse every
-//! write outside the export directory, the log file and the state directory — in the
-//! runs that do not read other processes' `/proc/PID/fd`, which Landlock forbids.
+//! write outside the export directory, the log file and the state directory. The
+//! owner search, which reads other processes' `/proc/PID/fd` (Landlock forbids it),
+//! runs in threads started outside the domain (`netlens_collectors::unconfined`).
 //!
 //! Capabilities, `no_new_privs` and a Landlock domain all belong to each thread, and a
 //! new thread copies its creator's. So [`secure`] runs in the main thread before any
@@ -18,7 +19,7 @@ pub use capabilities::{Held, Needs};
 pub use rustix::thread::CapabilitySet;
 pub use sandbox::{Outcome, Writes, restrict_writes};
 
-use netlens_collectors::model::Landlock;
+use anyhow::Context as _;
 
 use crate::cli::Command;
 use crate::config::Settings;
@@ -75,8 +76,6 @@ fn targets(targets: &[netlens_collectors::paths::target::Target]) -> Needs {
 /// Where `command` may write after set-up: the log file and the state directory
 /// always, the export directory for the TUI, the `-o` file for a snapshot, and the
 /// terminal device (crossterm reopens `/dev/tty` when standard input is not one).
-/// The TUI and `snapshot` skip Landlock today (see [`secure`]); their rules are kept
-/// ready for when the owner search runs outside the Landlock domain, and tested.
 #[must_use]
 pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
     let mut writes = Writes::default();
@@ -111,21 +110,15 @@ pub fn secure(
 ) -> anyhow::Result<Secured> {
     let needs = needs(command, settings);
     let held = capabilities::drop_to(needs, extra)?;
-    let sandbox = if needs.process_owners {
+    if needs.process_owners {
         // Landlock forbids every ptrace-mode access to a process outside the domain,
         // and reading /proc/PID/fd is one (checked on Linux 6.18: with the ruleset on,
         // no socket of another process had an owner, with root and CAP_SYS_PTRACE).
-        // Socket owners are the TUI's and the snapshot's purpose; the restriction
-        // waits until the owner search runs in a process of its own.
-        Outcome {
-            state: Landlock::Skipped,
-            detail: "landlock not applied: it would refuse the /proc/PID/fd reads that find socket owners \
-                     (Landlock counts them as ptrace of a process outside its domain)"
-                .to_owned(),
-        }
-    } else {
-        restrict_writes(&writes(command, settings))
-    };
+        // The owner search runs in threads the spawner starts, which it starts before
+        // the restriction, so they stay outside the domain (`unconfined`).
+        netlens_collectors::unconfined::install().context("starting the unconfined spawner thread")?;
+    }
+    let sandbox = restrict_writes(&writes(command, settings));
     netlens_collectors::system::set_landlock(sandbox.state);
     Ok(Secured { held, sandbox })
 }

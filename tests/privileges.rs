@@ -24,6 +24,10 @@ const EXPECTED: [&str; 3] = ["cap_dac_read_search", "cap_net_raw", "cap_sys_ptra
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// Holds a UDP socket connected to 127.0.0.1:9, says so, and waits for its stdin to
+/// close. A socket made before netlens starts: no BPF hook saw it.
+const HOLDER: &str = "exec 3<>/dev/udp/127.0.0.1/9 && echo ready && read -r _";
+
 /// Whether joining the `sock_diag` destroy groups needs `CAP_NET_ADMIN` here: tried
 /// in a thread of this test whose effective set is emptied (capabilities belong to
 /// each thread, so the rest of the test keeps its own).
@@ -126,9 +130,8 @@ fn assert_every_thread(pid: u32, expected: u64, bounding: Option<u64>, threads: 
     }
 }
 
-/// What the snapshot says is held equals what the kernel says. A run that finds
-/// socket owners in `/proc/PID/fd` reports Landlock as `skipped`: Landlock refuses
-/// those reads (see `src/privilege.rs`).
+/// What the snapshot says is held equals what the kernel says, and Landlock holds
+/// (the owner search runs outside its domain: `netlens_collectors::unconfined`).
 fn assert_reported(doc: &Value, expected: &BTreeSet<String>) {
     let privileges = &doc["host"]["privileges"];
     let reported: BTreeSet<String> = privileges["capabilities"]
@@ -141,7 +144,7 @@ fn assert_reported(doc: &Value, expected: &BTreeSet<String>) {
     assert_eq!(privileges["no_new_privs"], true);
     assert_eq!(privileges["root"], true);
     assert_eq!(privileges["net_raw"], true);
-    assert_eq!(privileges["landlock"], "skipped", "{privileges}");
+    assert_eq!(privileges["landlock"], "enforced", "{privileges}");
 }
 
 fn read_json(path: &Path) -> Value {
@@ -155,6 +158,19 @@ fn read_json(path: &Path) -> Value {
 fn snapshot_threads_hold_only_the_documented_set() {
     let Some(netns) = common::netns::require_netns() else { return };
     netns.must(&["link", "set", "lo", "up"]);
+    // Another user's socket, older than netlens: only the /proc fd walk can name its
+    // owner — which Landlock would refuse inside its domain.
+    let mut holder = std::process::Command::new("ip")
+        .args(["netns", "exec", netns.name(), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["bash", "-c", HOLDER])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start the socket holder: {error}"));
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.take().unwrap()), &mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
     let home = support::tempdir();
     let out = home.path().join("snapshot.json");
     let child = support::netlens(home.path())
@@ -170,7 +186,19 @@ fn snapshot_threads_hold_only_the_documented_set() {
     assert_every_thread(child.id(), mask(&expected), Some(mask(&expected)), &running);
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "netlens failed: {}", support::stderr(&output));
-    assert_reported(&read_json(&out), &expected);
+    let doc = read_json(&out);
+    assert_reported(&doc, &expected);
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    let row = doc["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["protocol"] == "udp" && row["remote"] == "127.0.0.1:9")
+        .unwrap_or_else(|| panic!("no row for the held socket in {}", doc["connections"]));
+    assert_eq!(row["process"], "bash", "the /proc walk found no owner under Landlock: {row}");
+    assert_eq!(row["uid"], 65534, "{row}");
+    assert_eq!(row["attribution"], "proc", "{row}");
     let log = std::fs::read_to_string(home.path().join("state/netlens/netlens.log")).unwrap();
     assert!(log.contains("privileges after set-up"), "{log}");
     assert!(log.contains("no_new_privs set"), "{log}");
@@ -192,7 +220,7 @@ fn tui_threads_hold_only_the_documented_set_and_export_still_writes() {
     // The Overview's privilege lines: what is held after the drop.
     let shown: Vec<&str> = expected.iter().map(|name| name.trim_start_matches("cap_")).collect();
     let caps = format!("caps     {}", shown.join(" "));
-    session.wait_for(&[caps.as_str(), "access   root · no_new_privs · landlock skipped"], WAIT);
+    session.wait_for(&[caps.as_str(), "access   root · no_new_privs · landlock"], WAIT);
     let running = wait_for_threads(session.pid(), 4);
     assert_every_thread(session.pid(), mask(&expected), Some(mask(&expected)), &running);
 
@@ -259,7 +287,7 @@ fn unprivileged_run_sets_no_new_privs() {
     assert_eq!(privileges["capabilities"], serde_json::json!([]), "{privileges}");
     assert_eq!(privileges["no_new_privs"], true, "{privileges}");
     assert_eq!(privileges["root"], false, "{privileges}");
-    assert_eq!(privileges["landlock"], "skipped", "{privileges}");
+    assert_eq!(privileges["landlock"], "enforced", "{privileges}");
 }
 
 /// A run that reads no other process (the demo) keeps no capability at all and is

@@ -44,6 +44,9 @@ pub mod connections;
 #[cfg(feature = "runtime")]
 pub mod capture;
 
+#[cfg(feature = "runtime")]
+pub mod unconfined;
+
 #[cfg(all(feature = "runtime", feature = "fake"))]
 pub mod demo;
 

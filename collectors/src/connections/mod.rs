@@ -213,17 +213,23 @@ impl Source for ConnectionsSource {
         let mut refresh = tokio::time::interval(period);
         refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut status: Option<(SourceState, String)> = None;
+        // The reads run on a thread of their own rather than `spawn_blocking`: one
+        // started outside the Landlock domain, which refuses /proc/PID/fd reads
+        // (`crate::unconfined`).
+        let worker = crate::unconfined::Worker::start("socket-owners")
+            .map_err(|error| SourceError::io("starting the socket-owner thread", error))?;
         loop {
             refresh.tick().await;
-            let (returned, returned_linkage, result) = tokio::task::spawn_blocking(move || {
-                let mut result = reader.read();
-                if let (Ok(table), Some(linkage)) = (&mut result, &mut linkage) {
-                    table.route_moves = linkage.moves(&table.sockets);
-                }
-                (reader, linkage, result)
-            })
-            .await
-            .map_err(|error| SourceError::Other(format!("sock_diag task: {error}")))?;
+            let (returned, returned_linkage, result) = worker
+                .run(move || {
+                    let mut result = reader.read();
+                    if let (Ok(table), Some(linkage)) = (&mut result, &mut linkage) {
+                        table.route_moves = linkage.moves(&table.sockets);
+                    }
+                    (reader, linkage, result)
+                })
+                .await
+                .map_err(|error| SourceError::Other(format!("sock_diag: {error}")))?;
             reader = returned;
             linkage = returned_linkage;
             let table = match result {

@@ -43,10 +43,6 @@ pub enum Landlock {
     Unsupported,
     /// The restriction was attempted and failed (the log says why).
     Failed,
-    /// Not applied on purpose: this run finds socket owners in other processes'
-    /// `/proc/PID/fd`, and Landlock refuses those reads (it treats them as ptrace of a
-    /// process outside its domain, whatever the capabilities).
-    Skipped,
 }
 
 impl Landlock {
@@ -59,7 +55,6 @@ impl Landlock {
             Self::Partial => "partial",
             Self::Unsupported => "unsupported",
             Self::Failed => "failed",
-            Self::Skipped => "skipped",
         }
     }
 }

@@ -138,9 +138,10 @@ impl Owners {
         let bpf = crate::attribution::installed_attribution();
         let book = Arc::new(Mutex::new(Book { bpf, ..Book::default() }));
         let shared = Arc::clone(&book);
-        std::thread::Builder::new()
-            .name("dns-owners".to_owned())
-            .spawn(move || serve(&shared, &queue, dumper, OwnerSearch::new(proc_root)))?;
+        // Outside the Landlock domain: the search reads other processes' /proc/PID/fd.
+        crate::unconfined::spawn("dns-owners", move || {
+            serve(&shared, &queue, dumper, OwnerSearch::new(proc_root));
+        })?;
         Ok(Self { book, requests })
     }
 

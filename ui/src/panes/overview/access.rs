@@ -34,7 +34,6 @@ pub(super) fn lines(doc: &mut Doc, privileges: &Privileges, theme: &Theme) {
         Landlock::Enforced => Some(("landlock".to_owned(), theme.ok())),
         Landlock::Partial => Some(("landlock partial".to_owned(), theme.warn())),
         Landlock::Failed => Some(("landlock failed".to_owned(), theme.warn())),
-        Landlock::Skipped => Some(("landlock skipped".to_owned(), theme.muted())),
         Landlock::Unsupported => Some(("no landlock".to_owned(), theme.muted())),
         Landlock::NotApplied => None,
     };
