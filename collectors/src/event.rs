@@ -4,7 +4,7 @@
 
 use crate::clock::{Mono, Stamp};
 use crate::model::{
-    Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold, FoldFrom, InterfaceStats,
+    CaptureTotals, Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold, FoldFrom, InterfaceStats,
     NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus,
     SystemFacts, TimelineKind, Timestamp,
 };
@@ -93,6 +93,8 @@ pub enum Payload {
     SocketsClosed(Vec<Socket>),
     /// Per-flow byte counts from packet capture.
     Flows(FlowSample),
+    /// The kernel's packet and drop counters of the capture rings, accumulated.
+    Capture(CaptureTotals),
     /// Reverse-DNS answers: the name of an address, or `None` when it has none.
     Names(Vec<(std::net::IpAddr, Option<String>)>),
     /// Every target's path, after an evaluation (a full table: targets missing are gone).

@@ -141,6 +141,7 @@ pub struct Decoded<'a> {
 }
 
 /// Parse one frame captured on an interface with `framing`.
+#[cfg(test)]
 #[must_use]
 pub fn parse(framing: Framing, frame: &[u8]) -> Frame {
     decode(framing, frame).frame
