@@ -194,14 +194,14 @@ impl Status {
     }
 }
 
-/// `1234567` as `1,234,567`.
+/// `1234567` as `1 234 567`, as the TUI writes counts (`netlens_ui::format::Count`).
 #[must_use]
 pub fn grouped(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (at, digit) in digits.chars().enumerate() {
         if at > 0 && (digits.len() - at).is_multiple_of(3) {
-            out.push(',');
+            out.push(' ');
         }
         out.push(digit);
     }
@@ -291,6 +291,13 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn counts_are_grouped_as_the_tui_groups_them() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1 234 567");
     }
 
     #[test]
