@@ -2,7 +2,9 @@
 //! datagrams sent between sockets this test opens (across a veth pair to a second
 //! namespace, and over loopback) must appear in its flow samples with exact byte
 //! counts from the capturing namespace's point of view; captures must open and close
-//! as interfaces come and go. Needs root; see `common::netns::require_netns`.
+//! as interfaces come and go, woken by the kernel and never spinning; the drops
+//! reported must be the kernel's, every packet either read or counted dropped. Needs
+//! root; see `common::netns::require_netns`.
 //!
 //! Byte counts are IP lengths: a UDP payload of `n` bytes counts `n + 28` over IPv4
 //! and `n + 48` over IPv6.
@@ -18,8 +20,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::netns::{Netns, require_netns};
-use netlens_collectors::capture::{CaptureConfig, CaptureSource};
-use netlens_collectors::model::{Protocol, SourceState, Timestamp};
+use netlens_collectors::capture::{CaptureConfig, CaptureSource, RingConfig};
+use netlens_collectors::model::{CaptureTotals, Protocol, SourceState, Timestamp};
 use netlens_collectors::source::spawn_supervised;
 use netlens_collectors::{Event, Payload};
 use nix::sched::{CloneFlags, setns};
@@ -31,7 +33,8 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// The flow interval the tests run with.
 const INTERVAL: Duration = Duration::from_millis(250);
 
-/// The tests count this process's capture threads by name, so they must not overlap.
+/// The tests count the wake-ups of this process's capture thread by name, so they must
+/// not overlap.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
@@ -95,10 +98,16 @@ struct Capture {
     status: Option<(SourceState, String)>,
     /// When each flow sample was taken.
     samples: Vec<Timestamp>,
+    /// The kernel's counters, as last sent.
+    kernel: CaptureTotals,
 }
 
 impl Capture {
     fn start(netns: &Netns) -> Self {
+        Self::start_with(netns, CaptureConfig { interval: INTERVAL, ..CaptureConfig::default() })
+    }
+
+    fn start_with(netns: &Netns, config: CaptureConfig) -> Self {
         let (forward, events) = std_mpsc::channel();
         let (stop, mut stop_rx) = watch::channel(false);
         let path = netns.path();
@@ -113,7 +122,6 @@ impl Capture {
                 .unwrap_or_else(|error| panic!("tokio runtime: {error}"));
             runtime.block_on(async move {
                 let (tx, mut rx) = mpsc::channel(64);
-                let config = CaptureConfig { interval: INTERVAL, ..CaptureConfig::default() };
                 let task = spawn_supervised(CaptureSource::new(config), tx);
                 loop {
                     tokio::select! {
@@ -132,7 +140,15 @@ impl Capture {
                 let _ = task.await;
             });
         });
-        Self { events, stop, thread: Some(thread), totals: Totals::new(), status: None, samples: Vec::new() }
+        Self {
+            events,
+            stop,
+            thread: Some(thread),
+            totals: Totals::new(),
+            status: None,
+            samples: Vec::new(),
+            kernel: CaptureTotals::default(),
+        }
     }
 
     fn fold(&mut self, event: Event) {
@@ -146,6 +162,7 @@ impl Capture {
                 }
             }
             Payload::Status(status) => self.status = Some((status.status, status.detail)),
+            Payload::Capture(totals) => self.kernel = totals,
             other => panic!("the capture source sent {other:?}"),
         }
     }
@@ -165,10 +182,18 @@ impl Capture {
         }
     }
 
+    /// Wait for the status naming the interfaces captured (drops, if any, follow it).
     fn wait_for_status(&mut self, detail: &str) {
         self.wait_for(&format!("status `{detail}`"), |capture| {
-            capture.status.as_ref().is_some_and(|(state, text)| *state == SourceState::Ok && text == detail)
+            capture.status.as_ref().is_some_and(|(state, text)| {
+                *state == SourceState::Ok && text.split(" · ").next() == Some(detail)
+            })
         });
+    }
+
+    /// The kernel's counters of interface `name`: (packets, dropped).
+    fn kernel_of(&self, name: &str) -> (u64, u64) {
+        self.kernel.interfaces.iter().find(|i| i.name == name).map_or((0, 0), |i| (i.packets, i.dropped))
     }
 
     /// Fold until `samples` flow samples taken from now on have arrived (not ones
@@ -219,19 +244,38 @@ fn thread_names() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Threads of this process whose name starts with `prefix`.
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|tasks| {
-            tasks
-                .filter_map(Result::ok)
-                .filter(|task| {
-                    std::fs::read_to_string(task.path().join("comm"))
-                        .is_ok_and(|name| name.starts_with(prefix))
-                })
-                .count()
+/// The kernel's count of times each thread of this process named `name` went to
+/// sleep and was woken (`voluntary_ctxt_switches`): a thread that waits in
+/// `epoll_wait` adds one per wake-up, a busy loop none or thousands.
+fn wakeups_of(name: &str) -> Vec<u64> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    tasks
+        .filter_map(Result::ok)
+        .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name))
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|count| count.trim().parse().ok())
         })
-        .unwrap_or_default()
+        .collect()
+}
+
+/// CPU time (user + system, in clock ticks) of this process's threads named `name`.
+fn cpu_ticks_of(name: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name))
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter_map(|stat| {
+            // Fields after the parenthesised name: utime and stime are the 12th and 13th.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split(' ').collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum()
 }
 
 #[test]
@@ -306,23 +350,127 @@ fn captures_follow_interfaces_as_they_come_and_go() {
     netns.must(&["link", "set", "lo", "up"]);
     let mut capture = Capture::start(&netns);
     capture.wait_for_status("packet capture on lo");
+    // One thread serves every ring, however many interfaces there are.
+    wait_until("the capture thread", || wakeups_of("capture").len() == 1);
+    let (wakeups_before, ticks_before) = (wakeups_of("capture")[0], cpu_ticks_of("capture"));
 
-    netns.batch(
-        "link add nlc2 type veth peer name nlc3\n\
-         link set nlc2 up\n\
-         link set nlc3 up\n",
-    );
-    capture.wait_for_status("packet capture on lo, nlc2, nlc3");
-    // A new thread takes its name a moment after it starts.
-    wait_until("a capture thread for nlc2", || threads_named("cap-nlc2") == 1);
-
-    netns.must(&["link", "set", "nlc3", "down"]);
-    capture.wait_for_status("packet capture on lo, nlc2");
-    netns.must(&["link", "del", "nlc2"]);
-    capture.wait_for_status("packet capture on lo");
-    wait_until("the capture threads of deleted links to end", || threads_named("cap-nlc") == 0);
-
+    for round in 0..5 {
+        netns.batch(
+            "link add nlc2 type veth peer name nlc3\n\
+             link set nlc2 up\n\
+             link set nlc3 up\n",
+        );
+        capture.wait_for_status("packet capture on lo, nlc2, nlc3");
+        netns.must(&["link", "set", "nlc3", "down"]);
+        // nlc2 loses its carrier with its peer: still up, still captured.
+        capture.wait_for_status("packet capture on lo, nlc2");
+        netns.must(&["link", "del", "nlc2"]);
+        capture.wait_for_status("packet capture on lo");
+        assert_eq!(wakeups_of("capture").len(), 1, "round {round}: still one capture thread");
+    }
     netns.must(&["link", "set", "lo", "down"]);
     capture.wait_for_status("packet capture: no interface is up");
-    wait_until("the loopback capture to end with it", || threads_named("cap-lo") == 0);
+    netns.must(&["link", "set", "lo", "up"]);
+    capture.wait_for_status("packet capture on lo");
+
+    // Woken by notifications and ring errors only: some per link change (each `ip`
+    // command makes several), never a loop. A ring left polling after its interface went
+    // away would add thousands a second, or burn CPU without sleeping at all.
+    let wakeups = wakeups_of("capture")[0] - wakeups_before;
+    assert!(wakeups < 400, "{wakeups} wake-ups for 32 link changes");
+    let ticks = cpu_ticks_of("capture") - ticks_before;
+    eprintln!("32 link changes: {wakeups} wake-ups, {ticks} clock ticks of CPU");
+    assert!(ticks < 100, "the capture thread used {ticks} clock ticks of CPU for 32 link changes");
+
+    // Quiet: no traffic, no link change. Nothing wakes the thread.
+    let quiet = wakeups_of("capture")[0];
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(wakeups_of("capture")[0], quiet, "the capture thread woke with nothing to do");
+}
+
+/// Disable IPv6 in `netns` (its neighbour discovery and MLD would pass the filter's
+/// header rule and count in the kernel's packets).
+fn without_ipv6(netns: &Netns) {
+    for key in ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"] {
+        let status = std::process::Command::new("ip")
+            .args(["netns", "exec", netns.name(), "sysctl", "-qw", key])
+            .status()
+            .unwrap_or_else(|error| panic!("sysctl {key}: {error}"));
+        assert!(status.success(), "sysctl {key} in {}", netns.name());
+    }
+}
+
+/// `rx_packets` of interface `name` in `netns`, as the kernel counts them.
+fn received_packets(netns: &Netns, name: &str) -> u64 {
+    let links = netns.json(&["-s", "link", "show", "dev", name]);
+    links[0]["stats64"]["rx"]["packets"].as_u64().unwrap_or_else(|| panic!("no rx counter for {name}: {links}"))
+}
+
+#[test]
+fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
+    let _serial = serial();
+    let Some(here) = require_netns() else { return };
+    let there = Netns::create().unwrap_or_else(|error| panic!("second namespace: {error}"));
+    without_ipv6(&here);
+    without_ipv6(&there);
+    // Permanent neighbours: no ARP during the flood, so every packet the interface
+    // receives is the flood's.
+    here.batch(&format!(
+        "link set lo up\n\
+         link add nlc4 address 02:00:00:00:78:01 type veth peer name nlc5 netns {there} address 02:00:00:00:78:02\n\
+         addr add 10.78.0.1/24 dev nlc4\n\
+         link set nlc4 up\n\
+         neigh add 10.78.0.2 lladdr 02:00:00:00:78:02 dev nlc4 nud permanent\n",
+        there = there.name()
+    ));
+    there.batch(
+        "link set lo up\n\
+         addr add 10.78.0.2/24 dev nlc5\n\
+         link set nlc5 up\n\
+         neigh add 10.78.0.1 lladdr 02:00:00:00:78:01 dev nlc5 nud permanent\n",
+    );
+    // One page-sized block: while the capture thread holds it, every packet is dropped.
+    let ring = RingConfig { block_size: 4096, block_count: 1, retire: Duration::from_millis(5) };
+    let config = CaptureConfig { interval: INTERVAL, ring, ..CaptureConfig::default() };
+    let mut capture = Capture::start_with(&here, config);
+    capture.wait_for_status("packet capture on lo, nlc4");
+
+    let flooder = udp_in(&there, "10.78.0.2:0");
+    let target: SocketAddr = "10.78.0.1:9".parse().unwrap_or_else(|error| panic!("{error}"));
+    let size = 100;
+    // Counted by IP length.
+    let bytes_each = size as u64 + 28;
+    let key = (Protocol::Udp, target, local(&flooder));
+    let flood = |count: usize| {
+        let payload = vec![0x33; size];
+        for _ in 0..count {
+            // The kernel may refuse a datagram when its queues are full: then it was
+            // never received either, and the interface counter below says so.
+            let _ = flooder.send_to(&payload, target);
+        }
+    };
+    flood(10);
+    capture.wait_for("the warm-up", |capture| capture.total(key.0, key.1, key.2).0 == 10 * bytes_each);
+    capture.wait_for("the warm-up's kernel counts", |capture| capture.kernel_of("nlc4").0 == 10);
+    let (rx_before, kernel_before) = (received_packets(&here, "nlc4"), capture.kernel_of("nlc4"));
+    let bytes_before = capture.total(key.0, key.1, key.2).0;
+
+    flood(200_000);
+    let arrived = received_packets(&here, "nlc4") - rx_before;
+    // Every packet that reached the interface passed the filter: the kernel's count.
+    capture.wait_for("the flood's kernel counts", |capture| capture.kernel_of("nlc4").0 - kernel_before.0 == arrived);
+    capture.wait_samples(2);
+    let (packets, dropped) = capture.kernel_of("nlc4");
+    let (packets, dropped) = (packets - kernel_before.0, dropped - kernel_before.1);
+    let read = (capture.total(key.0, key.1, key.2).0 - bytes_before) / bytes_each;
+    eprintln!("arrived {arrived}, kernel packets {packets}, dropped {dropped}, read {read}");
+    assert_eq!(packets, arrived, "packets past the filter: the interface's rx_packets");
+    assert!(dropped > 0, "a one-block ring under {arrived} packets drops some");
+    assert_eq!(read + dropped, packets, "every packet was either read ({read}) or dropped ({dropped})");
+    // The export's totals are the sum of the interfaces (lo saw nothing).
+    assert_eq!(capture.kernel_of("lo"), (0, 0));
+    assert_eq!((capture.kernel.packets, capture.kernel.dropped), (kernel_before.0 + packets, kernel_before.1 + dropped));
+    // And the status says it.
+    let detail = capture.status.as_ref().map(|(_, detail)| detail.clone()).unwrap_or_default();
+    assert!(detail.contains("dropped by the kernel"), "{detail}");
 }
