@@ -157,18 +157,22 @@ impl Engine {
 
     /// Count UDP frames into `table` from now on (until it is dropped).
     pub(crate) fn add_flows(&self, table: &Arc<Mutex<FlowTable>>) {
-        if let Some(inventory) = &*self.shared.inventory.lock().unwrap_or_else(PoisonError::into_inner) {
+        // Registered under the inventory's lock: see `thread::Worker::plan`.
+        let inventory = self.shared.inventory.lock().unwrap_or_else(PoisonError::into_inner);
+        self.shared.flows.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(table));
+        if let Some(inventory) = &*inventory {
             table.lock().unwrap_or_else(PoisonError::into_inner).set_locals(inventory.locals.clone());
         }
-        self.shared.flows.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(table));
     }
 
     /// Hand DNS segments to `consumer` from now on (until it is dropped).
     pub(crate) fn add_dns(&self, consumer: &Arc<dyn DnsConsumer>) {
-        if let Some(inventory) = &*self.shared.inventory.lock().unwrap_or_else(PoisonError::into_inner) {
+        // Registered under the inventory's lock: see `thread::Worker::plan`.
+        let inventory = self.shared.inventory.lock().unwrap_or_else(PoisonError::into_inner);
+        self.shared.dns.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(consumer));
+        if let Some(inventory) = &*inventory {
             consumer.inventory(inventory);
         }
-        self.shared.dns.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(consumer));
     }
 
     /// The state of the rings, updated as they open and close.

@@ -179,12 +179,19 @@ impl Worker {
     /// kernel refused a packet socket: the thread ends then.
     fn plan(&mut self) -> bool {
         let inventory = link::inventory(&self.config.sysfs_root);
-        self.refresh_live();
-        for table in &self.live.flows {
-            table.lock().unwrap_or_else(PoisonError::into_inner).set_locals(inventory.locals.clone());
-        }
-        for consumer in &self.live.dns {
-            consumer.inventory(&inventory);
+        {
+            // Held while the consumers hear of it: one attaching meanwhile either is
+            // among them or finds this inventory when it registers (`Engine::add_*`).
+            let shared = Arc::clone(&self.shared);
+            let mut stored = shared.inventory.lock().unwrap_or_else(PoisonError::into_inner);
+            *stored = Some(inventory.clone());
+            self.refresh_live();
+            for table in &self.live.flows {
+                table.lock().unwrap_or_else(PoisonError::into_inner).set_locals(inventory.locals.clone());
+            }
+            for consumer in &self.live.dns {
+                consumer.inventory(&inventory);
+            }
         }
         let gone: Vec<u32> = self
             .rings
@@ -220,7 +227,6 @@ impl Worker {
         }
         report.capturing = self.rings.values().map(|open| open.link.interface.name.clone()).collect();
         report.capturing.sort();
-        *self.shared.inventory.lock().unwrap_or_else(PoisonError::into_inner) = Some(inventory);
         let state = EngineState::Running(report);
         self.shared.state.send_if_modified(|current| {
             let changed = *current != state;
