@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use common::netns::{Netns, require_netns};
 use netlens_collectors::capture::{CaptureConfig, CaptureSource, RingConfig};
-use netlens_collectors::model::{CaptureTotals, Protocol, SourceState, Timestamp};
+use netlens_collectors::dns::capture::{DnsCaptureConfig, DnsCaptureSource};
+use netlens_collectors::model::{CaptureCounters, CaptureTotals, Protocol, SourceId, SourceState, Timestamp};
 use netlens_collectors::source::spawn_supervised;
 use netlens_collectors::{Event, Payload};
 use nix::sched::{CloneFlags, setns};
@@ -100,6 +101,12 @@ struct Capture {
     samples: Vec<Timestamp>,
     /// The kernel's counters, as last sent.
     kernel: CaptureTotals,
+    /// The most flows one sample carried.
+    largest_sample: usize,
+    /// The size of every DNS batch.
+    dns_batches: Vec<usize>,
+    /// The DNS capture's counters, as last sent.
+    dns_counters: CaptureCounters,
 }
 
 impl Capture {
@@ -108,6 +115,12 @@ impl Capture {
     }
 
     fn start_with(netns: &Netns, config: CaptureConfig) -> Self {
+        Self::start_both(netns, config, None)
+    }
+
+    /// The capture source with `config`, and the passive DNS capture with `dns` if
+    /// given (both served by the one capture of the namespace).
+    fn start_both(netns: &Netns, config: CaptureConfig, dns: Option<DnsCaptureConfig>) -> Self {
         let (forward, events) = std_mpsc::channel();
         let (stop, mut stop_rx) = watch::channel(false);
         let path = netns.path();
@@ -122,6 +135,7 @@ impl Capture {
                 .unwrap_or_else(|error| panic!("tokio runtime: {error}"));
             runtime.block_on(async move {
                 let (tx, mut rx) = mpsc::channel(64);
+                let dns_task = dns.map(|dns| spawn_supervised(DnsCaptureSource::new(dns), tx.clone()));
                 let task = spawn_supervised(CaptureSource::new(config), tx);
                 loop {
                     tokio::select! {
@@ -138,6 +152,10 @@ impl Capture {
                 }
                 task.abort();
                 let _ = task.await;
+                if let Some(dns_task) = dns_task {
+                    dns_task.abort();
+                    let _ = dns_task.await;
+                }
             });
         });
         Self {
@@ -148,6 +166,9 @@ impl Capture {
             status: None,
             samples: Vec::new(),
             kernel: CaptureTotals::default(),
+            largest_sample: 0,
+            dns_batches: Vec::new(),
+            dns_counters: CaptureCounters::default(),
         }
     }
 
@@ -155,14 +176,22 @@ impl Capture {
         match event.payload {
             Payload::Flows(sample) => {
                 self.samples.push(event.at);
+                self.largest_sample = self.largest_sample.max(sample.flows.len());
                 for flow in sample.flows {
                     let total = self.totals.entry((flow.protocol, flow.local, flow.remote)).or_default();
                     total.0 += flow.rx_bytes;
                     total.1 += flow.tx_bytes;
                 }
             }
-            Payload::Status(status) => self.status = Some((status.status, status.detail)),
+            Payload::Status(status) if event.source == SourceId::Capture => {
+                self.status = Some((status.status, status.detail));
+            }
+            Payload::Status(_) => {}
             Payload::Capture(totals) => self.kernel = totals,
+            Payload::DnsQueries(batch) => {
+                self.dns_batches.push(batch.queries.len());
+                self.dns_counters = batch.counters;
+            }
             other => panic!("the capture source sent {other:?}"),
         }
     }
@@ -251,7 +280,9 @@ fn wakeups_of(name: &str) -> Vec<u64> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
     tasks
         .filter_map(Result::ok)
-        .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name))
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name)
+        })
         .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
         .filter_map(|status| {
             status
@@ -267,7 +298,9 @@ fn cpu_ticks_of(name: &str) -> u64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
     tasks
         .filter_map(Result::ok)
-        .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name))
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name)
+        })
         .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
         .filter_map(|stat| {
             // Fields after the parenthesised name: utime and stime are the 12th and 13th.
@@ -409,7 +442,9 @@ fn without_ipv6(netns: &Netns) {
 /// `rx_packets` of interface `name` in `netns`, as the kernel counts them.
 fn received_packets(netns: &Netns, name: &str) -> u64 {
     let links = netns.json(&["-s", "link", "show", "dev", name]);
-    links[0]["stats64"]["rx"]["packets"].as_u64().unwrap_or_else(|| panic!("no rx counter for {name}: {links}"))
+    links[0]["stats64"]["rx"]["packets"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no rx counter for {name}: {links}"))
 }
 
 #[test]
@@ -464,7 +499,9 @@ fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
     flood(200_000);
     let arrived = received_packets(&here, "nlc4") - rx_before;
     // Every packet that reached the interface passed the filter: the kernel's count.
-    capture.wait_for("the flood's kernel counts", |capture| capture.kernel_of("nlc4").0 - kernel_before.0 == arrived);
+    capture.wait_for("the flood's kernel counts", |capture| {
+        capture.kernel_of("nlc4").0 - kernel_before.0 == arrived
+    });
     capture.wait_samples(2);
     let (packets, dropped) = capture.kernel_of("nlc4");
     let (packets, dropped) = (packets - kernel_before.0, dropped - kernel_before.1);
@@ -475,8 +512,97 @@ fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
     assert_eq!(read + dropped, packets, "every packet was either read ({read}) or dropped ({dropped})");
     // The export's totals are the sum of the interfaces (lo saw nothing).
     assert_eq!(capture.kernel_of("lo"), (0, 0));
-    assert_eq!((capture.kernel.packets, capture.kernel.dropped), (kernel_before.0 + packets, kernel_before.1 + dropped));
+    assert_eq!(
+        (capture.kernel.packets, capture.kernel.dropped),
+        (kernel_before.0 + packets, kernel_before.1 + dropped)
+    );
     // And the status says it.
     let detail = capture.status.as_ref().map(|(_, detail)| detail.clone()).unwrap_or_default();
     assert!(detail.contains("dropped by the kernel"), "{detail}");
+}
+
+/// A DNS query for `name` with transaction `id`.
+fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut bytes = id.to_be_bytes().to_vec();
+    bytes.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        bytes.push(u8::try_from(label.len()).unwrap_or(63));
+        bytes.extend_from_slice(label.as_bytes());
+    }
+    bytes.extend_from_slice(&[0, 0, 1, 0, 1]);
+    bytes
+}
+
+#[test]
+fn memory_stays_bounded_under_a_flood_of_flows_and_dns_queries() {
+    let _serial = serial();
+    let Some(here) = require_netns() else { return };
+    let there = Netns::create().unwrap_or_else(|error| panic!("second namespace: {error}"));
+    here.batch(&format!(
+        "link set lo up\n\
+         link add nlc6 type veth peer name nlc7 netns {there}\n\
+         addr add 10.79.1.1/24 dev nlc6\n\
+         link set nlc6 up\n",
+        there = there.name()
+    ));
+    there.batch("link set lo up\naddr add 10.79.1.2/24 dev nlc7\nlink set nlc7 up\n");
+    let (max_flows, max_pending, max_batch) = (1000, 256, 512);
+    let config = CaptureConfig { interval: INTERVAL, max_flows, ..CaptureConfig::default() };
+    let dns = DnsCaptureConfig { flush: INTERVAL, max_pending, max_batch, ..DnsCaptureConfig::default() };
+    let mut capture = Capture::start_both(&here, config, Some(dns));
+    capture.wait_for_status("packet capture on lo, nlc6");
+
+    // 200,000 datagrams from 4,000 ports (4,000 flows, four times the table) and
+    // 10,000 DNS queries from 1,000 ports that nobody answers (forty times the
+    // outstanding limit), as fast as the sender goes.
+    let sent = in_netns(&there, || {
+        let flows: Vec<UdpSocket> = (0..4000)
+            .map(|_| UdpSocket::bind("10.79.1.2:0").unwrap_or_else(|e| panic!("bind: {e}")))
+            .collect();
+        let askers: Vec<UdpSocket> = (0..1000)
+            .map(|_| UdpSocket::bind("10.79.1.2:0").unwrap_or_else(|e| panic!("bind: {e}")))
+            .collect();
+        let target: SocketAddr = "10.79.1.1:9".parse().unwrap_or_else(|e| panic!("{e}"));
+        let resolver: SocketAddr = "10.79.1.1:53".parse().unwrap_or_else(|e| panic!("{e}"));
+        let payload = [0x42; 64];
+        let mut sent = (0u64, 0u64);
+        for n in 0..200_000usize {
+            if flows[n % flows.len()].send_to(&payload, target).is_ok() {
+                sent.0 += 1;
+            }
+            if n % 20 == 0 {
+                let id = u16::try_from(n / 20 % 65_536).unwrap_or(0);
+                if askers[n / 20 % askers.len()]
+                    .send_to(&dns_query(id, &format!("q{n}.flood.test")), resolver)
+                    .is_ok()
+                {
+                    sent.1 += 1;
+                }
+            }
+        }
+        sent
+    });
+    // Every query that reached the capture was seen; the unanswered ones time out
+    // (5 s) and are logged in bounded batches.
+    capture.wait_for("the DNS capture to see the queries", |capture| capture.dns_counters.packets > 0);
+    capture.wait_samples(4);
+    assert!(sent.0 > 150_000 && sent.1 > 9_000, "sent {sent:?}");
+    assert!(capture.largest_sample <= max_flows, "a sample of {} flows", capture.largest_sample);
+    assert_eq!(capture.largest_sample, max_flows, "the table filled (4,000 flows for {max_flows} places)");
+    let largest_batch = capture.dns_batches.iter().copied().max().unwrap_or_default();
+    // A batch is the matcher's finished exchanges (at most max_batch) plus those held
+    // one flush for their owner lookup (at most one earlier batch).
+    assert!(largest_batch <= 2 * max_batch, "a DNS batch of {largest_batch}");
+    // Beyond the outstanding limit the oldest queries were expired early: counted.
+    assert!(
+        capture.dns_counters.timeouts >= capture.dns_counters.packets - max_pending as u64,
+        "{:?}",
+        capture.dns_counters
+    );
+    // The rings are fixed in size: what did not fit was dropped and counted, not queued.
+    let (packets, dropped) = capture.kernel_of("nlc6");
+    assert!(
+        packets >= 150_000,
+        "the kernel counted {packets} packets (and dropped {dropped}) of {sent:?} sent"
+    );
 }

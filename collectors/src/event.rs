@@ -4,9 +4,9 @@
 
 use crate::clock::{Mono, Stamp};
 use crate::model::{
-    CaptureTotals, Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold, FoldFrom, InterfaceStats,
-    NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId, SourceStatus,
-    SystemFacts, TimelineKind, Timestamp,
+    CaptureTotals, Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold, FoldFrom,
+    InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId,
+    SourceStatus, SystemFacts, TimelineKind, Timestamp,
 };
 
 /// One state change, stamped with when it was observed and by which source.

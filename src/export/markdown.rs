@@ -156,7 +156,13 @@ fn capture(out: &mut dyn Write, doc: &Snapshot) -> io::Result<()> {
     )?;
     out.write_all(b"| interface | packets | dropped |\n|---|---|---|\n")?;
     for interface in &capture.interfaces {
-        writeln!(out, "| {} | {} | {} |", cell(&interface.name), Count(interface.packets), Count(interface.dropped))?;
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&interface.name),
+            Count(interface.packets),
+            Count(interface.dropped)
+        )?;
     }
     Ok(())
 }

@@ -150,7 +150,8 @@ impl Engine {
             wakeups: AtomicU64::new(0),
             inventory: Mutex::new(None),
         });
-        let worker = thread::Worker::new(Arc::clone(&shared), epoll, control.try_clone()?, links, config.clone());
+        let worker =
+            thread::Worker::new(Arc::clone(&shared), epoll, control.try_clone()?, links, config.clone());
         let thread = std::thread::Builder::new().name("capture".to_owned()).spawn(move || worker.run())?;
         Ok(Self { shared, control, thread: Some(thread), namespace })
     }

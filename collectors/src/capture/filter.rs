@@ -105,7 +105,10 @@ pub fn program(framing: Framing, loopback: bool) -> Vec<Instruction> {
     let mut labels: Vec<(Target, usize)> = Vec::new();
     if loopback {
         // A = the packet type (an ancillary field, not packet data); outgoing: drop.
-        #[expect(clippy::cast_sign_loss, reason = "SKF_AD_OFF is negative by design: the kernel reads it as u32")]
+        #[expect(
+            clippy::cast_sign_loss,
+            reason = "SKF_AD_OFF is negative by design: the kernel reads it as u32"
+        )]
         let packet_type = (libc::SKF_AD_OFF + libc::SKF_AD_PKTTYPE) as u32;
         code.push((load_word, Next, Next, packet_type));
         code.push((equals, Drop, Next, PACKET_OUTGOING));

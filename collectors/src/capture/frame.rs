@@ -254,7 +254,9 @@ fn ipv6(packet: &[u8]) -> Layer<'_> {
     for _ in 0..MAX_EXTENSION_HEADERS {
         let rest = &packet[offset.min(packet.len())..];
         let length = match next {
-            IpNextHeaderProtocols::Hopopt | IpNextHeaderProtocols::Ipv6Route | IpNextHeaderProtocols::Ipv6Opts => {
+            IpNextHeaderProtocols::Hopopt
+            | IpNextHeaderProtocols::Ipv6Route
+            | IpNextHeaderProtocols::Ipv6Opts => {
                 let Some(extension) = ExtensionPacket::new(rest) else { return Layer::Malformed };
                 next = extension.get_next_header();
                 (usize::from(extension.get_hdr_ext_len()) + 1) * 8

@@ -132,4 +132,3 @@ pub fn plan(
     inventory.unsupported.sort();
     inventory
 }
-

@@ -22,10 +22,11 @@
 //! [`DROPS_STATUS_EVERY`] (every status change is a timeline entry). The live counts
 //! are in the store ([`Payload::Capture`]) and the export.
 
+pub mod count;
 pub(crate) mod engine;
 pub(crate) mod filter;
-pub(crate) mod flows;
-pub(crate) mod frame;
+pub mod flows;
+pub mod frame;
 pub(crate) mod link;
 pub mod ring;
 #[cfg(test)]
@@ -102,7 +103,8 @@ impl Source for CaptureSource {
             return unprivileged(sink).await;
         }
         let table = Arc::new(Mutex::new(FlowTable::new(self.config.max_flows)));
-        let engine = match Engine::attach(&EngineConfig { ring: self.config.ring, ..EngineConfig::default() }) {
+        let engine = match Engine::attach(&EngineConfig { ring: self.config.ring, ..EngineConfig::default() })
+        {
             Ok(engine) => engine,
             Err(error) => return idle(sink, &format!("packet capture could not start: {error}")).await,
         };
@@ -125,7 +127,10 @@ impl Source for CaptureSource {
                 }
                 EngineState::Running(report) => {
                     status.report = Some(report);
-                    let (dropped, packets) = { let totals = totals.borrow(); (totals.dropped, totals.packets) };
+                    let (dropped, packets) = {
+                        let totals = totals.borrow();
+                        (totals.dropped, totals.packets)
+                    };
                     status.send(sink, dropped, packets).await?;
                 }
             }
@@ -180,7 +185,11 @@ impl Status {
             if !base_changed && self.drops_at.is_some_and(|at| at.elapsed() < DROPS_STATUS_EVERY) {
                 return Ok(());
             }
-            detail.push_str(&format!(" · {} packets · {} dropped by the kernel", grouped(packets), grouped(dropped)));
+            detail.push_str(&format!(
+                " · {} packets · {} dropped by the kernel",
+                grouped(packets),
+                grouped(dropped)
+            ));
         }
         if self.sent.as_ref().is_some_and(|(_, sent_state, sent)| *sent_state == state && *sent == detail) {
             return Ok(());

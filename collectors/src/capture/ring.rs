@@ -48,14 +48,18 @@ pub struct RingConfig {
 }
 
 impl Default for RingConfig {
-    /// 4 blocks of 1 MiB (some 7,000 header-cut frames each), retired after 1 ms, the
-    /// kernel's smallest: a new DNS query must reach the owner lookup while the asking
-    /// socket still exists (a resolver answering in a few milliseconds lets it close
-    /// right after), and a frame is read at most a millisecond after it arrived. Under
-    /// load blocks fill before the timer; a trickle costs at most 1,000 wake-ups a
-    /// second, an idle ring none.
+    /// 8 blocks of 256 KiB: 2 MiB per interface, which the kernel allocates and this
+    /// process maps (it counts in the resident size, so it is kept small: a host has
+    /// several interfaces). Header-cut frames take some 192 bytes of ring each, so a
+    /// ring holds about 11,000 of them: 110 ms of a 100,000 packets/s flood while the
+    /// capture thread is not scheduled. Blocks are retired after 1 ms, the kernel's
+    /// smallest: a new DNS query must reach the owner lookup while the asking socket
+    /// still exists (a resolver answering in a few milliseconds lets it close right
+    /// after), and a frame is read at most a millisecond after it arrived. Under load
+    /// blocks fill before the timer; a trickle costs at most 1,000 wake-ups a second,
+    /// an idle ring none.
     fn default() -> Self {
-        Self { block_size: 1 << 20, block_count: 4, retire: Duration::from_millis(1) }
+        Self { block_size: 256 << 10, block_count: 8, retire: Duration::from_millis(1) }
     }
 }
 
@@ -208,7 +212,9 @@ impl Ring {
 
     /// The status word of the block at `offset`, shared with the kernel.
     fn block_status(&self, offset: usize) -> &AtomicU32 {
-        let at = offset + offset_of!(libc::tpacket_block_desc, hdr) + offset_of!(libc::tpacket_hdr_v1, block_status);
+        let at = offset
+            + offset_of!(libc::tpacket_block_desc, hdr)
+            + offset_of!(libc::tpacket_hdr_v1, block_status);
         // SAFETY: `at` is within the mapping (a block starts with its descriptor), is
         // 4-aligned (blocks are page-aligned, the field at offset 8), and the kernel
         // accesses the word with barriers around it, as this atomic does.
@@ -323,34 +329,55 @@ pub fn frames(block: &[u8], handle: &mut impl FnMut(RingFrame<'_>)) {
     }
 }
 
+/// A block laid out as the kernel lays one out: `frames` (bytes, seconds, nanoseconds)
+/// in a block of `block_size` bytes, as many as fit. For tests and benchmarks of the
+/// reading side ([`frames`]) without a ring.
+#[must_use]
+pub fn lay_out(frames_in: &[(&[u8], u32, u32)], block_size: usize) -> Vec<u8> {
+    let mut block = vec![0u8; block_size];
+    let header = offset_of!(libc::tpacket_block_desc, hdr);
+    let put = |block: &mut Vec<u8>, at: usize, value: usize| {
+        let value = u32::try_from(value).unwrap_or(u32::MAX);
+        block[at..at + 4].copy_from_slice(&value.to_ne_bytes());
+    };
+    // The kernel's: the descriptor, aligned; each frame's header and `sockaddr_ll`,
+    // then the link header at `tp_mac`, aligned; frames aligned to 16 bytes.
+    let first = (size_of::<libc::tpacket_block_desc>() + 15) & !15;
+    let mac = (libc::TPACKET3_HDRLEN + 15) & !15;
+    let mut at = first;
+    let mut count = 0;
+    let mut previous: Option<usize> = None;
+    for (bytes, seconds, nanoseconds) in frames_in {
+        let size = (mac + bytes.len() + 15) & !15;
+        if at + size > block_size {
+            break;
+        }
+        if let Some(previous) = previous {
+            put(&mut block, previous + offset_of!(libc::tpacket3_hdr, tp_next_offset), at - previous);
+        }
+        put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_sec), *seconds as usize);
+        put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_nsec), *nanoseconds as usize);
+        put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_snaplen), bytes.len());
+        put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_len), bytes.len());
+        let mac_at = at + offset_of!(libc::tpacket3_hdr, tp_mac);
+        block[mac_at..mac_at + 2].copy_from_slice(&u16::try_from(mac).unwrap_or(u16::MAX).to_ne_bytes());
+        block[at + mac..at + mac + bytes.len()].copy_from_slice(bytes);
+        previous = Some(at);
+        at += size;
+        count += 1;
+    }
+    put(&mut block, header + offset_of!(libc::tpacket_hdr_v1, num_pkts), count);
+    put(&mut block, header + offset_of!(libc::tpacket_hdr_v1, offset_to_first_pkt), first);
+    put(&mut block, header + offset_of!(libc::tpacket_hdr_v1, blk_len), at);
+    block
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A block as the kernel lays it out, holding `frames` (each with a timestamp).
     fn block(frames_in: &[(&[u8], u32, u32)]) -> Vec<u8> {
-        let mut block = vec![0u8; 4096];
-        let header = offset_of!(libc::tpacket_block_desc, hdr);
-        let put = |block: &mut Vec<u8>, at: usize, value: u32| block[at..at + 4].copy_from_slice(&value.to_ne_bytes());
-        put(&mut block, header + offset_of!(libc::tpacket_hdr_v1, num_pkts), frames_in.len() as u32);
-        let first = 48;
-        put(&mut block, header + offset_of!(libc::tpacket_hdr_v1, offset_to_first_pkt), first as u32);
-        let mut at = first;
-        for (index, (bytes, seconds, nanoseconds)) in frames_in.iter().enumerate() {
-            let mac = 80;
-            let size = (mac + bytes.len()).next_multiple_of(16);
-            let next = if index + 1 == frames_in.len() { 0 } else { size as u32 };
-            put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_next_offset), next);
-            put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_sec), *seconds);
-            put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_nsec), *nanoseconds);
-            put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_snaplen), bytes.len() as u32);
-            put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_len), bytes.len() as u32 + 100);
-            let mac_at = at + offset_of!(libc::tpacket3_hdr, tp_mac);
-            block[mac_at..mac_at + 2].copy_from_slice(&(mac as u16).to_ne_bytes());
-            block[at + mac..at + mac + bytes.len()].copy_from_slice(bytes);
-            at += size;
-        }
-        block
+        lay_out(frames_in, 4096)
     }
 
     #[test]
@@ -362,7 +389,7 @@ mod tests {
         });
         assert_eq!(
             seen,
-            vec![(b"first".to_vec(), 105, 10, 20), (b"second frame".to_vec(), 112, 11, 999_999_999)]
+            vec![(b"first".to_vec(), 5, 10, 20), (b"second frame".to_vec(), 12, 11, 999_999_999)]
         );
     }
 
@@ -372,7 +399,8 @@ mod tests {
         let header = offset_of!(libc::tpacket_block_desc, hdr);
         let count_at = header + offset_of!(libc::tpacket_hdr_v1, num_pkts);
         block[count_at..count_at + 4].copy_from_slice(&5u32.to_ne_bytes());
-        let snap_at = 48 + offset_of!(libc::tpacket3_hdr, tp_snaplen);
+        let first = (size_of::<libc::tpacket_block_desc>() + 15) & !15;
+        let snap_at = first + offset_of!(libc::tpacket3_hdr, tp_snaplen);
         block[snap_at..snap_at + 4].copy_from_slice(&u32::MAX.to_ne_bytes());
         let mut count = 0;
         frames(&block, &mut |_| count += 1);

@@ -120,7 +120,8 @@ impl Source for DnsCaptureSource {
             tracing::warn!(%error, "no sock_diag socket: the processes behind DNS queries stay unknown");
             Owners::unavailable()
         });
-        let feed = Arc::new(Feed { matcher: Arc::clone(&matcher), owners: owners.clone(), arrived: Notify::new() });
+        let feed =
+            Arc::new(Feed { matcher: Arc::clone(&matcher), owners: owners.clone(), arrived: Notify::new() });
         let engine = match Engine::attach(&EngineConfig::default()) {
             Ok(engine) => engine,
             Err(error) => {

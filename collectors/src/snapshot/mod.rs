@@ -22,8 +22,8 @@ pub use connections::ConnectionDoc;
 pub use dns::{DnsSection, EXPORTED_QUERIES, ServerHealth};
 
 use crate::model::{
-    CaptureTotals, HostFacts, Interface, InterfaceRates, Neighbor, PathState, Route, Rule, SourceStatus, SystemFacts,
-    TimelineEntry, Timestamp,
+    CaptureTotals, HostFacts, Interface, InterfaceRates, Neighbor, PathState, Route, Rule, SourceStatus,
+    SystemFacts, TimelineEntry, Timestamp,
 };
 
 /// The version of the export schema this build writes.

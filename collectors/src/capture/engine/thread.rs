@@ -11,20 +11,18 @@ use rustix::event::epoll;
 use rustix::io::Errno;
 
 use super::{DnsConsumer, EngineConfig, EngineState, Shared};
+use crate::capture::count;
 use crate::capture::flows::FlowTable;
-use crate::capture::frame::{self, Carried, Frame};
+use crate::capture::frame::{Frame, Segment};
 use crate::capture::link::{self, Link};
 use crate::capture::ring::Ring;
 use crate::capture::{Report, filter};
-use crate::model::{CaptureTotals, InterfaceCapture, Protocol, Timestamp};
+use crate::model::{CaptureTotals, InterfaceCapture, Timestamp};
 
 /// The epoll token of the eventfd.
 pub(super) const CONTROL: u64 = u64::MAX;
 /// The epoll token of the rtnetlink socket; rings use their interface index.
 pub(super) const LINKS: u64 = u64::MAX - 1;
-
-/// The DNS port.
-const DNS_PORT: u16 = 53;
 
 /// A socket told of every link and address change in this network namespace.
 pub(super) fn link_notifications() -> io::Result<NetlinkSocket> {
@@ -133,8 +131,10 @@ impl Worker {
                             read = true;
                         }
                         if flags.intersects(epoll::EventFlags::ERR | epoll::EventFlags::HUP) {
-                            let error = self.rings.get(&index).and_then(|open| open.ring.take_error().ok().flatten());
-                            let reason = error.map_or_else(|| "socket hung up".to_owned(), |error| error.to_string());
+                            let error =
+                                self.rings.get(&index).and_then(|open| open.ring.take_error().ok().flatten());
+                            let reason =
+                                error.map_or_else(|| "socket hung up".to_owned(), |error| error.to_string());
                             self.close(index, &reason);
                             // Reopened if the interface is still (or again) up.
                             replan = true;
@@ -272,30 +272,19 @@ impl Worker {
         let (batch, live) = (&mut self.batch, &self.live);
         batch.clear();
         let mut received = 0u64;
+        let mut dns = |segment: &Segment<'_>, at: Timestamp| {
+            for consumer in &live.dns {
+                consumer.segment(segment, at);
+            }
+        };
         open.ring.read(|captured| {
             received += 1;
-            let decoded = frame::decode(framing, captured.bytes);
-            // sock_diag counts TCP bytes itself: only UDP needs the flow table.
-            if !matches!(decoded.frame, Frame::Flow(packet) if packet.protocol == Protocol::Tcp) {
-                batch.push(decoded.frame);
-            }
-            if let Carried::Segment(segment) = decoded.carried
-                && !live.dns.is_empty()
-                && (segment.source.port() == DNS_PORT || segment.destination.port() == DNS_PORT)
-            {
-                let at = kernel_time(captured.seconds, captured.nanoseconds);
-                for consumer in &live.dns {
-                    consumer.segment(&segment, at);
-                }
-            }
+            count::frame(framing, &captured, batch, &mut dns);
         });
         open.received += received;
         if !batch.is_empty() {
             for table in &live.flows {
-                let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
-                for frame in batch.iter() {
-                    table.observe(*frame);
-                }
+                table.lock().unwrap_or_else(PoisonError::into_inner).observe_all(batch);
             }
         }
         add_statistics(open);
@@ -303,7 +292,8 @@ impl Worker {
 
     /// The accumulated counters to the handles, when they changed.
     fn publish_totals(&self) {
-        let mut interfaces: Vec<InterfaceCapture> = self.rings.values().map(|open| open.counters.clone()).collect();
+        let mut interfaces: Vec<InterfaceCapture> =
+            self.rings.values().map(|open| open.counters.clone()).collect();
         interfaces.sort_by(|a, b| a.name.cmp(&b.name));
         let totals = CaptureTotals {
             packets: self.retired.0 + interfaces.iter().map(|i| i.packets).sum::<u64>(),
@@ -327,10 +317,4 @@ fn add_statistics(open: &mut Open) {
         }
         Err(error) => tracing::debug!(interface = %open.counters.name, %error, "PACKET_STATISTICS"),
     }
-}
-
-/// The kernel's receive time as a timestamp.
-fn kernel_time(seconds: u32, nanoseconds: u32) -> Timestamp {
-    let nanos = i128::from(seconds) * 1_000_000_000 + i128::from(nanoseconds);
-    Timestamp::from_unix_timestamp_nanos(nanos).unwrap_or_else(|_| Timestamp::now_utc())
 }

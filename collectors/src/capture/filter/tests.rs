@@ -112,9 +112,19 @@ fn dns_passes_whole_other_udp_as_headers_and_the_rest_not_at_all() {
         ("raw IPv6", Framing::RawIp, udp6.clone(), Whole),
         ("mDNS", Framing::Ethernet, udp_frame("10.0.0.2:5353", "224.0.0.251:5353", &asked), Headers),
         ("other UDP", Framing::Ethernet, udp_frame("10.0.0.2:40000", "10.0.0.9:123", &asked), Headers),
-        ("other UDP over IPv6", Framing::Ethernet, udp_frame("[fd00::2]:4000", "[fd00::9]:443", &asked), Headers),
+        (
+            "other UDP over IPv6",
+            Framing::Ethernet,
+            udp_frame("[fd00::2]:4000", "[fd00::9]:443", &asked),
+            Headers,
+        ),
         ("other TCP", Framing::Ethernet, tcp_frame("10.0.0.2:40000", "10.0.0.9:443", &asked), Nothing),
-        ("other TCP over IPv6", Framing::Ethernet, tcp_frame("[fd00::2]:4000", "[fd00::9]:443", &asked), Nothing),
+        (
+            "other TCP over IPv6",
+            Framing::Ethernet,
+            tcp_frame("[fd00::2]:4000", "[fd00::9]:443", &asked),
+            Nothing,
+        ),
         ("ICMP", Framing::Ethernet, ethernet(&icmp), Nothing),
         ("ICMPv6", Framing::Ethernet, ethernet(&icmp6), Nothing),
         ("ARP", Framing::Ethernet, arp, Nothing),
@@ -130,7 +140,11 @@ fn dns_passes_whole_other_udp_as_headers_and_the_rest_not_at_all() {
             Nothing => 0,
         };
         for loopback in [false, true] {
-            assert_eq!(interpret(&program(framing, loopback), &frame, 0), expected, "{name}, loopback {loopback}");
+            assert_eq!(
+                interpret(&program(framing, loopback), &frame, 0),
+                expected,
+                "{name}, loopback {loopback}"
+            );
         }
         if kept == Whole {
             assert!(

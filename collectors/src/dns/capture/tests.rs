@@ -7,9 +7,9 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use super::*;
-use crate::capture::testing::Must as _;
 use crate::capture::Framing;
 use crate::capture::frame::{self, Carried};
+use crate::capture::testing::Must as _;
 use crate::dns::packet::tests::{length_prefixed, query, response, udp_frame};
 use crate::model::{DnsTransport, SourceState};
 
