@@ -1,7 +1,7 @@
 //! The capture thread's per-frame work (issue 12 budget: at least 1,000,000 packets
 //! per second parsed and counted on one core).
 //!
-//! A realistic mix of captured traffic, laid out in TPACKET_V3 blocks exactly as the
+//! A realistic mix of captured traffic, laid out in `TPACKET_V3` blocks exactly as the
 //! kernel hands them over (`capture::ring::lay_out`, the header-cut frames the socket
 //! filter keeps): UDP over IPv4 and IPv6 on a veth (QUIC-sized and small datagrams,
 //! many flows), UDP over loopback, and DNS queries and answers to a stub on loopback

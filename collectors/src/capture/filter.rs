@@ -86,7 +86,6 @@ enum Target {
 
 /// The program for frames with `framing`; see the module documentation.
 #[must_use]
-#[expect(clippy::too_many_lines, reason = "one instruction a line, labelled: splitting it hides the jumps")]
 pub fn program(framing: Framing, loopback: bool) -> Vec<Instruction> {
     use Target::{Accept, Drop, Ipv4, Ipv6, Next, Snap, Tcp4, Tcp6, Udp4, Udp6};
     let load_byte = libc::BPF_LD | libc::BPF_B | libc::BPF_ABS;

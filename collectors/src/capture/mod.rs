@@ -35,6 +35,7 @@ pub(crate) mod testing;
 pub use frame::Framing;
 pub use ring::RingConfig;
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -142,7 +143,7 @@ impl Source for CaptureSource {
                 }
                 _ = ticker.tick() => {
                     let now = Instant::now();
-                    let (flows, stats) = {
+                    let (flows, counted) = {
                         let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
                         (table.take(), table.stats())
                     };
@@ -156,7 +157,7 @@ impl Source for CaptureSource {
                     }
                     ticks = ticks.wrapping_add(1);
                     if ticks.is_multiple_of(STATS_EVERY) {
-                        tracing::debug!(?stats, wakeups = engine.wakeups(), "packet capture");
+                        tracing::debug!(?counted, wakeups = engine.wakeups(), "packet capture");
                     }
                 }
             }
@@ -185,11 +186,13 @@ impl Status {
             if !base_changed && self.drops_at.is_some_and(|at| at.elapsed() < DROPS_STATUS_EVERY) {
                 return Ok(());
             }
-            detail.push_str(&format!(
+            // Writing to a String cannot fail.
+            let _ = write!(
+                detail,
                 " · {} packets · {} dropped by the kernel",
                 grouped(packets),
                 grouped(dropped)
-            ));
+            );
         }
         if self.sent.as_ref().is_some_and(|(_, sent_state, sent)| *sent_state == state && *sent == detail) {
             return Ok(());

@@ -218,7 +218,10 @@ impl Ring {
         // SAFETY: `at` is within the mapping (a block starts with its descriptor), is
         // 4-aligned (blocks are page-aligned, the field at offset 8), and the kernel
         // accesses the word with barriers around it, as this atomic does.
-        unsafe { AtomicU32::from_ptr(self.map.as_ptr().add(at).cast::<u32>()) }
+        #[expect(clippy::cast_ptr_alignment, reason = "4-aligned: see the SAFETY comment")]
+        let word = unsafe { self.map.as_ptr().add(at).cast::<u32>() };
+        // SAFETY: as above: a live, aligned word of the mapping, which outlives `&self`.
+        unsafe { AtomicU32::from_ptr(word) }
     }
 
     /// The kernel's counters since the last call: reading resets them.
@@ -226,16 +229,16 @@ impl Ring {
     /// # Errors
     /// The kernel's, for a socket that is gone.
     pub fn statistics(&self) -> io::Result<RingStatistics> {
-        let mut stats = libc::tpacket_stats_v3 { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
+        let mut counters = libc::tpacket_stats_v3 { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
         let mut length = socklen::<libc::tpacket_stats_v3>();
-        // SAFETY: `stats` is a live `tpacket_stats_v3` of `length` bytes; the kernel
+        // SAFETY: `counters` is a live `tpacket_stats_v3` of `length` bytes; the kernel
         // writes at most that many and says how many in `length`.
         let status = unsafe {
             libc::getsockopt(
                 self.socket.as_raw_fd(),
                 libc::SOL_PACKET,
                 libc::PACKET_STATISTICS,
-                (&raw mut stats).cast(),
+                (&raw mut counters).cast(),
                 &raw mut length,
             )
         };
@@ -243,7 +246,7 @@ impl Ring {
             return Err(io::Error::last_os_error());
         }
         // TPACKET_V3: `tp_packets` already includes the drops.
-        Ok(RingStatistics { packets: stats.tp_packets, dropped: stats.tp_drops })
+        Ok(RingStatistics { packets: counters.tp_packets, dropped: counters.tp_drops })
     }
 
     /// The pending socket error (`ENETDOWN` after the interface went down), cleared.

@@ -113,13 +113,13 @@ pub fn messages(framing: Framing, frame: &[u8]) -> Messages<'_> {
 /// Every DNS message of one UDP datagram or TCP segment (see [`messages`]).
 #[must_use]
 pub fn segment_messages(segment: Segment<'_>) -> Messages<'_> {
-    let state = if !is_dns(&segment) {
-        State::Verdict(DnsFrame::NotDns)
-    } else {
+    let state = if is_dns(&segment) {
         match segment.protocol {
             Protocol::Udp => State::Verdict(udp(&segment)),
             Protocol::Tcp => State::Stream { segment, first: true },
         }
+    } else {
+        State::Verdict(DnsFrame::NotDns)
     };
     Messages { state }
 }

@@ -27,8 +27,7 @@ pub(super) const LINKS: u64 = u64::MAX - 1;
 /// A socket told of every link and address change in this network namespace.
 pub(super) fn link_notifications() -> io::Result<NetlinkSocket> {
     let mut socket = NetlinkSocket::new(NETLINK_ROUTE)?;
-    #[expect(clippy::cast_sign_loss, reason = "group bits, positive")]
-    let groups = (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
+    let groups = (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR).unsigned_abs();
     socket.bind(&NetlinkAddr::new(0, groups))?;
     socket.set_non_blocking(true)?;
     Ok(socket)

@@ -66,7 +66,6 @@ fn a_flush_sends_what_changed_only() {
     assert_eq!(batch.counters.malformed, 1, "a counter change is sent");
 
     handle(&asked, at);
-    drop(handle);
     assert_eq!(flush.next(&matcher, &owners, start + Duration::from_secs(1)).must().queries.len(), 0);
     // Timed from when the frame was read.
     let batch = flush.next(&matcher, &owners, Instant::now() + Duration::from_secs(5)).must();
