@@ -601,6 +601,11 @@ fn memory_stays_bounded_under_a_flood_of_flows_and_dns_queries() {
     );
     // The rings are fixed in size: what did not fit was dropped and counted, not queued.
     let (packets, dropped) = capture.kernel_of("nlc6");
+    eprintln!(
+        "sent {sent:?}; largest flow sample {}, largest DNS batch {largest_batch}, DNS {:?}; \
+         kernel {packets} packets, {dropped} dropped",
+        capture.largest_sample, capture.dns_counters
+    );
     assert!(
         packets >= 150_000,
         "the kernel counted {packets} packets (and dropped {dropped}) of {sent:?} sent"
