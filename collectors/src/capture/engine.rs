@@ -59,11 +59,15 @@ pub(crate) struct EngineConfig {
     pub ring: RingConfig,
     /// Where sysfs is (the link type of each interface).
     pub sysfs_root: PathBuf,
+    /// Subscribe to rtnetlink link and address notifications itself. Off when the
+    /// process's kernel view (its one rtnetlink subscription) tells the sources, which
+    /// then call [`Engine::replan`].
+    pub own_notifications: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { ring: RingConfig::default(), sysfs_root: PathBuf::from("/sys") }
+        Self { ring: RingConfig::default(), sysfs_root: PathBuf::from("/sys"), own_notifications: true }
     }
 }
 
@@ -83,6 +87,8 @@ pub(crate) enum EngineState {
 /// What the engine thread and the handles share.
 pub(crate) struct Shared {
     stop: AtomicBool,
+    /// Links or addresses changed (told by [`Engine::replan`]).
+    replan: AtomicBool,
     flows: Mutex<Vec<Weak<Mutex<FlowTable>>>>,
     dns: Mutex<Vec<Weak<dyn DnsConsumer>>>,
     state: watch::Sender<EngineState>,
@@ -139,10 +145,16 @@ impl Engine {
         let control = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         epoll::add(&epoll, &control, epoll::EventData::new_u64(thread::CONTROL), epoll::EventFlags::IN)?;
-        let links = thread::link_notifications()?;
-        epoll::add(&epoll, &links, epoll::EventData::new_u64(thread::LINKS), epoll::EventFlags::IN)?;
+        let links = if config.own_notifications {
+            let links = thread::link_notifications()?;
+            epoll::add(&epoll, &links, epoll::EventData::new_u64(thread::LINKS), epoll::EventFlags::IN)?;
+            Some(links)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
+            replan: AtomicBool::new(false),
             flows: Mutex::new(Vec::new()),
             dns: Mutex::new(Vec::new()),
             state: watch::Sender::new(EngineState::Starting),
@@ -184,6 +196,15 @@ impl Engine {
     /// The kernel's counters, accumulated; updated after each wake that read a ring.
     pub(crate) fn totals(&self) -> watch::Receiver<CaptureTotals> {
         self.shared.totals.subscribe()
+    }
+
+    /// Links or addresses changed: sort the interfaces out again (for an engine without
+    /// its own notifications; harmless otherwise).
+    pub(crate) fn replan(&self) {
+        self.shared.replan.store(true, Ordering::Relaxed);
+        if let Err(error) = rustix::io::write(&self.control, &1u64.to_ne_bytes()) {
+            tracing::warn!(%error, "could not wake the capture thread for a link change");
+        }
     }
 
     /// How often the thread has woken up since it started.

@@ -41,8 +41,11 @@ use std::time::Duration;
 
 use tokio::time::{Instant, MissedTickBehavior};
 
+use tokio::sync::watch;
+
 use crate::event::Payload;
-use crate::model::{CaptureTotals, FlowSample, SourceId, SourceState};
+use crate::kernel_view::{KernelView, NetworkView};
+use crate::model::{CaptureTotals, FlowSample, InterfaceAddress, LinkFlags, SourceId, SourceState};
 use crate::source::{EventSink, Source, SourceError};
 
 use engine::{Engine, EngineConfig, EngineState};
@@ -84,13 +87,23 @@ impl Default for CaptureConfig {
 #[derive(Debug, Clone)]
 pub struct CaptureSource {
     config: CaptureConfig,
+    kernel: Option<KernelView>,
 }
 
 impl CaptureSource {
-    /// A source running with `config`.
+    /// A source running with `config`. Without [`Self::with_kernel`] its capture
+    /// subscribes to rtnetlink link notifications itself.
     #[must_use]
     pub const fn new(config: CaptureConfig) -> Self {
-        Self { config }
+        Self { config, kernel: None }
+    }
+
+    /// Learn of link and address changes from the process's kernel view (its one
+    /// rtnetlink subscription) instead.
+    #[must_use]
+    pub fn with_kernel(mut self, kernel: KernelView) -> Self {
+        self.kernel = Some(kernel);
+        self
     }
 }
 
@@ -104,8 +117,13 @@ impl Source for CaptureSource {
             return unprivileged(sink).await;
         }
         let table = Arc::new(Mutex::new(FlowTable::new(self.config.max_flows)));
-        let engine = match Engine::attach(&EngineConfig { ring: self.config.ring, ..EngineConfig::default() })
-        {
+        let config = EngineConfig {
+            ring: self.config.ring,
+            own_notifications: self.kernel.is_none(),
+            ..EngineConfig::default()
+        };
+        let mut links = LinkWatch::new(self.kernel.as_ref());
+        let engine = match Engine::attach(&config) {
             Ok(engine) => engine,
             Err(error) => return idle(sink, &format!("packet capture could not start: {error}")).await,
         };
@@ -141,6 +159,7 @@ impl Source for CaptureSource {
                         return idle(sink, "packet capture stopped").await;
                     }
                 }
+                () = links.changed() => engine.replan(),
                 _ = ticker.tick() => {
                     let now = Instant::now();
                     let (flows, counted) = {
@@ -218,6 +237,52 @@ pub fn grouped(value: u64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// What of the kernel view decides the captures: each link's index, name, flags and
+/// master, and its addresses (this host's addresses tell sent from received).
+type LinkFacts = Vec<(u32, String, LinkFlags, Option<u32>, Vec<InterfaceAddress>)>;
+
+/// Link and address changes as the process's kernel view (its one rtnetlink
+/// subscription) publishes them, for an engine without notifications of its own.
+#[derive(Debug)]
+pub(crate) struct LinkWatch {
+    view: Option<watch::Receiver<Arc<NetworkView>>>,
+    last: LinkFacts,
+}
+
+impl LinkWatch {
+    /// Watch `kernel`'s view; without one, [`Self::changed`] never returns.
+    pub(crate) fn new(kernel: Option<&KernelView>) -> Self {
+        let mut view = kernel.map(KernelView::subscribe);
+        let last = view.as_mut().map(|view| link_facts(&view.borrow_and_update())).unwrap_or_default();
+        Self { view, last }
+    }
+
+    /// The next change of links or addresses (route and neighbour changes are not
+    /// one). Cancel-safe.
+    pub(crate) async fn changed(&mut self) {
+        loop {
+            let Some(view) = &mut self.view else { return std::future::pending().await };
+            if view.changed().await.is_err() {
+                self.view = None;
+                continue;
+            }
+            let facts = link_facts(&view.borrow_and_update());
+            if facts != self.last {
+                self.last = facts;
+                return;
+            }
+        }
+    }
+}
+
+fn link_facts(view: &NetworkView) -> LinkFacts {
+    view.table
+        .interfaces
+        .iter()
+        .map(|i| (i.index, i.name.clone(), i.flags, i.master, i.addresses.clone()))
+        .collect()
 }
 
 /// Say why there is no capture, then idle: capabilities are not gained at run time.

@@ -40,8 +40,9 @@ use tokio::sync::Notify;
 use crate::capture::engine::{DnsConsumer, Engine, EngineConfig, EngineState};
 use crate::capture::frame::Segment;
 use crate::capture::link::Inventory;
-use crate::capture::{self as flow_capture};
+use crate::capture::{self as flow_capture, LinkWatch};
 use crate::event::Payload;
+use crate::kernel_view::KernelView;
 use crate::model::{CaptureCounters, DnsQuery, DnsQueryBatch, SourceId, Timestamp};
 use crate::source::{EventSink, Source, SourceError};
 
@@ -91,13 +92,23 @@ impl Default for DnsCaptureConfig {
 #[derive(Debug, Clone)]
 pub struct DnsCaptureSource {
     config: DnsCaptureConfig,
+    kernel: Option<KernelView>,
 }
 
 impl DnsCaptureSource {
-    /// A source running with `config`.
+    /// A source running with `config`. Without [`Self::with_kernel`] its capture
+    /// subscribes to rtnetlink link notifications itself.
     #[must_use]
     pub const fn new(config: DnsCaptureConfig) -> Self {
-        Self { config }
+        Self { config, kernel: None }
+    }
+
+    /// Learn of link and address changes from the process's kernel view (its one
+    /// rtnetlink subscription) instead.
+    #[must_use]
+    pub fn with_kernel(mut self, kernel: KernelView) -> Self {
+        self.kernel = Some(kernel);
+        self
     }
 }
 
@@ -122,7 +133,9 @@ impl Source for DnsCaptureSource {
         });
         let feed =
             Arc::new(Feed { matcher: Arc::clone(&matcher), owners: owners.clone(), arrived: Notify::new() });
-        let engine = match Engine::attach(&EngineConfig::default()) {
+        let config = EngineConfig { own_notifications: self.kernel.is_none(), ..EngineConfig::default() };
+        let mut links = LinkWatch::new(self.kernel.as_ref());
+        let engine = match Engine::attach(&config) {
             Ok(engine) => engine,
             Err(error) => {
                 return flow_capture::idle(sink, &format!("DNS capture could not start: {error}")).await;
@@ -163,6 +176,10 @@ impl Source for DnsCaptureSource {
                         }
                         continue;
                     }
+                    () = links.changed() => {
+                        engine.replan();
+                        continue;
+                    }
                     () = tokio::time::sleep(period) => {}
                 }
                 arrived = false;
@@ -176,6 +193,7 @@ impl Source for DnsCaptureSource {
                             return flow_capture::idle(sink, "DNS capture stopped").await;
                         }
                     }
+                    () = links.changed() => engine.replan(),
                     () = feed.arrived.notified() => arrived = true,
                 }
             }

@@ -54,7 +54,7 @@ pub(super) struct Worker {
     shared: Arc<Shared>,
     epoll: OwnedFd,
     control: OwnedFd,
-    links: NetlinkSocket,
+    links: Option<NetlinkSocket>,
     config: EngineConfig,
     rings: BTreeMap<u32, Open>,
     /// Packets and drops of rings since closed.
@@ -70,7 +70,7 @@ impl Worker {
         shared: Arc<Shared>,
         epoll: OwnedFd,
         control: OwnedFd,
-        links: NetlinkSocket,
+        links: Option<NetlinkSocket>,
         config: EngineConfig,
     ) -> Self {
         Self {
@@ -118,6 +118,9 @@ impl Worker {
                         if self.shared.stop.load(Ordering::Relaxed) {
                             return;
                         }
+                        if self.shared.replan.swap(false, Ordering::Relaxed) {
+                            replan = true;
+                        }
                     }
                     LINKS => {
                         self.drain_links();
@@ -150,9 +153,10 @@ impl Worker {
 
     /// Read every pending notification; what they say is learnt from the inventory.
     fn drain_links(&mut self) {
+        let Some(links) = &self.links else { return };
         loop {
             self.buffer.clear();
-            match self.links.recv(&mut self.buffer, libc::MSG_DONTWAIT) {
+            match links.recv(&mut self.buffer, libc::MSG_DONTWAIT) {
                 // ENOBUFS: notifications were lost; the inventory reads the truth anyway.
                 Ok(_) => {}
                 Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {}
