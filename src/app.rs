@@ -50,6 +50,7 @@ const fn urgency(payload: &Payload) -> Redraw {
         | Payload::System(_)
         | Payload::Sockets(_)
         | Payload::Flows(_)
+        | Payload::Capture(_)
         | Payload::Names(_) => Redraw::Soon,
         Payload::Network(_)
         | Payload::Notices(_)

@@ -159,16 +159,22 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
     tasks.push(spawn_supervised(ConnectionsSource::new(connections), tx.clone()));
     if settings.capture {
         let capture = CaptureConfig { interval: refresh, ..CaptureConfig::default() };
-        tasks.push(spawn_supervised(CaptureSource::new(capture), tx.clone()));
+        let mut source = CaptureSource::new(capture);
+        if let Some(kernel) = &kernel {
+            source = source.with_kernel(kernel.clone());
+        }
+        tasks.push(spawn_supervised(source, tx.clone()));
     }
     let (dns_handle, dns_source) = dns(dns_config);
     let mut dns_source = dns_source.with_resolver(resolver.clone());
+    let mut dns_capture = DnsCaptureSource::new(DnsCaptureConfig::default());
     if let Some(kernel) = kernel {
+        dns_capture = dns_capture.with_kernel(kernel.clone());
         dns_source = dns_source.with_kernel(kernel);
     }
     tasks.push(spawn_supervised(dns_source, tx.clone()));
     if settings.capture {
-        tasks.push(spawn_supervised(DnsCaptureSource::new(DnsCaptureConfig::default()), tx.clone()));
+        tasks.push(spawn_supervised(dns_capture, tx.clone()));
     }
     if settings.reverse_dns && purpose == Purpose::Interactive {
         let (requests, source) = reverse_dns(ReverseDnsConfig::default(), resolver.clone());

@@ -1,238 +1,23 @@
 //! The capture source against a real kernel, inside throwaway network namespaces: UDP
 //! datagrams sent between sockets this test opens (across a veth pair to a second
 //! namespace, and over loopback) must appear in its flow samples with exact byte
-//! counts from the capturing namespace's point of view; captures must open and close
-//! as interfaces come and go. Needs root; see `common::netns::require_netns`.
+//! counts from the capturing namespace's point of view; captures follow interfaces
+//! without spinning; every packet is read or counted dropped. Needs root.
 //!
 //! Byte counts are IP lengths: a UDP payload of `n` bytes counts `n + 28` over IPv4
 //! and `n + 48` over IPv6.
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::fs::File;
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::mpsc as std_mpsc;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::net::UdpSocket;
+use std::time::Duration;
 
+use common::capture::{
+    Capture, INTERVAL, exchange, local, serial, udp_in, wait_until, wakeups_and_ticks, wakeups_of,
+};
 use common::netns::{Netns, require_netns};
-use netlens_collectors::capture::{CaptureConfig, CaptureSource};
-use netlens_collectors::model::{Protocol, SourceState, Timestamp};
-use netlens_collectors::source::spawn_supervised;
-use netlens_collectors::{Event, Payload};
-use nix::sched::{CloneFlags, setns};
-use tokio::sync::{mpsc, watch};
-
-/// Generous: a slow CI machine, not a performance budget (that is a benchmark).
-const TIMEOUT: Duration = Duration::from_secs(15);
-
-/// The flow interval the tests run with.
-const INTERVAL: Duration = Duration::from_millis(250);
-
-/// The tests count this process's capture threads by name, so they must not overlap.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Run `work` on a thread inside `netns`: every socket it opens belongs there, and
-/// stays there whichever thread uses it later.
-fn in_netns<T: Send + 'static>(netns: &Netns, work: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = netns.path();
-    let thread = std::thread::spawn(move || {
-        let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
-        work()
-    });
-    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
-/// A UDP socket bound inside `netns`.
-fn udp_in(netns: &Netns, address: &'static str) -> UdpSocket {
-    in_netns(netns, move || {
-        let socket = UdpSocket::bind(address).unwrap_or_else(|error| panic!("bind {address}: {error}"));
-        socket
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap_or_else(|error| panic!("timeout: {error}"));
-        socket
-    })
-}
-
-fn local(socket: &UdpSocket) -> SocketAddr {
-    socket.local_addr().unwrap_or_else(|error| panic!("local_addr: {error}"))
-}
-
-/// Send `count` datagrams of `size` bytes from `from` to `to`, and read them all at
-/// `to`: none lost, so the expected byte counts are exact.
-fn exchange(from: &UdpSocket, to: &UdpSocket, count: usize, size: usize) {
-    let payload = vec![0x5a; size];
-    let destination = local(to);
-    for _ in 0..count {
-        from.send_to(&payload, destination).unwrap_or_else(|error| panic!("send to {destination}: {error}"));
-    }
-    let mut buffer = vec![0; size + 1];
-    for n in 0..count {
-        let (length, _) = to
-            .recv_from(&mut buffer)
-            .unwrap_or_else(|error| panic!("datagram {n} to {destination}: {error}"));
-        assert_eq!(length, size);
-    }
-}
-
-/// (protocol, local, remote) → (rx bytes, tx bytes) over every sample so far.
-type Totals = BTreeMap<(Protocol, SocketAddr, SocketAddr), (u64, u64)>;
-
-/// The capture source running on its own thread inside a namespace; its events are
-/// folded into flow totals and the latest status.
-struct Capture {
-    events: std_mpsc::Receiver<Event>,
-    stop: watch::Sender<bool>,
-    thread: Option<JoinHandle<()>>,
-    totals: Totals,
-    status: Option<(SourceState, String)>,
-    /// When each flow sample was taken.
-    samples: Vec<Timestamp>,
-}
-
-impl Capture {
-    fn start(netns: &Netns) -> Self {
-        let (forward, events) = std_mpsc::channel();
-        let (stop, mut stop_rx) = watch::channel(false);
-        let path = netns.path();
-        let thread = std::thread::spawn(move || {
-            let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
-            // Blocking-pool and capture threads are spawned from this one: they inherit
-            // the namespace.
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap_or_else(|error| panic!("tokio runtime: {error}"));
-            runtime.block_on(async move {
-                let (tx, mut rx) = mpsc::channel(64);
-                let config = CaptureConfig { interval: INTERVAL, ..CaptureConfig::default() };
-                let task = spawn_supervised(CaptureSource::new(config), tx);
-                loop {
-                    tokio::select! {
-                        _ = stop_rx.changed() => break,
-                        event = rx.recv() => match event {
-                            Some(event) => {
-                                if forward.send(event).is_err() {
-                                    break;
-                                }
-                            }
-                            None => break,
-                        },
-                    }
-                }
-                task.abort();
-                let _ = task.await;
-            });
-        });
-        Self { events, stop, thread: Some(thread), totals: Totals::new(), status: None, samples: Vec::new() }
-    }
-
-    fn fold(&mut self, event: Event) {
-        match event.payload {
-            Payload::Flows(sample) => {
-                self.samples.push(event.at);
-                for flow in sample.flows {
-                    let total = self.totals.entry((flow.protocol, flow.local, flow.remote)).or_default();
-                    total.0 += flow.rx_bytes;
-                    total.1 += flow.tx_bytes;
-                }
-            }
-            Payload::Status(status) => self.status = Some((status.status, status.detail)),
-            other => panic!("the capture source sent {other:?}"),
-        }
-    }
-
-    /// Fold events until `done` holds; fail with `what` and the state after `timeout`.
-    fn wait_for(&mut self, what: &str, mut done: impl FnMut(&Self) -> bool) {
-        let deadline = Instant::now() + TIMEOUT;
-        while !done(self) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(event) => self.fold(event),
-                Err(error) => panic!(
-                    "{error} after {TIMEOUT:?} waiting for {what}; status {:?}, totals {:#?}",
-                    self.status, self.totals
-                ),
-            }
-        }
-    }
-
-    fn wait_for_status(&mut self, detail: &str) {
-        self.wait_for(&format!("status `{detail}`"), |capture| {
-            capture.status.as_ref().is_some_and(|(state, text)| *state == SourceState::Ok && text == detail)
-        });
-    }
-
-    /// Fold until `samples` flow samples taken from now on have arrived (not ones
-    /// already queued): everything sent before is in the totals then.
-    fn wait_samples(&mut self, samples: usize) {
-        let since = Timestamp::now_utc();
-        self.wait_for(&format!("{samples} more samples"), |capture| {
-            capture.samples.iter().filter(|&&at| at > since).count() >= samples
-        });
-    }
-
-    fn total(&self, protocol: Protocol, local: SocketAddr, remote: SocketAddr) -> (u64, u64) {
-        self.totals.get(&(protocol, local, remote)).copied().unwrap_or_default()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-            && !std::thread::panicking()
-        {
-            panic!("capture thread panicked");
-        }
-    }
-}
-
-/// Poll `done` until it holds; fail with `what` and the thread list after [`TIMEOUT`].
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; threads: {:?}", thread_names());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Names of this process's threads.
-fn thread_names() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .map(|tasks| {
-            tasks
-                .filter_map(Result::ok)
-                .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
-                .map(|name| name.trim_end().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Threads of this process whose name starts with `prefix`.
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|tasks| {
-            tasks
-                .filter_map(Result::ok)
-                .filter(|task| {
-                    std::fs::read_to_string(task.path().join("comm"))
-                        .is_ok_and(|name| name.starts_with(prefix))
-                })
-                .count()
-        })
-        .unwrap_or_default()
-}
+use netlens_collectors::capture::CaptureConfig;
+use netlens_collectors::model::Protocol;
 
 #[test]
 fn udp_bytes_are_counted_exactly_from_this_hosts_side() {
@@ -301,28 +86,61 @@ fn udp_bytes_are_counted_exactly_from_this_hosts_side() {
 
 #[test]
 fn captures_follow_interfaces_as_they_come_and_go() {
+    follow_interfaces(false);
+}
+
+/// As in the binary: the process's one rtnetlink subscription (the kernel view) tells.
+#[test]
+fn captures_follow_interfaces_told_by_the_kernel_view() {
+    follow_interfaces(true);
+}
+
+fn follow_interfaces(kernel_view: bool) {
     let _serial = serial();
     let Some(netns) = require_netns() else { return };
     netns.must(&["link", "set", "lo", "up"]);
-    let mut capture = Capture::start(&netns);
+    let config = CaptureConfig { interval: INTERVAL, ..CaptureConfig::default() };
+    let mut capture = Capture::start_both(&netns, config, None, kernel_view);
     capture.wait_for_status("packet capture on lo");
+    // One thread serves every ring, however many interfaces there are.
+    wait_until("the capture thread", || wakeups_of("capture").len() == 1);
+    let (wakeups_before, ticks_before) = wakeups_and_ticks("capture")[0];
 
-    netns.batch(
-        "link add nlc2 type veth peer name nlc3\n\
-         link set nlc2 up\n\
-         link set nlc3 up\n",
-    );
-    capture.wait_for_status("packet capture on lo, nlc2, nlc3");
-    // A new thread takes its name a moment after it starts.
-    wait_until("a capture thread for nlc2", || threads_named("cap-nlc2") == 1);
-
-    netns.must(&["link", "set", "nlc3", "down"]);
-    capture.wait_for_status("packet capture on lo, nlc2");
-    netns.must(&["link", "del", "nlc2"]);
-    capture.wait_for_status("packet capture on lo");
-    wait_until("the capture threads of deleted links to end", || threads_named("cap-nlc") == 0);
-
+    for round in 0..5 {
+        netns.batch(
+            "link add nlc2 type veth peer name nlc3\n\
+             link set nlc2 up\n\
+             link set nlc3 up\n",
+        );
+        capture.wait_for_status("packet capture on lo, nlc2, nlc3");
+        netns.must(&["link", "set", "nlc3", "down"]);
+        // nlc2 loses its carrier with its peer: still up, still captured.
+        capture.wait_for_status("packet capture on lo, nlc2");
+        netns.must(&["link", "del", "nlc2"]);
+        capture.wait_for_status("packet capture on lo");
+        assert_eq!(wakeups_of("capture").len(), 1, "round {round}: still one capture thread");
+    }
     netns.must(&["link", "set", "lo", "down"]);
     capture.wait_for_status("packet capture: no interface is up");
-    wait_until("the loopback capture to end with it", || threads_named("cap-lo") == 0);
+    netns.must(&["link", "set", "lo", "up"]);
+    capture.wait_for_status("packet capture on lo");
+
+    // Woken by notifications and ring errors only: some per link change (each `ip`
+    // command makes several), never a loop. A ring left polling after its interface went
+    // away would add thousands a second, or burn CPU without sleeping at all.
+    let (wakeups, ticks) = wakeups_and_ticks("capture")[0];
+    let (wakeups, ticks) = (wakeups - wakeups_before, ticks - ticks_before);
+    eprintln!("32 link changes: {wakeups} wake-ups, {ticks} clock ticks of CPU");
+    assert!(wakeups < 400 && ticks < 100, "{wakeups} wake-ups and {ticks} ticks for 32 link changes");
+
+    // Quiet: no traffic, no link change. Once the kernel's last notifications of the
+    // churn are read (a deleted link's can come late), nothing wakes the thread.
+    let mut quiet = wakeups_of("capture")[0];
+    wait_until("the notifications of the churn to end", || {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = wakeups_of("capture")[0];
+        std::mem::replace(&mut quiet, now) == now
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(wakeups_of("capture")[0], quiet, "the capture thread woke with nothing to do");
 }

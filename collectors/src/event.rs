@@ -4,9 +4,9 @@
 
 use crate::clock::{Mono, Stamp};
 use crate::model::{
-    ClosedOwners, Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold, FoldFrom,
-    InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable, SourceId,
-    SourceStatus, SystemFacts, TimelineKind, Timestamp,
+    CaptureTotals, ClosedOwners, Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold,
+    FoldFrom, InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable,
+    SourceId, SourceStatus, SystemFacts, TimelineKind, Timestamp,
 };
 
 /// One state change, stamped with when it was observed and by which source.
@@ -95,6 +95,8 @@ pub enum Payload {
     SocketOwners(ClosedOwners),
     /// Per-flow byte counts from packet capture.
     Flows(FlowSample),
+    /// The kernel's packet and drop counters of the capture rings, accumulated.
+    Capture(CaptureTotals),
     /// Reverse-DNS answers: the name of an address, or `None` when it has none.
     Names(Vec<(std::net::IpAddr, Option<String>)>),
     /// Every target's path, after an evaluation (a full table: targets missing are gone).

@@ -4,6 +4,7 @@
 //! from `&Store` and the export serialises from it. Nothing here does I/O, so the
 //! whole store is testable without a kernel, and every history is a bounded ring.
 
+mod capture;
 mod connections;
 mod dns;
 mod path_history;
@@ -149,6 +150,7 @@ pub struct Store {
     path_history: PathHistory,
     route_lookup: Option<RouteLookupReport>,
     dns: Dns,
+    capture: Option<crate::model::CaptureTotals>,
     generation: u64,
     updated_at: Option<Timestamp>,
     updated_mono: Option<Mono>,
@@ -178,6 +180,7 @@ impl Store {
             paths: Vec::new(),
             path_history: PathHistory::default(),
             route_lookup: None,
+            capture: None,
             dns: Dns::default(),
             generation: 0,
             updated_at: None,
@@ -230,6 +233,7 @@ impl Store {
                 }
             }
             Payload::Flows(sample) => self.connections.apply_flows(&sample),
+            Payload::Capture(totals) => self.apply_capture(totals),
             Payload::Names(answers) => self.connections.apply_names(answers),
             Payload::Paths(paths) => {
                 self.path_history.fold(at.wall, &paths);

@@ -19,6 +19,7 @@ const MARKDOWN_CONNECTIONS: usize = 100;
 pub fn write(doc: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
     host(out, doc)?;
     interfaces(out, doc)?;
+    capture(out, doc)?;
     paths(out, &doc.paths)?;
     dns(out, &doc.dns)?;
     routing(out, doc)?;
@@ -147,6 +148,28 @@ fn interfaces(out: &mut dyn Write, doc: &Snapshot) -> io::Result<()> {
             Rate(entry.rates.map(|r| r.rx_bytes_per_s)),
             Rate(entry.rates.map(|r| r.tx_bytes_per_s)),
             addresses.join("<br>"),
+        )?;
+    }
+    Ok(())
+}
+
+/// The packet capture's kernel counters, when a capture ran.
+fn capture(out: &mut dyn Write, doc: &Snapshot) -> io::Result<()> {
+    let Some(capture) = &doc.capture else { return Ok(()) };
+    writeln!(
+        out,
+        "\n## Capture\n\n{} packets passed the capture filter; the kernel dropped {} (ring full).\n",
+        Count(capture.packets),
+        Count(capture.dropped)
+    )?;
+    out.write_all(b"| interface | packets | dropped |\n|---|---|---|\n")?;
+    for interface in &capture.interfaces {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            cell(&interface.name),
+            Count(interface.packets),
+            Count(interface.dropped)
         )?;
     }
     Ok(())

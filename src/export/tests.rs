@@ -191,3 +191,32 @@ fn markdown_says_what_each_cut_list_left_out() {
     let whole = rendered(&self::doc(), write_markdown);
     assert!(!whole.contains("The newest"), "a whole list claimed a cut");
 }
+
+#[test]
+fn the_capture_section_is_null_without_a_capture_and_counts_with_one() {
+    let mut doc = doc();
+    assert!(json(&doc)["capture"].is_null(), "the scripted store runs no capture");
+    assert!(!rendered(&doc, super::markdown::write).contains("## Capture"));
+    doc.capture = Some(netlens_collectors::model::CaptureTotals {
+        packets: 1_234_567,
+        dropped: 12,
+        interfaces: vec![
+            netlens_collectors::model::InterfaceCapture {
+                name: "eth0".into(),
+                packets: 1_234_000,
+                dropped: 12,
+            },
+            netlens_collectors::model::InterfaceCapture { name: "lo".into(), packets: 567, dropped: 0 },
+        ],
+    });
+    let value = json(&doc);
+    assert_eq!(value["capture"]["packets"], 1_234_567);
+    assert_eq!(value["capture"]["dropped"], 12);
+    assert_eq!(
+        value["capture"]["interfaces"][1],
+        serde_json::json!({ "name": "lo", "packets": 567, "dropped": 0 })
+    );
+    let markdown = rendered(&doc, super::markdown::write);
+    assert!(markdown.contains("## Capture"), "{markdown}");
+    assert!(markdown.contains("| eth0 | 1 234 000 | 12 |"), "{markdown}");
+}

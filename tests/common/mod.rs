@@ -3,6 +3,7 @@
 // Each test binary includes this module and uses a different part of it.
 #![allow(dead_code, reason = "each integration test uses a different subset of the helpers")]
 
+pub mod capture;
 pub mod dns;
 pub mod dns_server;
 pub mod netns;

@@ -1,4 +1,4 @@
-//! The flow table every capture thread feeds: bytes per flow from this host's point
+//! The flow table the capture thread feeds: bytes per flow from this host's point
 //! of view, bounded, emptied every interval.
 //!
 //! **Direction.** A packet whose source address is one of this host's is sent (`tx`)
@@ -13,7 +13,7 @@
 //! socket's side: `tx` of the sender's flow *and* `rx` of the receiver's flow — each
 //! socket's row shows its own traffic, as `sock_diag` would for TCP. (The kernel hands
 //! every loopback packet to a packet socket twice, as sent and as received; the
-//! loopback capture's socket filter keeps only the received copy, see `link`.)
+//! loopback ring's socket filter keeps only the received copy, see `filter`.)
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -125,6 +125,13 @@ impl FlowTable {
             Frame::Fragment => self.stats.fragments += 1,
             Frame::Other => self.stats.other += 1,
             Frame::Malformed => self.stats.malformed += 1,
+        }
+    }
+
+    /// Count a batch of parsed frames (one ring read's, under one lock).
+    pub fn observe_all(&mut self, frames: &[Frame]) {
+        for &frame in frames {
+            self.observe(frame);
         }
     }
 

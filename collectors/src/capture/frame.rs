@@ -1,9 +1,10 @@
-//! From one captured frame to the flow it belongs to: addresses, ports and length.
-//!
-//! Hand-written over byte slices: only a few header fields are needed, every read is
-//! bounds-checked, and nothing is allocated. A frame that is shorter than its headers
-//! claim, or whose headers contradict each other, is [`Frame::Malformed`]; it never
-//! panics.
+//! From one captured frame to the flow it belongs to and the payload it carries:
+//! addresses, ports, length. The headers are read with `pnet::packet` (Ethernet, VLAN
+//! tags, IPv4, IPv6 with its extension headers, UDP, TCP); what is decided here is
+//! which of their fields to trust. A frame that is shorter than its headers claim, or
+//! whose headers contradict each other, is [`Frame::Malformed`]; it never panics (pnet's
+//! constructors refuse a buffer shorter than the fixed header, and every offset taken
+//! from a header is checked against the bytes captured before it is used).
 //!
 //! **Byte accounting.** A packet counts its IP length — IP header, transport header
 //! and payload, as the IP header states it — not the captured length: link headers
@@ -15,12 +16,22 @@
 //! no ports, are [`Frame::Fragment`]. Where segmentation offload leaves the IP length
 //! unset (0, for packets over 64 KiB) the captured length stands in.
 //!
-//! **Payloads.** [`segment`] walks the same headers for parsers of what packets carry
+//! **Payloads.** [`segment`] reads the same headers for parsers of what packets carry
 //! (passive DNS): the transport payload ends where the IP length (and for UDP the
-//! datagram length) says, so Ethernet padding after a short segment is not mistaken
-//! for data; a capture cut short yields what was captured.
+//! datagram length — pnet's `UdpPacket::payload` ignores it, so it is cut here) says,
+//! so Ethernet padding after a short segment is not mistaken for data; a capture cut
+//! short yields what was captured. [`decode`] gives both in one pass, for the capture
+//! engine, which parses each frame once for the flow table and the DNS log.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+
+use pnet::packet::ethernet::{EtherType, EtherTypes, EthernetPacket};
+use pnet::packet::ip::{IpNextHeaderProtocol, IpNextHeaderProtocols};
+use pnet::packet::ipv4::{Ipv4Flags, Ipv4Packet};
+use pnet::packet::ipv6::{ExtensionPacket, FragmentPacket, Ipv6Packet};
+use pnet::packet::tcp::TcpPacket;
+use pnet::packet::udp::UdpPacket;
+use pnet::packet::vlan::VlanPacket;
 
 use crate::model::Protocol;
 
@@ -62,10 +73,13 @@ pub enum Frame {
     Malformed,
 }
 
-const ETHERNET_HEADER: usize = 14;
+#[cfg(test)]
 const ETHERTYPE_IPV4: u16 = 0x0800;
+#[cfg(test)]
 const ETHERTYPE_IPV6: u16 = 0x86dd;
+#[cfg(test)]
 const ETHERTYPE_VLAN: u16 = 0x8100;
+#[cfg(test)]
 const ETHERTYPE_QINQ: u16 = 0x88a8;
 /// Stacked VLAN tags followed at most (802.1ad plus 802.1Q).
 const MAX_VLAN_TAGS: usize = 2;
@@ -75,12 +89,17 @@ const IPV6_HEADER: usize = 40;
 /// Extension headers followed at most before giving up on a packet.
 const MAX_EXTENSION_HEADERS: usize = 8;
 
+#[cfg(test)]
 const PROTOCOL_TCP: u8 = 6;
+#[cfg(test)]
 const PROTOCOL_UDP: u8 = 17;
+#[cfg(test)]
 const IPV6_HOP_BY_HOP: u8 = 0;
+#[cfg(test)]
 const IPV6_ROUTING: u8 = 43;
+#[cfg(test)]
 const IPV6_FRAGMENT: u8 = 44;
-const IPV6_AUTHENTICATION: u8 = 51;
+#[cfg(test)]
 const IPV6_DESTINATION_OPTIONS: u8 = 60;
 
 const UDP_HEADER: usize = 8;
@@ -112,12 +131,51 @@ pub enum Carried<'a> {
     Malformed,
 }
 
+/// One frame, read once: its flow facts and the payload it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    /// For the flow table.
+    pub frame: Frame,
+    /// For payload parsers.
+    pub carried: Carried<'a>,
+}
+
+/// Parse one frame captured on an interface with `framing`.
+#[cfg(test)]
+#[must_use]
+pub fn parse(framing: Framing, frame: &[u8]) -> Frame {
+    decode(framing, frame).frame
+}
+
+/// The transport payload of one frame captured on an interface with `framing`.
+#[must_use]
+pub fn segment(framing: Framing, frame: &[u8]) -> Carried<'_> {
+    decode(framing, frame).carried
+}
+
+/// Both views of one frame captured on an interface with `framing`.
+#[must_use]
+pub fn decode(framing: Framing, frame: &[u8]) -> Decoded<'_> {
+    let layer = match framing {
+        Framing::Ethernet => ethernet(frame),
+        Framing::RawIp => ip(frame),
+    };
+    match layer {
+        Layer::Transport { protocol, segment, ip } => transport(protocol, segment, ip),
+        Layer::Fragment => Decoded { frame: Frame::Fragment, carried: Carried::Fragment },
+        Layer::Other => Decoded { frame: Frame::Other, carried: Carried::Other },
+        Layer::Malformed => MALFORMED,
+    }
+}
+
+const MALFORMED: Decoded<'static> = Decoded { frame: Frame::Malformed, carried: Carried::Malformed };
+
 /// How far the link and network headers lead.
 enum Layer<'a> {
-    /// A transport header follows: its protocol number, the bytes from it to the end of
-    /// the capture, and the network-layer facts.
+    /// A transport header follows: its protocol, the bytes from it to the end of the
+    /// capture, and the network-layer facts.
     Transport {
-        protocol: u8,
+        protocol: IpNextHeaderProtocol,
         segment: &'a [u8],
         ip: Ip,
     },
@@ -126,159 +184,107 @@ enum Layer<'a> {
     Malformed,
 }
 
-/// Parse one frame captured on an interface with `framing`.
-#[must_use]
-pub fn parse(framing: Framing, frame: &[u8]) -> Frame {
-    match network(framing, frame) {
-        Layer::Transport { protocol, segment, ip } => transport(protocol, segment, ip),
-        Layer::Fragment => Frame::Fragment,
-        Layer::Other => Frame::Other,
-        Layer::Malformed => Frame::Malformed,
+/// A raw IP packet (tun, `WireGuard`, PPP): the version nibble says which.
+fn ip(packet: &[u8]) -> Layer<'_> {
+    match packet.first().map(|byte| byte >> 4) {
+        Some(4) => ipv4(packet),
+        Some(6) => ipv6(packet),
+        _ => Layer::Malformed,
     }
-}
-
-/// The transport payload of one frame captured on an interface with `framing`.
-#[must_use]
-pub fn segment(framing: Framing, frame: &[u8]) -> Carried<'_> {
-    let (protocol, segment, ip) = match network(framing, frame) {
-        Layer::Transport { protocol, segment, ip } => (protocol, segment, ip),
-        Layer::Fragment => return Carried::Fragment,
-        Layer::Other => return Carried::Other,
-        Layer::Malformed => return Carried::Malformed,
-    };
-    // What the IP header says the transport part is, as far as it was captured.
-    let length = usize::try_from(ip.bytes).unwrap_or(usize::MAX).saturating_sub(ip.header);
-    let segment = &segment[..segment.len().min(length)];
-    let (protocol, payload) = match protocol {
-        PROTOCOL_UDP => {
-            let Some(length) = be16(segment, 4).map(usize::from).filter(|_| segment.len() >= UDP_HEADER)
-            else {
-                return Carried::Malformed;
-            };
-            // 0: a jumbogram (RFC 2675), whose length only the IP layer knows.
-            let end = match length {
-                0 => segment.len(),
-                1..UDP_HEADER => return Carried::Malformed,
-                _ => length.min(segment.len()),
-            };
-            (Protocol::Udp, &segment[UDP_HEADER..end])
-        }
-        PROTOCOL_TCP => {
-            let Some(&offset) = segment.get(12) else { return Carried::Malformed };
-            let header = usize::from(offset >> 4) * 4;
-            let Some(payload) = segment.get(header..).filter(|_| header >= TCP_MIN_HEADER) else {
-                return Carried::Malformed;
-            };
-            (Protocol::Tcp, payload)
-        }
-        _ => return Carried::Other,
-    };
-    let (Some(source_port), Some(destination_port)) = (be16(segment, 0), be16(segment, 2)) else {
-        return Carried::Malformed;
-    };
-    Carried::Segment(Segment {
-        protocol,
-        source: SocketAddr::new(ip.source, source_port),
-        destination: SocketAddr::new(ip.destination, destination_port),
-        payload,
-    })
-}
-
-fn network(framing: Framing, frame: &[u8]) -> Layer<'_> {
-    match framing {
-        Framing::Ethernet => ethernet(frame),
-        Framing::RawIp => match frame.first().map(|byte| byte >> 4) {
-            Some(4) => ipv4(frame),
-            Some(6) => ipv6(frame),
-            _ => Layer::Malformed,
-        },
-    }
-}
-
-fn be16(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]))
 }
 
 fn ethernet(frame: &[u8]) -> Layer<'_> {
-    let Some(mut ethertype) = be16(frame, 12) else { return Layer::Malformed };
-    let mut offset = ETHERNET_HEADER;
+    let Some(ethernet) = EthernetPacket::new(frame) else { return Layer::Malformed };
+    let mut ethertype = ethernet.get_ethertype();
+    // The header is fixed-size: what follows it is the frame past 14 bytes.
+    let mut rest = &frame[EthernetPacket::minimum_packet_size()..];
     for _ in 0..MAX_VLAN_TAGS {
-        if ethertype != ETHERTYPE_VLAN && ethertype != ETHERTYPE_QINQ {
+        // 802.1Q, 802.1ad, and the older 0x9100 some switches use for the outer tag.
+        if ![EtherTypes::Vlan, EtherTypes::PBridge, EtherTypes::QinQ].contains(&ethertype) {
             break;
         }
-        // A tag is 2 bytes of tag control, then the inner ethertype.
-        let Some(inner) = be16(frame, offset + 2) else { return Layer::Malformed };
-        ethertype = inner;
-        offset += 4;
+        let Some(tag) = VlanPacket::new(rest) else { return Layer::Malformed };
+        ethertype = tag.get_ethertype();
+        rest = &rest[VlanPacket::minimum_packet_size()..];
     }
-    let Some(payload) = frame.get(offset..) else { return Layer::Malformed };
+    network(ethertype, rest)
+}
+
+fn network(ethertype: EtherType, packet: &[u8]) -> Layer<'_> {
     match ethertype {
-        ETHERTYPE_IPV4 => ipv4(payload),
-        ETHERTYPE_IPV6 => ipv6(payload),
+        EtherTypes::Ipv4 => ipv4(packet),
+        EtherTypes::Ipv6 => ipv6(packet),
         _ => Layer::Other,
     }
 }
 
 fn ipv4(packet: &[u8]) -> Layer<'_> {
-    if packet.len() < IPV4_MIN_HEADER || packet[0] >> 4 != 4 {
+    let Some(header) = Ipv4Packet::new(packet).filter(|header| header.get_version() == 4) else {
+        return Layer::Malformed;
+    };
+    let length = usize::from(header.get_header_length()) * 4;
+    let total = usize::from(header.get_total_length());
+    if length < IPV4_MIN_HEADER || packet.len() < length || (total != 0 && total < length) {
         return Layer::Malformed;
     }
-    let header = usize::from(packet[0] & 0x0f) * 4;
-    let Some(total) = be16(packet, 2).map(usize::from) else { return Layer::Malformed };
-    if header < IPV4_MIN_HEADER || packet.len() < header || (total != 0 && total < header) {
-        return Layer::Malformed;
-    }
-    let Some(fragment) = be16(packet, 6) else { return Layer::Malformed };
-    if fragment & 0x1fff != 0 {
+    if header.get_fragment_offset() != 0 {
         return Layer::Fragment;
     }
-    let more_fragments = fragment & 0x2000 != 0;
-    let source = IpAddr::V4(Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]));
-    let destination = IpAddr::V4(Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]));
-    let bytes = if total == 0 { packet.len() } else { total };
-    let ip = Ip { source, destination, header, bytes: bytes as u64, first_fragment: more_fragments };
-    Layer::Transport { protocol: packet[9], segment: &packet[header..], ip }
+    let ip = Ip {
+        source: IpAddr::V4(header.get_source()),
+        destination: IpAddr::V4(header.get_destination()),
+        header: length,
+        bytes: if total == 0 { packet.len() } else { total } as u64,
+        first_fragment: header.get_flags() & Ipv4Flags::MoreFragments != 0,
+    };
+    Layer::Transport { protocol: header.get_next_level_protocol(), segment: &packet[length..], ip }
 }
 
 fn ipv6(packet: &[u8]) -> Layer<'_> {
-    if packet.len() < IPV6_HEADER || packet[0] >> 4 != 6 {
+    let Some(header) = Ipv6Packet::new(packet).filter(|header| header.get_version() == 6) else {
         return Layer::Malformed;
-    }
-    let Some(payload) = be16(packet, 4).map(usize::from) else { return Layer::Malformed };
-    let address = |at: usize| {
-        let mut octets = [0; 16];
-        octets.copy_from_slice(&packet[at..at + 16]);
-        IpAddr::V6(Ipv6Addr::from(octets))
     };
-    let (source, destination) = (address(8), address(24));
+    let payload = usize::from(header.get_payload_length());
+    let (source, destination) = (IpAddr::V6(header.get_source()), IpAddr::V6(header.get_destination()));
     // 0: a jumbogram, or segmentation offload beyond 64 KiB.
     let bytes = if payload == 0 { packet.len() } else { IPV6_HEADER + payload };
-    let mut next = packet[6];
+    let mut next = header.get_next_header();
     let mut offset = IPV6_HEADER;
     let mut first_fragment = false;
     for _ in 0..MAX_EXTENSION_HEADERS {
+        let rest = &packet[offset.min(packet.len())..];
         let length = match next {
-            IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_DESTINATION_OPTIONS => {
-                packet.get(offset + 1).map(|&units| (usize::from(units) + 1) * 8)
+            IpNextHeaderProtocols::Hopopt
+            | IpNextHeaderProtocols::Ipv6Route
+            | IpNextHeaderProtocols::Ipv6Opts => {
+                let Some(extension) = ExtensionPacket::new(rest) else { return Layer::Malformed };
+                next = extension.get_next_header();
+                (usize::from(extension.get_hdr_ext_len()) + 1) * 8
             }
-            IPV6_AUTHENTICATION => packet.get(offset + 1).map(|&units| (usize::from(units) + 2) * 4),
-            IPV6_FRAGMENT => {
-                let Some(field) = be16(packet, offset + 2) else { return Layer::Malformed };
+            IpNextHeaderProtocols::Ah => {
+                let Some(extension) = ExtensionPacket::new(rest) else { return Layer::Malformed };
+                next = extension.get_next_header();
+                (usize::from(extension.get_hdr_ext_len()) + 2) * 4
+            }
+            IpNextHeaderProtocols::Ipv6Frag => {
+                let Some(fragment) = FragmentPacket::new(rest) else { return Layer::Malformed };
+                // The offset is the field's upper 13 bits (pnet's getter keeps a
+                // reserved bit), the M flag its lowest.
+                let field = fragment.get_fragment_offset_with_flags();
                 if field >> 3 != 0 {
                     return Layer::Fragment;
                 }
-                first_fragment = field & 1 != 0;
-                Some(8)
+                first_fragment = !fragment.is_last_fragment();
+                next = fragment.get_next_header();
+                FragmentPacket::minimum_packet_size()
             }
             _ => break,
         };
-        let (Some(length), Some(&header)) = (length, packet.get(offset)) else { return Layer::Malformed };
-        next = header;
         offset += length;
     }
-    let Some(rest) = packet.get(offset..) else { return Layer::Malformed };
+    let Some(segment) = packet.get(offset..) else { return Layer::Malformed };
     let ip = Ip { source, destination, header: offset, bytes: bytes as u64, first_fragment };
-    Layer::Transport { protocol: next, segment: rest, ip }
+    Layer::Transport { protocol: next, segment, ip }
 }
 
 /// The network-layer facts `transport` needs.
@@ -293,30 +299,69 @@ struct Ip {
     first_fragment: bool,
 }
 
-fn transport(protocol: u8, segment: &[u8], ip: Ip) -> Frame {
-    let (protocol, minimum) = match protocol {
-        PROTOCOL_UDP => (Protocol::Udp, UDP_HEADER),
-        PROTOCOL_TCP => (Protocol::Tcp, TCP_MIN_HEADER),
-        _ => return Frame::Other,
-    };
-    if segment.len() < minimum {
-        return Frame::Malformed;
+fn transport(protocol: IpNextHeaderProtocol, segment: &[u8], ip: Ip) -> Decoded<'_> {
+    // What the IP header says the transport part is, as far as it was captured.
+    let stated = usize::try_from(ip.bytes).unwrap_or(usize::MAX).saturating_sub(ip.header);
+    let within = &segment[..segment.len().min(stated)];
+    match protocol {
+        IpNextHeaderProtocols::Udp => udp(segment, within, ip),
+        IpNextHeaderProtocols::Tcp => tcp(segment, within, ip),
+        _ => Decoded { frame: Frame::Other, carried: Carried::Other },
     }
-    let (Some(source_port), Some(destination_port)) = (be16(segment, 0), be16(segment, 2)) else {
-        return Frame::Malformed;
-    };
+}
+
+/// A UDP datagram: `segment` is everything captured from its header on, `within` the
+/// part the IP length covers.
+fn udp<'a>(segment: &'a [u8], within: &'a [u8], ip: Ip) -> Decoded<'a> {
+    let Some(header) = UdpPacket::new(segment) else { return MALFORMED };
+    let length = usize::from(header.get_length());
     let mut bytes = ip.bytes;
-    if ip.first_fragment && protocol == Protocol::Udp {
-        let Some(length) = be16(segment, 4).map(usize::from) else { return Frame::Malformed };
+    if ip.first_fragment {
         if length < UDP_HEADER {
-            return Frame::Malformed;
+            return MALFORMED;
         }
         bytes = (ip.header + length) as u64;
     }
-    Frame::Flow(Packet {
-        protocol,
-        source: SocketAddr::new(ip.source, source_port),
-        destination: SocketAddr::new(ip.destination, destination_port),
+    let packet = Packet {
+        protocol: Protocol::Udp,
+        source: SocketAddr::new(ip.source, header.get_source()),
+        destination: SocketAddr::new(ip.destination, header.get_destination()),
         bytes,
+    };
+    // `UdpPacket::payload` runs to the end of the buffer: the datagram's own length
+    // ends it (0: a jumbogram, RFC 2675, whose length only the IP layer knows).
+    let carried = match length {
+        1..UDP_HEADER => Carried::Malformed,
+        _ if within.len() < UDP_HEADER => Carried::Malformed,
+        0 => carried(packet, &within[UDP_HEADER..]),
+        _ => carried(packet, &within[UDP_HEADER..length.min(within.len())]),
+    };
+    Decoded { frame: Frame::Flow(packet), carried }
+}
+
+/// A TCP segment: `segment` is everything captured from its header on, `within` the
+/// part the IP length covers.
+fn tcp<'a>(segment: &'a [u8], within: &'a [u8], ip: Ip) -> Decoded<'a> {
+    let Some(header) = TcpPacket::new(segment) else { return MALFORMED };
+    let packet = Packet {
+        protocol: Protocol::Tcp,
+        source: SocketAddr::new(ip.source, header.get_source()),
+        destination: SocketAddr::new(ip.destination, header.get_destination()),
+        bytes: ip.bytes,
+    };
+    let offset = usize::from(header.get_data_offset()) * 4;
+    let carried = match within.get(offset..) {
+        Some(payload) if offset >= TCP_MIN_HEADER => carried(packet, payload),
+        _ => Carried::Malformed,
+    };
+    Decoded { frame: Frame::Flow(packet), carried }
+}
+
+const fn carried(packet: Packet, payload: &[u8]) -> Carried<'_> {
+    Carried::Segment(Segment {
+        protocol: packet.protocol,
+        source: packet.source,
+        destination: packet.destination,
+        payload,
     })
 }

@@ -1,51 +1,62 @@
 //! The capture source: bytes per UDP flow from packet capture, for the rates
-//! `sock_diag` cannot give (it has no UDP byte counters; TCP packets are skipped).
+//! `sock_diag` cannot give (it has no UDP byte counters), and the kernel's packet and
+//! drop counters of the capture.
 //!
-//! With `CAP_NET_RAW`, every up interface gets a packet socket (pnet's `AF_PACKET`
-//! channel, receive-only, never promiscuous, with a kernel filter that keeps only the
-//! headers) and a blocking thread that parses each
-//! frame's headers ([`frame`]) into a shared, bounded flow table ([`flows`]). The
-//! interface list is re-read every [`INVENTORY_INTERVAL`]: captures open on
-//! interfaces that came up and stop on those that went down or away ([`link`]). Every
-//! interval the table is emptied into one [`Payload::Flows`] event.
+//! With `CAP_NET_RAW`, every up interface gets a memory-mapped packet ring ([`ring`],
+//! receive-only, never promiscuous, with a kernel filter — [`filter`] — that keeps DNS
+//! whole, cuts other UDP to its headers and drops the rest), and one thread serves every
+//! ring, woken by epoll only when the kernel hands over frames or an interface changes
+//! ([`engine`]); the same rings feed the passive DNS capture ([`crate::dns::capture`]),
+//! which attaches to the same engine. Which interfaces are captured, and how their
+//! frames begin, is decided in [`link`]; each frame is parsed once ([`frame`], with
+//! pnet) and UDP packets are counted into a bounded flow table ([`flows`]). Every
+//! interval the table is emptied into one [`Payload::Flows`] event, and the kernel's
+//! counters, when they changed, into one [`Payload::Capture`].
 //!
 //! Direction and loopback counting are explained in [`flows`], byte accounting (IP
 //! length) in [`frame`]. Without `CAP_NET_RAW` (or when the kernel refuses the socket)
 //! the status says so — [`NEEDS_CAP_NET_RAW`] — and nothing else is sent.
 //!
-//! The passive DNS capture ([`crate::dns::capture`]) runs on the same machinery: the
-//! inventory, the capture threads (`link.rs`) and their upkeep (`Captures`, through a
-//! `Starter` of its own), and the header walk (`frame::segment`).
+//! The status names the interfaces captured; when the kernel has dropped packets
+//! (the ring was full) it says how many, of how many, refreshed at most every
+//! [`DROPS_STATUS_EVERY`] (every status change is a timeline entry). The live counts
+//! are in the store ([`Payload::Capture`]) and the export.
 
-pub(crate) mod flows;
-pub(crate) mod frame;
+pub mod count;
+pub(crate) mod engine;
+pub(crate) mod filter;
+pub mod flows;
+pub mod frame;
 pub(crate) mod link;
+pub mod ring;
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use frame::Framing;
+pub use ring::RingConfig;
 
-use std::collections::BTreeMap;
-use std::io;
-use std::path::PathBuf;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::{Instant, MissedTickBehavior};
 
+use tokio::sync::watch;
+
 use crate::event::Payload;
-use crate::model::{FlowSample, SourceId, SourceState};
+use crate::kernel_view::{KernelView, NetworkView};
+use crate::model::{CaptureTotals, FlowSample, InterfaceAddress, LinkFlags, SourceId, SourceState};
 use crate::source::{EventSink, Source, SourceError};
 
+use engine::{Engine, EngineConfig, EngineState};
 use flows::FlowTable;
-use link::{Inventory, Link, Running};
 
 /// The status detail when capture is not allowed.
 pub const NEEDS_CAP_NET_RAW: &str =
     "UDP rates need CAP_NET_RAW (packet capture): run as root or `setcap cap_net_raw+ep`";
 
-/// How often the interface list is re-read (captures opened and closed).
-pub const INVENTORY_INTERVAL: Duration = Duration::from_secs(2);
+/// The status is refreshed with a changed drop count at most this often.
+pub const DROPS_STATUS_EVERY: Duration = Duration::from_secs(10);
 
 /// The shortest interval honoured: a zero interval would spin.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -61,11 +72,14 @@ pub struct CaptureConfig {
     /// Flows counted per interval at most; packets of further flows are dropped (and
     /// counted in the log), so memory stays bounded under a flood of flows.
     pub max_flows: usize,
+    /// The size of each interface's ring (when this source starts the capture engine of
+    /// its network namespace; a running one keeps its own).
+    pub ring: RingConfig,
 }
 
 impl Default for CaptureConfig {
     fn default() -> Self {
-        Self { interval: Duration::from_secs(1), max_flows: 65_536 }
+        Self { interval: Duration::from_secs(1), max_flows: 65_536, ring: RingConfig::default() }
     }
 }
 
@@ -73,13 +87,23 @@ impl Default for CaptureConfig {
 #[derive(Debug, Clone)]
 pub struct CaptureSource {
     config: CaptureConfig,
+    kernel: Option<KernelView>,
 }
 
 impl CaptureSource {
-    /// A source running with `config`.
+    /// A source running with `config`. Without [`Self::with_kernel`] its capture
+    /// subscribes to rtnetlink link notifications itself.
     #[must_use]
     pub const fn new(config: CaptureConfig) -> Self {
-        Self { config }
+        Self { config, kernel: None }
+    }
+
+    /// Learn of link and address changes from the process's kernel view (its one
+    /// rtnetlink subscription) instead.
+    #[must_use]
+    pub fn with_kernel(mut self, kernel: KernelView) -> Self {
+        self.kernel = Some(kernel);
+        self
     }
 }
 
@@ -93,41 +117,172 @@ impl Source for CaptureSource {
             return unprivileged(sink).await;
         }
         let table = Arc::new(Mutex::new(FlowTable::new(self.config.max_flows)));
-        let mut captures = Captures::new(FlowStarter { table: Arc::clone(&table) }, PathBuf::from("/sys"));
-        let mut reported = None;
-        captures = match refresh(captures, &mut reported, sink).await? {
-            Some(captures) => captures,
-            None => return unprivileged(sink).await,
+        let config = EngineConfig {
+            ring: self.config.ring,
+            own_notifications: self.kernel.is_none(),
+            ..EngineConfig::default()
         };
+        let mut links = LinkWatch::new(self.kernel.as_ref());
+        let engine = match Engine::attach(&config) {
+            Ok(engine) => engine,
+            Err(error) => return idle(sink, &format!("packet capture could not start: {error}")).await,
+        };
+        engine.add_flows(&table);
+        let mut state = engine.state();
+        let mut totals = engine.totals();
+        let mut status = Status::default();
         let period = self.config.interval.max(MIN_INTERVAL);
         let mut ticker = tokio::time::interval_at(Instant::now() + period, period);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_flush = Instant::now();
-        let mut next_inventory = last_flush + INVENTORY_INTERVAL;
         let mut ticks: u32 = 0;
         loop {
-            ticker.tick().await;
-            let now = Instant::now();
-            let (flows, stats) = {
-                let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
-                (table.take(), table.stats())
-            };
-            let interval_ms = u32::try_from(now.duration_since(last_flush).as_millis()).unwrap_or(u32::MAX);
-            last_flush = now;
-            sink.send(Payload::Flows(FlowSample { interval_ms, flows })).await?;
-            ticks = ticks.wrapping_add(1);
-            if ticks.is_multiple_of(STATS_EVERY) {
-                tracing::debug!(?stats, "packet capture");
+            let current = state.borrow_and_update().clone();
+            match current {
+                EngineState::Starting => {}
+                EngineState::Refused => return unprivileged(sink).await,
+                EngineState::Failed(error) => {
+                    return idle(sink, &format!("packet capture stopped: {error}")).await;
+                }
+                EngineState::Running(report) => {
+                    status.report = Some(report);
+                    let (dropped, packets) = {
+                        let totals = totals.borrow();
+                        (totals.dropped, totals.packets)
+                    };
+                    status.send(sink, dropped, packets).await?;
+                }
             }
-            if now >= next_inventory {
-                next_inventory = now + INVENTORY_INTERVAL;
-                captures = match refresh(captures, &mut reported, sink).await? {
-                    Some(captures) => captures,
-                    None => return unprivileged(sink).await,
-                };
+            tokio::select! {
+                changed = state.changed() => {
+                    if changed.is_err() {
+                        return idle(sink, "packet capture stopped").await;
+                    }
+                }
+                () = links.changed() => engine.replan(),
+                _ = ticker.tick() => {
+                    let now = Instant::now();
+                    let (flows, counted) = {
+                        let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
+                        (table.take(), table.stats())
+                    };
+                    let interval_ms = u32::try_from(now.duration_since(last_flush).as_millis()).unwrap_or(u32::MAX);
+                    last_flush = now;
+                    sink.send(Payload::Flows(FlowSample { interval_ms, flows })).await?;
+                    if totals.has_changed().unwrap_or(false) {
+                        let latest: CaptureTotals = totals.borrow_and_update().clone();
+                        status.send(sink, latest.dropped, latest.packets).await?;
+                        sink.send(Payload::Capture(latest)).await?;
+                    }
+                    ticks = ticks.wrapping_add(1);
+                    if ticks.is_multiple_of(STATS_EVERY) {
+                        tracing::debug!(?counted, wakeups = engine.wakeups(), "packet capture");
+                    }
+                }
             }
         }
     }
+}
+
+/// What the status last said, and when drops were last reported in it.
+#[derive(Debug, Default)]
+struct Status {
+    report: Option<Report>,
+    /// The detail without the drops, and the whole status, as last sent.
+    sent: Option<(String, SourceState, String)>,
+    drops_at: Option<Instant>,
+}
+
+impl Status {
+    /// Send the status of the current report with `dropped` of `packets`, if it changed
+    /// (a changed drop count only every [`DROPS_STATUS_EVERY`]).
+    async fn send(&mut self, sink: &EventSink, dropped: u64, packets: u64) -> Result<(), SourceError> {
+        let Some(report) = &self.report else { return Ok(()) };
+        let (state, base) = report.status_of("packet capture");
+        let base_changed = self.sent.as_ref().is_none_or(|(sent, ..)| *sent != base);
+        let mut detail = base.clone();
+        if dropped > 0 {
+            if !base_changed && self.drops_at.is_some_and(|at| at.elapsed() < DROPS_STATUS_EVERY) {
+                return Ok(());
+            }
+            // Writing to a String cannot fail.
+            let _ = write!(
+                detail,
+                " · {} packets · {} dropped by the kernel",
+                grouped(packets),
+                grouped(dropped)
+            );
+        }
+        if self.sent.as_ref().is_some_and(|(_, sent_state, sent)| *sent_state == state && *sent == detail) {
+            return Ok(());
+        }
+        if dropped > 0 {
+            self.drops_at = Some(Instant::now());
+        }
+        sink.status(state, detail.clone()).await?;
+        self.sent = Some((base, state, detail));
+        Ok(())
+    }
+}
+
+/// `1234567` as `1 234 567`, as the TUI writes counts (`netlens_ui::format::Count`).
+#[must_use]
+pub fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (at, digit) in digits.chars().enumerate() {
+        if at > 0 && (digits.len() - at).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// What of the kernel view decides the captures: each link's index, name, flags and
+/// master, and its addresses (this host's addresses tell sent from received).
+type LinkFacts = Vec<(u32, String, LinkFlags, Option<u32>, Vec<InterfaceAddress>)>;
+
+/// Link and address changes as the process's kernel view (its one rtnetlink
+/// subscription) publishes them, for an engine without notifications of its own.
+#[derive(Debug)]
+pub(crate) struct LinkWatch {
+    view: Option<watch::Receiver<Arc<NetworkView>>>,
+    last: LinkFacts,
+}
+
+impl LinkWatch {
+    /// Watch `kernel`'s view; without one, [`Self::changed`] never returns.
+    pub(crate) fn new(kernel: Option<&KernelView>) -> Self {
+        let mut view = kernel.map(KernelView::subscribe);
+        let last = view.as_mut().map(|view| link_facts(&view.borrow_and_update())).unwrap_or_default();
+        Self { view, last }
+    }
+
+    /// The next change of links or addresses (route and neighbour changes are not
+    /// one). Cancel-safe.
+    pub(crate) async fn changed(&mut self) {
+        loop {
+            let Some(view) = &mut self.view else { return std::future::pending().await };
+            if view.changed().await.is_err() {
+                self.view = None;
+                continue;
+            }
+            let facts = link_facts(&view.borrow_and_update());
+            if facts != self.last {
+                self.last = facts;
+                return;
+            }
+        }
+    }
+}
+
+fn link_facts(view: &NetworkView) -> LinkFacts {
+    view.table
+        .interfaces
+        .iter()
+        .map(|i| (i.index, i.name.clone(), i.flags, i.master, i.addresses.clone()))
+        .collect()
 }
 
 /// Say why there is no capture, then idle: capabilities are not gained at run time.
@@ -142,87 +297,26 @@ pub(crate) async fn idle(sink: &EventSink, detail: &str) -> Result<(), SourceErr
     Ok(())
 }
 
-/// Re-read the interfaces on a blocking thread (their threads are spawned from there,
-/// in this task's network namespace) and report a changed status. `None` when the
-/// kernel refused a packet socket: every capture is stopped then.
-pub(crate) async fn refresh<S: Starter>(
-    mut captures: Captures<S>,
-    status: &mut Option<(SourceState, String)>,
-    sink: &EventSink,
-) -> Result<Option<Captures<S>>, SourceError> {
-    let (captures, report) = tokio::task::spawn_blocking(move || {
-        let report = captures.refresh();
-        (captures, report)
-    })
-    .await
-    .map_err(|error| SourceError::Other(format!("capture task: {error}")))?;
-    let Some(report) = report else { return Ok(None) };
-    let current = report.status_of(S::LABEL);
-    if status.as_ref() != Some(&current) {
-        sink.status(current.0, current.1.clone()).await?;
-        *status = Some(current);
-    }
-    Ok(Some(captures))
-}
-
-/// What a kind of capture does with the links [`Captures`] keeps track of.
-pub(crate) trait Starter: Send + 'static {
-    /// What the status calls these captures (`packet capture on eth0, lo`).
-    const LABEL: &'static str;
-
-    /// Learn of a new inventory, before captures are opened and closed.
-    fn inventory(&mut self, inventory: &Inventory);
-
-    /// Open a capture on `link` and start its thread.
-    fn start(&mut self, link: &Link) -> io::Result<Running>;
-}
-
-/// The flow capture: every link's headers into the shared flow table.
-#[derive(Debug)]
-struct FlowStarter {
-    table: Arc<Mutex<FlowTable>>,
-}
-
-impl Starter for FlowStarter {
-    const LABEL: &'static str = "packet capture";
-
-    fn inventory(&mut self, inventory: &Inventory) {
-        self.table.lock().unwrap_or_else(PoisonError::into_inner).set_locals(inventory.locals.clone());
-    }
-
-    fn start(&mut self, link: &Link) -> io::Result<Running> {
-        Running::start(link, Arc::clone(&self.table))
-    }
-}
-
-/// The capture threads, by interface index. Dropping it stops them all.
-#[derive(Debug)]
-pub(crate) struct Captures<S> {
-    starter: S,
-    sysfs_root: PathBuf,
-    running: BTreeMap<u32, Running>,
-}
-
 /// The outcome of one inventory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Report {
+pub(crate) struct Report {
     /// Names of the interfaces being captured.
-    capturing: Vec<String>,
+    pub capturing: Vec<String>,
     /// `name: error` of interfaces whose capture could not start.
-    failed: Vec<String>,
+    pub failed: Vec<String>,
     /// Up interfaces with a framing this source cannot read.
-    unsupported: Vec<String>,
+    pub unsupported: Vec<String>,
 }
 
 impl Report {
     /// The status line: which interfaces are captured, and what is not.
     #[cfg(test)]
     fn status(&self) -> (SourceState, String) {
-        self.status_of(FlowStarter::LABEL)
+        self.status_of("packet capture")
     }
 
     /// The status line of the captures called `label`.
-    fn status_of(&self, label: &str) -> (SourceState, String) {
+    pub(crate) fn status_of(&self, label: &str) -> (SourceState, String) {
         let mut detail = if self.capturing.is_empty() {
             format!("{label}: no interface is up")
         } else {
@@ -238,55 +332,6 @@ impl Report {
         }
         let state = if self.failed.is_empty() { SourceState::Ok } else { SourceState::Degraded };
         (state, detail)
-    }
-}
-
-impl<S: Starter> Captures<S> {
-    /// No captures yet; the first [`refresh`] opens them, reading sysfs under `sysfs_root`.
-    pub(crate) const fn new(starter: S, sysfs_root: PathBuf) -> Self {
-        Self { starter, sysfs_root, running: BTreeMap::new() }
-    }
-
-    /// Open captures on interfaces that came up, stop those on interfaces that went
-    /// down or away. `None` when the kernel refused a packet socket (no privilege).
-    fn refresh(&mut self) -> Option<Report> {
-        let inventory = link::inventory(&self.sysfs_root);
-        self.starter.inventory(&inventory);
-
-        let ended: Vec<u32> =
-            self.running.iter().filter(|(_, running)| running.has_ended()).map(|(&index, _)| index).collect();
-        for index in ended {
-            if let Some(running) = self.running.remove(&index) {
-                let name = running.name.clone();
-                tracing::info!(interface = %name, reason = %running.reap(), "capture ended");
-            }
-        }
-        // Dropping a capture stops its thread.
-        self.running.retain(|index, _| inventory.links.iter().any(|link| link.interface.index == *index));
-
-        let mut report = Report { unsupported: inventory.unsupported, ..Report::default() };
-        for link in &inventory.links {
-            let index = link.interface.index;
-            if let Some(running) = self.running.get_mut(&index) {
-                // Renamed: the socket is bound to the index and keeps working.
-                running.name.clone_from(&link.interface.name);
-                continue;
-            }
-            match self.starter.start(link) {
-                Ok(running) => {
-                    self.running.insert(index, running);
-                }
-                Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
-                    tracing::warn!(interface = %link.interface.name, %error, "packet capture refused");
-                    self.running.clear();
-                    return None;
-                }
-                Err(error) => report.failed.push(format!("{}: {error}", link.interface.name)),
-            }
-        }
-        report.capturing = self.running.values().map(|running| running.name.clone()).collect();
-        report.capturing.sort();
-        Some(report)
     }
 }
 
@@ -323,6 +368,13 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn counts_are_grouped_as_the_tui_groups_them() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1 234 567");
     }
 
     #[test]

@@ -1,24 +1,26 @@
 //! The passive DNS capture source: every DNS exchange of this host, as seen on the
 //! wire, with the process that asked (DESIGN.md §6, "what every process is asking").
 //!
-//! With `CAP_NET_RAW`, every up interface — loopback included, where a stub resolver
-//! such as systemd-resolved's 127.0.0.53 listens — gets a packet socket whose kernel
-//! filter passes only UDP and TCP port 53, whole (`filter.rs`), and a thread that parses
-//! each frame ([`packet`]) into one shared [`Matcher`]. The interface list is re-read
-//! every [`INVENTORY_INTERVAL`] with the flow capture's machinery
-//! (`Captures`), so captures open and close as interfaces come and go, and the
-//! status names them. On loopback the sent copy of each packet is dropped in the
+//! With `CAP_NET_RAW`, the capture engine of this network namespace
+//! ([`crate::capture`]: one memory-mapped ring per up interface, loopback included —
+//! where a stub resolver such as systemd-resolved's 127.0.0.53 listens — served by one
+//! thread) passes every UDP and TCP segment to or from port 53 here, whole, with the
+//! kernel's receive timestamp; the same rings and frames feed the flow capture. Each
+//! segment is parsed ([`packet`]) into one shared [`Matcher`]. The status names the
+//! interfaces captured. On loopback the sent copy of each packet is dropped in the
 //! kernel, so a query and its answer are each seen once.
 //!
-//! The owner of each new query's socket is looked for at once, off the capture threads
-//! (`attribution.rs`). Every flush interval the source expires unanswered queries,
-//! drains finished exchanges, fills in their processes (an exchange whose owner is
-//! still being looked up waits for one more flush) and sends them as one
-//! [`Payload::DnsQueries`] batch with the counters — nothing when nothing changed.
+//! The owner of each new query's socket is looked for at once, off the capture thread
+//! (`attribution.rs`). The source sleeps until a segment arrives; then, every flush
+//! interval while anything is outstanding, it expires unanswered queries, drains
+//! finished exchanges, fills in their processes (an exchange whose owner is still being
+//! looked up waits for one more flush) and sends them as one [`Payload::DnsQueries`]
+//! batch with the counters — nothing when nothing changed — and sleeps again once
+//! nothing is outstanding: an idle host never wakes it.
 //!
-//! Times are taken when a capture thread reads a frame (pnet gives no kernel
-//! timestamps): on an idle host that is microseconds after the packet passed, on a
-//! loaded one a late read can shift a latency by the scheduling delay.
+//! **Times** are the kernel's: a query's `at` is when the kernel received it, and its
+//! latency is the answer's kernel timestamp minus the query's, however late the
+//! capture thread read either.
 //!
 //! Without `CAP_NET_RAW` (or when the kernel refuses the socket) the status says so —
 //! [`NEEDS_CAP_NET_RAW`] — and nothing else is sent.
@@ -26,26 +28,26 @@
 //! [`packet`]: super::packet
 
 mod attribution;
-mod filter;
 #[cfg(test)]
 mod tests;
 
-use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::time::MissedTickBehavior;
+use tokio::sync::Notify;
 
-pub use crate::capture::INVENTORY_INTERVAL;
-use crate::capture::link::{self, Inventory, Link, Running};
-use crate::capture::{self as flow_capture, Captures, Starter};
+use crate::capture::engine::{DnsConsumer, Engine, EngineConfig, EngineState};
+use crate::capture::frame::Segment;
+use crate::capture::link::Inventory;
+use crate::capture::{self as flow_capture, LinkWatch};
 use crate::event::Payload;
+use crate::kernel_view::KernelView;
 use crate::model::{CaptureCounters, DnsQuery, DnsQueryBatch, SourceId, Timestamp};
 use crate::source::{EventSink, Source, SourceError};
 
 use super::matcher::{Matcher, MatcherConfig, Observed};
-use super::packet::{self, DnsFrame, Framing};
+use super::packet::{self, DnsFrame};
 use attribution::{Owners, QuerySocket};
 
 /// The status detail when capture is not allowed.
@@ -90,13 +92,23 @@ impl Default for DnsCaptureConfig {
 #[derive(Debug, Clone)]
 pub struct DnsCaptureSource {
     config: DnsCaptureConfig,
+    kernel: Option<KernelView>,
 }
 
 impl DnsCaptureSource {
-    /// A source running with `config`.
+    /// A source running with `config`. Without [`Self::with_kernel`] its capture
+    /// subscribes to rtnetlink link notifications itself.
     #[must_use]
     pub const fn new(config: DnsCaptureConfig) -> Self {
-        Self { config }
+        Self { config, kernel: None }
+    }
+
+    /// Learn of link and address changes from the process's kernel view (its one
+    /// rtnetlink subscription) instead.
+    #[must_use]
+    pub fn with_kernel(mut self, kernel: KernelView) -> Self {
+        self.kernel = Some(kernel);
+        self
     }
 }
 
@@ -119,30 +131,71 @@ impl Source for DnsCaptureSource {
             tracing::warn!(%error, "no sock_diag socket: the processes behind DNS queries stay unknown");
             Owners::unavailable()
         });
-        let starter = DnsStarter { matcher: Arc::clone(&matcher), owners: owners.clone() };
-        let mut captures = Captures::new(starter, PathBuf::from("/sys"));
-        let mut reported = None;
-        captures = match flow_capture::refresh(captures, &mut reported, sink).await? {
-            Some(captures) => captures,
-            None => return flow_capture::idle(sink, NEEDS_CAP_NET_RAW).await,
-        };
-        let period = self.config.flush.max(MIN_FLUSH);
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut next_inventory = Instant::now() + INVENTORY_INTERVAL;
-        let mut flush = Flush::default();
-        loop {
-            ticker.tick().await;
-            let now = Instant::now();
-            if let Some(batch) = flush.next(&matcher, &owners, now) {
-                sink.send(Payload::DnsQueries(batch)).await?;
+        let feed =
+            Arc::new(Feed { matcher: Arc::clone(&matcher), owners: owners.clone(), arrived: Notify::new() });
+        let config = EngineConfig { own_notifications: self.kernel.is_none(), ..EngineConfig::default() };
+        let mut links = LinkWatch::new(self.kernel.as_ref());
+        let engine = match Engine::attach(&config) {
+            Ok(engine) => engine,
+            Err(error) => {
+                return flow_capture::idle(sink, &format!("DNS capture could not start: {error}")).await;
             }
-            if now >= next_inventory {
-                next_inventory = now + INVENTORY_INTERVAL;
-                captures = match flow_capture::refresh(captures, &mut reported, sink).await? {
-                    Some(captures) => captures,
-                    None => return flow_capture::idle(sink, NEEDS_CAP_NET_RAW).await,
-                };
+        };
+        let consumer: Arc<dyn DnsConsumer> = feed.clone();
+        engine.add_dns(&consumer);
+        let mut state = engine.state();
+        let mut reported = None;
+        let period = self.config.flush.max(MIN_FLUSH);
+        let mut flush = Flush::default();
+        // Something arrived since the last flush (a counter may have changed).
+        let mut arrived = false;
+        loop {
+            let current = state.borrow_and_update().clone();
+            match current {
+                EngineState::Starting => {}
+                EngineState::Refused => return flow_capture::idle(sink, NEEDS_CAP_NET_RAW).await,
+                EngineState::Failed(error) => {
+                    return flow_capture::idle(sink, &format!("DNS capture stopped: {error}")).await;
+                }
+                EngineState::Running(report) => {
+                    let status = report.status_of("DNS capture");
+                    if reported.as_ref() != Some(&status) {
+                        sink.status(status.0, status.1.clone()).await?;
+                        reported = Some(status);
+                    }
+                }
+            }
+            let busy = arrived
+                || !flush.held.is_empty()
+                || !matcher.lock().unwrap_or_else(PoisonError::into_inner).is_idle();
+            if busy {
+                tokio::select! {
+                    changed = state.changed() => {
+                        if changed.is_err() {
+                            return flow_capture::idle(sink, "DNS capture stopped").await;
+                        }
+                        continue;
+                    }
+                    () = links.changed() => {
+                        engine.replan();
+                        continue;
+                    }
+                    () = tokio::time::sleep(period) => {}
+                }
+                arrived = false;
+                if let Some(batch) = flush.next(&matcher, &owners, Instant::now()) {
+                    sink.send(Payload::DnsQueries(batch)).await?;
+                }
+            } else {
+                tokio::select! {
+                    changed = state.changed() => {
+                        if changed.is_err() {
+                            return flow_capture::idle(sink, "DNS capture stopped").await;
+                        }
+                    }
+                    () = links.changed() => engine.replan(),
+                    () = feed.arrived.notified() => arrived = true,
+                }
             }
         }
     }
@@ -191,45 +244,41 @@ impl Flush {
     }
 }
 
-/// Opens the DNS capture of each link; see the module documentation.
-#[derive(Debug)]
-struct DnsStarter {
+/// What the capture engine hands DNS segments to.
+struct Feed {
     matcher: Arc<Mutex<Matcher>>,
     owners: Owners,
+    /// Woken when a segment arrives, so an idle source sleeps without a timer.
+    arrived: Notify,
 }
 
-impl Starter for DnsStarter {
-    const LABEL: &'static str = "DNS capture";
-
-    fn inventory(&mut self, inventory: &Inventory) {
+impl DnsConsumer for Feed {
+    fn inventory(&self, inventory: &Inventory) {
         self.owners.set_locals(inventory.locals.clone());
     }
 
-    fn start(&mut self, link: &Link) -> io::Result<Running> {
-        let filter = filter::socket_filter(link.framing, link.loopback);
-        let receiver = link::open_filtered(link, &filter, filter::SNAP_LENGTH as usize)?;
-        let (framing, matcher, owners) = (link.framing, Arc::clone(&self.matcher), self.owners.clone());
-        Running::spawn(link, "dns", move |stop| {
-            let mut asked = Vec::new();
-            link::read_frames(receiver, stop, |frame| handle(framing, frame, &matcher, &owners, &mut asked))
-        })
+    fn segment(&self, segment: &Segment<'_>, at: Timestamp) {
+        let mut asked = Vec::new();
+        observe(*segment, at, &self.matcher, &self.owners, &mut asked);
+        self.arrived.notify_one();
     }
 }
 
-/// One captured frame into the matcher; the sockets of new queries to the owner
-/// lookup (after the matcher's lock is released). `asked` is reused scratch space.
-fn handle(
-    framing: Framing,
-    frame: &[u8],
+/// One captured segment, received by the kernel at `at`, into the matcher; the sockets
+/// of new queries to the owner lookup (after the matcher's lock is released). `asked`
+/// is scratch space.
+fn observe(
+    segment: Segment<'_>,
+    at: Timestamp,
     matcher: &Mutex<Matcher>,
     owners: &Owners,
     asked: &mut Vec<QuerySocket>,
 ) {
-    let (seen, at) = (Instant::now(), Timestamp::now_utc());
+    let seen = Instant::now();
     asked.clear();
     {
         let mut matcher = matcher.lock().unwrap_or_else(PoisonError::into_inner);
-        for item in packet::messages(framing, frame) {
+        for item in packet::segment_messages(segment) {
             match item {
                 DnsFrame::Message(packet) => {
                     let socket = QuerySocket {

@@ -9,8 +9,11 @@
 //! A query is timed from the first time it was seen: a retransmission of an
 //! outstanding query (same key) keeps the first send time, so the latency of an
 //! answer to the retry includes the wait that led to it. A query unanswered after the
-//! timeout becomes a timeout entry (`rcode` and `latency_ms` `None`). Latencies come
-//! from monotonic capture times; `at` is the wall clock when the query was seen.
+//! timeout becomes a timeout entry (`rcode` and `latency_ms` `None`). Latencies are the
+//! difference of the kernel's receive timestamps of query and answer (the capture
+//! ring's `tp_sec`/`tp_nsec`), so a late read of the ring does not stretch or shrink
+//! them; `at` is the query's kernel timestamp. Expiry runs on the monotonic clock of
+//! the reads (a timeout is seconds; a read is late by milliseconds at most).
 //!
 //! Memory is bounded however fast queries come: at most `max_pending` queries are
 //! outstanding (when full, the oldest is expired as a timeout first), and at most
@@ -75,8 +78,9 @@ struct Key {
 struct Pending {
     /// Its place in [`Matcher::order`].
     sequence: u64,
-    /// When it was first seen.
+    /// When it was first read (for expiry).
     seen: Instant,
+    /// When the kernel first received it.
     at: Timestamp,
 }
 
@@ -113,7 +117,8 @@ impl Matcher {
         }
     }
 
-    /// Take in one DNS message captured at `seen` (monotonic) and `at` (wall clock).
+    /// Take in one DNS message read at `seen` (monotonic) and received by the kernel at
+    /// `at` (its timestamp).
     pub fn observe(&mut self, packet: DnsPacket, seen: Instant, at: Timestamp) -> Observed {
         self.counters.packets += 1;
         let DnsPacket { id, response, client, server, transport, name, qtype, rcode, answers, .. } = packet;
@@ -124,8 +129,10 @@ impl Matcher {
                 return Observed::Unmatched;
             };
             self.order.remove(&pending.sequence);
-            let latency = seen.saturating_duration_since(pending.seen);
-            self.finish(key, pending, Some(rcode), answers, Some(latency.as_secs_f64() * 1000.0));
+            // The same clock on both ends; a step of the wall clock in between (rare:
+            // they are milliseconds apart) could make it negative, which is no latency.
+            let latency = (at - pending.at).as_seconds_f64().max(0.0);
+            self.finish(key, pending, Some(rcode), answers, Some(latency * 1000.0));
             return Observed::Answered;
         }
         if self.pending.contains_key(&key) {
@@ -179,6 +186,12 @@ impl Matcher {
     #[must_use]
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Nothing outstanding and nothing finished waiting: a flush would find nothing new.
+    #[must_use]
+    pub fn is_idle(&self) -> bool {
+        self.pending.is_empty() && self.completed.is_empty()
     }
 
     /// Finished exchanges dropped because nobody drained them in time.

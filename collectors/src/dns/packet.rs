@@ -1,8 +1,9 @@
 //! One captured frame to the DNS message it carries: who asked whom, which name and
 //! type, and — for a response — the response code and how many answers.
 //!
-//! The link, IP and transport headers are walked by the capture's own parser
-//! (`capture::frame::segment`); a frame counts as DNS when UDP or TCP port 53 is on either side.
+//! The link, IP and transport headers are read by the capture's frame parser (pnet:
+//! `capture::frame`), once per frame, and the segment handed here ([`segment_messages`]);
+//! a frame counts as DNS when UDP or TCP port 53 is on either side.
 //!
 //! **What is decoded.** Only the 12-byte header and the first question, with
 //! hickory-proto's [`BinDecoder`] — everything pairing and the query log need. The
@@ -39,7 +40,7 @@ use crate::capture::frame::{self, Carried, Segment};
 use crate::model::{DnsTransport, Protocol};
 
 #[cfg(test)]
-pub(super) mod tests;
+pub(crate) mod tests;
 
 /// The DNS port.
 pub const DNS_PORT: u16 = 53;
@@ -102,13 +103,23 @@ pub fn parse(framing: Framing, frame: &[u8]) -> DnsFrame {
 /// that does not).
 #[must_use]
 pub fn messages(framing: Framing, frame: &[u8]) -> Messages<'_> {
-    let state = match frame::segment(framing, frame) {
-        Carried::Segment(segment) if is_dns(&segment) => match segment.protocol {
+    match frame::segment(framing, frame) {
+        Carried::Segment(segment) => segment_messages(segment),
+        Carried::Malformed => Messages { state: State::Verdict(DnsFrame::Malformed) },
+        Carried::Fragment | Carried::Other => Messages { state: State::Verdict(DnsFrame::NotDns) },
+    }
+}
+
+/// Every DNS message of one UDP datagram or TCP segment (see [`messages`]).
+#[must_use]
+pub fn segment_messages(segment: Segment<'_>) -> Messages<'_> {
+    let state = if is_dns(&segment) {
+        match segment.protocol {
             Protocol::Udp => State::Verdict(udp(&segment)),
             Protocol::Tcp => State::Stream { segment, first: true },
-        },
-        Carried::Malformed => State::Verdict(DnsFrame::Malformed),
-        Carried::Segment(_) | Carried::Fragment | Carried::Other => State::Verdict(DnsFrame::NotDns),
+        }
+    } else {
+        State::Verdict(DnsFrame::NotDns)
     };
     Messages { state }
 }

@@ -3,6 +3,7 @@
 //! Every type here serialises to the field names of the export schema (DESIGN.md §4),
 //! so the snapshot writer can serialise the model directly.
 
+mod capture;
 mod connection;
 mod dns;
 mod event;
@@ -12,6 +13,7 @@ mod path;
 mod route;
 mod system;
 
+pub use capture::{CaptureTotals, InterfaceCapture};
 pub use connection::{
     Attribution, ClosedOwners, FlowBytes, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketMemory,
     SocketOrigin, SocketState, SocketTable, SocketTimer, TcpInfo, TimerKind,

@@ -54,6 +54,7 @@ impl SnapshotCapture {
             neighbors: store.neighbors().to_vec(),
             paths: store.paths().to_vec(),
             dns: DnsSection::new(store),
+            capture: store.capture().cloned(),
             connections: Vec::new(),
             events: store.timeline().iter().cloned().collect(),
             events_total: store.timeline().appended(),

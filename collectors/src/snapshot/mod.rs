@@ -22,8 +22,8 @@ pub use connections::ConnectionDoc;
 pub use dns::{DnsSection, EXPORTED_QUERIES, ServerHealth};
 
 use crate::model::{
-    HostFacts, Interface, InterfaceRates, Neighbor, PathState, Route, Rule, SourceStatus, SystemFacts,
-    TimelineEntry, Timestamp,
+    CaptureTotals, HostFacts, Interface, InterfaceRates, Neighbor, PathState, Route, Rule, SourceStatus,
+    SystemFacts, TimelineEntry, Timestamp,
 };
 
 /// The version of the export schema this build writes.
@@ -63,6 +63,12 @@ pub struct Snapshot {
     pub paths: Vec<PathState>,
     /// Resolver configuration, traces, passive queries and server health.
     pub dns: DnsSection,
+    /// The packet capture's kernel counters (`PACKET_STATISTICS`): packets that passed
+    /// its filter and packets the kernel dropped because a ring was full, in total and
+    /// per interface captured now. `null` when no capture runs (no `CAP_NET_RAW`, or
+    /// capture turned off), as for other sources without their privilege.
+    #[serde(default)]
+    pub capture: Option<CaptureTotals>,
     /// Sockets, open before closed.
     pub connections: Vec<ConnectionDoc>,
     /// The event timeline, oldest first: the newest lines the store keeps, a cut of

@@ -234,6 +234,9 @@ fn frame_pane(
     let mut title =
         vec![("Connections", theme.title()), (" ", theme.muted()), (total.as_str(), theme.muted())];
     filter_title(&mut title, state.table.filter.text(), &shown, theme);
+    // UDP rates miss what the capture's rings dropped.
+    let drops = super::dns_log::kernel_drops(store).unwrap_or_default();
+    title.push((drops.as_str(), theme.warn()));
     let arrow = if state.table.descending() { " ▼" } else { " ▲" };
     let group_key = keys.of("group").unwrap_or("g");
     let group_hint =

@@ -186,6 +186,7 @@ pub(crate) fn query_log(buf: &mut Buffer, area: Rect, state: &mut DnsState, ctx:
     let shown = format!("  {total} of {}", dns.queries().len());
     let malformed = format!(" · {} malformed", Count(counters.malformed));
     let unmatched = format!(" · {} unmatched", Count(counters.unmatched));
+    let drops = kernel_drops(store).unwrap_or_default();
     let counter_style = |n: u64| if n > 0 { theme.warn() } else { theme.muted() };
     let mut title = vec![("Query log", theme.title())];
     if state.table.filter.is_empty() {
@@ -193,6 +194,7 @@ pub(crate) fn query_log(buf: &mut Buffer, area: Rect, state: &mut DnsState, ctx:
             (logged.as_str(), theme.muted()),
             (malformed.as_str(), counter_style(counters.malformed)),
             (unmatched.as_str(), counter_style(counters.unmatched)),
+            (drops.as_str(), theme.warn()),
         ]);
     } else {
         title.extend([
@@ -256,6 +258,15 @@ pub(crate) fn query_log(buf: &mut Buffer, area: Rect, state: &mut DnsState, ctx:
         draw_query(&mut row, query, theme);
     }
     position(buf, area, cursor, total, theme.muted());
+}
+
+/// ` · N dropped by the kernel` when the capture's rings overflowed (their packets,
+/// DNS included, were never seen), for the titles of the panes capture feeds.
+pub(crate) fn kernel_drops(store: &Store) -> Option<String> {
+    store
+        .capture()
+        .filter(|capture| capture.dropped > 0)
+        .map(|capture| format!(" · {} dropped by the kernel", Count(capture.dropped)))
 }
 
 /// The widths of a query's text cells, as [`draw_query`] writes them.
@@ -338,6 +349,19 @@ mod tests {
 
     use super::*;
     use crate::filter::DNS_FIELDS;
+
+    #[test]
+    fn kernel_drops_are_said_only_when_there_are_some() {
+        use netlens_collectors::Payload;
+        use netlens_collectors::model::{CaptureTotals, SourceId};
+        let mut store = fake::store();
+        assert_eq!(kernel_drops(&store), None, "no capture runs");
+        let totals = |dropped| CaptureTotals { packets: 5000, dropped, interfaces: Vec::new() };
+        store.apply(fake::event(fake::NOW, SourceId::Capture, Payload::Capture(totals(0))));
+        assert_eq!(kernel_drops(&store), None, "nothing dropped");
+        store.apply(fake::event(fake::NOW, SourceId::Capture, Payload::Capture(totals(1234))));
+        assert_eq!(kernel_drops(&store).as_deref(), Some(" · 1 234 dropped by the kernel"));
+    }
 
     #[test]
     fn filter_terms_pick_rows() {

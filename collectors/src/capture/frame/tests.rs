@@ -1,5 +1,7 @@
 //! The frame parser on hand-built frames, and on random and mutated bytes.
 
+use std::net::Ipv6Addr;
+
 use super::*;
 use crate::capture::testing::Must as _;
 

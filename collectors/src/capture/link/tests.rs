@@ -89,10 +89,3 @@ fn sysfs_is_trusted_only_for_the_same_interface_index() {
     assert_eq!(sysfs_facts(root.path(), "eth9", 2), None);
     assert_eq!(sysfs_facts(root.path(), "../eth0", 2), None);
 }
-
-#[test]
-fn loopback_filters_drop_the_sent_copies() {
-    let plain = socket_filter(false);
-    assert_eq!(plain.len(), 1, "keep the headers of everything");
-    assert_eq!(socket_filter(true).len(), 4);
-}

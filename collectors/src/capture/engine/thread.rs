@@ -1,0 +1,323 @@
+//! The engine's thread: the epoll loop, the rings by interface, the inventory.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use netlink_sys::{Socket as NetlinkSocket, SocketAddr as NetlinkAddr, protocols::NETLINK_ROUTE};
+use rustix::event::epoll;
+use rustix::io::Errno;
+
+use super::{DnsConsumer, EngineConfig, EngineState, Shared};
+use crate::capture::count;
+use crate::capture::flows::FlowTable;
+use crate::capture::frame::{Frame, Segment};
+use crate::capture::link::{self, Link};
+use crate::capture::ring::Ring;
+use crate::capture::{Report, filter};
+use crate::model::{CaptureTotals, InterfaceCapture, Timestamp};
+
+/// The epoll token of the eventfd.
+pub(super) const CONTROL: u64 = u64::MAX;
+/// The epoll token of the rtnetlink socket; rings use their interface index.
+pub(super) const LINKS: u64 = u64::MAX - 1;
+
+/// A socket told of every link and address change in this network namespace.
+pub(super) fn link_notifications() -> io::Result<NetlinkSocket> {
+    let mut socket = NetlinkSocket::new(NETLINK_ROUTE)?;
+    let groups = (libc::RTMGRP_LINK | libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR).unsigned_abs();
+    socket.bind(&NetlinkAddr::new(0, groups))?;
+    socket.set_non_blocking(true)?;
+    Ok(socket)
+}
+
+/// One interface's ring and what it has counted.
+struct Open {
+    ring: Ring,
+    link: Link,
+    counters: InterfaceCapture,
+    /// Frames read from the ring, for the log.
+    received: u64,
+}
+
+/// The consumers alive at one wake.
+#[derive(Default)]
+struct Live {
+    flows: Vec<Arc<Mutex<FlowTable>>>,
+    dns: Vec<Arc<dyn DnsConsumer>>,
+}
+
+/// Everything the thread owns.
+pub(super) struct Worker {
+    shared: Arc<Shared>,
+    epoll: OwnedFd,
+    control: OwnedFd,
+    links: Option<NetlinkSocket>,
+    config: EngineConfig,
+    rings: BTreeMap<u32, Open>,
+    /// Packets and drops of rings since closed.
+    retired: (u64, u64),
+    /// The frames of one read, counted into the flow tables under one lock.
+    batch: Vec<Frame>,
+    live: Live,
+    buffer: Vec<u8>,
+}
+
+impl Worker {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        epoll: OwnedFd,
+        control: OwnedFd,
+        links: Option<NetlinkSocket>,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            shared,
+            epoll,
+            control,
+            links,
+            config,
+            rings: BTreeMap::new(),
+            retired: (0, 0),
+            batch: Vec::new(),
+            live: Live::default(),
+            buffer: Vec::with_capacity(32 << 10),
+        }
+    }
+
+    /// Serve the rings until stopped; see the module documentation of `engine`.
+    pub(super) fn run(mut self) {
+        let mut replan = true;
+        let mut events = Vec::with_capacity(64);
+        loop {
+            if replan {
+                replan = false;
+                if !self.plan() {
+                    return;
+                }
+            }
+            events.clear();
+            match epoll::wait(&self.epoll, rustix::buffer::spare_capacity(&mut events), None) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(error) => {
+                    self.shared.state.send_replace(EngineState::Failed(format!("epoll_wait: {error}")));
+                    return;
+                }
+            }
+            self.shared.wakeups.fetch_add(1, Ordering::Relaxed);
+            self.refresh_live();
+            let mut read = false;
+            for event in &events {
+                let (token, flags) = (event.data.u64(), event.flags);
+                match token {
+                    CONTROL => {
+                        let mut counter = [0u8; 8];
+                        let _ = rustix::io::read(&self.control, &mut counter);
+                        if self.shared.stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        if self.shared.replan.swap(false, Ordering::Relaxed) {
+                            replan = true;
+                        }
+                    }
+                    LINKS => {
+                        self.drain_links();
+                        replan = true;
+                    }
+                    index => {
+                        let Ok(index) = u32::try_from(index) else { continue };
+                        if flags.contains(epoll::EventFlags::IN) {
+                            self.read(index);
+                            read = true;
+                        }
+                        if flags.intersects(epoll::EventFlags::ERR | epoll::EventFlags::HUP) {
+                            let error =
+                                self.rings.get(&index).and_then(|open| open.ring.take_error().ok().flatten());
+                            let reason =
+                                error.map_or_else(|| "socket hung up".to_owned(), |error| error.to_string());
+                            self.close(index, &reason);
+                            // Reopened if the interface is still (or again) up.
+                            replan = true;
+                            read = true;
+                        }
+                    }
+                }
+            }
+            if read {
+                self.publish_totals();
+            }
+        }
+    }
+
+    /// Read every pending notification; what they say is learnt from the inventory.
+    fn drain_links(&mut self) {
+        let Some(links) = &self.links else { return };
+        loop {
+            self.buffer.clear();
+            match links.recv(&mut self.buffer, libc::MSG_DONTWAIT) {
+                // ENOBUFS: notifications were lost; the inventory reads the truth anyway.
+                Ok(_) => {}
+                Err(error) if error.raw_os_error() == Some(libc::ENOBUFS) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// The consumers still alive, for this wake.
+    fn refresh_live(&mut self) {
+        self.live.flows.clear();
+        let mut flows = self.shared.flows.lock().unwrap_or_else(PoisonError::into_inner);
+        flows.retain(|table| table.strong_count() > 0);
+        self.live.flows.extend(flows.iter().filter_map(std::sync::Weak::upgrade));
+        drop(flows);
+        self.live.dns.clear();
+        let mut dns = self.shared.dns.lock().unwrap_or_else(PoisonError::into_inner);
+        dns.retain(|consumer| consumer.strong_count() > 0);
+        self.live.dns.extend(dns.iter().filter_map(std::sync::Weak::upgrade));
+    }
+
+    /// Sort the interfaces out again and open and close rings to match. False when the
+    /// kernel refused a packet socket: the thread ends then.
+    fn plan(&mut self) -> bool {
+        let inventory = link::inventory(&self.config.sysfs_root);
+        {
+            // Held while the consumers hear of it: one attaching meanwhile either is
+            // among them or finds this inventory when it registers (`Engine::add_*`).
+            let shared = Arc::clone(&self.shared);
+            let mut stored = shared.inventory.lock().unwrap_or_else(PoisonError::into_inner);
+            *stored = Some(inventory.clone());
+            self.refresh_live();
+            for table in &self.live.flows {
+                table.lock().unwrap_or_else(PoisonError::into_inner).set_locals(inventory.locals.clone());
+            }
+            for consumer in &self.live.dns {
+                consumer.inventory(&inventory);
+            }
+        }
+        let gone: Vec<u32> = self
+            .rings
+            .keys()
+            .copied()
+            .filter(|index| !inventory.links.iter().any(|link| link.interface.index == *index))
+            .collect();
+        for index in gone {
+            self.close(index, "down or away");
+        }
+        let mut report = Report { unsupported: inventory.unsupported.clone(), ..Report::default() };
+        for link in &inventory.links {
+            let index = link.interface.index;
+            if let Some(open) = self.rings.get_mut(&index) {
+                // Renamed: the ring is bound to the index and keeps working.
+                open.link.interface.name.clone_from(&link.interface.name);
+                open.counters.name.clone_from(&link.interface.name);
+                continue;
+            }
+            match self.open(link) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+                    tracing::warn!(interface = %link.interface.name, %error, "packet capture refused");
+                    let indexes: Vec<u32> = self.rings.keys().copied().collect();
+                    for index in indexes {
+                        self.close(index, "capture refused");
+                    }
+                    self.shared.state.send_replace(EngineState::Refused);
+                    return false;
+                }
+                Err(error) => report.failed.push(format!("{}: {error}", link.interface.name)),
+            }
+        }
+        report.capturing = self.rings.values().map(|open| open.link.interface.name.clone()).collect();
+        report.capturing.sort();
+        let state = EngineState::Running(report);
+        self.shared.state.send_if_modified(|current| {
+            let changed = *current != state;
+            *current = state;
+            changed
+        });
+        self.publish_totals();
+        true
+    }
+
+    fn open(&mut self, link: &Link) -> io::Result<()> {
+        let index = link.interface.index;
+        let ring = Ring::open(index, &filter::socket_filter(link.framing, link.loopback), self.config.ring)?;
+        epoll::add(&self.epoll, &ring, epoll::EventData::new_u64(u64::from(index)), epoll::EventFlags::IN)?;
+        tracing::info!(interface = %link.interface.name, "capture opened");
+        let counters = InterfaceCapture { name: link.interface.name.clone(), packets: 0, dropped: 0 };
+        self.rings.insert(index, Open { ring, link: link.clone(), counters, received: 0 });
+        Ok(())
+    }
+
+    /// Close the ring of `index`, keeping its last counts.
+    fn close(&mut self, index: u32, reason: &str) {
+        let Some(mut open) = self.rings.remove(&index) else { return };
+        add_statistics(&mut open);
+        self.retired.0 += open.counters.packets;
+        self.retired.1 += open.counters.dropped;
+        // Closing the socket takes it out of the epoll set.
+        tracing::info!(
+            interface = %open.counters.name,
+            reason,
+            packets = open.counters.packets,
+            dropped = open.counters.dropped,
+            received = open.received,
+            "capture closed"
+        );
+    }
+
+    /// Every handed-over block of the ring of `index`: each frame parsed once, UDP into
+    /// the flow tables, DNS to its consumers with the kernel's timestamp.
+    fn read(&mut self, index: u32) {
+        let Some(open) = self.rings.get_mut(&index) else { return };
+        let framing = open.link.framing;
+        let (batch, live) = (&mut self.batch, &self.live);
+        batch.clear();
+        let mut received = 0u64;
+        let mut dns = |segment: &Segment<'_>, at: Timestamp| {
+            for consumer in &live.dns {
+                consumer.segment(segment, at);
+            }
+        };
+        open.ring.read(|captured| {
+            received += 1;
+            count::frame(framing, &captured, batch, &mut dns);
+        });
+        open.received += received;
+        if !batch.is_empty() {
+            for table in &live.flows {
+                table.lock().unwrap_or_else(PoisonError::into_inner).observe_all(batch);
+            }
+        }
+        add_statistics(open);
+    }
+
+    /// The accumulated counters to the handles, when they changed.
+    fn publish_totals(&self) {
+        let mut interfaces: Vec<InterfaceCapture> =
+            self.rings.values().map(|open| open.counters.clone()).collect();
+        interfaces.sort_by(|a, b| a.name.cmp(&b.name));
+        let totals = CaptureTotals {
+            packets: self.retired.0 + interfaces.iter().map(|i| i.packets).sum::<u64>(),
+            dropped: self.retired.1 + interfaces.iter().map(|i| i.dropped).sum::<u64>(),
+            interfaces,
+        };
+        self.shared.totals.send_if_modified(|current| {
+            let changed = *current != totals;
+            *current = totals;
+            changed
+        });
+    }
+}
+
+/// Add the kernel's counters since the last read (which resets them) to `open`'s.
+fn add_statistics(open: &mut Open) {
+    match open.ring.statistics() {
+        Ok(statistics) => {
+            open.counters.packets += u64::from(statistics.packets);
+            open.counters.dropped += u64::from(statistics.dropped);
+        }
+        Err(error) => tracing::debug!(interface = %open.counters.name, %error, "PACKET_STATISTICS"),
+    }
+}
