@@ -97,10 +97,15 @@ impl OwnerSearch {
         let Some(root) = root.as_ref() else { return owners };
         *walks += 1;
         list_pids(root, dir, pids);
-        // The recent owners first, most recent first; then the newest processes (highest
-        // pids, until pids wrap): a short-lived asker is a young process, gone soon.
+        // The recent owners first, most recent first; then the newest processes: a
+        // short-lived asker is a young process, gone soon. Newest is counted back from
+        // the last pid the kernel handed out, not by size: once pids wrap (pid_max is
+        // 32768 on many hosts) the newest are the small ones, and a walk from the
+        // highest pid down visited every older process first (measured: 20 ms on a busy
+        // host, longer than a resolver's socket lives).
+        let last = last_pid(root, file).unwrap_or(u32::MAX);
         pids.sort_by_key(|&pid| {
-            (recent.iter().position(|&recent| recent == pid).unwrap_or(usize::MAX), std::cmp::Reverse(pid))
+            (recent.iter().position(|&recent| recent == pid).unwrap_or(usize::MAX), last.wrapping_sub(pid))
         });
         let directory = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let mut matched = Vec::new();
@@ -140,6 +145,14 @@ impl OwnerSearch {
         }
         owners
     }
+}
+
+/// The pid the kernel handed out last in this pid namespace: the last field of
+/// `/proc/loadavg` (`0.00 0.01 0.05 1/123 19202`).
+fn last_pid(root: &OwnedFd, file: &mut Vec<u8>) -> Option<u32> {
+    read_at(root, c"loadavg", SMALL_FILE_LIMIT, file)?;
+    let text = std::str::from_utf8(file).ok()?;
+    text.split_ascii_whitespace().nth(4)?.parse().ok()
 }
 
 #[cfg(test)]

@@ -446,3 +446,27 @@ fn a_socket_its_owner_closed_is_unowned_after_the_next_walk() {
     let found = index.resolve(&[3001, 3002, 3003], start + SECOND);
     assert_eq!(owners(&found), [(3001, 300), (3003, 300)]);
 }
+
+/// After pids wrap, the newest process is the one just below the last pid handed out
+/// (`/proc/loadavg`), not the highest pid: a walk for a socket two processes share
+/// reaches the young asker first and names it.
+#[test]
+fn owner_search_looks_at_the_newest_process_first_after_pids_wrap() {
+    let fake = FakeProc::new();
+    // 30000 is from before the wrap; 12 and 7 are from after it; 12 is the newest.
+    fake.add(&Fake::new(30000, "old-daemon", 10, &[500]));
+    fake.add(&Fake::new(7, "older", 900, &[500]));
+    fake.add(&Fake::new(12, "getent", 990, &[500]));
+    fs::write(fake.root().join("loadavg"), "0.10 0.20 0.30 1/99 12\n").must();
+    let mut search = search::OwnerSearch::new(fake.root());
+    let owners = search.find(&[500]);
+    assert_eq!(
+        owners.iter().map(|owner| (owner.pid, owner.name.as_str())).collect::<Vec<_>>(),
+        [(12, "getent")]
+    );
+
+    // Without loadavg (no pid counter to go by), the highest pid counts as newest.
+    fs::remove_file(fake.root().join("loadavg")).must();
+    let owners = search::OwnerSearch::new(fake.root()).find(&[500]);
+    assert_eq!(owners.iter().map(|owner| owner.pid).collect::<Vec<_>>(), [30000]);
+}
