@@ -73,7 +73,10 @@ def main():
     parser.add_argument("--pairs", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=20, help="the short window; the long one is twice as long")
     parser.add_argument("--refresh", type=float, default=1.0, help="seconds between refreshes (netlens --refresh)")
+    parser.add_argument("--binary", default=mp.BINARY, help="the netlens binary (to compare two builds side by side)")
+    parser.add_argument("--reverse-dns", action="store_true", help="leave reverse DNS on (the default of netlens)")
     options = parser.parse_args()
+    mp.BINARY = options.binary
     ns = f"nlmeasure-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     helpers = []
@@ -91,7 +94,8 @@ def main():
             if helper.stdout.readline().strip() != "ready":
                 sys.exit("helper failed")
         refresh = f"{int(options.refresh * 1000)}ms"
-        pid, fd = mp.spawn(["--netns", ns, "--no-reverse-dns", "--refresh", refresh], cols=200, rows=50)
+        args = ["--netns", ns, "--refresh", refresh] + ([] if options.reverse_dns else ["--no-reverse-dns"])
+        pid, fd = mp.spawn(args, cols=200, rows=50)
         mp.drain(fd, time.monotonic() + 2)
         os.write(fd, b"5")  # the Connections tab
         mp.drain(fd, time.monotonic() + 5)

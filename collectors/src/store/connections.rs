@@ -273,8 +273,11 @@ impl Connections {
                 }
             }
         }
-        let notices = self.refresh(at, dump);
-        self.retire(at.mono);
+        let (notices, counts) = self.refresh(at, dump);
+        match counts {
+            Some(counts) => self.counts = counts,
+            None => self.retire(at.mono),
+        }
         notices
     }
 
@@ -350,8 +353,10 @@ impl Connections {
     /// After dump number `dump`: drop the request sockets it no longer lists (a
     /// handshake in the accept queue ends by becoming a new socket with its own cookie:
     /// its vanishing is no close, and no burst), close the connections it no longer
-    /// lists, and take rates, warnings and labels from the rest.
-    fn refresh(&mut self, at: Stamp, dump: u64) -> Vec<Notice> {
+    /// lists, and take rates, warnings and labels from the rest. Returns the notices,
+    /// and the counts when no connection is due to retire (else [`Self::retire`] must
+    /// run, after the burst labels, which still see the connections it drops).
+    fn refresh(&mut self, at: Stamp, dump: u64) -> (Vec<Notice>, Option<ConnectionCounts>) {
         let limits = self.limits;
         let window = limits.burst_window;
         let (processes, moves, addresses) = (&self.processes, &self.moves, self.addresses.as_ref());
@@ -359,6 +364,7 @@ impl Connections {
         // depend on the hash map's.
         let mut raised: Vec<(u64, Notice)> = Vec::new();
         let mut short_lived = false;
+        let (mut counts, mut retiring) = (ConnectionCounts::default(), false);
         self.entries.retain(|_, entry| {
             let listed = entry.listed_in == dump;
             if entry.socket.state == SocketState::NewSynRecv && !listed {
@@ -368,8 +374,7 @@ impl Connections {
                 let entry = Arc::make_mut(entry);
                 if listed {
                     entry.sample_tcp(at.mono);
-                    let fd_pressure =
-                        entry.pid.and_then(|pid| processes.get(&pid)).is_some_and(near_fd_limit);
+                    let fd_pressure = entry.pid.and_then(|pid| processes.get(&pid)).is_some_and(near_fd_limit);
                     let now = entry.current_warnings(at.mono, &limits, fd_pressure);
                     let linked = linkage_warnings(entry, moves, addresses);
                     raise(entry, ConnectionWarnings(now.0 | linked.0), processes, &limits, &mut raised);
@@ -378,6 +383,11 @@ impl Connections {
                 }
             }
             short_lived |= entry.socket.protocol == Protocol::Tcp && entry.short_lived(window);
+            if retires(entry, at.mono, limits.closed_retention) {
+                retiring = true;
+            } else {
+                counts.add(entry);
+            }
             true
         });
         raised.sort_by_key(|(cookie, _)| *cookie);
@@ -388,7 +398,8 @@ impl Connections {
             // Nothing to label: only the notice memory ages.
             self.forget_bursts(at.mono);
         }
-        notices
+        let counted = !retiring && counts.closed <= MAX_CLOSED;
+        (notices, counted.then_some(counts))
     }
 
     /// Drop connections closed longer ago than the retention, and count the rest.
@@ -396,7 +407,7 @@ impl Connections {
         let retention = self.limits.closed_retention;
         let mut counts = ConnectionCounts::default();
         self.entries.retain(|_, entry| {
-            let keep = entry.clock.closed.is_none_or(|closed| at - closed <= retention);
+            let keep = !retires(entry, at, retention);
             if keep {
                 counts.add(entry);
             }
@@ -487,6 +498,11 @@ impl Connections {
     pub const fn has_data(&self) -> bool {
         self.dumps > 0
     }
+}
+
+/// Whether `entry` closed longer ago than `retention` at `at`.
+fn retires(entry: &ConnectionEntry, at: Mono, retention: time::Duration) -> bool {
+    entry.clock.closed.is_some_and(|closed| at - closed > retention)
 }
 
 /// Whether a flow's local end belongs to a socket: same port, and the socket bound to
