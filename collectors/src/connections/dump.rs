@@ -335,7 +335,10 @@ fn sockstat_tcp(text: &str, label: &str) -> Option<(u64, Option<u64>)> {
 
 #[cfg(test)]
 mod tests {
-    use super::sockstat_tcp;
+    use std::net::TcpListener;
+
+    use super::{Dumper, sockstat_tcp, tcp_in_use};
+    use crate::model::{AddressFamily, SocketState};
 
     #[test]
     fn reads_tcp_counters_of_both_files() {
@@ -345,5 +348,39 @@ mod tests {
         assert_eq!(sockstat_tcp(v6, "TCP6:"), Some((2, None)));
         assert_eq!(sockstat_tcp("UDP: inuse 1\n", "TCP:"), None);
         assert_eq!(sockstat_tcp("TCP: inuse x\n", "TCP:"), None);
+    }
+
+    /// In a namespace of its own (a thread that unshared its network namespace): no
+    /// socket means no TCP walk and an empty table; a lone listener of either family
+    /// is counted by `sockstat` or `sockstat6` and listed by the one both-family dump.
+    #[test]
+    fn an_empty_namespace_is_not_walked_and_a_lone_listener_of_either_family_is_listed() {
+        let outcome = std::thread::spawn(|| -> Result<(), String> {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|error| format!("unshare(CLONE_NEWNET) needs root: {error}"))?;
+            let mut dumper = Dumper::open().map_err(|error| format!("sock_diag socket: {error}"))?;
+            let mut sockets = Vec::new();
+            assert_eq!(tcp_in_use(), Some(false), "a new namespace holds no TCP socket");
+            dumper.read(&mut sockets).unwrap_or_else(|error| panic!("dump: {error}"));
+            assert!(sockets.is_empty(), "{sockets:?}");
+            for (address, family) in
+                [("0.0.0.0:7410", AddressFamily::Ipv4), ("[::]:7411", AddressFamily::Ipv6)]
+            {
+                // The wildcard address needs no interface up.
+                let listener =
+                    TcpListener::bind(address).map_err(|error| format!("listening on {address}: {error}"))?;
+                assert_eq!(tcp_in_use(), Some(true), "{address} is counted");
+                dumper.read(&mut sockets).unwrap_or_else(|error| panic!("dump: {error}"));
+                let listed: Vec<_> = sockets.iter().map(|s| (s.state, s.family, s.local.port())).collect();
+                let port = listener.local_addr().map_err(|error| error.to_string())?.port();
+                assert_eq!(listed, [(SocketState::Listen, family, port)], "{address}");
+            }
+            Ok(())
+        })
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if let Err(why) = outcome {
+            crate::test_policy::cannot_run(&why);
+        }
     }
 }

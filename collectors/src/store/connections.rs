@@ -374,7 +374,8 @@ impl Connections {
                 let entry = Arc::make_mut(entry);
                 if listed {
                     entry.sample_tcp(at.mono);
-                    let fd_pressure = entry.pid.and_then(|pid| processes.get(&pid)).is_some_and(near_fd_limit);
+                    let fd_pressure =
+                        entry.pid.and_then(|pid| processes.get(&pid)).is_some_and(near_fd_limit);
                     let now = entry.current_warnings(at.mono, &limits, fd_pressure);
                     let linked = linkage_warnings(entry, moves, addresses);
                     raise(entry, ConnectionWarnings(now.0 | linked.0), processes, &limits, &mut raised);
