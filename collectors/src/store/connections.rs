@@ -129,8 +129,8 @@ pub struct Connections {
 }
 
 /// Socket cookies and inodes are counters the kernel hands out, not keys anyone can
-/// choose to collide: a multiply spreads them over the table at a fraction of SipHash's
-/// cost, and the fold looks up every socket of every dump.
+/// choose to collide: a multiply spreads them over the table at a fraction of the
+/// standard hasher's cost, and the fold looks up every socket of every dump.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CounterHasher(u64);
 
