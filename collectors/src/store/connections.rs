@@ -146,9 +146,15 @@ impl std::hash::Hasher for CounterHasher {
     }
 
     fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing: the golden ratio's odd multiplier carries every input bit
-        // into the high bits the table picks its control bytes from.
-        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // SplitMix64's finaliser: every input bit reaches every output bit, so the
+        // table's order looks random. A bare multiply would spread the keys as well,
+        // but would leave sequential cookies in a regular order that follows their
+        // ports, and the Connections tab's selection of the rows on screen, which
+        // starts from that order, slows down on such patterns.
+        let mut z = (self.0 ^ n).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = z ^ (z >> 31);
     }
 }
 

@@ -60,63 +60,18 @@ pub(crate) struct Folded {
     pub since: Option<Timestamp>,
 }
 
-/// One connection that passed the filter, with its owner looked up once, and what the
-/// order compares copied beside it: placing the rows on screen compares a 10,000-row
-/// table tens of thousands of times, and reading the keys from the row itself spares
-/// a trip to a store entry (scattered over the heap) for every comparison.
+/// One connection that passed the filter, with its owner looked up once.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Conn<'s> {
     /// The connection.
     pub entry: &'s ConnectionEntry,
     /// Its process, when known.
     pub process: Option<&'s ProcessInfo>,
-    /// The process's name.
-    name: Option<&'s str>,
-    /// The value of a measure sort key (rates, RTT, retransmits), when known.
-    measure: Option<f64>,
-    /// Its age at the frame's `now`.
-    age: time::Duration,
-    local: std::net::SocketAddr,
-    remote: std::net::SocketAddr,
-    cookie: u64,
-    /// [`state_rank`].
-    rank: u8,
-    protocol: netlens_collectors::model::Protocol,
 }
 
-impl<'s> Conn<'s> {
-    /// The row of `entry`, with its keys for `sort`.
-    fn new(
-        entry: &'s ConnectionEntry,
-        process: Option<&'s ProcessInfo>,
-        sort: ConnectionSort,
-        now: Timestamp,
-    ) -> Self {
-        let socket = &entry.socket;
-        let mut conn = Self {
-            entry,
-            process,
-            name: process.map(|p| p.name.as_str()),
-            measure: None,
-            age: entry.age(now),
-            local: socket.local,
-            remote: socket.remote,
-            cookie: socket.cookie,
-            rank: state_rank(entry),
-            protocol: socket.protocol,
-        };
-        conn.measure = match sort {
-            ConnectionSort::Rx => conn.rx(),
-            ConnectionSort::Tx => conn.tx(),
-            ConnectionSort::Rtt => conn.rtt(),
-            ConnectionSort::Retransmits => conn.retransmits().map(f64::from),
-            _ => None,
-        };
-        conn
-    }
-
+impl Conn<'_> {
     fn name(&self) -> Option<&str> {
-        self.name
+        self.process.map(|p| p.name.as_str())
     }
 
     fn rx(&self) -> Option<f64> {
@@ -157,24 +112,25 @@ fn by_name(a: Option<&str>, b: Option<&str>, descending: bool) -> Ordering {
 
 /// The order of two rows: the key in its direction, then a stable tail (process, peer,
 /// cookie) so equal keys never swap between frames.
-/// Rows are built with the keys of the sort they are compared by.
-fn compare(sort: ConnectionSort, descending: bool, a: &Conn<'_>, b: &Conn<'_>) -> Ordering {
+fn compare(sort: ConnectionSort, descending: bool, now: Timestamp, a: &Conn<'_>, b: &Conn<'_>) -> Ordering {
+    let (x, y) = (&a.entry.socket, &b.entry.socket);
     let directed = |order: Ordering| if descending { order.reverse() } else { order };
     let key = match sort {
-        ConnectionSort::State => directed(a.rank.cmp(&b.rank)),
-        ConnectionSort::Local => directed(a.local.cmp(&b.local)),
-        ConnectionSort::Remote => directed(a.remote.cmp(&b.remote)),
+        ConnectionSort::State => directed(state_rank(a.entry).cmp(&state_rank(b.entry))),
+        ConnectionSort::Local => directed(x.local.cmp(&y.local)),
+        ConnectionSort::Remote => directed(x.remote.cmp(&y.remote)),
         ConnectionSort::Process => by_name(a.name(), b.name(), descending),
-        ConnectionSort::Rx | ConnectionSort::Tx | ConnectionSort::Rtt | ConnectionSort::Retransmits => {
-            by_value(a.measure, b.measure, descending)
-        }
-        ConnectionSort::Age => directed(a.age.cmp(&b.age)),
-        ConnectionSort::Protocol => directed(a.protocol.cmp(&b.protocol)),
+        ConnectionSort::Rx => by_value(a.rx(), b.rx(), descending),
+        ConnectionSort::Tx => by_value(a.tx(), b.tx(), descending),
+        ConnectionSort::Rtt => by_value(a.rtt(), b.rtt(), descending),
+        ConnectionSort::Retransmits => by_value(a.retransmits(), b.retransmits(), descending),
+        ConnectionSort::Age => directed(a.entry.age(now).cmp(&b.entry.age(now))),
+        ConnectionSort::Protocol => directed(x.protocol.cmp(&y.protocol)),
     };
     key.then_with(|| by_name(a.name(), b.name(), false))
-        .then_with(|| a.remote.cmp(&b.remote))
-        .then_with(|| a.local.cmp(&b.local))
-        .then_with(|| a.cookie.cmp(&b.cookie))
+        .then_with(|| x.remote.cmp(&y.remote))
+        .then_with(|| x.local.cmp(&y.local))
+        .then_with(|| x.cookie.cmp(&y.cookie))
 }
 
 /// Put the rows of ranks `start..end` (in `order`) into `rows[start..end]`, sorted,
@@ -233,7 +189,7 @@ impl<'s> Group<'s> {
         }
     }
 
-    fn add(&mut self, conn: Conn<'s>) {
+    fn add(&mut self, conn: Conn<'s>, now: Timestamp) {
         let add = |total: Option<f64>, value: Option<f64>| match (total, value) {
             (Some(t), Some(v)) => Some(t + v),
             (t, v) => t.or(v),
@@ -246,7 +202,7 @@ impl<'s> Group<'s> {
         if let Some(retrans) = conn.retransmits() {
             self.retransmits = Some(self.retransmits.unwrap_or(0) + u64::from(retrans));
         }
-        let age = conn.age;
+        let age = conn.entry.age(now);
         self.oldest = Some(self.oldest.map_or(age, |o| o.max(age)));
         if !conn.entry.warnings.is_empty() {
             self.warned += 1;
@@ -294,6 +250,7 @@ pub(crate) enum Line<'m, 's> {
 pub(crate) struct Model<'s> {
     sort: ConnectionSort,
     descending: bool,
+    now: Timestamp,
     /// Every row, when not grouped.
     flat: Vec<Conn<'s>>,
     /// The groups in display order, when grouped.
@@ -312,9 +269,9 @@ impl<'s> Model<'s> {
         let filter = &state.table.filter;
         let rows =
             connections.iter().filter(|entry| filter.is_empty() || filter.matches(entry, connections, now));
-        let sort = state.table.sort;
-        let conn = |entry: &'s ConnectionEntry| {
-            Conn::new(entry, entry.pid.and_then(|pid| connections.process(pid)), sort, now)
+        let conn = |entry: &'s ConnectionEntry| Conn {
+            entry,
+            process: entry.pid.and_then(|pid| connections.process(pid)),
         };
         let (mut matched, mut folded) = (ConnectionCounts::default(), Folded::default());
         let show_closed = state.show_closed || filter.asks_for_closed();
@@ -337,6 +294,7 @@ impl<'s> Model<'s> {
         let mut model = Self {
             sort: state.table.sort,
             descending,
+            now,
             flat: Vec::new(),
             groups: Vec::new(),
             grouped: state.grouped,
@@ -353,7 +311,7 @@ impl<'s> Model<'s> {
                     model.groups.push(Group::new(pid, row.process));
                     model.groups.len() - 1
                 });
-                model.groups[at].add(row);
+                model.groups[at].add(row, now);
             }
             model.groups.sort_by(|a, b| compare_groups(state.table.sort, descending, a, b));
         } else {
@@ -366,8 +324,8 @@ impl<'s> Model<'s> {
     }
 
     fn order(&self) -> impl Fn(&Conn<'_>, &Conn<'_>) -> Ordering + use<> {
-        let (sort, descending) = (self.sort, self.descending);
-        move |a, b| compare(sort, descending, a, b)
+        let (sort, descending, now) = (self.sort, self.descending, self.now);
+        move |a, b| compare(sort, descending, now, a, b)
     }
 
     /// Connections that passed the filter.
@@ -401,7 +359,7 @@ impl<'s> Model<'s> {
     pub(crate) fn rank_of(&self, cookie: u64) -> Option<usize> {
         let order = self.order();
         let rank = |rows: &[Conn<'_>]| {
-            let target = rows.iter().find(|c| c.cookie == cookie)?;
+            let target = rows.iter().find(|c| c.entry.socket.cookie == cookie)?;
             Some(rows.iter().filter(|c| order(c, target) == Ordering::Less).count())
         };
         if !self.grouped {
