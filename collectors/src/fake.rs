@@ -440,6 +440,13 @@ pub fn large_connection_store(sockets: u32) -> Store {
     store
 }
 
+/// The `n`th refresh of the socket table [`large_connection_store`] folds (it folds
+/// the first two): for benchmarks of the fold at steady state.
+#[must_use]
+pub fn large_socket_table(sockets: u32, n: u32) -> crate::model::SocketTable {
+    connections::large_table(sockets, n)
+}
+
 /// The scripted store with `targets` more probed user targets (plus the two default
 /// paths) in its paths section, for benchmarks.
 #[must_use]

@@ -243,7 +243,9 @@ impl<L: PtrLookup> Source for ReverseDnsSource<L> {
         .await?;
         let mut pace = tokio::time::interval(Duration::from_secs(1) / config.per_second.max(1));
         pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        // Answers go out in batches; the flush is armed by the first answer of a batch,
+        // so an idle source has no timer at all (issue 12: no wake without work).
+        let mut flush_at: Option<tokio::time::Instant> = None;
         let mut in_flight: JoinSet<(IpAddr, Result<Option<String>, String>)> = JoinSet::new();
         let mut answers = Vec::new();
         loop {
@@ -267,7 +269,10 @@ impl<L: PtrLookup> Source for ReverseDnsSource<L> {
                 }
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     match done {
-                        Ok((address, Ok(name))) => answers.push((address, name)),
+                        Ok((address, Ok(name))) => {
+                            answers.push((address, name));
+                            flush_at.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_EVERY);
+                        }
                         // A failed lookup is not "no name": leave it unanswered, and ask
                         // again only after a while, so a flaky resolver is not hammered.
                         Ok((address, Err(error))) => {
@@ -277,13 +282,20 @@ impl<L: PtrLookup> Source for ReverseDnsSource<L> {
                         Err(error) => tracing::warn!(%error, "reverse lookup task"),
                     }
                 }
-                _ = flush.tick() => {
-                    if !answers.is_empty() {
-                        sink.send(Payload::Names(std::mem::take(&mut answers))).await?;
-                    }
+                () = sleep_until(flush_at), if flush_at.is_some() => {
+                    flush_at = None;
+                    sink.send(Payload::Names(std::mem::take(&mut answers))).await?;
                 }
             }
         }
+    }
+}
+
+/// Sleep until `deadline`; never, without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -5,7 +5,6 @@
 use std::net::IpAddr;
 
 use netlens_collectors::Store;
-use netlens_collectors::model::Timestamp;
 
 use crate::panes::{connection_model, overview};
 use crate::state::{Tab, UiState};
@@ -16,9 +15,8 @@ use crate::state::{Tab, UiState};
 /// (they have no useful public name).
 #[must_use]
 pub fn wanted_names(store: &Store, ui: &UiState) -> Vec<IpAddr> {
-    let now = store.updated_at().unwrap_or(Timestamp::UNIX_EPOCH);
     let remotes: Vec<IpAddr> = match ui.tab() {
-        Tab::Connections => connection_model::on_screen(store, &ui.tabs.connections, now)
+        Tab::Connections => connection_model::on_screen(store, &ui.tabs.connections)
             .into_iter()
             .map(|entry| entry.socket.remote.ip())
             .collect(),

@@ -114,7 +114,7 @@ pub struct Connections {
     limits: ConnectionLimits,
     /// Shared, so a snapshot can hold the table while the store moves on: an entry
     /// is copied only when it changes while a snapshot still holds it.
-    entries: HashMap<u64, Arc<ConnectionEntry>>,
+    entries: CounterMap<u64, Arc<ConnectionEntry>>,
     processes: HashMap<u32, ProcessInfo>,
     counts: ConnectionCounts,
     all_owners_visible: bool,
@@ -130,6 +130,42 @@ pub struct Connections {
     /// network table; `None` until one arrives (nothing is orphaned before).
     addresses: Option<HashMap<IpAddr, Vec<u32>>>,
 }
+
+/// Socket cookies and inodes are counters the kernel hands out, not keys anyone can
+/// choose to collide: a multiply spreads them over the table at a fraction of the
+/// standard hasher's cost, and the fold looks up every socket of every dump.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CounterHasher(u64);
+
+impl std::hash::Hasher for CounterHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // SplitMix64's finaliser: every input bit reaches every output bit, so the
+        // table's order looks random. A bare multiply would spread the keys as well,
+        // but would leave sequential cookies in a regular order that follows their
+        // ports, and the Connections tab's selection of the rows on screen, which
+        // starts from that order, slows down on such patterns.
+        let mut z = (self.0 ^ n).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = z ^ (z >> 31);
+    }
+}
+
+/// Builds [`CounterHasher`]s.
+pub(crate) type CounterHash = std::hash::BuildHasherDefault<CounterHasher>;
+
+/// A map keyed by a kernel counter (socket cookie, inode).
+pub(crate) type CounterMap<K, V> = HashMap<K, V, CounterHash>;
 
 /// Short connections are grouped by owner and remote host.
 type BurstKey = (Option<u32>, IpAddr);
@@ -153,7 +189,7 @@ impl Connections {
     pub fn new(limits: ConnectionLimits) -> Self {
         Self {
             limits,
-            entries: HashMap::new(),
+            entries: CounterMap::default(),
             processes: HashMap::new(),
             counts: ConnectionCounts::default(),
             all_owners_visible: true,
@@ -201,11 +237,23 @@ impl Connections {
     }
 
     /// Fold one complete dump; returns the notices it raises.
+    ///
+    /// With 10,000 sockets this runs on every refresh, so it touches each entry as few
+    /// times as it can: one lookup per listed socket, then one pass that drops vanished
+    /// request sockets, closes what the dump no longer lists and derives rates and
+    /// warnings, then (after the burst labels) one pass that retires and counts.
     pub fn apply_table(&mut self, at: Stamp, table: SocketTable) -> Vec<Notice> {
         let SocketTable { sockets, owners, processes, all_owners_visible, route_moves, origins } = table;
         self.moves = route_moves.into_iter().map(|moved| ((moved.local, moved.remote), moved)).collect();
-        let owners: HashMap<u64, u32> = owners.into_iter().collect();
-        let mut origins: HashMap<u64, SocketOrigin> = origins.into_iter().collect();
+        let mut by_inode: CounterMap<u64, u32> =
+            HashMap::with_capacity_and_hasher(owners.len(), CounterHash::default());
+        by_inode.extend(owners);
+        let mut origins = {
+            let mut by_cookie: CounterMap<u64, SocketOrigin> =
+                HashMap::with_capacity_and_hasher(origins.len(), CounterHash::default());
+            by_cookie.extend(origins);
+            by_cookie
+        };
         let mut processes: HashMap<u32, ProcessInfo> =
             processes.into_iter().map(|process| (process.pid, process)).collect();
         // Closed connections keep naming their process after it left the dump.
@@ -221,11 +269,11 @@ impl Connections {
         self.all_owners_visible = all_owners_visible;
         let opened = self.dumps > 0;
         self.dumps += 1;
+        let dump = self.dumps;
         let capacity = self.limits.history_capacity;
-        let mut seen = std::collections::HashSet::with_capacity(sockets.len());
+        self.entries.reserve(sockets.len().saturating_sub(self.entries.len()));
         for socket in sockets {
-            seen.insert(socket.cookie);
-            let pid = owners.get(&socket.inode).copied();
+            let pid = by_inode.get(&socket.inode).copied();
             match self.entries.get_mut(&socket.cookie).map(Arc::make_mut) {
                 // Back in a dump: it was only skipped by an earlier one (a dump of a
                 // changing table can miss live sockets), or a connection the kernel
@@ -236,6 +284,7 @@ impl Connections {
                         || socket.state == SocketState::TimeWait =>
                 {
                     entry.reopen();
+                    entry.listed_in = dump;
                     // A socket with an inode has the owner the index says now (it may
                     // have been handed to a child); a `time_wait` remnant keeps its last.
                     entry.pid = if socket.inode == 0 { pid.or(entry.pid) } else { pid };
@@ -243,26 +292,21 @@ impl Connections {
                     entry.origin = if socket.inode == 0 { origin.or(entry.origin.take()) } else { origin };
                     entry.update(socket);
                 }
-                Some(_) => {}
+                Some(entry) => entry.listed_in = dump,
                 None => {
                     let mut entry = ConnectionEntry::new(socket, at, opened, capacity);
                     entry.pid = pid;
                     entry.origin = origins.remove(&entry.socket.cookie);
+                    entry.listed_in = dump;
                     self.entries.insert(entry.socket.cookie, Arc::new(entry));
                 }
             }
         }
-        // A request socket (a handshake in the accept queue) ends by becoming a new
-        // socket with its own cookie: its vanishing is no close, and no burst.
-        self.entries
-            .retain(|cookie, entry| entry.socket.state != SocketState::NewSynRecv || seen.contains(cookie));
-        for entry in self.entries.values_mut() {
-            if entry.closed_at.is_none() && !seen.contains(&entry.socket.cookie) {
-                Arc::make_mut(entry).close(at, false);
-            }
+        let (notices, counts) = self.refresh(at, dump);
+        match counts {
+            Some(counts) => self.counts = counts,
+            None => self.retire(at.mono),
         }
-        let notices = self.refresh(at.mono);
-        self.retire(at.mono);
         notices
     }
 
@@ -352,41 +396,85 @@ impl Connections {
         }
     }
 
-    /// Rates, warnings and labels after a dump.
-    fn refresh(&mut self, at: Mono) -> Vec<Notice> {
+    /// After dump number `dump`: drop the request sockets it no longer lists (a
+    /// handshake in the accept queue ends by becoming a new socket with its own cookie:
+    /// its vanishing is no close, and no burst), close the connections it no longer
+    /// lists, and take rates, warnings and labels from the rest. Returns the notices,
+    /// and the counts when no connection is due to retire (else [`Self::retire`] must
+    /// run, after the burst labels, which still see the connections it drops).
+    fn refresh(&mut self, at: Stamp, dump: u64) -> (Vec<Notice>, Option<ConnectionCounts>) {
         let limits = self.limits;
+        let window = limits.burst_window;
+        let (processes, moves, addresses) = (&self.processes, &self.moves, self.addresses.as_ref());
         // Collected with their cookies and sorted, so the timeline order does not
         // depend on the hash map's.
         let mut raised: Vec<(u64, Notice)> = Vec::new();
-        for entry in self.entries.values_mut().filter(|e| e.closed_at.is_none()).map(Arc::make_mut) {
-            entry.sample_tcp(at);
-            let fd_pressure = entry.pid.and_then(|pid| self.processes.get(&pid)).is_some_and(near_fd_limit);
-            let now = entry.current_warnings(at, &limits, fd_pressure);
-            let linked = linkage_warnings(entry, &self.moves, self.addresses.as_ref());
-            raise(entry, ConnectionWarnings(now.0 | linked.0), &self.processes, &limits, &mut raised);
-        }
+        let mut short_lived = false;
+        let (mut counts, mut retiring) = (ConnectionCounts::default(), false);
+        self.entries.retain(|_, entry| {
+            let listed = entry.listed_in == dump;
+            if entry.socket.state == SocketState::NewSynRecv && !listed {
+                return false;
+            }
+            if entry.closed_at.is_none() {
+                let entry = Arc::make_mut(entry);
+                if listed {
+                    entry.sample_tcp(at.mono);
+                    let fd_pressure =
+                        entry.pid.and_then(|pid| processes.get(&pid)).is_some_and(near_fd_limit);
+                    let now = entry.current_warnings(at.mono, &limits, fd_pressure);
+                    let linked = linkage_warnings(entry, moves, addresses);
+                    raise(entry, ConnectionWarnings(now.0 | linked.0), processes, &limits, &mut raised);
+                } else {
+                    entry.close(at, false);
+                }
+            }
+            short_lived |= entry.socket.protocol == Protocol::Tcp && entry.short_lived(window);
+            if retires(entry, at.mono, limits.closed_retention) {
+                retiring = true;
+            } else {
+                counts.add(entry);
+            }
+            true
+        });
         raised.sort_by_key(|(cookie, _)| *cookie);
         let mut notices: Vec<Notice> = raised.into_iter().map(|(_, notice)| notice).collect();
-        notices.extend(self.label_bursts(at));
-        self.recount();
-        notices
+        if short_lived {
+            notices.extend(self.label_bursts(at.mono));
+        } else {
+            // Nothing to label: only the notice memory ages.
+            self.forget_bursts(at.mono);
+        }
+        let counted = !retiring && counts.closed <= MAX_CLOSED;
+        (notices, counted.then_some(counts))
     }
 
-    /// Drop connections closed longer ago than the retention.
+    /// Drop connections closed longer ago than the retention, and count the rest.
     fn retire(&mut self, at: Mono) {
         let retention = self.limits.closed_retention;
-        self.entries.retain(|_, entry| entry.clock.closed.is_none_or(|closed| at - closed <= retention));
+        let mut counts = ConnectionCounts::default();
+        self.entries.retain(|_, entry| {
+            let keep = !retires(entry, at, retention);
+            if keep {
+                counts.add(entry);
+            }
+            keep
+        });
+        self.counts = counts;
         // Heavy churn must not grow memory with the connection rate: past the cap, the
         // longest closed go first.
-        let mut closed: Vec<(Mono, u64)> =
-            self.entries.values().filter_map(|e| e.clock.closed.map(|at| (at, e.socket.cookie))).collect();
-        if closed.len() > MAX_CLOSED {
+        if counts.closed > MAX_CLOSED {
+            let mut closed: Vec<(Mono, u64)> = self
+                .entries
+                .values()
+                .filter_map(|e| e.clock.closed.map(|at| (at, e.socket.cookie)))
+                .collect();
             closed.sort_unstable();
             for (_, cookie) in &closed[..closed.len() - MAX_CLOSED] {
                 self.entries.remove(cookie);
             }
+            self.recount();
         }
-        self.recount();
     }
 
     fn recount(&mut self) {
@@ -457,6 +545,11 @@ impl Connections {
     pub const fn has_data(&self) -> bool {
         self.dumps > 0
     }
+}
+
+/// Whether `entry` closed longer ago than `retention` at `at`.
+fn retires(entry: &ConnectionEntry, at: Mono, retention: time::Duration) -> bool {
+    entry.clock.closed.is_some_and(|closed| at - closed > retention)
 }
 
 /// Whether a flow's local end belongs to a socket: same port, and the socket bound to

@@ -504,25 +504,12 @@ pub(crate) fn placement(
 }
 
 /// The connections on screen (for reverse-DNS lookups): the open details' connection,
-/// or the rows of the table as the last frame drew them.
-pub(crate) fn on_screen<'s>(
-    store: &'s Store,
-    state: &ConnectionsState,
-    now: Timestamp,
-) -> Vec<&'s ConnectionEntry> {
+/// or the rows of the table as the last frame drew them (still in the store).
+pub(crate) fn on_screen<'s>(store: &'s Store, state: &ConnectionsState) -> Vec<&'s ConnectionEntry> {
     if let Some(open) = state.details {
         return store.connections().get(open.cookie).into_iter().collect();
     }
-    let Some(visible) = state.table.visible() else { return Vec::new() };
-    let mut model = Model::build(store, state, now);
-    model
-        .window(state.table.offset, visible)
-        .into_iter()
-        .filter_map(|line| match line {
-            Line::Conn(conn, _) => Some(conn.entry),
-            Line::Group(_) => None,
-        })
-        .collect()
+    state.drawn.iter().filter_map(|cookie| store.connections().get(*cookie)).collect()
 }
 
 mod owner;

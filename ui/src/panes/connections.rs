@@ -140,6 +140,7 @@ pub(crate) fn count_spans(counts: ConnectionCounts, theme: &Theme) -> Vec<(Strin
 pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState, ctx: &Paint<'_>) {
     let Paint { store, theme, now, keys } = *ctx;
     let connections = store.connections();
+    state.drawn.clear();
     let mut model = Model::build(store, state, now);
     let folded = model.folded();
     let buf = frame.buffer_mut();
@@ -187,6 +188,10 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState
     state.table.record(offset, visible);
     let total_lines = model.lines();
     let lines = model.window(offset, visible);
+    state.drawn.extend(lines.iter().filter_map(|line| match line {
+        Line::Conn(conn, _) => Some(conn.entry.socket.cookie),
+        Line::Group(_) => None,
+    }));
     let layout = fit_rows(&lines, connections, inner);
     header(buf, y, &COLUMNS, &layout, theme, sorted);
     let mut painter = Painter { theme, body, layout, now, connections, scratch: Scratch::default() };

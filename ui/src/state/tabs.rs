@@ -78,6 +78,9 @@ pub struct ConnectionsState {
     /// Closed rows are listed; otherwise they fold into one summary line.
     pub(crate) show_closed: bool,
     pub(crate) details: Option<ConnectionDetails>,
+    /// The cookies of the rows the last frame drew, in order: what reverse-DNS names
+    /// are asked for, without placing 10,000 rows a second time per frame.
+    pub(crate) drawn: Vec<u64>,
 }
 
 /// The open details view of one interface.

@@ -113,9 +113,14 @@ impl Connections {
                 );
             }
         }
+        self.forget_bursts(at);
+        notices
+    }
+
+    /// Forget burst notices older than the retention: a burst after that is news again.
+    pub(super) fn forget_bursts(&mut self, at: Mono) {
         let retention = self.limits.closed_retention;
         self.bursts_noticed.retain(|_, then| at - *then < retention);
-        notices
     }
 }
 

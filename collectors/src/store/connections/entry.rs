@@ -69,6 +69,8 @@ pub struct ConnectionEntry {
     /// `first_seen`, `opened_at` and `closed_at` on the monotonic clock: what ages,
     /// bursts and retention are measured with.
     pub(super) clock: Lifetime,
+    /// The number of the last dump that listed it: what the fold closes by.
+    pub(super) listed_in: u64,
     baseline: Option<(Mono, u64, u64)>,
     /// When `bytes_acked` last advanced (or the connection was first seen).
     progress: Option<(Mono, u64)>,
@@ -105,6 +107,7 @@ impl ConnectionEntry {
             route_move: None,
             closed_by_kernel: false,
             clock: Lifetime { first_seen: at.mono, opened: opened.then_some(at.mono), closed: None },
+            listed_in: 0,
             baseline: None,
             progress: None,
         }
