@@ -96,7 +96,7 @@ pub async fn run(
     let (export_tx, mut export_rx) = mpsc::channel::<ExportResult>(4);
 
     let frame_interval = Duration::from_secs(1) / settings.max_fps.max(1);
-    if let Ok(size) = guard.terminal().size() {
+    if let Ok(size) = guard.terminal().and_then(|terminal| terminal.size()) {
         netlens_ui::update(&mut ui, &store, netlens_ui::Action::Resize(size.width, size.height));
     }
     let mut last_draw = Instant::now();
@@ -186,7 +186,7 @@ fn draw(guard: &mut TerminalGuard, store: &Store, ui: &mut UiState, theme: &Them
     let now = Timestamp::now_utc();
     guard
         .terminal()
-        .draw(|frame| netlens_ui::draw(frame, store, ui, theme, now))
+        .and_then(|terminal| terminal.draw(|frame| netlens_ui::draw(frame, store, ui, theme, now)).map(drop))
         .context("drawing to the terminal")?;
     Ok(())
 }

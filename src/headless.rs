@@ -2,6 +2,7 @@
 //! snapshot to a file or standard output.
 
 use std::io::IsTerminal as _;
+use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -22,7 +23,8 @@ const FIRST_READ_GRACE: Duration = Duration::from_secs(3);
 /// Collect for `args.duration`, then write the snapshot.
 pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
     if args.duration >= Duration::from_secs(3) && std::io::stderr().is_terminal() {
-        eprintln!("netlens: collecting for {} …", crate::duration::format(args.duration));
+        let note = format!("netlens: collecting for {} …", crate::duration::format(args.duration));
+        let _ = writeln!(std::io::stderr(), "{note}");
     }
     let store = collect_for(&settings, args.duration).await;
     // Copy the facts out, free the store, then build the document: the store and the

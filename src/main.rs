@@ -21,6 +21,7 @@ mod stdout;
 mod terminal;
 mod trace_command;
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -58,7 +59,9 @@ fn main() -> ExitCode {
         Err(error) if error.downcast_ref::<trace_command::Unresolved>().is_some() => ExitCode::FAILURE,
         Err(error) => {
             terminal::restore_if_raw();
-            eprintln!("netlens: {error:#}");
+            // Not eprintln!: with the terminal gone (a closed window) stderr fails
+            // with EIO, and eprintln! would panic on the way out.
+            let _ = writeln!(std::io::stderr(), "netlens: {error:#}");
             // A bad invocation and an output that cannot be written are both the user's
             // to fix: exit 2, as with a bad config.
             let users = error.downcast_ref::<UsageError>().is_some()

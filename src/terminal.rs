@@ -13,7 +13,8 @@ use ratatui::crossterm::{cursor, execute};
 
 /// The TUI's terminal; restores the user's terminal when dropped.
 pub struct TerminalGuard {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// `None` only while the guard is dropped.
+    terminal: Option<Terminal<CrosstermBackend<Stdout>>>,
 }
 
 impl TerminalGuard {
@@ -28,7 +29,7 @@ impl TerminalGuard {
             return Err(error);
         }
         match Terminal::new(CrosstermBackend::new(stdout)) {
-            Ok(terminal) => Ok(Self { terminal }),
+            Ok(terminal) => Ok(Self { terminal: Some(terminal) }),
             Err(error) => {
                 restore();
                 Err(error)
@@ -37,14 +38,23 @@ impl TerminalGuard {
     }
 
     /// The ratatui terminal to draw on.
-    pub fn terminal(&mut self) -> &mut Terminal<CrosstermBackend<Stdout>> {
-        &mut self.terminal
+    pub fn terminal(&mut self) -> io::Result<&mut Terminal<CrosstermBackend<Stdout>>> {
+        self.terminal.as_mut().ok_or_else(|| io::Error::other("the terminal has been released"))
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
+        if let Some(mut terminal) = self.terminal.take()
+            && terminal.show_cursor().is_err()
+        {
+            // The terminal is gone (its window closed: writes fail with EIO). ratatui's
+            // own drop would try to show the cursor again and, failing, `eprintln!` —
+            // which panics when stderr is that same dead terminal. Nothing is left to
+            // restore, and the process is on its way out: skip that drop.
+            std::mem::forget(terminal);
+        }
     }
 }
 

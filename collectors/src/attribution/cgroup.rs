@@ -42,7 +42,8 @@ impl CgroupRoot {
             io::Error::new(
                 io::ErrorKind::NotFound,
                 "no cgroup v2 hierarchy is mounted (/proc/self/mountinfo has no cgroup2 line); \
-                 mount one with `mount -t cgroup2 none /sys/fs/cgroup`",
+                 mount one with `mount -t cgroup2 none /sys/fs/cgroup`, or, under `ip netns exec` \
+                 (which mounts a fresh /sys without it), run `netlens --netns NAME` instead",
             )
         })?;
         let fd = openat(
