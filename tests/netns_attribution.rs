@@ -151,19 +151,10 @@ fn wait_attached(pid: u32) -> BTreeSet<u64> {
     }
 }
 
-/// The cgroup v2 root, from this process's mountinfo.
+/// The cgroup v2 root, from this process's mountinfo (parsed as netlens parses it).
 fn cgroup_root() -> Option<PathBuf> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mountinfo.lines().find_map(|line| {
-        let (mount, filesystem) = line.split_once(" - ")?;
-        if filesystem.split_whitespace().next()? != "cgroup2" {
-            return None;
-        }
-        let mut fields = mount.split_whitespace();
-        let root = fields.nth(3)?;
-        let point = fields.next()?;
-        (root == "/").then(|| PathBuf::from(point))
-    })
+    netlens_collectors::attribution::cgroup::cgroup2_mount(&mountinfo)
 }
 
 /// The program ids `bpftool cgroup show ROOT` lists as attached there.
