@@ -7,6 +7,7 @@ use netlens_collectors::attribution::cgroup::CgroupRoot;
 use netlens_collectors::attribution::reader::AttributionSource;
 use netlens_collectors::attribution::{self, Availability};
 use netlens_collectors::capture::{CaptureConfig, CaptureSource};
+use netlens_collectors::connections::watch as socket_watch;
 use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource};
 use netlens_collectors::demo::DemoSource;
 use netlens_collectors::dns::capture::{DnsCaptureConfig, DnsCaptureSource};
@@ -85,6 +86,19 @@ pub fn load_attribution(root: Option<std::io::Result<CgroupRoot>>) -> Option<Str
     why
 }
 
+/// Load the BPF socket watch (the connections source then reads only the TCP
+/// sockets that changed), synchronously and while privileged, and install it; only
+/// where attribution is wanted. Returns why it is unavailable, for the log.
+pub fn load_socket_watch(wanted: bool) -> Option<String> {
+    if !wanted {
+        return None;
+    }
+    let watch = socket_watch::load();
+    let why = watch.as_ref().err().cloned();
+    socket_watch::install(watch);
+    why
+}
+
 /// Start the sources on the current runtime, sampling every `refresh`.
 pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collectors {
     let (tx, events) = mpsc::channel(CHANNEL_CAPACITY);
@@ -154,6 +168,7 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
         proc_root: PathBuf::from("/proc"),
         route_generation: kernel.clone(),
         attribution: availability.as_ref().and_then(Availability::attribution),
+        watch: socket_watch::installed(),
         ..ConnectionsConfig::default()
     };
     tasks.push(spawn_supervised(ConnectionsSource::new(connections), tx.clone()));

@@ -98,8 +98,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Set-up that needs privileges, in this thread, before any other thread exists
     // (capabilities belong to each thread; a thread copies its creator's).
     // The cgroup v2 root is opened before `--netns` remounts /sys over its mount point.
-    let cgroup_root =
-        collect::wants_attribution(&settings, cli.command.as_ref()).then(collect::find_cgroup_root);
+    let wants_bpf = collect::wants_attribution(&settings, cli.command.as_ref());
+    let cgroup_root = wants_bpf.then(collect::find_cgroup_root);
     if let Some(name) = &settings.netns {
         netns::enter(name).map_err(|error| usage(error.to_string()))?;
     }
@@ -113,6 +113,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // buffer reads through mmap and epoll, and detaching by closing); older kernels
     // checked the sysctl on every bpf() call, and there CAP_BPF would have to stay.
     let attribution_unavailable = collect::load_attribution(cgroup_root);
+    // The socket watch likewise: each walk after the drop creates a link and an
+    // iterator from the loaded program, which needs no capability on this kernel.
+    let watch_unavailable = collect::load_socket_watch(wants_bpf);
     let extra_kept = privilege::CapabilitySet::empty();
     // End of set-up: keep only what the sources still use, set no_new_privs, and
     // restrict writes with Landlock. Every thread started below holds exactly this.
@@ -132,6 +135,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), netns = ?settings.netns, "netlens starting");
     if let Some(why) = attribution_unavailable {
         tracing::info!(%why, "BPF attribution unavailable");
+    }
+    if let Some(why) = watch_unavailable {
+        tracing::info!(%why, "BPF socket watch unavailable");
     }
     tracing::info!(capabilities = %secured.held.summary(), landlock = %secured.sandbox.detail, "privileges after set-up");
     startup_notices.push(Notice::new(TimelineKind::Notice, "privileges", secured.held.summary()));

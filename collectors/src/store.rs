@@ -6,6 +6,7 @@
 
 mod capture;
 mod connections;
+pub(crate) use connections::CounterMap;
 mod dns;
 mod path_history;
 mod timeline;

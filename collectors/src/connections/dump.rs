@@ -24,6 +24,7 @@ use crate::model::{AddressFamily, Protocol, Socket};
 use crate::netlink::frame::{self, Control};
 
 use super::parse::{self, DumpProgress, Origin, SOCK_DIAG_BY_FAMILY};
+use super::watch::Listed;
 
 /// One dump request: one part of [`PARTS`], or TCP of both families at once.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +54,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(1);
 /// Dump datagrams are at most 32 KiB (the kernel caps them there), so twice that
 /// never truncates; a bigger one makes the buffer grow.
 const INITIAL_BUFFER: usize = 64 * 1024;
+/// Exact lookups sent in one datagram: their answers (about 1 KiB of receive buffer
+/// each) fit [`RECEIVE_BUFFER`] many times over.
+pub(crate) const LOOKUP_BATCH: usize = 64;
 /// A datagram larger than this is not something `sock_diag` sends.
 const MAX_BUFFER: usize = 4 * 1024 * 1024;
 /// `SO_RCVBUF` asked for. The kernel only fills the next datagram while at most half
@@ -134,11 +138,16 @@ impl Dumper {
     /// Every TCP and UDP socket of both families into `sockets` (cleared first), as
     /// one consistent table: if any part is interrupted, all parts are read again.
     pub(crate) fn read(&mut self, sockets: &mut Vec<Socket>) -> Result<DumpReport, DumpError> {
+        self.read_from(sockets, 0)
+    }
+
+    /// [`Self::read`] from part `first` of [`PARTS`] on (2: UDP only).
+    fn read_from(&mut self, sockets: &mut Vec<Socket>, first: usize) -> Result<DumpReport, DumpError> {
         let mut report = DumpReport::default();
         for attempt in 1..=ATTEMPTS {
             sockets.clear();
             report = DumpReport { attempts: attempt, ..DumpReport::default() };
-            if self.read_all(sockets, &mut report)? {
+            if self.read_all(sockets, &mut report, first)? {
                 return Ok(report);
             }
             tracing::debug!(attempt, "sock_diag dump interrupted; reading the whole table again");
@@ -148,12 +157,17 @@ impl Dumper {
     }
 
     /// One attempt at the whole table; whether it is consistent.
-    fn read_all(&mut self, sockets: &mut Vec<Socket>, report: &mut DumpReport) -> Result<bool, DumpError> {
+    fn read_all(
+        &mut self,
+        sockets: &mut Vec<Socket>,
+        report: &mut DumpReport,
+        mut first: usize,
+    ) -> Result<bool, DumpError> {
         // Index 0 and 1 of PARTS are TCP; they are read together when the kernel can.
-        let mut first = 0;
-        if !tcp_in_use().unwrap_or(true) {
+        let tcp_wanted = first < 2;
+        if tcp_wanted && !tcp_in_use().unwrap_or(true) {
             first = 2;
-        } else if self.tcp_both {
+        } else if tcp_wanted && self.tcp_both {
             match self.part(Request::TcpBoth, sockets, report)? {
                 Part::Complete { interrupted } => {
                     if interrupted {
@@ -229,6 +243,83 @@ impl Dumper {
                 Err(source) => return Err(DumpError::Io { context: "reading a sock_diag reply", source }),
             }
         }
+    }
+
+    /// Read each of `listed` again by exact lookup (cookie and ends), appending the
+    /// sockets still there to `sockets`; one closed since is skipped (the kernel
+    /// answers `ENOENT` or, when its ends were reused, `ESTALE`). Requests go
+    /// [`LOOKUP_BATCH`] to a datagram: the kernel answers each while the datagram is
+    /// sent. `Ok(false)` when an answer went missing (the receive buffer overflowed):
+    /// the caller reads the whole table instead.
+    pub(crate) fn look_up(
+        &mut self,
+        listed: &[Listed],
+        sockets: &mut Vec<Socket>,
+    ) -> Result<bool, DumpError> {
+        let mut request = Vec::with_capacity(LOOKUP_BATCH * parse::REQUEST_LEN);
+        for batch in listed.chunks(LOOKUP_BATCH) {
+            request.clear();
+            let first = self.sequence.wrapping_add(1).max(1);
+            for socket in batch {
+                let sequence = self.next_sequence();
+                request.extend_from_slice(&parse::tcp_lookup_request(
+                    sequence,
+                    socket.local,
+                    socket.remote,
+                    socket.interface,
+                    socket.cookie,
+                ));
+            }
+            let asked = |sequence: u32| sequence.wrapping_sub(first) < batch.len() as u32;
+            self.socket
+                .send(&request, 0)
+                .map_err(|source| DumpError::Io { context: "sending sock_diag socket requests", source })?;
+            let mut answered = 0;
+            while answered < batch.len() {
+                self.buffer.clear();
+                match self.socket.recv(&mut self.buffer, 0) {
+                    Ok(_) => {
+                        for message in frame::messages(&self.buffer) {
+                            if !asked(message.sequence) {
+                                continue;
+                            }
+                            match message.control() {
+                                Control::Data if message.kind == SOCK_DIAG_BY_FAMILY => {
+                                    answered += 1;
+                                    if let Ok(socket) =
+                                        parse::socket(message.body(), Some(Protocol::Tcp), Origin::Dump)
+                                    {
+                                        sockets.push(socket);
+                                    }
+                                }
+                                Control::Error(libc::ENOENT | libc::ESTALE) => answered += 1,
+                                Control::Error(code) => {
+                                    return Err(DumpError::Io {
+                                        context: "sock_diag socket request",
+                                        source: io::Error::from_raw_os_error(code),
+                                    });
+                                }
+                                Control::Ack | Control::Done | Control::Data => {}
+                            }
+                        }
+                    }
+                    // Every answer is queued before the send returns: one missing
+                    // was dropped by a full receive buffer.
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                    Err(source) => {
+                        return Err(DumpError::Io { context: "reading sock_diag replies", source });
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Every UDP socket of both families into `sockets` (cleared first), as
+    /// [`Self::read`] does for the whole table.
+    pub(crate) fn read_udp(&mut self, sockets: &mut Vec<Socket>) -> Result<DumpReport, DumpError> {
+        self.read_from(sockets, 2)
     }
 
     fn next_sequence(&mut self) -> u32 {

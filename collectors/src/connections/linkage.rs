@@ -11,7 +11,7 @@
 //! refresh so a changed table of thousands of connections spreads over a few.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::kernel_view::KernelView;
 use crate::model::{Protocol, RouteMove, RouteType, Socket, SocketState};
@@ -36,14 +36,28 @@ pub(crate) struct Pair {
 /// `SO_BINDTODEVICE` pins to an interface (their application chose it; a lookup
 /// without the binding says nothing about them).
 pub(crate) fn pair(socket: &Socket) -> Option<Pair> {
-    if socket.protocol != Protocol::Tcp
-        || socket.state != SocketState::Established
-        || socket.interface_index.is_some()
-    {
+    pair_of(
+        socket.protocol,
+        Some(socket.state),
+        socket.interface_index.is_some(),
+        socket.local,
+        socket.remote,
+    )
+}
+
+/// [`pair`] from the parts of a socket (the socket watch lists no [`Socket`]s).
+pub(crate) fn pair_of(
+    protocol: Protocol,
+    state: Option<SocketState>,
+    bound: bool,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> Option<Pair> {
+    if protocol != Protocol::Tcp || state != Some(SocketState::Established) || bound {
         return None;
     }
-    let remote = socket.remote.ip().to_canonical();
-    let local = socket.local.ip().to_canonical();
+    let remote = remote.ip().to_canonical();
+    let local = local.ip().to_canonical();
     let routable = |address: IpAddr| {
         !address.is_unspecified()
             && !address.is_loopback()
@@ -126,7 +140,7 @@ impl Linkage {
 
     /// The moves among `sockets`, looking up the pairs not judged since routing last
     /// changed. Blocking (netlink round trips, each answered at once).
-    pub(crate) fn moves(&mut self, sockets: &[Socket]) -> Vec<RouteMove> {
+    pub(crate) fn moves_of(&mut self, pairs: impl Iterator<Item = Pair>) -> Vec<RouteMove> {
         // Read before looking anything up: a change after this bumps it again, so
         // nothing judged below can be taken for newer than it is.
         let generation = self.kernel.generation();
@@ -136,7 +150,7 @@ impl Linkage {
                 judged.stale = true;
             }
         }
-        let wanted: HashSet<Pair> = sockets.iter().filter_map(pair).collect();
+        let wanted: HashSet<Pair> = pairs.collect();
         self.judged.retain(|pair, _| wanted.contains(pair));
         let mut pending: Vec<Pair> = wanted
             .into_iter()

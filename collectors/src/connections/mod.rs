@@ -20,6 +20,7 @@ mod linkage;
 pub mod owners;
 pub mod parse;
 pub mod process;
+pub mod watch;
 
 use std::fmt::Write as _;
 use std::io;
@@ -41,6 +42,7 @@ use owners::OwnerJoin;
 use process::cards::ProcessCards;
 
 use crate::attribution::BpfAttribution;
+pub use watch::WatchHandle;
 
 /// How the connections source runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,9 @@ pub struct ConnectionsConfig {
     /// The BPF owner book, when the programs are attached: owners it knows are
     /// taken from it, and `/proc` is walked only for the others.
     pub attribution: Option<BpfAttribution>,
+    /// The BPF socket watch, when loaded: only the TCP sockets that changed are read
+    /// each refresh. `Some(Err(why))`: it could not be loaded, and the status says so.
+    pub watch: Option<Result<WatchHandle, String>>,
 }
 
 impl Default for ConnectionsConfig {
@@ -69,6 +74,7 @@ impl Default for ConnectionsConfig {
             destroy_events: true,
             route_generation: None,
             attribution: None,
+            watch: None,
         }
     }
 }
@@ -80,6 +86,11 @@ const MAX_BATCH: usize = 4096;
 /// A lost-notifications line goes on the timeline at most this often.
 const OVERRUN_NOTICE_EVERY: Duration = Duration::from_secs(60);
 
+/// With the socket watch, a full dump at least this often (in refreshes): it catches
+/// what the watch's fingerprint cannot see (a congestion algorithm or TOS set on an
+/// idle socket, a path MTU update) and owners that changed hands.
+pub const FULL_EVERY: u32 = 30;
+
 /// Reads one complete socket table with owners: the blocking core of the source,
 /// public so benchmarks and tools can time exactly what a refresh does.
 pub struct SocketReader {
@@ -87,6 +98,22 @@ pub struct SocketReader {
     owners: OwnerJoin,
     expected: usize,
     report: DumpReport,
+    watch: Option<Watching>,
+}
+
+/// The socket watch's state in a reader.
+struct Watching {
+    handle: WatchHandle,
+    /// The last walk's sockets.
+    listed: Vec<watch::Listed>,
+    /// Refreshes since the last full dump; `None` when the next must be one (at the
+    /// start, and after a refresh that did not complete: its changes were taken
+    /// from the fingerprints but never delivered).
+    since_full: Option<u32>,
+    /// Whether the last table came from the watch (its TCP sockets are `listed`).
+    last_was_delta: bool,
+    /// Why the watch stopped, when a walk failed: full dumps from then on.
+    failed: Option<String>,
 }
 
 impl std::fmt::Debug for SocketReader {
@@ -110,7 +137,46 @@ impl SocketReader {
             owners: OwnerJoin::new(proc_root, attribution),
             expected: 0,
             report: DumpReport::default(),
+            watch: None,
         })
+    }
+
+    /// Read with the BPF socket watch: the TCP sockets that did not change since the
+    /// last table are listed by cookie only (see [`SocketTable::unchanged`]).
+    #[must_use]
+    pub fn with_watch(mut self, watch: Option<WatchHandle>) -> Self {
+        self.watch = watch.map(|handle| Watching {
+            handle,
+            listed: Vec::new(),
+            since_full: None,
+            last_was_delta: false,
+            failed: None,
+        });
+        self
+    }
+
+    /// Why the socket watch stopped, if it did.
+    #[must_use]
+    pub fn watch_failure(&self) -> Option<&str> {
+        self.watch.as_ref().and_then(|watching| watching.failed.as_deref())
+    }
+
+    /// The established connections of the last table, as route linkage judges them.
+    fn route_pairs<'a>(&'a self, table: &'a SocketTable) -> Box<dyn Iterator<Item = linkage::Pair> + 'a> {
+        match &self.watch {
+            Some(watching) if watching.last_was_delta => {
+                Box::new(watching.listed.iter().filter_map(|listed| {
+                    linkage::pair_of(
+                        Protocol::Tcp,
+                        listed.state,
+                        listed.interface != 0,
+                        listed.local,
+                        listed.remote,
+                    )
+                }))
+            }
+            _ => Box::new(table.sockets.iter().filter_map(linkage::pair)),
+        }
     }
 
     /// The `/proc` index behind the fallback (its walk counters).
@@ -121,20 +187,75 @@ impl SocketReader {
 
     /// Dump every TCP and UDP socket and resolve their owners. Blocking: a few
     /// milliseconds for thousands of sockets, more when `/proc` has to be walked.
+    /// With the socket watch, only the TCP sockets that changed are read.
     pub fn read(&mut self) -> Result<SocketTable, DumpError> {
         // Sized from the last table so the vector does not regrow while filling.
         let mut sockets = Vec::with_capacity(self.expected + self.expected / 8 + 16);
-        self.report = self.dumper.read(&mut sockets)?;
+        let mut unchanged = Vec::new();
+        // Until this refresh completes, the next must be a full one.
+        let since_full = self.watch.as_mut().and_then(|watching| {
+            watching.last_was_delta = false;
+            watching.since_full.take()
+        });
+        let delta = self.walk(since_full);
+        let read_changed = match (&delta, &self.watch) {
+            (Some(changed), Some(watching)) => {
+                let listed: Vec<watch::Listed> =
+                    changed.iter().map(|&index| watching.listed[index]).collect();
+                self.dumper.look_up(&listed, &mut sockets)?
+            }
+            _ => false,
+        };
+        if read_changed && let Some(watching) = &mut self.watch {
+            let mut udp = Vec::new();
+            self.report = self.dumper.read_udp(&mut udp)?;
+            sockets.append(&mut udp);
+            unchanged
+                .extend(watching.listed.iter().filter(|listed| !listed.changed).map(|listed| listed.cookie));
+            watching.since_full = since_full.map(|n| n + 1);
+            watching.last_was_delta = true;
+        } else {
+            sockets.clear();
+            self.report = self.dumper.read(&mut sockets)?;
+            if let Some(watching) = &mut self.watch {
+                watching.since_full = Some(0);
+            }
+        }
         self.expected = sockets.len();
-        let joined = self.owners.join(&sockets, std::time::Instant::now());
+        let joined = self.owners.join(&sockets, &unchanged, std::time::Instant::now());
         Ok(SocketTable {
             sockets,
+            unchanged,
             owners: joined.owners,
             processes: joined.processes,
             all_owners_visible: joined.all_owners_visible,
             route_moves: Vec::new(),
             origins: joined.origins,
         })
+    }
+
+    /// Walk the sockets with the watch; the indexes (in the walk's list) of those to
+    /// read again, or `None` when the whole table must be read: no watch, a full
+    /// dump due, or so many changed that one dump is cheaper than their lookups.
+    fn walk(&mut self, since_full: Option<u32>) -> Option<Vec<usize>> {
+        let watching = self.watch.as_mut().filter(|watching| watching.failed.is_none())?;
+        if let Err(why) = watch::with(&watching.handle.0, |program| program.walk(&mut watching.listed)) {
+            tracing::warn!(%why, "socket watch failed; reading the whole socket table every refresh");
+            watching.failed = Some(why);
+            watching.listed.clear();
+            return None;
+        }
+        let changed: Vec<usize> = watching
+            .listed
+            .iter()
+            .enumerate()
+            .filter(|(_, listed)| listed.changed)
+            .map(|(index, _)| index)
+            .collect();
+        // Lookups cost more per socket than a dump's share: past a quarter of the
+        // table, one dump is cheaper.
+        let few = changed.len() <= (watching.listed.len() / 4).max(64);
+        (since_full.is_some_and(|n| n + 1 < FULL_EVERY) && few).then_some(changed)
     }
 
     /// Parts of the table the kernel cannot dump (no IPv6, no `udp_diag`), as of the
@@ -175,9 +296,15 @@ impl Source for ConnectionsSource {
     }
 
     async fn run(&mut self, sink: &EventSink) -> Result<(), SourceError> {
+        let (watch, watch_unavailable) = match self.config.watch.clone() {
+            Some(Ok(handle)) => (Some(handle), None),
+            Some(Err(why)) => (None, Some(why)),
+            None => (None, None),
+        };
         let mut reader =
             SocketReader::with_attribution(self.config.proc_root.clone(), self.config.attribution.clone())
-                .map_err(|error| SourceError::io("opening the sock_diag socket", error))?;
+                .map_err(|error| SourceError::io("opening the sock_diag socket", error))?
+                .with_watch(watch);
         // Destroy notifications are read by a task of their own, so a long dump (or a
         // full event channel) never leaves them queued in the kernel until it overflows.
         let (failed_tx, failed) = tokio::sync::watch::channel(None::<String>);
@@ -224,7 +351,7 @@ impl Source for ConnectionsSource {
                 .run(move || {
                     let mut result = reader.read();
                     if let (Ok(table), Some(linkage)) = (&mut result, &mut linkage) {
-                        table.route_moves = linkage.moves(&table.sockets);
+                        table.route_moves = linkage.moves_of(reader.route_pairs(table));
                     }
                     (reader, linkage, result)
                 })
@@ -247,7 +374,13 @@ impl Source for ConnectionsSource {
                 // Dumps still work: degrade to diffing them, and say so.
                 destroy = Destroy::Unavailable(io::Error::other(error));
             }
-            let next = status_line(period, &destroy, table.all_owners_visible, reader.unavailable());
+            let watching = match (reader.watch_failure(), watch_unavailable.as_deref()) {
+                (Some(why), _) | (None, Some(why)) => Watch::Unavailable(why),
+                (None, None) if reader.watch.is_some() => Watch::Active,
+                (None, None) => Watch::Off,
+            };
+            let next =
+                status_line(period, &destroy, watching, table.all_owners_visible, reader.unavailable());
             if status.as_ref() != Some(&next) {
                 sink.status(next.0, next.1.clone()).await?;
                 status = Some(next);
@@ -336,10 +469,22 @@ fn period_text(period: Duration) -> String {
     }
 }
 
+/// Whether the BPF socket watch spares unchanged sockets their re-read.
+#[derive(Debug, Clone, Copy)]
+enum Watch<'a> {
+    /// Only changed TCP sockets are read.
+    Active,
+    /// Not asked for (tests, tools).
+    Off,
+    /// Asked for but not available, and why.
+    Unavailable(&'a str),
+}
+
 /// The status after a refresh: what is active, and each limitation in one clause.
 fn status_line(
     period: Duration,
     destroy: &Destroy,
+    watch: Watch<'_>,
     all_owners_visible: bool,
     unavailable: impl Iterator<Item = (AddressFamily, Protocol)>,
 ) -> (SourceState, String) {
@@ -368,6 +513,15 @@ fn status_line(
             )
         }
     };
+    match watch {
+        Watch::Active => detail.push_str("; a BPF iterator picks the TCP sockets that changed"),
+        // Not degraded: the table is as exact, only dearer.
+        Watch::Unavailable(why) => {
+            let _ =
+                write!(detail, "; every TCP socket is read each refresh (socket watch unavailable: {why})");
+        }
+        Watch::Off => {}
+    }
     if !all_owners_visible {
         degraded = true;
         detail.push_str("; processes owning other users' sockets are unknown (needs root or CAP_SYS_PTRACE)");

@@ -55,14 +55,16 @@ impl OwnerJoin {
         &self.processes
     }
 
-    /// Owners of `sockets`.
-    pub fn join(&mut self, sockets: &[Socket], now: Instant) -> Joined {
+    /// Owners of `sockets`. `unchanged` are the cookies of sockets also still open
+    /// whose owners the receiver already has: the book keeps them.
+    pub fn join(&mut self, sockets: &[Socket], unchanged: &[u64], now: Instant) -> Joined {
         let known: HashMap<u64, ActOwner> = match &self.bpf {
             Some(bpf) => {
                 let known: HashMap<u64, ActOwner> =
                     bpf.owners_of(sockets.iter().map(|socket| socket.cookie)).into_iter().collect();
                 self.live.clear();
                 self.live.extend(sockets.iter().map(|socket| socket.cookie));
+                self.live.extend_from_slice(unchanged);
                 self.live.sort_unstable();
                 bpf.retain_live(&self.live);
                 known

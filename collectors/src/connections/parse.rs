@@ -181,6 +181,42 @@ pub fn socket_request(
     request
 }
 
+/// A `SOCK_DIAG_BY_FAMILY` request for one TCP socket by its ends, its interface
+/// (`SO_BINDTODEVICE`; 0 for none) and its cookie, with [`EXTENSIONS`]: what the
+/// socket watch asks about each socket it saw change. Addresses go as the socket holds
+/// them (an IPv6 socket's IPv4-mapped peer stays mapped: the lookup is in the IPv6
+/// table). A socket closed since, or another one reusing its ends (the cookie differs),
+/// is answered with an error (`ENOENT`, `ESTALE`).
+#[must_use]
+pub fn tcp_lookup_request(
+    sequence: u32,
+    local: SocketAddr,
+    remote: SocketAddr,
+    interface: u32,
+    cookie: u64,
+) -> [u8; REQUEST_LEN] {
+    let family = if local.is_ipv4() { AddressFamily::Ipv4 } else { AddressFamily::Ipv6 };
+    let mut request = dump_request(sequence, family, Protocol::Tcp);
+    request[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    let bytes = |address: IpAddr| match address {
+        IpAddr::V4(v4) => {
+            let mut bytes = [0; 16];
+            bytes[..4].copy_from_slice(&v4.octets());
+            bytes
+        }
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    request[24..26].copy_from_slice(&local.port().to_be_bytes());
+    request[26..28].copy_from_slice(&remote.port().to_be_bytes());
+    request[28..44].copy_from_slice(&bytes(local.ip()));
+    request[44..60].copy_from_slice(&bytes(remote.ip()));
+    request[60..64].copy_from_slice(&interface.to_ne_bytes());
+    // inet_diag_sockid's cookie: the low word first.
+    request[64..68].copy_from_slice(&(cookie as u32).to_ne_bytes());
+    request[68..72].copy_from_slice(&((cookie >> 32) as u32).to_ne_bytes());
+    request
+}
+
 /// `idiag_src`/`idiag_dst`: 16 bytes, IPv4 in the first 4 (an IPv4-mapped IPv6
 /// address of an IPv4 request as plain IPv4).
 fn address_bytes(address: IpAddr) -> [u8; 16] {

@@ -88,10 +88,11 @@ fn the_status_names_what_is_active_and_each_limitation_once() {
         ),
     ];
     for (case, destroy, visible, unavailable, state, detail) in cases {
-        let (got_state, got_detail) = status_line(second, &destroy, visible, unavailable.into_iter());
+        let (got_state, got_detail) =
+            status_line(second, &destroy, Watch::Off, visible, unavailable.into_iter());
         assert_eq!((got_state, got_detail.as_str()), (state, detail), "{case}");
     }
-    let (_, detail) = status_line(Duration::from_millis(250), &Destroy::Active, true, none());
+    let (_, detail) = status_line(Duration::from_millis(250), &Destroy::Active, Watch::Off, true, none());
     assert!(detail.starts_with("sock_diag: TCP and UDP every 250 ms;"), "{detail}");
 }
 

@@ -216,6 +216,7 @@ pub(super) fn table(n: u32) -> SocketTable {
         all_owners_visible: true,
         route_moves: Vec::new(),
         origins: Vec::new(),
+        unchanged: Vec::new(),
     }
 }
 
@@ -297,5 +298,6 @@ pub(super) fn large_table(count: u32, n: u32) -> SocketTable {
         all_owners_visible: true,
         route_moves: Vec::new(),
         origins: Vec::new(),
+        unchanged: Vec::new(),
     }
 }

@@ -273,6 +273,22 @@ pub struct Socket {
     pub tos: Option<u8>,
 }
 
+impl Socket {
+    /// Advance by `ms` the figures the kernel derives from the clock alone: the time
+    /// since the last send, receive and acknowledgement grows, an armed timer's time
+    /// left shrinks. What a socket that did not change would report `ms` later.
+    pub fn advance_clocks(&mut self, ms: u32) {
+        if let Some(tcp) = &mut self.tcp {
+            tcp.last_send_ms = tcp.last_send_ms.saturating_add(ms);
+            tcp.last_recv_ms = tcp.last_recv_ms.saturating_add(ms);
+            tcp.last_ack_recv_ms = tcp.last_ack_recv_ms.saturating_add(ms);
+        }
+        if let Some(timer) = &mut self.timer {
+            timer.expires_ms = timer.expires_ms.saturating_sub(ms);
+        }
+    }
+}
+
 /// Endpoints are `ip:port`, IPv6 in brackets (DESIGN.md §4): `SocketAddr`'s own format.
 fn endpoint<S: Serializer>(address: &SocketAddr, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(address)
@@ -420,11 +436,17 @@ pub struct ClosedOwners {
     pub processes: Vec<ProcessInfo>,
 }
 
-/// One complete `sock_diag` dump of TCP and UDP, both families, with owners resolved.
+/// One complete socket table of TCP and UDP, both families, with owners resolved.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SocketTable {
-    /// Every socket.
+    /// Every socket read this refresh: all of them, or (with the BPF socket watch)
+    /// those new or changed since the last table, the others being in `unchanged`.
     pub sockets: Vec<Socket>,
+    /// Cookies of sockets still open but not read again: nothing the kernel reports
+    /// about them changed since the last table but the clocks (time since the last
+    /// send or receive, a timer's time left), which the receiver advances itself.
+    /// Empty when `sockets` is the whole table.
+    pub unchanged: Vec<u64>,
     /// Owning process of a socket inode, where known.
     pub owners: Vec<(u64, u32)>,
     /// The owning processes, by pid.

@@ -82,6 +82,7 @@ fn table(sockets: Vec<Socket>) -> Payload {
         all_owners_visible: true,
         route_moves: Vec::new(),
         origins: Vec::new(),
+        unchanged: Vec::new(),
     })
 }
 

@@ -129,6 +129,8 @@ pub struct Connections {
     /// Every interface address with the interfaces holding it, from the latest
     /// network table; `None` until one arrives (nothing is orphaned before).
     addresses: Option<HashMap<IpAddr, Vec<u32>>>,
+    /// When the latest socket table was folded.
+    last_table: Option<Mono>,
 }
 
 /// Socket cookies and inodes are counters the kernel hands out, not keys anyone can
@@ -198,6 +200,7 @@ impl Connections {
             names: HashMap::new(),
             moves: HashMap::new(),
             addresses: None,
+            last_table: None,
         }
     }
 
@@ -243,7 +246,8 @@ impl Connections {
     /// request sockets, closes what the dump no longer lists and derives rates and
     /// warnings, then (after the burst labels) one pass that retires and counts.
     pub fn apply_table(&mut self, at: Stamp, table: SocketTable) -> Vec<Notice> {
-        let SocketTable { sockets, owners, processes, all_owners_visible, route_moves, origins } = table;
+        let SocketTable { sockets, unchanged, owners, processes, all_owners_visible, route_moves, origins } =
+            table;
         self.moves = route_moves.into_iter().map(|moved| ((moved.local, moved.remote), moved)).collect();
         let mut by_inode: CounterMap<u64, u32> =
             HashMap::with_capacity_and_hasher(owners.len(), CounterHash::default());
@@ -254,8 +258,16 @@ impl Connections {
             by_cookie.extend(origins);
             by_cookie
         };
-        let mut processes: HashMap<u32, ProcessInfo> =
-            processes.into_iter().map(|process| (process.pid, process)).collect();
+        let fresh = processes.into_iter().map(|process| (process.pid, process));
+        let mut processes: HashMap<u32, ProcessInfo> = if unchanged.is_empty() {
+            fresh.collect()
+        } else {
+            // Only the owners of the sockets read again came: the others keep theirs
+            // (a full table, at least every `FULL_EVERY` refreshes, drops the stale).
+            let mut processes = std::mem::take(&mut self.processes);
+            processes.extend(fresh);
+            processes
+        };
         // Closed connections keep naming their process after it left the dump.
         for entry in self.entries.values().filter(|entry| entry.closed_at.is_some()) {
             if let Some(pid) = entry.pid
@@ -271,6 +283,21 @@ impl Connections {
         self.dumps += 1;
         let dump = self.dumps;
         let capacity = self.limits.history_capacity;
+        // Unchanged sockets were not read again: only the figures that move with the
+        // clock alone change, by the time since the last table.
+        let elapsed = self.last_table.map_or(0, |last| {
+            u32::try_from((at.mono - last).whole_milliseconds().max(0)).unwrap_or(u32::MAX)
+        });
+        self.last_table = Some(at.mono);
+        for cookie in unchanged {
+            if let Some(entry) = self.entries.get_mut(&cookie).map(Arc::make_mut) {
+                if entry.closed_at.is_none() || !entry.closed_by_kernel {
+                    entry.reopen();
+                    entry.socket.advance_clocks(elapsed);
+                }
+                entry.listed_in = dump;
+            }
+        }
         self.entries.reserve(sockets.len().saturating_sub(self.entries.len()));
         for socket in sockets {
             let pid = by_inode.get(&socket.inode).copied();
@@ -411,6 +438,12 @@ impl Connections {
         let mut raised: Vec<(u64, Notice)> = Vec::new();
         let mut short_lived = false;
         let (mut counts, mut retiring) = (ConnectionCounts::default(), false);
+        // Few processes, many sockets: judged once per process, not per socket.
+        let pressured: std::collections::HashSet<u64, CounterHash> = processes
+            .values()
+            .filter(|process| near_fd_limit(process))
+            .map(|process| u64::from(process.pid))
+            .collect();
         self.entries.retain(|_, entry| {
             let listed = entry.listed_in == dump;
             if entry.socket.state == SocketState::NewSynRecv && !listed {
@@ -420,8 +453,8 @@ impl Connections {
                 let entry = Arc::make_mut(entry);
                 if listed {
                     entry.sample_tcp(at.mono);
-                    let fd_pressure =
-                        entry.pid.and_then(|pid| processes.get(&pid)).is_some_and(near_fd_limit);
+                    let fd_pressure = !pressured.is_empty()
+                        && entry.pid.is_some_and(|pid| pressured.contains(&u64::from(pid)));
                     let now = entry.current_warnings(at.mono, &limits, fd_pressure);
                     let linked = linkage_warnings(entry, moves, addresses);
                     raise(entry, ConnectionWarnings(now.0 | linked.0), processes, &limits, &mut raised);
@@ -559,5 +592,7 @@ fn local_matches(socket: SocketAddr, flow: SocketAddr) -> bool {
         && (socket.ip().is_unspecified() || socket.ip().to_canonical() == flow.ip().to_canonical())
 }
 
+#[cfg(test)]
+mod delta_tests;
 #[cfg(test)]
 mod tests;

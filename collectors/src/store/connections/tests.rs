@@ -10,15 +10,15 @@ fn t(ms: i64) -> Timestamp {
 }
 
 /// `ms` into the test on both clocks (they agree: nothing steps here).
-fn s(ms: i64) -> Stamp {
+pub(super) fn s(ms: i64) -> Stamp {
     Stamp { wall: t(ms), mono: Mono::from_nanos(ms * 1_000_000) }
 }
 
-fn v4(last: u8, port: u16) -> SocketAddr {
+pub(super) fn v4(last: u8, port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)), port)
 }
 
-fn tcp(cookie: u64, remote: SocketAddr, state: SocketState, rx: u64, acked: u64) -> Socket {
+pub(super) fn tcp(cookie: u64, remote: SocketAddr, state: SocketState, rx: u64, acked: u64) -> Socket {
     Socket {
         cookie,
         protocol: Protocol::Tcp,
@@ -57,7 +57,7 @@ fn udp(cookie: u64, local: SocketAddr, remote: Option<SocketAddr>) -> Socket {
     }
 }
 
-fn table(sockets: Vec<Socket>) -> SocketTable {
+pub(super) fn table(sockets: Vec<Socket>) -> SocketTable {
     let owners = sockets.iter().map(|s| (s.inode, 4242)).collect();
     let processes = vec![ProcessInfo {
         pid: 4242,
@@ -75,6 +75,7 @@ fn table(sockets: Vec<Socket>) -> SocketTable {
         all_owners_visible: true,
         route_moves: Vec::new(),
         origins: Vec::new(),
+        unchanged: Vec::new(),
     }
 }
 

@@ -142,7 +142,10 @@ pub(super) fn linkage_warnings(
     }
     let local = socket.local.ip().to_canonical();
     let mut warnings = 0;
-    if let Some(moved) = moves.get(&(local, socket.remote.ip().to_canonical())) {
+    // Checked for every connection on every refresh: no hashing when nothing moved.
+    if !moves.is_empty()
+        && let Some(moved) = moves.get(&(local, socket.remote.ip().to_canonical()))
+    {
         // Another source on the interface that holds this connection's address (an
         // older IPv6 temporary address, a secondary address) is no move.
         let elsewhere = moved.interface_changed

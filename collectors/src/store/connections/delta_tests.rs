@@ -1,0 +1,53 @@
+//! Tables from the socket watch: sockets listed as unchanged keep what the store
+//! knows, with their clocks advanced; the owners of the sockets not read again stay.
+
+use super::tests::{s, table, tcp, v4};
+use super::*;
+use crate::model::{ProcessInfo, SocketTimer, TimerKind};
+
+#[test]
+fn unchanged_sockets_keep_their_facts_and_owner_and_advance_their_clocks() {
+    let mut c = Connections::default();
+    let server = v4(2, 443);
+    let mut first = tcp(1, server, SocketState::Established, 1000, 500);
+    if let Some(info) = &mut first.tcp {
+        info.last_send_ms = 100;
+        info.last_recv_ms = 200;
+        info.last_ack_recv_ms = 300;
+    }
+    first.timer = Some(SocketTimer { kind: TimerKind::Keepalive, expires_ms: 5000, retransmits: 0 });
+    c.apply_table(s(0), table(vec![first, tcp(2, server, SocketState::Established, 10, 10)]));
+
+    // Socket 1 did not change: only socket 2 is read again, by another process.
+    let mut delta = table(vec![tcp(2, server, SocketState::Established, 20, 10)]);
+    delta.unchanged = vec![1];
+    delta.owners = vec![(102, 77)];
+    delta.processes = vec![ProcessInfo {
+        pid: 77,
+        name: "wget".into(),
+        cmdline: "wget".into(),
+        user: "dev".into(),
+        start_time: 2,
+        open_files: None,
+        open_files_limit: None,
+    }];
+    c.apply_table(s(1500), delta);
+
+    let one = c.get(1).unwrap_or_else(|| panic!("socket 1 is still open"));
+    assert_eq!(one.closed_at, None, "listed as unchanged is listed");
+    assert_eq!(one.pid, Some(4242), "its owner stays");
+    assert_eq!(c.process(4242).map(|p| p.name.as_str()), Some("curl"), "and so does its process");
+    let info = one.socket.tcp.unwrap_or_else(|| panic!("tcp info"));
+    assert_eq!((info.last_send_ms, info.last_recv_ms, info.last_ack_recv_ms), (1600, 1700, 1800));
+    assert_eq!(one.socket.timer.map(|timer| timer.expires_ms), Some(3500));
+    assert_eq!(one.rates.map(|r| r.rx_bytes_per_s), Some(0.0), "no bytes moved");
+    assert_eq!(one.history.len(), 2, "its sparkline goes on");
+    assert_eq!(c.get(2).and_then(|e| e.pid), Some(77));
+
+    // Neither read nor listed: closed.
+    let mut gone = table(Vec::new());
+    gone.unchanged = vec![2];
+    c.apply_table(s(3000), gone);
+    assert!(c.get(1).is_some_and(|e| e.closed_at.is_some()), "socket 1 is gone");
+    assert!(c.get(2).is_some_and(|e| e.closed_at.is_none()), "socket 2 stays");
+}

@@ -1,0 +1,204 @@
+//! The BPF socket watch against a real kernel, in a throwaway network namespace: a
+//! table read with it must list every TCP socket, read again exactly those whose
+//! kernel figures moved (bytes sent, bytes read by the application, a close), carry
+//! the rest by cookie only, and agree with a full `sock_diag` dump taken right after.
+//! Needs root (BPF); see `common::netns::require_netns`.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::netns::{REQUIRE_ENV, require_netns};
+use netlens_collectors::connections::SocketReader;
+use netlens_collectors::connections::watch::{self, WatchHandle};
+use netlens_collectors::model::{Protocol, Socket, SocketState, SocketTable};
+use nix::sched::{CloneFlags, setns};
+
+/// Connections the test holds open.
+const PAIRS: usize = 20;
+
+/// The loaded watch, or `None` (skipped) where BPF cannot be loaded; under
+/// `NETLENS_REQUIRE_NETNS=1` that fails instead.
+fn load_watch() -> Option<WatchHandle> {
+    match watch::load() {
+        Ok(loaded) => Some(WatchHandle::new(loaded)),
+        Err(why) => {
+            assert!(std::env::var(REQUIRE_ENV).as_deref() != Ok("1"), "the socket watch cannot load: {why}");
+            eprintln!("skipped: the socket watch cannot load: {why}");
+            None
+        }
+    }
+}
+
+/// TCP sockets of a table, by cookie.
+fn tcp(table: &SocketTable) -> BTreeMap<u64, &Socket> {
+    table.sockets.iter().filter(|s| s.protocol == Protocol::Tcp).map(|s| (s.cookie, s)).collect()
+}
+
+fn cookie_of(table: &BTreeMap<u64, Socket>, local: SocketAddr, remote: SocketAddr) -> u64 {
+    table
+        .values()
+        .find(|s| s.local == local && s.remote == remote)
+        .unwrap_or_else(|| panic!("no socket {local} → {remote} in {table:?}"))
+        .cookie
+}
+
+/// What the watch's reader knows after each table: the full TCP table it would show.
+#[derive(Default)]
+struct Known(BTreeMap<u64, Socket>);
+
+impl Known {
+    /// Fold one table as the store does: read sockets replace, unchanged stay,
+    /// everything else is gone.
+    fn fold(&mut self, table: &SocketTable) {
+        let mut next: BTreeMap<u64, Socket> = BTreeMap::new();
+        for cookie in &table.unchanged {
+            let kept = self.0.get(cookie).unwrap_or_else(|| panic!("unchanged {cookie} was never read"));
+            next.insert(*cookie, kept.clone());
+        }
+        for (cookie, socket) in tcp(table) {
+            next.insert(cookie, socket.clone());
+        }
+        self.0 = next;
+    }
+}
+
+/// The facts that do not move with the clock: they must equal a full dump's.
+fn facts(socket: &Socket) -> (SocketState, SocketAddr, SocketAddr, u32, u32, Option<u64>, Option<u64>) {
+    let tcp = socket.tcp.as_ref();
+    (
+        socket.state,
+        socket.local,
+        socket.remote,
+        socket.recv_queue,
+        socket.send_queue,
+        tcp.and_then(|t| t.bytes_acked),
+        tcp.and_then(|t| t.bytes_received),
+    )
+}
+
+/// Quiet: delayed ACKs and the like settle before a table is taken.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+#[test]
+fn only_sockets_that_moved_are_read_again_and_the_table_equals_a_full_dump() {
+    let Some(netns) = require_netns() else { return };
+    let Some(handle) = load_watch() else { return };
+    netns.must(&["link", "set", "lo", "up"]);
+    let path = netns.path();
+    std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("listen: {error}"));
+        let mut pairs: Vec<(TcpStream, TcpStream)> = (0..PAIRS)
+            .map(|_| {
+                let client = TcpStream::connect(listener.local_addr().unwrap_or_else(|e| panic!("{e}")))
+                    .unwrap_or_else(|error| panic!("connect: {error}"));
+                let (server, _) = listener.accept().unwrap_or_else(|error| panic!("accept: {error}"));
+                (client, server)
+            })
+            .collect();
+        let ends = |stream: &TcpStream| {
+            (
+                stream.local_addr().unwrap_or_else(|e| panic!("{e}")),
+                stream.peer_addr().unwrap_or_else(|e| panic!("{e}")),
+            )
+        };
+        let mut reader = SocketReader::open(PathBuf::from("/proc"))
+            .unwrap_or_else(|error| panic!("sock_diag: {error}"))
+            .with_watch(Some(handle));
+        let mut full =
+            SocketReader::open(PathBuf::from("/proc")).unwrap_or_else(|error| panic!("sock_diag: {error}"));
+        let mut known = Known::default();
+        let mut read = |known: &mut Known| {
+            let table = reader.read().unwrap_or_else(|error| panic!("read: {error}"));
+            known.fold(&table);
+            table
+        };
+
+        settle();
+        // The first table is a full one.
+        let first = read(&mut known);
+        assert!(first.unchanged.is_empty(), "the first table is read whole");
+        assert_eq!(
+            known.0.len(),
+            2 * PAIRS + 1,
+            "every connection end and the listener: {:?}",
+            known.0.keys()
+        );
+
+        // Nothing moved: nothing is read again.
+        settle();
+        let quiet = read(&mut known);
+        assert!(tcp(&quiet).is_empty(), "nothing moved, yet read again: {:?}", tcp(&quiet));
+        assert_eq!(quiet.unchanged.len(), 2 * PAIRS + 1);
+
+        // 1,000 bytes from client 0 to its server, which reads them: both ends move.
+        let (client0, server0) = &mut pairs[0];
+        client0.write_all(&[7; 1000]).unwrap_or_else(|error| panic!("write: {error}"));
+        let mut got = [0; 1000];
+        server0.read_exact(&mut got).unwrap_or_else(|error| panic!("read: {error}"));
+        let (c0, s0) = (ends(client0), ends(server0));
+        // 500 bytes to server 1, which does not read them: its receive queue holds them.
+        pairs[1].0.write_all(&[1; 500]).unwrap_or_else(|error| panic!("write: {error}"));
+        let s1 = ends(&pairs[1].1);
+        settle();
+        let busy = read(&mut known);
+        let moved: BTreeSet<u64> = tcp(&busy).keys().copied().collect();
+        let client0_cookie = cookie_of(&known.0, c0.0, c0.1);
+        let server0_cookie = cookie_of(&known.0, s0.0, s0.1);
+        let server1_cookie = cookie_of(&known.0, s1.0, s1.1);
+        for cookie in [client0_cookie, server0_cookie, server1_cookie] {
+            assert!(moved.contains(&cookie), "{cookie} moved but was not read again: {moved:?}");
+        }
+        assert!(moved.len() <= 4, "only the two pairs that moved are read again: {moved:?}");
+        let client0 = &known.0[&client0_cookie];
+        assert_eq!(client0.tcp.and_then(|t| t.bytes_sent), Some(1000), "{client0:?}");
+        assert_eq!(known.0[&server0_cookie].tcp.and_then(|t| t.bytes_received), Some(1000));
+        assert_eq!(known.0[&server1_cookie].recv_queue, 500, "unread bytes wait in server 1's queue");
+
+        // Server 1 reads them now: no segment needs to cross, yet its queue empties.
+        let mut got = [0; 500];
+        pairs[1].1.read_exact(&mut got).unwrap_or_else(|error| panic!("read: {error}"));
+        settle();
+        let _ = read(&mut known);
+        assert_eq!(known.0[&server1_cookie].recv_queue, 0, "the application's read is seen");
+
+        // Pair 2 closes: its ends leave (the active closer as time-wait).
+        let (client2, server2) = pairs.remove(2);
+        let (c2, s2) = (ends(&client2), ends(&server2));
+        let client2_cookie = cookie_of(&known.0, c2.0, c2.1);
+        let server2_cookie = cookie_of(&known.0, s2.0, s2.1);
+        client2.shutdown(Shutdown::Both).unwrap_or_else(|error| panic!("shutdown: {error}"));
+        drop(client2);
+        let mut rest = Vec::new();
+        let mut server2 = server2;
+        let _ = server2.read_to_end(&mut rest);
+        drop(server2);
+        settle();
+        let after = read(&mut known);
+        assert!(!after.unchanged.contains(&server2_cookie), "a closed socket is not carried over");
+        assert!(!known.0.contains_key(&server2_cookie), "server 2 is gone");
+        if let Some(socket) = known.0.get(&client2_cookie) {
+            assert_eq!(socket.state, SocketState::TimeWait, "the active closer lingers in time-wait only");
+        }
+
+        // What the watch's reader knows equals a full dump of the same moment.
+        settle();
+        let _ = read(&mut known);
+        let dump = full.read().unwrap_or_else(|error| panic!("full dump: {error}"));
+        let dumped: BTreeMap<u64, _> = tcp(&dump).into_iter().map(|(cookie, s)| (cookie, facts(s))).collect();
+        let watched: BTreeMap<u64, _> = known.0.iter().map(|(cookie, s)| (*cookie, facts(s))).collect();
+        assert_eq!(watched, dumped, "the watch's table against a full dump");
+        drop(pairs);
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
