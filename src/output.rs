@@ -90,6 +90,18 @@ fn explain(error: &io::Error, hint: Hint) -> String {
     let cause = match error.kind() {
         io::ErrorKind::StorageFull => "no space left on the device".to_owned(),
         io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".to_owned(),
+        io::ErrorKind::PermissionDenied
+            if matches!(
+                netlens_collectors::system::landlock(),
+                netlens_collectors::model::Landlock::Enforced | netlens_collectors::model::Landlock::Partial
+            ) =>
+        {
+            // Landlock's refusal looks like any other EACCES: say where it comes from.
+            "permission denied: since start-up netlens may write only where it could then (Landlock), \
+             and a directory made later is not among them; choose a directory that existed when netlens \
+             started, or restart it"
+                .to_owned()
+        }
         io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
         // tempfile wraps the kernel's error with the temporary file's name, which
         // means nothing to the user: show the kernel's word alone. Its wrapper is

@@ -94,6 +94,12 @@ pub fn set_landlock(state: Landlock) {
     let _ = LANDLOCK.set(state);
 }
 
+/// The Landlock state [`set_landlock`] recorded (the default before it runs).
+#[must_use]
+pub fn landlock() -> Landlock {
+    LANDLOCK.get().copied().unwrap_or_default()
+}
+
 /// The kernel name of capability bit `bit` (`cap_net_raw`).
 #[must_use]
 pub fn capability_name(bit: u32) -> String {

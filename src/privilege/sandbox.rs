@@ -39,14 +39,15 @@ pub struct Writes {
 }
 
 impl Writes {
-    /// Allow writing beneath `dir`.
+    /// Allow writing beneath `dir` (made absolute, so the notice names it whatever
+    /// the working directory).
     pub fn dir(&mut self, dir: impl Into<PathBuf>) {
-        self.dirs.push(dir.into());
+        self.dirs.push(absolute(dir.into()));
     }
 
     /// Allow writing `file`.
     pub fn file(&mut self, file: impl Into<PathBuf>) {
-        self.files.push(file.into());
+        self.files.push(absolute(file.into()));
     }
 
     /// Allow what writing a snapshot to `path` (`netlens snapshot -o PATH`) takes, by
@@ -85,6 +86,11 @@ impl Writes {
             Ok(_) => self.file(path),
         }
     }
+}
+
+/// `path` against the working directory, lexically (it may not exist yet).
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 /// How the restriction went.
@@ -191,7 +197,7 @@ mod tests {
 
         let mut writes = Writes::default();
         writes.output(Path::new("bare.json"));
-        assert_eq!(writes.dirs, [PathBuf::from(".")]);
+        assert_eq!(writes.dirs, [std::env::current_dir().unwrap()], "named absolutely in the notice");
     }
 
     /// The restriction itself, in a thread of its own (Landlock without `TSYNC` binds
