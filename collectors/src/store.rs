@@ -6,7 +6,8 @@
 
 mod capture;
 mod connections;
-pub(crate) use connections::CounterMap;
+mod counter;
+pub(crate) use counter::CounterMap;
 mod dns;
 mod path_history;
 mod timeline;

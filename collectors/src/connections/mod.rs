@@ -142,7 +142,11 @@ impl SocketReader {
     }
 
     /// Read with the BPF socket watch: the TCP sockets that did not change since the
-    /// last table are listed by cookie only (see [`SocketTable::unchanged`]).
+    /// last table are listed by cookie only (see [`SocketTable::unchanged`]). The
+    /// watch lists the sockets of the network namespace of the thread that calls
+    /// [`Self::read`] (the kernel's TCP iterator takes no other), so that thread must
+    /// be in the namespace the `sock_diag` socket was opened in. One reader per watch:
+    /// each walk consumes the changes it reports.
     #[must_use]
     pub fn with_watch(mut self, watch: Option<WatchHandle>) -> Self {
         self.watch = watch.map(|handle| Watching {
@@ -227,6 +231,7 @@ impl SocketReader {
             sockets,
             unchanged,
             owners: joined.owners,
+            cookie_owners: joined.cookie_owners,
             processes: joined.processes,
             all_owners_visible: joined.all_owners_visible,
             route_moves: Vec::new(),

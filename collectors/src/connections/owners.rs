@@ -18,6 +18,8 @@ use crate::model::{Attribution, ClosedOwners, ProcessInfo, Socket, SocketOrigin}
 pub struct Joined {
     /// `(inode, pid)`.
     pub owners: Vec<(u64, u32)>,
+    /// `(cookie, pid)` of owned sockets without an inode (time-wait remnants).
+    pub cookie_owners: Vec<(u64, u32)>,
     /// The processes named.
     pub processes: Vec<ProcessInfo>,
     /// `(cookie, origin)` for every owned socket.
@@ -82,6 +84,7 @@ impl OwnerJoin {
         let walked = self.processes.resolve(&self.inodes, now);
         let mut joined = Joined {
             owners: walked.owners,
+            cookie_owners: Vec::new(),
             processes: walked.processes,
             origins: Vec::new(),
             all_owners_visible: walked.all_owners_visible,
@@ -97,7 +100,9 @@ impl OwnerJoin {
         let mut described: HashSet<u32> = joined.processes.iter().map(|process| process.pid).collect();
         for socket in sockets {
             if let Some(owner) = known.get(&socket.cookie) {
-                if socket.inode != 0 {
+                if socket.inode == 0 {
+                    joined.cookie_owners.push((socket.cookie, owner.pid));
+                } else {
                     joined.owners.push((socket.inode, owner.pid));
                 }
                 if described.insert(owner.pid) {

@@ -217,6 +217,7 @@ pub(super) fn table(n: u32) -> SocketTable {
         route_moves: Vec::new(),
         origins: Vec::new(),
         unchanged: Vec::new(),
+        cookie_owners: Vec::new(),
     }
 }
 
@@ -299,5 +300,6 @@ pub(super) fn large_table(count: u32, n: u32) -> SocketTable {
         route_moves: Vec::new(),
         origins: Vec::new(),
         unchanged: Vec::new(),
+        cookie_owners: Vec::new(),
     }
 }

@@ -449,6 +449,9 @@ pub struct SocketTable {
     pub unchanged: Vec<u64>,
     /// Owning process of a socket inode, where known.
     pub owners: Vec<(u64, u32)>,
+    /// Owning process of a socket without an inode (a time-wait remnant), by cookie,
+    /// where the BPF book knows it.
+    pub cookie_owners: Vec<(u64, u32)>,
     /// The owning processes, by pid.
     pub processes: Vec<ProcessInfo>,
     /// Whether sockets of other users could be attributed (root or `CAP_SYS_PTRACE`);

@@ -83,6 +83,7 @@ fn table(sockets: Vec<Socket>) -> Payload {
         route_moves: Vec::new(),
         origins: Vec::new(),
         unchanged: Vec::new(),
+        cookie_owners: Vec::new(),
     })
 }
 

@@ -25,6 +25,8 @@ use crate::model::{
 };
 use warnings::{linkage_warnings, near_fd_limit, raise};
 
+pub(crate) use super::counter::{CounterHash, CounterMap};
+
 /// Thresholds and capacities of the connections section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -133,42 +135,6 @@ pub struct Connections {
     last_table: Option<Mono>,
 }
 
-/// Socket cookies and inodes are counters the kernel hands out, not keys anyone can
-/// choose to collide: a multiply spreads them over the table at a fraction of the
-/// standard hasher's cost, and the fold looks up every socket of every dump.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct CounterHasher(u64);
-
-impl std::hash::Hasher for CounterHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(u64::from(byte));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // SplitMix64's finaliser: every input bit reaches every output bit, so the
-        // table's order looks random. A bare multiply would spread the keys as well,
-        // but would leave sequential cookies in a regular order that follows their
-        // ports, and the Connections tab's selection of the rows on screen, which
-        // starts from that order, slows down on such patterns.
-        let mut z = (self.0 ^ n).wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        self.0 = z ^ (z >> 31);
-    }
-}
-
-/// Builds [`CounterHasher`]s.
-pub(crate) type CounterHash = std::hash::BuildHasherDefault<CounterHasher>;
-
-/// A map keyed by a kernel counter (socket cookie, inode).
-pub(crate) type CounterMap<K, V> = HashMap<K, V, CounterHash>;
-
 /// Short connections are grouped by owner and remote host.
 type BurstKey = (Option<u32>, IpAddr);
 
@@ -246,12 +212,21 @@ impl Connections {
     /// request sockets, closes what the dump no longer lists and derives rates and
     /// warnings, then (after the burst labels) one pass that retires and counts.
     pub fn apply_table(&mut self, at: Stamp, table: SocketTable) -> Vec<Notice> {
-        let SocketTable { sockets, unchanged, owners, processes, all_owners_visible, route_moves, origins } =
-            table;
+        let SocketTable {
+            sockets,
+            unchanged,
+            owners,
+            cookie_owners,
+            processes,
+            all_owners_visible,
+            route_moves,
+            origins,
+        } = table;
         self.moves = route_moves.into_iter().map(|moved| ((moved.local, moved.remote), moved)).collect();
         let mut by_inode: CounterMap<u64, u32> =
             HashMap::with_capacity_and_hasher(owners.len(), CounterHash::default());
         by_inode.extend(owners);
+        let by_cookie: CounterMap<u64, u32> = cookie_owners.into_iter().collect();
         let mut origins = {
             let mut by_cookie: CounterMap<u64, SocketOrigin> =
                 HashMap::with_capacity_and_hasher(origins.len(), CounterHash::default());
@@ -300,7 +275,11 @@ impl Connections {
         }
         self.entries.reserve(sockets.len().saturating_sub(self.entries.len()));
         for socket in sockets {
-            let pid = by_inode.get(&socket.inode).copied();
+            let pid = if socket.inode == 0 {
+                by_cookie.get(&socket.cookie).copied()
+            } else {
+                by_inode.get(&socket.inode).copied()
+            };
             match self.entries.get_mut(&socket.cookie).map(Arc::make_mut) {
                 // Back in a dump: it was only skipped by an earlier one (a dump of a
                 // changing table can miss live sockets), or a connection the kernel

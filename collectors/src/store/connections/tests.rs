@@ -76,6 +76,7 @@ pub(super) fn table(sockets: Vec<Socket>) -> SocketTable {
         route_moves: Vec::new(),
         origins: Vec::new(),
         unchanged: Vec::new(),
+        cookie_owners: Vec::new(),
     }
 }
 
