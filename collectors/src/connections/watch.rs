@@ -29,6 +29,9 @@ use crate::store::CounterMap;
 /// building netlens needs no clang.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../../../bpf/sockets.bpf.o");
 
+/// Where the kernel publishes its type information.
+const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
 /// The program's name in the object.
 const PROGRAM: &str = "sockets";
 
@@ -199,19 +202,22 @@ impl SocketWatch {
 /// # Errors
 /// Why it cannot run, phrased for the connections status.
 pub fn load() -> Result<SocketWatch, String> {
-    let btf = Btf::from_sys_fs()
-        .map_err(|error| format!("the kernel publishes no BTF (/sys/kernel/btf/vmlinux): {error}"))?;
-    let btf = &btf;
-    let mut ebpf = EbpfLoader::new()
-        .btf(Some(btf))
-        .load(OBJECT)
-        .map_err(|error| format!("loading the socket iterator: {error}"))?;
+    // The loader parses the kernel's BTF itself (5.5 MB here, several times that once
+    // parsed) for the relocations, and the program's load needs it again: parsed one
+    // after the other, never two at once, for the peak RSS.
+    if !std::path::Path::new(KERNEL_BTF).exists() {
+        return Err(format!("the kernel publishes no BTF ({KERNEL_BTF} is missing)"));
+    }
+    let mut ebpf =
+        EbpfLoader::new().load(OBJECT).map_err(|error| format!("loading the socket iterator: {error}"))?;
+    let btf =
+        Btf::from_sys_fs().map_err(|error| format!("reading the kernel's BTF ({KERNEL_BTF}): {error}"))?;
     let program: &mut Iter = ebpf
         .program_mut(PROGRAM)
         .ok_or("the socket iterator is missing from its object")?
         .try_into()
         .map_err(|error| format!("socket iterator: {error}"))?;
-    program.load("tcp", btf).map_err(|error| format!("the kernel refused the socket iterator: {error}"))?;
+    program.load("tcp", &btf).map_err(|error| format!("the kernel refused the socket iterator: {error}"))?;
     Ok(SocketWatch {
         ebpf,
         buffer: Vec::with_capacity(64 * 1024),

@@ -37,4 +37,3 @@ pub type CounterHash = std::hash::BuildHasherDefault<CounterHasher>;
 
 /// A map keyed by a kernel counter (socket cookie, inode).
 pub type CounterMap<K, V> = HashMap<K, V, CounterHash>;
-
