@@ -48,23 +48,18 @@ pub struct RingConfig {
 }
 
 impl Default for RingConfig {
-    /// 8 blocks of 128 KiB: 1 MiB per interface, which the kernel allocates and this
-    /// process maps (all of it counts in the resident size, so it is kept small: a host
-    /// has several interfaces). Header-cut frames take some 192 bytes of ring each, so a
-    /// ring holds about 5,500 of them: 55 ms of a 100,000 packets/s flood while the
-    /// capture thread is not scheduled. Measured with `scripts/measure_capture.py`
-    /// (headless, 15 s, 2-core VM shared with the flood): at 100,000 packets/s the
-    /// kernel dropped 0, 700 and 0 packets in three runs against 0, 749, 0 and 0 with
-    /// 8 blocks of 256 KiB; at 300,000/s 0 to 3,444 against 515 to 2,965 — the drops
-    /// follow the scheduling of the VM, not the ring size, and the 1 MiB saved took the
-    /// peak RSS with 10,000 sockets under 40 MB. Blocks are retired after 1 ms, the
-    /// kernel's smallest: a new DNS query must reach the owner lookup while the asking
-    /// socket still exists (a resolver answering in a few milliseconds lets it close
-    /// right after), and a frame is read at most a millisecond after it arrived. Under
-    /// load blocks fill before the timer; a trickle costs at most 1,000 wake-ups a
-    /// second, an idle ring none.
+    /// 8 blocks of 256 KiB: 2 MiB per interface, which the kernel allocates and this
+    /// process maps (it counts in the resident size, so it is kept small: a host has
+    /// several interfaces). Header-cut frames take some 192 bytes of ring each, so a
+    /// ring holds about 11,000 of them: 110 ms of a 100,000 packets/s flood while the
+    /// capture thread is not scheduled. Blocks are retired after 1 ms, the kernel's
+    /// smallest: a new DNS query must reach the owner lookup while the asking socket
+    /// still exists (a resolver answering in a few milliseconds lets it close right
+    /// after), and a frame is read at most a millisecond after it arrived. Under load
+    /// blocks fill before the timer; a trickle costs at most 1,000 wake-ups a second,
+    /// an idle ring none.
     fn default() -> Self {
-        Self { block_size: 128 << 10, block_count: 8, retire: Duration::from_millis(1) }
+        Self { block_size: 256 << 10, block_count: 8, retire: Duration::from_millis(1) }
     }
 }
 
