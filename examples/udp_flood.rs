@@ -100,7 +100,8 @@ fn send(plan: Plan) -> (u64, u64, f64) {
                 // A partial batch stopped at a full queue: the rest is counted as
                 // refused, not retried, so the pace stays the pace.
                 Ok(accepted) => {
-                    (sent, refused) = (sent + accepted as u64, refused + (count - accepted) as u64)
+                    sent += accepted as u64;
+                    refused += (count - accepted) as u64;
                 }
                 Err(_) => refused += count as u64,
             }

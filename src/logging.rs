@@ -15,7 +15,7 @@ use tracing_subscriber::EnvFilter;
 /// as tracing-appender's default). Its default of 128,000 is a channel that allocates
 /// and writes every slot up front: 4,100,096 bytes resident for the whole run, a tenth
 /// of the 40 MB budget with the Connections tab on 10,000 sockets (found with
-/// `strace -k -e mmap`; peak VmHWM 43.1 MiB before, see `scripts/measure_connections.py`).
+/// `strace -k -e mmap`; peak `VmHWM` 43.1 MiB before, see `scripts/measure_connections.py`).
 /// 8,192 lines (256 KiB) still absorb a burst far beyond what netlens logs at `info`.
 const BUFFERED_LINES: usize = 8192;
 
