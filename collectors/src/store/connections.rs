@@ -6,6 +6,7 @@
 //! the wall clock only stamps what is shown (`opened_at`, `closed_at`).
 
 mod bursts;
+mod counts;
 mod entry;
 mod warnings;
 
@@ -14,6 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 pub use bursts::ConnectionLabel;
+pub use counts::ConnectionCounts;
 pub use entry::{ConnectionEntry, ConnectionRates, ConnectionSample};
 pub use warnings::ConnectionWarnings;
 
@@ -57,59 +59,6 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Socket counts per state, for headers and the overview.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ConnectionCounts {
-    /// Open TCP sockets.
-    pub tcp: usize,
-    /// Open UDP sockets.
-    pub udp: usize,
-    /// Established (TCP and connected UDP).
-    pub established: usize,
-    /// Listening.
-    pub listen: usize,
-    /// Connecting (`syn_sent`, `syn_recv`).
-    pub connecting: usize,
-    /// Closing (`fin_wait*`, `close_wait`, `last_ack`, `closing`).
-    pub closing: usize,
-    /// In `time_wait`.
-    pub time_wait: usize,
-    /// Unconnected UDP.
-    pub unconnected: usize,
-    /// Closed and still shown.
-    pub closed: usize,
-    /// Open connections with a warning that signals a problem (informational ones,
-    /// like a moved route, are not counted).
-    pub warned: usize,
-}
-
-impl ConnectionCounts {
-    /// Count `entry` in its state, its protocol and its warnings (a closed one only as
-    /// closed): the store counts its whole table so, and a view the rows it shows.
-    pub fn add(&mut self, entry: &ConnectionEntry) {
-        if entry.closed_at.is_some() {
-            self.closed += 1;
-            return;
-        }
-        match entry.socket.protocol {
-            Protocol::Tcp => self.tcp += 1,
-            Protocol::Udp => self.udp += 1,
-        }
-        match entry.socket.state {
-            SocketState::Established => self.established += 1,
-            SocketState::Listen => self.listen += 1,
-            SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => self.connecting += 1,
-            SocketState::TimeWait => self.time_wait += 1,
-            SocketState::Unconnected => self.unconnected += 1,
-            state if state.is_closing() => self.closing += 1,
-            _ => {}
-        }
-        if !entry.warnings.alarming().is_empty() {
-            self.warned += 1;
-        }
-    }
-}
-
 /// The connections section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connections {
@@ -133,10 +82,15 @@ pub struct Connections {
     addresses: Option<HashMap<IpAddr, Vec<u32>>>,
     /// When the latest socket table was folded.
     last_table: Option<Mono>,
+    /// When burst labels were last worked out.
+    bursts_labelled: Option<Mono>,
 }
 
 /// Short connections are grouped by owner and remote host.
 type BurstKey = (Option<u32>, IpAddr);
+
+/// Burst labels are redone at most this often between tables.
+const RELABEL_EVERY: time::Duration = time::Duration::milliseconds(250);
 
 /// Closed connections kept at most, whatever the retention.
 const MAX_CLOSED: usize = 20_000;
@@ -167,6 +121,7 @@ impl Connections {
             moves: HashMap::new(),
             addresses: None,
             last_table: None,
+            bursts_labelled: None,
         }
     }
 
@@ -320,19 +275,35 @@ impl Connections {
     pub fn apply_closed(&mut self, at: Stamp, sockets: Vec<Socket>) -> Vec<Notice> {
         let capacity = self.limits.history_capacity;
         for socket in sockets {
+            let slot = self.entries.entry(socket.cookie);
+            let existed = matches!(slot, std::collections::hash_map::Entry::Occupied(_));
             let entry = Arc::make_mut(
-                self.entries
-                    .entry(socket.cookie)
-                    .or_insert_with(|| Arc::new(ConnectionEntry::new(socket.clone(), at, false, capacity))),
+                slot.or_insert_with(|| Arc::new(ConnectionEntry::new(socket.clone(), at, false, capacity))),
             );
+            // Counted as it was, then as it is: a batch costs its own size, not the
+            // table's (at 10,000 closes a second, recounting every entry per batch
+            // left the store seconds behind: `examples/owner_latency.rs`).
+            if existed {
+                self.counts.remove(entry);
+            }
             // The destroy event carries the final counters, also when a dump already
             // noticed the socket gone; the close time stays the first one seen.
             entry.update(socket);
             entry.close(at, true);
+            self.counts.add(entry);
         }
-        let notices = self.label_bursts(at.mono);
-        self.recount();
-        notices
+        self.label_bursts_soon(at.mono)
+    }
+
+    /// [`Self::label_bursts`], at most every [`RELABEL_EVERY`] between tables: it
+    /// looks at every entry, and destroy batches come hundreds of times a second in a
+    /// connection storm. What is left undone is done by the next batch after the
+    /// interval, or the next table.
+    fn label_bursts_soon(&mut self, at: Mono) -> Vec<Notice> {
+        if self.bursts_labelled.is_some_and(|then| at - then < RELABEL_EVERY) {
+            return Vec::new();
+        }
+        self.label_bursts(at)
     }
 
     /// Fold the owners of sockets just closed (from the BPF book): the entries the
@@ -349,7 +320,7 @@ impl Connections {
                 entry.origin = Some(origin);
             }
         }
-        self.label_bursts(at.mono)
+        self.label_bursts_soon(at.mono)
     }
 
     /// Fold per-flow byte counts: rates for UDP sockets, which `sock_diag` has no

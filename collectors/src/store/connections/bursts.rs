@@ -43,6 +43,7 @@ impl Connections {
     /// loser as an also-ran, several opened within the burst window as a burst (one
     /// notice per burst).
     pub(super) fn label_bursts(&mut self, at: Mono) -> Vec<Notice> {
+        self.bursts_labelled = Some(at);
         let window = self.limits.burst_window;
         // Lasting connections by (owner, remote port, family): what an also-ran lost to.
         let mut lasting: HashMap<(Option<u32>, u16, bool), Vec<Mono>> = HashMap::new();

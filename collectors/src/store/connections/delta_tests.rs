@@ -51,3 +51,34 @@ fn unchanged_sockets_keep_their_facts_and_owner_and_advance_their_clocks() {
     assert!(c.get(1).is_some_and(|e| e.closed_at.is_some()), "socket 1 is gone");
     assert!(c.get(2).is_some_and(|e| e.closed_at.is_none()), "socket 2 stays");
 }
+
+/// A storm of destroy batches: the counts stay exact batch by batch (kept up to date,
+/// not recounted), and burst labels come at most every `RELABEL_EVERY`, but come.
+#[test]
+fn destroy_batches_keep_exact_counts_and_label_bursts_soon() {
+    let mut c = Connections::default();
+    let server = v4(2, 443);
+    c.apply_table(s(0), table(vec![tcp(1, server, SocketState::Established, 0, 0)]));
+    let mut notices = Vec::new();
+    for batch in 0..10u64 {
+        let at = s(1000 + 10 * batch as i64);
+        let closed = vec![
+            tcp(100 + 2 * batch, server, SocketState::Close, 0, 0),
+            tcp(101 + 2 * batch, server, SocketState::Close, 0, 0),
+        ];
+        notices.extend(c.apply_closed(at, closed));
+        let mut recounted = ConnectionCounts::default();
+        for entry in c.iter() {
+            recounted.add(entry);
+        }
+        assert_eq!(c.counts(), recounted, "after batch {batch}");
+    }
+    assert_eq!(c.counts().closed, 20);
+    assert_eq!(c.counts().established, 1);
+    // The first batch labels (two short connections: no burst yet); the later ones
+    // within 250 ms do not, and the one after the interval does.
+    assert!(notices.is_empty(), "{notices:?}");
+    let later = c.apply_closed(s(1300), vec![tcp(200, server, SocketState::Close, 0, 0)]);
+    assert_eq!(later.len(), 1, "the burst is announced once labelling is due: {later:?}");
+    assert!(c.get(100).is_some_and(|e| e.label.is_some()), "and its connections are labelled");
+}
