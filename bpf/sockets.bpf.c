@@ -16,7 +16,7 @@
 // walk). The "ms since last send/receive/ack" figures and a timer's time left
 // change with the clock alone; netlens advances those itself.
 // What none of these catch (a setsockopt that changes the congestion algorithm or the
-// TOS, a path MTU update) is caught by the periodic full dump netlens also does.
+// TOS, a path MTU update) is caught by netlens reading every socket every 30 s.
 //
 // Time-wait and request sockets have no tcp_sock and no fingerprint: netlens reads
 // them again every time.

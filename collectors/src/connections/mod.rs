@@ -86,10 +86,13 @@ const MAX_BATCH: usize = 4096;
 /// A lost-notifications line goes on the timeline at most this often.
 const OVERRUN_NOTICE_EVERY: Duration = Duration::from_secs(60);
 
-/// With the socket watch, a full dump at least this often (in refreshes): it catches
-/// what the watch's fingerprint cannot see (a congestion algorithm or TOS set on an
-/// idle socket, a path MTU update) and owners that changed hands.
-pub const FULL_EVERY: u32 = 30;
+/// With the socket watch, every socket is read again at least this often (in
+/// refreshes), changed or not: a thirtieth of them each refresh, by cookie. That
+/// catches what the fingerprint cannot see (a congestion algorithm or TOS set on an
+/// idle socket, a path MTU update) and owners that changed hands. A thirtieth per
+/// refresh rather than a full dump every thirtieth: no 5 MB table every 30 s, which
+/// was the process's peak memory (`scripts/measure_connections.py`).
+pub const REREAD_EVERY: u64 = 30;
 
 /// Reads one complete socket table with owners: the blocking core of the source,
 /// public so benchmarks and tools can time exactly what a refresh does.
@@ -106,10 +109,12 @@ struct Watching {
     handle: WatchHandle,
     /// The last walk's sockets.
     listed: Vec<watch::Listed>,
-    /// Refreshes since the last full dump; `None` when the next must be one (at the
-    /// start, and after a refresh that did not complete: its changes were taken
-    /// from the fingerprints but never delivered).
-    since_full: Option<u32>,
+    /// Whether the next refresh must read the whole table: at the start, and after
+    /// a refresh that did not complete (its changes were taken from the fingerprints
+    /// but never delivered).
+    needs_full: bool,
+    /// Refreshes so far: which thirtieth of the sockets is read again regardless.
+    round: u64,
     /// Whether the last table came from the watch (its TCP sockets are `listed`).
     last_was_delta: bool,
     /// Why the watch stopped, when a walk failed: full dumps from then on.
@@ -152,7 +157,8 @@ impl SocketReader {
         self.watch = watch.map(|handle| Watching {
             handle,
             listed: Vec::new(),
-            since_full: None,
+            needs_full: true,
+            round: 0,
             last_was_delta: false,
             failed: None,
         });
@@ -193,15 +199,14 @@ impl SocketReader {
     /// milliseconds for thousands of sockets, more when `/proc` has to be walked.
     /// With the socket watch, only the TCP sockets that changed are read.
     pub fn read(&mut self) -> Result<SocketTable, DumpError> {
-        // Sized from the last table so the vector does not regrow while filling.
-        let mut sockets = Vec::with_capacity(self.expected + self.expected / 8 + 16);
+        let mut sockets = Vec::new();
         let mut unchanged = Vec::new();
         // Until this refresh completes, the next must be a full one.
-        let since_full = self.watch.as_mut().and_then(|watching| {
+        let needs_full = self.watch.as_mut().is_none_or(|watching| {
             watching.last_was_delta = false;
-            watching.since_full.take()
+            std::mem::replace(&mut watching.needs_full, true)
         });
-        let delta = self.walk(since_full);
+        let delta = self.walk(needs_full);
         let read_changed = match (&delta, &self.watch) {
             (Some(changed), Some(watching)) => {
                 let listed: Vec<watch::Listed> =
@@ -216,16 +221,20 @@ impl SocketReader {
             sockets.append(&mut udp);
             unchanged
                 .extend(watching.listed.iter().filter(|listed| !listed.changed).map(|listed| listed.cookie));
-            watching.since_full = since_full.map(|n| n + 1);
+            watching.needs_full = false;
             watching.last_was_delta = true;
         } else {
+            // Sized from the last table so the vector does not regrow while filling
+            // (doubling would leave it up to twice the size, and it is the peak of
+            // the process's memory).
             sockets.clear();
+            sockets.reserve_exact(self.expected + self.expected / 16 + 16);
             self.report = self.dumper.read(&mut sockets)?;
             if let Some(watching) = &mut self.watch {
-                watching.since_full = Some(0);
+                watching.needs_full = false;
             }
         }
-        self.expected = sockets.len();
+        self.expected = sockets.len() + unchanged.len();
         let joined = self.owners.join(&sockets, &unchanged, std::time::Instant::now());
         Ok(SocketTable {
             sockets,
@@ -242,7 +251,7 @@ impl SocketReader {
     /// Walk the sockets with the watch; the indexes (in the walk's list) of those to
     /// read again, or `None` when the whole table must be read: no watch, a full
     /// dump due, or so many changed that one dump is cheaper than their lookups.
-    fn walk(&mut self, since_full: Option<u32>) -> Option<Vec<usize>> {
+    fn walk(&mut self, needs_full: bool) -> Option<Vec<usize>> {
         let watching = self.watch.as_mut().filter(|watching| watching.failed.is_none())?;
         if let Err(why) = watch::with(&watching.handle.0, |program| program.walk(&mut watching.listed)) {
             tracing::warn!(%why, "socket watch failed; reading the whole socket table every refresh");
@@ -250,17 +259,19 @@ impl SocketReader {
             watching.listed.clear();
             return None;
         }
-        let changed: Vec<usize> = watching
-            .listed
-            .iter()
-            .enumerate()
-            .filter(|(_, listed)| listed.changed)
-            .map(|(index, _)| index)
-            .collect();
+        watching.round += 1;
+        let turn = watching.round % REREAD_EVERY;
+        let mut changed = Vec::new();
+        for (index, listed) in watching.listed.iter_mut().enumerate() {
+            listed.changed |= listed.cookie % REREAD_EVERY == turn;
+            if listed.changed {
+                changed.push(index);
+            }
+        }
         // Lookups cost more per socket than a dump's share: past a quarter of the
         // table, one dump is cheaper.
         let few = changed.len() <= (watching.listed.len() / 4).max(64);
-        (since_full.is_some_and(|n| n + 1 < FULL_EVERY) && few).then_some(changed)
+        (!needs_full && few).then_some(changed)
     }
 
     /// Parts of the table the kernel cannot dump (no IPv6, no `udp_diag`), as of the

@@ -6,8 +6,9 @@
 //! about 12 ms, more than netlens's whole budget per refresh; the iterator walks the
 //! same sockets for about 4 ms (both measured on a 2-core VM, Linux 6.18, with
 //! `scripts/measure_connections.py`), and only the changed ones are then read, by
-//! exact lookup. The reader ([`super::SocketReader`]) keeps a full dump every
-//! [`super::FULL_EVERY`] refreshes for what the fingerprint cannot see.
+//! exact lookup. The reader ([`super::SocketReader`]) also reads every socket again
+//! at least every [`super::REREAD_EVERY`] refreshes, for what the fingerprint cannot
+//! see.
 //!
 //! Loading needs root (or `CAP_BPF` with `CAP_PERFMON`) and happens before
 //! capabilities are dropped ([`load`]); each walk then creates a link and an
@@ -37,6 +38,9 @@ const PROGRAM: &str = "sockets";
 
 /// Size of one record (`struct record` in `bpf/sockets.bpf.c`).
 pub(crate) const RECORD_LEN: usize = 64;
+
+/// Bytes read from the iterator at a time (a whole number of records).
+const READ_BUFFER: usize = 1024 * RECORD_LEN;
 
 /// `FLAG_FULL`: a full socket, with a fingerprint (not time-wait or request).
 const FLAG_FULL: u8 = 2;
@@ -132,11 +136,16 @@ impl Fingerprints {
 
 /// Every record of one walk's output, in order, each marked changed unless its
 /// fingerprint is the one `last` holds; `next` gets this walk's fingerprints.
-pub(crate) fn records(bytes: &[u8], last: &mut Fingerprints, next: &mut Fingerprints, out: &mut Vec<Listed>) {
-    let mut cursor = 0;
+pub(crate) fn records(
+    bytes: &[u8],
+    last: &mut Fingerprints,
+    next: &mut Fingerprints,
+    cursor: &mut usize,
+    out: &mut Vec<Listed>,
+) {
     for (mut listed, fingerprint) in bytes.chunks_exact(RECORD_LEN).filter_map(record) {
         if let Some(fingerprint) = fingerprint {
-            listed.changed = last.find(listed.cookie, &mut cursor) != Some(fingerprint);
+            listed.changed = last.find(listed.cookie, cursor) != Some(fingerprint);
             next.order.push((listed.cookie, fingerprint));
         }
         out.push(listed);
@@ -187,11 +196,25 @@ impl SocketWatch {
         let link = program.attach().map_err(|error| format!("socket iterator link: {error}"))?;
         let link = program.take_link(link).map_err(|error| format!("socket iterator link: {error}"))?;
         let mut file = link.into_file().map_err(|error| format!("socket iterator: {error}"))?;
-        self.buffer.clear();
-        file.read_to_end(&mut self.buffer)
-            .map_err(|error| format!("reading the socket iterator: {error}"))?;
-        records(&self.buffer, &mut self.last, &mut self.next, out);
-        Ok(())
+        // Read and parsed a buffer at a time: the whole output of 10,000 sockets would
+        // keep 640 KB resident for nothing.
+        self.buffer.resize(READ_BUFFER, 0);
+        let (mut filled, mut cursor) = (0, 0);
+        loop {
+            let read = match file.read(&mut self.buffer[filled..]) {
+                Ok(read) => read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(format!("reading the socket iterator: {error}")),
+            };
+            filled += read;
+            let whole = filled - filled % RECORD_LEN;
+            records(&self.buffer[..whole], &mut self.last, &mut self.next, &mut cursor, out);
+            self.buffer.copy_within(whole..filled, 0);
+            filled -= whole;
+            if read == 0 {
+                return Ok(());
+            }
+        }
     }
 }
 
@@ -218,12 +241,7 @@ pub fn load() -> Result<SocketWatch, String> {
         .try_into()
         .map_err(|error| format!("socket iterator: {error}"))?;
     program.load("tcp", &btf).map_err(|error| format!("the kernel refused the socket iterator: {error}"))?;
-    Ok(SocketWatch {
-        ebpf,
-        buffer: Vec::with_capacity(64 * 1024),
-        last: Fingerprints::default(),
-        next: Fingerprints::default(),
-    })
+    Ok(SocketWatch { ebpf, buffer: Vec::new(), last: Fingerprints::default(), next: Fingerprints::default() })
 }
 
 /// The process's watch, shared by whoever reads the socket table (one reader at a
@@ -301,7 +319,7 @@ mod tests {
         let mut last = Fingerprints { order: vec![(78, 6), (77, 4)], ..Fingerprints::default() };
         let mut next = Fingerprints::default();
         let mut out = Vec::new();
-        records(&bytes, &mut last, &mut next, &mut out);
+        records(&bytes, &mut last, &mut next, &mut 0, &mut out);
         assert_eq!(out.len(), 3, "a cut record is dropped");
         assert!(out[2].changed, "a time-wait socket is always read again");
         assert_eq!(out[2].state, Some(SocketState::TimeWait));

@@ -193,7 +193,7 @@ impl Connections {
             fresh.collect()
         } else {
             // Only the owners of the sockets read again came: the others keep theirs
-            // (a full table, at least every `FULL_EVERY` refreshes, drops the stale).
+            // (those no entry names any more are dropped after the fold).
             let mut processes = std::mem::take(&mut self.processes);
             processes.extend(fresh);
             processes
@@ -389,6 +389,10 @@ impl Connections {
         let mut short_lived = false;
         let (mut counts, mut retiring) = (ConnectionCounts::default(), false);
         // Few processes, many sockets: judged once per process, not per socket.
+        // Processes still owning an entry; the rest are dropped after the pass (with
+        // the socket watch, tables bring only the owners of the sockets read again).
+        let mut referenced: std::collections::HashSet<u64, CounterHash> =
+            std::collections::HashSet::default();
         let pressured: std::collections::HashSet<u64, CounterHash> = processes
             .values()
             .filter(|process| near_fd_limit(process))
@@ -412,6 +416,9 @@ impl Connections {
                     entry.close(at, false);
                 }
             }
+            if let Some(pid) = entry.pid {
+                referenced.insert(u64::from(pid));
+            }
             short_lived |= entry.socket.protocol == Protocol::Tcp && entry.short_lived(window);
             if retires(entry, at.mono, limits.closed_retention) {
                 retiring = true;
@@ -420,6 +427,7 @@ impl Connections {
             }
             true
         });
+        self.processes.retain(|pid, _| referenced.contains(&u64::from(*pid)));
         raised.sort_by_key(|(cookie, _)| *cookie);
         let mut notices: Vec<Notice> = raised.into_iter().map(|(_, notice)| notice).collect();
         if short_lived {
