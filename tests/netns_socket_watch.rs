@@ -82,6 +82,26 @@ fn facts(socket: &Socket) -> (SocketState, SocketAddr, SocketAddr, u32, u32, Opt
     )
 }
 
+/// [`PAIRS`] connections to `listener`: (client, server).
+fn connect(listener: &TcpListener) -> Vec<(TcpStream, TcpStream)> {
+    let to = listener.local_addr().unwrap_or_else(|error| panic!("{error}"));
+    (0..PAIRS)
+        .map(|_| {
+            let client = TcpStream::connect(to).unwrap_or_else(|error| panic!("connect: {error}"));
+            let (server, _) = listener.accept().unwrap_or_else(|error| panic!("accept: {error}"));
+            (client, server)
+        })
+        .collect()
+}
+
+/// What the watch's reader knows against a full dump taken now.
+fn same_as_a_full_dump(known: &Known, full: &mut SocketReader) {
+    let dump = full.read().unwrap_or_else(|error| panic!("full dump: {error}"));
+    let dumped: BTreeMap<u64, _> = tcp(&dump).into_iter().map(|(cookie, s)| (cookie, facts(s))).collect();
+    let watched: BTreeMap<u64, _> = known.0.iter().map(|(cookie, s)| (*cookie, facts(s))).collect();
+    assert_eq!(watched, dumped, "the watch's table against a full dump");
+}
+
 /// Quiet: delayed ACKs and the like settle before a table is taken.
 fn settle() {
     std::thread::sleep(Duration::from_millis(300));
@@ -97,14 +117,7 @@ fn only_sockets_that_moved_are_read_again_and_the_table_equals_a_full_dump() {
         let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("listen: {error}"));
-        let mut pairs: Vec<(TcpStream, TcpStream)> = (0..PAIRS)
-            .map(|_| {
-                let client = TcpStream::connect(listener.local_addr().unwrap_or_else(|e| panic!("{e}")))
-                    .unwrap_or_else(|error| panic!("connect: {error}"));
-                let (server, _) = listener.accept().unwrap_or_else(|error| panic!("accept: {error}"));
-                (client, server)
-            })
-            .collect();
+        let mut pairs = connect(&listener);
         let ends = |stream: &TcpStream| {
             (
                 stream.local_addr().unwrap_or_else(|e| panic!("{e}")),
@@ -199,10 +212,7 @@ fn only_sockets_that_moved_are_read_again_and_the_table_equals_a_full_dump() {
         // What the watch's reader knows equals a full dump of the same moment.
         settle();
         let _ = read(&mut known);
-        let dump = full.read().unwrap_or_else(|error| panic!("full dump: {error}"));
-        let dumped: BTreeMap<u64, _> = tcp(&dump).into_iter().map(|(cookie, s)| (cookie, facts(s))).collect();
-        let watched: BTreeMap<u64, _> = known.0.iter().map(|(cookie, s)| (*cookie, facts(s))).collect();
-        assert_eq!(watched, dumped, "the watch's table against a full dump");
+        same_as_a_full_dump(&known, &mut full);
         drop(pairs);
     })
     .join()

@@ -7,7 +7,7 @@
 mod capture;
 mod connections;
 mod counter;
-pub(crate) use counter::CounterMap;
+pub(crate) use counter::{CounterHash, CounterMap};
 mod dns;
 mod path_history;
 mod timeline;

@@ -42,6 +42,8 @@ use owners::OwnerJoin;
 use process::cards::ProcessCards;
 
 use crate::attribution::BpfAttribution;
+use crate::model::Socket;
+use crate::store::{CounterHash, CounterMap};
 pub use watch::WatchHandle;
 
 /// How the connections source runs.
@@ -119,6 +121,10 @@ struct Watching {
     last_was_delta: bool,
     /// Why the watch stopped, when a walk failed: full dumps from then on.
     failed: Option<String>,
+    /// Inode of each TCP socket read so far, by cookie: what the `/proc` index must
+    /// keep knowing of sockets not read again (else it forgets their owners, and
+    /// the next re-read of them walks `/proc`).
+    inodes: CounterMap<u64, u64>,
 }
 
 impl std::fmt::Debug for SocketReader {
@@ -159,6 +165,7 @@ impl SocketReader {
             listed: Vec::new(),
             needs_full: true,
             round: 0,
+            inodes: CounterMap::default(),
             last_was_delta: false,
             failed: None,
         });
@@ -235,7 +242,8 @@ impl SocketReader {
             }
         }
         self.expected = sockets.len() + unchanged.len();
-        let joined = self.owners.join(&sockets, &unchanged, std::time::Instant::now());
+        let unchanged_inodes = self.remember_inodes(&sockets, &unchanged);
+        let joined = self.owners.join(&sockets, &unchanged, &unchanged_inodes, std::time::Instant::now());
         Ok(SocketTable {
             sockets,
             unchanged,
@@ -246,6 +254,25 @@ impl SocketReader {
             route_moves: Vec::new(),
             origins: joined.origins,
         })
+    }
+
+    /// With the watch: note the inodes of the TCP sockets just read, forget those of
+    /// sockets gone, and return those of the `unchanged` ones.
+    fn remember_inodes(&mut self, sockets: &[Socket], unchanged: &[u64]) -> Vec<u64> {
+        let Some(watching) = &mut self.watch else { return Vec::new() };
+        let read = sockets.iter().filter(|s| s.protocol == Protocol::Tcp && s.inode != 0);
+        if !watching.last_was_delta {
+            watching.inodes.clear();
+        }
+        watching.inodes.extend(read.map(|socket| (socket.cookie, socket.inode)));
+        // Closed sockets leave entries behind: past a quarter more than the table,
+        // keep only the listed ones.
+        if watching.inodes.len() > watching.listed.len() + watching.listed.len() / 4 + 64 {
+            let listed: std::collections::HashSet<u64, CounterHash> =
+                watching.listed.iter().map(|listed| listed.cookie).collect();
+            watching.inodes.retain(|cookie, _| listed.contains(cookie));
+        }
+        unchanged.iter().filter_map(|cookie| watching.inodes.get(cookie).copied()).collect()
     }
 
     /// Walk the sockets with the watch; the indexes (in the walk's list) of those to

@@ -58,8 +58,15 @@ impl OwnerJoin {
     }
 
     /// Owners of `sockets`. `unchanged` are the cookies of sockets also still open
-    /// whose owners the receiver already has: the book keeps them.
-    pub fn join(&mut self, sockets: &[Socket], unchanged: &[u64], now: Instant) -> Joined {
+    /// whose owners the receiver already has, and `unchanged_inodes` their inodes
+    /// where known: the book and the `/proc` index keep them.
+    pub fn join(
+        &mut self,
+        sockets: &[Socket],
+        unchanged: &[u64],
+        unchanged_inodes: &[u64],
+        now: Instant,
+    ) -> Joined {
         let known: HashMap<u64, ActOwner> = match &self.bpf {
             Some(bpf) => {
                 let known: HashMap<u64, ActOwner> =
@@ -81,7 +88,7 @@ impl OwnerJoin {
                 .filter(|socket| socket.inode != 0 && !known.contains_key(&socket.cookie))
                 .map(|socket| socket.inode),
         );
-        let walked = self.processes.resolve(&self.inodes, now);
+        let walked = self.processes.resolve_keeping(&self.inodes, unchanged_inodes, now);
         let mut joined = Joined {
             owners: walked.owners,
             cookie_owners: Vec::new(),

@@ -210,7 +210,14 @@ impl ProcessIndex {
     /// most once per [`SCAN_INTERVAL`]; unknown inodes wait for the next allowed walk.
     /// Inodes not asked about again are forgotten.
     pub fn resolve(&mut self, inodes: &[u64], now: Instant) -> Attribution {
-        let mut unknown = self.track(inodes);
+        self.resolve_keeping(inodes, &[], now)
+    }
+
+    /// [`Self::resolve`], also keeping what is known of the inodes `keep` (sockets
+    /// still open but not read again this refresh: the socket watch's unchanged
+    /// ones), which are neither looked up nor reported.
+    pub fn resolve_keeping(&mut self, inodes: &[u64], keep: &[u64], now: Instant) -> Attribution {
+        let mut unknown = self.track(inodes, keep);
         let scan_allowed = due(self.last_scan, now, SCAN_INTERVAL);
         // A walk trusts the owners it already knows, so it validates them first.
         if due(self.last_validation, now, VALIDATE_INTERVAL) || (unknown > 0 && scan_allowed) {
@@ -224,7 +231,7 @@ impl ProcessIndex {
 
     /// Start a new call: remember which inodes are asked about, forget the others.
     /// Returns how many are unknown.
-    fn track(&mut self, inodes: &[u64]) -> usize {
+    fn track(&mut self, inodes: &[u64], keep: &[u64]) -> usize {
         self.generation = self.generation.wrapping_add(1);
         let generation = self.generation;
         let previous = generation.wrapping_sub(1);
@@ -248,10 +255,19 @@ impl ProcessIndex {
             }
             self.requested.push((inode, entry.owner));
         }
+        let mut kept = 0;
+        for inode in keep {
+            if let Some(entry) = self.inodes.get_mut(inode)
+                && entry.seen != generation
+            {
+                entry.seen = generation;
+                kept += 1;
+            }
+        }
         self.changed = false;
-        // Only the requested entries carry this generation: a size difference is the
-        // cheap test for stale ones.
-        if self.inodes.len() != self.requested.len() {
+        // Only the requested and kept entries carry this generation: a size
+        // difference is the cheap test for stale ones.
+        if self.inodes.len() != self.requested.len() + kept {
             self.inodes.retain(|_, entry| entry.seen == generation);
         }
         unknown

@@ -470,3 +470,24 @@ fn owner_search_looks_at_the_newest_process_first_after_pids_wrap() {
     let owners = search::OwnerSearch::new(fake.root()).find(&[500]);
     assert_eq!(owners.iter().map(|owner| owner.pid).collect::<Vec<_>>(), [30000]);
 }
+
+/// The socket watch asks about a few sockets each refresh and keeps the rest: what is
+/// known of the kept ones stays, so asking about them later needs no walk; what is
+/// neither asked about nor kept is forgotten.
+#[test]
+fn kept_inodes_are_remembered_without_being_asked_about() {
+    let tree = FakeProc::new();
+    tree.add(&Fake::new(100, "server", 5000, &[1001, 1002, 1003]));
+    let mut index = ProcessIndex::new(tree.root());
+    let start = Instant::now();
+    let _ = index.resolve(&[1001, 1002, 1003], start);
+    assert_eq!(index.scans(), 1);
+    let some = index.resolve_keeping(&[1001], &[1002], start + SECOND * 2);
+    assert_eq!(owners(&some), [(1001, 100)], "kept inodes are not reported");
+    let later = index.resolve(&[1002], start + SECOND * 4);
+    assert_eq!(owners(&later), [(1002, 100)]);
+    assert_eq!(index.scans(), 1, "the kept inode was still known: no walk");
+    let forgotten = index.resolve(&[1003], start + SECOND * 6);
+    assert_eq!(index.scans(), 2, "1003 was neither asked about nor kept: walked again");
+    assert_eq!(owners(&forgotten), [(1003, 100)]);
+}
