@@ -183,6 +183,10 @@ impl Dumper {
                 }
             }
         }
+        // No UDP socket in the namespace (its own counters): no walk of the UDP table.
+        if first >= 2 && !udp_in_use().unwrap_or(true) {
+            return Ok(true);
+        }
         for (index, (family, protocol)) in PARTS.into_iter().enumerate().skip(first) {
             match self.part(Request::Part(family, protocol), sockets, report)? {
                 Part::Complete { interrupted: false } => {}
@@ -398,7 +402,7 @@ impl Dumper {
 /// list, from the kernel's own counters: `inuse` of `TCP:` (`sockstat`) and `TCP6:`
 /// (`sockstat6`), and `tw` (time-wait, both families). Request sockets need a
 /// listener, which is in use. `None` when the counters cannot be read: then dump.
-fn tcp_in_use() -> Option<bool> {
+pub(crate) fn tcp_in_use() -> Option<bool> {
     let v4 = std::fs::read_to_string("/proc/thread-self/net/sockstat").ok()?;
     let (inuse, tw) = sockstat_tcp(&v4, "TCP:")?;
     if inuse > 0 || tw.is_some_and(|tw| tw > 0) {
@@ -407,6 +411,17 @@ fn tcp_in_use() -> Option<bool> {
     // No IPv6 in this kernel: no IPv6 socket either.
     let Ok(v6) = std::fs::read_to_string("/proc/thread-self/net/sockstat6") else { return Some(false) };
     Some(sockstat_tcp(&v6, "TCP6:")?.0 > 0)
+}
+
+/// Whether the calling thread's network namespace holds any UDP socket, from `inuse`
+/// of `UDP:` (`sockstat`) and `UDP6:` (`sockstat6`). `None` when unreadable: then dump.
+fn udp_in_use() -> Option<bool> {
+    let v4 = std::fs::read_to_string("/proc/thread-self/net/sockstat").ok()?;
+    if sockstat_tcp(&v4, "UDP:")?.0 > 0 {
+        return Some(true);
+    }
+    let Ok(v6) = std::fs::read_to_string("/proc/thread-self/net/sockstat6") else { return Some(false) };
+    Some(sockstat_tcp(&v6, "UDP6:")?.0 > 0)
 }
 
 /// `inuse` and `tw` (absent from `sockstat6`) of the line that starts with `label`.
@@ -428,7 +443,7 @@ fn sockstat_tcp(text: &str, label: &str) -> Option<(u64, Option<u64>)> {
 mod tests {
     use std::net::TcpListener;
 
-    use super::{Dumper, sockstat_tcp, tcp_in_use};
+    use super::{Dumper, sockstat_tcp, tcp_in_use, udp_in_use};
     use crate::model::{AddressFamily, SocketState};
 
     #[test]
@@ -452,6 +467,12 @@ mod tests {
             let mut dumper = Dumper::open().map_err(|error| format!("sock_diag socket: {error}"))?;
             let mut sockets = Vec::new();
             assert_eq!(tcp_in_use(), Some(false), "a new namespace holds no TCP socket");
+            assert_eq!(udp_in_use(), Some(false), "nor any UDP socket");
+            let udp = std::net::UdpSocket::bind("[::]:0").map_err(|error| format!("UDP socket: {error}"))?;
+            assert_eq!(udp_in_use(), Some(true), "a UDP socket of either family is counted");
+            dumper.read(&mut sockets).unwrap_or_else(|error| panic!("dump: {error}"));
+            assert_eq!(sockets.len(), 1, "and listed: {sockets:?}");
+            drop(udp);
             dumper.read(&mut sockets).unwrap_or_else(|error| panic!("dump: {error}"));
             assert!(sockets.is_empty(), "{sockets:?}");
             for (address, family) in

@@ -280,6 +280,13 @@ impl SocketReader {
     /// dump due, or so many changed that one dump is cheaper than their lookups.
     fn walk(&mut self, needs_full: bool) -> Option<Vec<usize>> {
         let watching = self.watch.as_mut().filter(|watching| watching.failed.is_none())?;
+        // Like the dump, no walk of the kernel's whole connection table (about a
+        // millisecond with no socket to list) when the namespace's own counters say it
+        // holds no TCP socket: an idle namespace costs two small reads.
+        if !dump::tcp_in_use().unwrap_or(true) {
+            watching.listed.clear();
+            return (!needs_full).then(Vec::new);
+        }
         if let Err(why) = watch::with(&watching.handle.0, |program| program.walk(&mut watching.listed)) {
             tracing::warn!(%why, "socket watch failed; reading the whole socket table every refresh");
             watching.failed = Some(why);
