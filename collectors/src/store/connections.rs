@@ -431,7 +431,7 @@ impl Connections {
         raised.sort_by_key(|(cookie, _)| *cookie);
         let mut notices: Vec<Notice> = raised.into_iter().map(|(_, notice)| notice).collect();
         if short_lived {
-            notices.extend(self.label_bursts(at.mono));
+            notices.extend(self.label_bursts_soon(at.mono));
         } else {
             // Nothing to label: only the notice memory ages.
             self.forget_bursts(at.mono);
