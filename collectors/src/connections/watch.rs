@@ -181,6 +181,7 @@ impl SocketWatch {
         let walked = self.walk_into(out);
         if walked.is_err() {
             self.last.clear();
+            self.next.clear();
         }
         std::mem::swap(&mut self.last, &mut self.next);
         walked
