@@ -112,10 +112,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // reads through an fd opened before the drop work with no capability (as do ring
     // buffer reads through mmap and epoll, and detaching by closing); older kernels
     // checked the sysctl on every bpf() call, and there CAP_BPF would have to stay.
-    let attribution_unavailable = collect::load_attribution(cgroup_root);
-    // The socket watch likewise: each walk after the drop creates a link and an
-    // iterator from the loaded program, which needs no capability on this kernel.
+    // The socket watch first (parsing the kernel's BTF takes a while, longest in a
+    // debug build), so that once the attribution links are up the sources follow at
+    // once: tests take attached links for "netlens is watching". Each walk after the
+    // drop creates a link and an iterator from the loaded program, which needs no
+    // capability on this kernel.
     let watch_unavailable = collect::load_socket_watch(wants_bpf);
+    let attribution_unavailable = collect::load_attribution(cgroup_root);
     let extra_kept = privilege::CapabilitySet::empty();
     // End of set-up: keep only what the sources still use, set no_new_privs, and
     // restrict writes with Landlock. Every thread started below holds exactly this.
