@@ -137,15 +137,33 @@ fn bpf_ids(pid: u32, key: &str) -> BTreeSet<u64> {
         .collect()
 }
 
+/// The programs netlens (`pid`) holds cgroup links for: the attribution programs
+/// (not the socket watch's iterator, whose links last one walk).
+fn cgroup_link_programs(pid: u32) -> BTreeSet<u64> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return BTreeSet::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .filter(|info| info.lines().any(|line| line.starts_with("link_type:") && line.ends_with("cgroup")))
+        .flat_map(|info| {
+            info.lines()
+                .filter_map(|line| line.strip_prefix("prog_id:"))
+                .filter_map(|value| value.trim().parse().ok())
+                .collect::<Vec<u64>>()
+        })
+        .collect()
+}
+
 /// Wait until netlens (`pid`) holds its five attached programs' links; returns the
 /// programs they attach.
 fn wait_attached(pid: u32) -> BTreeSet<u64> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let links = bpf_ids(pid, "link_id:");
-        if links.len() >= 5 {
-            return bpf_ids(pid, "prog_id:");
+        let programs = cgroup_link_programs(pid);
+        if programs.len() >= 5 {
+            return programs;
         }
+        let links = bpf_ids(pid, "link_id:");
         assert!(Instant::now() < deadline, "netlens {pid} never attached its programs (links: {links:?})");
         std::thread::sleep(Duration::from_millis(20));
     }
