@@ -120,14 +120,14 @@ fn snapshot(netns: &Netns, duration: &str, output: &std::path::Path) -> Reaped {
     Reaped(child)
 }
 
-/// The BPF programs and links process `pid` holds, from its descriptors'
-/// `/proc/PID/fdinfo` (`prog_id:` and `link_id:` lines).
-fn bpf_ids(pid: u32, key: &str) -> BTreeSet<u64> {
+/// The `key` values (`link_id:`, `prog_id:`) of process `pid`'s descriptors whose
+/// `/proc/PID/fdinfo` passes `keep`.
+fn fdinfo_ids(pid: u32, key: &str, keep: impl Fn(&str) -> bool) -> BTreeSet<u64> {
     let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return BTreeSet::new() };
     entries
         .flatten()
         .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-        .filter(|info| info.lines().any(|line| line.starts_with("link_id:")) || key == "prog_id:")
+        .filter(|info| keep(info))
         .flat_map(|info| {
             info.lines()
                 .filter_map(|line| line.strip_prefix(key))
@@ -140,18 +140,9 @@ fn bpf_ids(pid: u32, key: &str) -> BTreeSet<u64> {
 /// The programs netlens (`pid`) holds cgroup links for: the attribution programs
 /// (not the socket watch's iterator, whose links last one walk).
 fn cgroup_link_programs(pid: u32) -> BTreeSet<u64> {
-    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return BTreeSet::new() };
-    entries
-        .flatten()
-        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-        .filter(|info| info.lines().any(|line| line.starts_with("link_type:") && line.ends_with("cgroup")))
-        .flat_map(|info| {
-            info.lines()
-                .filter_map(|line| line.strip_prefix("prog_id:"))
-                .filter_map(|value| value.trim().parse().ok())
-                .collect::<Vec<u64>>()
-        })
-        .collect()
+    fdinfo_ids(pid, "prog_id:", |info| {
+        info.lines().any(|line| line.starts_with("link_type:") && line.ends_with("cgroup"))
+    })
 }
 
 /// Wait until netlens (`pid`) holds its five attached programs' links; returns the
@@ -163,7 +154,7 @@ fn wait_attached(pid: u32) -> BTreeSet<u64> {
         if programs.len() >= 5 {
             return programs;
         }
-        let links = bpf_ids(pid, "link_id:");
+        let links = fdinfo_ids(pid, "link_id:", |_| true);
         assert!(Instant::now() < deadline, "netlens {pid} never attached its programs (links: {links:?})");
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -198,18 +198,10 @@ pub fn tcp_lookup_request(
     let family = if local.is_ipv4() { AddressFamily::Ipv4 } else { AddressFamily::Ipv6 };
     let mut request = dump_request(sequence, family, Protocol::Tcp);
     request[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
-    let bytes = |address: IpAddr| match address {
-        IpAddr::V4(v4) => {
-            let mut bytes = [0; 16];
-            bytes[..4].copy_from_slice(&v4.octets());
-            bytes
-        }
-        IpAddr::V6(v6) => v6.octets(),
-    };
     request[24..26].copy_from_slice(&local.port().to_be_bytes());
     request[26..28].copy_from_slice(&remote.port().to_be_bytes());
-    request[28..44].copy_from_slice(&bytes(local.ip()));
-    request[44..60].copy_from_slice(&bytes(remote.ip()));
+    request[28..44].copy_from_slice(&raw_address_bytes(local.ip()));
+    request[44..60].copy_from_slice(&raw_address_bytes(remote.ip()));
     request[60..64].copy_from_slice(&interface.to_ne_bytes());
     // inet_diag_sockid's cookie: the low word first.
     request[64..68].copy_from_slice(&(cookie as u32).to_ne_bytes());
@@ -220,8 +212,13 @@ pub fn tcp_lookup_request(
 /// `idiag_src`/`idiag_dst`: 16 bytes, IPv4 in the first 4 (an IPv4-mapped IPv6
 /// address of an IPv4 request as plain IPv4).
 fn address_bytes(address: IpAddr) -> [u8; 16] {
+    raw_address_bytes(address.to_canonical())
+}
+
+/// `idiag_src`/`idiag_dst` as the socket holds the address (IPv4 in the first 4).
+fn raw_address_bytes(address: IpAddr) -> [u8; 16] {
     let mut bytes = [0; 16];
-    match address.to_canonical() {
+    match address {
         IpAddr::V4(v4) => bytes[..4].copy_from_slice(&v4.octets()),
         IpAddr::V6(v6) => bytes = v6.octets(),
     }
