@@ -123,6 +123,24 @@ fn fold(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
+    sockets.bench_function("watched_10k_established", |b| {
+        let table = fake::watched_socket_table(10_000, 3);
+        b.iter_batched(
+            || {
+                let event = fake::event(
+                    fake::NOW + time::Duration::seconds(1),
+                    SourceId::Connections,
+                    Payload::Sockets(table.clone()),
+                );
+                (fake::large_connection_store(10_000), event)
+            },
+            |(mut store, event)| {
+                store.apply(event);
+                store
+            },
+            BatchSize::LargeInput,
+        );
+    });
     sockets.finish();
 }
 

@@ -447,6 +447,20 @@ pub fn large_socket_table(sockets: u32, n: u32) -> crate::model::SocketTable {
     connections::large_table(sockets, n)
 }
 
+/// [`large_socket_table`] as the socket watch delivers it at steady state: a
+/// thirtieth of the sockets read again (with their owners), the rest unchanged.
+#[must_use]
+pub fn watched_socket_table(sockets: u32, n: u32) -> crate::model::SocketTable {
+    let mut table = connections::large_table(sockets, n);
+    let (read, unchanged): (Vec<_>, Vec<_>) =
+        table.sockets.into_iter().partition(|socket| socket.cookie % 30 == u64::from(n % 30));
+    let inodes: std::collections::HashSet<u64> = read.iter().map(|socket| socket.inode).collect();
+    table.owners.retain(|(inode, _)| inodes.contains(inode));
+    table.unchanged = unchanged.into_iter().map(|socket| socket.cookie).collect();
+    table.sockets = read;
+    table
+}
+
 /// The scripted store with `targets` more probed user targets (plus the two default
 /// paths) in its paths section, for benchmarks.
 #[must_use]

@@ -26,7 +26,7 @@ pub mod event;
 #[cfg(feature = "runtime")]
 pub mod loader;
 #[cfg(feature = "runtime")]
-mod netns;
+pub(crate) mod netns;
 #[cfg(feature = "runtime")]
 pub mod reader;
 

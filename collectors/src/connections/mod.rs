@@ -21,6 +21,7 @@ pub mod owners;
 pub mod parse;
 pub mod process;
 pub mod watch;
+mod watching;
 
 use std::fmt::Write as _;
 use std::io;
@@ -43,8 +44,10 @@ use process::cards::ProcessCards;
 
 use crate::attribution::BpfAttribution;
 use crate::model::Socket;
-use crate::store::{CounterHash, CounterMap};
+use crate::store::CounterHash;
 pub use watch::WatchHandle;
+pub use watching::WALK_EVERY;
+use watching::Watching;
 
 /// How the connections source runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,27 +109,6 @@ pub struct SocketReader {
     watch: Option<Watching>,
 }
 
-/// The socket watch's state in a reader.
-struct Watching {
-    handle: WatchHandle,
-    /// The last walk's sockets.
-    listed: Vec<watch::Listed>,
-    /// Whether the next refresh must read the whole table: at the start, and after
-    /// a refresh that did not complete (its changes were taken from the fingerprints
-    /// but never delivered).
-    needs_full: bool,
-    /// Refreshes so far: which thirtieth of the sockets is read again regardless.
-    round: u64,
-    /// Whether the last table came from the watch (its TCP sockets are `listed`).
-    last_was_delta: bool,
-    /// Why the watch stopped, when a walk failed: full dumps from then on.
-    failed: Option<String>,
-    /// Inode of each TCP socket read so far, by cookie: what the `/proc` index must
-    /// keep knowing of sockets not read again (else it forgets their owners, and
-    /// the next re-read of them walks `/proc`).
-    inodes: CounterMap<u64, u64>,
-}
-
 impl std::fmt::Debug for SocketReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketReader").field("expected", &self.expected).finish_non_exhaustive()
@@ -160,15 +142,7 @@ impl SocketReader {
     /// each walk consumes the changes it reports.
     #[must_use]
     pub fn with_watch(mut self, watch: Option<WatchHandle>) -> Self {
-        self.watch = watch.map(|handle| Watching {
-            handle,
-            listed: Vec::new(),
-            needs_full: true,
-            round: 0,
-            inodes: CounterMap::default(),
-            last_was_delta: false,
-            failed: None,
-        });
+        self.watch = watch.map(Watching::new);
         self
     }
 
@@ -176,6 +150,12 @@ impl SocketReader {
     #[must_use]
     pub fn watch_failure(&self) -> Option<&str> {
         self.watch.as_ref().and_then(|watching| watching.failed.as_deref())
+    }
+
+    /// Why the socket watch walks every refresh (no tracepoint marks), if it does.
+    #[must_use]
+    pub fn watch_unmarked(&self) -> Option<&str> {
+        self.watch.as_ref().and_then(|watching| watching.unmarked.as_deref())
     }
 
     /// The established connections of the last table, as route linkage judges them.
@@ -213,7 +193,7 @@ impl SocketReader {
             watching.last_was_delta = false;
             std::mem::replace(&mut watching.needs_full, true)
         });
-        let delta = self.walk(needs_full);
+        let delta = self.watch.as_mut().and_then(|watching| watching.plan(needs_full));
         let read_changed = match (&delta, &self.watch) {
             (Some(changed), Some(watching)) => {
                 let listed: Vec<watch::Listed> =
@@ -223,6 +203,7 @@ impl SocketReader {
             _ => false,
         };
         if read_changed && let Some(watching) = &mut self.watch {
+            watching.settle(delta.as_deref().unwrap_or_default(), &sockets);
             let mut udp = Vec::new();
             self.report = self.dumper.read_udp(&mut udp)?;
             sockets.append(&mut udp);
@@ -238,6 +219,7 @@ impl SocketReader {
             sockets.reserve_exact(self.expected + self.expected / 16 + 16);
             self.report = self.dumper.read(&mut sockets)?;
             if let Some(watching) = &mut self.watch {
+                watching.settle_dump(&sockets);
                 watching.needs_full = false;
             }
         }
@@ -273,39 +255,6 @@ impl SocketReader {
             watching.inodes.retain(|cookie, _| listed.contains(cookie));
         }
         unchanged.iter().filter_map(|cookie| watching.inodes.get(cookie).copied()).collect()
-    }
-
-    /// Walk the sockets with the watch; the indexes (in the walk's list) of those to
-    /// read again, or `None` when the whole table must be read: no watch, a full
-    /// dump due, or so many changed that one dump is cheaper than their lookups.
-    fn walk(&mut self, needs_full: bool) -> Option<Vec<usize>> {
-        let watching = self.watch.as_mut().filter(|watching| watching.failed.is_none())?;
-        // Like the dump, no walk of the kernel's whole connection table (about a
-        // millisecond with no socket to list) when the namespace's own counters say it
-        // holds no TCP socket: an idle namespace costs two small reads.
-        if !dump::tcp_in_use().unwrap_or(true) {
-            watching.listed.clear();
-            return (!needs_full).then(Vec::new);
-        }
-        if let Err(why) = watch::with(&watching.handle.0, |program| program.walk(&mut watching.listed)) {
-            tracing::warn!(%why, "socket watch failed; reading the whole socket table every refresh");
-            watching.failed = Some(why);
-            watching.listed.clear();
-            return None;
-        }
-        watching.round += 1;
-        let turn = watching.round % REREAD_EVERY;
-        let mut changed = Vec::new();
-        for (index, listed) in watching.listed.iter_mut().enumerate() {
-            listed.changed |= listed.cookie % REREAD_EVERY == turn;
-            if listed.changed {
-                changed.push(index);
-            }
-        }
-        // Lookups cost more per socket than a dump's share: past a quarter of the
-        // table, one dump is cheaper.
-        let few = changed.len() <= (watching.listed.len() / 4).max(64);
-        (!needs_full && few).then_some(changed)
     }
 
     /// Parts of the table the kernel cannot dump (no IPv6, no `udp_diag`), as of the
@@ -426,7 +375,7 @@ impl Source for ConnectionsSource {
             }
             let watching = match (reader.watch_failure(), watch_unavailable.as_deref()) {
                 (Some(why), _) | (None, Some(why)) => Watch::Unavailable(why),
-                (None, None) if reader.watch.is_some() => Watch::Active,
+                (None, None) if reader.watch.is_some() => Watch::Active(reader.watch_unmarked()),
                 (None, None) => Watch::Off,
             };
             let next =
@@ -522,8 +471,9 @@ fn period_text(period: Duration) -> String {
 /// Whether the BPF socket watch spares unchanged sockets their re-read.
 #[derive(Debug, Clone, Copy)]
 enum Watch<'a> {
-    /// Only changed TCP sockets are read.
-    Active,
+    /// Only changed TCP sockets are read; why there are no tracepoint marks (a walk
+    /// every refresh), if there are none.
+    Active(Option<&'a str>),
     /// Not asked for (tests, tools).
     Off,
     /// Asked for but not available, and why.
@@ -564,7 +514,15 @@ fn status_line(
         }
     };
     match watch {
-        Watch::Active => detail.push_str("; a BPF iterator picks the TCP sockets that changed"),
+        Watch::Active(None) => {
+            detail.push_str("; BPF tracepoints and an iterator pick the TCP sockets that changed");
+        }
+        Watch::Active(Some(why)) => {
+            let _ = write!(
+                detail,
+                "; a BPF iterator picks the TCP sockets that changed (no tracepoint marks: {why})"
+            );
+        }
         // Not degraded: the table is as exact, only dearer.
         Watch::Unavailable(why) => {
             let _ =

@@ -10,17 +10,25 @@
 //! at least every [`super::REREAD_EVERY`] refreshes, for what the fingerprint cannot
 //! see.
 //!
+//! Between walks, tracepoint programs in the same object mark the sockets the kernel
+//! changed (a segment received, a send or read by the application, a retransmission,
+//! a state change), each once per refresh, on a ring buffer ([`SocketWatch::marked`]):
+//! a refresh without a walk reads exactly those. Walks still come every few
+//! refreshes for what no tracepoint announces (see `bpf/sockets.bpf.c`).
+//!
 //! Loading needs root (or `CAP_BPF` with `CAP_PERFMON`) and happens before
-//! capabilities are dropped ([`load`]); each walk then creates a link and an
-//! iterator from the loaded program, which this kernel allows without privilege.
-//! If a walk fails, the reader says so and goes back to full dumps.
+//! capabilities are dropped ([`load`]), the tracepoints attached for the process's
+//! life; each walk then creates a link and an iterator from the loaded program, which
+//! this kernel allows without privilege. If a walk fails, the reader says so and goes
+//! back to full dumps.
 
 use std::fmt;
 use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use aya::programs::Iter;
+use aya::maps::{Array, MapData, RingBuf};
+use aya::programs::{BtfTracePoint, Iter};
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::model::{AddressFamily, Protocol, SocketState};
@@ -35,6 +43,15 @@ const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// The program's name in the object.
 const PROGRAM: &str = "sockets";
+
+/// The tracepoint programs that mark changed sockets, by the tracepoint each attaches to.
+const MARKERS: [(&str, &str); 5] = [
+    ("segment_received", "tcp_probe"),
+    ("application_sent", "sock_send_length"),
+    ("application_read", "sock_recv_length"),
+    ("retransmitted", "tcp_retransmit_skb"),
+    ("state_changed", "inet_sock_set_state"),
+];
 
 /// Size of one record (`struct record` in `bpf/sockets.bpf.c`).
 pub(crate) const RECORD_LEN: usize = 64;
@@ -152,6 +169,29 @@ pub(crate) fn records(
     }
 }
 
+/// The tracepoints' side: their settings, their ring and their loss counter.
+struct Marks {
+    /// `struct watch_config`: the namespace watched and the generation.
+    config: Array<MapData, [u64; 2]>,
+    /// Marks the ring had no room for.
+    lost: Array<MapData, u64>,
+    ring: RingBuf<MapData>,
+    generation: u64,
+    /// `lost` as of the last [`SocketWatch::marked`].
+    lost_seen: u64,
+}
+
+impl Marks {
+    /// The maps of a loaded object whose tracepoint programs are attached.
+    fn take(ebpf: &mut Ebpf) -> Result<Self, String> {
+        let mut map = |name: &str| ebpf.take_map(name).ok_or_else(|| format!("the map {name} is missing"));
+        let config = Array::try_from(map("config")?).map_err(|error| format!("config map: {error}"))?;
+        let lost = Array::try_from(map("lost")?).map_err(|error| format!("lost map: {error}"))?;
+        let ring = RingBuf::try_from(map("changes")?).map_err(|error| format!("ring buffer: {error}"))?;
+        Ok(Self { config, lost, ring, generation: 0, lost_seen: 0 })
+    }
+}
+
 /// The loaded iterator, and the fingerprints of its last walk.
 pub struct SocketWatch {
     ebpf: Ebpf,
@@ -159,6 +199,8 @@ pub struct SocketWatch {
     /// As of the last walk; swapped with `next` after each.
     last: Fingerprints,
     next: Fingerprints,
+    /// The tracepoint marks, or why they are unavailable (the walk works without).
+    marks: Result<Marks, String>,
 }
 
 impl fmt::Debug for SocketWatch {
@@ -185,6 +227,34 @@ impl SocketWatch {
         }
         std::mem::swap(&mut self.last, &mut self.next);
         walked
+    }
+
+    /// Start a new generation of marks for the namespace whose cookie is `netns`, and
+    /// put the sockets marked since the last call into `out` (cleared first): those
+    /// the kernel changed since. A socket marked in the new generation before this
+    /// call returns is in `out` and is not marked again until the next call, so the
+    /// caller reads what it gets here at its next refresh too. `Ok(false)`: the ring
+    /// overflowed and some marks were lost (walk instead).
+    ///
+    /// # Errors
+    /// When the tracepoints are unavailable (why), or the settings cannot be written.
+    pub fn marked(&mut self, netns: u64, out: &mut Vec<Listed>) -> Result<bool, String> {
+        out.clear();
+        let marks = self.marks.as_mut().map_err(|why| why.clone())?;
+        marks.generation += 1;
+        marks
+            .config
+            .set(0, [netns, marks.generation], 0)
+            .map_err(|error| format!("socket watch settings: {error}"))?;
+        while let Some(item) = marks.ring.next() {
+            if let Some((listed, _)) = record(&item) {
+                out.push(listed);
+            }
+        }
+        let lost = marks.lost.get(&0, 0).map_err(|error| format!("socket watch loss counter: {error}"))?;
+        let complete = lost == marks.lost_seen;
+        marks.lost_seen = lost;
+        Ok(complete)
     }
 
     fn walk_into(&mut self, out: &mut Vec<Listed>) -> Result<(), String> {
@@ -242,7 +312,32 @@ pub fn load() -> Result<SocketWatch, String> {
         .try_into()
         .map_err(|error| format!("socket iterator: {error}"))?;
     program.load("tcp", &btf).map_err(|error| format!("the kernel refused the socket iterator: {error}"))?;
-    Ok(SocketWatch { ebpf, buffer: Vec::new(), last: Fingerprints::default(), next: Fingerprints::default() })
+    let marks = attach_markers(&mut ebpf, &btf).and_then(|()| Marks::take(&mut ebpf));
+    if let Err(why) = &marks {
+        tracing::info!(%why, "no socket marks; the socket watch walks every refresh");
+    }
+    Ok(SocketWatch {
+        ebpf,
+        buffer: Vec::new(),
+        last: Fingerprints::default(),
+        next: Fingerprints::default(),
+        marks,
+    })
+}
+
+/// Load and attach the tracepoint programs; their links live as long as the object
+/// (owned by file descriptors: gone when netlens is).
+fn attach_markers(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), String> {
+    for (name, tracepoint) in MARKERS {
+        let program: &mut BtfTracePoint = ebpf
+            .program_mut(name)
+            .ok_or_else(|| format!("the program {name} is missing from its object"))?
+            .try_into()
+            .map_err(|error| format!("{name}: {error}"))?;
+        program.load(tracepoint, btf).map_err(|error| format!("the kernel refused {name}: {error}"))?;
+        program.attach().map_err(|error| format!("attaching {name} to {tracepoint}: {error}"))?;
+    }
+    Ok(())
 }
 
 /// The process's watch, shared by whoever reads the socket table (one reader at a
