@@ -279,13 +279,27 @@ impl Socket {
     /// left shrinks. What a socket that did not change would report `ms` later.
     pub fn advance_clocks(&mut self, ms: u32) {
         if let Some(tcp) = &mut self.tcp {
-            tcp.last_send_ms = tcp.last_send_ms.saturating_add(ms);
-            tcp.last_recv_ms = tcp.last_recv_ms.saturating_add(ms);
-            tcp.last_ack_recv_ms = tcp.last_ack_recv_ms.saturating_add(ms);
+            tcp.advance_clocks(ms);
         }
         if let Some(timer) = &mut self.timer {
-            timer.expires_ms = timer.expires_ms.saturating_sub(ms);
+            timer.advance_clocks(ms);
         }
+    }
+}
+
+impl TcpInfo {
+    /// Advance by `ms` the time since the last send, receive and acknowledgement.
+    pub const fn advance_clocks(&mut self, ms: u32) {
+        self.last_send_ms = self.last_send_ms.saturating_add(ms);
+        self.last_recv_ms = self.last_recv_ms.saturating_add(ms);
+        self.last_ack_recv_ms = self.last_ack_recv_ms.saturating_add(ms);
+    }
+}
+
+impl SocketTimer {
+    /// Shrink by `ms` the time left.
+    pub const fn advance_clocks(&mut self, ms: u32) {
+        self.expires_ms = self.expires_ms.saturating_sub(ms);
     }
 }
 

@@ -27,6 +27,9 @@ pub struct SnapshotCapture {
     names: HashMap<IpAddr, String>,
     /// Interface names by index.
     interfaces: HashMap<u32, String>,
+    /// When the latest socket table was folded: the clocks of the sockets it carried
+    /// over unchanged are advanced to it.
+    now: Option<crate::Mono>,
 }
 
 impl SnapshotCapture {
@@ -74,14 +77,14 @@ impl SnapshotCapture {
         }
         let interfaces =
             head.interfaces.iter().map(|i| (i.interface.index, i.interface.name.clone())).collect();
-        Self { head, connections, processes, names, interfaces }
+        Self { head, connections, processes, names, interfaces, now: table.last_table() }
     }
 
     /// The document: connections named and in the export's stable order (open before
     /// closed, then by protocol, state and ends).
     #[must_use]
     pub fn into_snapshot(self) -> Snapshot {
-        let Self { mut head, mut connections, processes, names, interfaces } = self;
+        let Self { mut head, mut connections, processes, names, interfaces, now } = self;
         connections.sort_by_key(|entry| {
             let s = &entry.socket;
             (entry.closed_at.is_some(), s.protocol, s.state, s.local, s.remote, s.cookie)
@@ -93,6 +96,8 @@ impl SnapshotCapture {
             .map(|entry| {
                 let process = entry.pid.and_then(|pid| processes.get(&pid));
                 let socket = &entry.socket;
+                // An unchanged socket is not read again: its clocks move on from its read.
+                let (timer, tcp) = now.map_or((socket.timer, socket.tcp), |now| entry.clocks_at(now));
                 ConnectionDoc {
                     cookie: socket.cookie,
                     protocol: socket.protocol,
@@ -119,9 +124,9 @@ impl SnapshotCapture {
                     closed_at: entry.closed_at,
                     recv_queue: socket.recv_queue,
                     send_queue: socket.send_queue,
-                    timer: socket.timer,
+                    timer,
                     congestion: socket.congestion.clone(),
-                    tcp: socket.tcp,
+                    tcp,
                     warnings: entry.warnings.names().map(str::to_owned).collect(),
                     label: entry.label.map(ConnectionLabel::text),
                 }

@@ -8,6 +8,7 @@
 mod bursts;
 mod counts;
 mod entry;
+mod refresh;
 mod warnings;
 
 use std::collections::HashMap;
@@ -25,7 +26,8 @@ use crate::model::{
     ClosedOwners, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketOrigin, SocketState,
     SocketTable,
 };
-use warnings::{linkage_warnings, near_fd_limit, raise};
+use refresh::Listing;
+use warnings::{linkage_warnings, raise};
 
 pub(crate) use super::counter::{CounterHash, CounterMap};
 
@@ -192,8 +194,18 @@ impl Connections {
             by_cookie
         };
         let fresh = processes.into_iter().map(|process| (process.pid, process));
-        let mut processes: HashMap<u32, ProcessInfo> = if unchanged.is_empty() {
-            fresh.collect()
+        let processes: HashMap<u32, ProcessInfo> = if unchanged.is_empty() {
+            let mut processes: HashMap<u32, ProcessInfo> = fresh.collect();
+            // Closed connections keep naming their process after it left the dump.
+            for entry in self.entries.values().filter(|entry| entry.closed_at.is_some()) {
+                if let Some(pid) = entry.pid
+                    && !processes.contains_key(&pid)
+                    && let Some(process) = self.processes.get(&pid)
+                {
+                    processes.insert(pid, process.clone());
+                }
+            }
+            processes
         } else {
             // Only the owners of the sockets read again came: the others keep theirs
             // (those no entry names any more are dropped after the fold).
@@ -201,36 +213,16 @@ impl Connections {
             processes.extend(fresh);
             processes
         };
-        // Closed connections keep naming their process after it left the dump.
-        for entry in self.entries.values().filter(|entry| entry.closed_at.is_some()) {
-            if let Some(pid) = entry.pid
-                && !processes.contains_key(&pid)
-                && let Some(process) = self.processes.get(&pid)
-            {
-                processes.insert(pid, process.clone());
-            }
-        }
         self.processes = processes;
         self.all_owners_visible = all_owners_visible;
         let opened = self.dumps > 0;
         self.dumps += 1;
         let dump = self.dumps;
         let capacity = self.limits.history_capacity;
-        // Unchanged sockets were not read again: only the figures that move with the
-        // clock alone change, by the time since the last table.
-        let elapsed = self.last_table.map_or(0, |last| {
-            u32::try_from((at.mono - last).whole_milliseconds().max(0)).unwrap_or(u32::MAX)
-        });
-        self.last_table = Some(at.mono);
-        for cookie in unchanged {
-            if let Some(entry) = self.entries.get_mut(&cookie).map(Arc::make_mut) {
-                if entry.closed_at.is_none() || !entry.closed_by_kernel {
-                    entry.reopen();
-                    entry.socket.advance_clocks(elapsed);
-                }
-                entry.listed_in = dump;
-            }
-        }
+        let previous = self.last_table.replace(at.mono);
+        // Unchanged sockets were not read again: they are not touched here either (the
+        // refresh pass only reads them, unless they need a sample or a warning).
+        let unchanged: std::collections::HashSet<u64, CounterHash> = unchanged.into_iter().collect();
         self.entries.reserve(sockets.len().saturating_sub(self.entries.len()));
         for socket in sockets {
             let pid = if socket.inode == 0 {
@@ -254,7 +246,7 @@ impl Connections {
                     entry.pid = if socket.inode == 0 { pid.or(entry.pid) } else { pid };
                     let origin = origins.remove(&socket.cookie);
                     entry.origin = if socket.inode == 0 { origin.or(entry.origin.take()) } else { origin };
-                    entry.update(socket);
+                    entry.update(socket, at.mono);
                 }
                 Some(entry) => entry.listed_in = dump,
                 None => {
@@ -266,7 +258,7 @@ impl Connections {
                 }
             }
         }
-        let (notices, counts) = self.refresh(at, dump);
+        let (notices, counts) = self.refresh(at, Listing { dump, unchanged: &unchanged, previous });
         match counts {
             Some(counts) => self.counts = counts,
             None => self.retire(at.mono),
@@ -291,8 +283,8 @@ impl Connections {
             }
             // The destroy event carries the final counters, also when a dump already
             // noticed the socket gone; the close time stays the first one seen.
-            entry.update(socket);
-            entry.close(at, true);
+            entry.update(socket, at.mono);
+            entry.close(at, true, self.dumps + 1);
             self.counts.add(entry);
         }
         self.label_bursts_soon(at.mono)
@@ -330,6 +322,11 @@ impl Connections {
     /// counters for. A flow matches a connected socket by both ends, an unconnected
     /// one by its local port (and address, unless bound to any).
     pub fn apply_flows(&mut self, sample: &FlowSample) {
+        // Both passes below look at every entry: with 10,000 TCP sockets and no UDP
+        // one, a tenth of the store's time for nothing.
+        if self.counts.udp == 0 {
+            return;
+        }
         let seconds = f64::from(sample.interval_ms.max(1)) / 1000.0;
         let mut totals: HashMap<u64, (u64, u64)> = HashMap::new();
         let mut by_port: HashMap<u16, Vec<u64>> = HashMap::new();
@@ -374,73 +371,6 @@ impl Connections {
                 tx_bytes_per_s: rates.tx_bytes_per_s as f32,
             });
         }
-    }
-
-    /// After dump number `dump`: drop the request sockets it no longer lists (a
-    /// handshake in the accept queue ends by becoming a new socket with its own cookie:
-    /// its vanishing is no close, and no burst), close the connections it no longer
-    /// lists, and take rates, warnings and labels from the rest. Returns the notices,
-    /// and the counts when no connection is due to retire (else [`Self::retire`] must
-    /// run, after the burst labels, which still see the connections it drops).
-    fn refresh(&mut self, at: Stamp, dump: u64) -> (Vec<Notice>, Option<ConnectionCounts>) {
-        let limits = self.limits;
-        let window = limits.burst_window;
-        let (processes, moves, addresses) = (&self.processes, &self.moves, self.addresses.as_ref());
-        // Collected with their cookies and sorted, so the timeline order does not
-        // depend on the hash map's.
-        let mut raised: Vec<(u64, Notice)> = Vec::new();
-        let mut short_lived = false;
-        let (mut counts, mut retiring) = (ConnectionCounts::default(), false);
-        // Few processes, many sockets: judged once per process, not per socket.
-        // Processes still owning an entry; the rest are dropped after the pass (with
-        // the socket watch, tables bring only the owners of the sockets read again).
-        let mut referenced: std::collections::HashSet<u64, CounterHash> =
-            std::collections::HashSet::default();
-        let pressured: std::collections::HashSet<u64, CounterHash> = processes
-            .values()
-            .filter(|process| near_fd_limit(process))
-            .map(|process| u64::from(process.pid))
-            .collect();
-        self.entries.retain(|_, entry| {
-            let listed = entry.listed_in == dump;
-            if entry.socket.state == SocketState::NewSynRecv && !listed {
-                return false;
-            }
-            if entry.closed_at.is_none() {
-                let entry = Arc::make_mut(entry);
-                if listed {
-                    entry.sample_tcp(at.mono);
-                    let fd_pressure = !pressured.is_empty()
-                        && entry.pid.is_some_and(|pid| pressured.contains(&u64::from(pid)));
-                    let now = entry.current_warnings(at.mono, &limits, fd_pressure);
-                    let linked = linkage_warnings(entry, moves, addresses);
-                    raise(entry, ConnectionWarnings(now.0 | linked.0), processes, &limits, &mut raised);
-                } else {
-                    entry.close(at, false);
-                }
-            }
-            if let Some(pid) = entry.pid {
-                referenced.insert(u64::from(pid));
-            }
-            short_lived |= entry.socket.protocol == Protocol::Tcp && entry.short_lived(window);
-            if retires(entry, at.mono, limits.closed_retention) {
-                retiring = true;
-            } else {
-                counts.add(entry);
-            }
-            true
-        });
-        self.processes.retain(|pid, _| referenced.contains(&u64::from(*pid)));
-        raised.sort_by_key(|(cookie, _)| *cookie);
-        let mut notices: Vec<Notice> = raised.into_iter().map(|(_, notice)| notice).collect();
-        if short_lived {
-            notices.extend(self.label_bursts_soon(at.mono));
-        } else {
-            // Nothing to label: only the notice memory ages.
-            self.forget_bursts(at.mono);
-        }
-        let counted = !retiring && counts.closed <= MAX_CLOSED;
-        (notices, counted.then_some(counts))
     }
 
     /// Drop connections closed longer ago than the retention, and count the rest.
@@ -490,6 +420,19 @@ impl Connections {
     #[must_use]
     pub fn shared(&self) -> Vec<Arc<ConnectionEntry>> {
         self.entries.values().cloned().collect()
+    }
+
+    /// Socket tables folded so far: what [`ConnectionEntry::samples`] counts in.
+    #[must_use]
+    pub const fn tables(&self) -> u64 {
+        self.dumps
+    }
+
+    /// When the latest socket table was folded: what its unchanged sockets' clocks
+    /// are advanced to ([`ConnectionEntry::as_of`]).
+    #[must_use]
+    pub const fn last_table(&self) -> Option<Mono> {
+        self.last_table
     }
 
     /// The connection with this socket cookie.

@@ -531,6 +531,7 @@ pub(crate) fn preview(
     now: Timestamp,
     hint: &str,
 ) {
+    let entry = &current(store, entry);
     let heading = heading(store, entry);
     let title = [(heading.as_str(), theme.title())];
     let inner = pane(buf, area, theme.border(), &title, &[(hint, theme.muted())]);
@@ -563,12 +564,19 @@ pub(crate) fn preview(
     scroll_marks(buf, area, 0, usize::from(inner.height), tallest, theme);
 }
 
+/// The connection as of the latest socket table: clocks advanced and quiet samples
+/// written out (the store leaves quiet connections untouched).
+fn current(store: &Store, entry: &ConnectionEntry) -> ConnectionEntry {
+    let connections = store.connections();
+    entry.as_of(connections.tables(), connections.last_table())
+}
+
 /// Draw the details of the open connection into `area`.
 pub(crate) fn render(frame: &mut Frame, area: Rect, open: &mut ConnectionDetails, ctx: &Paint<'_>) {
     let Paint { store, theme, now, .. } = *ctx;
     let buf = frame.buffer_mut();
     fill(buf, area, theme.overlay());
-    let Some(entry) = store.connections().get(open.cookie) else {
+    let Some(entry) = store.connections().get(open.cookie).map(|entry| current(store, entry)) else {
         let inner = pane(
             buf,
             area,
@@ -584,6 +592,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, open: &mut ConnectionDetails
         );
         return;
     };
+    let entry = &entry;
     let heading = heading(store, entry);
     let owner = match entry.pid.and_then(|pid| store.connections().process(pid)) {
         Some(process) => format!("  {} {}", process.name, process.pid),

@@ -37,17 +37,42 @@ fn unchanged_sockets_keep_their_facts_and_owner_and_advance_their_clocks() {
     assert_eq!(one.closed_at, None, "listed as unchanged is listed");
     assert_eq!(one.pid, Some(4242), "its owner stays");
     assert_eq!(c.process(4242).map(|p| p.name.as_str()), Some("curl"), "and so does its process");
-    let info = one.socket.tcp.unwrap_or_else(|| panic!("tcp info"));
+    let now = one.socket_at(s(1500).mono);
+    let info = now.tcp.unwrap_or_else(|| panic!("tcp info"));
     assert_eq!((info.last_send_ms, info.last_recv_ms, info.last_ack_recv_ms), (1600, 1700, 1800));
-    assert_eq!(one.socket.timer.map(|timer| timer.expires_ms), Some(3500));
+    assert_eq!(now.timer.map(|timer| timer.expires_ms), Some(3500));
     assert_eq!(one.rates.map(|r| r.rx_bytes_per_s), Some(0.0), "no bytes moved");
-    assert_eq!(one.history.len(), 2, "its sparkline goes on");
+    assert_eq!(one.samples(c.tables()).len(), 2, "its sparkline goes on");
     assert_eq!(c.get(2).and_then(|e| e.pid), Some(77));
+
+    // Quiet for two more tables: not written to, yet its sparkline and clocks go on.
+    for at in [2500, 3500] {
+        let mut quiet = table(Vec::new());
+        quiet.unchanged = vec![1, 2];
+        c.apply_table(s(at), quiet);
+    }
+    let one = c.get(1).unwrap_or_else(|| panic!("socket 1 is still open"));
+    assert_eq!(one.history.len(), 2, "no sample pushed while quiet");
+    assert_eq!(one.samples(c.tables()).len(), 4, "one per table all the same");
+    let info = one.socket_at(s(3500).mono).tcp.unwrap_or_else(|| panic!("tcp info"));
+    assert_eq!(info.last_send_ms, 3600);
+    // Read again with 1,000 bytes more: the rate is over the last second, not the
+    // two and a half it was quiet.
+    let mut moved = tcp(1, server, SocketState::Established, 2000, 500);
+    moved.inode = 101;
+    let mut busy = table(vec![moved]);
+    busy.unchanged = vec![2];
+    c.apply_table(s(4500), busy);
+    let one = c.get(1).unwrap_or_else(|| panic!("socket 1 is still open"));
+    assert_eq!(one.rates.map(|r| r.rx_bytes_per_s), Some(1000.0));
+    let samples = one.samples(c.tables());
+    assert_eq!(samples.len(), 5);
+    assert_eq!(samples.iter().map(|s| s.rx_bytes_per_s).collect::<Vec<_>>(), [0.0, 0.0, 0.0, 0.0, 1000.0]);
 
     // Neither read nor listed: closed.
     let mut gone = table(Vec::new());
     gone.unchanged = vec![2];
-    c.apply_table(s(3000), gone);
+    c.apply_table(s(5500), gone);
     assert!(c.get(1).is_some_and(|e| e.closed_at.is_some()), "socket 1 is gone");
     assert!(c.get(2).is_some_and(|e| e.closed_at.is_none()), "socket 2 stays");
 }

@@ -4,7 +4,9 @@
 
 use crate::clock::{Mono, Stamp};
 use crate::history::Ring;
-use crate::model::{RouteMove, Socket, SocketOrigin, SocketState, TimerKind, Timestamp};
+use crate::model::{
+    RouteMove, Socket, SocketOrigin, SocketState, SocketTimer, TcpInfo, TimerKind, Timestamp,
+};
 
 use super::{ConnectionLabel, ConnectionLimits, ConnectionWarnings};
 
@@ -74,6 +76,13 @@ pub struct ConnectionEntry {
     baseline: Option<(Mono, u64, u64)>,
     /// When `bytes_acked` last advanced (or the connection was first seen).
     progress: Option<(Mono, u64)>,
+    /// When `socket` was read from the kernel: the figures that move with the clock
+    /// alone are advanced from it when shown ([`Self::socket_at`]).
+    pub(super) read_at: Mono,
+    /// The table whose sample was the last pushed to `history`. A quiet connection
+    /// (unchanged, rates zero) is not sampled again: each table since repeats that
+    /// sample ([`Self::samples`]), so 10,000 idle connections cost the fold nothing.
+    pub(super) sampled_in: Option<u64>,
 }
 
 /// When a connection was first seen, opened and closed, on the monotonic clock.
@@ -110,13 +119,109 @@ impl ConnectionEntry {
             listed_in: 0,
             baseline: None,
             progress: None,
+            read_at: at.mono,
+            sampled_in: None,
         }
     }
 
-    /// Mark closed at `at`; a closed connection has no current rate (its final
-    /// counters stay in the socket).
-    pub(super) fn close(&mut self, at: Stamp, by_kernel: bool) {
+    /// Its socket as the kernel would report it at `now`: the time since the last
+    /// send, receive and acknowledgement grown and a timer's time left shrunk by the
+    /// time since it was read (an unchanged socket is not read again); a closed
+    /// one's as last read.
+    #[must_use]
+    pub fn socket_at(&self, now: Mono) -> Socket {
+        let mut socket = self.socket.clone();
+        (socket.timer, socket.tcp) = self.clocks_at(now);
+        socket
+    }
+
+    /// Its socket's timer and TCP statistics at `now` (see [`Self::socket_at`]),
+    /// without copying the rest.
+    #[must_use]
+    pub fn clocks_at(&self, now: Mono) -> (Option<SocketTimer>, Option<TcpInfo>) {
+        // A closed one keeps its last facts, as read (or as its destroy event said).
+        let until = if self.clock.closed.is_some() { self.read_at } else { now };
+        let elapsed = (until - self.read_at).whole_milliseconds().max(0);
+        let ms = u32::try_from(elapsed).unwrap_or(u32::MAX);
+        let (mut timer, mut tcp) = (self.socket.timer, self.socket.tcp);
+        if let Some(timer) = &mut timer {
+            timer.advance_clocks(ms);
+        }
+        if let Some(tcp) = &mut tcp {
+            tcp.advance_clocks(ms);
+        }
+        (timer, tcp)
+    }
+
+    /// The connection as of table number `table` at `now` (`None`: as read): its
+    /// socket's clocks advanced ([`Self::socket_at`]) and the samples of the tables
+    /// that found it quiet written out ([`Self::samples`]). A copy, for views of one
+    /// connection; the store itself does not write quiet connections.
+    #[must_use]
+    pub fn as_of(&self, table: u64, now: Option<Mono>) -> Self {
+        let mut current = self.clone();
+        if let Some(now) = now {
+            current.socket = self.socket_at(now);
+            current.read_at = now;
+        }
+        current.write_out_repeats(table.saturating_add(1));
+        current
+    }
+
+    /// Its sparkline samples as of table number `table`, oldest first: the history,
+    /// then the last sample once for each table since that found it quiet.
+    #[must_use]
+    pub fn samples(&self, table: u64) -> Vec<ConnectionSample> {
+        let mut samples: Vec<ConnectionSample> = self.history.iter().copied().collect();
+        let repeats = self.repeats(table);
+        if let Some(&last) = samples.last() {
+            samples.extend(std::iter::repeat_n(last, repeats));
+        }
+        let excess = samples.len().saturating_sub(self.history.capacity());
+        samples.drain(..excess);
+        samples
+    }
+
+    /// Tables since the last sample that found it quiet (none once closed: a close
+    /// writes them out).
+    fn repeats(&self, table: u64) -> usize {
+        match self.sampled_in {
+            Some(sampled) if self.closed_at.is_none() => {
+                usize::try_from(table.saturating_sub(sampled)).unwrap_or(usize::MAX)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Push the repeats of the last sample for the tables before `table` that found
+    /// it quiet; returns whether there were any.
+    pub(super) fn write_out_repeats(&mut self, table: u64) -> bool {
+        let repeats = self.repeats(table.saturating_sub(1)).min(self.history.capacity());
+        if let Some(&last) = self.history.last() {
+            for _ in 0..repeats {
+                self.history.push(last);
+            }
+        }
+        self.sampled_in = Some(table.saturating_sub(1)).filter(|_| self.sampled_in.is_some());
+        repeats > 0
+    }
+
+    /// Whether nothing a table could change about it would change, were it found
+    /// unchanged again: no rate to fall to zero, no retransmission or connect whose
+    /// warning waits on the clock.
+    pub(super) fn quiet(&self) -> bool {
+        let idle = self.rates.is_some_and(|rates| rates.rx_bytes_per_s == 0.0 && rates.tx_bytes_per_s == 0.0);
+        let waiting = self.socket.tcp.is_some_and(|tcp| tcp.retransmits > 0 || tcp.lost > 0)
+            || self.socket.state == SocketState::SynSent;
+        idle && !waiting && self.closed_at.is_none() && self.sampled_in.is_some()
+    }
+
+    /// Mark closed at `at`, before table number `table` (the samples of the tables
+    /// before that found it quiet are written out); a closed connection has no
+    /// current rate (its final counters stay in the socket).
+    pub(super) fn close(&mut self, at: Stamp, by_kernel: bool, table: u64) {
         if self.closed_at.is_none() {
+            self.write_out_repeats(table);
             self.closed_at = Some(at.wall);
             self.clock.closed = Some(at.mono);
             self.rates = None;
@@ -134,7 +239,8 @@ impl ConnectionEntry {
 
     /// Take newer kernel facts. A `time_wait` or destroyed socket carries no owner
     /// and often no TCP statistics: the connection's last known ones stay.
-    pub(super) fn update(&mut self, socket: Socket) {
+    pub(super) fn update(&mut self, socket: Socket, at: Mono) {
+        self.read_at = at;
         let tcp = self.socket.tcp;
         let congestion = self.socket.congestion.take();
         let inode = self.socket.inode;
@@ -194,11 +300,19 @@ impl ConnectionEntry {
         self.clock.opened.unwrap_or(self.clock.first_seen)
     }
 
-    /// Fold a TCP counter reading into the rates and the history.
-    pub(super) fn sample_tcp(&mut self, at: Mono) {
+    /// Fold a TCP counter reading of table number `table` into the rates and the
+    /// history; `previous`: when the table before was folded.
+    pub(super) fn sample_tcp(&mut self, at: Mono, table: u64, previous: Option<Mono>) {
         let Some(tcp) = self.socket.tcp else { return };
         let rx = tcp.bytes_received.unwrap_or(0);
         let tx = tcp.bytes_acked.unwrap_or(0);
+        // Quiet through the table before: its counters had not moved then, so the
+        // rate is over the time since, not since it went quiet.
+        if self.write_out_repeats(table)
+            && let (Some(baseline), Some(previous)) = (&mut self.baseline, previous)
+        {
+            baseline.0 = previous;
+        }
         if let Some((then, old_rx, old_tx)) = self.baseline {
             let elapsed = at - then;
             if elapsed < MIN_RATE_INTERVAL {
@@ -217,6 +331,7 @@ impl ConnectionEntry {
             rx_bytes_per_s: rates.rx_bytes_per_s as f32,
             tx_bytes_per_s: rates.tx_bytes_per_s as f32,
         });
+        self.sampled_in = Some(table);
     }
 
     /// The warnings that hold now, from the latest facts.
