@@ -15,6 +15,7 @@ use super::warnings::{linkage_warnings, near_fd_limit, raise};
 use super::{ConnectionCounts, ConnectionWarnings, Connections, CounterHash, MAX_CLOSED, retires};
 
 /// What one socket table listed.
+#[derive(Clone, Copy)]
 pub(super) struct Listing<'a> {
     /// Its number.
     pub(super) dump: u64,
