@@ -210,10 +210,18 @@ impl ConnectionEntry {
     /// unchanged again: no rate to fall to zero, no retransmission or connect whose
     /// warning waits on the clock.
     pub(super) fn quiet(&self) -> bool {
+        if self.closed_at.is_some() {
+            return false;
+        }
+        // A time-wait remnant carries no traffic and raises no warning (a connection
+        // storm leaves tens of thousands of them).
+        if self.socket.state == SocketState::TimeWait {
+            return true;
+        }
         let idle = self.rates.is_some_and(|rates| rates.rx_bytes_per_s == 0.0 && rates.tx_bytes_per_s == 0.0);
         let waiting = self.socket.tcp.is_some_and(|tcp| tcp.retransmits > 0 || tcp.lost > 0)
             || self.socket.state == SocketState::SynSent;
-        idle && !waiting && self.closed_at.is_none() && self.sampled_in.is_some()
+        idle && !waiting && self.sampled_in.is_some()
     }
 
     /// Mark closed at `at`, before table number `table` (the samples of the tables
