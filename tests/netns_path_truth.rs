@@ -62,25 +62,9 @@ fn settled(store: &Store, target: &str, status: PathStatus, reason: Option<&str>
     })
 }
 
-/// `nft` inside `netns`, failing the test with its message (or with how to install it).
-fn nft(netns: &Netns, args: &[&str]) -> String {
-    let output = Command::new("ip")
-        .args(["netns", "exec", netns.name(), "nft"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|error| panic!("running nft: {error}"));
-    assert!(
-        output.status.success(),
-        "nft {}: {} (the backoff test counts SYNs with nftables: install the `nftables` package)",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// Packets the `syn` counter of the peer's drop rule has seen.
 fn syns_dropped(peer: &Netns) -> u64 {
-    let text = nft(peer, &["-j", "list", "counter", "inet", "lab", "syn"]);
+    let text = peer.nft(&["-j", "list", "counter", "inet", "lab", "syn"]);
     let doc: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
     doc["nftables"]
@@ -100,16 +84,13 @@ fn syns_per_connect(timeout: Duration) -> u64 {
 fn a_failing_target_gets_at_most_the_backed_off_number_of_syns() {
     let Some(lab) = lab() else { return };
     // The peer drops every SYN to the target's port and counts it.
-    nft(&lab.peer, &["add", "table", "inet", "lab"]);
-    nft(&lab.peer, &["add", "counter", "inet", "lab", "syn"]);
-    nft(&lab.peer, &["add", "chain", "inet", "lab", "input", "{ type filter hook input priority 0 ; }"]);
-    nft(
-        &lab.peer,
-        &[
-            "add", "rule", "inet", "lab", "input", "tcp", "dport", "8080", "tcp", "flags", "syn", "counter",
-            "name", "syn", "drop",
-        ],
-    );
+    lab.peer.nft(&["add", "table", "inet", "lab"]);
+    lab.peer.nft(&["add", "counter", "inet", "lab", "syn"]);
+    lab.peer.nft(&["add", "chain", "inet", "lab", "input", "{ type filter hook input priority 0 ; }"]);
+    lab.peer.nft(&[
+        "add", "rule", "inet", "lab", "input", "tcp", "dport", "8080", "tcp", "flags", "syn", "counter",
+        "name", "syn", "drop",
+    ]);
     // The shipped schedule: probes every 5 s, backing off to 60 s, 2 s per connect.
     let config = PathsConfig { targets: targets(&["10.1.0.1:8080"]), ..PathsConfig::default() };
     let (period, timeout) = (config.probe_interval, config.probe_timeout);

@@ -266,3 +266,61 @@ fn only_sockets_that_moved_are_read_again_and_the_table_equals_a_full_dump() {
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
 }
+
+/// Keepalive probes nobody answers move no tracepoint (no segment comes back, the
+/// application does nothing): the reader reads the socket again because its timer
+/// fired, between walks, and knows the probes the kernel counts.
+#[test]
+fn a_timer_that_fires_is_read_again_without_a_walk() {
+    let Some(netns) = require_netns() else { return };
+    let Some(handle) = load_watch() else { return };
+    netns.must(&["link", "set", "lo", "up"]);
+    let path = netns.path();
+    let listener = std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("listen: {error}"));
+        let (client, server) = connect(&listener).remove(0);
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(1))
+            .with_interval(Duration::from_secs(1));
+        socket2::SockRef::from(&client)
+            .set_tcp_keepalive(&keepalive)
+            .unwrap_or_else(|error| panic!("keepalive: {error}"));
+        let mut reader = SocketReader::open(PathBuf::from("/proc"))
+            .unwrap_or_else(|error| panic!("sock_diag: {error}"))
+            .with_watch(Some(handle));
+        let mut known = Known::default();
+        let _ = read_into(&mut reader, &mut known);
+        (listener, client, server, reader, known)
+    });
+    let (listener, client, _server, mut reader, mut known) =
+        listener.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    // The probes go out and are dropped: no answer, no mark.
+    let port = listener.local_addr().unwrap_or_else(|error| panic!("{error}")).port().to_string();
+    netns.nft(&["add", "table", "inet", "watch"]);
+    netns.nft(&["add", "chain", "inet", "watch", "out", "{ type filter hook output priority 0 ; }"]);
+    netns.nft(&["add", "rule", "inet", "watch", "out", "tcp", "dport", &port, "drop"]);
+    let (client_end, _) = ends(&client);
+    let path = netns.path();
+    std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
+        // Rounds 2 to 6 of the reader: no walk among them.
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(700));
+            let _ = read_into(&mut reader, &mut known);
+        }
+        let mut full =
+            SocketReader::open(PathBuf::from("/proc")).unwrap_or_else(|error| panic!("sock_diag: {error}"));
+        let dump = full.read().unwrap_or_else(|error| panic!("full dump: {error}"));
+        let probes = |socket: Option<&Socket>| socket.and_then(|s| s.timer).map(|timer| timer.retransmits);
+        let dumped = probes(dump.sockets.iter().find(|s| s.local == client_end));
+        let watched = probes(known.0.values().find(|s| s.local == client_end));
+        assert!(dumped.is_some_and(|probes| probes >= 2), "the kernel sent unanswered probes: {dumped:?}");
+        assert_eq!(watched, dumped, "the probes the reader knows against a full dump");
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    drop(client);
+}

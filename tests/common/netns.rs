@@ -58,6 +58,23 @@ impl Netns {
         self.ip(args).unwrap_or_else(|error| panic!("ip -n {} {}: {error}", self.name, args.join(" ")))
     }
 
+    /// `nft ARGS…` inside the namespace: stdout, failing the test with `nft`'s message
+    /// (or with how to install it).
+    pub fn nft(&self, args: &[&str]) -> String {
+        let output = Command::new("ip")
+            .args(["netns", "exec", self.name.as_str(), "nft"])
+            .args(args)
+            .output()
+            .unwrap_or_else(|error| panic!("running nft: {error} (install the `nftables` package)"));
+        assert!(
+            output.status.success(),
+            "nft {}: {} (install the `nftables` package)",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     /// `ip -n NAME -j ARGS…`, parsed.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut full = vec!["-j"];

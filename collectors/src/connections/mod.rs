@@ -207,6 +207,7 @@ impl SocketReader {
             let mut udp = Vec::new();
             self.report = self.dumper.read_udp(&mut udp)?;
             sockets.append(&mut udp);
+            unchanged.reserve_exact(watching.listed.len());
             unchanged
                 .extend(watching.listed.iter().filter(|listed| !listed.changed).map(|listed| listed.cookie));
             watching.needs_full = false;

@@ -10,10 +10,14 @@
 //! - a thirtieth of the rest, by cookie ([`super::REREAD_EVERY`]);
 //! - every listener (a connection accepted moves its queue without any tracepoint) and
 //!   every request socket (short-lived, and never marked);
-//! - time-wait sockets whose timer ran out (gone, unless re-armed).
+//! - sockets whose timer ran out since they were read (a keepalive or zero-window
+//!   probe, a delayed ACK, a time-wait socket's end: what a timer does no tracepoint
+//!   announces).
 //!
 //! Every [`WALK_EVERY`] refreshes, and whenever marks were lost or are unavailable, it
-//! walks instead: every socket's fingerprint against the last walk's.
+//! walks instead: every socket's fingerprint against the last walk's. That catches
+//! what neither a tracepoint nor a timer announces (a time-wait socket killed early, a
+//! request socket).
 
 use std::time::{Duration, Instant};
 
@@ -23,10 +27,12 @@ use crate::model::{Protocol, Socket, SocketState};
 use crate::store::{CounterHash, CounterMap};
 
 /// With tracepoint marks, the sockets are walked every this many refreshes (and
-/// after marks were lost): what no tracepoint announces is seen within that many.
-pub const WALK_EVERY: u64 = 10;
+/// after marks were lost): what neither a tracepoint nor a timer announces is seen
+/// within that many, like what only the re-read of every socket catches
+/// ([`super::REREAD_EVERY`]).
+pub const WALK_EVERY: u64 = 30;
 
-/// A time-wait socket is looked at again this long after its timer said it would go.
+/// A socket is looked at again this long after its timer said it would fire.
 const EXPIRY_SLACK: Duration = Duration::from_millis(200);
 
 /// The socket watch's state in a reader.
@@ -58,8 +64,10 @@ pub(super) struct Watching {
     netns: Option<u64>,
     /// The sockets marked at the last refresh.
     marked_last: Vec<u64>,
-    /// When each time-wait socket's timer runs out.
+    /// When each socket's timer fires, as of its last read.
     expiries: CounterMap<u64, Instant>,
+    /// The earliest of `expiries`: until then, no socket is due.
+    next_due: Option<Instant>,
     /// Scratch for the marks of one refresh.
     marks: Vec<Listed>,
 }
@@ -79,6 +87,7 @@ impl Watching {
             netns: None,
             marked_last: Vec::new(),
             expiries: CounterMap::default(),
+            next_due: None,
             marks: Vec::new(),
         }
     }
@@ -118,13 +127,12 @@ impl Watching {
             }
         }
         self.apply_marks(walk);
+        self.apply_expiries(Instant::now());
         let turn = self.round % super::REREAD_EVERY;
-        let now = Instant::now();
         let mut changed = Vec::new();
         for (at, listed) in self.listed.iter_mut().enumerate() {
             listed.changed |= listed.cookie % super::REREAD_EVERY == turn
-                || matches!(listed.state, Some(SocketState::Listen | SocketState::NewSynRecv) | None)
-                || self.expiries.get(&listed.cookie).is_some_and(|&due| due <= now);
+                || matches!(listed.state, Some(SocketState::Listen | SocketState::NewSynRecv) | None);
             if listed.changed {
                 changed.push(at);
             }
@@ -184,6 +192,23 @@ impl Watching {
         }
     }
 
+    /// Mark as changed the sockets whose timer fired by `now` (their read forgets the
+    /// expiry, and notes the next one).
+    fn apply_expiries(&mut self, now: Instant) {
+        if self.next_due.is_none_or(|due| due > now) {
+            return;
+        }
+        let (listed, index) = (&mut self.listed, &self.index);
+        self.expiries.retain(|cookie, due| {
+            let fired = *due <= now;
+            if fired && let Some(&at) = index.get(cookie) {
+                listed[at].changed = true;
+            }
+            !fired
+        });
+        self.next_due = self.expiries.values().min().copied();
+    }
+
     /// After the lookups of the sockets at `read` (indexes in `listed`), which found
     /// the TCP sockets in `found`: those not found are gone, the others take the
     /// state they were found in, and time-wait sockets note when they expire.
@@ -195,12 +220,13 @@ impl Watching {
             if let Some(&at) = self.index.get(&socket.cookie) {
                 self.listed[at].state = Some(socket.state);
             }
-            match (socket.state, socket.timer) {
-                (SocketState::TimeWait, Some(timer)) => {
+            match socket.timer {
+                Some(timer) => {
                     let due = now + Duration::from_millis(u64::from(timer.expires_ms)) + EXPIRY_SLACK;
                     self.expiries.insert(socket.cookie, due);
+                    self.next_due = Some(self.next_due.map_or(due, |next| next.min(due)));
                 }
-                _ => {
+                None => {
                     self.expiries.remove(&socket.cookie);
                 }
             }
@@ -231,6 +257,7 @@ impl Watching {
         self.listed.clear();
         self.index.clear();
         self.expiries.clear();
+        self.next_due = None;
         self.marked_last.clear();
     }
 }
