@@ -38,11 +38,16 @@ impl ConnectionCounts {
             self.closed += 1;
             return;
         }
-        match entry.socket.protocol {
+        self.add_open(entry.socket.protocol, entry.socket.state, !entry.warnings.alarming().is_empty());
+    }
+
+    /// Count an open connection of `protocol` in `state`, `warned` or not.
+    pub(super) const fn add_open(&mut self, protocol: Protocol, state: SocketState, warned: bool) {
+        match protocol {
             Protocol::Tcp => self.tcp += 1,
             Protocol::Udp => self.udp += 1,
         }
-        match entry.socket.state {
+        match state {
             SocketState::Established => self.established += 1,
             SocketState::Listen => self.listen += 1,
             SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => self.connecting += 1,
@@ -51,7 +56,7 @@ impl ConnectionCounts {
             state if state.is_closing() => self.closing += 1,
             _ => {}
         }
-        if !entry.warnings.alarming().is_empty() {
+        if warned {
             self.warned += 1;
         }
     }

@@ -107,3 +107,51 @@ fn destroy_batches_keep_exact_counts_and_label_bursts_soon() {
     assert_eq!(later.len(), 1, "the burst is announced once labelling is due: {later:?}");
     assert!(c.get(100).is_some_and(|e| e.label.is_some()), "and its connections are labelled");
 }
+
+/// Quiet connections carried over are counted from their summary, unread; the counts
+/// stay exact, and a warning that comes from outside them (their process nearing its
+/// open-file limit) still reaches them.
+#[test]
+fn quiet_connections_carried_over_stay_counted_and_still_warned() {
+    let mut c = Connections::default();
+    let server = v4(2, 443);
+    let sockets = vec![
+        tcp(1, server, SocketState::Established, 10, 10),
+        tcp(2, server, SocketState::Established, 10, 10),
+        tcp(3, server, SocketState::TimeWait, 0, 0),
+    ];
+    c.apply_table(s(0), table(sockets));
+    let carried = || {
+        let mut quiet = table(Vec::new());
+        quiet.processes.clear();
+        quiet.unchanged = vec![1, 2, 3];
+        quiet
+    };
+    let recount = |c: &Connections| {
+        let mut counts = ConnectionCounts::default();
+        c.iter().for_each(|entry| counts.add(entry));
+        counts
+    };
+    for at in [1000, 2000, 3000] {
+        assert!(c.apply_table(s(at), carried()).is_empty());
+        assert_eq!(c.counts(), recount(&c), "at {at} ms");
+    }
+    assert_eq!((c.counts().established, c.counts().time_wait, c.counts().warned), (2, 1, 0));
+    assert_eq!(c.quiet.len(), 3, "all three are quiet now");
+    // curl nears its open-file limit: both its open connections are warned.
+    let mut pressed = carried();
+    pressed.processes = table(Vec::new()).processes;
+    pressed.processes[0].open_files = Some(1000);
+    let notices = c.apply_table(s(4000), pressed);
+    assert_eq!(notices.len(), 3, "{notices:?}");
+    assert!(c.get(1).is_some_and(|e| e.warnings.contains(ConnectionWarnings::NEAR_FD_LIMIT)));
+    assert_eq!(c.counts(), recount(&c));
+    assert_eq!(c.counts().warned, 3);
+    // Socket 2 is read again with bytes moved: no longer quiet, counted as read.
+    let mut busy = table(vec![tcp(2, server, SocketState::Established, 500, 10)]);
+    busy.processes[0].open_files = Some(1000);
+    busy.unchanged = vec![1, 3];
+    c.apply_table(s(5000), busy);
+    assert!(!c.quiet.contains_key(&2), "read with traffic: not quiet");
+    assert_eq!(c.counts(), recount(&c));
+}

@@ -11,6 +11,8 @@ use crate::clock::{Mono, Stamp};
 use crate::event::Notice;
 use crate::model::{Protocol, SocketState};
 
+use super::ConnectionEntry;
+
 use super::warnings::{linkage_warnings, near_fd_limit, raise};
 use super::{ConnectionCounts, ConnectionWarnings, Connections, CounterHash, MAX_CLOSED, retires};
 
@@ -23,6 +25,30 @@ pub(super) struct Listing<'a> {
     pub(super) unchanged: &'a HashSet<u64, CounterHash>,
     /// When the table before was folded.
     pub(super) previous: Option<Mono>,
+}
+
+/// What the refresh pass reads of a quiet open connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Quiet {
+    pid: Option<u32>,
+    protocol: Protocol,
+    state: SocketState,
+    /// It has a warning that signals a problem (it counts as warned).
+    warned: bool,
+    /// It has been warned that its process is near its open-file limit.
+    fd_warned: bool,
+}
+
+impl Quiet {
+    fn of(entry: &ConnectionEntry) -> Self {
+        Self {
+            pid: entry.pid,
+            protocol: entry.socket.protocol,
+            state: entry.socket.state,
+            warned: !entry.warnings.alarming().is_empty(),
+            fd_warned: entry.warnings.contains(ConnectionWarnings::NEAR_FD_LIMIT),
+        }
+    }
 }
 
 impl Connections {
@@ -58,9 +84,24 @@ impl Connections {
         let under_pressure = |pid: Option<u32>| {
             !pressured.is_empty() && pid.is_some_and(|pid| pressured.contains(&u64::from(pid)))
         };
+        let quiet = &mut self.quiet;
         self.entries.retain(|cookie, entry| {
-            let read = entry.listed_in == dump;
-            let carried = !read && unchanged.contains(cookie);
+            // Quiet, carried over, and no new reason for a warning: counted from its
+            // summary, the entry itself not even read. (A table never lists a socket
+            // both read and unchanged.)
+            let carried = unchanged.contains(cookie);
+            if carried
+                && let Some(&summary) = quiet.get(cookie)
+                && moves.is_empty()
+                && (summary.fd_warned || !under_pressure(summary.pid))
+            {
+                if let Some(pid) = summary.pid {
+                    referenced.insert(u64::from(pid));
+                }
+                counts.add_open(summary.protocol, summary.state, summary.warned);
+                return true;
+            }
+            let read = !carried && entry.listed_in == dump;
             if entry.socket.state == SocketState::NewSynRecv && !read && !carried {
                 return false;
             }
@@ -84,6 +125,11 @@ impl Connections {
                 } else {
                     entry.close(at, false, dump);
                 }
+            }
+            if carried && entry.quiet() {
+                quiet.insert(*cookie, Quiet::of(entry));
+            } else {
+                quiet.remove(cookie);
             }
             if let Some(pid) = entry.pid {
                 referenced.insert(u64::from(pid));
