@@ -211,7 +211,7 @@ impl Watching {
 
     /// After the lookups of the sockets at `read` (indexes in `listed`), which found
     /// the TCP sockets in `found`: those not found are gone, the others take the
-    /// state they were found in, and time-wait sockets note when they expire.
+    /// state they were found in, and those with a timer note when it fires.
     pub(super) fn settle(&mut self, read: &[usize], found: &[Socket]) {
         let now = Instant::now();
         let mut seen: std::collections::HashSet<u64, CounterHash> = std::collections::HashSet::default();

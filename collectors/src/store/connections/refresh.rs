@@ -1,8 +1,9 @@
 //! The pass over every connection after a socket table: closes, rates, warnings and
 //! counts. With 10,000 sockets it runs every refresh, so a connection the table
-//! carried over unchanged and that is quiet ([`ConnectionEntry::quiet`]) is only
-//! read, never written: no copy of a shared entry, no sample pushed (its sparkline
-//! repeats the last one), no warning re-derived from facts that did not change.
+//! carried over unchanged and that is quiet ([`ConnectionEntry::quiet`]) is not even
+//! read: it is counted from its [`Quiet`] summary. No copy of a shared entry, no
+//! sample pushed (its sparkline repeats the last one), no warning re-derived from
+//! facts that did not change.
 
 use std::collections::HashSet;
 use std::sync::Arc;
