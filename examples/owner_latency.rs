@@ -177,8 +177,10 @@ impl Folds {
     }
 }
 
-/// The app's loop, reduced: fold every event into a store and note when each
-/// client connection to `target` first has a BPF owner there; and what folds cost.
+/// The app's loop, reduced (`src/app.rs`): fold every event into a store, a socket
+/// table a slice at a time with the events that came meanwhile folded between
+/// slices, and note when each client connection to `target` first has a BPF owner
+/// there; and what folds and slices cost.
 fn fold(
     rx: &mut Receiver<Event>,
     target: SocketAddr,
@@ -188,36 +190,77 @@ fn fold(
     let mut store = Store::default();
     let mut owned: HashMap<u64, Owned> = HashMap::new();
     let mut folds: HashMap<&'static str, Folds> = HashMap::new();
-    while let Some(event) = rx.blocking_recv() {
+    // A table's owners, looked at once its fold is done.
+    let mut tables: Vec<(u64, u64, Vec<u64>)> = Vec::new();
+    let mut take = |store: &mut Store,
+                    event: Event,
+                    tables: &mut Vec<(u64, u64, Vec<u64>)>,
+                    owned: &mut HashMap<u64, Owned>| {
         let received = boot_ns();
         let sent = (event.mono.as_nanos() + offset) as u64;
         let (kind, items, candidates): (_, _, Vec<u64>) = match &event.payload {
             Payload::SocketOwners(closed) => {
                 ("SocketOwners", closed.owners.len(), closed.owners.iter().map(|owner| owner.0).collect())
             }
-            Payload::Sockets(table) => {
-                ("Sockets", table.sockets.len(), table.origins.iter().map(|origin| origin.0).collect())
-            }
+            Payload::Sockets(table) => (
+                "Sockets (start)",
+                table.sockets.len(),
+                table.origins.iter().map(|origin| origin.0).collect(),
+            ),
             Payload::SocketsClosed(sockets) => ("SocketsClosed", sockets.len(), Vec::new()),
             _ => ("other", 0, Vec::new()),
         };
-        store.apply(event);
+        store.fold(event);
         let folded = boot_ns();
         folds.entry(kind).or_default().add(items, folded - received);
-        for cookie in candidates {
-            let Some(entry) = store.connections().get(cookie) else { continue };
-            let by_bpf = entry.origin.as_ref().is_some_and(|origin| origin.attribution == Attribution::Bpf);
-            if by_bpf && entry.socket.remote == target {
-                let from_table = kind == "Sockets";
-                owned.entry(cookie).or_insert(Owned { sent, received, folded, from_table });
+        if kind.starts_with("Sockets (") {
+            tables.push((sent, received, candidates));
+        } else {
+            note(store, owned, target, &candidates, Owned { sent, received, folded, from_table: false });
+        }
+    };
+    let mut slices = Folds::default();
+    while let Some(event) = rx.blocking_recv() {
+        take(&mut store, event, &mut tables, &mut owned);
+        loop {
+            for _ in 0..4096 {
+                match rx.try_recv() {
+                    Ok(event) => take(&mut store, event, &mut tables, &mut owned),
+                    Err(_) => break,
+                }
             }
+            let started = boot_ns();
+            let pending = store.work_for(Duration::from_millis(1));
+            if store.connections().tables() > 0 {
+                slices.add(0, boot_ns() - started);
+            }
+            if !pending {
+                break;
+            }
+        }
+        let folded = boot_ns();
+        for (sent, received, candidates) in tables.drain(..) {
+            note(&store, &mut owned, target, &candidates, Owned { sent, received, folded, from_table: true });
         }
         // Stop once the backlog is folded: what was late is measured too.
         if stop.load(Ordering::Relaxed) && rx.is_empty() {
             break;
         }
     }
+    folds.insert("work slices", slices);
     (owned, folds)
+}
+
+/// Note the connections to `target` among `candidates` that have a BPF owner in
+/// the store now.
+fn note(store: &Store, owned: &mut HashMap<u64, Owned>, target: SocketAddr, candidates: &[u64], hop: Owned) {
+    for &cookie in candidates {
+        let Some(entry) = store.connections().get(cookie) else { continue };
+        let by_bpf = entry.origin.as_ref().is_some_and(|origin| origin.attribution == Attribution::Bpf);
+        if by_bpf && entry.socket.remote == target {
+            owned.entry(cookie).or_insert(hop);
+        }
+    }
 }
 
 /// Connect and close `per_tick` times each tick for `length`: connects made, failed,

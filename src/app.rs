@@ -24,8 +24,13 @@ use crate::export;
 use crate::output;
 use crate::terminal::TerminalGuard;
 
-/// At most this many queued events are folded before the loop looks at input again.
+/// At most this many queued events are folded before the loop looks at input again
+/// (or goes on with a pending fold).
 const FOLD_BATCH: usize = 4096;
+
+/// A pending fold goes on this long before the events that came meanwhile are folded:
+/// an owner waits at most about this, not a whole table (issue 12's budget is 5 ms).
+const FOLD_SLICE: Duration = Duration::from_millis(1);
 
 /// Redraw at least this often, so relative times ("3s ago") stay true; periodic
 /// samples (counters, usage) are also drawn no more often than this.
@@ -140,14 +145,22 @@ pub async fn run(
             }
             Some(event) = collectors.events.recv() => {
                 let mut urgent = urgency(&event.payload);
-                store.apply(event);
-                for _ in 0..FOLD_BATCH {
-                    match collectors.events.try_recv() {
-                        Ok(event) => {
-                            urgent = urgent.max(urgency(&event.payload));
-                            store.apply(event);
+                store.fold(event);
+                // A socket table is folded a slice at a time, with the events that
+                // came meanwhile (closes, owners) folded between slices; it is
+                // finished before anything reads the store.
+                loop {
+                    for _ in 0..FOLD_BATCH {
+                        match collectors.events.try_recv() {
+                            Ok(event) => {
+                                urgent = urgent.max(urgency(&event.payload));
+                                store.fold(event);
+                            }
+                            Err(_) => break,
                         }
-                        Err(_) => break,
+                    }
+                    if !store.work_for(FOLD_SLICE) {
+                        break;
                     }
                 }
                 if frozen.is_none() {

@@ -9,7 +9,10 @@ mod bursts;
 mod counts;
 mod entry;
 mod refresh;
+mod retire;
+mod table;
 mod warnings;
+mod work;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -23,10 +26,8 @@ pub use warnings::ConnectionWarnings;
 use crate::clock::{Mono, Stamp};
 use crate::event::Notice;
 use crate::model::{
-    ClosedOwners, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketOrigin, SocketState,
-    SocketTable,
+    ClosedOwners, FlowSample, ProcessInfo, Protocol, RouteMove, Socket, SocketState, SocketTable,
 };
-use refresh::Listing;
 use warnings::{linkage_warnings, raise};
 
 pub(crate) use super::counter::{CounterHash, CounterMap};
@@ -91,6 +92,10 @@ pub struct Connections {
     last_table: Option<Mono>,
     /// When burst labels were last worked out.
     bursts_labelled: Option<Mono>,
+    /// The closed connections by close time: the order they retire in.
+    closing: retire::Closing,
+    /// A fold in progress ([`work`]).
+    job: Option<work::Job>,
 }
 
 /// Short connections are grouped by owner and remote host.
@@ -100,7 +105,7 @@ type BurstKey = (Option<u32>, IpAddr);
 /// entry, which at 10,000 closes a second held the store for tens of milliseconds
 /// four times a second at 250 ms (`examples/owner_latency.rs`: 10 % of owners later
 /// than 5 ms, 4.7 % at one second). A burst is a second's worth of connections.
-const RELABEL_EVERY: time::Duration = time::Duration::seconds(1);
+pub(super) const RELABEL_EVERY: time::Duration = time::Duration::seconds(1);
 
 /// Closed connections kept at most, whatever the retention.
 const MAX_CLOSED: usize = 20_000;
@@ -133,6 +138,8 @@ impl Connections {
             addresses: None,
             last_table: None,
             bursts_labelled: None,
+            closing: retire::Closing::default(),
+            job: None,
         }
     }
 
@@ -140,6 +147,7 @@ impl Connections {
     /// index)`: connections whose local address went are orphaned. Returns the
     /// notices it raises.
     pub fn apply_addresses(&mut self, addresses: impl IntoIterator<Item = (IpAddr, u32)>) -> Vec<Notice> {
+        let mut raised_before = self.finish();
         let mut by_address: HashMap<IpAddr, Vec<u32>> = HashMap::new();
         for (address, index) in addresses {
             by_address.entry(address.to_canonical()).or_default().push(index);
@@ -154,7 +162,8 @@ impl Connections {
         }
         raised.sort_by_key(|(cookie, _)| *cookie);
         self.recount();
-        raised.into_iter().map(|(_, notice)| notice).collect()
+        raised_before.extend(raised.into_iter().map(|(_, notice)| notice));
+        raised_before
     }
 
     /// Fold reverse-DNS answers.
@@ -172,111 +181,26 @@ impl Connections {
         self.names.get(&address).map(Option::as_deref)
     }
 
-    /// Fold one complete dump; returns the notices it raises.
-    ///
-    /// With 10,000 sockets this runs on every refresh, so it touches each entry as few
-    /// times as it can: one lookup per listed socket, then one pass that drops vanished
-    /// request sockets, closes what the dump no longer lists and derives rates and
-    /// warnings, then (after the burst labels) one pass that retires and counts.
+    /// Fold one complete table, at once; returns the notices it raises.
     pub fn apply_table(&mut self, at: Stamp, table: SocketTable) -> Vec<Notice> {
-        let SocketTable {
-            sockets,
-            unchanged,
-            owners,
-            cookie_owners,
-            processes,
-            all_owners_visible,
-            route_moves,
-            origins,
-        } = table;
-        self.moves = route_moves.into_iter().map(|moved| ((moved.local, moved.remote), moved)).collect();
-        let mut by_inode: CounterMap<u64, u32> =
-            HashMap::with_capacity_and_hasher(owners.len(), CounterHash::default());
-        by_inode.extend(owners);
-        let by_cookie: CounterMap<u64, u32> = cookie_owners.into_iter().collect();
-        let mut origins = {
-            let mut by_cookie: CounterMap<u64, SocketOrigin> =
-                HashMap::with_capacity_and_hasher(origins.len(), CounterHash::default());
-            by_cookie.extend(origins);
-            by_cookie
-        };
-        let fresh = processes.into_iter().map(|process| (process.pid, process));
-        let processes: HashMap<u32, ProcessInfo> = if unchanged.is_empty() {
-            let mut processes: HashMap<u32, ProcessInfo> = fresh.collect();
-            // Closed connections keep naming their process after it left the dump.
-            for entry in self.entries.values().filter(|entry| entry.closed_at.is_some()) {
-                if let Some(pid) = entry.pid
-                    && !processes.contains_key(&pid)
-                    && let Some(process) = self.processes.get(&pid)
-                {
-                    processes.insert(pid, process.clone());
-                }
-            }
-            processes
-        } else {
-            // Only the owners of the sockets read again came: the others keep theirs
-            // (those no entry names any more are dropped after the fold).
-            let mut processes = std::mem::take(&mut self.processes);
-            processes.extend(fresh);
-            processes
-        };
-        self.processes = processes;
-        self.all_owners_visible = all_owners_visible;
-        let opened = self.dumps > 0;
-        self.dumps += 1;
-        let dump = self.dumps;
-        let capacity = self.limits.history_capacity;
-        let previous = self.last_table.replace(at.mono);
-        // Unchanged sockets were not read again: they are not touched here either (the
-        // refresh pass only reads them, unless they need a sample or a warning).
-        let unchanged: std::collections::HashSet<u64, CounterHash> = unchanged.into_iter().collect();
-        self.entries.reserve(sockets.len().saturating_sub(self.entries.len()));
-        for socket in sockets {
-            self.quiet.remove(&socket.cookie);
-            let pid = if socket.inode == 0 {
-                by_cookie.get(&socket.cookie).copied()
-            } else {
-                by_inode.get(&socket.inode).copied()
-            };
-            match self.entries.get_mut(&socket.cookie).map(Arc::make_mut) {
-                // Back in a dump: it was only skipped by an earlier one (a dump of a
-                // changing table can miss live sockets), or a connection the kernel
-                // destroyed left its `time_wait` remnant under the same cookie.
-                Some(entry)
-                    if entry.closed_at.is_none()
-                        || !entry.closed_by_kernel
-                        || socket.state == SocketState::TimeWait =>
-                {
-                    entry.reopen();
-                    entry.listed_in = dump;
-                    // A socket with an inode has the owner the index says now (it may
-                    // have been handed to a child); a `time_wait` remnant keeps its last.
-                    entry.pid = if socket.inode == 0 { pid.or(entry.pid) } else { pid };
-                    let origin = origins.remove(&socket.cookie);
-                    entry.origin = if socket.inode == 0 { origin.or(entry.origin.take()) } else { origin };
-                    entry.update(socket, at.mono);
-                }
-                Some(entry) => entry.listed_in = dump,
-                None => {
-                    let mut entry = ConnectionEntry::new(socket, at, opened, capacity);
-                    entry.pid = pid;
-                    entry.origin = origins.remove(&entry.socket.cookie);
-                    entry.listed_in = dump;
-                    self.entries.insert(entry.socket.cookie, Arc::new(entry));
-                }
-            }
-        }
-        let (notices, counts) = self.refresh(at, Listing { dump, unchanged: &unchanged, previous });
-        match counts {
-            Some(counts) => self.counts = counts,
-            None => self.retire(at.mono),
-        }
+        let mut notices = self.begin_table(at, table);
+        notices.extend(self.finish());
         notices
     }
 
     /// Fold destroy events: sockets closed (with final counters) between dumps.
     pub fn apply_closed(&mut self, at: Stamp, sockets: Vec<Socket>) -> Vec<Notice> {
+        self.fold_closed(at, sockets);
+        self.finish()
+    }
+
+    /// [`Self::apply_closed`], leaving burst labels (and any pending fold) pending:
+    /// a destroy batch costs its own size, also in the middle of a table's fold.
+    pub(crate) fn fold_closed(&mut self, at: Stamp, sockets: Vec<Socket>) {
         let capacity = self.limits.history_capacity;
+        // The samples it repeated are written out up to the table before the next one;
+        // one being folded has not sampled it (or has found it quiet: one repeat less).
+        let next_table = if self.table_job().is_some() { self.dumps } else { self.dumps + 1 };
         for socket in sockets {
             self.quiet.remove(&socket.cookie);
             let slot = self.entries.entry(socket.cookie);
@@ -292,27 +216,40 @@ impl Connections {
             }
             // The destroy event carries the final counters, also when a dump already
             // noticed the socket gone; the close time stays the first one seen.
+            let newly = entry.closed_at.is_none();
             entry.update(socket, at.mono);
-            entry.close(at, true, self.dumps + 1);
+            entry.close(at, true, next_table);
+            if newly {
+                self.closing.closed(entry);
+            }
             self.counts.add(entry);
         }
-        self.label_bursts_soon(at.mono)
+        // A table being folded may have passed them: it labels bursts at its end.
+        if let Some(fold) = self.table_job() {
+            fold.short_lived = true;
+        }
+        self.label_soon(at);
     }
 
-    /// [`Self::label_bursts`], at most every [`RELABEL_EVERY`] between tables: it
-    /// looks at every entry, and destroy batches come hundreds of times a second in a
-    /// connection storm. What is left undone is done by the next batch after the
-    /// interval, or the next table.
-    fn label_bursts_soon(&mut self, at: Mono) -> Vec<Notice> {
-        if self.bursts_labelled.is_some_and(|then| at - then < RELABEL_EVERY) {
-            return Vec::new();
+    /// Start working out burst labels after closes or owners, unless a fold is
+    /// pending (a table labels at its end) or they were worked out lately.
+    fn label_soon(&mut self, at: Stamp) {
+        if self.job.is_none()
+            && let Some(labels) = self.labels_due(at, true)
+        {
+            self.job = Some(work::Job::Labels(Box::new(labels)));
         }
-        self.label_bursts(at)
     }
 
     /// Fold the owners of sockets just closed (from the BPF book): the entries the
     /// close made get their process; bursts are labelled again with it.
     pub fn apply_owners(&mut self, at: Stamp, closed: ClosedOwners) -> Vec<Notice> {
+        self.fold_owners(at, closed);
+        self.finish()
+    }
+
+    /// [`Self::apply_owners`], leaving burst labels (and any pending fold) pending.
+    pub(crate) fn fold_owners(&mut self, at: Stamp, closed: ClosedOwners) {
         for process in closed.processes {
             self.processes.entry(process.pid).or_insert(process);
         }
@@ -323,9 +260,13 @@ impl Connections {
             {
                 entry.pid = Some(pid);
                 entry.origin = Some(origin);
+                // A table's pass may be past it: its process must stay.
+                if let Some(fold) = self.table_job() {
+                    fold.referenced.insert(u64::from(pid));
+                }
             }
         }
-        self.label_bursts_soon(at.mono)
+        self.label_soon(at);
     }
 
     /// Fold per-flow byte counts: rates for UDP sockets, which `sock_diag` has no
@@ -337,6 +278,7 @@ impl Connections {
         if self.counts.udp == 0 {
             return;
         }
+
         let seconds = f64::from(sample.interval_ms.max(1)) / 1000.0;
         let mut totals: HashMap<u64, (u64, u64)> = HashMap::new();
         let mut by_port: HashMap<u16, Vec<u64>> = HashMap::new();
@@ -380,34 +322,6 @@ impl Connections {
                 rx_bytes_per_s: rates.rx_bytes_per_s as f32,
                 tx_bytes_per_s: rates.tx_bytes_per_s as f32,
             });
-        }
-    }
-
-    /// Drop connections closed longer ago than the retention, and count the rest.
-    fn retire(&mut self, at: Mono) {
-        let retention = self.limits.closed_retention;
-        let mut counts = ConnectionCounts::default();
-        self.entries.retain(|_, entry| {
-            let keep = !retires(entry, at, retention);
-            if keep {
-                counts.add(entry);
-            }
-            keep
-        });
-        self.counts = counts;
-        // Heavy churn must not grow memory with the connection rate: past the cap, the
-        // longest closed go first.
-        if counts.closed > MAX_CLOSED {
-            let mut closed: Vec<(Mono, u64)> = self
-                .entries
-                .values()
-                .filter_map(|e| e.clock.closed.map(|at| (at, e.socket.cookie)))
-                .collect();
-            closed.sort_unstable();
-            for (_, cookie) in &closed[..closed.len() - MAX_CLOSED] {
-                self.entries.remove(cookie);
-            }
-            self.recount();
         }
     }
 
@@ -494,11 +408,6 @@ impl Connections {
     }
 }
 
-/// Whether `entry` closed longer ago than `retention` at `at`.
-fn retires(entry: &ConnectionEntry, at: Mono, retention: time::Duration) -> bool {
-    entry.clock.closed.is_some_and(|closed| at - closed > retention)
-}
-
 /// Whether a flow's local end belongs to a socket: same port, and the socket bound to
 /// any address or to the flow's (a dual-stack socket sees IPv4 peers as `::ffff:a.b.c.d`).
 fn local_matches(socket: SocketAddr, flow: SocketAddr) -> bool {
@@ -510,3 +419,5 @@ fn local_matches(socket: SocketAddr, flow: SocketAddr) -> bool {
 mod delta_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod work_tests;

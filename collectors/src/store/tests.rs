@@ -209,3 +209,74 @@ fn default_route_prefers_lowest_metric_in_main_table() {
     assert_eq!(best, Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2))));
     assert!(store.default_route(AddressFamily::Ipv6).is_none());
 }
+
+/// A socket table with `n` established connections.
+fn sockets(n: u64) -> Payload {
+    let socket = |cookie: u64| crate::model::Socket {
+        cookie,
+        protocol: crate::model::Protocol::Tcp,
+        family: AddressFamily::Ipv4,
+        state: crate::model::SocketState::Established,
+        local: std::net::SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 30_000 + cookie as u16),
+        remote: std::net::SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 80),
+        interface_index: None,
+        uid: 0,
+        inode: cookie,
+        recv_queue: 0,
+        send_queue: 0,
+        timer: None,
+        tcp: None,
+        congestion: None,
+        memory: None,
+        tos: None,
+    };
+    Payload::Sockets(crate::model::SocketTable { sockets: (1..=n).map(socket).collect(), ..Default::default() })
+}
+
+#[test]
+fn events_during_a_pending_table_wait_their_turn_and_closes_do_not() {
+    let stamped = |secs, payload| event(t(secs), payload);
+    let notice = |what: &str| Payload::Notices(vec![Notice::new(TimelineKind::Export, what, what)]);
+    let mut store = Store::default();
+    store.fold(stamped(1, sockets(1000)));
+    assert!(store.pending(), "a table of 1,000 sockets is folded in slices");
+    store.work(&mut || true);
+    assert!(store.pending());
+    // An interface table and a notice wait, in order; a close does not.
+    store.fold(stamped(2, network(vec![link(1, "lo")])));
+    store.fold(stamped(2, notice("after the table")));
+    assert_eq!(store.interfaces().len(), 0, "the interface table waits for the socket table");
+    assert!(store.timeline().iter().all(|entry| entry.subject != "after the table"));
+    let mut closed = match sockets(1) {
+        Payload::Sockets(table) => table.sockets,
+        _ => unreachable!(),
+    };
+    closed[0].cookie = 5000;
+    store.fold(stamped(2, Payload::SocketsClosed(closed)));
+    assert!(store.connections().get(5000).is_some_and(|entry| entry.closed_at.is_some()));
+    while store.work(&mut || true) {}
+    assert!(!store.pending());
+    assert_eq!(store.interfaces().len(), 1);
+    assert!(store.timeline().iter().any(|entry| entry.subject == "after the table"));
+    assert_eq!(store.connections().counts().established, 1000);
+    assert_eq!(store.connections().counts().closed, 1);
+
+    // Folded whole, in the same order, the store is the same.
+    let mut whole = Store::default();
+    whole.apply(stamped(1, sockets(1000)));
+    let mut closed = match sockets(1) {
+        Payload::Sockets(table) => table.sockets,
+        _ => unreachable!(),
+    };
+    closed[0].cookie = 5000;
+    whole.apply(stamped(2, Payload::SocketsClosed(closed)));
+    whole.apply(stamped(2, network(vec![link(1, "lo")])));
+    whole.apply(stamped(2, notice("after the table")));
+    // (Burst labels are worked out at the table's end rather than the close's.)
+    let by_cookie = |store: &Store| -> BTreeMap<u64, crate::store::ConnectionEntry> {
+        store.connections().iter().map(|entry| (entry.socket.cookie, entry.clone())).collect()
+    };
+    assert_eq!(by_cookie(&whole), by_cookie(&store));
+    assert_eq!(whole.connections().counts(), store.connections().counts());
+    assert_eq!(whole.timeline().iter().count(), store.timeline().iter().count());
+}
