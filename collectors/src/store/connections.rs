@@ -202,7 +202,7 @@ impl Connections {
         // one being folded has not sampled it (or has found it quiet: one repeat less).
         let next_table = if self.table_job().is_some() { self.dumps } else { self.dumps + 1 };
         for socket in sockets {
-            self.quiet.remove(&socket.cookie);
+            self.unquiet(socket.cookie);
             let slot = self.entries.entry(socket.cookie);
             let existed = matches!(slot, std::collections::hash_map::Entry::Occupied(_));
             let entry = Arc::make_mut(
@@ -231,6 +231,20 @@ impl Connections {
         self.label_soon(at);
     }
 
+    /// Drop `cookie`'s quiet summary: its entry is about to change. A table being
+    /// folded that carried it over still knows it did.
+    fn unquiet(&mut self, cookie: u64) {
+        if let Some(fold) = self.table_job() {
+            fold.disturbed = true;
+        }
+        if let Some(summary) = self.quiet.remove(&cookie)
+            && let Some(fold) = self.table_job()
+            && summary.carried_in == fold.dump
+        {
+            fold.carried.insert(cookie);
+        }
+    }
+
     /// Start working out burst labels after closes or owners, unless a fold is
     /// pending (a table labels at its end) or they were worked out lately.
     fn label_soon(&mut self, at: Stamp) {
@@ -254,7 +268,7 @@ impl Connections {
             self.processes.entry(process.pid).or_insert(process);
         }
         for (cookie, pid, origin) in closed.owners {
-            self.quiet.remove(&cookie);
+            self.unquiet(cookie);
             if let Some(entry) = self.entries.get_mut(&cookie).map(Arc::make_mut)
                 && entry.pid.is_none()
             {

@@ -230,7 +230,10 @@ fn sockets(n: u64) -> Payload {
         memory: None,
         tos: None,
     };
-    Payload::Sockets(crate::model::SocketTable { sockets: (1..=n).map(socket).collect(), ..Default::default() })
+    Payload::Sockets(crate::model::SocketTable {
+        sockets: (1..=n).map(socket).collect(),
+        ..Default::default()
+    })
 }
 
 #[test]

@@ -1,8 +1,9 @@
-//! The pass over every connection after a socket table: closes, rates, warnings and
+//! The pass over the connections after a socket table: closes, rates, warnings and
 //! the processes still named. With 10,000 sockets it runs every refresh, so a
 //! connection the table carried over unchanged and that is quiet
 //! ([`ConnectionEntry::quiet`]) is not even read: its [`Quiet`] summary says what the
-//! pass needs. No copy of a shared entry, no sample pushed (its sparkline repeats
+//! pass needs; and when the table accounts for every open connection, the pass
+//! visits only those it read and those it carried over without a summary. No copy of a shared entry, no sample pushed (its sparkline repeats
 //! the last one), no warning re-derived from facts that did not change. Counts are
 //! kept as entries change, so a connection the pass does not change costs nothing.
 
@@ -21,11 +22,19 @@ pub(super) struct Quiet {
     pid: Option<u32>,
     /// It has been warned that its process is near its open-file limit.
     fd_warned: bool,
+    /// The last table that carried it over unchanged: marked as a table begins,
+    /// rather than kept in a set of its 10,000 unchanged cookies built for every
+    /// table and probed for every connection.
+    pub(super) carried_in: u64,
 }
 
 impl Quiet {
-    fn of(entry: &ConnectionEntry) -> Self {
-        Self { pid: entry.pid, fd_warned: entry.warnings.contains(ConnectionWarnings::NEAR_FD_LIMIT) }
+    fn of(entry: &ConnectionEntry, table: u64) -> Self {
+        Self {
+            pid: entry.pid,
+            fd_warned: entry.warnings.contains(ConnectionWarnings::NEAR_FD_LIMIT),
+            carried_in: table,
+        }
     }
 }
 
@@ -37,9 +46,9 @@ impl Connections {
     pub(super) fn refresh_one(&mut self, cookie: u64, fold: &mut TableFold) {
         // Quiet, carried over, and no new reason for a warning: the entry itself is
         // not even read. (A table never lists a socket both read and unchanged.)
-        let carried = fold.unchanged.contains(&cookie);
-        if carried
-            && let Some(&summary) = self.quiet.get(&cookie)
+        let summary = self.quiet.get(&cookie).copied().filter(|summary| summary.carried_in == fold.dump);
+        let carried = summary.is_some() || (!fold.carried.is_empty() && fold.carried.contains(&cookie));
+        if let Some(summary) = summary
             && self.moves.is_empty()
             && (summary.fd_warned || !fold.under_pressure(summary.pid))
         {
@@ -92,7 +101,7 @@ impl Connections {
         }
         let entry: &ConnectionEntry = shared;
         if carried && entry.quiet() {
-            self.quiet.insert(cookie, Quiet::of(entry));
+            self.quiet.insert(cookie, Quiet::of(entry, fold.dump));
         } else {
             self.quiet.remove(&cookie);
         }

@@ -31,11 +31,26 @@ pub(super) struct TableFold {
     by_inode: CounterMap<u64, u32>,
     by_cookie: CounterMap<u64, u32>,
     origins: CounterMap<u64, SocketOrigin>,
-    /// The cookies it carried over unchanged (the socket watch's).
-    pub(super) unchanged: HashSet<u64, CounterHash>,
-    /// Every connection as the pass over them began, and how far it got.
+    /// The cookies it carried over unchanged (the socket watch's), until they are
+    /// marked in their quiet summaries.
+    unchanged: Vec<u64>,
+    /// Those it carried over that have no quiet summary.
+    pub(super) carried: HashSet<u64, CounterHash>,
+    /// The connections the pass visits, and how far it got: every one, or (when
+    /// the table accounts for every open connection) only those it read and those it
+    /// carried over without a quiet summary. At 10,000 quiet connections a full
+    /// pass is most of a table's cost, and finds nothing to do.
     keys: Vec<u64>,
     next: usize,
+    /// The cookies it read (each once).
+    read: Vec<u64>,
+    /// How many it carried over with a quiet summary: open connections, all.
+    marked: usize,
+    /// Of the connections read and carried over without a summary, the open ones.
+    open: usize,
+    /// An event was folded in the middle: the tallies may be off, so the full pass
+    /// runs.
+    pub(super) disturbed: bool,
     /// Processes near their open-file limit (few processes, many sockets: judged
     /// once per process, not per socket).
     pub(super) pressured: HashSet<u64, CounterHash>,
@@ -53,8 +68,13 @@ pub(super) struct TableFold {
 /// Where a table's fold is.
 #[derive(Debug, Clone, PartialEq)]
 enum Stage {
+    Carried,
     Sockets,
-    Refresh,
+    Tally,
+    /// The pass, over every connection or not.
+    Refresh {
+        full: bool,
+    },
     Labels(Box<LabelFold>),
     Retire,
 }
@@ -105,7 +125,7 @@ impl Connections {
         let pressured = pressured(&self.processes);
         let fold = TableFold {
             at,
-            stage: Stage::Sockets,
+            stage: Stage::Carried,
             dump: self.dumps,
             previous: self.last_table.replace(at.mono),
             opened,
@@ -113,9 +133,14 @@ impl Connections {
             by_inode,
             by_cookie: cookie_owners.into_iter().collect(),
             origins: by_origin,
-            unchanged: unchanged.into_iter().collect(),
+            unchanged,
+            carried: HashSet::default(),
             keys: Vec::new(),
             next: 0,
+            read: Vec::new(),
+            marked: 0,
+            open: 0,
+            disturbed: false,
             pressured,
             referenced: HashSet::default(),
             raised: Vec::new(),
@@ -134,14 +159,43 @@ impl Connections {
     ) -> Option<Vec<Notice>> {
         loop {
             match &mut fold.stage {
+                Stage::Carried => {
+                    if !self.mark_carried(fold, stop) {
+                        return None;
+                    }
+                    fold.stage = Stage::Sockets;
+                }
                 Stage::Sockets => {
                     if !self.fold_sockets(fold, stop) {
                         return None;
                     }
-                    fold.keys = self.entries.keys().copied().collect();
-                    fold.stage = Stage::Refresh;
+                    fold.keys = std::mem::take(&mut fold.read);
+                    fold.keys.extend(fold.carried.iter().copied());
+                    fold.stage = Stage::Tally;
                 }
-                Stage::Refresh => {
+                Stage::Tally => {
+                    while let Some(cookie) = fold.keys.get(fold.next) {
+                        fold.open +=
+                            usize::from(self.entries.get(cookie).is_some_and(|e| e.closed_at.is_none()));
+                        fold.next += 1;
+                        if fold.next.is_multiple_of(STRIDE) && stop() {
+                            return None;
+                        }
+                    }
+                    // Every open connection read or carried over, no route moved and no
+                    // process near its limit: only those read or without a summary
+                    // need a visit. Else every connection does.
+                    let full = fold.disturbed
+                        || !self.moves.is_empty()
+                        || !fold.pressured.is_empty()
+                        || fold.marked + fold.open != self.counts.tcp + self.counts.udp;
+                    if full {
+                        fold.keys = self.entries.keys().copied().collect();
+                    }
+                    fold.next = 0;
+                    fold.stage = Stage::Refresh { full };
+                }
+                &mut Stage::Refresh { full } => {
                     while let Some(&cookie) = fold.keys.get(fold.next) {
                         self.refresh_one(cookie, fold);
                         fold.next += 1;
@@ -150,8 +204,11 @@ impl Connections {
                         }
                     }
                     fold.keys = Vec::new();
-                    let referenced = std::mem::take(&mut fold.referenced);
-                    self.processes.retain(|pid, _| referenced.contains(&u64::from(*pid)));
+                    // Processes no connection names any more go, when the pass saw them all.
+                    if full {
+                        let referenced = std::mem::take(&mut fold.referenced);
+                        self.processes.retain(|pid, _| referenced.contains(&u64::from(*pid)));
+                    }
                     let mut raised = std::mem::take(&mut fold.raised);
                     raised.sort_by_key(|(cookie, _)| *cookie);
                     fold.notices.extend(raised.into_iter().map(|(_, notice)| notice));
@@ -176,6 +233,29 @@ impl Connections {
         }
     }
 
+    /// Mark the connections the table carried over in their quiet summaries (the
+    /// others are remembered); whether all are.
+    fn mark_carried(&mut self, fold: &mut TableFold, stop: &mut dyn FnMut() -> bool) -> bool {
+        let mut marked = 0_usize;
+        while let Some(cookie) = fold.unchanged.pop() {
+            match self.quiet.get_mut(&cookie) {
+                Some(summary) => {
+                    summary.carried_in = fold.dump;
+                    fold.marked += 1;
+                }
+                None => {
+                    fold.carried.insert(cookie);
+                }
+            }
+            marked += 1;
+            if marked.is_multiple_of(STRIDE) && stop() {
+                return fold.unchanged.is_empty();
+            }
+        }
+        fold.unchanged = Vec::new();
+        true
+    }
+
     /// Fold the table's sockets into their entries; whether all are.
     fn fold_sockets(&mut self, fold: &mut TableFold, stop: &mut dyn FnMut() -> bool) -> bool {
         let capacity = self.limits.history_capacity;
@@ -197,6 +277,9 @@ impl Connections {
                         || !entry.closed_by_kernel
                         || socket.state == SocketState::TimeWait =>
                 {
+                    if entry.listed_in != dump {
+                        fold.read.push(socket.cookie);
+                    }
                     self.counts.remove(entry);
                     self.closing.reopening(entry);
                     entry.reopen();
@@ -209,8 +292,14 @@ impl Connections {
                     entry.update(socket, at.mono);
                     self.counts.add(entry);
                 }
-                Some(entry) => entry.listed_in = dump,
+                Some(entry) => {
+                    if entry.listed_in != dump {
+                        fold.read.push(socket.cookie);
+                    }
+                    entry.listed_in = dump;
+                }
                 None => {
+                    fold.read.push(socket.cookie);
                     let mut entry = ConnectionEntry::new(socket, at, fold.opened, capacity);
                     entry.pid = pid;
                     entry.origin = fold.origins.remove(&entry.socket.cookie);

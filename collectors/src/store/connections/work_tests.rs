@@ -58,7 +58,7 @@ fn closes_and_owners_between_slices_end_as_if_folded_after_the_table() {
     );
 
     // Interleaved after every number of slices the fold takes, in every stage.
-    let mut slices = 0;
+    let mut cuts = 0;
     for after in 0.. {
         let mut sliced = Connections::default();
         sliced.apply_table(s(0), first());
@@ -75,7 +75,7 @@ fn closes_and_owners_between_slices_end_as_if_folded_after_the_table() {
         assert_eq!(sliced.get(2005).and_then(|entry| entry.pid), Some(777), "after {after} slices");
         while sliced.pending() {
             got.extend(sliced.work(&mut || true).into_iter().map(|(_, notice)| notice));
-            slices += 1;
+            cuts += 1;
         }
         assert!(sliced == whole, "closes and owners after {after} slices: {}", differences(&sliced, &whole));
         assert_eq!(got, notices, "notices, closes and owners after {after} slices");
@@ -84,7 +84,7 @@ fn closes_and_owners_between_slices_end_as_if_folded_after_the_table() {
         }
     }
     // 1,300 sockets and connections in stretches of 64: the fold was cut many times.
-    assert!(slices > 20, "{slices} slices");
+    assert!(cuts > 20, "{cuts} slices");
 }
 
 #[test]
@@ -108,9 +108,11 @@ fn the_longest_closed_retire_first_past_the_cap() {
     let mut c = Connections::default();
     c.apply_table(s(0), table(vec![]));
     // Closed in two waves, the older wave larger than what the cap leaves room for.
-    let old: Vec<Socket> = (1..=MAX_CLOSED as u64).map(|n| tcp(n, v4(2, 80), SocketState::Close, 0, 0)).collect();
+    let old: Vec<Socket> =
+        (1..=MAX_CLOSED as u64).map(|n| tcp(n, v4(2, 80), SocketState::Close, 0, 0)).collect();
     c.apply_closed(s(100), old);
-    let new: Vec<Socket> = (1_000_000..1_000_100).map(|n| tcp(n, v4(2, 80), SocketState::Close, 0, 0)).collect();
+    let new: Vec<Socket> =
+        (1_000_000..1_000_100).map(|n| tcp(n, v4(2, 80), SocketState::Close, 0, 0)).collect();
     c.apply_closed(s(200), new);
     c.apply_table(s(1000), table(vec![]));
     assert_eq!(c.counts().closed, MAX_CLOSED);
@@ -132,7 +134,9 @@ fn differences(a: &Connections, b: &Connections) -> String {
             None => out.push(format!("{cookie} only in the first")),
         }
     }
-    out.extend(b.entries.keys().filter(|c| !a.entries.contains_key(c)).map(|c| format!("{c} only in the second")));
+    out.extend(
+        b.entries.keys().filter(|c| !a.entries.contains_key(c)).map(|c| format!("{c} only in the second")),
+    );
     let fields = [
         ("quiet", a.quiet == b.quiet),
         ("processes", a.processes == b.processes),
@@ -144,4 +148,75 @@ fn differences(a: &Connections, b: &Connections) -> String {
     out.extend(fields.iter().filter(|(_, same)| !same).map(|(name, _)| format!("{name} differs")));
     out.truncate(6);
     out.join("\n")
+}
+
+/// A table carrying quiet connections over marks them as it begins; an owner or a
+/// close folded between its slices drops a summary, and the table must still know
+/// it carried that connection (else it would close it as gone).
+#[test]
+fn carried_connections_touched_between_slices_stay_carried() {
+    let mut c = Connections::default();
+    let sockets: Vec<Socket> =
+        (1..=300).map(|n| tcp(n, v4(2, 443), SocketState::Established, 10, 10)).collect();
+    c.apply_table(s(0), table(sockets));
+    let carried = || {
+        let mut quiet = table(Vec::new());
+        quiet.processes.clear();
+        quiet.unchanged = (1..=300).collect();
+        quiet
+    };
+    for at in [1000, 2000] {
+        c.apply_table(s(at), carried());
+    }
+    assert_eq!(c.quiet.len(), 300, "all quiet");
+    c.begin_table(s(3000), carried());
+    // Part of the way through the marks (300 in stretches of 64, the last first).
+    for _ in 0..3 {
+        c.work(&mut || true);
+    }
+    assert!(c.pending());
+    let mut lone = owners();
+    lone.owners = vec![(250, 777, lone.owners[0].2.clone()), (7, 777, lone.owners[0].2.clone())];
+    c.fold_owners(s(3000), lone);
+    c.fold_closed(s(3000), vec![tcp(251, v4(2, 443), SocketState::Close, 10, 10)]);
+    while c.pending() {
+        c.work(&mut || true);
+    }
+    for cookie in [250, 7] {
+        assert!(
+            c.get(cookie).is_some_and(|entry| entry.closed_at.is_none()),
+            "an owner's change is no close"
+        );
+    }
+    assert!(c.get(251).is_some_and(|entry| entry.closed_at.is_some() && entry.closed_by_kernel));
+    assert_eq!((c.counts().established, c.counts().closed), (299, 1));
+}
+
+/// A table that accounts for every open connection visits only what it read; one
+/// that leaves a quiet connection out (gone between two tables) closes it.
+#[test]
+fn a_quiet_connection_left_out_of_a_table_is_closed() {
+    let mut c = Connections::default();
+    let sockets: Vec<Socket> =
+        (1..=300).map(|n| tcp(n, v4(2, 443), SocketState::Established, 10, 10)).collect();
+    c.apply_table(s(0), table(sockets));
+    let carrying = |cookies: std::ops::RangeInclusive<u64>| {
+        let mut quiet = table(Vec::new());
+        quiet.processes.clear();
+        quiet.unchanged = cookies.collect();
+        quiet
+    };
+    for at in [1000, 2000, 3000] {
+        c.apply_table(s(at), carrying(1..=300));
+    }
+    assert_eq!(c.counts().established, 300);
+    c.apply_table(s(4000), carrying(2..=300));
+    assert!(c.get(1).is_some_and(|entry| entry.closed_at.is_some()), "gone between two tables");
+    assert_eq!((c.counts().established, c.counts().closed), (299, 1));
+    // Read again, with traffic, the rest carried over: sampled, nothing closed.
+    let mut busy = table(vec![tcp(2, v4(2, 443), SocketState::Established, 900, 10)]);
+    busy.unchanged = (3..=300).collect();
+    c.apply_table(s(5000), busy);
+    assert!(c.get(2).is_some_and(|entry| entry.rates.is_some_and(|rates| rates.rx_bytes_per_s > 0.0)));
+    assert_eq!((c.counts().established, c.counts().closed), (299, 1));
 }
