@@ -7,6 +7,8 @@
 mod capture;
 mod connections;
 mod counter;
+// For the sources' own maps (built without them, as the UI builds it, unused).
+#[cfg(feature = "runtime")]
 pub(crate) use counter::{CounterHash, CounterMap};
 mod dns;
 mod path_history;
