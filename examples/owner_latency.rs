@@ -25,8 +25,8 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use netlens_collectors::attribution::cgroup::CgroupRoot;
@@ -54,6 +54,8 @@ struct Owned {
     folded: u64,
     /// From a socket table (path a) rather than the destroy listener (path b).
     from_table: bool,
+    /// The client's port, from its destroy event.
+    port: Option<u16>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,11 +68,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let target = listener.local_addr()?;
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            drop(stream);
-        }
-    });
+    // When the server side closed each connection, by the client's port: the client's
+    // socket is destroyed (and its destroy event sent) only once both ends closed, so
+    // a connection's life ends at the later of the two closes, here the server's.
+    let closes: Arc<Mutex<Vec<(u16, u64)>>> = Arc::default();
+    {
+        let closes = Arc::clone(&closes);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let port = stream.peer_addr().map_or(0, |peer| peer.port());
+                drop(stream);
+                closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((port, boot_ns()));
+            }
+        });
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (tx, mut rx) = mpsc::channel(1024);
@@ -111,8 +122,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .map(|(cookie, owner)| (cookie, owner.at_ns))
         .collect();
+    let mut by_port: HashMap<u16, Vec<u64>> = HashMap::new();
+    for &(port, at) in closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+        by_port.entry(port).or_default().push(at);
+    }
+    // The server's close of this connection: the last one of its port before the event.
+    let closed_at = |hop: &Owned, at: u64| {
+        let closes = by_port.get(&hop.port?)?;
+        closes.iter().copied().filter(|&close| close >= at && close <= hop.sent).max()
+    };
     let mut total = Vec::new();
     let mut to_event = Vec::new();
+    let (mut lifetime, mut close_to_store) = (Vec::new(), Vec::new());
     let mut channel = Vec::new();
     let mut fold = Vec::new();
     let mut from_tables = 0;
@@ -122,6 +143,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         total.push(hop.folded.saturating_sub(at));
         to_event.push(hop.sent.saturating_sub(at));
+        if let Some(close) = closed_at(hop, at) {
+            lifetime.push(close - at);
+            close_to_store.push(hop.folded.saturating_sub(close));
+        }
         channel.push(hop.received.saturating_sub(hop.sent));
         fold.push(hop.folded.saturating_sub(hop.received));
         from_tables += usize::from(hop.from_table);
@@ -140,6 +165,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  act → event:  {}", summary(&mut to_event));
     println!("  channel:      {}", summary(&mut channel));
     println!("  fold:         {}", summary(&mut fold));
+    let matched = close_to_store.len();
+    let late = close_to_store.iter().filter(|&&ns| ns > BUDGET_NS).count();
+    println!("connect → both ends closed (the load's own): {}", summary(&mut lifetime));
+    println!(
+        "both ends closed → store: {} ({late} over 5 ms, {:.2} %, of {matched} matched by port)",
+        summary(&mut close_to_store),
+        late as f64 * 100.0 / matched.max(1) as f64
+    );
     println!(
         "over 5 ms: {over} ({:.2} %); ring → book: {} records, mean {:.3} ms, max {:.3} ms",
         over as f64 * 100.0 / total.len().max(1) as f64,
@@ -192,6 +225,8 @@ fn fold(
     let mut folds: HashMap<&'static str, Folds> = HashMap::new();
     // A table's owners, looked at once its fold is done.
     let mut tables: Vec<(u64, u64, Vec<u64>)> = Vec::new();
+    // Client ports by cookie, from destroy events.
+    let mut ports: HashMap<u64, u16> = HashMap::new();
     let mut take = |store: &mut Store,
                     event: Event,
                     tables: &mut Vec<(u64, u64, Vec<u64>)>,
@@ -207,7 +242,12 @@ fn fold(
                 table.sockets.len(),
                 table.origins.iter().map(|origin| origin.0).collect(),
             ),
-            Payload::SocketsClosed(sockets) => ("SocketsClosed", sockets.len(), Vec::new()),
+            Payload::SocketsClosed(sockets) => {
+                for socket in sockets.iter().filter(|socket| socket.remote == target) {
+                    ports.insert(socket.cookie, socket.local.port());
+                }
+                ("SocketsClosed", sockets.len(), Vec::new())
+            }
             _ => ("other", 0, Vec::new()),
         };
         store.fold(event);
@@ -216,7 +256,8 @@ fn fold(
         if kind.starts_with("Sockets (") {
             tables.push((sent, received, candidates));
         } else {
-            note(store, owned, target, &candidates, Owned { sent, received, folded, from_table: false });
+            let hop = Owned { sent, received, folded, from_table: false, port: None };
+            note(store, owned, target, &candidates, hop, &ports);
         }
     };
     let mut slices = Folds::default();
@@ -240,7 +281,8 @@ fn fold(
         }
         let folded = boot_ns();
         for (sent, received, candidates) in tables.drain(..) {
-            note(&store, &mut owned, target, &candidates, Owned { sent, received, folded, from_table: true });
+            let hop = Owned { sent, received, folded, from_table: true, port: None };
+            note(&store, &mut owned, target, &candidates, hop, &HashMap::new());
         }
         // Stop once the backlog is folded: what was late is measured too.
         if stop.load(Ordering::Relaxed) && rx.is_empty() {
@@ -253,12 +295,19 @@ fn fold(
 
 /// Note the connections to `target` among `candidates` that have a BPF owner in
 /// the store now.
-fn note(store: &Store, owned: &mut HashMap<u64, Owned>, target: SocketAddr, candidates: &[u64], hop: Owned) {
+fn note(
+    store: &Store,
+    owned: &mut HashMap<u64, Owned>,
+    target: SocketAddr,
+    candidates: &[u64],
+    hop: Owned,
+    ports: &HashMap<u64, u16>,
+) {
     for &cookie in candidates {
         let Some(entry) = store.connections().get(cookie) else { continue };
         let by_bpf = entry.origin.as_ref().is_some_and(|origin| origin.attribution == Attribution::Bpf);
         if by_bpf && entry.socket.remote == target {
-            owned.entry(cookie).or_insert(hop);
+            owned.entry(cookie).or_insert(Owned { port: ports.get(&cookie).copied(), ..hop });
         }
     }
 }
