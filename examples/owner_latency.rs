@@ -68,20 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let target = listener.local_addr()?;
-    // When the server side closed each connection, by the client's port: the client's
-    // socket is destroyed (and its destroy event sent) only once both ends closed, so
-    // a connection's life ends at the later of the two closes, here the server's.
-    let closes: Arc<Mutex<Vec<(u16, u64)>>> = Arc::default();
-    {
-        let closes = Arc::clone(&closes);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let port = stream.peer_addr().map_or(0, |peer| peer.port());
-                drop(stream);
-                closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((port, boot_ns()));
-            }
-        });
-    }
+    let closes = serve(listener);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (tx, mut rx) = mpsc::channel(1024);
@@ -122,10 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .map(|(cookie, owner)| (cookie, owner.at_ns))
         .collect();
-    let mut by_port: HashMap<u16, Vec<u64>> = HashMap::new();
-    for &(port, at) in closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
-        by_port.entry(port).or_default().push(at);
-    }
+    let by_port = by_port(&closes);
     // The server's close of this connection: the last one of its port before the event.
     let closed_at = |hop: &Owned, at: u64| {
         let closes = by_port.get(&hop.port?)?;
@@ -165,14 +149,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  act → event:  {}", summary(&mut to_event));
     println!("  channel:      {}", summary(&mut channel));
     println!("  fold:         {}", summary(&mut fold));
-    let matched = close_to_store.len();
-    let late = close_to_store.iter().filter(|&&ns| ns > BUDGET_NS).count();
-    println!("connect → both ends closed (the load's own): {}", summary(&mut lifetime));
-    println!(
-        "both ends closed → store: {} ({late} over 5 ms, {:.2} %, of {matched} matched by port)",
-        summary(&mut close_to_store),
-        late as f64 * 100.0 / matched.max(1) as f64
-    );
+    print_closes(&mut lifetime, &mut close_to_store);
     println!(
         "over 5 ms: {over} ({:.2} %); ring → book: {} records, mean {:.3} ms, max {:.3} ms",
         over as f64 * 100.0 / total.len().max(1) as f64,
@@ -190,6 +167,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// Accept and close connections on `listener`; when the server side closed each, by
+/// the client's port. The client's socket is destroyed (and its destroy event sent)
+/// only once both ends closed: a connection's life ends at the later of the two
+/// closes, here the server's.
+fn serve(listener: TcpListener) -> Arc<Mutex<Vec<(u16, u64)>>> {
+    let closes: Arc<Mutex<Vec<(u16, u64)>>> = Arc::default();
+    let served = Arc::clone(&closes);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let port = stream.peer_addr().map_or(0, |peer| peer.port());
+            drop(stream);
+            served.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((port, boot_ns()));
+        }
+    });
+    closes
+}
+
+/// The server's closes, by the client's port.
+fn by_port(closes: &Mutex<Vec<(u16, u64)>>) -> HashMap<u16, Vec<u64>> {
+    let mut by_port: HashMap<u16, Vec<u64>> = HashMap::new();
+    for &(port, at) in closes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+        by_port.entry(port).or_default().push(at);
+    }
+    by_port
+}
+
+/// The load's own part of the delay (until both ends closed), and netlens's after.
+fn print_closes(lifetime: &mut [u64], close_to_store: &mut [u64]) {
+    let matched = close_to_store.len();
+    let late = close_to_store.iter().filter(|&&ns| ns > BUDGET_NS).count();
+    println!("connect → both ends closed (the load's own): {}", summary(lifetime));
+    println!(
+        "both ends closed → store: {} ({late} over 5 ms, {:.2} %, of {matched} matched by port)",
+        summary(close_to_store),
+        late as f64 * 100.0 / matched.max(1) as f64
+    );
 }
 
 /// What the store's folds of one kind of event cost.
