@@ -324,3 +324,63 @@ fn a_timer_that_fires_is_read_again_without_a_walk() {
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     drop(client);
 }
+
+/// A client bound to `local` with `SO_REUSEADDR`, connected to `to`.
+fn reusing(local: SocketAddr, to: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .unwrap_or_else(|error| panic!("socket: {error}"));
+    socket.set_reuse_address(true).unwrap_or_else(|error| panic!("SO_REUSEADDR: {error}"));
+    socket.bind(&local.into()).unwrap_or_else(|error| panic!("bind {local}: {error}"));
+    socket.connect(&to.into()).unwrap_or_else(|error| panic!("connect: {error}"));
+    socket.into()
+}
+
+/// A new connection that takes over a time-wait socket's addresses (the kernel allows
+/// it on loopback) kills it without a tracepoint or a timer saying so: the watch's
+/// table no longer carries it, like a full dump.
+#[test]
+fn a_time_wait_socket_taken_over_by_a_new_connection_is_gone() {
+    let Some(netns) = require_netns() else { return };
+    let Some(handle) = load_watch() else { return };
+    netns.must(&["link", "set", "lo", "up"]);
+    let path = netns.path();
+    std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("listen: {error}"));
+        let to = listener.local_addr().unwrap_or_else(|error| panic!("{error}"));
+        let mut reader = SocketReader::open(PathBuf::from("/proc"))
+            .unwrap_or_else(|error| panic!("sock_diag: {error}"))
+            .with_watch(Some(handle));
+        let mut full =
+            SocketReader::open(PathBuf::from("/proc")).unwrap_or_else(|error| panic!("sock_diag: {error}"));
+        let mut known = Known::default();
+        let client = reusing("127.0.0.1:0".parse().unwrap_or_else(|error| panic!("{error}")), to);
+        let (mut server, _) = listener.accept().unwrap_or_else(|error| panic!("accept: {error}"));
+        let (local, remote) = ends(&client);
+        settle();
+        let _ = read_into(&mut reader, &mut known);
+        // The client closes first: its end lingers in time-wait.
+        drop(client);
+        let _ = server.read_to_end(&mut Vec::new());
+        drop(server);
+        settle();
+        let _ = read_into(&mut reader, &mut known);
+        let lingering = cookie_of(&known.0, local, remote);
+        assert_eq!(known.0[&lingering].state, SocketState::TimeWait);
+        // Past the walk of the second refresh: from here on, marks only.
+        for _ in 0..3 {
+            let _ = read_into(&mut reader, &mut known);
+        }
+        // A new client on the same port to the same server: the time-wait socket goes.
+        let again = reusing(local, to);
+        let (_accepted, _) = listener.accept().unwrap_or_else(|error| panic!("accept: {error}"));
+        settle();
+        let table = read_into(&mut reader, &mut known);
+        assert!(!table.unchanged.contains(&lingering), "the time-wait socket is not carried over");
+        same_as_a_full_dump(&known, &mut full);
+        drop(again);
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}

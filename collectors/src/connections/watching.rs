@@ -233,8 +233,26 @@ impl Watching {
         }
         let mut gone: Vec<usize> =
             read.iter().copied().filter(|&at| !seen.contains(&self.listed[at].cookie)).collect();
+        // A connection that took over a time-wait socket's addresses (the kernel lets a
+        // loopback client reuse them: `tcp_tw_reuse`) killed it, and no tracepoint or
+        // timer says so: gone, though not read.
+        let taken: std::collections::HashSet<Ends> = found
+            .iter()
+            .filter(|socket| socket.protocol == Protocol::Tcp)
+            .filter(|socket| !matches!(socket.state, SocketState::TimeWait | SocketState::Listen))
+            .map(|socket| ends(socket.local, socket.remote))
+            .collect();
+        if !taken.is_empty() {
+            gone.extend(self.listed.iter().enumerate().filter_map(|(at, listed)| {
+                let replaced = listed.state == Some(SocketState::TimeWait)
+                    && !seen.contains(&listed.cookie)
+                    && taken.contains(&ends(listed.local, listed.remote));
+                replaced.then_some(at)
+            }));
+        }
         // Removed from the back, so the indexes still to remove stay valid.
         gone.sort_unstable_by(|a, b| b.cmp(a));
+        gone.dedup();
         for at in gone {
             let removed = self.listed.swap_remove(at);
             self.index.remove(&removed.cookie);
@@ -260,4 +278,12 @@ impl Watching {
         self.next_due = None;
         self.marked_last.clear();
     }
+}
+
+/// A connection's two ends, IPv4-mapped addresses as IPv4.
+type Ends = (std::net::IpAddr, u16, std::net::IpAddr, u16);
+
+/// `local` and `remote` as [`Ends`].
+fn ends(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> Ends {
+    (local.ip().to_canonical(), local.port(), remote.ip().to_canonical(), remote.port())
 }
