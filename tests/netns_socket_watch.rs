@@ -153,20 +153,10 @@ fn churn_across_walks(
 
 #[test]
 fn only_sockets_that_moved_are_read_again_and_the_table_equals_a_full_dump() {
-    let Some(netns) = require_netns() else { return };
-    let Some(handle) = load_watch() else { return };
-    netns.must(&["link", "set", "lo", "up"]);
-    let path = netns.path();
-    std::thread::spawn(move || {
-        let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
+    in_namespace(|handle| {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("listen: {error}"));
         let mut pairs = connect(&listener);
-        let mut reader = SocketReader::open(PathBuf::from("/proc"))
-            .unwrap_or_else(|error| panic!("sock_diag: {error}"))
-            .with_watch(Some(handle));
-        let mut full =
-            SocketReader::open(PathBuf::from("/proc")).unwrap_or_else(|error| panic!("sock_diag: {error}"));
+        let (mut reader, mut full) = readers(handle);
         let mut known = Known::default();
         let read = read_into;
 
@@ -262,9 +252,7 @@ fn only_sockets_that_moved_are_read_again_and_the_table_equals_a_full_dump() {
 
         churn_across_walks(&mut reader, &mut full, &mut known, &listener, &mut pairs);
         drop(pairs);
-    })
-    .join()
-    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    });
 }
 
 /// Keepalive probes nobody answers move no tracepoint (no segment comes back, the
@@ -340,20 +328,10 @@ fn reusing(local: SocketAddr, to: SocketAddr) -> TcpStream {
 /// table no longer carries it, like a full dump.
 #[test]
 fn a_time_wait_socket_taken_over_by_a_new_connection_is_gone() {
-    let Some(netns) = require_netns() else { return };
-    let Some(handle) = load_watch() else { return };
-    netns.must(&["link", "set", "lo", "up"]);
-    let path = netns.path();
-    std::thread::spawn(move || {
-        let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
+    in_namespace(|handle| {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("listen: {error}"));
         let to = listener.local_addr().unwrap_or_else(|error| panic!("{error}"));
-        let mut reader = SocketReader::open(PathBuf::from("/proc"))
-            .unwrap_or_else(|error| panic!("sock_diag: {error}"))
-            .with_watch(Some(handle));
-        let mut full =
-            SocketReader::open(PathBuf::from("/proc")).unwrap_or_else(|error| panic!("sock_diag: {error}"));
+        let (mut reader, mut full) = readers(handle);
         let mut known = Known::default();
         let client = reusing("127.0.0.1:0".parse().unwrap_or_else(|error| panic!("{error}")), to);
         let (mut server, _) = listener.accept().unwrap_or_else(|error| panic!("accept: {error}"));
@@ -380,7 +358,31 @@ fn a_time_wait_socket_taken_over_by_a_new_connection_is_gone() {
         assert!(!table.unchanged.contains(&lingering), "the time-wait socket is not carried over");
         same_as_a_full_dump(&known, &mut full);
         drop(again);
+    });
+}
+
+/// Run `body` with the socket watch loaded, on a thread inside a namespace of its own
+/// with loopback up (nothing when privileged tests are skipped).
+fn in_namespace(body: impl FnOnce(WatchHandle) + Send + 'static) {
+    let Some(netns) = require_netns() else { return };
+    let Some(handle) = load_watch() else { return };
+    netns.must(&["link", "set", "lo", "up"]);
+    let path = netns.path();
+    std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        setns(&file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|error| panic!("setns: {error}"));
+        body(handle);
     })
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
+
+/// A reader with the watch, and one that dumps the whole table.
+fn readers(handle: WatchHandle) -> (SocketReader, SocketReader) {
+    let watched = SocketReader::open(PathBuf::from("/proc"))
+        .unwrap_or_else(|error| panic!("sock_diag: {error}"))
+        .with_watch(Some(handle));
+    let full =
+        SocketReader::open(PathBuf::from("/proc")).unwrap_or_else(|error| panic!("sock_diag: {error}"));
+    (watched, full)
 }

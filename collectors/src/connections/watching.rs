@@ -239,7 +239,9 @@ impl Watching {
         let taken: std::collections::HashSet<Ends> = found
             .iter()
             .filter(|socket| socket.protocol == Protocol::Tcp)
-            .filter(|socket| !matches!(socket.state, SocketState::TimeWait | SocketState::Listen))
+            // Two sockets never share both ends: whatever state the new one is in
+            // by now (time-wait again, after a short connection), the old one went.
+            .filter(|socket| socket.state != SocketState::Listen)
             .map(|socket| ends(socket.local, socket.remote))
             .collect();
         if !taken.is_empty() {
