@@ -124,6 +124,22 @@ fn the_longest_closed_retire_first_past_the_cap() {
     assert_eq!(c.counts().closed, MAX_CLOSED - 1);
 }
 
+/// A section that has seen one table of `n` established connections (cookies 1..=n).
+fn established(n: u64) -> Connections {
+    let mut c = Connections::default();
+    let sockets = (1..=n).map(|n| tcp(n, v4(2, 443), SocketState::Established, 10, 10)).collect();
+    c.apply_table(s(0), table(sockets));
+    c
+}
+
+/// A table from the socket watch that reads nothing and carries `cookies` over.
+fn carrying(cookies: std::ops::RangeInclusive<u64>) -> SocketTable {
+    let mut quiet = table(Vec::new());
+    quiet.processes.clear();
+    quiet.unchanged = cookies.collect();
+    quiet
+}
+
 /// What differs between two sections, briefly.
 fn differences(a: &Connections, b: &Connections) -> String {
     let mut out = Vec::new();
@@ -155,16 +171,8 @@ fn differences(a: &Connections, b: &Connections) -> String {
 /// it carried that connection (else it would close it as gone).
 #[test]
 fn carried_connections_touched_between_slices_stay_carried() {
-    let mut c = Connections::default();
-    let sockets: Vec<Socket> =
-        (1..=300).map(|n| tcp(n, v4(2, 443), SocketState::Established, 10, 10)).collect();
-    c.apply_table(s(0), table(sockets));
-    let carried = || {
-        let mut quiet = table(Vec::new());
-        quiet.processes.clear();
-        quiet.unchanged = (1..=300).collect();
-        quiet
-    };
+    let mut c = established(300);
+    let carried = || carrying(1..=300);
     for at in [1000, 2000] {
         c.apply_table(s(at), carried());
     }
@@ -196,16 +204,7 @@ fn carried_connections_touched_between_slices_stay_carried() {
 /// that leaves a quiet connection out (gone between two tables) closes it.
 #[test]
 fn a_quiet_connection_left_out_of_a_table_is_closed() {
-    let mut c = Connections::default();
-    let sockets: Vec<Socket> =
-        (1..=300).map(|n| tcp(n, v4(2, 443), SocketState::Established, 10, 10)).collect();
-    c.apply_table(s(0), table(sockets));
-    let carrying = |cookies: std::ops::RangeInclusive<u64>| {
-        let mut quiet = table(Vec::new());
-        quiet.processes.clear();
-        quiet.unchanged = cookies.collect();
-        quiet
-    };
+    let mut c = established(300);
     for at in [1000, 2000, 3000] {
         c.apply_table(s(at), carrying(1..=300));
     }
