@@ -56,7 +56,8 @@ const fn urgency(payload: &Payload) -> Redraw {
         | Payload::Sockets(_)
         | Payload::Flows(_)
         | Payload::Capture(_)
-        | Payload::Names(_) => Redraw::Soon,
+        | Payload::Names(_)
+        | Payload::Kernel(_) => Redraw::Soon,
         Payload::Network(_)
         | Payload::Notices(_)
         | Payload::Status(_)

@@ -14,6 +14,7 @@ use netlens_collectors::dns::capture::{DnsCaptureConfig, DnsCaptureSource};
 use netlens_collectors::dns::shared::ResolverView;
 use netlens_collectors::dns::source::{DnsConfig, DnsHandle, dns};
 use netlens_collectors::interfaces::{Backend, InterfacesConfig, InterfacesSource};
+use netlens_collectors::kernel::KernelSource;
 use netlens_collectors::kernel_view::{KernelView, KernelViewConfig};
 use netlens_collectors::model::{SourceId, SourceState, SourceStatus};
 use netlens_collectors::names::{NameRequests, ReverseDnsConfig, reverse_dns};
@@ -140,6 +141,7 @@ pub fn start(settings: &Settings, refresh: Duration, purpose: Purpose) -> Collec
     }
     tasks.push(spawn_supervised(interfaces, tx.clone()));
     tasks.push(spawn_supervised(SystemSource::new(refresh, settings.netns.clone()), tx.clone()));
+    tasks.push(spawn_supervised(KernelSource::new(refresh), tx.clone()));
     // Route lookups need rtnetlink: with the portable fallback there are no paths.
     let paths_handle = if let Some(kernel) = &kernel {
         let (handle, source) = paths(settings.paths_config());

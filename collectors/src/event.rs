@@ -5,8 +5,8 @@
 use crate::clock::{Mono, Stamp};
 use crate::model::{
     CaptureTotals, ClosedOwners, Dns64Report, DnsConfigReport, DnsQueryBatch, DnsTrace, FlowSample, Fold,
-    FoldFrom, InterfaceStats, NetworkTable, PathState, ProcessUsage, RouteLookupReport, Socket, SocketTable,
-    SourceId, SourceStatus, SystemFacts, TimelineKind, Timestamp,
+    FoldFrom, InterfaceStats, KernelCounters, NetworkTable, PathState, ProcessUsage, RouteLookupReport,
+    Socket, SocketTable, SourceId, SourceStatus, SystemFacts, TimelineKind, Timestamp,
 };
 
 /// One state change, stamped with when it was observed and by which source.
@@ -111,4 +111,6 @@ pub enum Payload {
     DnsQueries(DnsQueryBatch),
     /// The outcome of NAT64 detection.
     Dns64(Dns64Report),
+    /// A reading of the kernel's protocol counters.
+    Kernel(Box<KernelCounters>),
 }

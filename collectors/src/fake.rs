@@ -5,6 +5,7 @@
 
 mod connections;
 mod dns;
+mod kernel;
 mod network;
 mod paths;
 
@@ -247,6 +248,9 @@ pub fn events() -> Vec<Event> {
         }
         let samples = network().interfaces.iter().map(|i| (i.index, counters(i.index, n))).collect();
         events.push(event(sample_at, SourceId::Interfaces, Payload::Counters(samples)));
+        if n + 2 > SAMPLES {
+            events.push(event(sample_at, SourceId::Kernel, Payload::Kernel(Box::new(kernel::counters(n)))));
+        }
         if n < SAMPLES {
             let before = i64::from(SAMPLES - n);
             events.push(event(sample_at, SourceId::Paths, Payload::Paths(paths_before(before))));

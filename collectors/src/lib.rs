@@ -39,6 +39,9 @@ pub mod kernel_view;
 pub mod system;
 
 #[cfg(feature = "runtime")]
+pub mod kernel;
+
+#[cfg(feature = "runtime")]
 pub mod connections;
 
 #[cfg(feature = "runtime")]

@@ -11,6 +11,7 @@ mod counter;
 #[cfg(feature = "runtime")]
 pub(crate) use counter::{CounterHash, CounterMap};
 mod dns;
+mod kernel;
 mod path_history;
 mod timeline;
 
@@ -24,6 +25,7 @@ pub use dns::{
     Dns, DnsState, QUERY_LOG_CAPACITY, RECENT_WINDOW, RecentOutcomes, SLOW_QUERY_MS, ServerHealth,
     TRACE_CAPACITY, is_error_rcode,
 };
+pub use kernel::{CounterTable, KernelState, ports_in_use};
 pub use path_history::{PATH_HISTORY_CAPACITY, PathHistory, PathSample};
 pub use timeline::{FOLD_LINES, Timeline};
 
@@ -155,6 +157,7 @@ pub struct Store {
     route_lookup: Option<RouteLookupReport>,
     dns: Dns,
     capture: Option<crate::model::CaptureTotals>,
+    kernel: KernelState,
     generation: u64,
     updated_at: Option<Timestamp>,
     updated_mono: Option<Mono>,
@@ -190,6 +193,7 @@ impl Store {
             route_lookup: None,
             capture: None,
             dns: Dns::default(),
+            kernel: KernelState::default(),
             generation: 0,
             updated_at: None,
             updated_mono: None,
@@ -279,6 +283,7 @@ impl Store {
                     self.timeline.push(at, source, notice);
                 }
             }
+            Payload::Kernel(counters) => self.kernel.fold(at.mono, *counters, self.limits.min_rate_interval),
         }
         if !was_pending && self.connections.pending() {
             self.work_source = source;
@@ -410,6 +415,12 @@ impl Store {
     #[must_use]
     pub const fn usage(&self) -> ProcessUsage {
         self.usage
+    }
+
+    /// The kernel's protocol counters and their changes.
+    #[must_use]
+    pub const fn kernel(&self) -> &KernelState {
+        &self.kernel
     }
 
     /// Interfaces in index order.

@@ -29,6 +29,8 @@ pub enum SourceId {
     App,
     /// BPF attribution: who owns a socket, recorded as the process acts.
     Attribution,
+    /// The kernel's protocol counters (`/proc/net/snmp`, `netstat`, …).
+    Kernel,
 }
 
 impl SourceId {
@@ -46,6 +48,7 @@ impl SourceId {
             Self::DnsCapture => "dns_capture",
             Self::App => "app",
             Self::Attribution => "attribution",
+            Self::Kernel => "kernel",
         }
     }
 }

@@ -9,6 +9,7 @@ mod dns;
 mod event;
 mod flags;
 mod interface;
+mod kernel;
 mod path;
 mod route;
 mod system;
@@ -28,6 +29,7 @@ pub use interface::{
     AddressFamily, AddressScope, Interface, InterfaceAddress, InterfaceKind, InterfaceRates, InterfaceStats,
     OperState,
 };
+pub use kernel::{Conntrack, FileTable, KernelCounters, PortRange, PortUse, SoftnetCpu};
 pub use path::{
     AttemptOutcome, CheckName, ConnectAttempt, PathCheck, PathReason, PathState, PathStatus, PathTransition,
     PendingStatus, ProbeSummary, RouteLookupReport, TunnelMode,

@@ -58,6 +58,7 @@ impl SnapshotCapture {
             paths: store.paths().to_vec(),
             dns: DnsSection::new(store),
             capture: store.capture().cloned(),
+            kernel: super::KernelSection::new(store),
             connections: Vec::new(),
             events: store.timeline().iter().cloned().collect(),
             events_total: store.timeline().appended(),

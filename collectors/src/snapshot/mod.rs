@@ -11,6 +11,7 @@ mod build;
 mod capture;
 mod connections;
 mod dns;
+mod kernel;
 pub mod schema;
 pub(crate) mod serde_helpers;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use capture::SnapshotCapture;
 pub use connections::ConnectionDoc;
 pub use dns::{DnsSection, EXPORTED_QUERIES, ServerHealth};
+pub use kernel::{BUSIEST_DESTINATIONS, CounterDoc, KernelSection, PortsDoc};
 
 use crate::model::{
     CaptureTotals, HostFacts, Interface, InterfaceRates, Neighbor, PathState, Route, Rule, SourceStatus,
@@ -69,6 +71,11 @@ pub struct Snapshot {
     /// capture turned off), as for other sources without their privilege.
     #[serde(default)]
     pub capture: Option<CaptureTotals>,
+    /// The kernel's protocol counters, softnet and socket statistics, conntrack, file
+    /// table and ephemeral ports of the monitored namespace; `null` before the first
+    /// reading (and in documents of earlier releases).
+    #[serde(default)]
+    pub kernel: Option<KernelSection>,
     /// Sockets, open before closed.
     pub connections: Vec<ConnectionDoc>,
     /// The event timeline, oldest first: the newest lines the store keeps, a cut of

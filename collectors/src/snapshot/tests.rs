@@ -36,3 +36,35 @@ fn the_document_reads_back_from_its_json() {
     assert!(serde_json::to_string_pretty(&back).unwrap_or_default() == text, "re-serialises differently");
     assert_eq!(back.connections, doc.connections);
 }
+
+/// The kernel section: counters with their rates over the last interval, and the
+/// destinations with ephemeral ports in use, counted from the open connections.
+#[test]
+fn the_kernel_section_has_rates_and_port_use() {
+    let doc = Snapshot::from_store(&fake::store(), fake::NOW);
+    let kernel = doc.kernel.unwrap_or_else(|| panic!("a kernel section"));
+    assert_eq!(kernel.interval_s, Some(1.0));
+    let received = kernel.snmp.get("IpInReceives").unwrap_or_else(|| panic!("IpInReceives"));
+    assert_eq!(received.per_s, Some(420.0));
+    assert_eq!(kernel.snmp.get("TcpMaxConn").map(|c| c.value), Some(-1));
+    assert_eq!(kernel.ports.size, 28_232);
+    let open = fake::store();
+    let expected = open
+        .connections()
+        .iter()
+        .filter(|e| {
+            e.closed_at.is_none()
+                && !matches!(
+                    e.socket.state,
+                    crate::model::SocketState::Listen | crate::model::SocketState::Unconnected
+                )
+                && !e.socket.remote.ip().is_unspecified()
+                && (32768..=60999).contains(&e.socket.local.port())
+        })
+        .count();
+    let counted: u32 = kernel.ports.busiest.iter().map(|p| p.in_use).sum();
+    assert!(expected > 0, "the fake store has client connections");
+    assert!(kernel.ports.busiest.len() < BUSIEST_DESTINATIONS, "the fake store's destinations all fit");
+    assert_eq!(usize::try_from(counted).ok(), Some(expected));
+    assert!(kernel.ports.busiest.windows(2).all(|w| w[0].in_use >= w[1].in_use), "busiest first");
+}

@@ -51,6 +51,10 @@ impl Redactor {
         for connection in &mut doc.connections {
             self.connection(connection);
         }
+        // Destinations are addresses like any other; the counters identify nothing.
+        for destination in doc.kernel.iter_mut().flat_map(|kernel| &mut kernel.ports.busiest) {
+            self.endpoint(&mut destination.remote);
+        }
         for event in &mut doc.events {
             self.text(&mut event.subject);
             self.text(&mut event.detail);
