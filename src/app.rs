@@ -72,6 +72,32 @@ const fn urgency(payload: &Payload) -> Redraw {
     }
 }
 
+/// Fold `first` and the events queued behind it, then evaluate the findings; how
+/// urgently the screen should show them. A socket table is folded a slice at a time,
+/// with the events that came meanwhile (closes, owners) folded between slices; it is
+/// finished before anything reads the store.
+fn fold_burst(store: &mut Store, events: &mut mpsc::Receiver<Event>, first: Event) -> Redraw {
+    let mut urgent = urgency(&first.payload);
+    store.fold(first);
+    loop {
+        for _ in 0..FOLD_BATCH {
+            match events.try_recv() {
+                Ok(event) => {
+                    urgent = urgent.max(urgency(&event.payload));
+                    store.fold(event);
+                }
+                Err(_) => break,
+            }
+        }
+        if !store.work_for(FOLD_SLICE) {
+            break;
+        }
+    }
+    // Bounded inside: at most one evaluation per period, however many events.
+    store.evaluate_findings(netlens_collectors::clock::Stamp::now());
+    urgent
+}
+
 /// Set (to anything) to make the TUI panic right after its first frame: how the
 /// end-to-end tests check that a panic leaves the terminal usable.
 const PANIC_TEST_VARIABLE: &str = "NETLENS_PANIC_AFTER_FIRST_FRAME";
@@ -145,25 +171,7 @@ pub async fn run(
                 }
             }
             Some(event) = collectors.events.recv() => {
-                let mut urgent = urgency(&event.payload);
-                store.fold(event);
-                // A socket table is folded a slice at a time, with the events that
-                // came meanwhile (closes, owners) folded between slices; it is
-                // finished before anything reads the store.
-                loop {
-                    for _ in 0..FOLD_BATCH {
-                        match collectors.events.try_recv() {
-                            Ok(event) => {
-                                urgent = urgent.max(urgency(&event.payload));
-                                store.fold(event);
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    if !store.work_for(FOLD_SLICE) {
-                        break;
-                    }
-                }
+                let urgent = fold_burst(&mut store, &mut collectors.events, event);
                 if frozen.is_none() {
                     redraw = redraw.max(urgent);
                 }

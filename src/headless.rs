@@ -61,7 +61,10 @@ pub async fn collect_for(settings: &Settings, duration: Duration) -> Store {
         let until = if waiting_for_first_read { grace } else { deadline };
         tokio::select! {
             maybe = collectors.events.recv() => match maybe {
-                Some(event) => store.apply(event),
+                Some(event) => {
+                    store.apply(event);
+                    store.evaluate_findings(netlens_collectors::clock::Stamp::now());
+                }
                 None => break,
             },
             () = tokio::time::sleep_until(until) => break,

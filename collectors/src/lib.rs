@@ -7,6 +7,7 @@ pub mod attribution;
 pub mod clock;
 pub mod dns;
 pub mod event;
+pub mod findings;
 pub mod history;
 pub mod model;
 pub mod paths;

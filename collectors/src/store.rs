@@ -158,6 +158,7 @@ pub struct Store {
     dns: Dns,
     capture: Option<crate::model::CaptureTotals>,
     kernel: KernelState,
+    findings: crate::findings::Findings,
     generation: u64,
     updated_at: Option<Timestamp>,
     updated_mono: Option<Mono>,
@@ -194,6 +195,7 @@ impl Store {
             capture: None,
             dns: Dns::default(),
             kernel: KernelState::default(),
+            findings: crate::findings::Findings::default(),
             generation: 0,
             updated_at: None,
             updated_mono: None,
@@ -415,6 +417,44 @@ impl Store {
     #[must_use]
     pub const fn usage(&self) -> ProcessUsage {
         self.usage
+    }
+
+    /// Open and recently closed findings.
+    #[must_use]
+    pub const fn findings(&self) -> &crate::findings::Findings {
+        &self.findings
+    }
+
+    /// Use `config` (the `[findings]` settings) from the next evaluation on.
+    pub fn set_findings_config(&mut self, config: crate::findings::FindingsConfig) {
+        self.findings = crate::findings::Findings::new(config);
+    }
+
+    /// Evaluate every rule at `now`, unless one ran within
+    /// [`crate::findings::EVALUATE_EVERY`]: a flood of events costs one evaluation per
+    /// period. Findings that open or close go on the timeline. Call it when nothing is
+    /// [`Self::pending`].
+    pub fn evaluate_findings(&mut self, now: Stamp) {
+        if !self.findings.due(now.mono) {
+            return;
+        }
+        let verdicts: Vec<_> = crate::findings::RULES
+            .iter()
+            .map(|rule| {
+                let config = self.findings.config().for_rule(rule);
+                let verdict = if config.enabled {
+                    (rule.evaluate)(self, &config)
+                } else {
+                    crate::findings::Verdict::NotApplicable
+                };
+                (rule, config, verdict)
+            })
+            .collect();
+        for (rule, config, verdict) in verdicts {
+            for notice in self.findings.update(rule, &config, verdict, now) {
+                self.timeline.push(now, SourceId::App, notice);
+            }
+        }
     }
 
     /// The kernel's protocol counters and their changes.

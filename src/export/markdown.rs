@@ -18,6 +18,8 @@ const MARKDOWN_CONNECTIONS: usize = 100;
 /// Render `doc` as a Markdown report.
 pub fn write(doc: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
     host(out, doc)?;
+    findings(out, doc)?;
+    sources(out, doc)?;
     interfaces(out, doc)?;
     capture(out, doc)?;
     paths(out, &doc.paths)?;
@@ -115,6 +117,34 @@ fn host(out: &mut dyn Write, doc: &Snapshot) -> io::Result<()> {
         privileges.no_new_privs,
         privileges.landlock.as_str()
     )?;
+    Ok(())
+}
+
+/// Open findings first, each with its evidence, cause and fix; then the closed ones.
+fn findings(out: &mut dyn Write, doc: &Snapshot) -> io::Result<()> {
+    let open = doc.findings.iter().filter(|f| f.closed_at.is_none()).count();
+    writeln!(out, "## Findings\n")?;
+    if doc.findings.is_empty() {
+        return writeln!(out, "None: no rule found a problem.\n");
+    }
+    writeln!(out, "{open} open, {} recently closed.\n", doc.findings.len() - open)?;
+    for finding in &doc.findings {
+        let state = finding.closed_at.map_or_else(
+            || format!("open since {}", rfc3339(finding.opened_at)),
+            |closed| format!("{} – {}, closed", rfc3339(finding.opened_at), rfc3339(closed)),
+        );
+        writeln!(out, "### {}: {}\n", finding.severity.as_str(), cell(&finding.title))?;
+        writeln!(out, "`{}` on {}, {state}.\n", finding.rule, cell(&finding.subject))?;
+        out.write_all(b"| fact | value |\n|---|---|\n")?;
+        for evidence in &finding.evidence {
+            writeln!(out, "| {} | {} |", cell(&evidence.fact), cell(&evidence.value))?;
+        }
+        writeln!(out, "\nCause: {}\n\nFix: `{}`\n", cell(&finding.cause), finding.fix.replace('`', "'"))?;
+    }
+    Ok(())
+}
+
+fn sources(out: &mut dyn Write, doc: &Snapshot) -> io::Result<()> {
     out.write_all(b"## Sources\n\n| source | status | detail |\n|---|---|---|\n")?;
     for source in &doc.sources {
         writeln!(out, "| {} | {} | {} |", word(&source.name), word(&source.status), cell(&source.detail))?;

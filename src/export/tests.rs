@@ -220,3 +220,33 @@ fn the_capture_section_is_null_without_a_capture_and_counts_with_one() {
     assert!(markdown.contains("## Capture"), "{markdown}");
     assert!(markdown.contains("| eth0 | 1 234 000 | 12 |"), "{markdown}");
 }
+
+/// Findings are the report's first section, each with its evidence, cause and fix;
+/// a healthy store says there are none.
+#[test]
+fn markdown_opens_with_the_findings() {
+    use netlens_collectors::model::{Evidence, Finding, Severity};
+    let mut doc = doc();
+    let healthy = rendered(&doc, write_markdown);
+    assert!(healthy.contains("## Findings\n\nNone: no rule found a problem."), "{healthy}");
+    doc.findings.push(Finding {
+        id: "listen_overflow:tcp 0.0.0.0:8080".into(),
+        rule: "listen_overflow".into(),
+        severity: Severity::Critical,
+        title: "listener 0.0.0.0:8080 (nginx (pid 812)) drops connections".into(),
+        subject: "tcp 0.0.0.0:8080".into(),
+        evidence: vec![Evidence::new("TcpExtListenOverflows, last 1.0 s", "+37")],
+        cause: "nginx accepts slower than connections arrive".into(),
+        fix: "sysctl -w net.core.somaxconn=4096".into(),
+        opened_at: fake::NOW,
+        closed_at: None,
+    });
+    let md = rendered(&doc, write_markdown);
+    let findings = md.find("## Findings").unwrap_or_else(|| panic!("no findings section"));
+    let sources = md.find("## Sources").unwrap_or_else(|| panic!("no sources section"));
+    assert!(findings < sources && md[..findings].matches("\n## ").count() == 0, "the first section");
+    assert!(md.contains("1 open, 0 recently closed."));
+    assert!(md.contains("### critical: listener 0.0.0.0:8080"));
+    assert!(md.contains("| TcpExtListenOverflows, last 1.0 s | +37 |"));
+    assert!(md.contains("Fix: `sysctl -w net.core.somaxconn=4096`"));
+}

@@ -138,6 +138,8 @@ pub enum TimelineKind {
     DnsConfig,
     /// A traced name stopped or started resolving, or NAT64 appeared or went.
     DnsChange,
+    /// A finding opened or closed.
+    Finding,
     /// A source changed health.
     SourceStatus,
     /// A snapshot was exported (or failed to).
@@ -171,6 +173,7 @@ impl TimelineKind {
             Self::PathMoved => "path_moved",
             Self::DnsConfig => "dns_config",
             Self::DnsChange => "dns_change",
+            Self::Finding => "finding",
             Self::SourceStatus => "source_status",
             Self::Export => "export",
             Self::Notice => "notice",

@@ -7,6 +7,7 @@ mod capture;
 mod connection;
 mod dns;
 mod event;
+mod finding;
 mod flags;
 mod interface;
 mod kernel;
@@ -24,6 +25,7 @@ pub use dns::{
     DnsTransport, HostsEntry, ResolverConfig, SystemAnswer, TraceOrigin, TraceStep,
 };
 pub use event::{Fold, FoldFrom, SourceId, SourceState, SourceStatus, TimelineEntry, TimelineKind};
+pub use finding::{Evidence, Finding, Severity};
 pub use flags::{AddressFlags, LinkFlags};
 pub use interface::{
     AddressFamily, AddressScope, Interface, InterfaceAddress, InterfaceKind, InterfaceRates, InterfaceStats,

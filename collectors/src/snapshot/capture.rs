@@ -44,6 +44,7 @@ impl SnapshotCapture {
             host: system.host.clone(),
             system: SystemSummary::from(system),
             sources: store.sources().cloned().collect(),
+            findings: store.findings().open().into_iter().chain(store.findings().closed()).cloned().collect(),
             interfaces: store
                 .interfaces()
                 .map(|entry| InterfaceDoc {

@@ -24,8 +24,8 @@ pub use dns::{DnsSection, EXPORTED_QUERIES, ServerHealth};
 pub use kernel::{BUSIEST_DESTINATIONS, CounterDoc, KernelSection, PortsDoc};
 
 use crate::model::{
-    CaptureTotals, HostFacts, Interface, InterfaceRates, Neighbor, PathState, Route, Rule, SourceStatus,
-    SystemFacts, TimelineEntry, Timestamp,
+    CaptureTotals, Finding, HostFacts, Interface, InterfaceRates, Neighbor, PathState, Route, Rule,
+    SourceStatus, SystemFacts, TimelineEntry, Timestamp,
 };
 
 /// The version of the export schema this build writes.
@@ -53,6 +53,10 @@ pub struct Snapshot {
     pub system: SystemSummary,
     /// Each source's health.
     pub sources: Vec<SourceStatus>,
+    /// Problems found, with their evidence: the open ones (most severe first), then
+    /// the recently closed ones (oldest first, `closed_at` set).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
     /// Interfaces by index.
     pub interfaces: Vec<InterfaceDoc>,
     /// Routes of every table.

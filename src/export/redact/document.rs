@@ -25,6 +25,17 @@ impl Redactor {
         for source in &mut doc.sources {
             self.text(&mut source.detail);
         }
+        for finding in &mut doc.findings {
+            // Subjects, evidence and fixes quote addresses and names like any text.
+            for text in [&mut finding.subject, &mut finding.title, &mut finding.cause, &mut finding.fix] {
+                self.text(text);
+            }
+            for evidence in &mut finding.evidence {
+                self.text(&mut evidence.fact);
+                self.text(&mut evidence.value);
+            }
+            finding.id = format!("{}:{}", finding.rule, finding.subject);
+        }
         for entry in &mut doc.interfaces {
             self.interface(&mut entry.interface);
         }

@@ -87,7 +87,8 @@ pub(crate) const fn kind_style(theme: &Theme, kind: TimelineKind) -> Style {
         | K::PathStatus
         | K::PathMoved
         | K::DnsConfig
-        | K::DnsChange => theme.warn(),
+        | K::DnsChange
+        | K::Finding => theme.warn(),
         // A burst is explained, never alarmed about (DESIGN.md §1, note 7).
         K::SourceStatus | K::Export | K::Notice | K::ConnectionBurst => theme.info(),
     }
