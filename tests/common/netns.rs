@@ -223,7 +223,12 @@ impl SourceInNetns {
                                 if matches!(event.payload, Payload::Counters(_)) {
                                     counters.fetch_add(1, Ordering::Relaxed);
                                 }
-                                folded.lock().unwrap_or_else(PoisonError::into_inner).apply(event);
+                                {
+                                    // As the app does: fold, then evaluate the findings.
+                                    let mut store = folded.lock().unwrap_or_else(PoisonError::into_inner);
+                                    store.apply(event);
+                                    store.evaluate_findings(netlens_collectors::clock::Stamp::now());
+                                }
                             }
                             None => break,
                         },
