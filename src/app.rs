@@ -113,6 +113,7 @@ pub async fn run(
     startup_notices: Vec<Notice>,
 ) -> anyhow::Result<()> {
     let mut store = Store::new(settings.store_limits());
+    store.set_findings_config(settings.findings.clone());
     if !startup_notices.is_empty() {
         store.apply(Event::now(SourceId::App, Payload::Notices(startup_notices)));
     }

@@ -4,6 +4,7 @@
 mod check;
 mod error;
 mod file;
+mod findings;
 mod template;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,8 @@ pub struct Settings {
     pub history: usize,
     /// How long closed connections stay visible.
     pub closed_retention: Duration,
+    /// `[findings]`: rules turned off, per-rule debounce, hold and thresholds.
+    pub findings: netlens_collectors::findings::FindingsConfig,
     /// Whether names of remote addresses on screen are looked up (reverse DNS).
     pub reverse_dns: bool,
     /// Whether UDP byte counts come from packet capture (needs `CAP_NET_RAW`).
@@ -312,6 +315,7 @@ impl Settings {
             timeline_capacity: timeline_capacity as usize,
             history: history as usize,
             closed_retention,
+            findings: findings::findings(&check, &file.findings)?,
             reverse_dns: !cli.no_reverse_dns && flag(file.connections.reverse_dns.as_ref()),
             capture: flag(file.connections.capture.as_ref()),
             keys,

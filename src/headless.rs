@@ -53,6 +53,7 @@ pub async fn collect_for(settings: &Settings, duration: Duration) -> Store {
     let refresh = (duration / 2).clamp(Duration::from_millis(100), settings.refresh);
     let mut collectors = collect::start(settings, refresh, collect::Purpose::Snapshot);
     let mut store = Store::new(settings.store_limits());
+    store.set_findings_config(settings.findings.clone());
     let deadline = Instant::now() + duration;
     let grace = deadline + FIRST_READ_GRACE;
     loop {

@@ -38,6 +38,18 @@ impl<'a> Checker<'a> {
         self.source.map(|source| source.locate(value.span()))
     }
 
+    /// An error about `key`, pointing at `value`'s line.
+    pub fn fail<T>(
+        &self,
+        key: &str,
+        value: &Spanned<T>,
+        shown: String,
+        problem: String,
+        hint: String,
+    ) -> ConfigError {
+        self.error(key, value, shown, problem, hint)
+    }
+
     fn error<T>(
         &self,
         key: &str,

@@ -31,6 +31,10 @@ pub struct ConfigFile {
     pub ui: UiSection,
     #[serde(default)]
     pub keys: BTreeMap<String, Spanned<Vec<String>>>,
+    /// `[findings]`: checked against the rules in `findings.rs`, not by serde, so a
+    /// wrong rule id is named with the ids there are.
+    #[serde(default)]
+    pub findings: BTreeMap<String, Spanned<toml::Value>>,
 }
 
 /// `[interfaces]`.

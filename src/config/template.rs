@@ -80,7 +80,8 @@ history = {history}
 # home, end, pgup, pgdn, f1 … f12, with ctrl-/alt-/shift- prefixes.
 # quit = ["q", "ctrl-c"]
 # export = ["e", "ctrl-s"]
-"#,
+
+{findings}"#,
         path = default_config_path()
             .map_or_else(|| "~/.config/netlens/config.toml".to_owned(), |p| p.display().to_string()),
         refresh = duration::format(defaults::REFRESH),
@@ -103,5 +104,6 @@ history = {history}
         fps_range = ranges::MAX_FPS.describe(),
         timeline_range = ranges::TIMELINE_CAPACITY.describe(),
         history_range = ranges::HISTORY.describe(),
+        findings = super::findings::template(),
     )
 }

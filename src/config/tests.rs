@@ -157,3 +157,44 @@ fn the_template_documents_the_accepted_ranges() {
     assert!(Cli::try_parse_from(["netlens", "--refresh", "99ms"]).is_err());
     assert!(Cli::try_parse_from(["netlens", "--refresh", "61s"]).is_err());
 }
+
+#[test]
+fn findings_settings_override_the_rules_defaults() {
+    let text = "[findings]\ndisabled = [\"fd_exhaustion\"]\n[findings.conntrack_full]\npercent = 75\nhold = \"1m\"\n";
+    let settings = from_text(&[], text).unwrap_or_else(|e| panic!("{e}"));
+    let rules = &settings.findings;
+    let conntrack = netlens_collectors::findings::rule("conntrack_full").unwrap_or_else(|| panic!("rule"));
+    let config = rules.for_rule(conntrack);
+    assert!((config.threshold("percent") - 75.0).abs() < f64::EPSILON);
+    assert_eq!(config.hold, time::Duration::minutes(1));
+    assert_eq!(config.debounce, conntrack.debounce, "unset keys keep the rule's default");
+    let fd = netlens_collectors::findings::rule("fd_exhaustion").unwrap_or_else(|| panic!("rule"));
+    assert!(!rules.for_rule(fd).enabled);
+}
+
+/// Each bad `[findings]` value names the file, the line, the key and the value, and
+/// says what would be right.
+#[test]
+fn bad_findings_settings_name_their_key() {
+    let cases = [
+        ("[findings.no_such_rule]\nhold = \"1s\"\n", "findings.no_such_rule", "use one of: listen_overflow"),
+        ("[findings]\ndisabled = [\"nope\"]\n", "findings.disabled", "no rule `nope`"),
+        (
+            "[findings.conntrack_full]\nprecent = 75\n",
+            "findings.conntrack_full.precent",
+            "its settings are: enabled, debounce, hold, percent",
+        ),
+        ("[findings.conntrack_full]\npercent = -1\n", "findings.conntrack_full.percent", "0 or more"),
+        ("[findings.conntrack_full]\nhold = \"soon\"\n", "findings.conntrack_full.hold", "write e.g."),
+        ("[findings.conntrack_full]\nhold = \"2h\"\n", "findings.conntrack_full.hold", "between"),
+        ("[findings.conntrack_full]\nenabled = \"no\"\n", "findings.conntrack_full.enabled", "true or false"),
+        ("[findings]\nlisten_overflow = 3\n", "findings.listen_overflow", "must be a table"),
+    ];
+    for (text, key, says) in cases {
+        let error = error_text(&[], text);
+        assert!(
+            error.contains("/etc/netlens-test.toml") && error.contains(key) && error.contains(says),
+            "{text}: {error}"
+        );
+    }
+}
