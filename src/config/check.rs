@@ -39,18 +39,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An error about `key`, pointing at `value`'s line.
-    pub fn fail<T>(
-        &self,
-        key: &str,
-        value: &Spanned<T>,
-        shown: String,
-        problem: String,
-        hint: String,
-    ) -> ConfigError {
-        self.error(key, value, shown, problem, hint)
-    }
-
-    fn error<T>(
+    pub fn error<T>(
         &self,
         key: &str,
         value: &Spanned<T>,

@@ -41,7 +41,7 @@ pub fn findings(
             continue;
         }
         let Some(rule) = rule(key) else {
-            return Err(check.fail(
+            return Err(check.error(
                 &format!("findings.{key}"),
                 value,
                 format!("[findings.{key}]"),
@@ -50,7 +50,7 @@ pub fn findings(
             ));
         };
         let Some(table) = value.get_ref().as_table() else {
-            return Err(check.fail(
+            return Err(check.error(
                 &format!("findings.{key}"),
                 value,
                 value.get_ref().to_string(),
@@ -66,7 +66,7 @@ pub fn findings(
 
 fn disabled(check: &Checker<'_>, value: &Spanned<toml::Value>) -> Result<Vec<String>, ConfigError> {
     let wrong = |problem: String| {
-        check.fail(
+        check.error(
             "findings.disabled",
             value,
             value.get_ref().to_string(),
@@ -97,7 +97,7 @@ fn rule_table(
         let key = format!("findings.{}.{name}", rule.id);
         let shown = value.to_string();
         let wrong =
-            |problem: &str, hint: String| check.fail(&key, at, shown.clone(), problem.to_owned(), hint);
+            |problem: &str, hint: String| check.error(&key, at, shown.clone(), problem.to_owned(), hint);
         match name.as_str() {
             "enabled" => {
                 overrides.enabled = Some(

@@ -167,6 +167,12 @@ fn udp_receive_drops(store: &Store, _: &RuleConfig) -> Verdict {
     }])
 }
 
+/// `used` as a percentage of `max` (not zero).
+#[expect(clippy::cast_precision_loss, reason = "a percentage")]
+fn percent_of(used: u64, max: u64) -> f64 {
+    used as f64 * 100.0 / max as f64
+}
+
 /// `conntrack_full`: the connection-tracking table is nearly full (new flows are
 /// dropped when it is).
 pub const CONNTRACK_FULL: Rule = Rule {
@@ -187,8 +193,7 @@ fn conntrack_full(store: &Store, config: &RuleConfig) -> Verdict {
     let Some(conntrack) = store.kernel().latest().and_then(|k| k.conntrack).filter(|c| c.max > 0) else {
         return Verdict::NotApplicable;
     };
-    #[expect(clippy::cast_precision_loss, reason = "a percentage")]
-    let percent = conntrack.count as f64 * 100.0 / conntrack.max as f64;
+    let percent = percent_of(conntrack.count, conntrack.max);
     if percent < config.threshold("percent") {
         return Verdict::Found(Vec::new());
     }
@@ -227,8 +232,7 @@ fn fd_exhaustion(store: &Store, config: &RuleConfig) -> Verdict {
     let Some(files) = store.kernel().latest().and_then(|k| k.files).filter(|f| f.max > 0) else {
         return Verdict::NotApplicable;
     };
-    #[expect(clippy::cast_precision_loss, reason = "a percentage")]
-    let percent = files.allocated as f64 * 100.0 / files.max as f64;
+    let percent = percent_of(files.allocated, files.max);
     if percent < config.threshold("percent") {
         return Verdict::Found(Vec::new());
     }
