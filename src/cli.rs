@@ -82,6 +82,22 @@ pub enum Command {
     /// AAAA), print every query and the system's own answer, and exit 0 when the name
     /// resolves, 1 when it does not, 2 when it is not a valid name
     Trace(TraceArgs),
+    /// Collect for a while, evaluate every finding rule, print the open findings with
+    /// their evidence, cause and fix, and exit 0 when none is open, 1 when some are
+    Doctor(DoctorArgs),
+}
+
+/// `netlens doctor`.
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// How long to collect: rules on counters need two readings, and a finding opens
+    /// only after its debounce
+    #[arg(short, long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// Print a JSON list of the open findings (the export schema's `findings` objects)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `netlens trace`.

@@ -9,6 +9,7 @@ mod app;
 mod cli;
 mod collect;
 mod config;
+mod doctor_command;
 mod duration;
 mod export;
 mod headless;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         Err(error) if error.downcast_ref::<stdout::Closed>().is_some() => ExitCode::SUCCESS,
         Err(error) if error.downcast_ref::<path_command::Unsatisfied>().is_some() => ExitCode::FAILURE,
         Err(error) if error.downcast_ref::<trace_command::Unresolved>().is_some() => ExitCode::FAILURE,
+        Err(error) if error.downcast_ref::<doctor_command::FindingsOpen>().is_some() => ExitCode::FAILURE,
         Err(error) => {
             terminal::restore_if_raw();
             // Not eprintln!: with the terminal gone (a closed window) stderr fails
@@ -154,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Snapshot(args)) => runtime.block_on(headless::run(settings, args)),
         Some(Command::Path(args)) => runtime.block_on(path_command::run(&settings, args)),
         Some(Command::Trace(args)) => runtime.block_on(trace_command::run(args)),
+        Some(Command::Doctor(args)) => runtime.block_on(doctor_command::run(&settings, &args)),
         Some(Command::Config(_)) => Ok(()),
         None => runtime.block_on(app::run(settings, theme, keymap, startup_notices)),
     };

@@ -51,7 +51,7 @@ pub fn needs(command: Option<&Command>, settings: &Settings) -> Needs {
             process_owners: true,
             destroy_events: true,
         },
-        Some(Command::Snapshot(_)) => Needs {
+        Some(Command::Snapshot(_) | Command::Doctor(_)) => Needs {
             capture: settings.capture,
             process_owners: true,
             destroy_events: true,
@@ -93,7 +93,7 @@ pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
                 writes.output(path);
             }
         }
-        Some(Command::Path(_) | Command::Trace(_) | Command::Config(_)) => {}
+        Some(Command::Path(_) | Command::Trace(_) | Command::Config(_) | Command::Doctor(_)) => {}
     }
     writes.file("/dev/null");
     writes

@@ -4,6 +4,7 @@
 //! finding at all. Needs root; see `common::netns::require_netns`.
 
 mod common;
+mod support;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -47,17 +48,11 @@ fn open_rules(store: &Store) -> Vec<String> {
     store.findings().open().iter().map(|f| format!("{} on {}", f.rule, f.subject)).collect()
 }
 
-/// A listener with a backlog of 1 that never accepts, and 20 clients: the kernel
-/// drops their handshakes (`TcpExtListenOverflows`), and the finding names the
-/// listener, its full queue and its owner.
-#[test]
-fn listen_overflow_names_the_listener() {
-    let Some(netns) = require_netns() else { return };
-    netns.must(&["link", "set", "lo", "up"]);
-    let source = sources(&netns);
-    source.wait_for("a kernel reading", Duration::from_secs(5), |store| store.kernel().latest().is_some());
+/// In `netns`, a listener with a backlog of 1 that never accepts, and 20 clients
+/// connecting to it (their sockets live until the returned sender says stop).
+fn overflowing_listener(netns: &Netns) -> (mpsc::Sender<()>, SocketAddr) {
     let (address_tx, address_rx) = mpsc::channel();
-    let stop = inside(&netns, move |stopped| {
+    let stop = inside(netns, move |stopped| {
         let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap_or_else(|e| panic!("{e}"));
         let address: SocketAddr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
         listener.bind(&address.into()).unwrap_or_else(|e| panic!("{e}"));
@@ -76,6 +71,19 @@ fn listen_overflow_names_the_listener() {
         drop((clients, listener));
     });
     let bound = address_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+    (stop, bound)
+}
+
+/// A listener with a backlog of 1 that never accepts, and 20 clients: the kernel
+/// drops their handshakes (`TcpExtListenOverflows`), and the finding names the
+/// listener, its full queue and its owner.
+#[test]
+fn listen_overflow_names_the_listener() {
+    let Some(netns) = require_netns() else { return };
+    netns.must(&["link", "set", "lo", "up"]);
+    let source = sources(&netns);
+    source.wait_for("a kernel reading", Duration::from_secs(5), |store| store.kernel().latest().is_some());
+    let (stop, bound) = overflowing_listener(&netns);
     let subject = format!("tcp {bound}");
     source.wait_for("listen_overflow on the listener", Duration::from_secs(10), |store| {
         store.findings().open().iter().any(|f| f.rule == "listen_overflow" && f.subject == subject)
@@ -123,4 +131,41 @@ fn a_listener_that_accepts_has_no_finding() {
         store.kernel().delta(netlens_collectors::store::CounterTable::Snmp, "TcpActiveOpens").is_some()
     }));
     source.stop();
+}
+
+/// `netlens doctor --json` in a namespace: exit 1 with `listen_overflow` while a
+/// listener overflows, each finding valid against the export schema; exit 0 and an
+/// empty list in a quiet namespace.
+#[test]
+fn doctor_exits_by_what_it_finds() {
+    let Some(netns) = require_netns() else { return };
+    netns.must(&["link", "set", "lo", "up"]);
+    let home = support::tempdir();
+    let doctor = |duration: &str| {
+        support::run(support::netlens(home.path()).args([
+            "--netns",
+            netns.name(),
+            "doctor",
+            "-d",
+            duration,
+            "--json",
+        ]))
+    };
+    let quiet = doctor("1s");
+    assert_eq!(quiet.status.code(), Some(0), "{}", support::stderr(&quiet));
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout).trim(), "[]");
+    let (stop, bound) = overflowing_listener(&netns);
+    let found = doctor("4s");
+    let _ = stop.send(());
+    assert_eq!(found.status.code(), Some(1), "{}", support::stderr(&found));
+    let findings: serde_json::Value =
+        serde_json::from_slice(&found.stdout).unwrap_or_else(|e| panic!("not JSON: {e}"));
+    let list = findings.as_array().unwrap_or_else(|| panic!("not a list: {findings}"));
+    for (index, finding) in list.iter().enumerate() {
+        support::schema::check_finding(finding, &format!("findings[{index}]"));
+    }
+    assert!(
+        list.iter().any(|f| f["rule"] == "listen_overflow" && f["subject"] == format!("tcp {bound}")),
+        "{findings}"
+    );
 }

@@ -72,3 +72,9 @@ pub fn check_path(value: &Value, path: &str) {
     validate(&definition("PathState"), value, path);
     round_trip::<PathState>(value, path);
 }
+
+/// A finding (`netlens doctor --json`, `findings[]`).
+pub fn check_finding(value: &Value, path: &str) {
+    validate(&definition("Finding"), value, path);
+    round_trip::<netlens_collectors::model::Finding>(value, path);
+}
