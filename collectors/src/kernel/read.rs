@@ -66,7 +66,22 @@ pub fn read(files: &CounterFiles) -> KernelCounters {
     counters.conntrack = count.zip(max).map(|(count, max)| Conntrack { count, max });
     counters.files = sys("fs/file-nr").as_deref().and_then(parse::file_nr);
     counters.port_range = sys("net/ipv4/ip_local_port_range").as_deref().and_then(parse::port_range);
+    counters.rp_filter = rp_filter(&files.sys.join("net/ipv4/conf"));
     counters
+}
+
+/// `rp_filter` of every directory under `net/ipv4/conf` (interfaces, `all`, `default`).
+fn rp_filter(conf: &Path) -> std::collections::BTreeMap<String, u8> {
+    let Ok(entries) = std::fs::read_dir(conf) else {
+        return std::collections::BTreeMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let value = text(&entry.path().join("rp_filter"))?.trim().parse().ok()?;
+            Some((entry.file_name().to_string_lossy().into_owned(), value))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -108,5 +123,8 @@ mod tests {
         assert!(counters.sockstat.contains_key("TCP.inuse"));
         assert!(counters.files.is_some_and(|files| files.max > 0));
         assert!(counters.port_range.is_some_and(|range| range.size() > 0));
+        assert!(counters.rp_filter.contains_key("all") && counters.rp_filter.contains_key("lo"));
+        let (lo, all) = (counters.rp_filter["lo"], counters.rp_filter["all"]);
+        assert_eq!(counters.effective_rp_filter("lo"), Some(lo.max(all)));
     }
 }

@@ -32,6 +32,21 @@ pub struct KernelCounters {
     pub files: Option<FileTable>,
     /// `net.ipv4.ip_local_port_range` of the namespace; `None` when unreadable.
     pub port_range: Option<PortRange>,
+    /// `net.ipv4.conf.<name>.rp_filter` of every interface of the namespace, with
+    /// `all` and `default`: 0 off, 1 strict, 2 loose. The kernel applies the larger of
+    /// `all` and the interface's own value.
+    pub rp_filter: BTreeMap<String, u8>,
+}
+
+impl KernelCounters {
+    /// The reverse-path filter mode the kernel applies on `interface`: the larger of
+    /// its own `rp_filter` and `all`'s; `None` when neither was read.
+    #[must_use]
+    pub fn effective_rp_filter(&self, interface: &str) -> Option<u8> {
+        let own = self.rp_filter.get(interface).copied();
+        let all = self.rp_filter.get("all").copied();
+        own.max(all)
+    }
 }
 
 /// One CPU's row of `/proc/net/softnet_stat`.
