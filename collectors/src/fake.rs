@@ -11,7 +11,7 @@ mod paths;
 
 pub use network::network;
 
-use crate::clock::Mono;
+use crate::clock::{Mono, Stamp};
 use crate::event::{Event, Notice, Payload};
 use crate::model::{
     AddressFlags, AddressScope, HostFacts, Interface, InterfaceKind, InterfaceStats, Landlock, NetworkTable,
@@ -374,7 +374,10 @@ fn connections_status() -> Payload {
 pub fn store() -> Store {
     let mut store = Store::default();
     for event in events() {
+        let stamp = Stamp { wall: event.at, mono: event.mono };
         store.apply(event);
+        // As the app does after each burst: the rules see the session unfold.
+        store.evaluate_findings(stamp);
     }
     store
 }

@@ -25,6 +25,7 @@ pub fn write(doc: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
     paths(out, &doc.paths)?;
     dns(out, &doc.dns)?;
     routing(out, doc)?;
+    super::markdown_kernel::write(out, doc.kernel.as_ref())?;
     connections(out, &doc.connections)?;
     out.write_all(b"\n## Events (oldest first)\n\n")?;
     let held = doc.events.len() as u64;

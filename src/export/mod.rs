@@ -4,6 +4,7 @@
 
 mod csv;
 mod markdown;
+mod markdown_kernel;
 mod naming;
 mod redact;
 

@@ -114,7 +114,13 @@ pub(crate) fn render(buf: &mut Buffer, row: Rect, store: &Store, ui: &UiState, t
             keep: 1,
         });
     }
-    left.push(health_segment(store, theme, bar));
+    let health = health_segment(store, theme, bar);
+    if !health.spans.is_empty() {
+        left.push(health);
+    }
+    if let Some(segment) = findings_segment(store, theme, bar) {
+        left.push(segment);
+    }
     let usage = store.usage();
     if usage.rss_bytes > 0 {
         left.push(Segment {
@@ -176,6 +182,21 @@ pub(crate) fn render(buf: &mut Buffer, row: Rect, store: &Store, ui: &UiState, t
     }
 }
 
+/// How many findings are open, marked as the worst of them: `✗ 3 findings`.
+fn findings_segment(store: &Store, theme: &Theme, bar: Style) -> Option<Segment> {
+    let open = store.findings().open();
+    let worst = open.first()?;
+    let (mark, style) = crate::panes::findings::mark(worst.severity, theme);
+    let s = if open.len() == 1 { "" } else { "s" };
+    Some(Segment {
+        spans: vec![
+            (format!("{mark} "), bar.patch(style)),
+            (format!("{} finding{s}", open.len()), bar.patch(style)),
+        ],
+        keep: 1,
+    })
+}
+
 /// `● all ok`, or the worst trouble with how many more there are.
 fn health_segment(store: &Store, theme: &Theme, bar: Style) -> Segment {
     let mut spans = Vec::new();
@@ -184,6 +205,9 @@ fn health_segment(store: &Store, theme: &Theme, bar: Style) -> Segment {
         None if store.sources().next().is_none() => {
             spans.push(("○ sources starting".to_owned(), bar.patch(theme.muted())));
         }
+        // Open findings say what is wrong in their own segment; "all ok" beside them
+        // would contradict it.
+        None if !store.findings().open().is_empty() => {}
         None => {
             spans.push(("● ".to_owned(), bar.patch(theme.ok())));
             spans.push(("all ok".to_owned(), bar));

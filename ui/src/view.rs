@@ -68,6 +68,10 @@ pub fn draw(frame: &mut Frame, store: &Store, ui: &mut UiState, theme: &Theme, n
     }
     ui.expire_status(now);
     let (tab_row, rest) = split_top(area, 1);
+    // The most severe open finding, on every tab, while one is open.
+    let (banner_row, rest) = split_top(rest, u16::from(!store.findings().open().is_empty()));
+    let overview_key = ui.keys_of(Tab::Overview.binding()).unwrap_or("1").to_owned();
+    crate::panes::findings::banner(frame.buffer_mut(), banner_row, store, theme, &overview_key);
     let (rest, status_row) = split_bottom(rest, 1);
     let (body, hint_row) = split_bottom(rest, u16::from(area.height >= HINT_BAR_HEIGHT));
     tab_bar(frame.buffer_mut(), tab_row, ui, theme, now);
@@ -245,7 +249,7 @@ mod tests {
                     let area = frame.area();
                     let bindings = ui.bindings().to_vec();
                     let ctx = Paint { store: &store, theme: &theme, now, keys: Keys(&bindings) };
-                    panes::overview::render(frame, area, &ctx);
+                    panes::overview::render(frame, area, 0, &ctx);
                     panes::interfaces::render(frame, area, &mut ui.tabs.interfaces, &ctx);
                     panes::routes::render(frame, area, &mut ui.tabs.routes, &ctx);
                     panes::events::render(frame, area, &mut ui.tabs.events, &ctx);

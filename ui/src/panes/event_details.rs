@@ -54,7 +54,7 @@ fn lines(entry: &TimelineEntry, ctx: &Paint<'_>, width: u16) -> Doc {
 
 /// Wrap at spaces, and split a word longer than a line (a path, an address list)
 /// across lines instead of cutting it.
-fn wrap_whole(text: &str, max: usize) -> Vec<String> {
+pub(crate) fn wrap_whole(text: &str, max: usize) -> Vec<String> {
     let mut lines = Vec::new();
     for line in wrap(text, max) {
         let mut rest = line.as_str();

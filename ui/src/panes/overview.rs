@@ -19,6 +19,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 mod access;
+mod kernel;
 
 use super::addresses::addresses_by_interest;
 use super::path_text::{pending_text, reason_text};
@@ -132,12 +133,16 @@ pub(crate) fn talker_remotes(store: &Store) -> Vec<IpAddr> {
     talkers(store).iter().take(MAX_TALKERS).map(|t| t.busiest.socket.remote.ip()).collect()
 }
 
-/// Draw the tab.
-pub(crate) fn render(frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
+/// Draw the tab, with the findings panel's cursor at `cursor`; returns the cursor
+/// as drawn (clamped to the open findings).
+pub(crate) fn render(frame: &mut Frame, area: Rect, cursor: usize, ctx: &Paint<'_>) -> usize {
     let Paint { store, theme, now, keys } = *ctx;
     let buf = frame.buffer_mut();
     let (routes_area, rest) = split_top(area, 5);
     default_routes(buf, routes_area, store, theme, now);
+    // Open findings go first after the paths: they are the answer the rest explains.
+    let (findings_area, rest) = split_top(rest, super::findings::panel_height(store));
+    let cursor = super::findings::panel(buf, findings_area, cursor, ctx);
 
     let host = host_facts(store, theme, now);
     let wanted = (store.interface_count() + 1).max(host.len()) as u16 + 2;
@@ -185,6 +190,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
     let all_key = keys.of(Tab::Events.binding()).unwrap_or("7");
     let columns: &[TableColumn] = if narrow { &NARROW } else { &COMPACT };
     latest_events(buf, events_area, store, theme, now, &format!("{all_key} for all"), columns);
+    cursor
 }
 
 /// Fewest rows (borders included) a row of rate charts gets: a readable chart.
@@ -507,6 +513,7 @@ fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
         ]);
     }
     access::lines(&mut doc, &host.privileges, theme);
+    kernel::lines(&mut doc, store, theme);
     let mut first = true;
     for source in store.sources() {
         let (dot, style) = match source.status {

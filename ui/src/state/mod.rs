@@ -21,7 +21,7 @@ pub(crate) use table::Motion;
 pub use table::{Scroll, TableState};
 pub use tabs::{
     ConnectionDetails, ConnectionsState, Details, DnsFocus, DnsState, EventDetails, EventsState,
-    InterfacesState, OverviewState, PathDetails, PathsState, PendingTrace, RoutesState, Tabs,
+    FindingDetails, InterfacesState, OverviewState, PathDetails, PathsState, PendingTrace, RoutesState, Tabs,
 };
 
 /// How a status-bar message is coloured.

@@ -134,9 +134,24 @@ impl Default for EventsState {
     }
 }
 
-/// The Overview: nothing to remember, everything comes from the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct OverviewState;
+/// The Overview: which open finding the cursor is on, and the one shown whole.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OverviewState {
+    /// Position in the open findings, most severe first.
+    pub(crate) cursor: usize,
+    /// The finding shown whole (Enter), if any.
+    pub(crate) details: Option<FindingDetails>,
+}
+
+/// A finding shown whole: evidence, cause and fix.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FindingDetails {
+    /// The finding's id (`rule:subject`): it stays the same while the problem lasts,
+    /// and after it closes the view shows the closed finding.
+    pub(crate) id: String,
+    /// How far it is scrolled.
+    pub(crate) scroll: Scroll,
+}
 
 /// Every tab's state, one field per tab.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
