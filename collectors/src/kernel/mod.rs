@@ -6,5 +6,5 @@ pub mod parse;
 mod read;
 mod source;
 
-pub use read::{CounterFiles, read};
+pub use read::{CounterFiles, read, read_again};
 pub use source::KernelSource;

@@ -12,7 +12,7 @@ use crate::model::{FileTable, PortRange, SoftnetCpu};
 /// Read a `/proc/net/snmp`- or `/proc/net/netstat`-style file: pairs of lines
 /// `Prefix: Name1 Name2 …` / `Prefix: value1 value2 …`, into `nstat` names
 /// (`TcpRetransSegs`).
-pub fn tables(text: &str, into: &mut BTreeMap<String, i64>) {
+pub fn tables(text: &str, into: &mut impl Extend<(String, i64)>) {
     let mut lines = text.lines();
     while let (Some(header), Some(values)) = (lines.next(), lines.next()) {
         let (Some((prefix, names)), Some((value_prefix, values))) =
@@ -26,19 +26,22 @@ pub fn tables(text: &str, into: &mut BTreeMap<String, i64>) {
         let names: Vec<&str> = names.split_whitespace().collect();
         let values: Option<Vec<i64>> = values.split_whitespace().map(counter).collect();
         let Some(values) = values.filter(|values| values.len() == names.len()) else { continue };
-        for (name, value) in names.into_iter().zip(values) {
-            into.insert(format!("{prefix}{name}"), value);
-        }
+        into.extend(names.into_iter().zip(values).map(|(name, value)| {
+            let mut key = String::with_capacity(prefix.len() + name.len());
+            key.push_str(prefix);
+            key.push_str(name);
+            (key, value)
+        }));
     }
 }
 
 /// Read `/proc/net/snmp6`: one `Name value` per line, already `nstat`'s names.
-pub fn snmp6(text: &str, into: &mut BTreeMap<String, i64>) {
+pub fn snmp6(text: &str, into: &mut impl Extend<(String, i64)>) {
     for line in text.lines() {
         let mut words = line.split_whitespace();
         if let (Some(name), Some(value), None) = (words.next(), words.next().and_then(counter), words.next())
         {
-            into.insert(name.to_owned(), value);
+            into.extend([(name.to_owned(), value)]);
         }
     }
 }

@@ -194,7 +194,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut ConnectionsState
     }));
     let layout = fit_rows(&lines, connections, inner);
     header(buf, y, &COLUMNS, &layout, theme, sorted);
-    let mut painter = Painter { theme, body, layout, now, connections, scratch: Scratch::default() };
+    let mut painter = Painter { theme, body, layout, now, connections, store, scratch: Scratch::default() };
     let mut selected = None;
     let mut after = body.y;
     for (line, y) in lines.into_iter().zip(body.top()..body.bottom()) {
@@ -345,6 +345,7 @@ struct Painter<'a> {
     layout: Layout,
     now: Timestamp,
     connections: &'a Connections,
+    store: &'a Store,
     scratch: Scratch,
 }
 
@@ -416,6 +417,8 @@ impl Painter<'_> {
             // It predates netlens: at least this old.
             row.display(AGE, format_args!("≥{}", Span(age)), dim(theme.muted()));
         }
+        let marked = super::finding_marks::socket(self.store, socket.local, socket.remote);
+        super::finding_marks::draw(buf, self.body.x.saturating_sub(1), y, marked, theme);
     }
 
     fn group(&mut self, buf: &mut Buffer, y: u16, group: &Group<'_>) {

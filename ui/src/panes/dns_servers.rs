@@ -112,6 +112,13 @@ pub(crate) fn servers(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme
     }
     let mut scratch = Scratch::default();
     for (server, y) in rows.iter().take(MAX_SERVERS).zip(body.top()..body.bottom()) {
+        super::finding_marks::draw(
+            buf,
+            body.x.saturating_sub(1),
+            y,
+            super::finding_marks::nameserver(store, server.address),
+            theme,
+        );
         let mut row = Row::new(buf, body, y, &layout, &SERVER_COLUMNS, None, &mut scratch);
         let asked = server.health.is_some_and(|health| health.queries > 0);
         row.display(ADDRESS, server.address, if asked { theme.text() } else { theme.muted() });

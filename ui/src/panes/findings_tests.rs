@@ -29,7 +29,8 @@ fn the_panel_lists_open_findings_most_severe_first_and_the_details_show_evidence
         .draw(|frame| {
             let height = panel_height(&store);
             assert!(height >= 3);
-            panel(frame.buffer_mut(), Rect::new(0, 0, 100, height), 99, &paint);
+            assert_eq!(panel(frame.buffer_mut(), Rect::new(0, 0, 100, height), 99, &paint), open.len() - 1);
+            panel(frame.buffer_mut(), Rect::new(0, 0, 100, height), 0, &paint);
         })
         .unwrap_or_else(|e| panic!("{e}"));
     let text = screen(&terminal);
@@ -58,11 +59,12 @@ fn the_panel_lists_open_findings_most_severe_first_and_the_details_show_evidence
 #[test]
 fn the_banner_names_the_worst_and_draws_nothing_without_findings() {
     let theme = Theme::default();
-    let mut buf = Buffer::empty(Rect::new(0, 0, 120, 1));
-    assert!(!banner(&mut buf, Rect::new(0, 0, 120, 1), &netlens_collectors::Store::default(), &theme, "1"));
+    let row = Rect::new(0, 0, 200, 1);
+    let mut buf = Buffer::empty(row);
+    assert!(!banner(&mut buf, row, &netlens_collectors::Store::default(), &theme, "1"));
     let store = fake::store();
-    assert!(banner(&mut buf, Rect::new(0, 0, 120, 1), &store, &theme, "1"));
-    let line: String = (0..120).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
+    assert!(banner(&mut buf, row, &store, &theme, "1"));
+    let line: String = (0..200).map(|x| buf[(x, 0)].symbol().to_owned()).collect();
     let worst = store.findings().worst().map(|f| f.title.clone()).unwrap_or_default();
     assert!(line.contains(&worst[..worst.len().min(30)]), "{line}");
     assert!(line.contains("1 Overview for evidence & fix"), "{line}");

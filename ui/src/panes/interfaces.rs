@@ -200,6 +200,8 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut InterfacesState,
         let selection = (offset + i == cursor).then(|| theme.selection());
         let mut row = Row::new(buf, body, y, &layout, &COLUMNS, selection, &mut scratch);
         draw_row(&mut row, entry, theme, scale);
+        let marked = super::finding_marks::interface(store, &entry.info.name);
+        super::finding_marks::draw(buf, body.x.saturating_sub(1), y, marked, theme);
     }
     position(buf, area, cursor, rows.len(), theme.muted());
 }

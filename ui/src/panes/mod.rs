@@ -15,6 +15,7 @@ pub(crate) mod dns_summary;
 pub(crate) mod dns_trace;
 pub(crate) mod event_details;
 pub(crate) mod events;
+pub(crate) mod finding_marks;
 pub(crate) mod findings;
 pub(crate) mod help;
 pub(crate) mod interfaces;

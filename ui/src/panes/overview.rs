@@ -19,13 +19,14 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 mod access;
+mod host;
 mod kernel;
 
 use super::addresses::addresses_by_interest;
 use super::path_text::{pending_text, reason_text};
 use super::tones::{address_style, oper_state_style, status_style};
 use crate::context::Paint;
-use crate::format::{Memory, Prefix, Rate, Span, StackText};
+use crate::format::{Prefix, Rate, Span, StackText};
 use crate::state::Tab;
 use crate::theme::Theme;
 use crate::widgets::chart::{busiest_charts, rate_scale};
@@ -35,7 +36,7 @@ use crate::widgets::pane::pane;
 use crate::widgets::sparkline::{column_scale, scale_header, sparkline_scaled, traffic};
 use crate::widgets::table::Column as TableColumn;
 use crate::widgets::table::{Column, Layout, Row, header};
-use crate::widgets::text::{Doc, Scratch, put, put_spans};
+use crate::widgets::text::{Scratch, put, put_spans};
 use crate::widgets::{split_left, split_top};
 
 const NAME: usize = 0;
@@ -144,12 +145,13 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, cursor: usize, ctx: &Paint<'
     let (findings_area, rest) = split_top(rest, super::findings::panel_height(store));
     let cursor = super::findings::panel(buf, findings_area, cursor, ctx);
 
-    let host = host_facts(store, theme, now);
+    let host_width = if rest.width >= 120 { rest.width * 2 / 5 } else { (rest.width / 2).max(36) };
+    // Borders and the left padding: what a line of the host box holds.
+    let host = host::facts(store, theme, now, usize::from(host_width.saturating_sub(3)));
     let wanted = (store.interface_count() + 1).max(host.len()) as u16 + 2;
     // Leave the latest events at least three rows (plus borders).
     let middle_height = wanted.min(rest.height.saturating_sub(5)).max(rest.height.min(6));
     let (middle, events_area) = split_top(rest, middle_height);
-    let host_width = if middle.width >= 120 { middle.width * 2 / 5 } else { (middle.width / 2).max(36) };
     let (summary_area, host_area) = split_left(middle, middle.width.saturating_sub(host_width));
     interface_summary(buf, summary_area, store, theme);
     let inner = pane(buf, host_area, theme.border(), &[("Host & sources", theme.title())], &[]);
@@ -482,62 +484,6 @@ fn interface_summary(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme)
         let text = format!("… {} more on the Interfaces tab", hidden + 1);
         put(buf, body.x, body.bottom() - 1, body.width, &text, theme.muted());
     }
-}
-
-/// Host, kernel, load, privileges and the health of each source.
-fn host_facts(store: &Store, theme: &Theme, now: Timestamp) -> Doc {
-    let system = store.system();
-    let host = &system.host;
-    let mut doc = Doc::default();
-    let label = |text: &str| (format!("{text:<LABEL$}"), theme.muted());
-    let hostname = if host.hostname.is_empty() { "–".to_owned() } else { host.hostname.clone() };
-    doc.line([label("host"), (hostname, theme.accent())]);
-    if let Some(netns) = &host.netns {
-        doc.line([label("netns"), (netns.clone(), theme.info())]);
-    }
-    if !host.kernel.is_empty() {
-        doc.line([label("kernel"), (host.kernel.clone(), theme.text())]);
-    }
-    if system.cpus > 0 {
-        doc.line([
-            label("load"),
-            (format!("{:.1}%", system.cpu_pct), theme.text()),
-            (format!(" of {} cpus · up {}", system.cpus, Span(system.uptime_s)), theme.muted()),
-        ]);
-    }
-    if system.memory_total_bytes > 0 {
-        doc.line([
-            label("memory"),
-            (Memory(system.memory_used_bytes).to_string(), theme.text()),
-            (format!(" of {}", Memory(system.memory_total_bytes)), theme.muted()),
-        ]);
-    }
-    access::lines(&mut doc, &host.privileges, theme);
-    kernel::lines(&mut doc, store, theme);
-    let mut first = true;
-    for source in store.sources() {
-        let (dot, style) = match source.status {
-            SourceState::Ok => ("● ", theme.ok()),
-            SourceState::Degraded => ("● ", theme.warn()),
-            SourceState::Failed => ("● ", theme.error()),
-            SourceState::Off => ("○ ", theme.muted()),
-        };
-        doc.line([
-            label(if first { "sources" } else { "" }),
-            (dot.to_owned(), style),
-            (format!("{} ", source.name.as_str()), theme.text()),
-            (source.status.as_str().to_owned(), style),
-            (format!(" · {}", source.detail), theme.muted()),
-        ]);
-        first = false;
-    }
-    if first {
-        doc.line([label("sources"), ("starting…".to_owned(), theme.muted())]);
-    }
-    if let Some(updated) = store.updated_at() {
-        doc.line([label("updated"), (crate::format::Ago { at: updated, now }.to_string(), theme.muted())]);
-    }
-    doc
 }
 
 /// The newest timeline entries that fit.

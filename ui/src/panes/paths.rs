@@ -245,6 +245,8 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut PathsState, ctx:
         let selection = (offset + i == cursor).then(|| theme.selection());
         let mut row = Row::new(buf, body, y, &layout, &columns, selection, &mut scratch);
         draw_row(&mut row, path, theme, now);
+        let marked = super::finding_marks::target(store, &path.target);
+        super::finding_marks::draw(buf, body.x.saturating_sub(1), y, marked, theme);
     }
     position(buf, area, cursor, rows.len(), theme.muted());
 }

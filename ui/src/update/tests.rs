@@ -91,8 +91,9 @@ fn movement_clamps_to_the_rows() {
     assert_eq!(ui.tabs.routes.table.cursor, data_rows - 1);
     let model = routes::model(&store, &ui.tabs.routes);
     let shown = ui.tabs.routes.table.shown.unwrap_or_else(|| panic!("drawn"));
-    // 24 rows less the tab bar, the key hints, the status bar and the pane's frame and heading.
-    assert_eq!(shown, 19, "the frame recorded the rows of an 80×24 screen");
+    // 24 rows less the tab bar, the findings banner, the key hints, the status bar and
+    // the pane's frame and heading.
+    assert_eq!(shown, 18, "the frame recorded the rows of an 80×24 screen");
     assert!(ui.tabs.routes.table.offset + shown >= model.lines.len(), "last row visible");
     run(&mut ui, &store, &[Action::Top]);
     assert_eq!((ui.tabs.routes.table.cursor, ui.tabs.routes.table.offset), (0, 0));
@@ -117,11 +118,26 @@ fn keys_before_the_first_frame_move_the_cursor_and_the_frame_scrolls_to_it() {
 }
 
 #[test]
-fn movement_on_overview_does_nothing() {
+fn movement_on_overview_moves_over_the_findings_and_enter_opens_one() {
     let (mut ui, store) = ui_at(Tab::Overview);
-    let before = ui.clone();
-    run(&mut ui, &store, &[Action::Down, Action::PageDown, Action::Bottom]);
-    assert_eq!(ui, before);
+    let open = store.findings().open().len();
+    assert!(open > 1, "the scripted session has findings");
+    run(&mut ui, &store, &[Action::Down, Action::Down]);
+    assert_eq!(ui.tabs.overview.cursor, 2);
+    run(&mut ui, &store, &[Action::Bottom, Action::Down]);
+    assert_eq!(ui.tabs.overview.cursor, open - 1, "clamped to the last finding");
+    run(&mut ui, &store, &[Action::Top, Action::Open]);
+    let worst = store.findings().worst().map(|f| f.id.clone());
+    assert_eq!(ui.tabs.overview.details.as_ref().map(|d| d.id.clone()), worst);
+    run(&mut ui, &store, &[Action::Close]);
+    assert_eq!(ui.tabs.overview.details, None);
+    // Without findings, movement is nobody's business and Enter says why nothing opens.
+    let quiet = netlens_collectors::Store::default();
+    let mut ui = UiState::new();
+    run(&mut ui, &quiet, &[Action::Down, Action::PageDown, Action::Bottom]);
+    assert_eq!(ui.tabs.overview, crate::state::OverviewState::default());
+    run(&mut ui, &quiet, &[Action::Open]);
+    assert!(ui.tabs.overview.details.is_none());
 }
 
 #[test]
@@ -704,7 +720,7 @@ fn dns_focus_switches_and_esc_goes_back_to_the_log() {
 fn dns_log_moves_filters_and_keeps_its_row() {
     let (mut ui, store) = ui_at(Tab::Dns);
     let visible = ui.tabs.dns.table.shown.unwrap_or_else(|| panic!("drawn"));
-    assert_eq!(visible, 13);
+    assert_eq!(visible, 12, "80×24 less the findings banner");
     run(&mut ui, &store, &[Action::Down, Action::Down, Action::PageDown]);
     assert_eq!(ui.tabs.dns.table.cursor, 2 + visible - 1);
     run(&mut ui, &store, &[Action::Bottom]);
