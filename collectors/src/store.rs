@@ -11,6 +11,7 @@ mod counter;
 #[cfg(feature = "runtime")]
 pub(crate) use counter::{CounterHash, CounterMap};
 mod dns;
+mod interface;
 mod kernel;
 mod path_history;
 mod timeline;
@@ -25,16 +26,16 @@ pub use dns::{
     Dns, DnsState, QUERY_LOG_CAPACITY, RECENT_WINDOW, RecentOutcomes, SLOW_QUERY_MS, ServerHealth,
     TRACE_CAPACITY, is_error_rcode,
 };
+pub use interface::{InterfaceEntry, RateSample};
 pub use kernel::{CounterTable, KernelState, ports_in_use};
 pub use path_history::{PATH_HISTORY_CAPACITY, PathHistory, PathSample};
 pub use timeline::{FOLD_LINES, Timeline};
 
 use crate::clock::{Mono, Stamp};
 use crate::event::{Event, Notice, Payload};
-use crate::history::Ring;
 use crate::model::{
-    AddressFamily, Interface, InterfaceRates, InterfaceStats, Neighbor, NetworkTable, PathState,
-    ProcessUsage, Route, RouteLookupReport, Rule, SourceId, SourceStatus, SystemFacts, Timestamp,
+    AddressFamily, Neighbor, NetworkTable, PathState, ProcessUsage, Route, RouteLookupReport, Rule, SourceId,
+    SourceStatus, SystemFacts, Timestamp,
 };
 
 /// Capacities and windows that keep memory bounded.
@@ -62,80 +63,6 @@ impl Default for StoreLimits {
             min_rate_interval: time::Duration::milliseconds(200),
             connections: ConnectionLimits::default(),
         }
-    }
-}
-
-/// One rate sample for the sparklines.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct RateSample {
-    /// When the sample's second counter reading was taken (wall clock: for display).
-    pub at: Option<Timestamp>,
-    /// The same moment on the monotonic clock: what spans of history are measured on.
-    pub mono: Option<Mono>,
-    /// The rates over the interval ending then.
-    pub rates: InterfaceRates,
-}
-
-/// An interface with everything netlens derived about it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InterfaceEntry {
-    /// The latest description from the source.
-    pub info: Interface,
-    /// Current rates, once two samples exist; `None` right after a counter reset.
-    pub rates: Option<InterfaceRates>,
-    /// Recent rates, oldest first.
-    pub history: Ring<RateSample>,
-    /// When netlens first saw this index.
-    pub first_seen: Timestamp,
-    /// The baseline counter reading for the next rate, on the monotonic clock.
-    baseline: Option<(Mono, InterfaceStats)>,
-}
-
-impl InterfaceEntry {
-    /// How long the rate history covers, on the monotonic clock (unmoved by wall-clock
-    /// steps); `None` with fewer than two samples.
-    #[must_use]
-    pub fn history_span(&self) -> Option<time::Duration> {
-        let first = self.history.iter().next()?.mono?;
-        let last = self.history.last()?.mono?;
-        (self.history.len() > 1).then(|| last - first)
-    }
-
-    fn new(info: Interface, at: Timestamp, history_capacity: usize) -> Self {
-        Self { info, rates: None, history: Ring::new(history_capacity), first_seen: at, baseline: None }
-    }
-
-    /// Fold one counter reading: a rate over the interval since the baseline, unless
-    /// the interval is too short or a counter went backwards (the interface was reset
-    /// or recreated), in which case the rate restarts from this reading.
-    fn sample(&mut self, at: Stamp, stats: InterfaceStats, limits: &StoreLimits) {
-        self.info.stats = Some(stats);
-        let Some((then, old)) = self.baseline else {
-            self.baseline = Some((at.mono, stats));
-            return;
-        };
-        let elapsed = at.mono - then;
-        if elapsed < limits.min_rate_interval {
-            return;
-        }
-        self.baseline = Some((at.mono, stats));
-        let went_back = stats.rx_bytes < old.rx_bytes
-            || stats.tx_bytes < old.tx_bytes
-            || stats.rx_packets < old.rx_packets
-            || stats.tx_packets < old.tx_packets;
-        if went_back {
-            self.rates = None;
-            return;
-        }
-        let secs = elapsed.as_seconds_f64();
-        let rates = InterfaceRates {
-            rx_bytes_per_s: (stats.rx_bytes - old.rx_bytes) as f64 / secs,
-            tx_bytes_per_s: (stats.tx_bytes - old.tx_bytes) as f64 / secs,
-            rx_packets_per_s: (stats.rx_packets - old.rx_packets) as f64 / secs,
-            tx_packets_per_s: (stats.tx_packets - old.tx_packets) as f64 / secs,
-        };
-        self.rates = Some(rates);
-        self.history.push(RateSample { at: Some(at.wall), mono: Some(at.mono), rates });
     }
 }
 

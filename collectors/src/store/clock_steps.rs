@@ -9,6 +9,7 @@ use crate::model::{
     AddressFamily, FlowBytes, FlowSample, InterfaceKind, LinkFlags, OperState, ProcessInfo, Protocol, Socket,
     SocketState, SocketTable, TcpInfo, TimelineKind,
 };
+use crate::model::{Interface, InterfaceRates, InterfaceStats};
 
 const HOUR_MS: i64 = 3_600_000;
 

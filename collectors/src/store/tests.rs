@@ -2,6 +2,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
 use crate::model::{AddressFamily, InterfaceKind, LinkFlags, OperState, SourceState, TimelineKind};
+use crate::model::{Interface, InterfaceStats};
 
 fn t(secs: i64) -> Timestamp {
     time::macros::datetime!(2026-01-01 00:00:00 UTC) + time::Duration::seconds(secs)
