@@ -39,7 +39,7 @@ fn main() {
         while let Ok(Some(_)) = tokio::time::timeout_at(deadline, rx.recv()).await {
             readings += 1;
         }
-        let (wall, cpu) = (started.elapsed(), cpu_time() - cpu_before);
+        let (wall, cpu) = (started.elapsed(), cpu_time().saturating_sub(cpu_before));
         task.abort();
         println!(
             "kernel counters source: {readings} events in {:.1} s at a {} ms refresh; CPU {:.1} ms = {:.4} % of one core ({:.0} µs per reading)",

@@ -206,7 +206,7 @@ fn rules() -> Vec<Rule> {
     };
     vec![
         rule(Ipv4, 0, 255, "from all"),
-        rule(Ipv4, 32_764, 254, "from all lookup main suppress_prefixlength 0"),
+        rule(Ipv4, 32_764, 254, "from all suppress_prefixlength 0"),
         rule(Ipv4, 32_765, 51_820, "not from all fwmark 0xca6c"),
         rule(Ipv4, 32_766, 254, "from all"),
         rule(Ipv4, 32_767, 253, "from all"),

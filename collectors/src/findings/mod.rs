@@ -20,14 +20,35 @@ pub use rule::{Candidate, Rule, Threshold, Verdict};
 
 /// Every rule netlens knows, in the order they are documented.
 pub static RULES: &[Rule] = &[
-    // paths rules
-    // mtu rules
-    // interfaces rules
-    // dns rules
-    // tunnels rules
+    paths::PATH_FAILING,
+    paths::IPV6_BROKEN,
+    paths::DEFAULT_ROUTE_MISSING,
+    paths::GATEWAY_UNREACHABLE,
+    paths::RP_FILTER_ASYMMETRIC,
+    paths::MULTICAST_SEND_NO_ROUTE,
+    mtu::MTU_MISMATCH,
+    mtu::PMTU_BLACKHOLE,
+    interfaces::ADDRESS_DAD_FAILED,
+    interfaces::ADDRESS_TENTATIVE_STUCK,
+    interfaces::INTERFACE_FLAPPING,
+    interfaces::INTERFACE_ERRORS,
+    interfaces::SOFTNET_DROPS,
+    dns::DNS_NO_NAMESERVER,
+    dns::DNS_SERVER_TIMEOUT,
+    dns::DNS_SERVER_UNREACHABLE,
+    dns::DNS_SEARCH_AMPLIFICATION,
+    dns::DNS_OUTSIDE_TUNNEL,
+    dns::DNS_HOSTS_OVERRIDE,
+    tunnels::TUNNEL_DOWN,
+    tunnels::TUNNEL_SWALLOWS_LAN,
+    tunnels::ROUTE_MOVED_CONNECTIONS,
     sockets::LISTEN_OVERFLOW,
     sockets::UDP_RECEIVE_DROPS,
-    // tcp rules
+    tcp::TCP_RETRANSMISSION_STORM,
+    tcp::TCP_ZERO_WINDOW,
+    tcp::SYN_UNANSWERED,
+    tcp::TIME_WAIT_PILEUP,
+    tcp::EPHEMERAL_PORTS_EXHAUSTED,
     sockets::CONNTRACK_FULL,
     sockets::FD_EXHAUSTION,
 ];

@@ -170,7 +170,7 @@ mod tests {
         std::fs::create_dir_all(sys.join("net/netfilter")).unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir_all(sys.join("net/ipv4/conf/eth0")).unwrap_or_else(|e| panic!("{e}"));
         let write = |path: std::path::PathBuf, text: &str| {
-            std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"))
+            std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
         };
         write(net.join("snmp"), "Tcp: RetransSegs\nTcp: 7\n");
         write(sys.join("net/netfilter/nf_conntrack_count"), "10\n");

@@ -116,7 +116,7 @@ pub(crate) fn servers(buf: &mut Buffer, area: Rect, store: &Store, theme: &Theme
             buf,
             body.x.saturating_sub(1),
             y,
-            super::finding_marks::nameserver(store, server.address),
+            super::finding_marks::address(store, server.address),
             theme,
         );
         let mut row = Row::new(buf, body, y, &layout, &SERVER_COLUMNS, None, &mut scratch);

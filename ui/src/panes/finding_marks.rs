@@ -5,7 +5,8 @@
 //! Rules name their subject by the words the tables show (DESIGN.md §10): an
 //! interface by its name (`eth0`, `eth0 fe80::1`, `veth0 ↔ veth1`), a target by its
 //! text, a nameserver as `nameserver 10.0.0.53`, a socket by an end (`tcp
-//! 10.0.0.2:443`, `udp 0.0.0.0:5140`) and a peer as `peer 192.0.2.7`. A row is marked
+//! 10.0.0.2:443`, `udp 0.0.0.0:5140`), a peer as `peer 192.0.2.7` and a gateway as
+//! `gateway 192.168.1.1`. A row is marked
 //! when a word of an open finding's subject is the row's key.
 
 use std::net::{IpAddr, SocketAddr};
@@ -43,9 +44,13 @@ pub(crate) fn target(store: &Store, target: &str) -> Option<Severity> {
     store.findings().open().into_iter().filter(|f| f.subject == target).map(|f| f.severity).max()
 }
 
-/// The worst finding about the nameserver `server`.
-pub(crate) fn nameserver(store: &Store, server: IpAddr) -> Option<Severity> {
-    worst(store, |word| word.parse::<IpAddr>().is_ok_and(|ip| ip == server))
+/// The worst finding naming `address` (a nameserver, a gateway, a neighbour); a
+/// link-local address may carry its interface (`fe80::1%eth0`).
+pub(crate) fn address(store: &Store, address: IpAddr) -> Option<Severity> {
+    worst(store, |word| {
+        let bare = word.split_once('%').map_or(word, |(ip, _)| ip);
+        bare.parse::<IpAddr>().is_ok_and(|ip| ip == address)
+    })
 }
 
 /// The worst finding about a socket between `local` and `remote`: either end, or the

@@ -156,17 +156,17 @@ fn lines(finding: &Finding, theme: &Theme, now: Timestamp, width: usize) -> Doc 
 pub(crate) fn details(frame: &mut Frame, body: Rect, open: &mut FindingDetails, ctx: &Paint<'_>) {
     let Paint { store, theme, now, keys } = *ctx;
     let width = body.width.min(MAX_WIDTH);
-    let doc = match by_id(store, &open.id) {
-        Some(finding) => lines(finding, theme, now, usize::from(width.saturating_sub(4))),
-        None => {
+    let doc = by_id(store, &open.id).map_or_else(
+        || {
             let mut doc = Doc::default();
             doc.line([(
                 "this finding is no longer kept (netlens keeps the newest closed ones)",
                 theme.muted(),
             )]);
             doc
-        }
-    };
+        },
+        |finding| lines(finding, theme, now, usize::from(width.saturating_sub(4))),
+    );
     let height = (u16::try_from(doc.len()).unwrap_or(u16::MAX).saturating_add(2)).min(body.height);
     let outer =
         Rect::new(body.x + (body.width - width) / 2, body.y + (body.height - height) / 2, width, height);

@@ -334,6 +334,7 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, state: &mut RoutesState, ctx
         neighbors,
         sorted: sorted.map(|column| (column, state.table.reversed)),
         scratch: Scratch::default(),
+        store,
     };
     for (index, y) in (offset..model.lines.len()).zip(inner.top()..inner.bottom()) {
         painter.line(buf, y, model.lines[index], index == selected_line);
@@ -404,6 +405,7 @@ struct Painter<'t> {
     neighbors: Layout,
     sorted: Option<(usize, bool)>,
     scratch: Scratch,
+    store: &'t Store,
 }
 
 impl Painter<'_> {
@@ -440,6 +442,10 @@ impl Painter<'_> {
                 let mut row =
                     Row::new(buf, inner, y, &self.routes, &ROUTE_COLUMNS, selection, &mut self.scratch);
                 route_row(&mut row, route, theme);
+                // A finding about the route's gateway (unreachable, asymmetric) marks it.
+                let marked =
+                    route.gateway.and_then(|gateway| super::finding_marks::address(self.store, gateway));
+                super::finding_marks::draw(buf, inner.x.saturating_sub(1), y, marked, theme);
             }
             Line::Rule(rule) => {
                 let mut row =
@@ -462,6 +468,8 @@ impl Painter<'_> {
                 row.text(NEIGHBOR_DEV, &neighbor.interface, theme.text());
                 row.text(MAC, neighbor.mac.as_deref().unwrap_or("–"), theme.muted());
                 row.text(STATE, neighbor.state.as_str(), neighbor_style(theme, neighbor.state));
+                let marked = super::finding_marks::address(self.store, neighbor.address);
+                super::finding_marks::draw(buf, inner.x.saturating_sub(1), y, marked, theme);
             }
         }
     }

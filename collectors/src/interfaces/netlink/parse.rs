@@ -393,6 +393,11 @@ pub(crate) fn rule(message: &RuleMessage) -> Option<Rule> {
                 extra.push(format!("dport {}", port_range(range.start, range.end)));
             }
             RuleAttribute::L3MDev(true) => extra.push("l3mdev".to_owned()),
+            // wg-quick's `lookup main suppress_prefixlength 0`: what decides whether the
+            // LAN stays outside a full tunnel. The kernel reports -1 for "none".
+            RuleAttribute::SuppressPrefixLen(length) if *length != u32::MAX => {
+                extra.push(format!("suppress_prefixlength {length}"));
+            }
             _ => {}
         }
     }
