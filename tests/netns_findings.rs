@@ -101,6 +101,47 @@ fn listen_overflow_names_the_listener() {
     source.stop();
 }
 
+/// A UDP receiver with a 2 KiB buffer that never reads, and a sender: the kernel drops
+/// what does not fit (`UdpRcvbufErrors`, the socket's `SK_MEMINFO_DROPS`), and the
+/// finding names the dropping socket and its owner.
+#[test]
+fn udp_receive_drops_names_the_socket() {
+    let Some(netns) = require_netns() else { return };
+    netns.must(&["link", "set", "lo", "up"]);
+    let source = sources(&netns);
+    source.wait_for("a kernel reading", Duration::from_secs(5), |store| store.kernel().latest().is_some());
+    let (address_tx, address_rx) = mpsc::channel();
+    let stop = inside(&netns, move |stopped| {
+        let receiver = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap_or_else(|e| panic!("{e}"));
+        receiver.set_recv_buffer_size(2048).unwrap_or_else(|e| panic!("{e}"));
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+        receiver.bind(&any.into()).unwrap_or_else(|e| panic!("{e}"));
+        let bound = receiver.local_addr().ok().and_then(|a| a.as_socket()).unwrap_or_else(|| panic!("bound"));
+        address_tx.send(bound).unwrap_or_else(|e| panic!("{e}"));
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        // A burst a second until told to stop: the buffer stays full, drops keep coming.
+        while stopped.recv_timeout(Duration::from_millis(300)).is_err() {
+            for _ in 0..200 {
+                let _ = sender.send_to(&[0; 512], bound);
+            }
+        }
+        drop(receiver);
+    });
+    let bound = address_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+    let subject = format!("udp {bound}");
+    source.wait_for("udp_receive_drops on the receiver", Duration::from_secs(10), |store| {
+        store.findings().open().iter().any(|f| f.rule == "udp_receive_drops" && f.subject == subject)
+    });
+    let finding = source.with_store(|store| {
+        store.findings().open().into_iter().find(|f| f.rule == "udp_receive_drops").cloned()
+    });
+    let finding = finding.unwrap_or_else(|| panic!("the finding"));
+    assert!(finding.evidence.iter().any(|e| e.fact.contains("SK_MEMINFO_DROPS")), "{finding:?}");
+    assert!(finding.evidence.iter().any(|e| e.fact.starts_with("UdpRcvbufErrors")), "{finding:?}");
+    let _ = stop.send(());
+    source.stop();
+}
+
 /// The same listener with the default backlog, accepting and answering every client:
 /// no rule finds anything.
 #[test]

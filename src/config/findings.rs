@@ -16,8 +16,23 @@ use super::ranges::Bounds;
 pub const TIMES: Bounds<Duration> = Bounds { min: Duration::ZERO, max: Duration::from_secs(3600) };
 
 /// Every rule id, for the hint of a wrong one.
-fn ids() -> String {
-    RULES.iter().map(|rule| rule.id).collect::<Vec<_>>().join(", ")
+/// How to name a rule instead of `wrong`: the closest id when one is close (a typo),
+/// else where the list is. Thirty-odd ids are too many for one error line.
+fn ids_for(wrong: &str) -> String {
+    let closest = RULES
+        .iter()
+        .map(|rule| (strsim::jaro_winkler(wrong, rule.id), rule.id))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(score, _)| *score >= 0.85);
+    let count = RULES.len();
+    closest.map_or_else(
+        || {
+            format!(
+                "use a rule id that `netlens config template` lists ({count} rules, e.g. listen_overflow)"
+            )
+        },
+        |(_, id)| format!("did you mean `{id}`? (`netlens config template` lists all {count} rules)"),
+    )
 }
 
 /// The keys a rule's table may hold.
@@ -46,7 +61,7 @@ pub fn findings(
                 value,
                 format!("[findings.{key}]"),
                 format!("netlens has no rule `{key}`"),
-                format!("use one of: {}", ids()),
+                ids_for(key),
             ));
         };
         let Some(table) = value.get_ref().as_table() else {
@@ -65,23 +80,23 @@ pub fn findings(
 }
 
 fn disabled(check: &Checker<'_>, value: &Spanned<toml::Value>) -> Result<Vec<String>, ConfigError> {
-    let wrong = |problem: String| {
+    let wrong = |problem: String, near: &str| {
         check.error(
             "findings.disabled",
             value,
             value.get_ref().to_string(),
             problem,
-            format!("list rule ids, e.g. disabled = [\"time_wait_pileup\"]; ids: {}", ids()),
+            format!("list rule ids, e.g. disabled = [\"time_wait_pileup\"]; {}", ids_for(near)),
         )
     };
     let Some(list) = value.get_ref().as_array() else {
-        return Err(wrong("must be a list of rule ids".to_owned()));
+        return Err(wrong("must be a list of rule ids".to_owned(), ""));
     };
     list.iter()
         .map(|item| match item.as_str() {
             Some(id) if rule(id).is_some() => Ok(id.to_owned()),
-            Some(id) => Err(wrong(format!("netlens has no rule `{id}`"))),
-            None => Err(wrong(format!("{item} is not a rule id"))),
+            Some(id) => Err(wrong(format!("netlens has no rule `{id}`"), id)),
+            None => Err(wrong(format!("{item} is not a rule id"), "")),
         })
         .collect()
 }

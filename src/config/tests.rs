@@ -177,7 +177,16 @@ fn findings_settings_override_the_rules_defaults() {
 #[test]
 fn bad_findings_settings_name_their_key() {
     let cases = [
-        ("[findings.no_such_rule]\nhold = \"1s\"\n", "findings.no_such_rule", "use one of: listen_overflow"),
+        (
+            "[findings.no_such_rule]\nhold = \"1s\"\n",
+            "findings.no_such_rule",
+            "`netlens config template` lists",
+        ),
+        (
+            "[findings.listen_overflows]\nhold = \"1s\"\n",
+            "findings.listen_overflows",
+            "did you mean `listen_overflow`?",
+        ),
         ("[findings]\ndisabled = [\"nope\"]\n", "findings.disabled", "no rule `nope`"),
         (
             "[findings.conntrack_full]\nprecent = 75\n",
