@@ -201,3 +201,18 @@ fn snapshot_csv_is_the_connection_table() {
     // Quoted fields aside, every row has the header's column count.
     assert!(rows.iter().filter(|row| !row.contains('"')).all(|row| row.split(',').count() == columns));
 }
+
+/// The README's table of findings names every rule netlens has, and no other.
+#[test]
+fn the_readme_lists_every_finding_rule() {
+    let readme = include_str!("../README.md");
+    let section = readme.split("\n## Findings\n").nth(1).unwrap_or_default();
+    let section = section.split("\n## ").next().unwrap_or_default();
+    let listed: Vec<&str> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `")?.split_once("` |").map(|(id, _)| id))
+        .filter(|id| id.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    let rules: Vec<&str> = netlens_collectors::findings::RULES.iter().map(|rule| rule.id).collect();
+    assert_eq!(listed, rules, "README.md's findings table against the rules, in order");
+}

@@ -498,10 +498,17 @@ mod tests {
                 !matches!(
                     e.source,
                     SourceId::Connections | SourceId::Capture | SourceId::Dns | SourceId::DnsCapture
-                )
+                ) && e.kind != crate::model::TimelineKind::Finding
             })
             .count();
         assert_eq!(scripted, notices().len() - 3 + 3, "a burst of 4 folded, plus three source statuses");
+        // Each finding the session opened (and closed) is on the timeline too.
+        let finding_lines =
+            a.timeline().iter().filter(|e| e.kind == crate::model::TimelineKind::Finding).count();
+        let findings = a.findings();
+        let closed = findings.closed().count();
+        assert!(!findings.open().is_empty());
+        assert_eq!(finding_lines, findings.open().len() + 2 * closed);
         let connection_lines: Vec<String> = a
             .timeline()
             .iter()

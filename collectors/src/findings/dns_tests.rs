@@ -2,29 +2,13 @@ use std::net::SocketAddr;
 
 use super::*;
 use crate::event::Payload;
+use crate::findings::testing::drive;
 use crate::findings::testing::{at, fold, socket, subjects, table};
 use crate::model::{
     AddressScope, CaptureCounters, DnsConfigReport, DnsQuery, DnsQueryBatch, DnsTransport, Interface,
     InterfaceAddress, InterfaceKind, LinkFlags, NetworkTable, PathState, PathStatus, Route, SourceId,
     SystemAnswer, Timestamp, TraceOrigin, TunnelMode,
 };
-
-/// A step of a script: what happens at a second.
-type Step<'a> = (i64, &'a dyn Fn(&mut Store, i64));
-
-/// Whether `rule_id`'s findings are open after each step; a step folds its events at
-/// its second, then the store evaluates every rule.
-fn drive(rule_id: &str, steps: &[Step<'_>]) -> Vec<Vec<String>> {
-    let mut store = Store::default();
-    steps
-        .iter()
-        .map(|(second, step)| {
-            step(&mut store, *second);
-            store.evaluate_findings(at(*second));
-            store.findings().open().iter().filter(|f| f.rule == rule_id).map(|f| f.subject.clone()).collect()
-        })
-        .collect()
-}
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))

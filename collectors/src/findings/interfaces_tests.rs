@@ -1,27 +1,11 @@
 use super::*;
 use crate::event::{Notice, Payload};
+use crate::findings::testing::drive;
 use crate::findings::testing::{at, fold, subjects};
 use crate::findings::{Findings, RuleOverride};
 use crate::model::{
     AddressFamily, AddressScope, KernelCounters, LinkFlags, NetworkTable, OperState, SourceId,
 };
-
-/// A step of a script: what happens at a second.
-type Step<'a> = (i64, &'a dyn Fn(&mut Store, i64));
-
-/// Whether `rule_id`'s findings are open after each step; a step folds its events at
-/// its second, then the store evaluates every rule.
-fn drive(rule_id: &str, steps: &[Step<'_>]) -> Vec<Vec<String>> {
-    let mut store = Store::default();
-    steps
-        .iter()
-        .map(|(second, step)| {
-            step(&mut store, *second);
-            store.evaluate_findings(at(*second));
-            store.findings().open().iter().filter(|f| f.rule == rule_id).map(|f| f.subject.clone()).collect()
-        })
-        .collect()
-}
 
 /// An address written `ip/len` with `flags`.
 fn address(text: &str, flags: AddressFlags) -> InterfaceAddress {

@@ -3,28 +3,13 @@ use std::net::SocketAddr;
 use super::routing::reply_route;
 use super::*;
 use crate::event::Payload;
-use crate::findings::testing::{at, fold, kernel, reading, socket, subjects, table};
+use crate::findings::testing::drive;
+use crate::findings::testing::policy_rule as rule;
+use crate::findings::testing::{fold, kernel, reading, socket, subjects, table};
 use crate::model::{
     AddressFlags, DnsTrace, InterfaceKind, Neighbor, NeighborState, NetworkTable, PathCheck, ProbeSummary,
     Protocol, Rule as PolicyRule, SocketState, SourceStatus, Timestamp, TraceOrigin,
 };
-
-/// A step of a script: what happens at a second.
-type Step<'a> = (i64, &'a dyn Fn(&mut Store, i64));
-
-/// Whether `rule_id`'s findings are open after each step; a step folds its events at
-/// its second, then the store evaluates every rule.
-fn drive(rule_id: &str, steps: &[Step<'_>]) -> Vec<Vec<String>> {
-    let mut store = Store::default();
-    steps
-        .iter()
-        .map(|(second, step)| {
-            step(&mut store, *second);
-            store.evaluate_findings(at(*second));
-            store.findings().open().iter().filter(|f| f.rule == rule_id).map(|f| f.subject.clone()).collect()
-        })
-        .collect()
-}
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -86,16 +71,6 @@ fn route(destination: &str, gateway: Option<&str>, dev: (u32, &str), table: u32,
         metric: Some(metric),
         protocol: "static".to_owned(),
         scope: AddressScope::Global,
-    }
-}
-
-fn rule(priority: u32, selector: &str, table: u32) -> PolicyRule {
-    PolicyRule {
-        family: AddressFamily::Ipv4,
-        priority,
-        table,
-        selector: selector.to_owned(),
-        action: "lookup".to_owned(),
     }
 }
 

@@ -1,25 +1,9 @@
 use super::*;
 use crate::event::Payload;
-use crate::findings::testing::{at, fold, kernel, socket, subjects, table};
+use crate::findings::testing::drive;
+use crate::findings::testing::{fold, kernel, socket, subjects, table};
 use crate::findings::{RuleConfig, rule};
 use crate::model::{Conntrack, FileTable, KernelCounters, SocketMemory, SourceId};
-
-/// Whether `rule`'s findings are open after each step; a step folds its events at its
-/// second, then the store evaluates every rule.
-/// A step of a script: what happens at a second.
-type Step<'a> = (i64, &'a dyn Fn(&mut Store, i64));
-
-fn drive(rule_id: &str, steps: &[Step<'_>]) -> Vec<Vec<String>> {
-    let mut store = Store::default();
-    steps
-        .iter()
-        .map(|(second, step)| {
-            step(&mut store, *second);
-            store.evaluate_findings(at(*second));
-            store.findings().open().iter().filter(|f| f.rule == rule_id).map(|f| f.subject.clone()).collect()
-        })
-        .collect()
-}
 
 fn listener(store: &mut Store, second: i64, queue: u32) {
     let mut listen = socket(1, Protocol::Tcp, SocketState::Listen, "0.0.0.0:8080", "0.0.0.0:0");

@@ -1,25 +1,9 @@
 use super::*;
 use crate::event::Payload;
-use crate::findings::testing::{at, fold, reading, socket, subjects, table};
+use crate::findings::testing::drive;
+use crate::findings::testing::{fold, reading, socket, subjects, table};
 use crate::findings::{RuleConfig, RuleOverride, rule};
 use crate::model::{Socket, SocketTimer, SourceId, TcpInfo};
-
-/// A step of a script: what happens at a second.
-type Step<'a> = (i64, &'a dyn Fn(&mut Store, i64));
-
-/// Which of `rule_id`'s findings are open after each step; a step folds its events at
-/// its second, then the store evaluates every rule.
-fn drive(rule_id: &str, steps: &[Step<'_>]) -> Vec<Vec<String>> {
-    let mut store = Store::default();
-    steps
-        .iter()
-        .map(|(second, step)| {
-            step(&mut store, *second);
-            store.evaluate_findings(at(*second));
-            store.findings().open().iter().filter(|f| f.rule == rule_id).map(|f| f.subject.clone()).collect()
-        })
-        .collect()
-}
 
 /// A kernel reading with `counters` (snmp and netstat by name), `sockstat` gauges and
 /// the ephemeral port range.

@@ -89,3 +89,31 @@ pub fn subjects(verdict: &Verdict) -> Option<Vec<String>> {
         Verdict::Found(candidates) => Some(candidates.iter().map(|c| c.subject.clone()).collect()),
     }
 }
+
+/// A step of a script: what happens at a second.
+pub type Step<'a> = (i64, &'a dyn Fn(&mut Store, i64));
+
+/// Which of `rule_id`'s findings are open after each step; a step folds its events at
+/// its second, then the store evaluates every rule, as the app does after a burst.
+pub fn drive(rule_id: &str, steps: &[Step<'_>]) -> Vec<Vec<String>> {
+    let mut store = Store::default();
+    steps
+        .iter()
+        .map(|(second, step)| {
+            step(&mut store, *second);
+            store.evaluate_findings(at(*second));
+            store.findings().open().iter().filter(|f| f.rule == rule_id).map(|f| f.subject.clone()).collect()
+        })
+        .collect()
+}
+
+/// An IPv4 policy rule: `priority: selector lookup table`.
+pub fn policy_rule(priority: u32, selector: &str, table: u32) -> crate::model::Rule {
+    crate::model::Rule {
+        family: AddressFamily::Ipv4,
+        priority,
+        table,
+        selector: selector.to_owned(),
+        action: "lookup".to_owned(),
+    }
+}

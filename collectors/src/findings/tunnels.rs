@@ -16,27 +16,9 @@ use crate::store::{ConnectionEntry, ConnectionWarnings};
 
 use super::{Candidate, Rule, RuleConfig, Threshold, Verdict};
 
-/// Link kinds (`IFLA_INFO_KIND`) of tunnels without a functional kind of their own,
-/// as the paths source counts them (`paths/evaluate/tunnel.rs`).
-const TUNNEL_LINK_KINDS: [&str; 13] = [
-    "ipip",
-    "gre",
-    "gretap",
-    "erspan",
-    "sit",
-    "vti",
-    "vti6",
-    "ip6tnl",
-    "ip6gre",
-    "ip6gretap",
-    "xfrm",
-    "vxlan",
-    "geneve",
-];
-
 /// Whether traffic leaving through `link` is tunnelled.
 pub(super) fn is_tunnel(link: &Interface) -> bool {
-    link.kind.is_tunnel() || link.link_kind.as_deref().is_some_and(|kind| TUNNEL_LINK_KINDS.contains(&kind))
+    link.leaves_through_tunnel()
 }
 
 /// Whether the interface called `name` is a tunnel.

@@ -1,27 +1,12 @@
 use super::*;
 use crate::event::{Notice, Payload};
-use crate::findings::testing::{at, fold, socket, subjects, table};
+use crate::findings::testing::drive;
+use crate::findings::testing::policy_rule as rule;
+use crate::findings::testing::{fold, socket, subjects, table};
 use crate::model::{
     AddressFlags, InterfaceAddress, LinkFlags, Neighbor, NeighborState, NetworkTable, PathReason, PathStatus,
     Protocol, RouteMove, SourceId, Timestamp, TunnelMode,
 };
-
-/// A step of a script: what happens at a second.
-type Step<'a> = (i64, &'a dyn Fn(&mut Store, i64));
-
-/// Whether `rule_id`'s findings are open after each step; a step folds its events at
-/// its second, then the store evaluates every rule.
-fn drive(rule_id: &str, steps: &[Step<'_>]) -> Vec<Vec<String>> {
-    let mut store = Store::default();
-    steps
-        .iter()
-        .map(|(second, step)| {
-            step(&mut store, *second);
-            store.evaluate_findings(at(*second));
-            store.findings().open().iter().filter(|f| f.rule == rule_id).map(|f| f.subject.clone()).collect()
-        })
-        .collect()
-}
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -77,16 +62,6 @@ fn route(destination: &str, gateway: Option<&str>, dev: &str, table: u32) -> Rou
         metric: Some(0),
         protocol: "static".to_owned(),
         scope: AddressScope::Global,
-    }
-}
-
-fn rule(priority: u32, selector: &str, table: u32) -> PolicyRule {
-    PolicyRule {
-        family: AddressFamily::Ipv4,
-        priority,
-        table,
-        selector: selector.to_owned(),
-        action: "lookup".to_owned(),
     }
 }
 

@@ -271,10 +271,37 @@ pub struct Interface {
     pub stats: Option<InterfaceStats>,
 }
 
+/// Link kinds (`IFLA_INFO_KIND`) of tunnels that have no functional kind of their
+/// own: IP-in-IP, GRE, SIT, VTI, IPv6 tunnels, XFRM, and the overlay tunnels.
+const TUNNEL_LINK_KINDS: [&str; 13] = [
+    "ipip",
+    "gre",
+    "gretap",
+    "erspan",
+    "sit",
+    "vti",
+    "vti6",
+    "ip6tnl",
+    "ip6gre",
+    "ip6gretap",
+    "xfrm",
+    "vxlan",
+    "geneve",
+];
+
 impl Interface {
     /// Whether the interface is administratively up.
     #[must_use]
     pub const fn is_up(&self) -> bool {
         self.flags.contains(LinkFlags::UP)
+    }
+
+    /// Whether traffic leaving through this interface is tunnelled: tun, `WireGuard`,
+    /// PPP, or a tunnel link kind (DESIGN.md §5: by the interface's kind alone; a
+    /// policy table or a mark is no tunnel).
+    #[must_use]
+    pub fn leaves_through_tunnel(&self) -> bool {
+        self.kind.is_tunnel()
+            || self.link_kind.as_deref().is_some_and(|kind| TUNNEL_LINK_KINDS.contains(&kind))
     }
 }

@@ -18,12 +18,10 @@ use crate::model::{
 use super::lookup::{LookupError, RouteAnswer};
 
 mod dns;
-mod tunnel;
 
 use super::target::{Target, TargetDestination};
 pub use dns::NameCheck;
 use dns::{nameserver_checks, resolved_detail};
-use tunnel::leaves_through_tunnel;
 
 /// Facts shared by every target of one evaluation round.
 #[derive(Debug, Clone, Copy)]
@@ -283,7 +281,7 @@ fn fill_route_facts(verdict: &mut Verdict, answer: &RouteAnswer, context: &Conte
     }
     // A policy table or a mark alone is no tunnel: `mark=16` over a veth, or
     // `via=lo`, leave through an ordinary interface.
-    if link.is_some_and(leaves_through_tunnel) {
+    if link.is_some_and(Interface::leaves_through_tunnel) {
         // Full: the route takes everything (a default route, or one half of a 0/1 +
         // 128/1 pair), or the family's default path leaves through the same tunnel.
         let catch_all = answer.matched_prefix.is_some_and(|(_, len)| len <= 1);
