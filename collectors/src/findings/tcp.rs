@@ -260,6 +260,9 @@ fn tcp_zero_window(store: &Store, _: &RuleConfig) -> Verdict {
             entry.closed_at.is_none()
                 && entry.socket.protocol == Protocol::Tcp
                 && matches!(entry.socket.state, SocketState::Established | SocketState::CloseWait)
+                // Cheap first: only these can be stuck; aging the clocks copies tcp_info.
+                && (entry.socket.timer.is_some_and(|timer| timer.kind == TimerKind::ZeroWindowProbe)
+                    || entry.socket.tcp.is_some_and(|tcp| tcp.snd_wnd == Some(0)))
         })
         .filter_map(|entry| {
             let (timer, tcp) = entry.clocks_at(now);
