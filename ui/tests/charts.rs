@@ -128,6 +128,8 @@ fn overview_events_and_trace_pictures() {
         ("overview_charts_120x40", Tab::Overview, vec![], (120, 40)),
         ("events_activity_120x40", Tab::Events, vec![], (120, 40)),
         ("dns_waterfall_120x40", Tab::Dns, vec![Action::SwitchFocus], (120, 40)),
+        // The worst finding shown whole: evidence, cause and fix.
+        ("finding_details_120x40", Tab::Overview, vec![Action::Open], (120, 40)),
     ];
     for (name, tab, actions, (width, height)) in cases {
         let ui = state(&store, tab, width, height, &actions);

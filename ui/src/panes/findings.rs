@@ -71,7 +71,7 @@ pub(crate) fn panel(buf: &mut Buffer, area: Rect, cursor: usize, ctx: &Paint<'_>
         let (glyph, style) = mark(finding.severity, theme);
         let age = Ago { at: finding.opened_at, now }.to_string();
         let age_width = u16::try_from(age.chars().count()).unwrap_or(0) + 1;
-        let text_width = inner.width.saturating_sub(age_width + 1);
+        let text_width = inner.width.saturating_sub(age_width + 2);
         put_spans(
             buf,
             inner.x + 1,
@@ -129,6 +129,16 @@ fn lines(finding: &Finding, theme: &Theme, now: Timestamp, width: usize) -> Doc 
     doc.blank();
     doc.line([("Evidence".to_owned(), theme.title())]);
     for evidence in &finding.evidence {
+        // `• fact  value` on one line when both fit; else the fact, then the value below it.
+        if evidence.fact.chars().count() + evidence.value.chars().count() + 4 <= width {
+            doc.line([
+                ("• ".to_owned(), theme.muted()),
+                (evidence.fact.clone(), theme.muted()),
+                ("  ".to_owned(), theme.muted()),
+                (evidence.value.clone(), theme.text()),
+            ]);
+            continue;
+        }
         let fact = wrap_whole(&evidence.fact, width.saturating_sub(2).max(10));
         let value = wrap_whole(&evidence.value, room.saturating_sub(2).max(10));
         for (i, part) in fact.iter().enumerate() {
