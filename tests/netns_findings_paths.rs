@@ -472,19 +472,49 @@ fn transfer(client: &Netns) -> (Arc<AtomicBool>, JoinHandle<usize>) {
     (running, thread)
 }
 
+/// A second connection to the server trading 10-byte messages every 200 ms, until
+/// the flag is cleared: small segments pass the narrow path.
+fn small_talk(client: &Netns, server: &Netns) -> (Arc<AtomicBool>, JoinHandle<()>) {
+    let listener = in_netns(server, || TcpListener::bind("10.2.0.2:5002").unwrap_or_else(|e| panic!("{e}")));
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut message = [0; 10];
+            while stream.read_exact(&mut message).is_ok() && stream.write_all(&message).is_ok() {}
+        }
+    });
+    let running = Arc::new(AtomicBool::new(true));
+    let keep = Arc::clone(&running);
+    let thread = spawn_in(client, move || {
+        let mut stream = TcpStream::connect("10.2.0.2:5002").unwrap_or_else(|e| panic!("{e}"));
+        let mut answer = [0; 10];
+        while keep.load(Ordering::Relaxed)
+            && stream.write_all(&[3; 10]).is_ok()
+            && stream.read_exact(&mut answer).is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    (running, thread)
+}
+
 /// Full-size segments vanish behind the router, which also drops the ICMP that
-/// would say so: TCP retransmits them while the small request got through.
+/// would say so: TCP retransmits them while the small request got through, and a
+/// second connection's small messages still pass.
 #[test]
 fn a_path_mtu_black_hole_is_found() {
     let Some((client, _router, server)) = narrow_path(true) else { return };
     let _server = echo_server(&server, "10.2.0.2:5001".parse().unwrap_or_else(|e| panic!("{e}")));
     let source = watch(&client, None);
     source.wait_for("a kernel reading", TIMEOUT, |s| s.kernel().latest().is_some());
+    let (talking, talker) = small_talk(&client, &server);
     let (running, writer) = transfer(&client);
     let finding = wait_for(&source, "pmtu_blackhole", "10.2.0.2");
     running.store(false, Ordering::Relaxed);
+    talking.store(false, Ordering::Relaxed);
     let _ = writer.join();
-    assert_eq!(finding.severity, Severity::Critical);
+    let _ = talker.join();
+    assert_eq!(finding.severity, Severity::Critical, "{finding:?}");
+    assert!(has(&finding, "another connection to 10.2.0.2", "yes"), "{finding:?}");
     assert!(has(&finding, "mss / path MTU", "1448 / 1500 bytes"), "{finding:?}");
     assert!(has(&finding, "IcmpInDestUnreachs", "+0"), "{finding:?}");
     assert!(has(&finding, "bytes acknowledged before", "101"), "{finding:?}");

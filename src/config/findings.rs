@@ -16,6 +16,9 @@ use super::ranges::Bounds;
 pub const TIMES: Bounds<Duration> = Bounds { min: Duration::ZERO, max: Duration::from_secs(3600) };
 
 /// Every rule id, for the hint of a wrong one.
+/// The largest threshold accepted (seconds, counts, percents alike).
+const MAX_THRESHOLD: f64 = 1e9;
+
 /// How to name a rule instead of `wrong`: the closest id when one is close (a typo),
 /// else where the list is. Thirty-odd ids are too many for one error line.
 fn ids_for(wrong: &str) -> String {
@@ -137,9 +140,11 @@ fn rule_table(
             _ if rule.thresholds.iter().any(|threshold| threshold.name == name) => {
                 #[expect(clippy::cast_precision_loss, reason = "a threshold written as a whole number")]
                 let number = value.as_float().or_else(|| value.as_integer().map(|n| n as f64));
-                let number = number
-                    .filter(|n| n.is_finite() && *n >= 0.0)
-                    .ok_or_else(|| wrong("must be a number, 0 or more", format!("write e.g. {name} = 80")))?;
+                // Bounded: a window of 1e12 s would reach before the calendar's start.
+                let number =
+                    number.filter(|n| n.is_finite() && (0.0..=MAX_THRESHOLD).contains(n)).ok_or_else(
+                        || wrong("must be a number from 0 to 1000000000", format!("write e.g. {name} = 80")),
+                    )?;
                 overrides.thresholds.insert(name.clone(), number);
             }
             _ => {

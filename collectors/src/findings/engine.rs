@@ -85,11 +85,12 @@ impl Findings {
             _ => Vec::new(),
         };
         let prefix = format!("{}:", rule.id);
-        let mut seen = Vec::with_capacity(candidates.len());
+        // A set: every pending and open id of the rule is checked against it.
+        let mut seen = std::collections::HashSet::with_capacity(candidates.len());
         let mut notices = Vec::new();
         for candidate in candidates {
             let id = format!("{prefix}{}", candidate.subject);
-            seen.push(id.clone());
+            seen.insert(id.clone());
             if let Some(open) = self.open.get_mut(&id) {
                 refresh(&mut open.finding, candidate);
                 open.clear_since = None;
@@ -109,7 +110,7 @@ impl Findings {
         }
         self.pending.retain(|id, _| !id.starts_with(&prefix) || seen.contains(id));
         let clear: Vec<String> =
-            self.open.keys().filter(|id| id.starts_with(&prefix) && !seen.contains(id)).cloned().collect();
+            self.open.keys().filter(|id| id.starts_with(&prefix) && !seen.contains(*id)).cloned().collect();
         for id in clear {
             let Some(open) = self.open.get_mut(&id) else { continue };
             let since = *open.clear_since.get_or_insert(now.mono);

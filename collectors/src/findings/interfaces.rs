@@ -127,6 +127,9 @@ fn address_tentative_stuck(store: &Store, config: &RuleConfig) -> Verdict {
     Verdict::Found(
         tentative
             .into_iter()
+            // A bridge with no port up (docker0, virbr0 with no guest) has no carrier by
+            // design: its addresses waiting for one is the normal idle state.
+            .filter(|(info, _)| info.carrier || info.kind != InterfaceKind::Bridge)
             .map(|(info, address)| {
                 let (name, ip, cidr) = (&info.name, address.address, cidr(address));
                 let mut evidence = vec![
@@ -148,7 +151,7 @@ fn address_tentative_stuck(store: &Store, config: &RuleConfig) -> Verdict {
                             "duplicate address detection for {ip} has not finished although {name} has a carrier (it takes 1-2 s): the link may lose its Neighbor Solicitations, or dad_transmits/retrans_time_ms are very large"
                         ),
                         format!(
-                            "sysctl net.ipv6.conf.{name}.dad_transmits net.ipv6.conf.{name}.retrans_time_ms  # or skip detection: ip address del {cidr} dev {name} && ip address add {cidr} dev {name} nodad"
+                            "sysctl net.ipv6.conf.{name}.dad_transmits net.ipv6.neigh.{name}.retrans_time_ms  # or skip detection: ip address del {cidr} dev {name} && ip address add {cidr} dev {name} nodad"
                         ),
                     )
                 } else {

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use crate::Store;
+use crate::clock::Mono;
 use crate::model::{
     AddressFamily, Evidence, Interface, Protocol, Severity, SocketState, SourceId, SourceState,
 };
@@ -100,7 +101,7 @@ fn veth_pair(link: &Interface, peer: &Interface) -> Candidate {
         ),
         evidence: [Some(mtu_of(link)), Some(mtu_of(peer)), dropped(big)].into_iter().flatten().collect(),
         cause: format!(
-            "frames longer than {} bytes sent into {} reach {} over its MTU and are dropped (counted as {0}'s tx drops) with no ICMP error, so large datagrams vanish and path MTU discovery cannot help",
+            "frames longer than {} bytes sent into {} reach {} over its MTU and are dropped (counted as {1}'s tx drops) with no ICMP error, so large datagrams vanish and path MTU discovery cannot help",
             small.mtu, big.name, small.name
         ),
         fix: format!("ip link set dev {} mtu {}  # both ends of a veth pair must agree", big.name, small.mtu),
@@ -182,10 +183,14 @@ const fn minimum_mss(family: AddressFamily) -> u32 {
     }
 }
 
-/// Whether a socket is stuck on a full-size segment after smaller ones passed.
-fn stuck(entry: &ConnectionEntry, timeouts: f64, recent_ms: f64) -> bool {
+/// Whether a socket is stuck on a full-size segment after smaller ones passed, its
+/// clocks aged to `now` (a socket read a while ago says "last ACK 2 s ago" about then).
+fn stuck(entry: &ConnectionEntry, now: Mono, timeouts: f64, recent_ms: f64) -> bool {
     let socket = &entry.socket;
-    let Some(tcp) = socket.tcp else { return false };
+    if socket.tcp.is_none_or(|tcp| f64::from(tcp.retransmits) < timeouts) {
+        return false;
+    }
+    let Some(tcp) = entry.clocks_at(now).1 else { return false };
     entry.closed_at.is_none()
         && socket.protocol == Protocol::Tcp
         && matches!(socket.state, SocketState::Established | SocketState::CloseWait)
@@ -204,17 +209,19 @@ fn pmtu_blackhole(store: &Store, config: &RuleConfig) -> Verdict {
     if icmp4.is_none() && icmp6.is_none() {
         return Verdict::NotApplicable;
     }
+    let Some(now) = store.updated_mono() else { return Verdict::NotApplicable };
     let (timeouts, recent_ms) = (config.threshold("timeouts"), config.threshold("recent_ack_s") * 1000.0);
     let interval = kernel.interval().unwrap_or(0.0);
     let mut stuck_sockets: Vec<&ConnectionEntry> =
-        store.connections().iter().filter(|e| stuck(e, timeouts, recent_ms)).collect();
+        store.connections().iter().filter(|e| stuck(e, now, timeouts, recent_ms)).collect();
     stuck_sockets.sort_by_key(|e| (e.socket.remote.ip(), e.socket.cookie));
     let mut found: Vec<Candidate> = Vec::new();
     for entry in stuck_sockets {
         let socket = &entry.socket;
         let remote: IpAddr = socket.remote.ip();
         let subject = remote.to_string();
-        if found.iter().any(|c| c.subject == subject) {
+        // Sorted by remote: a repeat of the peer just handled is the last candidate's.
+        if found.last().is_some_and(|c| c.subject == subject) {
             continue;
         }
         // An ICMP error arriving means the path does speak; the black hole is its silence.
@@ -263,13 +270,29 @@ fn pmtu_blackhole(store: &Store, config: &RuleConfig) -> Verdict {
             AddressFamily::Ipv4 => "ICMP \"fragmentation needed\" (type 3 code 4)",
             AddressFamily::Ipv6 => "ICMPv6 \"packet too big\" (type 2)",
         };
+        // A peer that vanished (suspended, unplugged) looks the same from one socket;
+        // another connection to it acknowledged just now, with no retransmission, says
+        // small segments still pass.
+        let alive = other_connection_answers(store, now, remote, socket.cookie);
+        evidence.push(Evidence::new(
+            format!("another connection to {remote} acknowledged in the last 5 s, none lost"),
+            if alive { "yes" } else { "no" },
+        ));
+        let title = if alive {
+            format!(
+                "path MTU black hole towards {remote}: {}-byte segments are lost, smaller ones pass",
+                tcp.mss
+            )
+        } else {
+            format!(
+                "{}-byte segments to {remote} are lost with no ICMP error: a path MTU black hole, or the peer stopped answering",
+                tcp.mss
+            )
+        };
         found.push(Candidate {
             subject,
-            severity: Severity::Critical,
-            title: format!(
-                "path MTU black hole towards {remote}: {}-byte segments are lost, smaller ones got through",
-                tcp.mss
-            ),
+            severity: if alive { Severity::Critical } else { Severity::Warning },
+            title,
             evidence,
             cause: format!(
                 "a link on the way to {remote} carries less than {} bytes and the {icmp_name} that should say so never arrives (a firewall drops it), so TCP resends the same full-size segment forever",
@@ -281,6 +304,18 @@ fn pmtu_blackhole(store: &Store, config: &RuleConfig) -> Verdict {
         });
     }
     Verdict::Found(found)
+}
+
+/// Whether a connection to `remote` other than `cookie` had an ACK in the last 5 s
+/// without a retransmission pending.
+fn other_connection_answers(store: &Store, now: Mono, remote: IpAddr, cookie: u64) -> bool {
+    store.connections().iter().any(|entry| {
+        entry.closed_at.is_none()
+            && entry.socket.cookie != cookie
+            && entry.socket.remote.ip() == remote
+            && entry.socket.protocol == Protocol::Tcp
+            && entry.clocks_at(now).1.is_some_and(|tcp| tcp.retransmits == 0 && tcp.last_ack_recv_ms <= 5000)
+    })
 }
 
 #[cfg(test)]

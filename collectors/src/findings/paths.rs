@@ -8,9 +8,9 @@ use std::net::IpAddr;
 
 use crate::Store;
 use crate::model::{
-    AddressFamily, AddressScope, AttemptOutcome, CheckName, ConnectAttempt, Evidence, Interface,
-    InterfaceAddress, LinkFlags, Neighbor, PathReason, PathState, PathStatus, ProbeSummary, Route, RouteType,
-    Severity, SourceId, SourceState,
+    AddressFamily, AddressFlags, AddressScope, AttemptOutcome, CheckName, ConnectAttempt, Evidence,
+    Interface, InterfaceAddress, LinkFlags, Neighbor, PathReason, PathState, PathStatus, ProbeSummary, Route,
+    RouteType, Severity, SourceId, SourceState,
 };
 use crate::paths::target::{Target, TargetDestination};
 use crate::store::CounterTable;
@@ -58,7 +58,7 @@ fn working(link: &Interface) -> bool {
 }
 
 /// A usable address of global scope that applications would use off-link: not
-/// tentative, not loopback, not link-local, and for IPv6 not unique-local
+/// tentative or deprecated, not loopback, not link-local, and for IPv6 not unique-local
 /// (ULA-only networks are isolated by design).
 fn global(address: &InterfaceAddress) -> bool {
     let off_link = match address.address {
@@ -67,7 +67,12 @@ fn global(address: &InterfaceAddress) -> bool {
             !v6.is_loopback() && !v6.is_unicast_link_local() && (v6.segments()[0] & 0xfe00) != 0xfc00
         }
     };
-    off_link && address.is_usable() && matches!(address.scope, AddressScope::Global | AddressScope::Site)
+    // A deprecated address is one the network withdrew (the router stopped announcing
+    // its prefix): the kernel no longer picks it, so it asks for no default route.
+    off_link
+        && address.is_usable()
+        && !address.flags.contains(AddressFlags::DEPRECATED)
+        && matches!(address.scope, AddressScope::Global | AddressScope::Site)
 }
 
 /// `default via 10.1.0.1 dev veth0 table main metric 100`, as `ip route` prints it.
@@ -481,7 +486,9 @@ fn gateway_unreachable(store: &Store, _: &RuleConfig) -> Verdict {
         });
         for route in defaults {
             let (Some(gateway), Some(link)) = (route.gateway, route_link(store, route)) else { continue };
-            if !link.is_up()
+            // Without a carrier the path itself says so (no_carrier); the gateway's
+            // silence would only repeat it.
+            if !working(link)
                 || link.flags.contains(LinkFlags::NOARP)
                 || link.flags.contains(LinkFlags::POINTOPOINT)
             {

@@ -204,6 +204,9 @@ fn rp_filter_asymmetric(store: &Store, _: &RuleConfig) -> Verdict {
             ),
         ];
         let drops = growth(store, CounterTable::Netstat, "TcpExtIPReversePathFilter");
+        let drops = drops.map(|(delta, evidence)| {
+            (delta, Evidence::new(format!("{} (whole host)", evidence.fact), evidence.value))
+        });
         let dropping = drops.as_ref().is_some_and(|(delta, _)| *delta > 0);
         evidence.extend(drops.map(|(_, e)| e));
         // A table of its own for the way back: the route's, or the first free one from 100.
@@ -215,11 +218,15 @@ fn rp_filter_asymmetric(store: &Store, _: &RuleConfig) -> Verdict {
         let gateway = inbound.gateway.map_or_else(String::new, |g| format!(" via {g}"));
         found.push(Candidate {
             subject: name.clone(),
-            severity: if dropping { Severity::Critical } else { Severity::Warning },
-            title: format!(
-                "strict rp_filter on {name} drops traffic that routing answers through {}",
-                out.name
-            ),
+            // The counter is the whole host's: it shows drops happen, not that they are
+            // this interface's. Without it the asymmetry is a trap that has not sprung
+            // (a docked laptop's idle second uplink).
+            severity: if dropping { Severity::Warning } else { Severity::Info },
+            title: if dropping {
+                format!("strict rp_filter on {name} drops traffic that routing answers through {}", out.name)
+            } else {
+                format!("strict rp_filter on {name} would drop traffic that routing answers through {}", out.name)
+            },
             evidence,
             cause: format!(
                 "packets from {remote} (anything {name}'s route brings in) arrive on {name}, but the reverse-path check finds the way back through {}; strict mode (rp_filter=1) drops them",
@@ -304,7 +311,7 @@ fn multicast_send_no_route(store: &Store, _: &RuleConfig) -> Verdict {
                 Evidence::new("sockets that send to groups without naming an interface", senders.join(", ")),
             ],
             cause: format!(
-                "a send to a group from a socket that names no interface (no IP_MULTICAST_IF, no bound address or device) is routed like any other; with no {prefix} route and no default route the kernel refuses it with ENETUNREACH ({failures} refusals in the last interval)"
+                "a send to a group from a socket that names no interface (no IP_MULTICAST_IF, no bound address or device) is routed like any other; with no {prefix} route and no default route the kernel refuses it with ENETUNREACH ({failures} unroutable sends in the last interval; the counter counts every unroutable send, not only multicast ones)"
             ),
             fix: format!(
                 "{command}  # or have the application pick the interface (IP_MULTICAST_IF / IPV6_MULTICAST_IF)"

@@ -213,11 +213,11 @@ fn conntrack_full(store: &Store, config: &RuleConfig) -> Verdict {
     }])
 }
 
-/// `fd_exhaustion`: the host's file table, or a process's descriptor limit, is nearly used up.
+/// `fd_exhaustion`: the host's file table (`fs.file-nr` against `fs.file-max`) is nearly used up.
 pub const FD_EXHAUSTION: Rule = Rule {
     id: "fd_exhaustion",
     family: "exhaustion",
-    summary: "the file table or a process's descriptor limit is nearly used up",
+    summary: "the host's file table (fs.file-max) is nearly used up",
     debounce: SECOND,
     hold: time::Duration::seconds(30),
     thresholds: &[Threshold {

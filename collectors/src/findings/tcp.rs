@@ -146,7 +146,9 @@ fn tcp_retransmission_storm(store: &Store, config: &RuleConfig) -> Verdict {
     // Wi-Fi an hour ago): the host retransmits that much now, or the peer's
     // connections are recovering a loss now.
     let host_now = store.kernel().delta(CounterTable::Snmp, "TcpOutSegs").is_some_and(|sent| {
-        retransmitting > 0 && percent_of(retransmitting, sent) >= config.threshold("percent")
+        // A count as well as a share: one tail-loss probe in ten segments is 10 %.
+        u64_at_least(retransmitting, config.threshold("min_retransmits"))
+            && percent_of(retransmitting, sent) >= config.threshold("percent")
     });
     let candidates = peers
         .into_iter()
@@ -271,10 +273,13 @@ fn tcp_zero_window(store: &Store, _: &RuleConfig) -> Verdict {
             (probing.is_some() || closed).then_some((entry, probing, tcp.and_then(|tcp| tcp.snd_wnd)))
         })
         .collect();
+    // The ones named are the oldest sockets (lowest cookies), a choice that does not
+    // change as queues move, so a finding near the cut does not open and close.
+    stuck.sort_by_key(|(entry, ..)| entry.socket.cookie);
+    stuck.truncate(ZERO_WINDOWS_LISTED);
     stuck.sort_by(|a, b| {
         b.0.socket.send_queue.cmp(&a.0.socket.send_queue).then(a.0.socket.cookie.cmp(&b.0.socket.cookie))
     });
-    stuck.truncate(ZERO_WINDOWS_LISTED);
     let probes = growth(store, CounterTable::Netstat, "TcpExtTCPWinProbe").filter(|(delta, _)| *delta > 0);
     let ours =
         growth(store, CounterTable::Netstat, "TcpExtTCPToZeroWindowAdv").filter(|(delta, _)| *delta > 0);
@@ -556,7 +561,7 @@ fn ephemeral_ports_exhausted(store: &Store, config: &RuleConfig) -> Verdict {
                 .filter(|entry| {
                     entry.closed_at.is_none()
                         && entry.socket.protocol == usage.protocol
-                        && entry.socket.remote == destination
+                        && canonical(entry.socket.remote) == destination
                         && range.contains(entry.socket.local.port())
                 })
                 .collect();

@@ -117,7 +117,9 @@ pub fn ports_in_use(connections: &Connections, range: PortRange) -> Vec<PortUse>
         {
             continue;
         }
-        *counts.entry((socket.protocol, socket.remote)).or_default() += 1;
+        // An IPv4-mapped peer is the same peer as its IPv4 address: one port space.
+        let remote = std::net::SocketAddr::new(socket.remote.ip().to_canonical(), socket.remote.port());
+        *counts.entry((socket.protocol, remote)).or_default() += 1;
     }
     let mut uses: Vec<PortUse> =
         counts.into_iter().map(|((protocol, remote), in_use)| PortUse { protocol, remote, in_use }).collect();
