@@ -92,6 +92,9 @@ fn listen_overflow(store: &Store, _: &RuleConfig) -> Verdict {
     )
 }
 
+/// How recently a socket's own drop count must have grown to be named.
+const DROPS_LATELY: time::Duration = time::Duration::seconds(10);
+
 /// `udp_receive_drops`: UDP datagrams dropped for want of receive buffer; names the
 /// sockets whose kernel drop count (`SK_MEMINFO_DROPS`) is not zero.
 pub const UDP_RECEIVE_DROPS: Rule = Rule {
@@ -115,10 +118,17 @@ fn udp_receive_drops(store: &Store, _: &RuleConfig) -> Verdict {
     if dropped == 0 {
         return Verdict::Found(Vec::new());
     }
+    // Only sockets whose own count grew lately: a count since the socket was created
+    // may be an old drop (a daemon's startup burst), and blaming it would move the
+    // finding from socket to socket as totals overtake each other.
+    let now = store.updated_mono();
+    let lately = |entry: &ConnectionEntry| {
+        entry.drops_grew_at().zip(now).is_some_and(|(grew, now)| now - grew <= DROPS_LATELY)
+    };
     let mut droppers: Vec<(&ConnectionEntry, u32)> = store
         .connections()
         .iter()
-        .filter(|e| e.closed_at.is_none() && e.socket.protocol == Protocol::Udp)
+        .filter(|e| e.closed_at.is_none() && e.socket.protocol == Protocol::Udp && lately(e))
         .filter_map(|e| Some((e, e.socket.memory?.drops)).filter(|(_, drops)| *drops > 0))
         .collect();
     droppers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.socket.cookie.cmp(&b.0.socket.cookie)));

@@ -118,3 +118,19 @@ fn fd_exhaustion_follows_its_threshold() {
     assert_eq!(subjects(&(FD_EXHAUSTION.evaluate)(&store, &config)), Some(vec!["fs.file-max".to_owned()]));
     assert!(rule("fd_exhaustion").is_some() && rule("no_such_rule").is_none());
 }
+
+#[test]
+fn udp_receive_drops_names_the_socket_dropping_now_not_the_one_with_old_drops() {
+    let sockets = |store: &mut Store, s: i64| {
+        let mut old = socket(1, Protocol::Udp, SocketState::Unconnected, "0.0.0.0:5353", "0.0.0.0:0");
+        old.memory = Some(SocketMemory { drops: 5000, ..SocketMemory::default() });
+        let mut busy = socket(2, Protocol::Udp, SocketState::Unconnected, "0.0.0.0:5140", "0.0.0.0:0");
+        busy.memory =
+            Some(SocketMemory { drops: 10 * u32::try_from(s).unwrap_or(0), ..SocketMemory::default() });
+        fold(store, s, SourceId::Connections, Payload::Sockets(table(vec![old, busy])));
+        kernel(store, s, &[("UdpRcvbufErrors", 10 * s), ("Udp6RcvbufErrors", 0)]);
+    };
+    let open = drive("udp_receive_drops", &[(0, &sockets), (1, &sockets), (2, &sockets), (3, &sockets)]);
+    let busy = vec!["udp 0.0.0.0:5140".to_owned()];
+    assert_eq!(open, [vec![], busy.clone(), busy.clone(), busy], "never the socket with 5000 old drops");
+}

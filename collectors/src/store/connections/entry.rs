@@ -76,6 +76,8 @@ pub struct ConnectionEntry {
     baseline: Option<(Mono, u64, u64)>,
     /// When `bytes_acked` last advanced (or the connection was first seen).
     progress: Option<(Mono, u64)>,
+    /// When the kernel's drop count for it (`SK_MEMINFO_DROPS`) last grew.
+    drops_grew_at: Option<Mono>,
     /// When `socket` was read from the kernel: the figures that move with the clock
     /// alone are advanced from it when shown ([`Self::socket_at`]).
     pub(super) read_at: Mono,
@@ -119,6 +121,7 @@ impl ConnectionEntry {
             listed_in: 0,
             baseline: None,
             progress: None,
+            drops_grew_at: None,
             read_at: at.mono,
             sampled_in: None,
         }
@@ -249,6 +252,12 @@ impl ConnectionEntry {
     /// and often no TCP statistics: the connection's last known ones stay.
     pub(super) fn update(&mut self, socket: Socket, at: Mono) {
         self.read_at = at;
+        let drops = |socket: &Socket| socket.memory.map(|memory| memory.drops);
+        if let (Some(then), Some(now)) = (drops(&self.socket), drops(&socket))
+            && now > then
+        {
+            self.drops_grew_at = Some(at);
+        }
         let tcp = self.socket.tcp;
         let congestion = self.socket.congestion.take();
         let inode = self.socket.inode;
@@ -262,6 +271,13 @@ impl ConnectionEntry {
         if self.socket.inode == 0 {
             self.socket.inode = inode;
         }
+    }
+
+    /// When the kernel's drop count for this socket (`SK_MEMINFO_DROPS`) last grew
+    /// between two reads; `None` if it has not since netlens first read it.
+    #[must_use]
+    pub const fn drops_grew_at(&self) -> Option<Mono> {
+        self.drops_grew_at
     }
 
     /// What a raised warning means for this connection in particular, where that says
