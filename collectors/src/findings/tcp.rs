@@ -11,6 +11,10 @@ use crate::store::{ConnectionEntry, CounterTable, ports_in_use};
 
 use super::{Candidate, Rule, RuleConfig, Threshold, Verdict};
 
+#[path = "tcp_syn.rs"]
+mod syn;
+pub use syn::SYN_UNANSWERED;
+
 const SECOND: time::Duration = time::Duration::SECOND;
 
 /// Who owns a connection: `curl (pid 812)`, `pid 812` or `unknown process`.
@@ -327,87 +331,6 @@ fn tcp_zero_window(store: &Store, _: &RuleConfig) -> Verdict {
                     fix: format!(
                         "ss -tnp 'sport = :{}'  # on the host of {remote}: a full Recv-Q names the process that stopped reading; unblock or restart it",
                         remote.port()
-                    ),
-                }
-            })
-            .collect(),
-    )
-}
-
-/// `syn_unanswered`: connects to a destination stay in `syn_sent` with their SYN
-/// retransmitted: nothing answers, not even with a reset.
-pub const SYN_UNANSWERED: Rule = Rule {
-    id: "syn_unanswered",
-    family: "sockets",
-    summary: "connects to a destination get no answer: their SYNs are retransmitted (a firewall drops them, or the host is down)",
-    // The age threshold is the debounce: a SYN lost once is answered within it.
-    debounce: time::Duration::ZERO,
-    hold: time::Duration::seconds(30),
-    thresholds: &[Threshold {
-        name: "seconds",
-        default: 3.0,
-        doc: "age of a connect still in syn_sent, its SYN retransmitted, that opens it, in seconds",
-    }],
-    evaluate: syn_unanswered,
-};
-
-fn syn_unanswered(store: &Store, config: &RuleConfig) -> Verdict {
-    let Some(now) = store.updated_mono().filter(|_| store.connections().has_data()) else {
-        return Verdict::NotApplicable;
-    };
-    let after = time::Duration::seconds_f64(config.threshold("seconds").max(0.0));
-    // Open connects stuck past the threshold, and the ones that already gave up, by destination.
-    let mut stuck: BTreeMap<SocketAddr, Vec<(&ConnectionEntry, time::Duration, u8)>> = BTreeMap::new();
-    let mut gave_up: BTreeMap<SocketAddr, usize> = BTreeMap::new();
-    for entry in store.connections().iter() {
-        let socket = &entry.socket;
-        if socket.protocol != Protocol::Tcp || socket.state != SocketState::SynSent {
-            continue;
-        }
-        let destination = canonical(socket.remote);
-        if entry.closed_at.is_some() {
-            *gave_up.entry(destination).or_default() += 1;
-            continue;
-        }
-        let (timer, tcp) = entry.clocks_at(now);
-        let retransmitted =
-            timer.map_or(0, |timer| timer.retransmits).max(tcp.map_or(0, |tcp| tcp.retransmits));
-        let age = entry.lifetime(now);
-        if retransmitted > 0 && age >= after {
-            stuck.entry(destination).or_default().push((entry, age, retransmitted));
-        }
-    }
-    Verdict::Found(
-        stuck
-            .into_iter()
-            .map(|(destination, connects)| {
-                let who = owners(store, connects.iter().map(|(entry, ..)| *entry));
-                let oldest = connects.iter().map(|(_, age, _)| *age).max().unwrap_or_default();
-                let retries = connects.iter().map(|(.., retransmitted)| *retransmitted).max().unwrap_or(0);
-                let mut evidence = vec![
-                    Evidence::new(format!("connects to {destination} in syn_sent"), connects.len().to_string()),
-                    Evidence::new(
-                        "oldest, and its SYN retransmissions",
-                        format!("{:.1} s, {retries} retransmitted", oldest.as_seconds_f64()),
-                    ),
-                ];
-                if let Some(count) = gave_up.get(&destination) {
-                    evidence.push(Evidence::new("connects that gave up in syn_sent (closed, recently)", count.to_string()));
-                }
-                evidence.push(Evidence::new("processes", who.clone()));
-                let ip = destination.ip();
-                Candidate {
-                    subject: format!("tcp {destination}"),
-                    severity: Severity::Warning,
-                    title: format!("connects to {destination} get no answer ({who})"),
-                    evidence,
-                    cause: format!(
-                        "SYNs to {destination} are retransmitted without a SYN-ACK or a reset: a firewall on the way (or on {ip}) drops them, or the host is down or unreachable"
-                    ),
-                    fix: format!(
-                        "nc -vz -w 3 {ip} {}  # from here and from a host next to it; nft list ruleset  # here and on the way: look for a drop of port {}",
-                        destination.port(),
-                        destination.port()
                     ),
                 }
             })

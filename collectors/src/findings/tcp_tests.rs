@@ -424,3 +424,36 @@ fn ephemeral_ports_exhausted_names_the_destination_at_80_percent() {
     assert_eq!(subjects(&(EPHEMERAL_PORTS_EXHAUSTED.evaluate)(&no_range, &config)), None);
     assert!(rule("ephemeral_ports_exhausted").is_some_and(|rule| rule.family == "exhaustion"));
 }
+
+/// A process trying twelve peers at once, none answering (a peer-to-peer client): one
+/// info finding for the process, not twelve warnings.
+#[test]
+fn syn_unanswered_folds_a_process_trying_many_peers() {
+    let peers = |store: &mut Store, s: i64| {
+        let tries = u8::try_from(s.min(3)).unwrap_or(0);
+        let connects = (0..12_u16)
+            .map(|i| {
+                let mut socket = socket(
+                    u64::from(i) + 1,
+                    Protocol::Tcp,
+                    SocketState::SynSent,
+                    &format!("10.0.0.1:{}", 41_000 + i),
+                    &format!("198.51.100.{}:6881", i + 1),
+                );
+                socket.timer =
+                    Some(SocketTimer { kind: TimerKind::Retransmit, expires_ms: 900, retransmits: tries });
+                socket
+            })
+            .collect();
+        sockets(store, s, connects);
+    };
+    let open = drive("syn_unanswered", &[(0, &peers), (3, &peers)]);
+    assert_eq!(open, [vec![], vec!["tcp connects of pid 4242".to_owned()]]);
+    let mut store = Store::default();
+    peers(&mut store, 0);
+    peers(&mut store, 3);
+    let found = evaluate(&SYN_UNANSWERED, &store, &RuleConfig::defaults(&SYN_UNANSWERED));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].severity, Severity::Info);
+    assert!(found[0].title.contains("12 destinations"), "{}", found[0].title);
+}
