@@ -85,6 +85,37 @@ pub enum Command {
     /// Collect for a while, evaluate every finding rule, print the open findings with
     /// their evidence, cause and fix, and exit 0 when none is open, 1 when some are
     Doctor(DoctorArgs),
+    /// Say what changed between two snapshots: interfaces, addresses, routes, rules,
+    /// neighbours, paths, DNS configuration, listeners, connections per process; exit 0
+    /// when equal, 1 when different, 2 when a file is not a snapshot
+    Diff(DiffArgs),
+}
+
+/// `netlens diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot (JSON written by `netlens snapshot`)
+    #[arg(value_name = "A")]
+    pub before: std::path::PathBuf,
+
+    /// The later snapshot
+    #[arg(value_name = "B")]
+    pub after: std::path::PathBuf,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+}
+
+/// How `netlens diff` prints the changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// One line per change: `+` added, `-` removed, `~` changed
+    Text,
+    /// `{ changes: [ { section, subject, change, before, after } ] }`
+    Json,
+    /// A Markdown table
+    Md,
 }
 
 /// `netlens doctor`.

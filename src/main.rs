@@ -9,6 +9,7 @@ mod app;
 mod cli;
 mod collect;
 mod config;
+mod diff_command;
 mod doctor_command;
 mod duration;
 mod export;
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
         Err(error) if error.downcast_ref::<path_command::Unsatisfied>().is_some() => ExitCode::FAILURE,
         Err(error) if error.downcast_ref::<trace_command::Unresolved>().is_some() => ExitCode::FAILURE,
         Err(error) if error.downcast_ref::<doctor_command::FindingsOpen>().is_some() => ExitCode::FAILURE,
+        Err(error) if error.downcast_ref::<diff_command::Different>().is_some() => ExitCode::FAILURE,
         Err(error) => {
             terminal::restore_if_raw();
             // Not eprintln!: with the terminal gone (a closed window) stderr fails
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
             // A bad invocation and an output that cannot be written are both the user's
             // to fix: exit 2, as with a bad config.
             let users = error.downcast_ref::<UsageError>().is_some()
+                || error.downcast_ref::<diff_command::BadSnapshot>().is_some()
                 || error.downcast_ref::<output::OutputError>().is_some();
             if users { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
@@ -74,6 +77,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Reads two files and needs nothing else: no config, privileges or runtime.
+    if let Some(Command::Diff(args)) = &cli.command {
+        return diff_command::run(args);
+    }
     if let Some(Command::Config(command)) = &cli.command {
         match command {
             ConfigCommand::Template => stdout::emit(&config::template())?,
@@ -157,7 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Path(args)) => runtime.block_on(path_command::run(&settings, args)),
         Some(Command::Trace(args)) => runtime.block_on(trace_command::run(args)),
         Some(Command::Doctor(args)) => runtime.block_on(doctor_command::run(&settings, &args)),
-        Some(Command::Config(_)) => Ok(()),
+        Some(Command::Config(_) | Command::Diff(_)) => Ok(()),
         None => runtime.block_on(app::run(settings, theme, keymap, startup_notices)),
     };
     // Collector tasks may sit in blocking reads; do not wait for them.

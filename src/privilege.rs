@@ -58,7 +58,7 @@ pub fn needs(command: Option<&Command>, settings: &Settings) -> Needs {
             ..targets(&settings.targets)
         },
         Some(Command::Path(args)) => targets(&args.targets),
-        Some(Command::Trace(_) | Command::Config(_)) => Needs::default(),
+        Some(Command::Trace(_) | Command::Config(_) | Command::Diff(_)) => Needs::default(),
     }
 }
 
@@ -93,7 +93,9 @@ pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
                 writes.output(path);
             }
         }
-        Some(Command::Path(_) | Command::Trace(_) | Command::Config(_) | Command::Doctor(_)) => {}
+        Some(
+            Command::Path(_) | Command::Trace(_) | Command::Config(_) | Command::Doctor(_) | Command::Diff(_),
+        ) => {}
     }
     writes.file("/dev/null");
     writes

@@ -216,3 +216,53 @@ fn the_readme_lists_every_finding_rule() {
     let rules: Vec<&str> = netlens_collectors::findings::RULES.iter().map(|rule| rule.id).collect();
     assert_eq!(listed, rules, "README.md's findings table against the rules, in order");
 }
+
+/// `netlens diff`: equal snapshots exit 0; an address added and a route removed are
+/// exactly those two changes (exit 1); a file that is not a snapshot, or of a newer
+/// schema, exits 2 naming it.
+#[test]
+fn diff_says_what_changed_between_two_snapshots() {
+    let home = tempdir();
+    let dir = home.path();
+    let a = dir.join("a.json");
+    let written = run(netlens(dir).args(["--demo", "snapshot", "-o"]).arg(&a));
+    assert!(written.status.success(), "{}", stderr(&written));
+    let same = run(netlens(dir).arg("diff").arg(&a).arg(&a));
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert_eq!(stdout(&same), "No changes.\n");
+
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&a).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let eth0 = doc["interfaces"]
+        .as_array_mut()
+        .and_then(|all| all.iter_mut().find(|i| i["name"] == "eth0"))
+        .unwrap_or_else(|| panic!("eth0"));
+    let mut address = eth0["addresses"][0].clone();
+    address["address"] = "192.168.1.77".into();
+    eth0["addresses"].as_array_mut().unwrap_or_else(|| panic!("addresses")).push(address);
+    doc["routes"].as_array_mut().unwrap_or_else(|| panic!("routes")).remove(0);
+    let b = write(dir, "b.json", &doc.to_string());
+    let differ = run(netlens(dir).arg("diff").arg(&a).arg(&b).args(["--format", "json"]));
+    assert_eq!(differ.status.code(), Some(1), "{}", stderr(&differ));
+    let changes: serde_json::Value = serde_json::from_str(&stdout(&differ)).unwrap_or_else(|e| panic!("{e}"));
+    let changes = changes["changes"].as_array().unwrap_or_else(|| panic!("changes"));
+    assert_eq!(changes.len(), 2, "{changes:#?}");
+    assert_eq!((&changes[0]["section"], &changes[0]["change"]), (&"addresses".into(), &"added".into()));
+    assert!(changes[0]["subject"].as_str().is_some_and(|s| s.starts_with("eth0 192.168.1.77/")));
+    assert_eq!((&changes[1]["section"], &changes[1]["change"]), (&"routes".into(), &"removed".into()));
+    assert!(changes[1]["after"].is_null() && changes[1]["before"].is_string());
+
+    let garbage = write(dir, "notes.txt", "not json at all\n");
+    let bad = run(netlens(dir).arg("diff").arg(&a).arg(&garbage));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("notes.txt is not a netlens snapshot"), "{}", stderr(&bad));
+    doc["schema_version"] = 99.into();
+    let newer = write(dir, "newer.json", &doc.to_string());
+    let bad = run(netlens(dir).arg("diff").arg(&newer).arg(&a));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("newer.json has schema_version 99"), "{}", stderr(&bad));
+    let missing = run(netlens(dir).arg("diff").arg(dir.join("absent.json")).arg(&a));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("absent.json: cannot read it"), "{}", stderr(&missing));
+}

@@ -10,6 +10,7 @@
 mod build;
 mod capture;
 mod connections;
+pub mod diff;
 mod dns;
 mod kernel;
 pub mod schema;
