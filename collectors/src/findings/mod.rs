@@ -6,6 +6,7 @@
 mod config;
 mod dns;
 mod engine;
+mod facts;
 mod interfaces;
 mod mtu;
 mod paths;

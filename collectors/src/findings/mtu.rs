@@ -233,15 +233,7 @@ fn pmtu_blackhole(store: &Store, config: &RuleConfig) -> Verdict {
             continue;
         }
         let Some(tcp) = socket.tcp else { continue };
-        let who = entry.pid.map_or_else(
-            || "unknown process".to_owned(),
-            |pid| {
-                store
-                    .connections()
-                    .process(pid)
-                    .map_or_else(|| format!("pid {pid}"), |p| format!("{} (pid {pid})", p.name))
-            },
-        );
+        let who = super::facts::owner(store, entry);
         let mut evidence = vec![
             Evidence::new(
                 format!("tcp {} → {}", socket.local, socket.remote),

@@ -13,7 +13,6 @@ use crate::model::{
     RouteType, Severity, SourceId, SourceState,
 };
 use crate::paths::target::{Target, TargetDestination};
-use crate::store::CounterTable;
 
 use super::{Candidate, Rule, RuleConfig, Threshold, Verdict};
 
@@ -93,13 +92,6 @@ fn route_text(route: &Route) -> String {
         Some(metric) => format!("{text} metric {metric}"),
         None => text,
     }
-}
-
-/// A counter's growth over the last interval, as evidence.
-fn growth(store: &Store, table: CounterTable, name: &str) -> Option<(u64, Evidence)> {
-    let delta = store.kernel().delta(table, name)?;
-    let interval = store.kernel().interval().unwrap_or(0.0);
-    Some((delta, Evidence::new(format!("{name}, last {interval:.1} s"), format!("+{delta}"))))
 }
 
 /// `path_failing`: a probed target whose kernel checks pass but whose probes fail.

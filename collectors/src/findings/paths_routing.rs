@@ -12,7 +12,8 @@ use crate::model::{
 use crate::store::CounterTable;
 
 use super::super::{Candidate, Rule, RuleConfig, Verdict};
-use super::{covers, global, growth, network_known, route_link, route_on, route_text, working};
+use super::{covers, global, network_known, route_link, route_on, route_text, working};
+use crate::findings::facts::{growth, owner};
 
 /// The tables policy rules look up for `family` (local and main always); `None` when any table
 /// may be reached (an `l3mdev` rule sends each VRF to its own).
@@ -339,15 +340,7 @@ fn senders(store: &Store, family: AddressFamily) -> Vec<String> {
                     && DISCOVERY_PORTS.contains(&local.port()))
         })
         .map(|e| {
-            let owner = e.pid.map_or_else(
-                || "unknown process".to_owned(),
-                |pid| {
-                    store
-                        .connections()
-                        .process(pid)
-                        .map_or_else(|| format!("pid {pid}"), |p| format!("{} (pid {pid})", p.name))
-                },
-            );
+            let owner = owner(store, e);
             let to = if e.socket.remote.ip().is_unspecified() {
                 String::new()
             } else {

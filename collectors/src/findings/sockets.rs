@@ -7,22 +7,10 @@ use crate::Store;
 use crate::model::{Evidence, Protocol, Severity, SocketState};
 use crate::store::{ConnectionEntry, CounterTable};
 
+use super::facts::{owner, percent_of};
 use super::{Candidate, Rule, RuleConfig, Threshold, Verdict};
 
 const SECOND: time::Duration = time::Duration::SECOND;
-
-/// Who owns a socket, as evidence reads it: `nginx (pid 812)` or `unknown process`.
-fn owner(store: &Store, entry: &ConnectionEntry) -> String {
-    entry.pid.map_or_else(
-        || "unknown process".to_owned(),
-        |pid| {
-            store
-                .connections()
-                .process(pid)
-                .map_or_else(|| format!("pid {pid}"), |p| format!("{} (pid {pid})", p.name))
-        },
-    )
-}
 
 /// A counter's growth over the last interval, as evidence: `TcpExtListenOverflows, last 1.0 s`, `+37`.
 fn growth(store: &Store, name: &str, delta: u64) -> Evidence {
@@ -175,12 +163,6 @@ fn udp_receive_drops(store: &Store, _: &RuleConfig) -> Verdict {
             "sysctl -w net.core.rmem_max=8388608  # then raise SO_RCVBUF in the application (or read faster)"
                 .to_owned(),
     }])
-}
-
-/// `used` as a percentage of `max` (not zero).
-#[expect(clippy::cast_precision_loss, reason = "a percentage")]
-fn percent_of(used: u64, max: u64) -> f64 {
-    used as f64 * 100.0 / max as f64
 }
 
 /// `conntrack_full`: the connection-tracking table is nearly full (new flows are

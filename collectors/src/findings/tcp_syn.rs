@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
-use super::{canonical, owners};
+use super::canonical;
 use crate::Store;
+use crate::findings::facts::owners;
 use crate::findings::{Candidate, Rule, RuleConfig, Threshold, Verdict};
 use crate::model::{Evidence, Protocol, Severity, SocketState};
 use crate::store::ConnectionEntry;

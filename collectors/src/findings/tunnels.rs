@@ -14,6 +14,7 @@ use crate::model::{
 };
 use crate::store::{ConnectionEntry, ConnectionWarnings};
 
+use super::facts::owner;
 use super::{Candidate, Rule, RuleConfig, Threshold, Verdict};
 
 /// Whether traffic leaving through `link` is tunnelled.
@@ -501,18 +502,6 @@ fn route_moved_connections(store: &Store, _: &RuleConfig) -> Verdict {
             .into_iter()
             .map(|(interface, entries)| moved_candidate(store, interface, &entries))
             .collect(),
-    )
-}
-
-fn owner(store: &Store, entry: &ConnectionEntry) -> String {
-    entry.pid.map_or_else(
-        || "unknown process".to_owned(),
-        |pid| {
-            store
-                .connections()
-                .process(pid)
-                .map_or_else(|| format!("pid {pid}"), |p| format!("{} (pid {pid})", p.name))
-        },
     )
 }
 
