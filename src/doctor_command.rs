@@ -30,7 +30,15 @@ pub async fn run(settings: &Settings, args: &DoctorArgs) -> anyhow::Result<()> {
         text
     } else if open.is_empty() {
         let enabled = RULES.iter().filter(|rule| settings.findings.for_rule(rule).enabled).count();
-        format!("No findings: {enabled} rules found nothing in {}.\n", crate::duration::format(args.duration))
+        let took = crate::duration::format(args.duration);
+        // A condition still inside its debounce is not a finding, but "nothing" would
+        // not be the whole truth either.
+        match store.findings().pending() {
+            0 => format!("No findings: {enabled} rules found nothing in {took}.\n"),
+            waiting => format!(
+                "No findings yet: {enabled} rules ran for {took}; {waiting} condition(s) had not held for their rule's debounce (collect longer with -d).\n"
+            ),
+        }
     } else {
         open.iter().map(|finding| describe(finding)).collect::<Vec<_>>().join("\n")
     };

@@ -65,6 +65,13 @@ impl Findings {
         open
     }
 
+    /// Conditions seen but not yet held for their rule's debounce: findings that may
+    /// open soon.
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
     /// The most severe open finding.
     #[must_use]
     pub fn worst(&self) -> Option<&Finding> {

@@ -129,3 +129,13 @@ fn most_severe_first_and_bounded_evaluation() {
     assert!(!findings.due(Mono::ZERO + time::Duration::milliseconds(499)));
     assert!(findings.due(Mono::ZERO + EVALUATE_EVERY));
 }
+
+#[test]
+fn a_condition_inside_its_debounce_is_pending_not_open() {
+    let mut findings = Findings::default();
+    let config = RuleConfig::defaults(&RULE);
+    let _ = findings.update(&RULE, &config, found(&["eth0", "eth1"]), at(0));
+    assert_eq!((findings.open().len(), findings.pending()), (0, 2));
+    let _ = findings.update(&RULE, &config, found(&["eth0"]), at(2));
+    assert_eq!((findings.open().len(), findings.pending()), (1, 0), "one opened, the other cleared");
+}
