@@ -169,7 +169,8 @@ pub struct SnapshotArgs {
     #[arg(short, long, value_enum, default_value_t = SnapshotFormat::Json)]
     pub format: SnapshotFormat,
 
-    /// How long to collect before writing (rates need at least two samples).
+    /// How long to collect before writing (rates need at least two samples). SIGINT or
+    /// SIGTERM ends the collection early and writes what was collected.
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub duration: Duration,
 

@@ -48,8 +48,11 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
 }
 
 /// Run the sources for `duration` and return what they reported. Counters are sampled
-/// at least twice in that time, so rates exist.
+/// at least twice in that time, so rates exist. SIGINT or SIGTERM ends the collection
+/// early: what was collected so far is kept and written, as `tcpdump -w` keeps its
+/// packets on Ctrl-C.
 pub async fn collect_for(settings: &Settings, duration: Duration) -> Store {
+    let mut stop = StopSignals::install();
     let refresh = (duration / 2).clamp(Duration::from_millis(100), settings.refresh);
     let mut collectors = collect::start(settings, refresh, collect::Purpose::Snapshot);
     let mut store = Store::new(settings.store_limits());
@@ -69,7 +72,46 @@ pub async fn collect_for(settings: &Settings, duration: Duration) -> Store {
                 None => break,
             },
             () = tokio::time::sleep_until(until) => break,
+            () = stop.received() => break,
         }
     }
     store
+}
+
+/// SIGINT and SIGTERM, when their handlers could be installed.
+struct StopSignals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        // Without a handler the default action (exit) still stops the process, so a
+        // failure to install one loses nothing but the early write.
+        Self {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Resolves when either signal arrives; never when neither handler exists.
+    async fn received(&mut self) {
+        let interrupt = async {
+            match self.interrupt.as_mut() {
+                Some(signal) => signal.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let terminate = async {
+            match self.terminate.as_mut() {
+                Some(signal) => signal.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate => {}
+        }
+    }
 }

@@ -170,6 +170,27 @@ fn snapshot_markdown_and_output_file() {
 }
 
 #[test]
+fn sigint_ends_a_long_snapshot_early_and_writes_it() {
+    let home = tempdir();
+    let path = home.path().join("early.json");
+    let mut child = netlens(home.path())
+        .args(["--demo", "snapshot", "-d", "10m", "-o"])
+        .arg(&path)
+        .spawn()
+        .unwrap_or_else(|e| panic!("running netlens: {e}"));
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let started = std::time::Instant::now();
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    assert!(kill.is_ok_and(|status| status.success()), "kill -INT failed");
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "netlens snapshot exited {status} on SIGINT");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "SIGINT did not end the collection");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("the snapshot written on SIGINT is not JSON: {e}"));
+    assert!(doc["interfaces"].as_array().is_some_and(|interfaces| !interfaces.is_empty()), "{doc}");
+}
+
+#[test]
 fn no_netlink_uses_the_portable_fallback_and_says_so() {
     let home = tempdir();
     let output = run(netlens(home.path()).args(["--no-netlink", "snapshot", "-d", "300ms"]));

@@ -216,7 +216,9 @@ fn lab(tools: &[&str]) -> Option<(Netns, EtcNetns, Reaped)> {
 fn getent_queries_carry_the_process_that_asked() {
     let Some((netns, _files, _resolver)) = lab(&["dnsmasq"]) else { return };
     let output = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
-    let mut netlens = snapshot(&netns, SNAPSHOT, output.path());
+    // A long collection ended by SIGINT once the lookups are done: on a slow machine
+    // 100 lookups can outlast any fixed duration (CI once logged 150 of 200 queries).
+    let mut netlens = snapshot(&netns, "120s", output.path());
     wait_attached(netlens.0.id());
 
     let mut askers = HashSet::new();
@@ -225,6 +227,10 @@ fn getent_queries_carry_the_process_that_asked() {
         assert!(resolved, "getent host{index}.example.test failed");
         askers.insert(pid);
     }
+    // Passive capture hands its queries over in batches; give the last batch time.
+    std::thread::sleep(Duration::from_millis(1500));
+    let interrupted = Command::new("kill").args(["-INT", &netlens.0.id().to_string()]).status();
+    assert!(interrupted.is_ok_and(|status| status.success()), "kill -INT netlens failed");
     let status = netlens.0.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "netlens snapshot failed: {status}");
 
