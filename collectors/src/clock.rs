@@ -112,7 +112,7 @@ impl SubAssign<time::Duration> for Mono {
 
 /// One moment read on both clocks: the wall time to show, the monotonic time to
 /// measure with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stamp {
     /// Wall-clock time, for display and export.
     pub wall: time::OffsetDateTime,

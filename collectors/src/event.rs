@@ -14,7 +14,7 @@ use crate::model::{
 /// Two clocks stamp it: the wall clock for people (display and export), the
 /// monotonic one for every duration the store measures (rates, stalls, bursts,
 /// retention), so a wall clock stepped back or forward changes no rate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     /// Wall-clock time of the observation: shown and exported, never subtracted.
     pub at: Timestamp,
@@ -47,7 +47,7 @@ impl Event {
 }
 
 /// A change worth a line on the timeline, before the store stamps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Notice {
     /// What kind of change.
     pub kind: TimelineKind,
@@ -73,7 +73,7 @@ impl Notice {
 }
 
 /// What an event carries. Sources send owned data; a full table travels as one event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Payload {
     /// A complete re-read of links, addresses, routes, rules and neighbours.
     Network(NetworkTable),

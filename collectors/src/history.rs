@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 /// The most recent `capacity` values, oldest first.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ring<T> {
     values: VecDeque<T>,
     capacity: usize,

@@ -40,6 +40,9 @@ pub mod kernel_view;
 pub mod system;
 
 #[cfg(feature = "runtime")]
+pub mod journal;
+
+#[cfg(feature = "runtime")]
 pub mod kernel;
 
 #[cfg(feature = "runtime")]

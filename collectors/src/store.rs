@@ -39,7 +39,7 @@ use crate::model::{
 };
 
 /// Capacities and windows that keep memory bounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoreLimits {
     /// Timeline entries kept; older ones are dropped.
     pub timeline_capacity: usize,
@@ -67,7 +67,7 @@ impl Default for StoreLimits {
 }
 
 /// Everything netlens knows, folded from the event stream.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Store {
     limits: StoreLimits,
     system: SystemFacts,
@@ -92,6 +92,8 @@ pub struct Store {
     /// The source of the event that started the pending fold: its notices are its.
     work_source: SourceId,
     /// Events that wait for the pending fold to finish, in order ([`Self::fold`]).
+    /// Not in a keyframe: one is only taken when nothing is pending.
+    #[serde(skip)]
     deferred: std::collections::VecDeque<Event>,
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::Rule;
 
 /// What the config says about one rule; unset fields keep the rule's defaults.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RuleOverride {
     /// `enabled = false` turns the rule off.
     pub enabled: Option<bool>,
@@ -18,7 +18,7 @@ pub struct RuleOverride {
 }
 
 /// The `[findings]` settings: overrides by rule id.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FindingsConfig {
     /// Overrides by rule id (ids are checked against the rules when the config is read).
     pub rules: BTreeMap<String, RuleOverride>,

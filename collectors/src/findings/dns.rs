@@ -21,7 +21,7 @@ fn recent_traces(store: &Store) -> impl DoubleEndedIterator<Item = &DnsTrace> {
 }
 
 /// How one trace step to a server ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Outcome<'a> {
     Answered,
     TimedOut(&'a str),

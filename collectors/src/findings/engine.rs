@@ -15,7 +15,7 @@ pub const EVALUATE_EVERY: time::Duration = time::Duration::milliseconds(500);
 /// Closed findings kept for the export and the details view; older ones are dropped.
 pub const CLOSED_KEPT: usize = 200;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Open {
     finding: Finding,
     /// Since when its condition has been clear (a close waits for the hold time).
@@ -23,7 +23,7 @@ struct Open {
 }
 
 /// Open findings, conditions waiting out their debounce, and closed findings.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Findings {
     config: FindingsConfig,
     open: BTreeMap<String, Open>,

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::AddressFamily;
 
@@ -152,7 +152,7 @@ pub struct SocketTimer {
 }
 
 /// Socket memory (`INET_DIAG_SKMEMINFO`), in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct SocketMemory {
     /// Receive memory allocated.
     pub rmem_alloc: u32,
@@ -235,7 +235,7 @@ pub struct TcpInfo {
 }
 
 /// One socket of one dump: what `ss -tuin` shows, keyed by the kernel's socket cookie.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Socket {
     /// The kernel's unique socket cookie: the identity across dumps.
     pub cookie: u64,
@@ -246,10 +246,8 @@ pub struct Socket {
     /// Socket state.
     pub state: SocketState,
     /// Local address and port.
-    #[serde(serialize_with = "endpoint")]
     pub local: SocketAddr,
     /// Remote address and port (unspecified for listeners and unconnected UDP).
-    #[serde(serialize_with = "endpoint")]
     pub remote: SocketAddr,
     /// Interface the socket is bound to (`SO_BINDTODEVICE`), if any.
     pub interface_index: Option<u32>,
@@ -303,13 +301,8 @@ impl SocketTimer {
     }
 }
 
-/// Endpoints are `ip:port`, IPv6 in brackets (DESIGN.md §4): `SocketAddr`'s own format.
-fn endpoint<S: Serializer>(address: &SocketAddr, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(address)
-}
-
 /// A process that owns sockets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ProcessInfo {
     /// Process id.
     pub pid: u32,
@@ -329,7 +322,7 @@ pub struct ProcessInfo {
 
 /// Bytes one flow carried in one capture interval (from packet capture; UDP and
 /// anything `sock_diag` has no counters for).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FlowBytes {
     /// Protocol.
     pub protocol: Protocol,
@@ -344,7 +337,7 @@ pub struct FlowBytes {
 }
 
 /// Per-flow byte counts over one capture interval.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FlowSample {
     /// Length of the interval the bytes were counted over, in milliseconds.
     pub interval_ms: u32,
@@ -360,7 +353,7 @@ pub struct FlowSample {
 /// A source that differs while the interface does not is only a candidate: the store
 /// drops it when the connection's address is on that same interface (an older IPv6
 /// temporary address, a secondary address), since that is no move.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RouteMove {
     /// The connection's local address (IPv4-mapped addresses as IPv4).
     pub local: IpAddr,
@@ -432,7 +425,7 @@ impl Attribution {
 }
 
 /// How a socket's owner was found, and the owner's cgroup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SocketOrigin {
     /// BPF or `/proc`.
     pub attribution: Attribution,
@@ -442,7 +435,7 @@ pub struct SocketOrigin {
 
 /// Owners of sockets the kernel destroyed between dumps, learned from the BPF book
 /// (by cookie), with their processes.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ClosedOwners {
     /// `(cookie, pid, origin)`.
     pub owners: Vec<(u64, u32, SocketOrigin)>,
@@ -451,7 +444,7 @@ pub struct ClosedOwners {
 }
 
 /// One complete socket table of TCP and UDP, both families, with owners resolved.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SocketTable {
     /// Every socket read this refresh: all of them, or (with the BPF socket watch)
     /// those new or changed since the last table, the others being in `unchanged`.

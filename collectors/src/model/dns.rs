@@ -239,7 +239,7 @@ pub struct CaptureCounters {
 }
 
 /// A batch of passively observed exchanges.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DnsQueryBatch {
     /// Completed (answered or timed-out) exchanges, oldest first.
     pub queries: Vec<DnsQuery>,
@@ -248,7 +248,7 @@ pub struct DnsQueryBatch {
 }
 
 /// The resolver configuration as read, with what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DnsConfigReport {
     /// The configuration.
     pub config: ResolverConfig,

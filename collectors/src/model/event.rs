@@ -210,7 +210,7 @@ pub struct TimelineEntry {
 
 /// How a notice folds into an earlier timeline line about the same thing instead of
 /// taking a line of its own: routine churn is counted, not listed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fold {
     /// What the line is about (`eth0 10.0.0.1`): notices of the same source, kind and
     /// key share a line.
@@ -222,7 +222,7 @@ pub struct Fold {
 }
 
 /// Where a [`Fold`]'s window is measured from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FoldFrom {
     /// The line's first event: one line per window (a neighbour's churn per minute).
     First,

@@ -228,7 +228,7 @@ pub struct InterfaceStats {
 }
 
 /// Per-second rates derived from two counter samples.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct InterfaceRates {
     /// Bytes received per second.
     pub rx_bytes_per_s: f64,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// thread that read it. Counters are named as `nstat` names them: the table's prefix
 /// and the field, run together (`TcpRetransSegs`, `TcpExtListenOverflows`,
 /// `Ip6InReceives`), so a value can be checked against `nstat -az` directly.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct KernelCounters {
     /// Inode of the network namespace the reading came from: a different one means
     /// every counter started again (the namespace was re-created).

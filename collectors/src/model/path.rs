@@ -338,7 +338,7 @@ impl PathState {
 }
 
 /// The kernel's answer to an interactive route lookup (`r`), like `ip route get`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RouteLookupReport {
     /// The query as the user typed it (canonical form).
     pub query: String,

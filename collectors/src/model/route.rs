@@ -77,7 +77,7 @@ pub struct Route {
     /// Output interface name, if any.
     pub interface: Option<String>,
     /// Output interface index, if any.
-    #[serde(skip)]
+    #[serde(default)]
     pub interface_index: Option<u32>,
     /// Preferred source address (`prefsrc`).
     pub source: Option<IpAddr>,
@@ -190,7 +190,7 @@ pub struct Neighbor {
     /// Interface name.
     pub interface: String,
     /// Interface index.
-    #[serde(skip)]
+    #[serde(default)]
     pub interface_index: u32,
     /// The neighbour's IP address.
     pub address: IpAddr,
@@ -204,7 +204,7 @@ pub struct Neighbor {
 ///
 /// Sources send this as one event after a (debounced) re-read, so the store never
 /// mixes halves of two reads.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct NetworkTable {
     /// Every interface with its addresses and counters.
     pub interfaces: Vec<Interface>,

@@ -73,7 +73,7 @@ pub struct HostFacts {
 }
 
 /// Slowly changing machine facts, refreshed now and then.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct SystemFacts {
     /// Identity and privileges.
     pub host: HostFacts,
@@ -90,7 +90,7 @@ pub struct SystemFacts {
 }
 
 /// netlens's own resource use, shown in the status bar.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct ProcessUsage {
     /// CPU use, percent of one core.
     pub cpu_pct: f32,

@@ -33,7 +33,7 @@ use warnings::{linkage_warnings, raise};
 pub(crate) use super::counter::{CounterHash, CounterMap};
 
 /// Thresholds and capacities of the connections section.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConnectionLimits {
     /// How long a closed connection stays visible.
     pub closed_retention: time::Duration,
@@ -63,7 +63,7 @@ impl Default for ConnectionLimits {
 }
 
 /// The connections section.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Connections {
     limits: ConnectionLimits,
     /// Shared, so a snapshot can hold the table while the store moves on: an entry
@@ -94,7 +94,9 @@ pub struct Connections {
     bursts_labelled: Option<Mono>,
     /// The closed connections by close time: the order they retire in.
     closing: retire::Closing,
-    /// A fold in progress ([`work`]).
+    /// A fold in progress ([`work`]). Not in a keyframe: one is only taken when
+    /// nothing is pending.
+    #[serde(skip)]
     job: Option<work::Job>,
 }
 

@@ -30,7 +30,7 @@ const MAX_SERVERS: usize = 64;
 pub const SLOW_QUERY_MS: f64 = 200.0;
 
 /// The DNS section.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Dns {
     config: Option<ResolverConfig>,
     warnings: Vec<String>,

@@ -8,7 +8,7 @@ use crate::model::{Interface, InterfaceRates, InterfaceStats, Timestamp};
 use super::StoreLimits;
 
 /// One rate sample for the sparklines.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RateSample {
     /// When the sample's second counter reading was taken (wall clock: for display).
     pub at: Option<Timestamp>,
@@ -19,7 +19,7 @@ pub struct RateSample {
 }
 
 /// An interface with everything netlens derived about it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InterfaceEntry {
     /// The latest description from the source.
     pub info: Interface,

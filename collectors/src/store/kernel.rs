@@ -20,7 +20,7 @@ pub enum CounterTable {
 }
 
 /// The latest kernel counters and the reading they are compared with.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KernelState {
     latest: Option<(Mono, KernelCounters)>,
     baseline: Option<(Mono, KernelCounters)>,

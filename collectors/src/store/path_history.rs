@@ -13,7 +13,7 @@ use crate::model::{PathState, PathStatus, Timestamp};
 pub const PATH_HISTORY_CAPACITY: usize = 600;
 
 /// One target's state as one paths table reported it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PathSample {
     /// When the table arrived (wall clock, for the time axis).
     pub at: Timestamp,
@@ -43,7 +43,7 @@ impl PathSample {
 }
 
 /// The verdict history of every watched target, keyed by its canonical target text.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PathHistory {
     targets: BTreeMap<String, Ring<PathSample>>,
 }

@@ -20,7 +20,7 @@ use super::StoreLimits;
 pub const FOLD_LINES: usize = 1024;
 
 /// A line that takes folds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct FoldLine {
     /// The line's number in [`Timeline::appended`] order (1-based).
     number: u64,
@@ -29,7 +29,7 @@ struct FoldLine {
 }
 
 /// The event timeline; see the module documentation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Timeline {
     entries: VecDeque<TimelineEntry>,
     capacity: usize,

@@ -16,7 +16,7 @@ use super::{BurstKey, Connections, RELABEL_EVERY};
 const BURST_FOLD_PERIODS: i32 = 3;
 
 /// A label that explains a connection without raising an alarm (DESIGN.md §1, note 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ConnectionLabel {
     /// One of `count` short connections from one process to one host within a second
     /// (retries, a port scan, a chatty client).

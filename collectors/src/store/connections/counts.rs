@@ -5,7 +5,7 @@ use crate::model::{Protocol, SocketState};
 use super::ConnectionEntry;
 
 /// Socket counts per state, for headers and the overview.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConnectionCounts {
     /// Open TCP sockets.
     pub tcp: usize,

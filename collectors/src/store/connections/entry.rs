@@ -11,7 +11,7 @@ use crate::model::{
 use super::{ConnectionLabel, ConnectionLimits, ConnectionWarnings};
 
 /// Receive and send rates of one connection.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConnectionRates {
     /// Bytes received per second.
     pub rx_bytes_per_s: f64,
@@ -20,7 +20,7 @@ pub struct ConnectionRates {
 }
 
 /// One sample for a connection's sparklines; `f32` keeps 10,000 histories small.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConnectionSample {
     /// Smoothed RTT, milliseconds (TCP), or NaN.
     pub rtt_ms: f32,
@@ -41,7 +41,7 @@ impl PartialEq for ConnectionSample {
 }
 
 /// A connection with everything netlens derived about it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConnectionEntry {
     /// The latest kernel facts (the final ones, once closed).
     pub socket: Socket,
@@ -88,7 +88,7 @@ pub struct ConnectionEntry {
 }
 
 /// When a connection was first seen, opened and closed, on the monotonic clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Lifetime {
     /// When netlens first saw it.
     pub(super) first_seen: Mono,

@@ -17,7 +17,7 @@ use super::warnings::{linkage_warnings, raise};
 use super::{ConnectionWarnings, Connections};
 
 /// What the refresh pass reads of a quiet open connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Quiet {
     pid: Option<u32>,
     /// It has been warned that its process is near its open-file limit.

@@ -11,7 +11,7 @@ use super::work::STRIDE;
 use super::{ConnectionEntry, Connections, MAX_CLOSED};
 
 /// Every closed connection the store holds, by (close time, cookie).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Closing(BTreeSet<(Mono, u64)>);
 
 impl Closing {

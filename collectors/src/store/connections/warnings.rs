@@ -10,7 +10,7 @@ use crate::model::{ProcessInfo, Protocol, RouteMove, SocketState, TimelineKind};
 use super::{ConnectionEntry, ConnectionLimits};
 
 /// Warning flags of a connection; each is raised on the timeline once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConnectionWarnings(pub u8);
 
 impl ConnectionWarnings {

@@ -36,7 +36,7 @@ pub(super) enum Reporter {
 }
 
 /// What identifies one exchange in both reports.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(super) struct ExchangeKey {
     transport: DnsTransport,
     client_port: u16,
@@ -66,7 +66,7 @@ impl ExchangeKey {
 }
 
 /// Reports of one reporter awaiting their twin, bounded.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 struct Awaiting {
     keys: HashSet<ExchangeKey>,
     order: VecDeque<ExchangeKey>,
@@ -94,7 +94,7 @@ impl Awaiting {
 }
 
 /// Recent reports, by exchange; see the module documentation.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Exchanges {
     traced: Awaiting,
     captured: Awaiting,

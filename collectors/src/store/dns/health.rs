@@ -16,7 +16,7 @@ pub const RECENT_WINDOW: time::Duration = time::Duration::seconds(60);
 const RECENT_CAPACITY: usize = 128;
 
 /// How one exchange ended, for the recent window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Outcome {
     Answered,
     Error,
@@ -24,7 +24,7 @@ enum Outcome {
 }
 
 /// How one server has been doing, from the passive log and the traces.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ServerHealth {
     /// Queries sent to it.
     pub queries: u64,
