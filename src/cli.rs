@@ -85,16 +85,41 @@ pub enum Command {
     /// Collect for a while, evaluate every finding rule, print the open findings with
     /// their evidence, cause and fix, and exit 0 when none is open, 1 when some are
     Doctor(DoctorArgs),
-    /// Say what changed between two snapshots: interfaces, addresses, routes, rules,
-    /// neighbours, paths, DNS configuration, listeners, connections per process; exit 0
-    /// when equal, 1 when different, 2 when a file is not a snapshot
+    /// Say what changed between two snapshots, or two times of a journal
+    /// (JOURNAL@TIME): interfaces, addresses, routes, rules, neighbours, paths, DNS
+    /// configuration, listeners, connections per process; exit 0 when equal, 1 when
+    /// different, 2 when a file is not a snapshot or a journal
     Diff(DiffArgs),
+    /// Record the event stream to a journal (headless, the TUI's collectors) until
+    /// SIGINT, SIGTERM or --duration; replay it with `netlens replay`
+    Record(RecordArgs),
+}
+
+/// `netlens record`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// Where the journal goes: a FILE (created new, never overwritten), or a DIR (a
+    /// name ending in `/` or an existing directory) of segment files rotated by size
+    /// and age
+    #[arg(short, long, value_name = "FILE|DIR")]
+    pub output: std::path::PathBuf,
+
+    /// Stop after DURATION (default: record until SIGINT or SIGTERM)
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// A FILE stops recording when it reaches SIZE; a DIR deletes its oldest segments
+    /// to stay under SIZE (default for a DIR: 1G). Units K, M, G (powers of 1024)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<u64>,
 }
 
 /// `netlens diff`.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// The earlier snapshot (JSON written by `netlens snapshot`)
+    /// The earlier snapshot: JSON written by `netlens snapshot`, or a journal's state at
+    /// a time, JOURNAL@TIME (`rec.nlj@+90s`, `rec/@2026-12-03T03:12:07Z`; a journal
+    /// alone is its end)
     #[arg(value_name = "A")]
     pub before: std::path::PathBuf,
 
@@ -186,6 +211,16 @@ pub struct SnapshotArgs {
     /// pseudonyms, so the snapshot can be shared.
     #[arg(long)]
     pub redact: bool,
+
+    /// Write the state recorded in a journal (`netlens record`) instead of collecting:
+    /// a journal file or directory
+    #[arg(long, value_name = "JOURNAL")]
+    pub from: Option<PathBuf>,
+
+    /// With --from: the moment to take, as an RFC 3339 time, +DURATION from the start,
+    /// -DURATION from the end, `start` or `end` (default: the end)
+    #[arg(long, value_name = "TIME", requires = "from")]
+    pub at: Option<String>,
 }
 
 /// Snapshot formats.
@@ -210,6 +245,34 @@ pub enum ConfigCommand {
 
 fn parse_target(text: &str) -> Result<Target, String> {
     text.parse().map_err(|error: netlens_collectors::paths::target::TargetError| error.to_string())
+}
+
+/// A size: bytes, or a number with K, M or G (powers of 1024; `KB`, `MiB` and the like
+/// mean the same).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a size: use e.g. 500M or 2G"))?;
+    let scale: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        other => return Err(format!("`{other}` in `{text}` is not a size unit: use K, M or G")),
+    };
+    #[expect(clippy::cast_precision_loss, reason = "sizes are far below 2^52 bytes")]
+    let bytes = value * scale as f64;
+    if !(4096.0..9.0e18).contains(&bytes) {
+        return Err(format!("`{text}` is too small: a journal needs at least 4K"));
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked to be in range above"
+    )]
+    Ok(bytes as u64)
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -65,7 +65,8 @@ impl Drop for Collectors {
 /// are the BPF attribution programs loaded.
 #[must_use]
 pub fn wants_attribution(settings: &Settings, command: Option<&Command>) -> bool {
-    !settings.demo && matches!(command, None | Some(Command::Snapshot(_) | Command::Doctor(_)))
+    !settings.demo
+        && matches!(command, None | Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_)))
 }
 
 /// The cgroup v2 root, found and opened (before `--netns` hides it).

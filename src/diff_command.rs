@@ -20,17 +20,22 @@ pub struct Different;
 #[error("{0}")]
 pub struct BadSnapshot(String);
 
-/// Read a snapshot, naming the file in every error.
+/// Read a snapshot file, or the state of a journal at a time (`JOURNAL@TIME`; a
+/// journal without `@TIME` is read at its end), naming the file in every error.
 fn read(path: &Path) -> Result<Snapshot, BadSnapshot> {
+    let text = path.to_string_lossy();
+    if !path.exists()
+        && let Some((journal, at)) = text.rsplit_once('@')
+        && Path::new(journal).exists()
+    {
+        return crate::journal_at::snapshot(Path::new(journal), Some(at)).map_err(BadSnapshot);
+    }
+    if is_journal(path) {
+        return crate::journal_at::snapshot(path, None).map_err(BadSnapshot);
+    }
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        let journal = path.to_string_lossy().contains('@') && !path.exists();
-        if journal {
-            BadSnapshot(format!("{shown}: FILE@TIME names a time in a journal, which this build cannot read; give two snapshot files (netlens snapshot -o FILE)"))
-        } else {
-            BadSnapshot(format!("{shown}: cannot read it: {error}"))
-        }
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| BadSnapshot(format!("{shown}: cannot read it: {error}")))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
         BadSnapshot(format!(
             "{shown} is not a netlens snapshot: expected the JSON `netlens snapshot` writes ({error})"
@@ -51,6 +56,16 @@ fn read(path: &Path) -> Result<Snapshot, BadSnapshot> {
     }
     serde_json::from_value(value)
         .map_err(|error| BadSnapshot(format!("{shown} is not a valid netlens snapshot: {error}")))
+}
+
+/// Whether `path` is a journal directory or starts like a journal file.
+fn is_journal(path: &Path) -> bool {
+    if path.is_dir() {
+        return true;
+    }
+    let mut start = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut file| std::io::Read::read_exact(&mut file, &mut start)).is_ok()
+        && start == *b"\x89NLJ"
 }
 
 /// Compare the two snapshots and print the changes.

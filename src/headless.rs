@@ -31,7 +31,12 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
     // finished document are never in memory together (`scripts/measure_snapshot.py`).
     let capture = SnapshotCapture::take(&store, Timestamp::now_utc());
     drop(store);
-    let mut doc = capture.into_snapshot();
+    let doc = capture.into_snapshot();
+    tokio::task::spawn_blocking(move || emit(doc, &args)).await.context("export task")?
+}
+
+/// Redact `doc` if asked, render it in the format asked and write it where asked.
+pub fn emit(mut doc: netlens_collectors::snapshot::Snapshot, args: &SnapshotArgs) -> anyhow::Result<()> {
     if args.redact {
         export::redact(&mut doc);
     }
@@ -41,9 +46,7 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
         SnapshotFormat::Csv => export::write_csv,
     };
     let output = args.output.as_deref().map_or(Output::Stdout, |path| Output::from_arg(path.as_os_str()));
-    tokio::task::spawn_blocking(move || output::write(&output, Box::new(move |out| render(&doc, out))))
-        .await
-        .context("export task")??;
+    output::write(&output, Box::new(move |out| render(&doc, out)))?;
     Ok(())
 }
 
@@ -52,7 +55,7 @@ pub async fn run(settings: Settings, args: SnapshotArgs) -> anyhow::Result<()> {
 /// early: what was collected so far is kept and written, as `tcpdump -w` keeps its
 /// packets on Ctrl-C.
 pub async fn collect_for(settings: &Settings, duration: Duration) -> Store {
-    let mut stop = StopSignals::install();
+    let mut stop = crate::signals::StopSignals::install();
     let refresh = (duration / 2).clamp(Duration::from_millis(100), settings.refresh);
     let mut collectors = collect::start(settings, refresh, collect::Purpose::Snapshot);
     let mut store = Store::new(settings.store_limits());
@@ -72,46 +75,8 @@ pub async fn collect_for(settings: &Settings, duration: Duration) -> Store {
                 None => break,
             },
             () = tokio::time::sleep_until(until) => break,
-            () = stop.received() => break,
+            _ = stop.received() => break,
         }
     }
     store
-}
-
-/// SIGINT and SIGTERM, when their handlers could be installed.
-struct StopSignals {
-    interrupt: Option<tokio::signal::unix::Signal>,
-    terminate: Option<tokio::signal::unix::Signal>,
-}
-
-impl StopSignals {
-    fn install() -> Self {
-        use tokio::signal::unix::{SignalKind, signal};
-        // Without a handler the default action (exit) still stops the process, so a
-        // failure to install one loses nothing but the early write.
-        Self {
-            interrupt: signal(SignalKind::interrupt()).ok(),
-            terminate: signal(SignalKind::terminate()).ok(),
-        }
-    }
-
-    /// Resolves when either signal arrives; never when neither handler exists.
-    async fn received(&mut self) {
-        let interrupt = async {
-            match self.interrupt.as_mut() {
-                Some(signal) => signal.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        let terminate = async {
-            match self.terminate.as_mut() {
-                Some(signal) => signal.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate => {}
-        }
-    }
 }

@@ -14,11 +14,14 @@ mod doctor_command;
 mod duration;
 mod export;
 mod headless;
+mod journal_at;
 mod logging;
 mod netns;
 mod output;
 mod path_command;
 mod privilege;
+mod record_command;
+mod signals;
 mod stdout;
 mod terminal;
 mod trace_command;
@@ -81,6 +84,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Diff(args)) = &cli.command {
         return diff_command::run(args);
     }
+    // A snapshot of a journal reads a file and needs no sources or privileges.
+    if let Some(Command::Snapshot(args)) = &cli.command
+        && let Some(journal) = &args.from
+    {
+        if let Some(output) = &args.output {
+            output::check(&output::Output::from_arg(output.as_os_str()))
+                .map_err(|error| usage(error.to_string()))?;
+        }
+        let doc = journal_at::snapshot(journal, args.at.as_deref()).map_err(usage)?;
+        return headless::emit(doc, args);
+    }
     if let Some(Command::Config(command)) = &cli.command {
         match command {
             ConfigCommand::Template => stdout::emit(&config::template())?,
@@ -104,6 +118,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         output::check(&output::Output::from_arg(output.as_os_str()))
             .map_err(|error| usage(error.to_string()))?;
     }
+    // The journal's file or directory is made now, so the sandbox can allow exactly it.
+    let mut record_target = match &cli.command {
+        Some(Command::Record(args)) => Some(record_command::open(args).map_err(usage)?),
+        _ => None,
+    };
     // Set-up that needs privileges, in this thread, before any other thread exists
     // (capabilities belong to each thread; a thread copies its creator's).
     // The cgroup v2 root is opened before `--netns` remounts /sys over its mount point.
@@ -164,6 +183,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Path(args)) => runtime.block_on(path_command::run(&settings, args)),
         Some(Command::Trace(args)) => runtime.block_on(trace_command::run(args)),
         Some(Command::Doctor(args)) => runtime.block_on(doctor_command::run(&settings, &args)),
+        Some(Command::Record(args)) => match record_target.take() {
+            Some(target) => runtime.block_on(record_command::run(&settings, &args, target)),
+            None => Ok(()),
+        },
         Some(Command::Config(_) | Command::Diff(_)) => Ok(()),
         None => runtime.block_on(app::run(settings, theme, keymap, startup_notices)),
     };

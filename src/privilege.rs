@@ -51,7 +51,7 @@ pub fn needs(command: Option<&Command>, settings: &Settings) -> Needs {
             process_owners: true,
             destroy_events: true,
         },
-        Some(Command::Snapshot(_) | Command::Doctor(_)) => Needs {
+        Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_)) => Needs {
             capture: settings.capture,
             process_owners: true,
             destroy_events: true,
@@ -93,8 +93,21 @@ pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
                 writes.output(path);
             }
         }
+        // `record_command::open` made the file or directory before this runs.
+        Some(Command::Record(args)) if args.output.as_os_str() != "-" => {
+            if args.output.is_dir() {
+                writes.dir(&args.output);
+            } else {
+                writes.file(&args.output);
+            }
+        }
         Some(
-            Command::Path(_) | Command::Trace(_) | Command::Config(_) | Command::Doctor(_) | Command::Diff(_),
+            Command::Path(_)
+            | Command::Trace(_)
+            | Command::Config(_)
+            | Command::Doctor(_)
+            | Command::Diff(_)
+            | Command::Record(_),
         ) => {}
     }
     writes.file("/dev/null");

@@ -287,3 +287,85 @@ fn diff_says_what_changed_between_two_snapshots() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("absent.json: cannot read it"), "{}", stderr(&missing));
 }
+
+#[test]
+fn record_then_snapshot_and_diff_times_of_the_journal() {
+    let home = tempdir();
+    let journal = home.path().join("demo.nlj");
+    let output = run(netlens(home.path()).args(["--demo", "record", "-d", "3s", "-o"]).arg(&journal));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let meta = std::fs::metadata(&journal).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600,
+        "a journal is private"
+    );
+
+    // Never over an existing file.
+    let again = run(netlens(home.path()).args(["--demo", "record", "-d", "1s", "-o"]).arg(&journal));
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(stderr(&again).contains("exists"), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::metadata(&journal).map(|m| m.len()).ok(),
+        Some(meta.len()),
+        "the journal was touched"
+    );
+
+    // The state at the end, in the export schema.
+    let output = run(netlens(home.path()).args(["snapshot", "--from"]).arg(&journal));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| panic!("{e}"));
+    support::schema::check_snapshot(&doc);
+    assert!(doc["interfaces"].as_array().is_some_and(|interfaces| !interfaces.is_empty()), "{doc}");
+
+    // Two times of one journal: the demo's counters and connections move on.
+    let at = |spec: &str| format!("{}@{spec}", journal.display());
+    let same = run(netlens(home.path()).args(["diff", &at("end"), &at("end")]));
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    let bad = run(netlens(home.path()).args(["diff", &at("yesterday"), &at("end")]));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("demo.nlj") && stderr(&bad).contains("`yesterday`"), "{}", stderr(&bad));
+    let early = run(netlens(home.path())
+        .args(["snapshot", "--from"])
+        .arg(&journal)
+        .args(["--at", "2001-01-01T00:00:00Z"]));
+    assert_eq!(early.status.code(), Some(2));
+    assert!(stderr(&early).contains("before the recording starts"), "{}", stderr(&early));
+}
+
+#[test]
+fn journals_that_are_not_or_are_newer_are_named() {
+    let home = tempdir();
+    let not = write(home.path(), "notes.nlj", "hello");
+    let output = run(netlens(home.path()).args(["snapshot", "--from"]).arg(&not));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("notes.nlj is not a netlens journal"), "{}", stderr(&output));
+
+    let newer = home.path().join("newer.nlj");
+    std::fs::write(&newer, [&b"\x89NLJ\r\n\x1a\n"[..], &7u32.to_le_bytes()].concat())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let output = run(netlens(home.path()).args(["snapshot", "--from"]).arg(&newer));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("format version 7"), "{}", stderr(&output));
+}
+
+#[test]
+fn record_into_a_directory_keeps_segments_and_sigterm_closes_it() {
+    let home = tempdir();
+    let dir = home.path().join("journal/");
+    let mut child = netlens(home.path())
+        .args(["--demo", "record", "-o"])
+        .arg(&dir)
+        .spawn()
+        .unwrap_or_else(|e| panic!("running netlens: {e}"));
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(kill.is_ok_and(|status| status.success()));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "netlens record exited {status} on SIGTERM");
+    let segments: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    let output = run(netlens(home.path()).args(["snapshot", "-f", "md", "--from"]).arg(&dir));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("## Interfaces"));
+}

@@ -34,7 +34,7 @@ pub fn write_csv(doc: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// A time as the JSON writes it (RFC 3339 UTC).
-fn rfc3339(at: Timestamp) -> String {
+pub fn rfc3339(at: Timestamp) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
