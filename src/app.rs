@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use crate::collect;
 use crate::config::Settings;
 use crate::export;
+use crate::flight_recorder::FlightRecorder;
 use crate::output;
 use crate::terminal::TerminalGuard;
 
@@ -76,14 +77,21 @@ const fn urgency(payload: &Payload) -> Redraw {
 /// urgently the screen should show them. A socket table is folded a slice at a time,
 /// with the events that came meanwhile (closes, owners) folded between slices; it is
 /// finished before anything reads the store.
-fn fold_burst(store: &mut Store, events: &mut mpsc::Receiver<Event>, first: Event) -> Redraw {
+fn fold_burst(
+    store: &mut Store,
+    events: &mut mpsc::Receiver<Event>,
+    first: Event,
+    recorder: &mut Option<FlightRecorder>,
+) -> Redraw {
     let mut urgent = urgency(&first.payload);
+    record(recorder, &first);
     store.fold(first);
     loop {
         for _ in 0..FOLD_BATCH {
             match events.try_recv() {
                 Ok(event) => {
                     urgent = urgent.max(urgency(&event.payload));
+                    record(recorder, &event);
                     store.fold(event);
                 }
                 Err(_) => break,
@@ -96,6 +104,53 @@ fn fold_burst(store: &mut Store, events: &mut mpsc::Receiver<Event>, first: Even
     // Bounded inside: at most one evaluation per period, however many events.
     store.evaluate_findings(netlens_collectors::clock::Stamp::now());
     urgent
+}
+
+/// Say what an export or a bundle came to: on the status line and on the timeline
+/// (the flight recorder keeps that line too).
+fn announce(
+    store: &mut Store,
+    recorder: &mut Option<FlightRecorder>,
+    ui: &mut UiState,
+    (level, subject, text): (StatusLevel, &str, String),
+) {
+    ui.set_status(text.clone(), level, Timestamp::now_utc());
+    let notice = Notice::new(TimelineKind::Export, subject, text);
+    let event = Event::now(SourceId::App, Payload::Notices(vec![notice]));
+    record(recorder, &event);
+    store.apply(event);
+}
+
+/// Keep a copy of `event` in the flight recorder, when one runs.
+fn record(recorder: &mut Option<FlightRecorder>, event: &Event) {
+    if let Some(recorder) = recorder {
+        recorder.record(event);
+    }
+}
+
+/// `E`: hand the snapshot of the live store and the recorded minutes to the flight
+/// recorder's thread, which writes the bundle; its path comes back on `done`.
+fn start_bundle(
+    recorder: Option<&FlightRecorder>,
+    store: &Store,
+    settings: &Settings,
+    ui: &mut UiState,
+    done: mpsc::Sender<ExportResult>,
+) {
+    let Some(recorder) = recorder else {
+        let text = "the flight recorder is off (record.flight_recorder = \"0s\" in the config)";
+        ui.set_status(text, StatusLevel::Warning, Timestamp::now_utc());
+        return;
+    };
+    let capture = SnapshotCapture::take(store, Timestamp::now_utc());
+    match recorder.bundle(capture, settings.export_dir.clone(), done) {
+        Ok(()) if recorder.lost() > 0 => {
+            let text = format!("writing the incident bundle… ({} events could not be kept)", recorder.lost());
+            ui.set_status(text, StatusLevel::Warning, Timestamp::now_utc());
+        }
+        Ok(()) => ui.set_status("writing the incident bundle…", StatusLevel::Info, Timestamp::now_utc()),
+        Err(error) => ui.set_status(error, StatusLevel::Warning, Timestamp::now_utc()),
+    }
 }
 
 /// Set (to anything) to make the TUI panic right after its first frame: how the
@@ -114,8 +169,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut store = Store::new(settings.store_limits());
     store.set_findings_config(settings.findings.clone());
+    let mut recorder = FlightRecorder::start(&settings);
     if !startup_notices.is_empty() {
-        store.apply(Event::now(SourceId::App, Payload::Notices(startup_notices)));
+        let event = Event::now(SourceId::App, Payload::Notices(startup_notices));
+        record(&mut recorder, &event);
+        store.apply(event);
     }
     let mut collectors = collect::start(&settings, settings.refresh, collect::Purpose::Interactive);
     let mut ui = UiState::with_keymap(&keymap);
@@ -127,6 +185,7 @@ pub async fn run(
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let (export_tx, mut export_rx) = mpsc::channel::<ExportResult>(4);
+    let (bundle_tx, mut bundle_rx) = mpsc::channel::<ExportResult>(4);
 
     let frame_interval = Duration::from_secs(1) / settings.max_fps.max(1);
     if let Ok(size) = guard.terminal().and_then(|terminal| terminal.size()) {
@@ -158,6 +217,7 @@ pub async fn run(
                 match command {
                     Some(Command::Quit) => break,
                     Some(Command::Export) => start_export(&store, &settings, export_tx.clone()),
+                    Some(Command::Incident) => start_bundle(recorder.as_ref(), &store, &settings, &mut ui, bundle_tx.clone()),
                     Some(Command::Trace(name)) => dns_control(&collectors, &mut ui, DnsControl::Trace(name)),
                     Some(command) => {
                         target_names(&collectors, &command);
@@ -172,7 +232,7 @@ pub async fn run(
                 }
             }
             Some(event) = collectors.events.recv() => {
-                let urgent = fold_burst(&mut store, &mut collectors.events, event);
+                let urgent = fold_burst(&mut store, &mut collectors.events, event, &mut recorder);
                 if frozen.is_none() {
                     redraw = redraw.max(urgent);
                 }
@@ -182,9 +242,15 @@ pub async fn run(
                     Ok(path) => (StatusLevel::Info, "snapshot", format!("snapshot written to {}", path.display())),
                     Err(error) => (StatusLevel::Error, "failed", format!("export failed: {error}")),
                 };
-                ui.set_status(text.clone(), level, Timestamp::now_utc());
-                let notice = Notice::new(TimelineKind::Export, subject, text);
-                store.apply(Event::now(SourceId::App, Payload::Notices(vec![notice])));
+                announce(&mut store, &mut recorder, &mut ui, (level, subject, text));
+                redraw = Redraw::Now;
+            }
+            Some(result) = bundle_rx.recv() => {
+                let (level, subject, text) = match result {
+                    Ok(path) => (StatusLevel::Success, "incident", format!("incident bundle written to {}", path.display())),
+                    Err(error) => (StatusLevel::Error, "failed", format!("incident bundle failed: {error}")),
+                };
+                announce(&mut store, &mut recorder, &mut ui, (level, subject, text));
                 redraw = Redraw::Now;
             }
             () = tokio::time::sleep_until(draw_at), if redraw != Redraw::None => {
@@ -241,7 +307,9 @@ fn paths_command(collectors: &collect::Collectors, ui: &mut UiState, command: Co
         Command::AddTarget(target) => PathsControl::Add(target),
         Command::RemoveTarget(text) => PathsControl::Remove(text),
         Command::ProbeNow(text) => PathsControl::ProbeNow(text),
-        Command::Quit | Command::Export | Command::Trace(_) => return,
+        Command::Quit | Command::Export | Command::Incident | Command::Trace(_) | Command::Replay(_) => {
+            return;
+        }
     };
     paths_control(collectors, ui, control);
 }

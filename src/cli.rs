@@ -93,6 +93,28 @@ pub enum Command {
     /// Record the event stream to a journal (headless, the TUI's collectors) until
     /// SIGINT, SIGTERM or --duration; replay it with `netlens replay`
     Record(RecordArgs),
+    /// Replay a journal in the TUI, read-only, with a time cursor (space plays, ← →
+    /// step, [ ] move a minute, J jumps, n N find the next change)
+    Replay(ReplayArgs),
+    /// Show a snapshot (`netlens snapshot` JSON, a redacted one from another host
+    /// included) in the TUI, read-only
+    Open(OpenArgs),
+}
+
+/// `netlens replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// A journal file or directory written by `netlens record`
+    #[arg(value_name = "JOURNAL")]
+    pub journal: std::path::PathBuf,
+}
+
+/// `netlens open`.
+#[derive(Debug, clap::Args)]
+pub struct OpenArgs {
+    /// A snapshot written by `netlens snapshot` (JSON)
+    #[arg(value_name = "FILE")]
+    pub snapshot: std::path::PathBuf,
 }
 
 /// `netlens record`.

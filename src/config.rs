@@ -47,6 +47,8 @@ pub struct Settings {
     pub history: usize,
     /// How long closed connections stay visible.
     pub closed_retention: Duration,
+    /// How much of the session the TUI's flight recorder keeps (zero: none).
+    pub flight_recorder: Duration,
     /// `[findings]`: rules turned off, per-rule debounce, hold and thresholds.
     pub findings: netlens_collectors::findings::FindingsConfig,
     /// Whether names of remote addresses on screen are looked up (reverse DNS).
@@ -91,6 +93,8 @@ pub mod defaults {
     pub const HISTORY: usize = 120;
     /// Closed connections stay visible this long.
     pub const CLOSED_RETENTION: Duration = Duration::from_secs(10);
+    /// The flight recorder keeps this much of the session.
+    pub const FLIGHT_RECORDER: Duration = Duration::from_secs(15 * 60);
     /// A path status must hold this long before it is committed.
     pub const PATH_DEBOUNCE: Duration = Duration::from_secs(1);
     /// Time between probes of a target.
@@ -146,6 +150,8 @@ pub mod ranges {
     pub const DEBOUNCE: Bounds<Duration> = Bounds { min: ms(0), max: ms(5_000) };
     /// `connections.closed_retention`.
     pub const CLOSED_RETENTION: Bounds<Duration> = Bounds { min: ms(0), max: ms(3_600_000) };
+    /// `record.flight_recorder`.
+    pub const FLIGHT_RECORDER: Bounds<Duration> = Bounds { min: ms(0), max: ms(86_400_000) };
     /// `paths.debounce`.
     pub const PATH_DEBOUNCE: Bounds<Duration> = Bounds { min: ms(0), max: ms(60_000) };
     /// `paths.probe_interval`.
@@ -245,24 +251,7 @@ impl Settings {
             defaults::CLOSED_RETENTION,
             ranges::CLOSED_RETENTION,
         )?;
-        let path_debounce = check.duration(
-            "paths.debounce",
-            file.paths.debounce.as_ref(),
-            defaults::PATH_DEBOUNCE,
-            ranges::PATH_DEBOUNCE,
-        )?;
-        let probe_interval = check.duration(
-            "paths.probe_interval",
-            file.paths.probe_interval.as_ref(),
-            defaults::PROBE_INTERVAL,
-            ranges::PROBE_INTERVAL,
-        )?;
-        let probe_timeout = check.duration(
-            "paths.probe_timeout",
-            file.paths.probe_timeout.as_ref(),
-            defaults::PROBE_TIMEOUT,
-            ranges::PROBE_TIMEOUT,
-        )?;
+        let (path_debounce, probe_interval, probe_timeout) = path_timing(&check, &file.paths)?;
         let max_fps =
             check.count("ui.max_fps", file.ui.max_fps.as_ref(), defaults::MAX_FPS.into(), ranges::MAX_FPS)?;
         let timeline_capacity = check.count(
@@ -315,6 +304,12 @@ impl Settings {
             timeline_capacity: timeline_capacity as usize,
             history: history as usize,
             closed_retention,
+            flight_recorder: check.duration(
+                "record.flight_recorder",
+                file.record.flight_recorder.as_ref(),
+                defaults::FLIGHT_RECORDER,
+                ranges::FLIGHT_RECORDER,
+            )?,
             findings: findings::findings(&check, &file.findings)?,
             reverse_dns: !cli.no_reverse_dns && flag(file.connections.reverse_dns.as_ref()),
             capture: flag(file.connections.capture.as_ref()),
@@ -329,6 +324,33 @@ impl Settings {
             constrained: file.paths.constrained,
         })
     }
+}
+
+/// `[paths]`: the debounce, the probe interval and the probe timeout.
+fn path_timing(
+    check: &Checker<'_>,
+    paths: &file::PathsSection,
+) -> Result<(Duration, Duration, Duration), ConfigError> {
+    Ok((
+        check.duration(
+            "paths.debounce",
+            paths.debounce.as_ref(),
+            defaults::PATH_DEBOUNCE,
+            ranges::PATH_DEBOUNCE,
+        )?,
+        check.duration(
+            "paths.probe_interval",
+            paths.probe_interval.as_ref(),
+            defaults::PROBE_INTERVAL,
+            ranges::PROBE_INTERVAL,
+        )?,
+        check.duration(
+            "paths.probe_timeout",
+            paths.probe_timeout.as_ref(),
+            defaults::PROBE_TIMEOUT,
+            ranges::PROBE_TIMEOUT,
+        )?,
+    ))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub struct BadSnapshot(String);
 
 /// Read a snapshot file, or the state of a journal at a time (`JOURNAL@TIME`; a
 /// journal without `@TIME` is read at its end), naming the file in every error.
-fn read(path: &Path) -> Result<Snapshot, BadSnapshot> {
+pub fn read(path: &Path) -> Result<Snapshot, BadSnapshot> {
     let text = path.to_string_lossy();
     if !path.exists()
         && let Some((journal, at)) = text.rsplit_once('@')

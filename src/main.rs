@@ -13,6 +13,7 @@ mod diff_command;
 mod doctor_command;
 mod duration;
 mod export;
+mod flight_recorder;
 mod headless;
 mod journal_at;
 mod logging;
@@ -21,6 +22,7 @@ mod output;
 mod path_command;
 mod privilege;
 mod record_command;
+mod replay_app;
 mod signals;
 mod stdout;
 mod terminal;
@@ -118,6 +120,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         output::check(&output::Output::from_arg(output.as_os_str()))
             .map_err(|error| usage(error.to_string()))?;
     }
+    if matches!(cli.command, Some(Command::Replay(_) | Command::Open(_))) {
+        return read_only(cli.command.as_ref(), &settings, &theme, &keymap);
+    }
     // The journal's file or directory is made now, so the sandbox can allow exactly it.
     let mut record_target = match &cli.command {
         Some(Command::Record(args)) => Some(record_command::open(args).map_err(usage)?),
@@ -187,12 +192,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Some(target) => runtime.block_on(record_command::run(&settings, &args, target)),
             None => Ok(()),
         },
-        Some(Command::Config(_) | Command::Diff(_)) => Ok(()),
+        Some(Command::Config(_) | Command::Diff(_) | Command::Replay(_) | Command::Open(_)) => Ok(()),
         None => runtime.block_on(app::run(settings, theme, keymap, startup_notices)),
     };
     // Collector tasks may sit in blocking reads; do not wait for them.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     result
+}
+
+/// `netlens replay` and `netlens open`: a file read, no source, no privilege kept.
+fn read_only(
+    command: Option<&Command>,
+    settings: &Settings,
+    theme: &Theme,
+    keymap: &Keymap,
+) -> anyhow::Result<()> {
+    enum Input {
+        Journal(std::path::PathBuf, netlens_collectors::journal::Journal),
+        Snapshot(std::path::PathBuf, Box<netlens_collectors::snapshot::Snapshot>),
+    }
+    let input = match command {
+        Some(Command::Replay(args)) => {
+            Input::Journal(args.journal.clone(), replay_app::open_journal(&args.journal).map_err(usage)?)
+        }
+        Some(Command::Open(args)) => Input::Snapshot(
+            args.snapshot.clone(),
+            Box::new(diff_command::read(&args.snapshot).map_err(|e| usage(e.to_string()))?),
+        ),
+        _ => return Ok(()),
+    };
+    privilege::secure(command, settings, privilege::CapabilitySet::empty())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match input {
+        Input::Journal(path, journal) => {
+            runtime.block_on(replay_app::replay(&path, &journal, settings, theme, keymap))
+        }
+        Input::Snapshot(path, snapshot) => {
+            let at = snapshot.taken_at;
+            let store = netlens_collectors::snapshot::to_events::store(&snapshot);
+            runtime.block_on(replay_app::open(&path, store, at, settings, theme, keymap))
+        }
+    }
 }
 
 /// A built-in theme by name, or a theme file (which may set only some slots; the

@@ -58,7 +58,9 @@ pub fn needs(command: Option<&Command>, settings: &Settings) -> Needs {
             ..targets(&settings.targets)
         },
         Some(Command::Path(args)) => targets(&args.targets),
-        Some(Command::Trace(_) | Command::Config(_) | Command::Diff(_)) => Needs::default(),
+        Some(
+            Command::Trace(_) | Command::Config(_) | Command::Diff(_) | Command::Replay(_) | Command::Open(_),
+        ) => Needs::default(),
     }
 }
 
@@ -84,7 +86,7 @@ pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
     }
     writes.file(&settings.log_file);
     match command {
-        None => {
+        None | Some(Command::Replay(_) | Command::Open(_)) => {
             writes.dir(&settings.export_dir);
             writes.file("/dev/tty");
         }

@@ -354,6 +354,12 @@ impl Store {
         &self.findings
     }
 
+    /// Hold the findings a snapshot lists (`netlens open`): no event carries them, and
+    /// the store of an opened snapshot evaluates nothing.
+    pub fn restore_findings(&mut self, findings: Vec<crate::model::Finding>) {
+        self.findings.restore(findings);
+    }
+
     /// Use `config` (the `[findings]` settings) from the next evaluation on.
     pub fn set_findings_config(&mut self, config: crate::findings::FindingsConfig) {
         self.findings = crate::findings::Findings::new(config);

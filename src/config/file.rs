@@ -30,6 +30,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub ui: UiSection,
     #[serde(default)]
+    pub record: RecordSection,
+    #[serde(default)]
     pub keys: BTreeMap<String, Spanned<Vec<String>>>,
     /// `[findings]`: checked against the rules in `findings.rs`, not by serde, so a
     /// wrong rule id is named with the ids there are.
@@ -67,6 +69,13 @@ pub struct PathsSection {
     pub expensive: Vec<String>,
     #[serde(default)]
     pub constrained: Vec<String>,
+}
+
+/// `[record]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSection {
+    pub flight_recorder: Placed<String>,
 }
 
 /// `[ui]`.

@@ -70,12 +70,17 @@ timeline_capacity = {timeline}
 # Rate samples kept per interface for the sparklines ({history_range}).
 history = {history}
 
+[record]
+# How much of the session the TUI keeps in memory for `E` (an incident bundle: the
+# snapshot and the journal of these minutes); "0s" keeps none ({flight_range}).
+flight_recorder = "{flight}"
+
 [keys]
 # Rebind an action by listing its keys; this replaces the action's default keys.
 # Actions: quit, next_tab, prev_tab, tab_1 … tab_7, up, down, top, bottom, page_up,
 # page_down, filter, cycle_sort, reverse_sort, group, open, close, toggle_pause,
-# export, help, follow, route_lookup, add_target, remove_target, probe_now, trace,
-# switch_focus.
+# export, incident, help, follow, route_lookup, add_target, remove_target, probe_now,
+# trace, switch_focus.
 # Keys: letters, digits, symbols, enter, esc, tab, shift-tab, up, down, left, right,
 # home, end, pgup, pgdn, f1 … f12, with ctrl-/alt-/shift- prefixes.
 # quit = ["q", "ctrl-c"]
@@ -95,6 +100,8 @@ history = {history}
         timeline = defaults::TIMELINE_CAPACITY,
         history = defaults::HISTORY,
         retention = duration::format(defaults::CLOSED_RETENTION),
+        flight = duration::format(defaults::FLIGHT_RECORDER),
+        flight_range = ranges::FLIGHT_RECORDER.describe(),
         refresh_range = ranges::REFRESH.describe(),
         debounce_range = ranges::DEBOUNCE.describe(),
         retention_range = ranges::CLOSED_RETENTION.describe(),

@@ -123,6 +123,7 @@ fn the_template_documents_the_accepted_ranges() {
         ("refresh", ranges::REFRESH),
         ("interfaces.debounce", ranges::DEBOUNCE),
         ("connections.closed_retention", ranges::CLOSED_RETENTION),
+        ("record.flight_recorder", ranges::FLIGHT_RECORDER),
         ("paths.debounce", ranges::PATH_DEBOUNCE),
         ("paths.probe_interval", ranges::PROBE_INTERVAL),
         ("paths.probe_timeout", ranges::PROBE_TIMEOUT),

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use netlens_collectors::model::Timestamp;
 pub use netlens_collectors::snapshot::Snapshot;
 
-pub use naming::file_name;
+pub use naming::{bundle_name, file_name};
 pub use redact::redact;
 
 /// The document as pretty JSON with a final newline, streamed: no intermediate

@@ -5,9 +5,18 @@ use netlens_collectors::model::Timestamp;
 /// `netlens-snapshot-20260314T092653Z.json`
 #[must_use]
 pub fn file_name(taken_at: Timestamp, extension: &str) -> String {
+    format!("netlens-snapshot-{}.{extension}", stamp(taken_at))
+}
+
+/// `netlens-incident-20260314T092653Z`: the directory `E` writes.
+#[must_use]
+pub fn bundle_name(taken_at: Timestamp) -> String {
+    format!("netlens-incident-{}", stamp(taken_at))
+}
+
+fn stamp(at: Timestamp) -> String {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let stamp = taken_at.format(&format).unwrap_or_else(|_| taken_at.unix_timestamp().to_string());
-    format!("netlens-snapshot-{stamp}.{extension}")
+    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

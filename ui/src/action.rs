@@ -53,6 +53,8 @@ pub enum Action {
     TogglePause,
     /// Export a snapshot.
     Export,
+    /// Write an incident bundle: the snapshot and the flight recorder's journal.
+    Incident,
     /// Show or hide the help overlay.
     Help,
     /// Toggle follow mode on the Events tab.
@@ -87,6 +89,8 @@ pub enum Action {
     PromptCancel,
     /// The terminal has a new size: width, height in cells.
     Resize(u16, u16),
+    /// A replay key (only while a replay is shown).
+    Replay(crate::replay::ReplayKey),
 }
 
 /// Where a binding is listed in the help overlay.
@@ -141,7 +145,7 @@ const fn bindable(
 }
 
 /// Every action a key can be bound to, in help-overlay order.
-const BINDABLE: [Bindable; 33] = [
+const BINDABLE: [Bindable; 34] = [
     bindable("next_tab", Action::NextTab, Group::Views, "next tab", &["tab"]),
     bindable("prev_tab", Action::PrevTab, Group::Views, "previous tab", &["shift-tab"]),
     bindable("tab_1", Action::SelectTab(Tab::Overview), Group::Views, "Overview", &["1"]),
@@ -176,6 +180,7 @@ const BINDABLE: [Bindable; 33] = [
     bindable("route_lookup", Action::RouteLookup, Group::General, "route lookup", &["r"]),
     bindable("toggle_pause", Action::TogglePause, Group::General, "pause / resume view", &["p"]),
     bindable("export", Action::Export, Group::General, "export a snapshot", &["e"]),
+    bindable("incident", Action::Incident, Group::General, "incident bundle", &["E"]),
     bindable("help", Action::Help, Group::General, "this help", &["?", "f1"]),
     bindable("quit", Action::Quit, Group::General, "quit", &["q", "ctrl-c"]),
 ];

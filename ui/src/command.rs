@@ -23,4 +23,9 @@ pub enum Command {
     /// resolver looks it up (DESIGN.md §6); the trace arrives in the store's DNS
     /// section with origin `user`, and the DNS tab shows it.
     Trace(String),
+    /// Write an incident bundle (the snapshot as JSON and Markdown, the flight
+    /// recorder's journal) and report its path with [`UiState::set_status`](crate::UiState::set_status).
+    Incident,
+    /// Move a replay's cursor.
+    Replay(crate::replay::ReplayCommand),
 }

@@ -32,7 +32,47 @@ pub(crate) fn current(ui: &UiState) -> &'static [Hint] {
         Mode::Prompt => prompt_hints(ui),
         Mode::Help => &[Fixed("↑↓", "scroll"), Bound("close", "close")],
         Mode::RouteLookup => &[Bound("route_lookup", "ask again"), Bound("close", "close")],
-        Mode::Normal => tab_hints(ui),
+        Mode::Normal => match ui.read_only.as_ref().map(|view| view.cursor.is_some()) {
+            Some(true) if !details_open(ui) => REPLAY,
+            Some(false) if !details_open(ui) => SNAPSHOT,
+            _ => tab_hints(ui),
+        },
+    }
+}
+
+/// A replay: the cursor's keys first; the live-only keys would only say "read-only".
+const REPLAY: &[Hint] = &[
+    Fixed("space", "play"),
+    Fixed("← →", "step"),
+    Fixed("[ ]", "±1 min"),
+    Fixed("+ -", "speed"),
+    Fixed("J", "jump"),
+    Fixed("n N", "next/prev"),
+    Bound("export", "export"),
+    Bound("next_tab", "next tab"),
+    Bound("help", "help"),
+    Bound("quit", "quit"),
+];
+
+/// An opened snapshot: nothing runs, so moving and exporting is all there is.
+const SNAPSHOT: &[Hint] = &[
+    Bound("next_tab", "next tab"),
+    Bound("open", "details"),
+    Bound("filter", "filter"),
+    Bound("export", "export"),
+    Bound("help", "help"),
+    Bound("quit", "quit"),
+];
+
+/// Whether the current tab shows a details view (its own hints apply then).
+fn details_open(ui: &UiState) -> bool {
+    let tabs = &ui.tabs;
+    match ui.tab {
+        Tab::Interfaces => tabs.interfaces.details.is_some(),
+        Tab::Paths => tabs.paths.details.is_some(),
+        Tab::Connections => tabs.connections.details.is_some(),
+        Tab::Events => tabs.events.details.is_some(),
+        Tab::Overview | Tab::Dns | Tab::Routes => false,
     }
 }
 
@@ -41,6 +81,13 @@ pub(crate) fn current(ui: &UiState) -> &'static [Hint] {
 fn prompt_hints(ui: &UiState) -> &'static [Hint] {
     match ui.prompt.kind {
         PromptKind::ConfirmRemove => &[Fixed("y", "removes"), Fixed("any other key", "keeps it")],
+        PromptKind::JumpTo => &[
+            Fixed("2026-12-03T03:12:07Z", "a time"),
+            Fixed("+90s", "from the start"),
+            Fixed("-5m", "from the end"),
+            Fixed("start end", ""),
+            Fixed("esc", "cancel"),
+        ],
         PromptKind::AddTarget => &[
             Fixed("host:port", ""),
             Fixed("[ipv6]:port", ""),

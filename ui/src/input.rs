@@ -25,6 +25,10 @@ pub fn map_event(keymap: &Keymap, ui: &UiState, event: &Event) -> Option<Action>
 
 fn map_key(keymap: &Keymap, ui: &UiState, key: &KeyEvent) -> Option<Action> {
     match ui.mode() {
+        // A replay's keys come first: its arrows move time, not the DNS focus.
+        Mode::Normal if ui.read_only().is_some_and(|view| view.cursor.is_some()) => {
+            crate::replay::key(key).map(Action::Replay).or_else(|| keymap.action(key))
+        }
         Mode::Normal => keymap.action(key),
         Mode::Prompt => prompt_key(keymap, key),
         Mode::Help => Some(match keymap.action(key) {

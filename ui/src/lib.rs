@@ -27,6 +27,7 @@ pub mod input;
 mod names;
 mod overlays;
 mod panes;
+pub mod replay;
 pub mod state;
 mod status_bar;
 pub mod svg;

@@ -39,7 +39,7 @@ impl Component for HelpOverlay {
     }
 
     fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Paint<'_>) {
-        help::render(frame, area, &mut self.scroll, self.tab, ctx);
+        help::render(frame, area, &mut self.scroll, (self.tab, self.replay), ctx);
     }
 }
 
@@ -129,6 +129,8 @@ impl Component for Prompt {
             PromptKind::Trace if bar => "enter trace · esc cancel",
             PromptKind::Trace => "NAME (search list and ndots apply) · enter trace · esc cancel",
             PromptKind::ConfirmRemove => "y removes · any other key keeps it",
+            PromptKind::JumpTo if bar => "enter jump · esc cancel",
+            PromptKind::JumpTo => "2026-12-03T03:12:07Z · +90s · -5m · start · end · enter jump · esc cancel",
         };
         let text = match self.kind {
             PromptKind::ConfirmRemove => format!("{}?", self.subject),
@@ -162,7 +164,7 @@ fn problem(prompt: &Prompt) -> Option<(usize, usize, String)> {
         PromptKind::Filter if prompt.tab == Tab::Connections => {
             ConnFilter::parse(draft).err().map(|e| (e.start, e.end, e.message))
         }
-        PromptKind::Filter | PromptKind::ConfirmRemove => None,
+        PromptKind::Filter | PromptKind::ConfirmRemove | PromptKind::JumpTo => None,
         PromptKind::RouteLookup => match draft.parse::<LookupRequest>() {
             Ok(_) | Err(LookupRequestError::Empty) => None,
             Err(error) => {

@@ -100,7 +100,9 @@ pub(crate) fn render(buf: &mut Buffer, row: Rect, store: &Store, ui: &UiState, t
     fill(buf, row, bar);
     let host = &store.system().host;
     let mut left = Vec::new();
-    if ui.paused {
+    if let Some(view) = &ui.read_only {
+        left.push(read_only_segment(view, theme, bar));
+    } else if ui.paused {
         left.push(Segment { spans: vec![(" PAUSED ".to_owned(), theme.paused())], keep: 0 });
     }
     let hostname = if host.hostname.is_empty() { "netlens" } else { host.hostname.as_str() };
@@ -179,6 +181,40 @@ pub(crate) fn render(buf: &mut Buffer, row: Rect, store: &Store, ui: &UiState, t
     }
     if let Some((text, style)) = message {
         put(buf, x, row.y, help_x.saturating_sub(x + 1), text, style);
+    }
+}
+
+/// A replay's cursor, `▶ 4× 03:12:07 +12:07/1:00:00 1,234/56,789 rec.nlj`, or the
+/// snapshot shown: never dropped, it says the screen is not the live host.
+fn read_only_segment(view: &crate::replay::ReadOnly, theme: &Theme, bar: Style) -> Segment {
+    let Some(cursor) = &view.cursor else {
+        return Segment {
+            spans: vec![
+                (" READ-ONLY ".to_owned(), theme.paused()),
+                (format!(" {}", view.source), bar.patch(theme.info())),
+            ],
+            keep: 0,
+        };
+    };
+    let (mark, state) = if cursor.playing { ("▶", theme.ok()) } else { ("⏸", theme.warn()) };
+    let clock = cursor.at.to_offset(time::UtcOffset::UTC);
+    let time = format!("{:02}:{:02}:{:02}", clock.hour(), clock.minute(), clock.second());
+    Segment {
+        spans: vec![
+            (format!(" {mark} {} ", cursor.speed), theme.paused().patch(state)),
+            (format!(" {time}"), bar.patch(theme.accent())),
+            (
+                format!(
+                    " +{}/{}",
+                    crate::replay::clock(cursor.at - cursor.first),
+                    crate::replay::clock(cursor.last - cursor.first)
+                ),
+                bar,
+            ),
+            (format!(" #{}/{}", cursor.position, cursor.total), bar.patch(theme.muted())),
+            (format!(" {}", view.source), bar.patch(theme.info())),
+        ],
+        keep: 0,
     }
 }
 

@@ -61,16 +61,95 @@ pub(crate) fn set_filter(ui: &mut UiState, store: &Store, text: &str) -> bool {
     tabs.get_mut(*tab).set_filter(text, &mut ctx)
 }
 
+/// What a read-only view cannot do: it would act on a live host that is not there.
+fn live_only(action: Action) -> Option<&'static str> {
+    Some(match action {
+        Action::AddTarget => "adding a target",
+        Action::RemoveTarget => "removing a target",
+        Action::ProbeNow => "probing",
+        Action::RouteLookup => "a route lookup",
+        Action::Trace => "a trace",
+        Action::Incident => "an incident bundle",
+        _ => return None,
+    })
+}
+
+/// What a key does in a replay or an opened snapshot.
+enum ReadOnlyKey {
+    /// Nothing special: the key does what it does live.
+    Pass,
+    /// Handled here, with what the app is asked to do.
+    Done(Option<Command>),
+}
+
+/// A key in a replay or an opened snapshot: the replay keys move the cursor, live-only
+/// keys say why they do nothing.
+fn read_only(ui: &mut UiState, store: &Store, action: Action) -> ReadOnlyKey {
+    use crate::replay::{ReplayCommand as C, ReplayKey as K};
+    let Some(view) = ui.read_only.as_ref() else { return ReadOnlyKey::Pass };
+    let replaying = view.cursor.is_some();
+    if let Some(what) = live_only(action) {
+        ui.hint(format!("read-only: {what} needs the live host"), StatusLevel::Warning);
+        return ReadOnlyKey::Done(None);
+    }
+    let key = match action {
+        Action::Replay(key) if replaying => key,
+        Action::TogglePause if replaying => K::PlayPause,
+        Action::TogglePause => {
+            ui.hint("an opened snapshot is one moment: nothing runs", StatusLevel::Info);
+            return ReadOnlyKey::Done(None);
+        }
+        _ => return ReadOnlyKey::Pass,
+    };
+    ReadOnlyKey::Done(Some(Command::Replay(match key {
+        K::PlayPause => C::PlayPause,
+        K::StepBack => C::Step(-1),
+        K::StepForward => C::Step(1),
+        K::MinuteBack => C::Minutes(-1),
+        K::MinuteForward => C::Minutes(1),
+        K::Faster => C::Faster,
+        K::Slower => C::Slower,
+        K::Jump => {
+            prompt::open_jump(ui);
+            return ReadOnlyKey::Done(None);
+        }
+        K::Next => C::Next(seek_filter(ui, store)),
+        K::Previous => C::Previous(seek_filter(ui, store)),
+    })))
+}
+
+/// What `n` and `N` look for: on the Paths tab the selected path's status changes, on
+/// the Events tab events of the selected event's kind, elsewhere any change.
+fn seek_filter(ui: &UiState, store: &Store) -> crate::replay::SeekFilter {
+    use netlens_collectors::model::TimelineKind;
+    match ui.tab {
+        Tab::Paths => crate::replay::SeekFilter {
+            kind: Some(TimelineKind::PathStatus),
+            subject: crate::tabs::paths::selected_path(&ui.tabs.paths, store),
+        },
+        Tab::Events => crate::replay::SeekFilter {
+            kind: ui.tabs.events.selected_entry(store).map(|entry| entry.kind),
+            subject: None,
+        },
+        _ => crate::replay::SeekFilter::default(),
+    }
+}
+
 fn normal(ui: &mut UiState, store: &Store, action: Action) -> Option<Command> {
+    if let ReadOnlyKey::Done(outcome) = read_only(ui, store, action) {
+        return outcome;
+    }
     match action {
         Action::Export => return Some(Command::Export),
+        Action::Incident => return Some(Command::Incident),
         Action::NextTab => ui.tab = ui.tab.next(),
         Action::PrevTab => ui.tab = ui.tab.previous(),
         Action::SelectTab(tab) => ui.tab = tab,
         Action::TogglePause => ui.paused = !ui.paused,
         Action::Help => {
             ui.mode = Mode::Help;
-            ui.help = HelpOverlay { tab: ui.tab, ..HelpOverlay::default() };
+            let replay = ui.read_only.as_ref().is_some_and(|view| view.cursor.is_some());
+            ui.help = HelpOverlay { tab: ui.tab, replay, ..HelpOverlay::default() };
         }
         Action::Follow => {
             ui.tabs.events.toggle_follow();

@@ -573,3 +573,25 @@ fn a_degraded_source_says_so_on_its_panes() {
     assert!(screen.contains("Routes  not read without rtnetlink"), "{screen}");
     assert!(!screen.contains("0 routes"), "{screen}");
 }
+
+#[test]
+fn a_replay_shows_its_cursor_keys_and_says_read_only() {
+    use netlens_ui::replay::{Cursor, ReadOnly};
+    let store = fake::store();
+    let mut ui = state(&store, Tab::Overview, 120, 30, &[]);
+    let cursor = Cursor {
+        at: fake::NOW,
+        first: fake::NOW - time::Duration::minutes(14),
+        last: fake::NOW + time::Duration::minutes(46),
+        position: 12_345,
+        total: 67_890,
+        playing: true,
+        speed: "8×".into(),
+    };
+    ui.set_read_only(Some(ReadOnly { source: "replay incident.nlj".into(), cursor: Some(cursor) }));
+    let _ = update(&mut ui, &store, Action::AddTarget);
+    insta::assert_snapshot!("replay_overview_120x30", text(&render(&ui, 120, 30)));
+    ui.set_read_only(Some(ReadOnly { source: "snapshot host-a.json".into(), cursor: None }));
+    let _ = update(&mut ui, &store, Action::TogglePause);
+    insta::assert_snapshot!("open_snapshot_overview_120x30", text(&render(&ui, 120, 30)));
+}

@@ -46,6 +46,21 @@ impl Findings {
         &self.config
     }
 
+    /// Hold `findings` as they were written down (a snapshot opened read-only): the
+    /// open ones open, the closed ones closed. Nothing is evaluated to get them.
+    pub fn restore(&mut self, findings: Vec<Finding>) {
+        for finding in findings {
+            if finding.closed_at.is_some() {
+                self.closed.push_back(finding);
+                if self.closed.len() > CLOSED_KEPT {
+                    self.closed.pop_front();
+                }
+            } else {
+                self.open.insert(finding.id.clone(), Open { finding, clear_since: None });
+            }
+        }
+    }
+
     /// Whether an evaluation is due at `now` (and note that one runs).
     pub fn due(&mut self, now: Mono) -> bool {
         if self.last_evaluated.is_some_and(|then| now - then < EVALUATE_EVERY) {

@@ -203,7 +203,11 @@ pub fn read_preamble(reader: &mut impl Read) -> io::Result<Result<u32, Preamble>
         return Ok(Err(Preamble::Foreign));
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    Ok(if version > VERSION { Err(Preamble::Newer(version)) } else { Ok(version) })
+    Ok(match version {
+        0 => Err(Preamble::Foreign),
+        newer if newer > VERSION => Err(Preamble::Newer(newer)),
+        version => Ok(version),
+    })
 }
 
 #[cfg(test)]

@@ -111,16 +111,16 @@ impl<'a> Replay<'a> {
             let (segment, frame) = self.next;
             let Some(seg) = self.journal.segments.get(segment) else { return Ok(false) };
             let Some(entry) = seg.frames.get(frame) else {
-                self.next = (segment + 1, 0);
                 if segment + 1 < self.journal.segments.len() {
                     // A new segment may start a new recording: its keyframe is the state.
                     let last = self.last.take();
                     self.load_keyframe(segment + 1, 0)?;
                     self.last = last;
+                } else {
+                    self.next = (segment + 1, 0);
                 }
                 continue;
             };
-            self.next = (segment, frame + 1);
             match entry.header.kind {
                 // The same recording's keyframe is the fold so far (the writer folds as
                 // replay does): only the tables start again in full after it.
@@ -134,6 +134,9 @@ impl<'a> Replay<'a> {
                 }
                 FrameKind::Header | FrameKind::End => {}
             }
+            // Only past a frame that was read: a damaged one stays the end, however
+            // often a caller asks again.
+            self.next = (segment, frame + 1);
         }
         Ok(true)
     }

@@ -114,7 +114,7 @@ impl Sink for FileSink {
 /// recording order.
 #[must_use]
 pub fn segment_name(header: &JournalHeader) -> String {
-    let at = header.segment_started_at;
+    let at = header.segment_started_at.to_offset(time::UtcOffset::UTC);
     format!(
         "netlens-{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:06}.nlj",
         at.year(),

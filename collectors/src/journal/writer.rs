@@ -71,6 +71,18 @@ pub fn fold(store: &mut Store, event: Event) {
     store.evaluate_findings(stamp);
 }
 
+/// A frame a reader would refuse (a corrupt length to it) is not written.
+fn check_size(payload: &[u8]) -> io::Result<()> {
+    if payload.len() > super::frame::MAX_PAYLOAD as usize {
+        return Err(io::Error::other(format!(
+            "a frame of {} bytes is larger than a journal frame may be ({} bytes)",
+            payload.len(),
+            super::frame::MAX_PAYLOAD
+        )));
+    }
+    Ok(())
+}
+
 /// Writes one recording to a [`Sink`].
 pub struct Writer<S: Sink> {
     sink: S,
@@ -210,6 +222,7 @@ impl<S: Sink> Writer<S> {
         self.scratch.clear();
         rmp_serde::encode::write_named(&mut self.scratch, &self.store).map_err(io::Error::other)?;
         let payload = zstd::bulk::compress(&self.scratch, self.options.level)?;
+        check_size(&payload)?;
         self.sink.append(&FrameHeader::new(FrameKind::Keyframe, 0, stamp, stamp).frame(&payload))?;
         self.bases.reset();
         self.last_keyframe = Some(now);
@@ -224,6 +237,7 @@ impl<S: Sink> Writer<S> {
         let (Some(first), Some(last)) = (self.batch_first, self.batch_last) else { return Ok(()) };
         let header = FrameHeader::new(FrameKind::Events, self.batch_count, first, last);
         let payload = zstd::bulk::compress(&self.batch, self.options.level)?;
+        check_size(&payload)?;
         self.sink.append(&header.frame(&payload))?;
         self.batch.clear();
         self.batch_count = 0;

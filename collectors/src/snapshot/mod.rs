@@ -15,6 +15,7 @@ mod dns;
 mod kernel;
 pub mod schema;
 pub(crate) mod serde_helpers;
+pub mod to_events;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -213,7 +213,17 @@ fn join(blocks: Vec<Doc>) -> Doc {
 }
 
 /// The overlay's columns, with their widths, for an inside `width` wide.
-fn columns(keys: Keys<'_>, tab: Tab, theme: &Theme, width: u16) -> Vec<(Doc, u16)> {
+/// The replay keys, when a replay is shown.
+fn replay_keys(theme: &Theme) -> Doc {
+    let mut doc = Doc::default();
+    doc.line([("Replay", theme.title())]);
+    for (key, what) in crate::replay::KEYS {
+        doc.line([(format!("  {key:<6}"), theme.accent()), ((*what).to_owned(), theme.text())]);
+    }
+    doc
+}
+
+fn columns(keys: Keys<'_>, (tab, replay): (Tab, bool), theme: &Theme, width: u16) -> Vec<(Doc, u16)> {
     let (views, moves, tables, paths, dns, general) = (
         group(keys, theme, Group::Views),
         group(keys, theme, Group::Move),
@@ -231,33 +241,45 @@ fn columns(keys: Keys<'_>, tab: Tab, theme: &Theme, width: u16) -> Vec<(Doc, u16
             (join(vec![views, moves, general]), first),
             (join(vec![tables, paths, dns]), second),
             (
-                join(vec![
-                    filter_terms(theme, tab, usize::from(third)),
-                    markers(theme),
-                    prompt_and_mouse(theme),
-                ]),
+                join(
+                    replay
+                        .then(|| replay_keys(theme))
+                        .into_iter()
+                        .chain([
+                            filter_terms(theme, tab, usize::from(third)),
+                            markers(theme),
+                            prompt_and_mouse(theme),
+                        ])
+                        .collect(),
+                ),
                 third,
             ),
         ]
     } else {
-        let doc = join(vec![
-            views,
-            moves,
-            tables,
-            paths,
-            dns,
-            general,
-            filter_terms(theme, tab, usize::from(width)),
-            markers(theme),
-            prompt_and_mouse(theme),
-        ]);
+        let doc = join(
+            replay
+                .then(|| replay_keys(theme))
+                .into_iter()
+                .chain([
+                    views,
+                    moves,
+                    tables,
+                    paths,
+                    dns,
+                    general,
+                    filter_terms(theme, tab, usize::from(width)),
+                    markers(theme),
+                    prompt_and_mouse(theme),
+                ])
+                .collect(),
+        );
         vec![(doc, width)]
     }
 }
 
 /// The overlay box inside `body` (the area between the tab bar and the status bar),
 /// and the columns it holds.
-fn layout(keys: Keys<'_>, tab: Tab, theme: &Theme, body: Rect) -> (Rect, Vec<(Doc, u16)>) {
+fn layout(keys: Keys<'_>, tab: (Tab, bool), theme: &Theme, body: Rect) -> (Rect, Vec<(Doc, u16)>) {
     let width = body.width.min(MAX_WIDTH);
     let columns = columns(keys, tab, theme, width.saturating_sub(4));
     let tallest = columns.iter().map(|(doc, _)| doc.len()).max().unwrap_or(0);
@@ -273,7 +295,7 @@ fn layout(keys: Keys<'_>, tab: Tab, theme: &Theme, body: Rect) -> (Rect, Vec<(Do
 
 /// Draw the overlay over `body` (the filter terms of `tab` in it), recording how far
 /// it can scroll.
-pub(crate) fn render(frame: &mut Frame, body: Rect, scroll: &mut Scroll, tab: Tab, ctx: &Paint<'_>) {
+pub(crate) fn render(frame: &mut Frame, body: Rect, scroll: &mut Scroll, tab: (Tab, bool), ctx: &Paint<'_>) {
     let Paint { theme, keys, .. } = *ctx;
     let (outer, columns) = layout(keys, tab, theme, body);
     let buf = frame.buffer_mut();
@@ -320,7 +342,7 @@ mod tests {
                 .draw(|frame| {
                     let now = netlens_collectors::fake::NOW;
                     let ctx = Paint { store: &store, theme: &theme, now, keys: Keys(ui.bindings()) };
-                    render(frame, frame.area(), &mut scroll, tab, &ctx);
+                    render(frame, frame.area(), &mut scroll, (tab, false), &ctx);
                 })
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(scroll.drawn.map(|(overflow, _)| overflow), Some(0), "{tab:?} scrolls");

@@ -112,6 +112,8 @@ pub struct UiState {
     pub(crate) status: Option<StatusMessage>,
     /// The bindings in effect, for the help overlay and the hints.
     pub(crate) bindings: Vec<Binding>,
+    /// A replay or an opened snapshot instead of the live host.
+    pub(crate) read_only: Option<crate::replay::ReadOnly>,
 }
 
 impl Default for UiState {
@@ -142,6 +144,7 @@ impl UiState {
             lookup: LookupPopup::default(),
             status: None,
             bindings: keymap.describe(),
+            read_only: None,
         }
     }
 
@@ -155,6 +158,17 @@ impl UiState {
     #[must_use]
     pub const fn tab(&self) -> Tab {
         self.tab
+    }
+
+    /// Show a read-only view (a replay, an opened snapshot), or the live host.
+    pub fn set_read_only(&mut self, view: Option<crate::replay::ReadOnly>) {
+        self.read_only = view;
+    }
+
+    /// The read-only view shown, if any.
+    #[must_use]
+    pub const fn read_only(&self) -> Option<&crate::replay::ReadOnly> {
+        self.read_only.as_ref()
     }
 
     /// Whether the view is paused (the app then renders from a frozen store).

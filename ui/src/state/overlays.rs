@@ -14,6 +14,8 @@ pub struct HelpOverlay {
     pub(crate) scroll: Scroll,
     /// The tab under it, whose filter terms it lists.
     pub(crate) tab: Tab,
+    /// Whether it lists the replay keys (a replay is shown).
+    pub(crate) replay: bool,
 }
 
 /// The route lookup popup: the kernel's answer to the last lookup asked for.
@@ -38,6 +40,8 @@ pub enum PromptKind {
     /// `x` on the Paths tab: `y` stops watching the target in [`Prompt::subject`];
     /// any other key keeps it.
     ConfirmRemove,
+    /// `J` in a replay: the time to move the cursor to.
+    JumpTo,
 }
 
 impl PromptKind {
@@ -50,6 +54,7 @@ impl PromptKind {
             Self::AddTarget => "add target",
             Self::Trace => "trace name",
             Self::ConfirmRemove => "remove target",
+            Self::JumpTo => "jump to",
         }
     }
 }

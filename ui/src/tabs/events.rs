@@ -22,6 +22,14 @@ impl EventsState {
         }
     }
 
+    /// The selected entry, if any.
+    pub(crate) fn selected_entry<'s>(
+        &self,
+        store: &'s Store,
+    ) -> Option<&'s netlens_collectors::model::TimelineEntry> {
+        crate::panes::event_details::entry(store, self.selected_serial(store)?)
+    }
+
     /// The serial (place in the order of arrival) of the selected entry, if any.
     fn selected_serial(&self, store: &Store) -> Option<u64> {
         let timeline = store.timeline();

@@ -7,7 +7,7 @@ mod dns;
 mod events;
 mod interfaces;
 mod overview;
-mod paths;
+pub(crate) mod paths;
 mod routes;
 
 #[cfg(test)]

@@ -55,6 +55,11 @@ pub(super) fn open_add_target(ui: &mut UiState) {
     open(ui, PromptKind::AddTarget, String::new());
 }
 
+/// `J` in a replay: the time to jump to, empty.
+pub(super) fn open_jump(ui: &mut UiState) {
+    open(ui, PromptKind::JumpTo, String::new());
+}
+
 /// `x` on the Paths tab: ask before `target` stops being watched.
 pub(crate) fn confirm_remove(ui: &mut UiState, target: String) {
     open(ui, PromptKind::ConfirmRemove, String::new());
@@ -156,6 +161,15 @@ fn submit(ui: &mut UiState, store: &Store) -> Option<Command> {
             let since = store.updated_at().unwrap_or(Timestamp::UNIX_EPOCH);
             dns.pending = Some(PendingTrace { name: name.clone(), since });
             Some(Command::Trace(name))
+        }
+        PromptKind::JumpTo => {
+            let text = ui.prompt.draft.trim().to_owned();
+            if text.is_empty() {
+                return refuse(ui, "type a time: 2026-12-03T03:12:07Z, +90s, -5m, start or end");
+            }
+            ui.prompt.draft.clear();
+            ui.mode = Mode::Normal;
+            Some(Command::Replay(crate::replay::ReplayCommand::Jump(text)))
         }
         PromptKind::ConfirmRemove => {
             let target = std::mem::take(&mut ui.prompt.subject);
