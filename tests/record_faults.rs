@@ -55,7 +55,7 @@ fn a_disk_that_fills_stops_the_recording_and_keeps_what_was_written() {
             && err.contains("is kept"),
         "{err}"
     );
-    let size = std::fs::metadata(&kept).map(|meta| meta.len()).unwrap_or(0);
+    let size = std::fs::metadata(&kept).map_or(0, |meta| meta.len());
     assert!(size > 0 && size <= 48 * 1024, "{size} bytes kept");
     let output = run(netlens(home.path()).args(["snapshot", "--from"]).arg(&kept));
     assert!(output.status.success(), "the kept journal does not read: {}", stderr(&output));
@@ -71,9 +71,9 @@ fn max_size_stops_a_file_and_keeps_it_whole() {
         .args(["--demo", "record", "-d", "30s", "--max-size", "32K", "-o"])
         .arg(&journal));
     assert!(output.status.success(), "{}", stderr(&output));
-    let size = std::fs::metadata(&journal).map(|meta| meta.len()).unwrap_or(0);
+    let size = std::fs::metadata(&journal).map_or(0, |meta| meta.len());
     // Stopped at the first frame past the size: a frame of the demo is a few KB.
-    assert!(size >= 32 * 1024 && size < 96 * 1024, "{size} bytes");
+    assert!((32 * 1024..96 * 1024).contains(&size), "{size} bytes");
     let output = run(netlens(home.path()).args(["snapshot", "--from"]).arg(&journal));
     assert!(output.status.success(), "{}", stderr(&output));
     let bad = run(netlens(home.path())
