@@ -7,10 +7,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
 
 use netlens_collectors::Event;
-use netlens_collectors::Store;
 use netlens_collectors::clock::Mono;
-use netlens_collectors::journal::{JournalHeader, MemorySink, Writer, WriterOptions, segment_name};
-use netlens_collectors::model::Timestamp;
+use netlens_collectors::journal::{MemorySink, Writer, WriterOptions, segment_name};
 use netlens_collectors::snapshot::{Snapshot, SnapshotCapture};
 
 use crate::export;
@@ -48,18 +46,7 @@ impl FlightRecorder {
             return None;
         }
         let (queue, events) = std::sync::mpsc::sync_channel(QUEUE);
-        let now = Timestamp::now_utc();
-        let header = JournalHeader {
-            netlens_version: env!("CARGO_PKG_VERSION").into(),
-            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map_or_else(|_| "unknown".into(), |name| name.trim().into()),
-            netns: settings.netns.clone(),
-            recording_started_at: now,
-            segment: 0,
-            segment_started_at: now,
-        };
-        let mut store = Store::new(settings.store_limits());
-        store.set_findings_config(settings.findings.clone());
+        let (header, store) = crate::record_command::start(settings);
         let options =
             WriterOptions { keyframe_every: SEGMENT, segment_age: SEGMENT, ..WriterOptions::default() };
         let writer = Writer::new(MemorySink::new(window, MAX_BYTES), header, options, store);

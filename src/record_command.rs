@@ -73,17 +73,14 @@ pub fn open(args: &RecordArgs) -> Result<Target, String> {
     })
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map_or_else(|_| "unknown".into(), |name| name.trim().into())
-}
-
-/// Record until a stop; then close the journal and say what it holds.
-pub async fn run(settings: &Settings, args: &RecordArgs, target: Target) -> anyhow::Result<()> {
+/// The header of a recording starting now, and the empty store it folds into (with
+/// the config's limits and findings settings): `record` and the flight recorder.
+pub fn start(settings: &Settings) -> (JournalHeader, Store) {
     let now = Timestamp::now_utc();
     let header = JournalHeader {
         netlens_version: env!("CARGO_PKG_VERSION").into(),
-        host: hostname(),
+        host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map_or_else(|_| "unknown".into(), |name| name.trim().into()),
         netns: settings.netns.clone(),
         recording_started_at: now,
         segment: 0,
@@ -91,6 +88,12 @@ pub async fn run(settings: &Settings, args: &RecordArgs, target: Target) -> anyh
     };
     let mut store = Store::new(settings.store_limits());
     store.set_findings_config(settings.findings.clone());
+    (header, store)
+}
+
+/// Record until a stop; then close the journal and say what it holds.
+pub async fn run(settings: &Settings, args: &RecordArgs, target: Target) -> anyhow::Result<()> {
+    let (header, store) = start(settings);
     match target {
         Target::File(path, sink) => {
             let writer = Writer::new(sink, header, WriterOptions::default(), store);
