@@ -37,7 +37,7 @@ fn replay_keys_move_the_cursor_and_live_keys_say_read_only() {
         PtySession::spawn(home.path(), &["--export-dir", &export_arg, "replay", &journal_arg], 140, 36);
 
     // Paused two seconds in, with the recording's host named.
-    session.wait_for(&["⏸ 1×", "+0:02/", "replay demo.nlj", "recorded on"], WAIT);
+    session.wait_for(&["‖ 1×", "+0:02/", "replay demo.nlj", "recorded on"], WAIT);
 
     // J jumps; the cursor and the event count move with it.
     session.send(b"J");

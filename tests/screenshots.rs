@@ -107,3 +107,33 @@ fn screenshots_match_the_code() {
         stale.join("\n")
     );
 }
+
+/// `netlens replay`: the Paths tab of the scripted session at a time cursor, paused,
+/// with the replay's keys in the hint bar (`screenshots/replay-dark.svg`).
+#[test]
+fn the_replay_screenshot_matches_the_code() {
+    use netlens_ui::replay::{Cursor, ReadOnly};
+    let store = fake::store();
+    let mut ui = screen(Tab::Paths);
+    let cursor = Cursor {
+        at: fake::NOW,
+        first: fake::NOW - time::Duration::seconds(62),
+        last: fake::NOW + time::Duration::minutes(58),
+        position: 303,
+        total: 21_480,
+        playing: false,
+        speed: "8×".into(),
+    };
+    ui.set_read_only(Some(ReadOnly { source: "replay devbox-0312.nlj".into(), cursor: Some(cursor) }));
+    ui.set_status("recorded on devbox: space plays, ← → step, J jumps", StatusLevel::Info, fake::NOW);
+    let theme = Theme::default();
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap_or_else(|e| panic!("{e}"));
+    terminal.draw(|frame| draw(frame, &store, &mut ui, &theme, fake::NOW)).unwrap_or_else(|e| panic!("{e}"));
+    let svg = svg::buffer_to_svg(terminal.backend().buffer(), &theme);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots").join("replay-dark.svg");
+    if std::env::var("NETLENS_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &svg).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(current == svg, "{} is stale: regenerate it with\n  {REGENERATE}", path.display());
+}

@@ -196,12 +196,12 @@ fn read_only_segment(view: &crate::replay::ReadOnly, theme: &Theme, bar: Style) 
             keep: 0,
         };
     };
-    let (mark, state) = if cursor.playing { ("▶", theme.ok()) } else { ("⏸", theme.warn()) };
+    let mark = if cursor.playing { "▶" } else { "‖" };
     let clock = cursor.at.to_offset(time::UtcOffset::UTC);
     let time = format!("{:02}:{:02}:{:02}", clock.hour(), clock.minute(), clock.second());
     Segment {
         spans: vec![
-            (format!(" {mark} {} ", cursor.speed), theme.paused().patch(state)),
+            (format!(" {mark} {} ", cursor.speed), theme.paused()),
             (format!(" {time}"), bar.patch(theme.accent())),
             (
                 format!(
