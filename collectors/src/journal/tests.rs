@@ -78,9 +78,7 @@ fn replay_is_the_recorded_fold_and_ends_where_the_recording_did() {
     assert_eq!(journal.ended(), Some("test done"));
     let mut replay = Replay::new(&journal).unwrap_or_else(|e| panic!("{e}"));
     let mut seen = Vec::new();
-    while replay.step().unwrap_or_else(|e| panic!("{e}")) {
-        seen.extend(replay.last().cloned());
-    }
+    while replay.step_with(|event| seen.push(event.clone())).unwrap_or_else(|e| panic!("{e}")) {}
     assert_eq!(seen, events);
     assert_eq!(replay.store(), &written);
 }
@@ -161,9 +159,10 @@ proptest! {
             Ok(journal) => {
                 let mut replay = Replay::new(&journal).unwrap_or_else(|e| panic!("{e}"));
                 let mut seen = Vec::new();
-                while replay.step().unwrap_or_else(|e| panic!("cut at {cut}: {e}")) {
-                    seen.extend(replay.last().cloned());
-                }
+                while replay
+                    .step_with(|event| seen.push(event.clone()))
+                    .unwrap_or_else(|e| panic!("cut at {cut}: {e}"))
+                {}
                 prop_assert_eq!(&seen[..], &events[..seen.len()]);
                 prop_assert_eq!(replay.store(), &fold_all(&seen));
             }
