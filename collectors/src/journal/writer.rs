@@ -44,18 +44,22 @@ pub struct WriterOptions {
     pub segment_bytes: u64,
     /// A new segment after this long.
     pub segment_age: Duration,
-    /// zstd compression level.
+    /// zstd compression level of event frames.
     pub level: i32,
+    /// zstd compression level of keyframes: they are few (one per `keyframe_every`),
+    /// so a slower level costs little CPU and saves a keyframe's worth of bytes an hour.
+    pub keyframe_level: i32,
 }
 
 impl Default for WriterOptions {
     fn default() -> Self {
         Self {
-            flush_every: Duration::from_secs(2),
-            keyframe_every: Duration::from_secs(300),
+            flush_every: Duration::from_secs(10),
+            keyframe_every: Duration::from_secs(120),
             segment_bytes: u64::MAX,
             segment_age: Duration::MAX,
             level: 3,
+            keyframe_level: 12,
         }
     }
 }
@@ -221,7 +225,7 @@ impl<S: Sink> Writer<S> {
         let stamp = self.last_event.unwrap_or((self.header.segment_started_at, now));
         self.scratch.clear();
         rmp_serde::encode::write_named(&mut self.scratch, &self.store).map_err(io::Error::other)?;
-        let payload = zstd::bulk::compress(&self.scratch, self.options.level)?;
+        let payload = zstd::bulk::compress(&self.scratch, self.options.keyframe_level)?;
         check_size(&payload)?;
         self.sink.append(&FrameHeader::new(FrameKind::Keyframe, 0, stamp, stamp).frame(&payload))?;
         self.bases.reset();
