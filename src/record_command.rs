@@ -61,6 +61,19 @@ pub fn open(args: &RecordArgs) -> Result<Target, String> {
             .map(|sink| Target::Dir(path.clone(), sink))
             .map_err(|error| format!("cannot record into directory {}: {error}", path.display()));
     }
+    // A device or FIFO (`/dev/null`, a named pipe to a compressor) is written in place,
+    // as `snapshot -o` does: there is no file there to overwrite.
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::FileTypeExt as _;
+        let kind = meta.file_type();
+        if kind.is_char_device() || kind.is_fifo() || kind.is_socket() {
+            let out = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+            return Ok(Target::File(path.clone(), FileSink::stream(Box::new(out))));
+        }
+    }
     FileSink::create(path).map(|sink| Target::File(path.clone(), sink)).map_err(|error| {
         if error.kind() == std::io::ErrorKind::AlreadyExists {
             format!(

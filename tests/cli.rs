@@ -301,6 +301,10 @@ fn record_then_snapshot_and_diff_times_of_the_journal() {
         "a journal is private"
     );
 
+    // A device is written in place: /dev/null discards a recording.
+    let discarded = run(netlens(home.path()).args(["--demo", "record", "-d", "1s", "-o", "/dev/null"]));
+    assert!(discarded.status.success(), "{}", stderr(&discarded));
+
     // Never over an existing file.
     let again = run(netlens(home.path()).args(["--demo", "record", "-d", "1s", "-o"]).arg(&journal));
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
