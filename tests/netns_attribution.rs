@@ -110,6 +110,23 @@ fn getent(netns: &Netns, name: &str) -> (u32, bool) {
     (pid, status.success())
 }
 
+/// Wait until netlens's packet capture is bound in `netns` (the namespace's
+/// `/proc/net/packet` lists it): DNS queries sent before it are not seen.
+fn wait_capturing(netns: &Netns) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let sockets = Command::new("ip")
+            .args(["netns", "exec", netns.name(), "cat", "/proc/net/packet"])
+            .output()
+            .map_or(0, |out| String::from_utf8_lossy(&out.stdout).lines().count().saturating_sub(1));
+        if sockets > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "netlens never started capturing in {}", netns.name());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `netlens --netns NS snapshot --duration D -o FILE`, started.
 fn snapshot(netns: &Netns, duration: &str, output: &std::path::Path) -> Reaped {
     let child = Command::new(env!("CARGO_BIN_EXE_netlens"))
@@ -220,6 +237,9 @@ fn getent_queries_carry_the_process_that_asked() {
     // 100 lookups can outlast any fixed duration (CI once logged 150 of 200 queries).
     let mut netlens = snapshot(&netns, "120s", output.path());
     wait_attached(netlens.0.id());
+    // The BPF links are up before the packet capture that logs the queries: on a busy
+    // machine the first lookups went unseen (CI logged 138 of 200).
+    wait_capturing(&netns);
 
     let mut askers = HashSet::new();
     for index in 0..100 {
