@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use netlens_collectors::Event;
 use netlens_collectors::clock::Mono;
-use netlens_collectors::journal::{MemorySink, Writer, WriterOptions, segment_name};
+use netlens_collectors::journal::{MemorySink, Writer, segment_name};
 use netlens_collectors::snapshot::{Snapshot, SnapshotCapture};
 
 use crate::export;
@@ -16,12 +16,6 @@ use crate::export;
 /// Events waiting for the recorder thread at most; past it they are counted as lost
 /// (the recorder never slows the screen down).
 const QUEUE: usize = 65_536;
-
-/// Memory the segments may hold, whatever the window.
-const MAX_BYTES: usize = 12 << 20;
-
-/// Segments (each opening with a keyframe) this long: the window is kept to within one.
-const SEGMENT: Duration = Duration::from_secs(60);
 
 /// The result of a bundle, sent back to the app.
 pub type BundleResult = Result<PathBuf, String>;
@@ -47,9 +41,8 @@ impl FlightRecorder {
         }
         let (queue, events) = std::sync::mpsc::sync_channel(QUEUE);
         let (header, store) = crate::record_command::start(settings);
-        let options =
-            WriterOptions { keyframe_every: SEGMENT, segment_age: SEGMENT, ..WriterOptions::default() };
-        let writer = Writer::new(MemorySink::new(window, MAX_BYTES), header, options, store);
+        let (sink, options) = netlens_collectors::journal::flight_recorder(window);
+        let writer = Writer::new(sink, header, options, store);
         std::thread::Builder::new()
             .name("flight-recorder".into())
             .spawn(move || run(writer, &events))

@@ -17,9 +17,10 @@ mod common;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::etc_netns::{EtcNetns, Reaped};
 use common::netns::{Netns, REQUIRE_ENV, require_netns};
 use serde_json::Value;
 
@@ -39,42 +40,6 @@ fn have(program: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
-}
-
-/// `/etc/netns/NS/` files for the namespace's resolver, removed on drop.
-struct EtcNetns {
-    dir: PathBuf,
-}
-
-impl EtcNetns {
-    fn resolver(netns: &Netns) -> Self {
-        let dir = PathBuf::from("/etc/netns").join(netns.name());
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let files = [
-            ("resolv.conf", "nameserver 127.0.0.1\noptions timeout:2 attempts:2\n"),
-            ("nsswitch.conf", "hosts: dns\n"),
-        ];
-        for (name, text) in files {
-            std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-        Self { dir }
-    }
-}
-
-impl Drop for EtcNetns {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A child killed (and reaped) on drop.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// dnsmasq on the namespace's 127.0.0.1:53 (UDP and TCP), answering every name
@@ -224,7 +189,13 @@ fn lab(tools: &[&str]) -> Option<(Netns, EtcNetns, Reaped)> {
         return None;
     }
     netns.must(&["link", "set", "lo", "up"]);
-    let files = EtcNetns::resolver(&netns);
+    let files = EtcNetns::write(
+        &netns,
+        &[
+            ("resolv.conf", "nameserver 127.0.0.1\noptions timeout:2 attempts:2\n"),
+            ("nsswitch.conf", "hosts: dns\n"),
+        ],
+    );
     let resolver = stub_resolver(&netns);
     Some((netns, files, resolver))
 }

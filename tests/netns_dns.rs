@@ -8,11 +8,11 @@ mod common;
 mod support;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use common::dns_server::{Behaviour, DnsTestServer, Zone};
+use common::etc_netns::EtcNetns;
 use common::netns::{Netns, SourceInNetns, require_netns};
 use common::peer::in_netns;
 use hickory_proto::rr::RecordType;
@@ -23,28 +23,6 @@ const SILENT: &str = "10.53.0.9";
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
-}
-
-/// `/etc/netns/<ns>/`, removed again when dropped (`ip netns del` leaves it).
-struct EtcNetns {
-    dir: PathBuf,
-}
-
-impl EtcNetns {
-    fn write(netns: &Netns, files: &[(&str, &str)]) -> Self {
-        let dir = PathBuf::from("/etc/netns").join(netns.name());
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        for (name, text) in files {
-            std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-        Self { dir }
-    }
-}
-
-impl Drop for EtcNetns {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// A namespace with loopback up and the server addresses on it.
@@ -378,7 +356,7 @@ fn a_resolv_conf_change_reaches_the_path_verdict() {
         .unwrap_or_else(|e| panic!("running netlens snapshot: {e}"));
     // Once netlens watches the file itself, point it at the live server, in place:
     // the bind mount keeps the inode, so only that watch can notice.
-    let resolv_conf = files.dir.join("resolv.conf");
+    let resolv_conf = files.dir().join("resolv.conf");
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     while !watches_inode(child.id(), &resolv_conf) {
         assert!(std::time::Instant::now() < deadline, "netlens never watched {}", resolv_conf.display());

@@ -11,11 +11,11 @@ mod support;
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use common::dns_server::{DnsTestServer, Zone};
+use common::etc_netns::EtcNetns;
 use common::netns::{Netns, SourceInNetns, require_netns};
 use common::peer::{TunHolder, in_netns};
 use netlens_collectors::Store;
@@ -50,32 +50,15 @@ fn ip(text: &str) -> IpAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
-/// `/etc/netns/<ns>/` with a resolv.conf, an empty hosts file and `hosts: files dns`,
-/// removed again when dropped (`ip netns del` leaves it).
-struct EtcNetns {
-    dir: PathBuf,
-}
-
-impl EtcNetns {
-    fn write(netns: &Netns, resolv_conf: &str) -> Self {
-        let dir = PathBuf::from("/etc/netns").join(netns.name());
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let files = [
-            ("resolv.conf", resolv_conf),
-            ("hosts", "127.0.0.1 localhost\n"),
-            ("nsswitch.conf", "hosts: files dns\n"),
-        ];
-        for (name, text) in files {
-            std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-        Self { dir }
-    }
-}
-
-impl Drop for EtcNetns {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// `/etc/netns/<ns>/` with `resolv_conf`, a hosts file of localhost alone and
+/// `hosts: files dns`.
+fn etc_netns(netns: &Netns, resolv_conf: &str) -> EtcNetns {
+    let files = [
+        ("resolv.conf", resolv_conf),
+        ("hosts", "127.0.0.1 localhost\n"),
+        ("nsswitch.conf", "hosts: files dns\n"),
+    ];
+    EtcNetns::write(netns, &files)
 }
 
 /// Every source these rules read, inside `netns`, sharing one kernel view as the app
@@ -179,7 +162,7 @@ fn a_silent_first_nameserver_times_out_and_the_finding_says_what_it_costs() {
     let silent: SocketAddr = format!("{SILENT}:53").parse().unwrap_or_else(|e| panic!("{e}"));
     let _silent =
         in_netns(&netns, move || std::net::UdpSocket::bind(silent).unwrap_or_else(|e| panic!("{e}")));
-    let _files = EtcNetns::write(
+    let _files = etc_netns(
         &netns,
         &format!("nameserver {SILENT}\nnameserver {SERVER}\noptions timeout:1 attempts:1\n"),
     );
@@ -206,7 +189,7 @@ fn a_refusing_and_an_unroutable_nameserver_are_unreachable() {
     let Some(netns) = dns_lab() else { return };
     // Nothing listens on 127.0.0.1:53 (ICMP port unreachable); nothing routes 10.99.0.0/16.
     let _files =
-        EtcNetns::write(&netns, "nameserver 127.0.0.1\nnameserver 10.99.0.1\noptions timeout:1 attempts:1\n");
+        etc_netns(&netns, "nameserver 127.0.0.1\nnameserver 10.99.0.1\noptions timeout:1 attempts:1\n");
     let (handle, running) = sources(&netns, false);
     trace(&handle, &running, "db.test.");
     let refused = wait_finding(&running, "dns_server_unreachable", "nameserver 127.0.0.1");
@@ -232,7 +215,7 @@ fn a_refusing_and_an_unroutable_nameserver_are_unreachable() {
 #[test]
 fn no_nameserver_sends_glibc_to_an_empty_loopback() {
     let Some(netns) = dns_lab() else { return };
-    let _files = EtcNetns::write(&netns, "search lab.test\noptions timeout:1\n");
+    let _files = etc_netns(&netns, "search lab.test\noptions timeout:1\n");
     let (_handle, running) = sources(&netns, false);
     let found = wait_finding(&running, "dns_no_nameserver", "resolv.conf");
     assert_eq!(found.severity, Severity::Critical, "{found:#?}");
@@ -255,7 +238,7 @@ fn ndots_sends_a_dotted_name_through_the_search_list_first() {
     let Some(netns) = dns_lab() else { return };
     let zone = Zone::new().host("api.example.com", &[ip("10.0.0.5")]).delay(Duration::from_millis(20));
     let server = server(&netns, zone);
-    let _files = EtcNetns::write(
+    let _files = etc_netns(
         &netns,
         &format!("nameserver {SERVER}\nsearch a.test b.test\noptions ndots:3 timeout:1 attempts:1\n"),
     );
@@ -283,7 +266,7 @@ fn healthy_dns_has_none_of_these_findings() {
         .host("api.example.com", &[ip("10.0.0.6")])
         .delay(Duration::from_millis(20));
     let _server = server(&netns, zone);
-    let _files = EtcNetns::write(
+    let _files = etc_netns(
         &netns,
         &format!("nameserver {SERVER}\nsearch a.test b.test\noptions ndots:1 timeout:1 attempts:1\n"),
     );
@@ -326,7 +309,7 @@ fn tunnel_lab(nameserver: &str) -> Option<TunnelLab> {
     peer.batch(
         "link set lo up\naddr add 10.9.0.1/32 dev lo\naddr add 10.1.0.1/24 dev veth1\nlink set veth1 up\n",
     );
-    let files = EtcNetns::write(&host, &format!("nameserver {nameserver}\noptions timeout:1 attempts:1\n"));
+    let files = etc_netns(&host, &format!("nameserver {nameserver}\noptions timeout:1 attempts:1\n"));
     Some(TunnelLab { host, peer, _files: files })
 }
 
@@ -469,8 +452,8 @@ fn doctor_findings(netns: &Netns, rule: &str) -> Vec<(String, String)> {
 fn a_hosts_line_overriding_a_watched_name_is_reported() {
     let Some(netns) = dns_lab() else { return };
     let _server = server(&netns, Zone::new().host("db.test", &[ip("10.0.0.5")]));
-    let files = EtcNetns::write(&netns, &format!("nameserver {SERVER}\noptions timeout:1 attempts:1\n"));
-    std::fs::write(files.dir.join("hosts"), "127.0.0.1 localhost\n10.9.9.9 db.test\n")
+    let files = etc_netns(&netns, &format!("nameserver {SERVER}\noptions timeout:1 attempts:1\n"));
+    std::fs::write(files.dir().join("hosts"), "127.0.0.1 localhost\n10.9.9.9 db.test\n")
         .unwrap_or_else(|e| panic!("{e}"));
     let found = doctor_findings(&netns, "dns_hosts_override");
     assert_eq!(
@@ -480,6 +463,6 @@ fn a_hosts_line_overriding_a_watched_name_is_reported() {
             "/etc/hosts overrides db.test: programs get 10.9.9.9, DNS says 10.0.0.5".to_owned()
         )]
     );
-    std::fs::write(files.dir.join("hosts"), "127.0.0.1 localhost\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(files.dir().join("hosts"), "127.0.0.1 localhost\n").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(doctor_findings(&netns, "dns_hosts_override"), []);
 }

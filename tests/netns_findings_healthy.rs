@@ -9,36 +9,17 @@ mod support;
 
 use std::io::{Read as _, Write as _};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::dns_server::{DnsTestServer, Zone};
+use common::etc_netns::EtcNetns;
 use common::netns::{Netns, require_netns};
 use common::peer::in_netns;
 
 /// How long netlens watches the pair.
 const WATCH: &str = "60s";
-
-/// `/etc/netns/NAME/resolv.conf` (what `ip netns exec` and `netlens --netns` read for
-/// the namespace), removed on drop.
-struct NetnsEtc(PathBuf);
-
-impl NetnsEtc {
-    fn write(netns: &Netns, resolv_conf: &str) -> Self {
-        let dir = PathBuf::from("/etc/netns").join(netns.name());
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        std::fs::write(dir.join("resolv.conf"), resolv_conf).unwrap_or_else(|e| panic!("{e}"));
-        Self(dir)
-    }
-}
-
-impl Drop for NetnsEtc {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// In `netns`, a listener on `address` that accepts every connection, sends it 256 KiB
 /// and closes, until `stop`.
@@ -125,7 +106,8 @@ fn a_healthy_pair_with_traffic_has_no_finding_in_a_minute() {
         netns.must(&["link", "set", link, "up"]);
     }
     client.must(&["route", "add", "default", "via", "10.77.0.2"]);
-    let _etc = NetnsEtc::write(&client, "nameserver 10.77.0.2\noptions timeout:1 attempts:2\n");
+    let _etc =
+        EtcNetns::write(&client, &[("resolv.conf", "nameserver 10.77.0.2\noptions timeout:1 attempts:2\n")]);
     let server_ip: IpAddr = "10.77.0.2".parse().unwrap_or_else(|e| panic!("{e}"));
     let zone = Zone::new().host("web.test", &[server_ip]);
     let dns = in_netns(&server_ns, move || DnsTestServer::start(SocketAddr::new(server_ip, 53), zone));

@@ -10,10 +10,11 @@ mod common;
 mod support;
 
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::etc_netns::{EtcNetns, Reaped};
 use common::netns::{Netns, require_netns};
 use common::peer::{Listener, TunHolder, in_netns, settle};
 use serde_json::{Value, json};
@@ -34,39 +35,6 @@ const QUIET_MS: u64 = 1500;
 
 const FIRST_RESOLV_CONF: &str = "nameserver 10.90.0.2\nsearch one.test\noptions ndots:2\n";
 const SECOND_RESOLV_CONF: &str = "nameserver 10.90.0.53\nnameserver 10.90.0.54\nsearch two.test three.test\noptions timeout:1 attempts:3 rotate\n";
-
-/// `/etc/netns/<ns>/`, removed again when dropped (`ip netns del` leaves it).
-struct EtcNetns {
-    dir: PathBuf,
-}
-
-impl EtcNetns {
-    fn write(netns: &Netns, resolv_conf: &str) -> Self {
-        let dir = PathBuf::from("/etc/netns").join(netns.name());
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let files = [("resolv.conf", resolv_conf), ("hosts", "127.0.0.1 localhost\n")];
-        for (name, text) in files {
-            std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-        Self { dir }
-    }
-}
-
-impl Drop for EtcNetns {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A netlens process killed (and reaped) on drop, should the test fail first.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Namespace A (the recorded one) and B, joined by the veth pair `va` — `vb`.
 struct Lab {
@@ -94,7 +62,8 @@ impl Lab {
             b.name()
         ));
         b.batch(&format!("link set lo up\naddr add {PEER}/24 dev vb\nlink set vb up\n"));
-        let files = EtcNetns::write(&a, FIRST_RESOLV_CONF);
+        let files =
+            EtcNetns::write(&a, &[("resolv.conf", FIRST_RESOLV_CONF), ("hosts", "127.0.0.1 localhost\n")]);
         Some(Self { a, b, files, home: support::tempdir() })
     }
 
@@ -350,7 +319,7 @@ fn script(lab: &Lab, dir: &Path) -> Vec<(&'static str, Value)> {
     checkpoint(lab, dir, "three TCP connections open", &mut taken);
 
     drop(connections);
-    std::fs::write(lab.files.dir.join("resolv.conf"), SECOND_RESOLV_CONF).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(lab.files.dir().join("resolv.conf"), SECOND_RESOLV_CONF).unwrap_or_else(|e| panic!("{e}"));
     checkpoint(lab, dir, "connections closed, resolv.conf changed", &mut taken);
 
     lab.a.must(&["link", "set", "va", "down"]);

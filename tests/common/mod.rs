@@ -6,5 +6,6 @@
 pub mod capture;
 pub mod dns;
 pub mod dns_server;
+pub mod etc_netns;
 pub mod netns;
 pub mod peer;

@@ -292,6 +292,9 @@ impl Sink for MemorySink {
 
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         let current = self.segments.back_mut().ok_or_else(|| io::Error::other("no segment begun"))?;
+        // Grown by what is needed, not doubled: capacity is memory held (a frame every
+        // few seconds makes the copies cheap).
+        current.bytes.reserve_exact(bytes.len());
         current.bytes.extend_from_slice(bytes);
         self.written += bytes.len() as u64;
         Ok(())
