@@ -99,6 +99,31 @@ pub enum Command {
     /// Show a snapshot (`netlens snapshot` JSON, a redacted one from another host
     /// included) in the TUI, read-only
     Open(OpenArgs),
+    /// Run the collectors with no terminal and serve Prometheus metrics (GET /metrics,
+    /// text or OpenMetrics) and health (GET /healthz) until SIGINT or SIGTERM
+    Daemon(DaemonArgs),
+    /// Print the completion script for a shell: `netlens completions bash >
+    /// /etc/bash_completion.d/netlens`, or `source <(netlens completions bash)`
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `netlens man | man -l -`
+    Man,
+}
+
+/// `netlens daemon`.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// Address for /metrics and /healthz (loopback unless you name another; bound in
+    /// the caller's namespace, also with --netns)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9464")]
+    pub metrics_addr: std::net::SocketAddr,
+}
+
+/// `netlens completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// `netlens replay`.

@@ -66,7 +66,10 @@ impl Drop for Collectors {
 #[must_use]
 pub fn wants_attribution(settings: &Settings, command: Option<&Command>) -> bool {
     !settings.demo
-        && matches!(command, None | Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_)))
+        && matches!(
+            command,
+            None | Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_) | Command::Daemon(_))
+        )
 }
 
 /// The cgroup v2 root, found and opened (before `--netns` hides it).

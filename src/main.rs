@@ -9,6 +9,7 @@ mod app;
 mod cli;
 mod collect;
 mod config;
+mod daemon;
 mod diff_command;
 mod doctor_command;
 mod duration;
@@ -17,6 +18,7 @@ mod flight_recorder;
 mod headless;
 mod journal_at;
 mod logging;
+mod manual;
 mod netns;
 mod output;
 mod path_command;
@@ -81,31 +83,37 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    // Reads two files and needs nothing else: no config, privileges or runtime.
-    if let Some(Command::Diff(args)) = &cli.command {
-        return diff_command::run(args);
-    }
-    // A snapshot of a journal reads a file and needs no sources or privileges.
-    if let Some(Command::Snapshot(args)) = &cli.command
-        && let Some(journal) = &args.from
-    {
-        if let Some(output) = &args.output {
-            output::check(&output::Output::from_arg(output.as_os_str()))
-                .map_err(|error| usage(error.to_string()))?;
-        }
-        let doc = journal_at::snapshot(journal, args.at.as_deref()).map_err(usage)?;
-        return headless::emit(doc, args);
-    }
-    if let Some(Command::Config(command)) = &cli.command {
-        match command {
-            ConfigCommand::Template => stdout::emit(&config::template())?,
+/// The commands that read files or print text and need no config, sources,
+/// privileges or runtime; `None` for the others.
+fn run_offline(cli: &Cli) -> Option<anyhow::Result<()>> {
+    match &cli.command {
+        Some(Command::Completions(args)) => Some(manual::completions(args.shell)),
+        Some(Command::Man) => Some(manual::man()),
+        // Reads two files and needs nothing else.
+        Some(Command::Diff(args)) => Some(diff_command::run(args)),
+        // A snapshot of a journal reads a file and needs no sources or privileges.
+        Some(Command::Snapshot(args)) => args.from.as_ref().map(|journal| {
+            if let Some(output) = &args.output {
+                output::check(&output::Output::from_arg(output.as_os_str()))
+                    .map_err(|error| usage(error.to_string()))?;
+            }
+            let doc = journal_at::snapshot(journal, args.at.as_deref()).map_err(usage)?;
+            headless::emit(doc, args)
+        }),
+        Some(Command::Config(command)) => Some(match command {
+            ConfigCommand::Template => stdout::emit(&config::template()),
             ConfigCommand::Path => match cli.config.clone().or_else(config::default_config_path) {
-                Some(path) => stdout::emit(&format!("{}\n", path.display()))?,
-                None => return Err(usage("no config path: neither $XDG_CONFIG_HOME nor $HOME is set")),
+                Some(path) => stdout::emit(&format!("{}\n", path.display())),
+                None => Err(usage("no config path: neither $XDG_CONFIG_HOME nor $HOME is set")),
             },
-        }
-        return Ok(());
+        }),
+        _ => None,
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(result) = run_offline(&cli) {
+        return result;
     }
     let settings = Settings::resolve(&cli).map_err(|error| usage(error.to_string()))?;
     let theme = load_theme(&settings.theme)?;
@@ -123,6 +131,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if matches!(cli.command, Some(Command::Replay(_) | Command::Open(_))) {
         return read_only(cli.command.as_ref(), &settings, &theme, &keymap);
     }
+    // The daemon's port, bound first: in use is the user's to fix (exit 2), and a port
+    // below 1024 needs the privileges dropped below.
+    let mut daemon_listener = match &cli.command {
+        Some(Command::Daemon(args)) => Some(daemon::bind(args).map_err(usage)?),
+        _ => None,
+    };
     // The journal's file or directory is made now, so the sandbox can allow exactly it.
     let mut record_target = match &cli.command {
         Some(Command::Record(args)) => Some(record_command::open(args).map_err(usage)?),
@@ -157,7 +171,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // restrict writes with Landlock. Every thread started below holds exactly this.
     let secured = privilege::secure(cli.command.as_ref(), &settings, extra_kept)?;
     let mut startup_notices = Vec::new();
+    let daemon = matches!(cli.command, Some(Command::Daemon(_)));
+    if daemon {
+        daemon::journald::start();
+    }
     let _log_guard = match log_file {
+        Ok(_) if daemon => None,
         Ok(file) => Some(logging::start(file)),
         Err(error) => {
             startup_notices.push(Notice::new(
@@ -188,11 +207,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Path(args)) => runtime.block_on(path_command::run(&settings, args)),
         Some(Command::Trace(args)) => runtime.block_on(trace_command::run(args)),
         Some(Command::Doctor(args)) => runtime.block_on(doctor_command::run(&settings, &args)),
+        Some(Command::Daemon(_)) => match daemon_listener.take() {
+            Some(listener) => runtime.block_on(daemon::run(&settings, listener)),
+            None => Ok(()),
+        },
         Some(Command::Record(args)) => match record_target.take() {
             Some(target) => runtime.block_on(record_command::run(&settings, &args, target)),
             None => Ok(()),
         },
-        Some(Command::Config(_) | Command::Diff(_) | Command::Replay(_) | Command::Open(_)) => Ok(()),
+        Some(
+            Command::Config(_)
+            | Command::Diff(_)
+            | Command::Replay(_)
+            | Command::Open(_)
+            | Command::Completions(_)
+            | Command::Man,
+        ) => Ok(()),
         None => runtime.block_on(app::run(settings, theme, keymap, startup_notices)),
     };
     // Collector tasks may sit in blocking reads; do not wait for them.

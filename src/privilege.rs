@@ -51,7 +51,7 @@ pub fn needs(command: Option<&Command>, settings: &Settings) -> Needs {
             process_owners: true,
             destroy_events: true,
         },
-        Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_)) => Needs {
+        Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_) | Command::Daemon(_)) => Needs {
             capture: settings.capture,
             process_owners: true,
             destroy_events: true,
@@ -59,7 +59,13 @@ pub fn needs(command: Option<&Command>, settings: &Settings) -> Needs {
         },
         Some(Command::Path(args)) => targets(&args.targets),
         Some(
-            Command::Trace(_) | Command::Config(_) | Command::Diff(_) | Command::Replay(_) | Command::Open(_),
+            Command::Trace(_)
+            | Command::Config(_)
+            | Command::Diff(_)
+            | Command::Replay(_)
+            | Command::Open(_)
+            | Command::Completions(_)
+            | Command::Man,
         ) => Needs::default(),
     }
 }
@@ -109,7 +115,10 @@ pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
             | Command::Config(_)
             | Command::Doctor(_)
             | Command::Diff(_)
-            | Command::Record(_),
+            | Command::Record(_)
+            | Command::Daemon(_)
+            | Command::Completions(_)
+            | Command::Man,
         ) => {}
     }
     writes.file("/dev/null");

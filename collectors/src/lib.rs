@@ -60,5 +60,8 @@ pub mod demo;
 #[cfg(feature = "runtime")]
 pub mod names;
 
+#[cfg(feature = "runtime")]
+pub mod metrics;
+
 #[cfg(test)]
 mod test_policy;

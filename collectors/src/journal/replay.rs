@@ -35,11 +35,20 @@ const MAX_RAW: usize = 1 << 30;
 
 /// The decompressed bytes of a frame's `payload`.
 fn unzip(unzip: &mut Option<zstd::bulk::Decompressor<'static>>, payload: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
     let size = zstd::zstd_safe::get_frame_content_size(payload).ok().flatten();
-    match (unzip.as_mut(), size.and_then(|size| usize::try_from(size).ok()).filter(|&size| size <= MAX_RAW)) {
-        (Some(unzip), Some(size)) => unzip.decompress(payload, size),
-        _ => zstd::stream::decode_all(payload),
+    if let (Some(unzip), Some(size)) =
+        (unzip.as_mut(), size.and_then(|size| usize::try_from(size).ok()).filter(|&size| size <= MAX_RAW))
+    {
+        return unzip.decompress(payload, size);
     }
+    // A keyframe does not declare its size (it is streamed): read up to the bound.
+    let mut raw = Vec::new();
+    zstd::stream::read::Decoder::new(payload)?.take(MAX_RAW as u64 + 1).read_to_end(&mut raw)?;
+    if raw.len() > MAX_RAW {
+        return Err(std::io::Error::other(format!("decompresses to more than {MAX_RAW} bytes")));
+    }
+    Ok(raw)
 }
 
 /// Decode the `count` records of an events frame's decompressed payload.

@@ -1,0 +1,198 @@
+//! `netlens daemon` against the kernel: in a namespace it creates, interface counters
+//! on /metrics equal `ip -s -j link`'s, a path target's status series moves when its
+//! route becomes a blackhole, /healthz answers, 100 scrapes at once are all served while
+//! a client that never sends its request holds a connection, SIGTERM stops it cleanly,
+//! and a port in use is exit 2 naming the address.
+
+mod common;
+mod support;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::etc_netns::Reaped;
+use common::netns::{Netns, require_netns};
+use common::peer::in_netns;
+
+const HOST: &str = "10.93.0.1";
+const PEER: &str = "10.93.0.2";
+
+/// `GET path` with `accept`; the status code and the body.
+fn get(address: SocketAddr, path: &str, accept: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap_or_else(|e| panic!("connect {address}: {e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap_or_else(|e| panic!("{e}"));
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_owned();
+    (status, body)
+}
+
+/// The value of the sample `name{labels}` (labels as written, in order), if present.
+fn sample(body: &str, series: &str) -> Option<u64> {
+    body.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The daemon on a port of its choosing, watching `netns`; its address.
+fn start(netns: &Netns, home: &std::path::Path, target: &str) -> (Reaped, SocketAddr) {
+    let child = support::netlens(home)
+        .args(["--netns", netns.name(), "--log", "/dev/null", "--refresh", "500ms", "--target", target])
+        .args(["daemon", "--metrics-addr", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting netlens daemon: {e}"));
+    let mut daemon = Reaped(child);
+    let stderr = daemon.0.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("daemon: {line}");
+            if let Some(address) = line.split("address=").nth(1) {
+                let _ = tx.send(address.trim().to_owned());
+            }
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("the daemon never said where it serves: {e}"));
+    (daemon, address.parse().unwrap_or_else(|e| panic!("{address}: {e}")))
+}
+
+/// The kernel's counters of `device` in `netns` (`ip -s -j link show`).
+fn kernel_counters(netns: &Netns, device: &str) -> [u64; 4] {
+    let link = netns.json(&["-s", "link", "show", device]);
+    let stats = &link[0]["stats64"];
+    let read =
+        |direction: &str, field: &str| stats[direction][field].as_u64().unwrap_or_else(|| panic!("{link}"));
+    [read("rx", "bytes"), read("tx", "bytes"), read("rx", "packets"), read("tx", "packets")]
+}
+
+fn scraped_counters(body: &str, device: &str) -> Option<[u64; 4]> {
+    let read =
+        |name: &str| sample(body, &format!("netlens_interface_{name}_total{{interface=\"{device}\"}}"));
+    Some([
+        read("receive_bytes")?,
+        read("transmit_bytes")?,
+        read("receive_packets")?,
+        read("transmit_packets")?,
+    ])
+}
+
+/// Poll `/metrics` until `done` says yes (with the last body), or fail after `timeout`.
+fn until(address: SocketAddr, what: &str, timeout: Duration, mut done: impl FnMut(&str) -> bool) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (status, body) = get(address, "/metrics", "text/plain");
+        assert_eq!(status, 200, "{body}");
+        if done(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}; last scrape:\n{body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
+    let Some(a) = require_netns() else { return };
+    let Some(b) = require_netns() else { return };
+    a.batch(&format!(
+        "link set lo up\nlink add va type veth peer name vb netns {}\naddr add {HOST}/24 dev va\nlink set va up\n",
+        b.name()
+    ));
+    b.batch(&format!("link set lo up\naddr add {PEER}/24 dev vb\nlink set vb up\n"));
+    let home = support::tempdir();
+    let target = format!("{PEER},probe=none");
+    let (mut daemon, address) = start(&a, home.path(), &target);
+
+    // Traffic across the veth pair, then the counters, as the kernel has them.
+    let peer: SocketAddr = format!("{PEER}:9").parse().unwrap_or_else(|e| panic!("{e}"));
+    in_netns(&a, move || {
+        let socket = UdpSocket::bind("0.0.0.0:0").unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..300 {
+            let _ = socket.send_to(&[0x5a; 1000], peer);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let kernel = kernel_counters(&a, "va");
+    assert!(kernel[1] >= 300_000, "the traffic did not leave: {kernel:?}");
+    until(address, "va's counters equal the kernel's", Duration::from_secs(10), |body| {
+        scraped_counters(body, "va") == Some(kernel_counters(&a, "va"))
+    });
+
+    // The target's status: satisfied, then unsatisfied once its route is a blackhole.
+    // The series are labelled by the destination, without the target's options.
+    let status = |body: &str, status: &str| {
+        sample(body, &format!("netlens_path_status{{target=\"{PEER}\",status=\"{status}\"}}"))
+    };
+    until(address, "the target satisfied", Duration::from_secs(10), |body| {
+        status(body, "satisfied") == Some(1)
+    });
+    a.must(&["route", "add", "blackhole", &format!("{PEER}/32")]);
+    let body = until(address, "the target unsatisfied", Duration::from_secs(10), |body| {
+        status(body, "unsatisfied") == Some(1)
+    });
+    assert_eq!(status(&body, "satisfied"), Some(0), "{body}");
+    assert!(body.contains(&format!("netlens_path_reason{{target=\"{PEER}\",reason=")), "{body}");
+
+    let (code, health) = get(address, "/healthz", "*/*");
+    assert_eq!((code, health.as_str()), (200, "ok\n"));
+    let (code, open_metrics) = get(address, "/metrics", "application/openmetrics-text; version=1.0.0");
+    assert_eq!(code, 200);
+    assert!(open_metrics.ends_with("# EOF\n"), "{open_metrics}");
+    assert_eq!(get(address, "/nothing", "*/*").0, 404);
+
+    // A client that connects and never finishes its request, then 100 scrapes at once.
+    let mut stalled = TcpStream::connect(address).unwrap_or_else(|e| panic!("{e}"));
+    stalled.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    let scrapes: Vec<_> =
+        (0..100).map(|_| std::thread::spawn(move || get(address, "/metrics", "text/plain"))).collect();
+    for scrape in scrapes {
+        let (code, body) = scrape.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        assert_eq!(code, 200);
+        assert!(body.contains("netlens_build_info{version="), "{body}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "100 scrapes took {:?}", started.elapsed());
+    drop(stalled);
+
+    // SIGTERM: a clean exit.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = daemon.0.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the daemon did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_port_in_use_is_exit_2_naming_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let address = taken.local_addr().unwrap_or_else(|e| panic!("{e}")).to_string();
+    let home = support::tempdir();
+    let out = support::run(support::netlens(home.path()).args([
+        "--demo",
+        "--log",
+        "/dev/null",
+        "daemon",
+        "--metrics-addr",
+        &address,
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains(&address), "{}", support::stderr(&out));
+}
