@@ -116,6 +116,15 @@ pub struct DaemonArgs {
     /// the caller's namespace, also with --netns)
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9464")]
     pub metrics_addr: std::net::SocketAddr,
+
+    /// Also keep a rotating journal of the event stream in this directory (segments of
+    /// 10 minutes or an eighth of --record-max-size; the oldest deleted past it)
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
+    /// The journal directory's bound, e.g. 500M or 2G
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1G", requires = "record")]
+    pub record_max_size: u64,
 }
 
 /// `netlens completions`.

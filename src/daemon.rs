@@ -7,8 +7,11 @@
 mod http;
 pub mod journald;
 
+use std::path::PathBuf;
+
 use netlens_collectors::Store;
-use netlens_collectors::clock::Stamp;
+use netlens_collectors::clock::{Mono, Stamp};
+use netlens_collectors::journal::{DirSink, Writer};
 use netlens_collectors::metrics::{BuildInfo, Family};
 use netlens_collectors::model::SourceState;
 use tokio::sync::{mpsc, oneshot};
@@ -16,16 +19,32 @@ use tokio::sync::{mpsc, oneshot};
 use crate::cli::DaemonArgs;
 use crate::collect;
 use crate::config::Settings;
+use crate::record_command;
 use crate::signals::StopSignals;
 
-/// The endpoint's listening socket, bound before privileges are dropped (a port below
-/// 1024 needs them) and before anything else starts, so that a port in use is a usage
-/// error (exit 2) naming the address.
-pub fn bind(args: &DaemonArgs) -> Result<std::net::TcpListener, String> {
+/// What the daemon opens before privileges are dropped: its listening socket (a port
+/// below 1024 needs them; a port in use is a usage error, exit 2, naming the address)
+/// and the journal's directory (the sandbox then allows writing exactly there).
+pub struct Prepared {
+    listener: std::net::TcpListener,
+    journal: Option<(PathBuf, DirSink)>,
+}
+
+/// Bind and open what `args` names.
+pub fn prepare(args: &DaemonArgs) -> Result<Prepared, String> {
     let listener = std::net::TcpListener::bind(args.metrics_addr)
         .map_err(|error| format!("cannot listen on {}: {error}", args.metrics_addr))?;
     listener.set_nonblocking(true).map_err(|error| format!("{}: {error}", args.metrics_addr))?;
-    Ok(listener)
+    let journal = match &args.record {
+        Some(dir) => Some((
+            dir.clone(),
+            DirSink::open(dir, args.record_max_size).map_err(|error| {
+                format!("--record {}: cannot record into this directory: {error}", dir.display())
+            })?,
+        )),
+        None => None,
+    };
+    Ok(Prepared { listener, journal })
 }
 
 /// What a connection asks of the store's task.
@@ -37,40 +56,107 @@ enum Ask {
 }
 
 /// Run until SIGINT or SIGTERM.
-pub async fn run(settings: &Settings, listener: std::net::TcpListener) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
+pub async fn run(settings: &Settings, args: &DaemonArgs, prepared: Prepared) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(prepared.listener)?;
     let address = listener.local_addr()?;
     let mut stop = StopSignals::install();
     let mut collectors = collect::start(settings, settings.refresh, collect::Purpose::Snapshot);
-    let mut store = Store::new(settings.store_limits());
-    store.set_findings_config(settings.findings.clone());
+    let (header, store) = record_command::start(settings);
+    // With a journal, the store is the journal writer's own fold (a keyframe is exactly
+    // it), so the daemon holds one store either way.
+    let mut keeper = match prepared.journal {
+        Some((dir, sink)) => {
+            let options = record_command::dir_options(args.record_max_size);
+            tracing::info!(dir = %dir.display(), bound = args.record_max_size, "recording a journal");
+            Keeper::Journal { writer: Box::new(Writer::new(sink, header, options, store)), dir }
+        }
+        None => Keeper::Store(Box::new(store)),
+    };
     let (asks, mut asked) = mpsc::channel::<Ask>(1024);
     let server = tokio::spawn(http::serve(listener, asks));
     tracing::info!(%address, "serving /metrics and /healthz");
     let build = BuildInfo { version: env!("CARGO_PKG_VERSION") };
-    loop {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    let reason = loop {
         tokio::select! {
             maybe = collectors.events.recv() => match maybe {
-                Some(event) => {
-                    store.apply(event);
-                    store.evaluate_findings(Stamp::now());
-                }
-                None => break,
+                Some(event) => keeper.fold(event),
+                None => break "the sources stopped",
             },
             Some(ask) = asked.recv() => match ask {
                 Ask::Families(reply) => {
-                    let _ = reply.send(netlens_collectors::metrics::families(&store, &build));
+                    let _ = reply.send(netlens_collectors::metrics::families(keeper.store(), &build));
                 }
                 Ask::Health(reply) => {
-                    let _ = reply.send(health(&store));
+                    let _ = reply.send(health(keeper.store()));
                 }
             },
-            _ = stop.received() => break,
+            _ = ticks.tick() => keeper.tick(),
+            signal = stop.received() => break signal.describe(),
+        }
+    };
+    server.abort();
+    keeper.finish(reason);
+    tracing::info!(reason, "stopped");
+    Ok(())
+}
+
+/// The daemon's store, alone or as a journal writer's fold.
+enum Keeper {
+    Store(Box<Store>),
+    Journal { writer: Box<Writer<DirSink>>, dir: PathBuf },
+}
+
+impl Keeper {
+    fn store(&self) -> &Store {
+        match self {
+            Self::Store(store) => store,
+            Self::Journal { writer, .. } => writer.store(),
         }
     }
-    server.abort();
-    tracing::info!("stopped");
-    Ok(())
+
+    fn fold(&mut self, event: netlens_collectors::Event) {
+        let failed = match self {
+            Self::Store(store) => {
+                store.apply(event);
+                store.evaluate_findings(Stamp::now());
+                None
+            }
+            Self::Journal { writer, dir } => {
+                writer.write(event).err().map(|error| format!("writing {} failed: {error}", dir.display()))
+            }
+        };
+        if let Some(why) = failed {
+            self.stop_recording(&why);
+        }
+    }
+
+    fn tick(&mut self) {
+        if let Self::Journal { writer, dir } = self
+            && let Err(error) = writer.tick(Mono::now())
+        {
+            let why = format!("writing {} failed: {error}", dir.display());
+            self.stop_recording(&why);
+        }
+    }
+
+    /// A journal that cannot be written (a full disk) stops; the metrics go on from the
+    /// store it folded, and the journal up to then stays readable.
+    fn stop_recording(&mut self, why: &str) {
+        let Self::Journal { writer, .. } = self else { return };
+        let kept = writer.written_until().map_or_else(|| "nothing".to_owned(), crate::export::rfc3339);
+        tracing::error!(why, kept_until = %kept, "recording stopped; metrics go on");
+        let store = writer.store().clone();
+        *self = Self::Store(Box::new(store));
+    }
+
+    fn finish(self, reason: &str) {
+        if let Self::Journal { writer, dir } = self
+            && let Err(error) = (*writer).finish(reason)
+        {
+            tracing::error!(dir = %dir.display(), %error, "closing the journal failed");
+        }
+    }
 }
 
 /// Ok while every source is ok or degraded; else the failed ones with their detail.

@@ -134,7 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // The daemon's port, bound first: in use is the user's to fix (exit 2), and a port
     // below 1024 needs the privileges dropped below.
     let mut daemon_listener = match &cli.command {
-        Some(Command::Daemon(args)) => Some(daemon::bind(args).map_err(usage)?),
+        Some(Command::Daemon(args)) => Some(daemon::prepare(args).map_err(usage)?),
         _ => None,
     };
     // The journal's file or directory is made now, so the sandbox can allow exactly it.
@@ -207,8 +207,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Path(args)) => runtime.block_on(path_command::run(&settings, args)),
         Some(Command::Trace(args)) => runtime.block_on(trace_command::run(args)),
         Some(Command::Doctor(args)) => runtime.block_on(doctor_command::run(&settings, &args)),
-        Some(Command::Daemon(_)) => match daemon_listener.take() {
-            Some(listener) => runtime.block_on(daemon::run(&settings, listener)),
+        Some(Command::Daemon(args)) => match daemon_listener.take() {
+            Some(prepared) => runtime.block_on(daemon::run(&settings, &args, prepared)),
             None => Ok(()),
         },
         Some(Command::Record(args)) => match record_target.take() {

@@ -101,6 +101,11 @@ pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
                 writes.output(path);
             }
         }
+        Some(Command::Daemon(args)) => {
+            if let Some(dir) = &args.record {
+                writes.dir(dir);
+            }
+        }
         // `record_command::open` made the file or directory before this runs.
         Some(Command::Record(args)) if args.output.as_os_str() != "-" => {
             if args.output.is_dir() {
@@ -116,7 +121,6 @@ pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
             | Command::Doctor(_)
             | Command::Diff(_)
             | Command::Record(_)
-            | Command::Daemon(_)
             | Command::Completions(_)
             | Command::Man,
         ) => {}

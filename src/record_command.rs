@@ -104,6 +104,16 @@ pub fn start(settings: &Settings) -> (JournalHeader, Store) {
     (header, store)
 }
 
+/// A directory journal's options for a bound of `max` bytes: segments of 10 minutes
+/// or an eighth of the bound (`record -o DIR/` and `daemon --record DIR`).
+pub fn dir_options(max: u64) -> WriterOptions {
+    WriterOptions {
+        segment_bytes: (max / 8).clamp(1 << 20, 64 << 20),
+        segment_age: SEGMENT_AGE,
+        ..WriterOptions::default()
+    }
+}
+
 /// Record until a stop; then close the journal and say what it holds.
 pub async fn run(settings: &Settings, args: &RecordArgs, target: Target) -> anyhow::Result<()> {
     let (header, store) = start(settings);
@@ -117,21 +127,10 @@ pub async fn run(settings: &Settings, args: &RecordArgs, target: Target) -> anyh
             record(settings, args, writer, "standard output", args.max_size).await
         }
         Target::Dir(path, sink) => {
-            let max = args.max_size.unwrap_or(DIR_DEFAULT_MAX);
-            let options = WriterOptions {
-                segment_bytes: (max / 8).clamp(1 << 20, 64 << 20),
-                segment_age: SEGMENT_AGE,
-                ..WriterOptions::default()
-            };
+            let writer =
+                Writer::new(sink, header, dir_options(args.max_size.unwrap_or(DIR_DEFAULT_MAX)), store);
             // The directory's bound is kept by rotation, not by stopping.
-            record(
-                settings,
-                args,
-                Writer::new(sink, header, options, store),
-                &path.display().to_string(),
-                None,
-            )
-            .await
+            record(settings, args, writer, &path.display().to_string(), None).await
         }
     }
 }

@@ -40,10 +40,16 @@ fn sample(body: &str, series: &str) -> Option<u64> {
 }
 
 /// The daemon on a port of its choosing, watching `netns`; its address.
-fn start(netns: &Netns, home: &std::path::Path, target: &str) -> (Reaped, SocketAddr) {
+fn start(
+    netns: &Netns,
+    home: &std::path::Path,
+    target: &str,
+    journal: &std::path::Path,
+) -> (Reaped, SocketAddr) {
     let child = support::netlens(home)
         .args(["--netns", netns.name(), "--log", "/dev/null", "--refresh", "500ms", "--target", target])
-        .args(["daemon", "--metrics-addr", "127.0.0.1:0"])
+        .args(["daemon", "--metrics-addr", "127.0.0.1:0", "--record"])
+        .arg(journal)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -110,7 +116,8 @@ fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
     b.batch(&format!("link set lo up\naddr add {PEER}/24 dev vb\nlink set vb up\n"));
     let home = support::tempdir();
     let target = format!("{PEER},probe=none");
-    let (mut daemon, address) = start(&a, home.path(), &target);
+    let journal = home.path().join("journal");
+    let (mut daemon, address) = start(&a, home.path(), &target, &journal);
 
     // Traffic across the veth pair, then the counters, as the kernel has them.
     let peer: SocketAddr = format!("{PEER}:9").parse().unwrap_or_else(|e| panic!("{e}"));
@@ -178,6 +185,20 @@ fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
+
+    // Its journal replays: the state at its end has the veth and the blackhole route.
+    let out = support::run(
+        support::netlens(home.path()).args(["--log", "/dev/null", "snapshot", "--from"]).arg(&journal),
+    );
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let replay: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> =
+        replay["interfaces"].as_array().into_iter().flatten().filter_map(|i| i["name"].as_str()).collect();
+    assert!(names.contains(&"va"), "{names:?}");
+    let blackholed = replay["routes"].as_array().into_iter().flatten().any(|route| {
+        route["type"] == "blackhole" && route["destination"].as_str().is_some_and(|d| d.starts_with(PEER))
+    });
+    assert!(blackholed, "no blackhole route in the replay: {}", replay["routes"]);
 }
 
 #[test]

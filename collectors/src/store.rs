@@ -14,6 +14,7 @@ mod dns;
 mod interface;
 mod kernel;
 mod path_history;
+mod tally;
 mod timeline;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ pub use dns::{
 pub use interface::{InterfaceEntry, RateSample};
 pub use kernel::{CounterTable, KernelState, ports_in_use};
 pub use path_history::{PATH_HISTORY_CAPACITY, PathHistory, PathSample};
+pub use tally::{Histogram, PathTally, RTT_BOUNDS};
 pub use timeline::{FOLD_LINES, Timeline};
 
 use crate::clock::{Mono, Stamp};

@@ -52,6 +52,22 @@ pub fn families(store: &Store, build: &BuildInfo) -> Vec<Family> {
                 .collect(),
         ),
     ];
+    let events = store
+        .timeline()
+        .counts()
+        .map(|(source, kind, n)| {
+            series(
+                vec![("source", source.as_str().to_owned()), ("kind", kind.as_str().to_owned())],
+                Value::Count(n),
+            )
+        })
+        .collect();
+    out.push(family(
+        "netlens_events",
+        "Events on the timeline by source and kind (repeats folded into one line included).",
+        Kind::Counter,
+        events,
+    ));
     interfaces(store, &mut out);
     paths(store, &mut out);
     dns(store, &mut out);
@@ -125,6 +141,40 @@ fn paths(store: &Store, out: &mut Vec<Family>) {
             ))
         })
         .collect();
+    let transitions = store
+        .paths()
+        .iter()
+        .filter_map(|path| {
+            let tally = store.path_history().tally(&path.target)?;
+            Some(series(vec![("target", path.target.clone())], Value::Count(tally.transitions)))
+        })
+        .collect();
+    out.push(family(
+        "netlens_path_transitions",
+        "Status changes of a path target since netlens began watching it.",
+        Kind::Counter,
+        transitions,
+    ));
+    let rtt = store
+        .paths()
+        .iter()
+        .filter(|path| path.probe.is_some())
+        .filter_map(|path| {
+            let histogram = &store.path_history().tally(&path.target)?.rtt;
+            let value = Value::Histogram {
+                sum: histogram.sum(),
+                count: histogram.count(),
+                buckets: histogram.buckets(),
+            };
+            Some(series(vec![("target", path.target.clone())], value))
+        })
+        .collect();
+    out.push(family(
+        "netlens_path_probe_rtt_seconds",
+        "Round-trip times of a path target's probes that answered.",
+        Kind::Histogram,
+        rtt,
+    ));
     out.push(family(
         "netlens_path_reason",
         "Why a path target is not satisfied (1 for the reason it gives now).",

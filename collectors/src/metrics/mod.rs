@@ -30,6 +30,8 @@ pub enum Kind {
     Counter,
     /// Goes up and down.
     Gauge,
+    /// Observations counted by bucket ([`Value::Histogram`]).
+    Histogram,
 }
 
 /// One series: its labels and its value now.
@@ -42,12 +44,22 @@ pub struct Series {
 }
 
 /// A sample's value: counts stay integers (a byte counter passes 2^53 on a busy host).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A count.
     Count(u64),
     /// A measurement.
     Real(f64),
+    /// A histogram's sum, count and (upper bound, observations in that bucket), the
+    /// last bound `f64::MAX` (+Inf).
+    Histogram {
+        /// The sum of the observations.
+        sum: f64,
+        /// How many there were.
+        count: u64,
+        /// Per bucket, not cumulative.
+        buckets: Vec<(f64, u64)>,
+    },
 }
 
 impl Family {

@@ -2,7 +2,7 @@
 //! or the Prometheus text format (0.0.4) that `curl` users and older scrapers expect.
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _, MetricEncoder};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -51,14 +51,15 @@ impl Collector for Scrape {
             let kind = match family.kind {
                 Kind::Counter => MetricType::Counter,
                 Kind::Gauge => MetricType::Gauge,
+                Kind::Histogram => MetricType::Histogram,
             };
             let mut metric = encoder.encode_descriptor(family.name, family.help, None, kind)?;
             match family.series.as_slice() {
                 // A family of one unlabelled series: `name 3`, not `name{} 3`.
-                [series] if series.labels.is_empty() => sample(family.kind, series.value, metric)?,
+                [series] if series.labels.is_empty() => sample(family.kind, &series.value, metric)?,
                 all => {
                     for series in all {
-                        sample(family.kind, series.value, metric.encode_family(&series.labels)?)?;
+                        sample(family.kind, &series.value, metric.encode_family(&series.labels)?)?;
                     }
                 }
             }
@@ -67,12 +68,15 @@ impl Collector for Scrape {
     }
 }
 
-fn sample(kind: Kind, value: Value, encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
+fn sample(kind: Kind, value: &Value, mut encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
     match (kind, value) {
-        (Kind::Counter, Value::Count(n)) => ConstCounter::new(n).encode(encoder),
-        (Kind::Counter, Value::Real(x)) => ConstCounter::new(x).encode(encoder),
-        (Kind::Gauge, Value::Count(n)) => ConstGauge::new(n).encode(encoder),
-        (Kind::Gauge, Value::Real(x)) => ConstGauge::new(x).encode(encoder),
+        (_, Value::Histogram { sum, count, buckets }) => {
+            encoder.encode_histogram::<NoLabelSet>(*sum, *count, buckets, None)
+        }
+        (Kind::Counter, Value::Count(n)) => ConstCounter::new(*n).encode(encoder),
+        (Kind::Counter, Value::Real(x)) => ConstCounter::new(*x).encode(encoder),
+        (_, Value::Count(n)) => ConstGauge::new(*n).encode(encoder),
+        (_, Value::Real(x)) => ConstGauge::new(*x).encode(encoder),
     }
 }
 

@@ -72,3 +72,52 @@ fn the_format_follows_the_accept_header() {
         "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1";
     assert_eq!(Format::from_accept(Some(prometheus)), Format::OpenMetrics);
 }
+
+#[test]
+fn a_status_change_counts_one_transition_and_a_probe_lands_in_its_bucket() {
+    use crate::model::{PathStatus, SourceId};
+    use crate::{Payload, fake::event};
+    let transitions_of = |families: &[Family], target: &str| match named(families, "netlens_path_transitions")
+        .series_with(&[("target", target)])
+        .map(|s| s.value.clone())
+    {
+        Some(Value::Count(n)) => n,
+        other => panic!("{target}: {other:?}"),
+    };
+    let mut store = fake::store();
+    let before = families(&store, &BUILD);
+    let mut paths = store.paths().to_vec();
+    let changed = paths[0].target.clone();
+    paths[0].status = if paths[0].status == PathStatus::Satisfied {
+        PathStatus::Unsatisfied
+    } else {
+        PathStatus::Satisfied
+    };
+    let probed = paths.iter().position(|path| path.probe.is_some());
+    if let Some(probe) = probed.and_then(|at| paths[at].probe.as_mut()) {
+        probe.sent += 1;
+        probe.ok = true;
+        probe.rtt_ms = Some(7.0);
+    }
+    store.apply(event(
+        fake::NOW + time::Duration::seconds(5),
+        SourceId::Paths,
+        Payload::Paths(paths.clone()),
+    ));
+    let families = families(&store, &BUILD);
+    for path in &paths {
+        let counted = transitions_of(&families, &path.target) - transitions_of(&before, &path.target);
+        assert_eq!(counted, u64::from(path.target == changed), "{}", path.target);
+    }
+    let Some(probed) = probed else { return };
+    let rtt = named(&families, "netlens_path_probe_rtt_seconds");
+    let series =
+        rtt.series_with(&[("target", &paths[probed].target)]).unwrap_or_else(|| panic!("no rtt series"));
+    let Value::Histogram { count, buckets, .. } = &series.value else { panic!("{:?}", series.value) };
+    assert!(*count >= 1);
+    // 7 ms is in the (5 ms, 10 ms] bucket.
+    assert!(buckets.iter().any(|&(bound, n)| (bound - 0.01).abs() < 1e-12 && n >= 1), "{buckets:?}");
+    let text = render(families, Format::Prometheus);
+    assert!(text.contains("# TYPE netlens_path_probe_rtt_seconds histogram"), "{text}");
+    assert!(text.contains("netlens_path_probe_rtt_seconds_bucket{"), "{text}");
+}

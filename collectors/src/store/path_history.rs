@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::tally::PathTally;
 use crate::history::Ring;
 use crate::model::{PathState, PathStatus, Timestamp};
 
@@ -46,6 +47,10 @@ impl PathSample {
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PathHistory {
     targets: BTreeMap<String, Ring<PathSample>>,
+    /// Each watched target's running totals (journals written before they existed
+    /// start them at zero).
+    #[serde(default)]
+    tallies: BTreeMap<String, PathTally>,
 }
 
 impl PathHistory {
@@ -56,11 +61,25 @@ impl PathHistory {
         // in the targets, where checking every old target against the table would
         // be quadratic (a thousand targets).
         let mut before = std::mem::take(&mut self.targets);
+        let mut tallies_before = std::mem::take(&mut self.tallies);
         for path in paths {
             let (target, mut ring) = before
                 .remove_entry(&path.target)
                 .unwrap_or_else(|| (path.target.clone(), Ring::new(PATH_HISTORY_CAPACITY)));
+            let mut tally = tallies_before.remove(&path.target).unwrap_or_default();
+            if ring.iter().next_back().is_some_and(|last| last.status != path.status) {
+                tally.transitions += 1;
+            }
+            if let Some(probe) = &path.probe
+                && probe.sent > tally.probes_sent
+            {
+                tally.probes_sent = probe.sent;
+                if let Some(rtt_ms) = probe.rtt_ms.filter(|_| probe.ok) {
+                    tally.rtt.observe(rtt_ms / 1000.0);
+                }
+            }
             ring.push(PathSample::of(path, at));
+            self.tallies.insert(target.clone(), tally);
             self.targets.insert(target, ring);
         }
     }
@@ -69,6 +88,12 @@ impl PathHistory {
     #[must_use]
     pub fn of(&self, target: &str) -> Option<&Ring<PathSample>> {
         self.targets.get(target)
+    }
+
+    /// The running totals of `target`, if it is watched.
+    #[must_use]
+    pub fn tally(&self, target: &str) -> Option<&PathTally> {
+        self.tallies.get(target)
     }
 
     /// How many targets have a history.

@@ -44,6 +44,10 @@ pub struct Timeline {
     connection_bursts_folded: u64,
     total: u64,
     appended: u64,
+    /// Notices pushed, by source and kind, folded and dropped ones included (the
+    /// daemon's `netlens_events_total`): a few dozen pairs at most.
+    #[serde(default)]
+    counts: Vec<(SourceId, TimelineKind, u64)>,
 }
 
 impl Timeline {
@@ -59,11 +63,16 @@ impl Timeline {
             connection_bursts_folded: 0,
             total: 0,
             appended: 0,
+            counts: Vec::new(),
         }
     }
 
     pub(super) fn push(&mut self, at: Stamp, source: SourceId, notice: Notice) {
         self.total += 1;
+        match self.counts.iter_mut().find(|(s, k, _)| *s == source && *k == notice.kind) {
+            Some((_, _, count)) => *count += 1,
+            None => self.counts.push((source, notice.kind, 1)),
+        }
         if let (Some(last), Some(repeat_at)) = (self.entries.back_mut(), self.last_repeat_at)
             && last.source == source
             && last.kind == notice.kind
@@ -203,6 +212,11 @@ impl Timeline {
     #[must_use]
     pub const fn connection_bursts_folded(&self) -> u64 {
         self.connection_bursts_folded
+    }
+
+    /// Notices ever pushed by source and kind, folded and dropped ones included.
+    pub fn counts(&self) -> impl Iterator<Item = (SourceId, TimelineKind, u64)> + '_ {
+        self.counts.iter().copied()
     }
 
     /// Every notice ever pushed, including folded and dropped ones.
