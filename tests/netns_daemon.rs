@@ -13,7 +13,8 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::etc_netns::Reaped;
+use common::dns_server::{DnsTestServer, Zone};
+use common::etc_netns::{EtcNetns, Reaped};
 use common::netns::{Netns, require_netns};
 use common::peer::in_netns;
 
@@ -114,6 +115,12 @@ fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
         b.name()
     ));
     b.batch(&format!("link set lo up\naddr add {PEER}/24 dev vb\nlink set vb up\n"));
+    // A nameserver in B for A's resolver.
+    let resolver: SocketAddr = format!("{PEER}:53").parse().unwrap_or_else(|e| panic!("{e}"));
+    let zone = Zone::new().host("api.lab.test", &["10.93.0.80".parse().unwrap_or_else(|e| panic!("{e}"))]);
+    let _server = in_netns(&b, move || DnsTestServer::start(resolver, zone));
+    let resolv_conf = format!("nameserver {PEER}\noptions timeout:1 attempts:1\n");
+    let _files = EtcNetns::write(&a, &[("resolv.conf", &resolv_conf), ("nsswitch.conf", "hosts: dns\n")]);
     let home = support::tempdir();
     let target = format!("{PEER},probe=none");
     let journal = home.path().join("journal");
@@ -133,6 +140,19 @@ fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
     until(address, "va's counters equal the kernel's", Duration::from_secs(10), |body| {
         scraped_counters(body, "va") == Some(kernel_counters(&a, "va"))
     });
+
+    // A lookup through A's resolver (before the blackhole cuts B off): the server's
+    // series appear.
+    let lookup = std::process::Command::new("ip")
+        .args(["netns", "exec", a.name(), "getent", "ahosts", "api.lab.test"])
+        .output()
+        .unwrap_or_else(|e| panic!("getent: {e}"));
+    assert!(lookup.status.success(), "getent: {}", String::from_utf8_lossy(&lookup.stderr));
+    let body = until(address, "the DNS series", Duration::from_secs(10), |body| {
+        sample(body, &format!("netlens_dns_queries_total{{server=\"{PEER}\",rcode=\"NOERROR\"}}"))
+            .is_some_and(|n| n >= 1)
+    });
+    assert!(body.contains(&format!("netlens_dns_latency_seconds_count{{server=\"{PEER}\"}}")), "{body}");
 
     // The target's status: satisfied, then unsatisfied once its route is a blackhole.
     // The series are labelled by the destination, without the target's options.

@@ -188,13 +188,40 @@ fn dns(store: &Store, out: &mut Vec<Family>) {
     let servers = store.dns().servers();
     let queries = servers
         .iter()
-        .map(|(server, health)| series(vec![("server", server.to_string())], Value::Count(health.queries)))
+        .flat_map(|(server, health)| {
+            let answered = health.rcodes.iter().map(|(rcode, &n)| {
+                series(vec![("server", server.to_string()), ("rcode", rcode.clone())], Value::Count(n))
+            });
+            let unanswered = series(
+                vec![("server", server.to_string()), ("rcode", "timeout".to_owned())],
+                Value::Count(health.timeouts),
+            );
+            answered.chain([unanswered])
+        })
         .collect();
     out.push(family(
         "netlens_dns_queries",
-        "DNS queries this host sent to the server (passive capture).",
+        "DNS queries this host sent to the server (passive capture and traces), by the answer's RCODE, timeout for none.",
         Kind::Counter,
         queries,
+    ));
+    let latency = servers
+        .iter()
+        .map(|(server, health)| {
+            let histogram = &health.latency;
+            let value = Value::Histogram {
+                sum: histogram.sum(),
+                count: histogram.count(),
+                buckets: histogram.buckets(),
+            };
+            series(vec![("server", server.to_string())], value)
+        })
+        .collect();
+    out.push(family(
+        "netlens_dns_latency_seconds",
+        "Time from a DNS query to its answer, per server.",
+        Kind::Histogram,
+        latency,
     ));
     let timeouts = servers
         .iter()

@@ -39,6 +39,13 @@ pub struct ServerHealth {
     recent: VecDeque<(Mono, Outcome)>,
     /// Sequence number of the last query seen (to forget idle servers first).
     pub(super) last_seen: u64,
+    /// Answers by RCODE name (`NOERROR`, `NXDOMAIN`, …: at most the 16 a header holds
+    /// and the extended ones seen); journals written before this start them at zero.
+    #[serde(default)]
+    pub rcodes: BTreeMap<String, u64>,
+    /// Answer latencies, in seconds, by bucket (the daemon's histogram).
+    #[serde(default)]
+    pub latency: crate::store::Histogram,
 }
 
 impl ServerHealth {
@@ -102,7 +109,14 @@ impl ServerHealth {
                 Outcome::Timeout
             }
             (Some(code), latency) => {
+                match self.rcodes.get_mut(code) {
+                    Some(count) => *count += 1,
+                    None => {
+                        self.rcodes.insert(code.to_owned(), 1);
+                    }
+                }
                 if let Some(latency) = latency {
+                    self.latency.observe(latency / 1000.0);
                     if self.latencies.len() == LATENCY_WINDOW {
                         self.latencies.pop_front();
                     }
