@@ -6,6 +6,7 @@
 
 mod http;
 pub mod journald;
+mod reload;
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ use netlens_collectors::metrics::{BuildInfo, Family};
 use netlens_collectors::model::SourceState;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cli::DaemonArgs;
+use crate::cli::{Cli, DaemonArgs};
 use crate::collect;
 use crate::config::Settings;
 use crate::record_command;
@@ -55,13 +56,16 @@ enum Ask {
     Health(oneshot::Sender<Result<(), String>>),
 }
 
-/// Run until SIGINT or SIGTERM.
-pub async fn run(settings: &Settings, args: &DaemonArgs, prepared: Prepared) -> anyhow::Result<()> {
+/// Run until SIGINT or SIGTERM; SIGHUP reloads the config.
+pub async fn run(cli: &Cli, settings: Settings, args: &DaemonArgs, prepared: Prepared) -> anyhow::Result<()> {
+    let mut settings = settings;
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let listener = tokio::net::TcpListener::from_std(prepared.listener)?;
     let address = listener.local_addr()?;
     let mut stop = StopSignals::install();
-    let mut collectors = collect::start(settings, settings.refresh, collect::Purpose::Snapshot);
-    let (header, store) = record_command::start(settings);
+    let collectors_settings = settings.clone();
+    let mut collectors = collect::start(&collectors_settings, settings.refresh, collect::Purpose::Snapshot);
+    let (header, store) = record_command::start(&settings);
     // With a journal, the store is the journal writer's own fold (a keyframe is exactly
     // it), so the daemon holds one store either way.
     let mut keeper = match prepared.journal {
@@ -92,6 +96,17 @@ pub async fn run(settings: &Settings, args: &DaemonArgs, prepared: Prepared) -> 
                 }
             },
             _ = ticks.tick() => keeper.tick(),
+            Some(()) = hangups.recv() => match reload::reload(cli, &settings, &collectors) {
+                Ok(applied) => {
+                    keeper.set_findings_config(&applied.settings);
+                    tracing::info!(added = ?applied.added, removed = ?applied.removed, "SIGHUP: config reloaded");
+                    if !applied.undelivered.is_empty() {
+                        tracing::warn!(undelivered = ?applied.undelivered, "SIGHUP: a source was too busy; send SIGHUP again");
+                    }
+                    settings = applied.settings;
+                }
+                Err(error) => tracing::error!(%error, "SIGHUP: the config was not reloaded; the one in use stays"),
+            },
             signal = stop.received() => break signal.describe(),
         }
     };
@@ -128,6 +143,15 @@ impl Keeper {
         };
         if let Some(why) = failed {
             self.stop_recording(&why);
+        }
+    }
+
+    /// The findings' rules and thresholds from `settings` (a journal's keyframes carry
+    /// them from the next one on).
+    fn set_findings_config(&mut self, settings: &Settings) {
+        match self {
+            Self::Store(store) => store.set_findings_config(settings.findings.clone()),
+            Self::Journal { writer, .. } => writer.set_findings_config(settings.findings.clone()),
         }
     }
 

@@ -202,21 +202,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if let (Some(Command::Daemon(args)), Some(prepared)) = (&cli.command, daemon_listener.take()) {
+        let result = runtime.block_on(daemon::run(&cli, settings, args, prepared));
+        runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+        return result;
+    }
     let result = match cli.command {
         Some(Command::Snapshot(args)) => runtime.block_on(headless::run(settings, args)),
         Some(Command::Path(args)) => runtime.block_on(path_command::run(&settings, args)),
         Some(Command::Trace(args)) => runtime.block_on(trace_command::run(args)),
         Some(Command::Doctor(args)) => runtime.block_on(doctor_command::run(&settings, &args)),
-        Some(Command::Daemon(args)) => match daemon_listener.take() {
-            Some(prepared) => runtime.block_on(daemon::run(&settings, &args, prepared)),
-            None => Ok(()),
-        },
         Some(Command::Record(args)) => match record_target.take() {
             Some(target) => runtime.block_on(record_command::run(&settings, &args, target)),
             None => Ok(()),
         },
+        // The daemon ran above; the rest ran before the runtime.
         Some(
-            Command::Config(_)
+            Command::Daemon(_)
+            | Command::Config(_)
             | Command::Diff(_)
             | Command::Replay(_)
             | Command::Open(_)

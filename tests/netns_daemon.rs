@@ -40,17 +40,19 @@ fn sample(body: &str, series: &str) -> Option<u64> {
     body.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-/// The daemon on a port of its choosing, watching `netns`; its address.
+/// The daemon on a port of its choosing, watching `netns` with the global options
+/// `global` and the daemon options `options`; its address, and its log lines.
 fn start(
     netns: &Netns,
     home: &std::path::Path,
-    target: &str,
-    journal: &std::path::Path,
-) -> (Reaped, SocketAddr) {
+    global: &[&str],
+    options: &[&str],
+) -> (Reaped, SocketAddr, mpsc::Receiver<String>) {
     let child = support::netlens(home)
-        .args(["--netns", netns.name(), "--log", "/dev/null", "--refresh", "500ms", "--target", target])
-        .args(["daemon", "--metrics-addr", "127.0.0.1:0", "--record"])
-        .arg(journal)
+        .args(["--netns", netns.name(), "--log", "/dev/null", "--refresh", "500ms"])
+        .args(global)
+        .args(["daemon", "--metrics-addr", "127.0.0.1:0"])
+        .args(options)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -61,15 +63,29 @@ fn start(
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             eprintln!("daemon: {line}");
-            if let Some(address) = line.split("address=").nth(1) {
-                let _ = tx.send(address.trim().to_owned());
-            }
+            let _ = tx.send(line);
         }
     });
-    let address = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|e| panic!("the daemon never said where it serves: {e}"));
-    (daemon, address.parse().unwrap_or_else(|e| panic!("{address}: {e}")))
+    let address = log_line(&rx, "address=");
+    let address = address.split("address=").nth(1).unwrap_or_default().trim().to_owned();
+    (daemon, address.parse().unwrap_or_else(|e| panic!("{address}: {e}")), rx)
+}
+
+/// Wait (up to 30 s) for a log line containing `needle`.
+fn log_line(lines: &mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines.recv_timeout(left).unwrap_or_else(|e| panic!("no log line with {needle:?}: {e}"));
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+fn signal(daemon: &Reaped, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(daemon.0.id() as i32);
+    nix::sys::signal::kill(pid, signal).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The kernel's counters of `device` in `netns` (`ip -s -j link show`).
@@ -124,7 +140,9 @@ fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
     let home = support::tempdir();
     let target = format!("{PEER},probe=none");
     let journal = home.path().join("journal");
-    let (mut daemon, address) = start(&a, home.path(), &target, &journal);
+    let journal_arg = journal.to_str().unwrap_or_else(|| panic!("not UTF-8"));
+    let (mut daemon, address, _log) =
+        start(&a, home.path(), &["--target", &target], &["--record", journal_arg]);
 
     // Traffic across the veth pair, then the counters, as the kernel has them.
     let peer: SocketAddr = format!("{PEER}:9").parse().unwrap_or_else(|e| panic!("{e}"));
@@ -191,11 +209,7 @@ fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
     drop(stalled);
 
     // SIGTERM: a clean exit.
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.0.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    signal(&daemon, nix::sys::signal::Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(5);
     let status = loop {
         if let Some(status) = daemon.0.try_wait().unwrap_or_else(|e| panic!("{e}")) {
@@ -219,6 +233,43 @@ fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
         route["type"] == "blackhole" && route["destination"].as_str().is_some_and(|d| d.starts_with(PEER))
     });
     assert!(blackholed, "no blackhole route in the replay: {}", replay["routes"]);
+}
+
+/// SIGHUP: a target added to the config gets series, a removed one loses them, state
+/// stays (counters keep counting from where they were); a bad config leaves the one in
+/// use, and the log names the file.
+#[test]
+fn sighup_reloads_targets_and_a_bad_config_keeps_the_old_one() {
+    let Some(netns) = require_netns() else { return };
+    netns.batch("link set lo up\naddr add 10.94.0.1/24 dev lo\n");
+    let home = support::tempdir();
+    let config = home.path().join("netlens.toml");
+    let write = |text: &str| std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    write("[paths]\ntargets = [\"10.94.0.2\"]\n");
+    let config_arg = config.to_str().unwrap_or_else(|| panic!("not UTF-8")).to_owned();
+    let (daemon, address, log) = start(&netns, home.path(), &["--config", &config_arg], &[]);
+    let has = |body: &str, target: &str| body.contains(&format!("netlens_path_status{{target=\"{target}\""));
+    let body = until(address, "the first target", Duration::from_secs(10), |body| has(body, "10.94.0.2"));
+    let events = "netlens_events_total{source=\"interfaces\",kind=\"source_status\"}";
+    let events_before = sample(&body, events);
+
+    write("[paths]\ntargets = [\"10.94.0.3\"]\n");
+    signal(&daemon, nix::sys::signal::Signal::SIGHUP);
+    log_line(&log, "config reloaded");
+    let body = until(address, "the new target alone", Duration::from_secs(10), |body| {
+        has(body, "10.94.0.3") && !has(body, "10.94.0.2")
+    });
+    // Nothing was started again: the counters carry on.
+    assert_eq!(sample(&body, events), events_before, "{body}");
+
+    write("[paths]\ntargets = 7\n");
+    signal(&daemon, nix::sys::signal::Signal::SIGHUP);
+    let line = log_line(&log, "not reloaded");
+    assert!(line.starts_with("<3>") && line.contains(&config_arg), "{line}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, body) = get(address, "/metrics", "text/plain");
+    assert_eq!(code, 200);
+    assert!(has(&body, "10.94.0.3") && !has(&body, "10.94.0.2"), "{body}");
 }
 
 #[test]

@@ -152,6 +152,13 @@ impl<S: Sink> Writer<S> {
         &self.store
     }
 
+    /// Change the findings' rules and thresholds of the store it folds into (a daemon's
+    /// config reload): events from now on are judged by them, and the next keyframe
+    /// carries them.
+    pub fn set_findings_config(&mut self, config: crate::findings::FindingsConfig) {
+        self.store.set_findings_config(config);
+    }
+
     /// Where the frames go.
     pub const fn sink(&self) -> &S {
         &self.sink
