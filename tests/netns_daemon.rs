@@ -108,6 +108,31 @@ fn scraped_counters(body: &str, device: &str) -> Option<[u64; 4]> {
     ])
 }
 
+/// `promtool check metrics` on a scrape: no errors, no lint. Without promtool (not
+/// installed, and CI not asking for it) the check is skipped with a message.
+fn check_metrics(body: &str) {
+    let Ok(mut child) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        assert!(std::env::var("NETLENS_REQUIRE_NETNS").as_deref() != Ok("1"), "promtool is not installed");
+        eprintln!("skipping promtool check metrics: promtool is not installed");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap_or_else(|| panic!("stdin"))
+        .write_all(body.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics:\n{said}\n{body}");
+}
+
 /// Poll `/metrics` until `done` says yes (with the last body), or fail after `timeout`.
 fn until(address: SocketAddr, what: &str, timeout: Duration, mut done: impl FnMut(&str) -> bool) -> String {
     let deadline = Instant::now() + timeout;
@@ -158,6 +183,10 @@ fn the_daemon_serves_the_kernels_figures_and_stays_responsive() {
     until(address, "va's counters equal the kernel's", Duration::from_secs(10), |body| {
         scraped_counters(body, "va") == Some(kernel_counters(&a, "va"))
     });
+
+    // The scrape is valid for Prometheus's own checker.
+    let (_, body) = get(address, "/metrics", "text/plain");
+    check_metrics(&body);
 
     // A lookup through A's resolver (before the blackhole cuts B off): the server's
     // series appear.
