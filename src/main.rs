@@ -151,8 +151,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         netns::enter(name).map_err(|error| usage(error.to_string()))?;
     }
     // Opened (and its directory made) before writes are restricted; its writer
-    // thread starts after the drop.
-    let log_file = logging::open(&settings.log_file);
+    // thread starts after the drop. The daemon logs to standard error for journald
+    // and makes no file: under systemd its home is read-only.
+    let daemon = matches!(cli.command, Some(Command::Daemon(_)));
+    let log_file = (!daemon).then(|| logging::open(&settings.log_file));
     // BPF attribution: loaded and attached synchronously, while still privileged and
     // in the monitored namespace, before the runtime's threads exist. Nothing is kept
     // for it: measured on Linux 6.18 with kernel.unprivileged_bpf_disabled=2, map
@@ -171,14 +173,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // restrict writes with Landlock. Every thread started below holds exactly this.
     let secured = privilege::secure(cli.command.as_ref(), &settings, extra_kept)?;
     let mut startup_notices = Vec::new();
-    let daemon = matches!(cli.command, Some(Command::Daemon(_)));
     if daemon {
         daemon::journald::start();
     }
     let _log_guard = match log_file {
-        Ok(_) if daemon => None,
-        Ok(file) => Some(logging::start(file)),
-        Err(error) => {
+        None => None,
+        Some(Ok(file)) => Some(logging::start(file)),
+        Some(Err(error)) => {
             startup_notices.push(Notice::new(
                 TimelineKind::Notice,
                 "log",

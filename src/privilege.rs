@@ -87,10 +87,13 @@ fn targets(targets: &[netlens_collectors::paths::target::Target]) -> Needs {
 #[must_use]
 pub fn writes(command: Option<&Command>, settings: &Settings) -> Writes {
     let mut writes = Writes::default();
-    if let Some(state) = crate::config::default_log_path().parent() {
-        writes.dir(state);
+    // The daemon logs to standard error (journald) and keeps no state of its own.
+    if !matches!(command, Some(Command::Daemon(_))) {
+        if let Some(state) = crate::config::default_log_path().parent() {
+            writes.dir(state);
+        }
+        writes.file(&settings.log_file);
     }
-    writes.file(&settings.log_file);
     match command {
         None | Some(Command::Replay(_) | Command::Open(_)) => {
             writes.dir(&settings.export_dir);

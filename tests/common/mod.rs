@@ -4,8 +4,10 @@
 #![allow(dead_code, reason = "each integration test uses a different subset of the helpers")]
 
 pub mod capture;
+pub mod daemon;
 pub mod dns;
 pub mod dns_server;
 pub mod etc_netns;
 pub mod netns;
 pub mod peer;
+pub mod prometheus;

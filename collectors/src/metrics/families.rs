@@ -273,19 +273,19 @@ fn connections(store: &Store, out: &mut Vec<Family>) {
         Kind::Gauge,
         findings,
     ));
-    if let Some(capture) = store.capture() {
-        let dropped = capture
-            .interfaces
-            .iter()
-            .map(|ring| series(vec![("interface", ring.name.clone())], Value::Count(ring.dropped)))
-            .collect();
-        out.push(family(
-            "netlens_capture_dropped_packets",
-            "Packets the kernel dropped from netlens's capture ring (PACKET_STATISTICS tp_drops).",
-            Kind::Counter,
-            dropped,
-        ));
-    }
+    // No capture (off, or not permitted): the family is there with no series.
+    let dropped = store
+        .capture()
+        .into_iter()
+        .flat_map(|capture| capture.interfaces.iter())
+        .map(|ring| series(vec![("interface", ring.name.clone())], Value::Count(ring.dropped)))
+        .collect();
+    out.push(family(
+        "netlens_capture_dropped_packets",
+        "Packets the kernel dropped from netlens's capture ring (PACKET_STATISTICS tp_drops).",
+        Kind::Counter,
+        dropped,
+    ));
 }
 
 /// The kernel counters worth an alert.
