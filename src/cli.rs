@@ -297,6 +297,9 @@ pub enum ConfigCommand {
     Template,
     /// Print the config file path netlens reads.
     Path,
+    /// Check the config file, its theme and keys as netlens would read them: exit 0
+    /// when they are good, 2 naming the file, line and key that is not.
+    Check,
 }
 
 fn parse_target(text: &str) -> Result<Target, String> {

@@ -106,9 +106,20 @@ fn run_offline(cli: &Cli) -> Option<anyhow::Result<()>> {
                 Some(path) => stdout::emit(&format!("{}\n", path.display())),
                 None => Err(usage("no config path: neither $XDG_CONFIG_HOME nor $HOME is set")),
             },
+            ConfigCommand::Check => return None,
         }),
         _ => None,
     }
+}
+
+/// `netlens config check`, once the config, its theme and keys were read without error.
+fn config_checked(settings: &Settings) -> anyhow::Result<()> {
+    let what = match (&settings.config_path, config::default_config_path()) {
+        (Some(path), _) => format!("config file {}: good", path.display()),
+        (None, Some(path)) => format!("no config file at {}: netlens uses its defaults", path.display()),
+        (None, None) => "no config file: netlens uses its defaults".to_owned(),
+    };
+    stdout::emit(&format!("{what}\n"))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -122,6 +133,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             settings.config_path.as_ref().map_or_else(|| "config".to_owned(), |p| p.display().to_string());
         usage(format!("config file {origin}, [keys]: {error}"))
     })?;
+    if let Some(Command::Config(ConfigCommand::Check)) = &cli.command {
+        return config_checked(&settings);
+    }
     if let Some(Command::Snapshot(args)) = &cli.command
         && let Some(output) = &args.output
     {

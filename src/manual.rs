@@ -83,7 +83,15 @@ fn extra_sections() -> Roff {
                 "$XDG_CONFIG_HOME/netlens/config.toml",
                 "The config file, read if it exists; netlens config template prints a commented one.",
             ),
-            ("$XDG_STATE_HOME/netlens/netlens.log", "The log (the TUI owns the terminal)."),
+            (
+                "$XDG_STATE_HOME/netlens/netlens.log",
+                "The log (the TUI owns the terminal; the daemon logs to standard error).",
+            ),
+            (
+                "/etc/netlens/config.toml",
+                "The daemon's config file in the Debian package (netlens.service passes it with --config).",
+            ),
+            ("/var/lib/netlens/", "The journal netlens.service records (netlens replay /var/lib/netlens)."),
             (
                 "/etc/netns/NAME/",
                 "With --netns NAME: the namespace's resolv.conf, hosts and nsswitch.conf, as ip netns exec reads them.",
@@ -111,6 +119,14 @@ fn extra_sections() -> Roff {
             "Record the night into rotating segments; replay it with netlens replay.",
         ),
         ("netlens diff before.json after.json", "What changed between two snapshots."),
+        (
+            "sudo netlens daemon --record /var/lib/netlens",
+            "Serve Prometheus metrics on 127.0.0.1:9464 and keep a rotating journal (netlens.service does this).",
+        ),
+        (
+            "netlens --config /etc/netlens/config.toml config check",
+            "Check a config file before systemctl reload netlens applies it.",
+        ),
         ("netlens completions bash > /etc/bash_completion.d/netlens", "Install the bash completions."),
     ];
     for (command, what) in examples {

@@ -111,3 +111,82 @@ fn the_alerts_and_the_dashboard_query_only_what_the_daemon_exports() {
         );
     }
 }
+
+/// `netlens ARGS`'s standard output.
+fn netlens_prints(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_netlens"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("netlens {}: {e}", args.join(" ")));
+    assert!(out.status.success(), "netlens {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The Debian package ships the man page and completions as files (cargo-deb copies
+/// files): they must be what this binary prints. Regenerate with
+/// `NETLENS_UPDATE_PACKAGING=1 cargo test --test packaging`.
+#[test]
+fn the_packaged_man_page_and_completions_are_current() {
+    let debian = packaging().join("debian");
+    for (file, args) in [
+        ("netlens.1", &["man"][..]),
+        ("completions/netlens.bash", &["completions", "bash"]),
+        ("completions/_netlens", &["completions", "zsh"]),
+        ("completions/netlens.fish", &["completions", "fish"]),
+    ] {
+        let printed = netlens_prints(args);
+        let path = debian.join(file);
+        if std::env::var("NETLENS_UPDATE_PACKAGING").as_deref() == Ok("1") {
+            std::fs::write(&path, &printed).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            committed == printed,
+            "packaging/debian/{file} is not what `netlens {}` prints: run NETLENS_UPDATE_PACKAGING=1 cargo test --test packaging",
+            args.join(" ")
+        );
+    }
+}
+
+/// Every file the package metadata names exists (the binary is built by `cargo deb`),
+/// the config it installs is one netlens accepts, and the unit it enables is the one in
+/// `packaging/systemd`.
+#[test]
+fn the_debian_metadata_names_files_that_exist_and_a_good_config() {
+    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let manifest: toml::Table = manifest.parse().unwrap_or_else(|e| panic!("Cargo.toml: {e}"));
+    let deb = &manifest["package"]["metadata"]["deb"];
+    let assets = deb["assets"].as_array().unwrap_or_else(|| panic!("no assets: {deb}"));
+    let mut installed = Vec::new();
+    for asset in assets {
+        let source = asset[0].as_str().unwrap_or_else(|| panic!("{asset}"));
+        installed.push(asset[1].as_str().unwrap_or_else(|| panic!("{asset}")).to_owned());
+        if source != "target/release/netlens" {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
+            assert!(path.is_file(), "Cargo.toml's deb assets name {source}, which does not exist");
+        }
+    }
+    for needed in
+        ["usr/bin/", "usr/share/man/man1/netlens.1", "usr/share/bash-completion/completions/netlens"]
+    {
+        assert!(installed.iter().any(|path| path == needed), "the package does not install {needed}");
+    }
+    assert_eq!(deb["conf-files"][0].as_str(), Some("/etc/netlens/config.toml"));
+    let units = deb["systemd-units"]["unit-scripts"].as_str().unwrap_or_else(|| panic!("{deb}"));
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join(units).join("netlens.service").is_file());
+
+    let config = packaging().join("debian/config.toml");
+    let checked = netlens_prints(&["--config", config.to_str().unwrap_or_default(), "config", "check"]);
+    assert!(checked.contains("good"), "{checked}");
+    // And the check can fail: a wrong value is exit 2 naming the file.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = dir.path().join("config.toml");
+    std::fs::write(&bad, "[paths]\ntargets = 7\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_netlens"))
+        .args(["--config", bad.to_str().unwrap_or_default(), "config", "check"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(bad.to_str().unwrap_or_default()));
+}
