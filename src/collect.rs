@@ -61,15 +61,29 @@ impl Drop for Collectors {
     }
 }
 
-/// Whether this run watches sockets (the TUI and snapshots, not the demo): only then
-/// are the BPF attribution programs loaded.
+/// Whether this run watches sockets (the TUI, snapshots, records and the daemon, not
+/// the demo): only then is the BPF socket watch loaded.
 #[must_use]
-pub fn wants_attribution(settings: &Settings, command: Option<&Command>) -> bool {
+pub fn wants_socket_watch(settings: &Settings, command: Option<&Command>) -> bool {
     !settings.demo
         && matches!(
             command,
             None | Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_) | Command::Daemon(_))
         )
+}
+
+/// Whether this run shows or keeps who owns each socket: only then are the BPF
+/// attribution programs loaded.
+#[must_use]
+pub fn wants_attribution(settings: &Settings, command: Option<&Command>) -> bool {
+    !settings.demo
+        && match command {
+            None | Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_)) => true,
+            // The metrics carry no process; only a journal keeps who owned what (and
+            // the ring and programs cost the daemon a megabyte it need not hold).
+            Some(Command::Daemon(args)) => args.record.is_some(),
+            Some(_) => false,
+        }
 }
 
 /// The cgroup v2 root, found and opened (before `--netns` hides it).

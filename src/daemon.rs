@@ -87,14 +87,7 @@ pub async fn run(cli: &Cli, settings: Settings, args: &DaemonArgs, prepared: Pre
                 Some(event) => keeper.fold(event),
                 None => break "the sources stopped",
             },
-            Some(ask) = asked.recv() => match ask {
-                Ask::Families(reply) => {
-                    let _ = reply.send(netlens_collectors::metrics::families(keeper.store(), &build));
-                }
-                Ask::Health(reply) => {
-                    let _ = reply.send(health(keeper.store()));
-                }
-            },
+            Some(ask) = asked.recv() => answer(ask, keeper.store(), &build),
             _ = ticks.tick() => keeper.tick(),
             Some(()) = hangups.recv() => match reload::reload(cli, &settings, &collectors) {
                 Ok(applied) => {
@@ -183,6 +176,18 @@ impl Keeper {
     }
 }
 
+/// A connection's question, answered from the store as it is now.
+fn answer(ask: Ask, store: &Store, build: &BuildInfo) {
+    match ask {
+        Ask::Families(reply) => {
+            let _ = reply.send(netlens_collectors::metrics::families(store, build));
+        }
+        Ask::Health(reply) => {
+            let _ = reply.send(health(store));
+        }
+    }
+}
+
 /// Ok while every source is ok or degraded; else the failed ones with their detail.
 fn health(store: &Store) -> Result<(), String> {
     let failed: Vec<String> = store
@@ -192,3 +197,6 @@ fn health(store: &Store) -> Result<(), String> {
         .collect();
     if failed.is_empty() { Ok(()) } else { Err(failed.join("\n")) }
 }
+
+#[cfg(test)]
+mod tests;

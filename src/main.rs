@@ -159,8 +159,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Set-up that needs privileges, in this thread, before any other thread exists
     // (capabilities belong to each thread; a thread copies its creator's).
     // The cgroup v2 root is opened before `--netns` remounts /sys over its mount point.
-    let wants_bpf = collect::wants_attribution(&settings, cli.command.as_ref());
-    let cgroup_root = wants_bpf.then(collect::find_cgroup_root);
+    let wants_attribution = collect::wants_attribution(&settings, cli.command.as_ref());
+    let cgroup_root = wants_attribution.then(collect::find_cgroup_root);
     if let Some(name) = &settings.netns {
         netns::enter(name).map_err(|error| usage(error.to_string()))?;
     }
@@ -180,7 +180,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // once: tests take attached links for "netlens is watching". Each walk after the
     // drop creates a link and an iterator from the loaded program, which needs no
     // capability on this kernel.
-    let watch_unavailable = collect::load_socket_watch(wants_bpf);
+    let watch_unavailable =
+        collect::load_socket_watch(collect::wants_socket_watch(&settings, cli.command.as_ref()));
     let attribution_unavailable = collect::load_attribution(cgroup_root);
     let extra_kept = privilege::CapabilitySet::empty();
     // End of set-up: keep only what the sources still use, set no_new_privs, and

@@ -173,7 +173,9 @@ fn the_debian_metadata_names_files_that_exist_and_a_good_config() {
         assert!(installed.iter().any(|path| path == needed), "the package does not install {needed}");
     }
     assert_eq!(deb["conf-files"][0].as_str(), Some("/etc/netlens/config.toml"));
-    let units = deb["systemd-units"]["unit-scripts"].as_str().unwrap_or_else(|| panic!("{deb}"));
+    // cargo-deb writes the unit's enable/start scripts only with maintainer-scripts.
+    assert!(deb["systemd-units"].is_table(), "{deb}");
+    let units = deb["maintainer-scripts"].as_str().unwrap_or_else(|| panic!("{deb}"));
     assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join(units).join("netlens.service").is_file());
 
     let config = packaging().join("debian/config.toml");

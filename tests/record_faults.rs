@@ -1,7 +1,9 @@
 //! `netlens record` when things go wrong: the disk fills (a small tmpfs in a mount
 //! namespace of the test's own), a size limit is reached. Recording stops cleanly,
-//! says so, and what was written reads back.
+//! says so, and what was written reads back; the daemon's recording stops and its
+//! metrics go on.
 
+mod common;
 mod support;
 
 use std::process::Command;
@@ -82,4 +84,53 @@ fn max_size_stops_a_file_and_keeps_it_whole() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("`lots` is not a size"), "{}", stderr(&bad));
     assert!(!home.path().join("x.nlj").exists(), "a refused invocation made the file");
+}
+
+/// `netlens daemon --record` on a disk that fills: the recording stops with an error
+/// in the log naming the directory, and the daemon goes on serving its metrics; SIGTERM
+/// still ends it cleanly.
+#[test]
+fn the_daemons_recording_stops_on_a_full_disk_and_its_metrics_go_on() {
+    use std::io::BufRead as _;
+    if !can_mount() {
+        return;
+    }
+    let home = tempdir();
+    let mount = home.path().join("small");
+    std::fs::create_dir(&mount).unwrap_or_else(|e| panic!("{e}"));
+    let script = format!(
+        "mount -t tmpfs -o size=48k tmpfs {mount} && exec \"$0\" --demo --log /dev/null daemon --metrics-addr 127.0.0.1:0 --record {mount}",
+        mount = mount.display(),
+    );
+    let mut child = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script, env!("CARGO_BIN_EXE_netlens")])
+        .env("HOME", home.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("unshare: {e}"));
+    let lines = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let daemon = common::etc_netns::Reaped(child);
+    let (tx, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(lines).lines().map_while(Result::ok) {
+            eprintln!("daemon: {line}");
+            let _ = tx.send(line);
+        }
+    });
+    let address = common::daemon::log_line(&log, "address=");
+    let address: std::net::SocketAddr =
+        address.split("address=").nth(1).unwrap_or_default().trim().parse().unwrap_or_else(|e| panic!("{e}"));
+    let stopped = common::daemon::log_line(&log, "recording stopped");
+    assert!(stopped.starts_with("<3>") && stopped.contains("No space left on device"), "{stopped}");
+    assert!(stopped.contains(&mount.display().to_string()), "{stopped}");
+    for _ in 0..3 {
+        let (code, body) = common::daemon::get(address, "/metrics", "text/plain");
+        assert_eq!(code, 200);
+        assert!(body.contains("netlens_build_info"), "{body}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    common::daemon::signal(&daemon, nix::sys::signal::Signal::SIGTERM);
+    let mut daemon = daemon;
+    let status = daemon.0.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status:?}");
 }
