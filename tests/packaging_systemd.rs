@@ -6,13 +6,11 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::daemon::{get, log_line, signal};
-use common::etc_netns::Reaped;
+use common::daemon::{get, log_line, logging, serving_address, signal};
 use common::netns::{REQUIRE_ENV, require_netns};
 use common::peer::in_netns;
 
@@ -121,7 +119,7 @@ fn the_units_command_serves_and_records_with_the_units_capabilities_alone() {
     let id = SERVICE_ID.to_string();
     // nsenter, not `ip netns exec`: that mounts a /sys without the cgroup hierarchy the
     // attribution programs attach to, which the unit's daemon has.
-    let mut child = Command::new("nsenter")
+    let child = Command::new("nsenter")
         .arg(format!("--net={}", netns.path().display()))
         .args(["setpriv", "--reuid", &id, "--regid", &id, "--clear-groups"])
         .arg(format!("--inh-caps=-all,{capabilities}"))
@@ -134,15 +132,7 @@ fn the_units_command_serves_and_records_with_the_units_capabilities_alone() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("setpriv: {e}"));
-    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
-    let daemon = Reaped(child);
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("daemon: {line}");
-            let _ = tx.send(line);
-        }
-    });
+    let (daemon, lines) = logging(child);
     // Everything loaded with the unit's capabilities (the socket watch, attribution),
     // and then it kept less: no set-up capability, no_new_privs, writes only to its
     // state directory.
@@ -156,14 +146,12 @@ fn the_units_command_serves_and_records_with_the_units_capabilities_alone() {
     }
     assert!(kept.contains("no_new_privs set"), "{kept}");
     assert!(kept.contains(&format!("landlock: writes only to {}", state.display())), "{kept}");
-    let address = log_line(&lines, "address=");
-    let address = address.split("address=").nth(1).unwrap_or_default().trim().to_owned();
+    let address = serving_address(&lines);
     let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.0.id())).unwrap_or_default();
     let ids: Vec<&str> = status.lines().filter(|line| line.starts_with("Uid:")).collect();
     assert!(ids.iter().all(|line| line.contains(&id)), "{ids:?}");
 
     // /healthz through the namespace's loopback: the daemon listens there.
-    let address: std::net::SocketAddr = address.parse().unwrap_or_else(|e| panic!("{address}: {e}"));
     let (code, health) = in_netns(&netns, move || get(address, "/healthz", "*/*"));
     assert_eq!((code, health.as_str()), (200, "ok\n"));
 

@@ -91,7 +91,6 @@ fn max_size_stops_a_file_and_keeps_it_whole() {
 /// still ends it cleanly.
 #[test]
 fn the_daemons_recording_stops_on_a_full_disk_and_its_metrics_go_on() {
-    use std::io::BufRead as _;
     if !can_mount() {
         return;
     }
@@ -102,24 +101,14 @@ fn the_daemons_recording_stops_on_a_full_disk_and_its_metrics_go_on() {
         "mount -t tmpfs -o size=48k tmpfs {mount} && exec \"$0\" --demo --log /dev/null daemon --metrics-addr 127.0.0.1:0 --record {mount}",
         mount = mount.display(),
     );
-    let mut child = Command::new("unshare")
+    let child = Command::new("unshare")
         .args(["-m", "sh", "-c", &script, env!("CARGO_BIN_EXE_netlens")])
         .env("HOME", home.path())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("unshare: {e}"));
-    let lines = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
-    let daemon = common::etc_netns::Reaped(child);
-    let (tx, log) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(lines).lines().map_while(Result::ok) {
-            eprintln!("daemon: {line}");
-            let _ = tx.send(line);
-        }
-    });
-    let address = common::daemon::log_line(&log, "address=");
-    let address: std::net::SocketAddr =
-        address.split("address=").nth(1).unwrap_or_default().trim().parse().unwrap_or_else(|e| panic!("{e}"));
+    let (daemon, log) = common::daemon::logging(child);
+    let address = common::daemon::serving_address(&log);
     let stopped = common::daemon::log_line(&log, "recording stopped");
     assert!(stopped.starts_with("<3>") && stopped.contains("No space left on device"), "{stopped}");
     assert!(stopped.contains(&mount.display().to_string()), "{stopped}");

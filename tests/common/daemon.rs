@@ -72,8 +72,15 @@ pub fn start(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("starting netlens daemon: {e}"));
-    let mut daemon = Reaped(child);
-    let stderr = daemon.0.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let (daemon, lines) = logging(child);
+    let address = serving_address(&lines);
+    (daemon, address, lines)
+}
+
+/// A started daemon (its standard error piped) and its log lines, each also printed
+/// for the test's output.
+pub fn logging(mut child: std::process::Child) -> (Reaped, mpsc::Receiver<String>) {
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -81,9 +88,14 @@ pub fn start(
             let _ = tx.send(line);
         }
     });
-    let address = log_line(&rx, "address=");
-    let address = address.split("address=").nth(1).unwrap_or_default().trim().to_owned();
-    (daemon, address.parse().unwrap_or_else(|e| panic!("{address}: {e}")), rx)
+    (Reaped(child), rx)
+}
+
+/// The address the daemon's log says it serves on.
+pub fn serving_address(lines: &mpsc::Receiver<String>) -> SocketAddr {
+    let line = log_line(lines, "address=");
+    let address = line.split("address=").nth(1).unwrap_or_default().trim();
+    address.parse().unwrap_or_else(|e| panic!("{address}: {e}"))
 }
 
 /// Wait (up to 30 s) for a log line containing `needle`.
