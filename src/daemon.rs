@@ -33,8 +33,23 @@ pub struct Prepared {
 
 /// Bind and open what `args` names.
 pub fn prepare(args: &DaemonArgs) -> Result<Prepared, String> {
-    let listener = std::net::TcpListener::bind(args.metrics_addr)
-        .map_err(|error| format!("cannot listen on {}: {error}", args.metrics_addr))?;
+    let listener = std::net::TcpListener::bind(args.metrics_addr).map_err(|error| {
+        let address = args.metrics_addr;
+        let fix = match error.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "; another process listens there (ss -ltnp 'sport = :{}'): choose another --metrics-addr",
+                address.port()
+            ),
+            std::io::ErrorKind::PermissionDenied => {
+                "; a port below 1024 needs root or CAP_NET_BIND_SERVICE: choose a higher one".to_owned()
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                "; no interface here has that address (ip -br addr lists them)".to_owned()
+            }
+            _ => String::new(),
+        };
+        format!("cannot listen on {address}: {error}{fix}")
+    })?;
     listener.set_nonblocking(true).map_err(|error| format!("{}: {error}", args.metrics_addr))?;
     let journal = match &args.record {
         Some(dir) => Some((

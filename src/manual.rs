@@ -115,7 +115,7 @@ fn extra_sections() -> Roff {
             "Collect for a moment and write everything, addresses redacted.",
         ),
         (
-            "sudo netlens record -o /var/lib/netlens/journal/ -d 8h",
+            "sudo netlens record -o /var/tmp/netlens/ -d 8h",
             "Record the night into rotating segments; replay it with netlens replay.",
         ),
         ("netlens diff before.json after.json", "What changed between two snapshots."),

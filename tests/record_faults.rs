@@ -86,6 +86,28 @@ fn max_size_stops_a_file_and_keeps_it_whole() {
     assert!(!home.path().join("x.nlj").exists(), "a refused invocation made the file");
 }
 
+/// A directory journal is made where the user said, never its missing parents: a
+/// mistyped path run as root leaves nothing behind; the error names the parent.
+#[test]
+fn a_journal_directory_whose_parent_is_missing_is_refused_and_nothing_made() {
+    let home = tempdir();
+    let missing = home.path().join("typo");
+    let target = missing.join("journal/");
+    let out = run(netlens(home.path()).args(["--demo", "record", "-d", "1s", "-o"]).arg(&target));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("its parent directory {} does not exist", missing.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!missing.exists(), "a parent was made");
+    let out = run(netlens(home.path())
+        .args(["--demo", "--log", "/dev/null", "daemon", "--metrics-addr", "127.0.0.1:0", "--record"])
+        .arg(&target));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!missing.exists(), "a parent was made");
+}
+
 /// `netlens daemon --record` on a disk that fills: the recording stops with an error
 /// in the log naming the directory, and the daemon goes on serving its metrics; SIGTERM
 /// still ends it cleanly.

@@ -149,13 +149,29 @@ pub struct DirSink {
 }
 
 impl DirSink {
-    /// Segments in `dir` (created if missing), all of them together at most
-    /// `max_total` bytes: older segments of earlier recordings count too.
+    /// Segments in `dir` (created if missing, but not its parents: a mistyped path
+    /// run as root must not leave a tree of directories behind), all of them together
+    /// at most `max_total` bytes: older segments of earlier recordings count too.
     ///
     /// # Errors
-    /// `dir` exists and is not a directory, or cannot be created or listed.
+    /// `dir` exists and is not a directory, its parent does not exist, or it cannot be
+    /// created or listed.
     pub fn open(dir: &Path, max_total: u64) -> io::Result<Self> {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+            // Not a directory: listing it below says so.
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                let parent = dir.parent().unwrap_or(dir);
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "its parent directory {} does not exist: create it, or choose another",
+                        parent.display()
+                    ),
+                ));
+            }
+            result => result?,
+        }
         let mut segments: Vec<(PathBuf, u64)> = std::fs::read_dir(dir)?
             .filter_map(Result::ok)
             .map(|entry| entry.path())
