@@ -22,14 +22,11 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(__file__))
+from measure_process import cpu_ticks  # noqa: E402  (utime + stime from /proc/PID/stat)
+
 BINARY = os.environ.get("NETLENS_BINARY", os.path.join(os.path.dirname(__file__), "..", "target", "release", "netlens"))
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def status(pid, key):
