@@ -23,6 +23,7 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 /// The app's allocator tuning, so resident memory is measured as netlens runs.
 #[path = "../src/allocator.rs"]
+#[allow(dead_code, reason = "the benchmark uses the tuning alone")]
 mod allocator;
 #[path = "common/synthetic_host.rs"]
 mod synthetic_host;

@@ -290,7 +290,7 @@ fn full_refresh(c: &mut Criterion) {
 /// (full) one each reads no socket again: the walk, the UDP dump and the fold of
 /// 10,000 unchanged sockets. Every 30th is a full dump, as in the app.
 fn watched_refresh(path: PathBuf) {
-    let watch = match watch::load() {
+    let watch = match watch::load(watch::MARKS_RING_BYTES) {
         Ok(watch) => WatchHandle::new(watch),
         Err(why) => {
             eprintln!("refresh with the socket watch skipped: {why}");

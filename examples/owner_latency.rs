@@ -73,7 +73,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (tx, mut rx) = mpsc::channel(1024);
     // With the socket watch, as netlens loads it: a refresh reads only what changed.
-    let watch = Some(netlens_collectors::connections::watch::load().map(WatchHandle::new));
+    let watch = Some(
+        netlens_collectors::connections::watch::load(
+            netlens_collectors::connections::watch::MARKS_RING_BYTES,
+        )
+        .map(WatchHandle::new),
+    );
     let config = ConnectionsConfig { attribution: Some(bpf.clone()), watch, ..ConnectionsConfig::default() };
     {
         let _entered = runtime.enter();

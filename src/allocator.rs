@@ -33,3 +33,22 @@ pub fn tune() {
 /// Other C libraries keep their own defaults.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn tune() {}
+
+/// Give the free pages of the heap back to the kernel, once the set-up is done.
+///
+/// Loading the BPF programs parses the kernel's BTF: tens of thousands of small
+/// blocks, freed before the collectors start but scattered among the blocks that stay,
+/// so glibc cannot shrink the heap past them. Measured on the idle daemon (Linux 6.18):
+/// 1.3 MiB of its 3.1 MiB of anonymous memory was such free space, given back by one
+/// `malloc_trim` and not taken again.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn release_free_pages() {
+    // SAFETY: malloc_trim only returns free heap pages to the kernel (madvise); it
+    // takes the allocator's own locks, so other threads may allocate meanwhile.
+    #[expect(unsafe_code, reason = "malloc_trim has no safe wrapper; it only gives free pages back")]
+    let _ = unsafe { libc::malloc_trim(0) };
+}
+
+/// Other C libraries manage their heap their own way.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn release_free_pages() {}

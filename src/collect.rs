@@ -61,15 +61,23 @@ impl Drop for Collectors {
     }
 }
 
-/// Whether this run watches sockets (the TUI, snapshots, records and the daemon, not
-/// the demo): only then is the BPF socket watch loaded.
+/// The socket watch's marks ring for this run, or `None` where sockets are not
+/// watched (the demo, the one-shot commands): only then is the BPF socket watch loaded.
+/// The daemon's is a quarter of the TUI's, 128 KiB (2,048 sockets changing in one
+/// refresh before that refresh walks them all): mapped twice, the ring counts twice in
+/// its resident size, whose budget is 15 MB.
 #[must_use]
-pub fn wants_socket_watch(settings: &Settings, command: Option<&Command>) -> bool {
-    !settings.demo
-        && matches!(
-            command,
-            None | Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_) | Command::Daemon(_))
-        )
+pub fn socket_watch_ring(settings: &Settings, command: Option<&Command>) -> Option<u32> {
+    if settings.demo {
+        return None;
+    }
+    match command {
+        None | Some(Command::Snapshot(_) | Command::Doctor(_) | Command::Record(_)) => {
+            Some(socket_watch::MARKS_RING_BYTES)
+        }
+        Some(Command::Daemon(_)) => Some(socket_watch::MARKS_RING_BYTES / 4),
+        Some(_) => None,
+    }
 }
 
 /// Whether this run shows or keeps who owns each socket: only then are the BPF
@@ -107,12 +115,10 @@ pub fn load_attribution(root: Option<std::io::Result<CgroupRoot>>) -> Option<Str
 
 /// Load the BPF socket watch (the connections source then reads only the TCP
 /// sockets that changed), synchronously and while privileged, and install it; only
-/// where attribution is wanted. Returns why it is unavailable, for the log.
-pub fn load_socket_watch(wanted: bool) -> Option<String> {
-    if !wanted {
-        return None;
-    }
-    let watch = socket_watch::load();
+/// where sockets are watched, with `ring` bytes for its marks
+/// ([`socket_watch_ring`]). Returns why it is unavailable, for the log.
+pub fn load_socket_watch(ring: Option<u32>) -> Option<String> {
+    let watch = socket_watch::load(ring?);
     let why = watch.as_ref().err().cloned();
     socket_watch::install(watch);
     why

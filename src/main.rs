@@ -181,12 +181,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // drop creates a link and an iterator from the loaded program, which needs no
     // capability on this kernel.
     let watch_unavailable =
-        collect::load_socket_watch(collect::wants_socket_watch(&settings, cli.command.as_ref()));
+        collect::load_socket_watch(collect::socket_watch_ring(&settings, cli.command.as_ref()));
     let attribution_unavailable = collect::load_attribution(cgroup_root);
-    let extra_kept = privilege::CapabilitySet::empty();
     // End of set-up: keep only what the sources still use, set no_new_privs, and
     // restrict writes with Landlock. Every thread started below holds exactly this.
-    let secured = privilege::secure(cli.command.as_ref(), &settings, extra_kept)?;
+    // The heap the set-up left free (the BTF it parsed) goes back to the kernel.
+    allocator::release_free_pages();
+    let secured = privilege::secure(cli.command.as_ref(), &settings, privilege::CapabilitySet::empty())?;
     let mut startup_notices = Vec::new();
     if daemon {
         daemon::journald::start();

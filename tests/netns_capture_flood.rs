@@ -8,9 +8,9 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use common::capture::{Capture, INTERVAL, in_netns, local, serial, udp_in};
+use common::capture::{Capture, INTERVAL, TIMEOUT, in_netns, local, serial, udp_in};
 use common::netns::{Netns, require_netns};
-use netlens_collectors::capture::{CaptureConfig, RingConfig};
+use netlens_collectors::capture::{CaptureConfig, RingConfig, RingSizes};
 use netlens_collectors::dns::capture::DnsCaptureConfig;
 use netlens_collectors::model::Protocol;
 
@@ -34,15 +34,13 @@ fn received_packets(netns: &Netns, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no rx counter for {name}: {links}"))
 }
 
-#[test]
-fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
-    let _serial = serial();
-    let Some(here) = require_netns() else { return };
+/// A second namespace joined to `here` by a veth pair, `nlc4` (10.78.0.1) here and
+/// `nlc5` (10.78.0.2) there, neither with IPv6, and permanent neighbours: no ARP during
+/// a flood, so every packet `nlc4` receives is the flood's.
+fn veth_pair(here: &Netns) -> Netns {
     let there = Netns::create().unwrap_or_else(|error| panic!("second namespace: {error}"));
-    without_ipv6(&here);
+    without_ipv6(here);
     without_ipv6(&there);
-    // Permanent neighbours: no ARP during the flood, so every packet the interface
-    // receives is the flood's.
     here.batch(&format!(
         "link set lo up\n\
          link add nlc4 address 02:00:00:00:78:01 type veth peer name nlc5 netns {there} address 02:00:00:00:78:02\n\
@@ -57,9 +55,38 @@ fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
          link set nlc5 up\n\
          neigh add 10.78.0.1 lladdr 02:00:00:00:78:01 dev nlc5 nud permanent\n",
     );
+    there
+}
+
+/// The sizes of this process's packet rings, smallest first, from its memory map: each
+/// ring is one mapping of a `socket:[inode]`.
+fn packet_ring_sizes() -> Vec<u64> {
+    let maps =
+        std::fs::read_to_string("/proc/self/maps").unwrap_or_else(|error| panic!("/proc/self/maps: {error}"));
+    let mut sizes: Vec<u64> = maps
+        .lines()
+        .filter(|line| line.split_whitespace().nth(5).is_some_and(|path| path.starts_with("socket:")))
+        .map(|line| {
+            let range = line.split_whitespace().next().unwrap_or_default();
+            let (start, end) = range.split_once('-').unwrap_or_else(|| panic!("a maps line: {line}"));
+            let address =
+                |hex: &str| u64::from_str_radix(hex, 16).unwrap_or_else(|error| panic!("{hex}: {error}"));
+            address(end) - address(start)
+        })
+        .collect();
+    sizes.sort_unstable();
+    sizes
+}
+
+#[test]
+fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
+    let _serial = serial();
+    let Some(here) = require_netns() else { return };
+    let there = veth_pair(&here);
     // One page-sized block: while the capture thread holds it, every packet is dropped.
     let ring = RingConfig { block_size: 4096, block_count: 1, retire: Duration::from_millis(5) };
-    let config = CaptureConfig { interval: INTERVAL, ring, ..CaptureConfig::default() };
+    let config =
+        CaptureConfig { interval: INTERVAL, rings: RingSizes::fixed(ring), ..CaptureConfig::default() };
     let mut capture = Capture::start_with(&here, config);
     capture.wait_for_status("packet capture on lo, nlc4");
 
@@ -106,6 +133,66 @@ fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
     // And the status says it.
     let detail = capture.status.as_ref().map(|(_, detail)| detail.clone()).unwrap_or_default();
     assert!(detail.contains("dropped by the kernel"), "{detail}");
+}
+
+/// Wait until this process's packet rings are of `sizes` (smallest first).
+fn wait_for_rings(sizes: &[u64], what: &str) {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while packet_ring_sizes() != sizes {
+        assert!(std::time::Instant::now() < deadline, "{what}: rings of {:?}", packet_ring_sizes());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_busy_interface_gets_a_larger_ring_without_losing_a_packet_and_a_calm_one_gives_it_back() {
+    let _serial = serial();
+    let Some(here) = require_netns() else { return };
+    let there = veth_pair(&here);
+    let ring =
+        |blocks| RingConfig { block_size: 4096, block_count: blocks, retire: Duration::from_millis(5) };
+    let (quiet, busy) = (ring(2), ring(16));
+    let rings = RingSizes { quiet, busy, busy_rate: 5_000, calm_after: Duration::from_secs(3) };
+    let config = CaptureConfig { interval: INTERVAL, rings, ..CaptureConfig::default() };
+    let mut capture = Capture::start_with(&here, config);
+    capture.wait_for_status("packet capture on lo, nlc4");
+    assert_eq!(packet_ring_sizes(), vec![quiet.bytes(); 2], "lo and nlc4 start with quiet rings");
+
+    let flooder = udp_in(&there, "10.78.0.2:0");
+    let target: SocketAddr = "10.78.0.1:9".parse().unwrap_or_else(|error| panic!("{error}"));
+    let key = (Protocol::Udp, target, local(&flooder));
+    let bytes_each = 100 + 28;
+    let (rx_before, kernel_before) = (received_packets(&here, "nlc4"), capture.kernel_of("nlc4"));
+    let payload = vec![0x44; 100];
+    for _ in 0..100_000 {
+        let _ = flooder.send_to(&payload, target);
+    }
+    wait_for_rings(&[quiet.bytes(), busy.bytes()], "nlc4 moved to a busy ring by the flood");
+    let arrived = received_packets(&here, "nlc4") - rx_before;
+    capture.wait_for("the flood's kernel counts", |capture| {
+        capture.kernel_of("nlc4").0 - kernel_before.0 == arrived
+    });
+    capture.wait_samples(2);
+    let (packets, dropped) = capture.kernel_of("nlc4");
+    let (packets, dropped) = (packets - kernel_before.0, dropped - kernel_before.1);
+    let read = capture.total(key.0, key.1, key.2).0 / bytes_each;
+    eprintln!("arrived {arrived}, kernel packets {packets}, dropped {dropped}, read {read}");
+    assert_eq!(packets, arrived, "the two rings together counted every packet the interface received");
+    assert_eq!(
+        read + dropped,
+        packets,
+        "every packet was read ({read}) from one ring or dropped ({dropped})"
+    );
+
+    // Calm for 3 s: the quiet ring is back, and counts as exactly.
+    wait_for_rings(&[quiet.bytes(); 2], "nlc4 back to a quiet ring once calm");
+    for _ in 0..10 {
+        flooder.send_to(&payload, target).unwrap_or_else(|error| panic!("send: {error}"));
+    }
+    capture.wait_for("ten more, read from the quiet ring", |capture| {
+        capture.total(key.0, key.1, key.2).0 / bytes_each == read + 10
+    });
+    capture.wait_for("and counted", |capture| capture.kernel_of("nlc4").0 - kernel_before.0 == packets + 10);
 }
 
 /// A DNS query for `name` with transaction `id`.

@@ -25,7 +25,7 @@ const PAIRS: usize = 20;
 /// The loaded watch, or `None` (skipped) where BPF cannot be loaded; under
 /// `NETLENS_REQUIRE_NETNS=1` that fails instead.
 fn load_watch() -> Option<WatchHandle> {
-    match watch::load() {
+    match watch::load(watch::MARKS_RING_BYTES) {
         Ok(loaded) => Some(WatchHandle::new(loaded)),
         Err(why) => {
             assert!(std::env::var(REQUIRE_ENV).as_deref() != Ok("1"), "the socket watch cannot load: {why}");

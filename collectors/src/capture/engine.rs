@@ -15,8 +15,14 @@
 //! **Sharing.** The flow capture and the passive DNS capture are two sources, with their
 //! own status, but one engine per network namespace serves them both: each
 //! [`Engine::attach`]es, registering what it consumes (a flow table, a DNS consumer),
-//! and the engine ends when the last handle is dropped. The first attacher's ring size
-//! is the one used.
+//! and the engine ends when the last handle is dropped. The first attacher's ring sizes
+//! are the ones used.
+//!
+//! **Ring sizes.** Each interface starts with a small ring and moves to a large one
+//! while busy ([`super::sizing`]); the swap happens on this thread, between reads: the
+//! new ring joins the old one's fanout group, is steered to, and the old one is read
+//! until the kernel's counts say it is empty, then closed. While any ring is large the
+//! thread also wakes when it would have been calm long enough to shrink.
 //!
 //! **Kernel counters.** After each wake, the rings read are asked for
 //! `PACKET_STATISTICS`, which the kernel resets on every read, so only this thread reads
@@ -37,7 +43,7 @@ use super::Report;
 use super::flows::FlowTable;
 use super::frame::Segment;
 use super::link::Inventory;
-use super::ring::RingConfig;
+use super::sizing::RingSizes;
 use crate::model::{CaptureTotals, Timestamp};
 
 mod thread;
@@ -55,8 +61,8 @@ pub(crate) trait DnsConsumer: Send + Sync {
 /// How the engine runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EngineConfig {
-    /// The size of every ring.
-    pub ring: RingConfig,
+    /// The size of every ring, quiet and busy.
+    pub rings: RingSizes,
     /// Where sysfs is (the link type of each interface).
     pub sysfs_root: PathBuf,
     /// Subscribe to rtnetlink link and address notifications itself. Off when the
@@ -67,7 +73,7 @@ pub(crate) struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { ring: RingConfig::default(), sysfs_root: PathBuf::from("/sys"), own_notifications: true }
+        Self { rings: RingSizes::default(), sysfs_root: PathBuf::from("/sys"), own_notifications: true }
     }
 }
 

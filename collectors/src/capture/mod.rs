@@ -29,11 +29,13 @@ pub mod flows;
 pub mod frame;
 pub(crate) mod link;
 pub mod ring;
+pub mod sizing;
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use frame::Framing;
 pub use ring::RingConfig;
+pub use sizing::RingSizes;
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -72,14 +74,14 @@ pub struct CaptureConfig {
     /// Flows counted per interval at most; packets of further flows are dropped (and
     /// counted in the log), so memory stays bounded under a flood of flows.
     pub max_flows: usize,
-    /// The size of each interface's ring (when this source starts the capture engine of
-    /// its network namespace; a running one keeps its own).
-    pub ring: RingConfig,
+    /// The size of each interface's ring, quiet and busy (when this source starts the
+    /// capture engine of its network namespace; a running one keeps its own).
+    pub rings: RingSizes,
 }
 
 impl Default for CaptureConfig {
     fn default() -> Self {
-        Self { interval: Duration::from_secs(1), max_flows: 65_536, ring: RingConfig::default() }
+        Self { interval: Duration::from_secs(1), max_flows: 65_536, rings: RingSizes::default() }
     }
 }
 
@@ -118,7 +120,7 @@ impl Source for CaptureSource {
         }
         let table = Arc::new(Mutex::new(FlowTable::new(self.config.max_flows)));
         let config = EngineConfig {
-            ring: self.config.ring,
+            rings: self.config.rings,
             own_notifications: self.kernel.is_none(),
             ..EngineConfig::default()
         };

@@ -14,6 +14,13 @@
 //! When every block is still held by this process, the kernel drops the frame and
 //! counts it ([`Ring::statistics`]).
 //!
+//! **Resizing.** A ring's size is fixed once mapped, and giving a socket a new one
+//! stops its capture meanwhile; so each socket is alone in a fanout group
+//! (`PACKET_FANOUT_CBPF`), and a ring of another size joins the group
+//! ([`Ring::open_beside`]), is steered to ([`Ring::steer`]), and the old one is read
+//! until empty ([`Ring::pending`]) and closed: every frame lands in exactly one of the
+//! two, counted by that one's `PACKET_STATISTICS`.
+//!
 //! **Layout** (`<linux/if_packet.h>`): `block_count` blocks of `block_size` bytes;
 //! each begins with a `tpacket_block_desc` (status, number of frames, offset to the
 //! first), and each frame with a `tpacket3_hdr` (offset to the next, timestamp,
@@ -22,8 +29,8 @@
 
 #![expect(
     unsafe_code,
-    reason = "packet rings need mmap, PACKET_RX_RING/PACKET_VERSION/PACKET_STATISTICS and bind(sockaddr_ll), \
-              which no safe crate wraps, and reading memory the kernel shares"
+    reason = "packet rings need mmap, PACKET_RX_RING/PACKET_VERSION/PACKET_STATISTICS/PACKET_FANOUT and \
+              bind(sockaddr_ll), which no safe crate wraps, and reading memory the kernel shares"
 )]
 
 use std::io;
@@ -48,19 +55,29 @@ pub struct RingConfig {
     pub retire: Duration,
 }
 
-impl Default for RingConfig {
-    /// 8 blocks of 256 KiB: 2 MiB per interface, which the kernel allocates and this
-    /// process maps (it counts in the resident size, so it is kept small: a host has
-    /// several interfaces). Header-cut frames take some 192 bytes of ring each, so a
-    /// ring holds about 11,000 of them: 110 ms of a 100,000 packets/s flood while the
-    /// capture thread is not scheduled. Blocks are retired after 1 ms, the kernel's
-    /// smallest: a new DNS query must reach the owner lookup while the asking socket
-    /// still exists (a resolver answering in a few milliseconds lets it close right
-    /// after), and a frame is read at most a millisecond after it arrived. Under load
-    /// blocks fill before the timer; a trickle costs at most 1,000 wake-ups a second,
-    /// an idle ring none.
-    fn default() -> Self {
-        Self { block_size: 256 << 10, block_count: 8, retire: Duration::from_millis(1) }
+impl RingConfig {
+    /// The ring of a busy interface: 8 blocks of 256 KiB, 2 MiB, which the kernel
+    /// allocates and this process maps (it counts in the resident size). Header-cut
+    /// frames take some 192 bytes of ring each, so it holds about 11,000 of them: 110 ms
+    /// of a 100,000 packets/s flood while the capture thread is not scheduled.
+    ///
+    /// Blocks are retired after 1 ms, the kernel's smallest, in every ring: a new DNS
+    /// query must reach the owner lookup while the asking socket still exists (a
+    /// resolver answering in a few milliseconds lets it close right after), and a
+    /// frame is read at most a millisecond after it arrived. Under load blocks fill
+    /// before the timer; a trickle costs at most 1,000 wake-ups a second, an idle ring
+    /// none.
+    pub const BUSY: Self = Self { block_size: 256 << 10, block_count: 8, retire: Duration::from_millis(1) };
+
+    /// The ring of a quiet interface, where every interface starts: 4 blocks of 64 KiB,
+    /// 256 KiB, about 1,360 header-cut frames (14 ms of a 100,000 packets/s flood, by
+    /// when the capture has moved the interface to a [`Self::BUSY`] ring).
+    pub const QUIET: Self = Self { block_size: 64 << 10, block_count: 4, retire: Duration::from_millis(1) };
+
+    /// The bytes of the ring.
+    #[must_use]
+    pub const fn bytes(&self) -> u64 {
+        self.block_size as u64 * self.block_count as u64
     }
 }
 
@@ -97,27 +114,119 @@ pub struct Ring {
     block_count: usize,
     /// The next block to look at: the kernel fills blocks in order.
     next: usize,
+    /// The interface bound to.
+    index: u32,
+    /// The fanout group the socket is in, through which a ring of another size can
+    /// take over ([`Self::open_beside`]); `None` where the kernel refused one.
+    group: Option<u16>,
+    /// Frames read, and the kernel's counters read, since the ring opened: what is
+    /// still in it is their difference ([`Self::pending`]).
+    frames_read: u64,
+    counted: (u64, u64),
 }
 
 // SAFETY: the mapping is owned by this value alone (nothing else holds its address),
 // and the kernel's side of it is synchronised through each block's status word.
 unsafe impl Send for Ring {}
 
+/// `BPF_RET | BPF_K`: a classic BPF program's "return the constant".
+const BPF_RET_K: u16 = 0x06;
+
 /// `ETH_P_ALL` in network byte order, as `bind` takes it.
 const ALL_PROTOCOLS: u16 = (libc::ETH_P_ALL as u16).to_be();
 
 impl Ring {
     /// A receive-only, non-promiscuous packet socket on interface `index`, with the
-    /// socket filter `filter` and a ring of `config`'s size.
+    /// socket filter `filter` and a ring of `config`'s size, alone in a new fanout
+    /// group (where the kernel allows one: see [`Self::resizable`]).
     ///
     /// # Errors
     /// The kernel's: `EPERM` without `CAP_NET_RAW`, `ENODEV` for an interface that
     /// went away, `ENOMEM` for a ring it cannot allocate.
     pub fn open(index: u32, filter: &[SockFilter], config: RingConfig) -> io::Result<Self> {
-        // Protocol 0: nothing arrives until bound to the interface below, so no other
-        // interface's frame slips into the ring first; the filter is in place before.
+        let mut ring = Self::unbound(index, config)?;
+        ring.bind()?;
+        // Every frame goes to member 0, this ring, until another is steered to; a
+        // program is in place from the start because replacing one makes the kernel
+        // wait for frames already being delivered (`synchronize_net`), which is what
+        // lets [`Self::open_beside`]'s caller drain the old ring knowing nothing more
+        // arrives in it.
+        ring.group = match ring.join(None).and_then(|group| ring.steer(0).map(|()| group)) {
+            Ok(group) => Some(group),
+            Err(error) => {
+                tracing::debug!(index, %error, "no fanout group: the ring keeps its size");
+                None
+            }
+        };
+        ring.socket.attach_filter(filter)?;
+        Ok(ring)
+    }
+
+    /// A ring of `config`'s size on the same interface and in the same fanout group,
+    /// as its member 1, with the filter `filter`: it receives nothing until steered to
+    /// ([`Self::steer`]). Between its `bind` and joining the group its own filter
+    /// rejects every frame, which the kernel then does not count: no frame is counted
+    /// twice.
+    ///
+    /// # Errors
+    /// `Unsupported` for a ring in no group; else the kernel's, as for [`Self::open`].
+    pub fn open_beside(&self, filter: &[SockFilter], config: RingConfig) -> io::Result<Self> {
+        let Some(group) = self.group else {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "the ring is in no fanout group"));
+        };
+        let mut ring = Self::unbound(self.index, config)?;
+        ring.bind()?;
+        ring.group = Some(ring.join(Some(group))?);
+        ring.socket.attach_filter(filter)?;
+        Ok(ring)
+    }
+
+    /// Whether a ring of another size can take over from this one.
+    #[must_use]
+    pub const fn resizable(&self) -> bool {
+        self.group.is_some()
+    }
+
+    /// Send every frame of the fanout group to its member `member` (0: the first to
+    /// join; a ring that leaves is replaced by the last one). Returns once frames being
+    /// delivered under the previous choice have landed.
+    ///
+    /// # Errors
+    /// The kernel's; `Unsupported` for a ring in no group.
+    pub fn steer(&self, member: u32) -> io::Result<()> {
+        if self.group.is_none() && member != 0 {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "the ring is in no fanout group"));
+        }
+        // One classic BPF instruction: return the member's index.
+        let mut program = [libc::sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: member }];
+        let program = libc::sock_fprog { len: 1, filter: program.as_mut_ptr() };
+        // SAFETY: `program` is a live `sock_fprog` of the length passed, pointing at a
+        // live one-instruction array; the kernel copies both before returning.
+        let status = unsafe {
+            libc::setsockopt(
+                self.socket.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_FANOUT_DATA,
+                (&raw const program).cast(),
+                socklen::<libc::sock_fprog>(),
+            )
+        };
+        if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    }
+
+    /// Frames the kernel counted into this ring and not yet read (those of a block it
+    /// has not handed over included), as of the last [`Self::statistics`].
+    #[must_use]
+    pub const fn pending(&self) -> u64 {
+        self.counted.0.saturating_sub(self.counted.1).saturating_sub(self.frames_read)
+    }
+
+    /// The socket with its ring mapped, filtering out every frame, not yet bound.
+    fn unbound(index: u32, config: RingConfig) -> io::Result<Self> {
+        // Protocol 0: nothing arrives until bound to the interface, and then nothing
+        // passes until the caller's filter replaces this one.
         let socket = Socket::new(Domain::PACKET, Type::RAW.nonblocking().cloexec(), None)?;
-        socket.attach_filter(filter)?;
+        socket.attach_filter(&[SockFilter::new(BPF_RET_K, 0, 0, 0)])?;
         set_int(&socket, libc::PACKET_VERSION, libc::tpacket_versions::TPACKET_V3 as libc::c_int)?;
         let request = libc::tpacket_req3 {
             tp_block_size: config.block_size,
@@ -164,16 +273,26 @@ impl Ring {
             return Err(io::Error::other("mmap of the packet ring returned a null address"));
         };
         // From here `Drop` unmaps.
-        let ring = Self { socket, map, length, block_size, block_count, next: 0 };
-        ring.bind(index)?;
-        Ok(ring)
+        Ok(Self {
+            socket,
+            map,
+            length,
+            block_size,
+            block_count,
+            next: 0,
+            index,
+            group: None,
+            frames_read: 0,
+            counted: (0, 0),
+        })
     }
 
-    fn bind(&self, index: u32) -> io::Result<()> {
+    fn bind(&self) -> io::Result<()> {
         let address = libc::sockaddr_ll {
             sll_family: libc::AF_PACKET as u16,
             sll_protocol: ALL_PROTOCOLS,
-            sll_ifindex: i32::try_from(index).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+            sll_ifindex: i32::try_from(self.index)
+                .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
             sll_hatype: 0,
             sll_pkttype: 0,
             sll_halen: 0,
@@ -184,6 +303,33 @@ impl Ring {
             libc::bind(self.socket.as_raw_fd(), (&raw const address).cast(), socklen::<libc::sockaddr_ll>())
         };
         if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    }
+
+    /// Join fanout group `group`, or a new one with an id the kernel picks; returns the
+    /// group's id. Steered by a classic BPF program (`PACKET_FANOUT_CBPF`), so that
+    /// every frame goes to exactly one member, the one chosen.
+    fn join(&self, group: Option<u16>) -> io::Result<u16> {
+        let mode =
+            libc::PACKET_FANOUT_CBPF | if group.is_none() { libc::PACKET_FANOUT_FLAG_UNIQUEID } else { 0 };
+        let request = u32::from(group.unwrap_or(0)) | (mode << 16);
+        set_int(&self.socket, libc::PACKET_FANOUT, request.cast_signed())?;
+        let mut value: libc::c_int = 0;
+        let mut length = socklen::<libc::c_int>();
+        // SAFETY: `value` is a live int of `length` bytes; the kernel writes at most that.
+        let status = unsafe {
+            libc::getsockopt(
+                self.socket.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_FANOUT,
+                (&raw mut value).cast(),
+                &raw mut length,
+            )
+        };
+        if status != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // The group id is the low 16 bits.
+        Ok((value.cast_unsigned() & 0xffff) as u16)
     }
 
     /// Hand every frame of every block the kernel has handed over to `handle`, in
@@ -203,8 +349,9 @@ impl Ring {
             let block = unsafe {
                 std::slice::from_raw_parts(self.map.as_ptr().add(offset).cast_const(), self.block_size)
             };
-            frames(block, &mut handle);
+            let held = frames(block, &mut handle);
             status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+            self.frames_read += u64::from(held);
             self.next = (self.next + 1) % self.block_count;
             blocks += 1;
         }
@@ -229,7 +376,7 @@ impl Ring {
     ///
     /// # Errors
     /// The kernel's, for a socket that is gone.
-    pub fn statistics(&self) -> io::Result<RingStatistics> {
+    pub fn statistics(&mut self) -> io::Result<RingStatistics> {
         let mut counters = libc::tpacket_stats_v3 { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
         let mut length = socklen::<libc::tpacket_stats_v3>();
         // SAFETY: `counters` is a live `tpacket_stats_v3` of `length` bytes; the kernel
@@ -247,6 +394,8 @@ impl Ring {
             return Err(io::Error::last_os_error());
         }
         // TPACKET_V3: `tp_packets` already includes the drops.
+        self.counted.0 += u64::from(counters.tp_packets);
+        self.counted.1 += u64::from(counters.tp_drops);
         Ok(RingStatistics { packets: counters.tp_packets, dropped: counters.tp_drops })
     }
 
@@ -304,13 +453,15 @@ fn half(bytes: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
 }
 
-/// Every frame of one handed-over `block` to `handle`. Safe code over the block's
+/// Every frame of one handed-over `block` to `handle`; returns how many the block
+/// holds (by its descriptor: the kernel counted each). Safe code over the block's
 /// bytes: a descriptor that points outside the block ends the walk.
-pub fn frames(block: &[u8], handle: &mut impl FnMut(RingFrame<'_>)) {
+pub fn frames(block: &[u8], handle: &mut impl FnMut(RingFrame<'_>)) -> u32 {
     let header = offset_of!(libc::tpacket_block_desc, hdr);
     let field = |name: usize| word(block, header + name).map_or(0, |value| value as usize);
     let count = field(offset_of!(libc::tpacket_hdr_v1, num_pkts));
     let mut at = field(offset_of!(libc::tpacket_hdr_v1, offset_to_first_pkt));
+    let held = u32::try_from(count).unwrap_or(u32::MAX);
     for _ in 0..count {
         let frame = |name: usize| word(block, at + name);
         let (Some(next), Some(seconds), Some(nanoseconds), Some(snap), Some(wire), Some(mac)) = (
@@ -321,16 +472,17 @@ pub fn frames(block: &[u8], handle: &mut impl FnMut(RingFrame<'_>)) {
             frame(offset_of!(libc::tpacket3_hdr, tp_len)),
             half(block, at + offset_of!(libc::tpacket3_hdr, tp_mac)),
         ) else {
-            return;
+            return held;
         };
         let start = at + usize::from(mac);
-        let Some(bytes) = block.get(start..start + snap as usize) else { return };
+        let Some(bytes) = block.get(start..start + snap as usize) else { return held };
         handle(RingFrame { bytes, wire_length: wire, seconds, nanoseconds });
         if next == 0 {
-            return;
+            return held;
         }
         at += next as usize;
     }
+    held
 }
 
 /// A block laid out as the kernel lays one out: `frames` (bytes, seconds, nanoseconds)

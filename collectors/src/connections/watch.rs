@@ -289,21 +289,29 @@ impl SocketWatch {
     }
 }
 
+/// The marks' ring as the object declares it: 512 KiB, 8,192 marks a refresh.
+pub const MARKS_RING_BYTES: u32 = 512 << 10;
+
 /// Load the iterator, with the kernel's BTF (the program attaches to `bpf_iter_tcp`
-/// and its field reads are relocated against it). Needs root or `CAP_BPF` and
+/// and its field reads are relocated against it), its marks' ring `ring_bytes` long (a
+/// power of two, at least a page; [`MARKS_RING_BYTES`] unless memory is tight: the ring
+/// is mapped twice, so it counts twice in the resident size, and more sockets changing
+/// in one refresh than it holds make that refresh walk). Needs root or `CAP_BPF` and
 /// `CAP_PERFMON`; run before capabilities are dropped.
 ///
 /// # Errors
 /// Why it cannot run, phrased for the connections status.
-pub fn load() -> Result<SocketWatch, String> {
+pub fn load(ring_bytes: u32) -> Result<SocketWatch, String> {
     // The loader parses the kernel's BTF itself (5.5 MB here, several times that once
     // parsed) for the relocations, and the program's load needs it again: parsed one
     // after the other, never two at once, for the peak RSS.
     if !std::path::Path::new(KERNEL_BTF).exists() {
         return Err(format!("the kernel publishes no BTF ({KERNEL_BTF} is missing)"));
     }
-    let mut ebpf =
-        EbpfLoader::new().load(OBJECT).map_err(|error| format!("loading the socket iterator: {error}"))?;
+    let mut ebpf = EbpfLoader::new()
+        .map_max_entries("changes", ring_bytes)
+        .load(OBJECT)
+        .map_err(|error| format!("loading the socket iterator: {error}"))?;
     let btf =
         Btf::from_sys_fs().map_err(|error| format!("reading the kernel's BTF ({KERNEL_BTF}): {error}"))?;
     let program: &mut Iter = ebpf

@@ -5,6 +5,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use netlink_sys::{Socket as NetlinkSocket, SocketAddr as NetlinkAddr, protocols::NETLINK_ROUTE};
 use rustix::event::epoll;
@@ -13,9 +14,10 @@ use rustix::io::Errno;
 use super::{DnsConsumer, EngineConfig, EngineState, Shared};
 use crate::capture::count;
 use crate::capture::flows::FlowTable;
-use crate::capture::frame::{Frame, Segment};
+use crate::capture::frame::{Frame, Framing, Segment};
 use crate::capture::link::{self, Link};
-use crate::capture::ring::Ring;
+use crate::capture::ring::{Ring, RingStatistics};
+use crate::capture::sizing::Load;
 use crate::capture::{Report, filter};
 use crate::model::{CaptureTotals, InterfaceCapture, Timestamp};
 
@@ -33,6 +35,10 @@ pub(super) fn link_notifications() -> io::Result<NetlinkSocket> {
     Ok(socket)
 }
 
+/// The longest a ring being replaced is read for, waiting for the kernel to hand over
+/// the frames it counted (its last block is handed over by the 1 ms retire timer).
+const DRAIN_FOR: Duration = Duration::from_millis(200);
+
 /// One interface's ring and what it has counted.
 struct Open {
     ring: Ring,
@@ -40,6 +46,11 @@ struct Open {
     counters: InterfaceCapture,
     /// Frames read from the ring, for the log.
     received: u64,
+    /// Whether the ring is the busy size.
+    busy: bool,
+    /// Whether the kernel refused to resize it (it is not tried again).
+    fixed: bool,
+    load: Load,
 }
 
 /// The consumers alive at one wake.
@@ -99,7 +110,11 @@ impl Worker {
                 }
             }
             events.clear();
-            match epoll::wait(&self.epoll, rustix::buffer::spare_capacity(&mut events), None) {
+            let timeout = self.until_calm().map(|wait| rustix::time::Timespec {
+                tv_sec: i64::try_from(wait.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(wait.subsec_nanos()),
+            });
+            match epoll::wait(&self.epoll, rustix::buffer::spare_capacity(&mut events), timeout.as_ref()) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(error) => {
                     self.shared.state.send_replace(EngineState::Failed(format!("epoll_wait: {error}")));
@@ -145,10 +160,40 @@ impl Worker {
                     }
                 }
             }
+            read |= self.shrink_calm();
             if read {
                 self.publish_totals();
             }
         }
+    }
+
+    /// How long until the first busy ring may shrink: the thread's wait while any ring
+    /// is busy (an engine of quiet rings waits for events alone).
+    fn until_calm(&self) -> Option<Duration> {
+        let now = Instant::now();
+        self.rings
+            .values()
+            .filter(|open| open.busy && !open.fixed)
+            .filter_map(|open| open.load.calm_at(&self.config.rings))
+            .min()
+            .map(|at| at.saturating_duration_since(now).max(Duration::from_millis(10)))
+    }
+
+    /// Give the quiet ring back to every busy interface calm long enough. Returns
+    /// whether any ring was read meanwhile.
+    fn shrink_calm(&mut self) -> bool {
+        let now = Instant::now();
+        let sizes = self.config.rings;
+        let calm: Vec<u32> = self
+            .rings
+            .iter()
+            .filter(|(_, open)| open.busy && !open.fixed && open.load.calm(&sizes, now))
+            .map(|(index, _)| *index)
+            .collect();
+        for index in &calm {
+            self.resize(*index, false);
+        }
+        !calm.is_empty()
     }
 
     /// Read every pending notification; what they say is learnt from the inventory.
@@ -242,18 +287,87 @@ impl Worker {
 
     fn open(&mut self, link: &Link) -> io::Result<()> {
         let index = link.interface.index;
-        let ring = Ring::open(index, &filter::socket_filter(link.framing, link.loopback), self.config.ring)?;
+        let sizes = self.config.rings;
+        let filter = filter::socket_filter(link.framing, link.loopback);
+        let mut ring = Ring::open(index, &filter, sizes.quiet)?;
+        let mut busy = false;
+        if sizes.resizes() && !ring.resizable() {
+            // No fanout group (an old or restricted kernel): the ring cannot grow
+            // later, so it is the busy size from the start. The quiet one closes
+            // before its counters were ever read: nothing of it is in the totals.
+            drop(ring);
+            ring = Ring::open(index, &filter, sizes.busy)?;
+            busy = true;
+        }
         epoll::add(&self.epoll, &ring, epoll::EventData::new_u64(u64::from(index)), epoll::EventFlags::IN)?;
-        tracing::info!(interface = %link.interface.name, "capture opened");
+        tracing::info!(interface = %link.interface.name, ring_bytes = sizes.ring(busy).bytes(), "capture opened");
         let counters = InterfaceCapture { name: link.interface.name.clone(), packets: 0, dropped: 0 };
-        self.rings.insert(index, Open { ring, link: link.clone(), counters, received: 0 });
+        let load = Load::new(Instant::now());
+        self.rings.insert(
+            index,
+            Open { ring, link: link.clone(), counters, received: 0, busy, fixed: false, load },
+        );
         Ok(())
+    }
+
+    /// Move interface `index` to a ring of the busy size or back to the quiet one,
+    /// through the fanout group (see `ring`'s documentation): the new ring takes every
+    /// frame from the moment it is steered to, the old one is read until the kernel's
+    /// counts say nothing is left in it, then closed. On failure the old ring stays.
+    fn resize(&mut self, index: u32, busy: bool) {
+        let sizes = self.config.rings;
+        let Some(open) = self.rings.get_mut(&index) else { return };
+        let filter = filter::socket_filter(open.link.framing, open.link.loopback);
+        let name = open.counters.name.clone();
+        let next = open.ring.open_beside(&filter, sizes.ring(busy)).and_then(|next| {
+            epoll::add(
+                &self.epoll,
+                &next,
+                epoll::EventData::new_u64(u64::from(index)),
+                epoll::EventFlags::IN,
+            )?;
+            next.steer(1)?;
+            Ok(next)
+        });
+        let next = match next {
+            Ok(next) => next,
+            Err(error) => {
+                // The new ring, if made, leaves the group unread: nothing was steered to it.
+                tracing::warn!(interface = %name, busy, %error, "capture ring not resized");
+                // Not tried again for this ring: it keeps its size until reopened.
+                open.fixed = true;
+                return;
+            }
+        };
+        let mut old = std::mem::replace(&mut open.ring, next);
+        open.busy = busy;
+        // Nothing arrives in the old ring any more: read what is left in it.
+        let deadline = Instant::now() + DRAIN_FOR;
+        loop {
+            let framing = open.link.framing;
+            open.received += read_frames(&mut old, framing, &mut self.batch, &self.live);
+            add_ring_statistics(&mut old, &mut open.counters);
+            if old.pending() == 0 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(interface = %name, lost = old.pending(), "frames left unread in a replaced ring");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(old);
+        // The new ring is member 0 now; the next one to join will be member 1.
+        if let Err(error) = open.ring.steer(0) {
+            tracing::warn!(interface = %name, %error, "capture ring fanout not reset");
+        }
+        tracing::info!(interface = %name, ring_bytes = sizes.ring(busy).bytes(), "capture ring resized");
     }
 
     /// Close the ring of `index`, keeping its last counts.
     fn close(&mut self, index: u32, reason: &str) {
         let Some(mut open) = self.rings.remove(&index) else { return };
-        add_statistics(&mut open);
+        add_ring_statistics(&mut open.ring, &mut open.counters);
         self.retired.0 += open.counters.packets;
         self.retired.1 += open.counters.dropped;
         // Closing the socket takes it out of the epoll set.
@@ -268,29 +382,18 @@ impl Worker {
     }
 
     /// Every handed-over block of the ring of `index`: each frame parsed once, UDP into
-    /// the flow tables, DNS to its consumers with the kernel's timestamp.
+    /// the flow tables, DNS to its consumers with the kernel's timestamp; then the
+    /// kernel's counters, and the ring grown if that made the interface busy.
     fn read(&mut self, index: u32) {
         let Some(open) = self.rings.get_mut(&index) else { return };
-        let framing = open.link.framing;
-        let (batch, live) = (&mut self.batch, &self.live);
-        batch.clear();
-        let mut received = 0u64;
-        let mut dns = |segment: &Segment<'_>, at: Timestamp| {
-            for consumer in &live.dns {
-                consumer.segment(segment, at);
-            }
-        };
-        open.ring.read(|captured| {
-            received += 1;
-            count::frame(framing, &captured, batch, &mut dns);
-        });
-        open.received += received;
-        if !batch.is_empty() {
-            for table in &live.flows {
-                table.lock().unwrap_or_else(PoisonError::into_inner).observe_all(batch);
-            }
+        let frames = read_frames(&mut open.ring, open.link.framing, &mut self.batch, &self.live);
+        open.received += frames;
+        let counted = add_ring_statistics(&mut open.ring, &mut open.counters);
+        let sizes = self.config.rings;
+        let busy = open.load.observe(&sizes, Instant::now(), frames, u64::from(counted.dropped));
+        if busy && !open.busy && !open.fixed && sizes.resizes() {
+            self.resize(index, true);
         }
-        add_statistics(open);
     }
 
     /// The accumulated counters to the handles, when they changed.
@@ -311,13 +414,40 @@ impl Worker {
     }
 }
 
-/// Add the kernel's counters since the last read (which resets them) to `open`'s.
-fn add_statistics(open: &mut Open) {
-    match open.ring.statistics() {
-        Ok(statistics) => {
-            open.counters.packets += u64::from(statistics.packets);
-            open.counters.dropped += u64::from(statistics.dropped);
+/// Every frame the kernel has handed over in `ring`, parsed once: UDP counted into the
+/// flow tables (under one lock per table), DNS to its consumers. Returns how many.
+fn read_frames(ring: &mut Ring, framing: Framing, batch: &mut Vec<Frame>, live: &Live) -> u64 {
+    batch.clear();
+    let mut received = 0u64;
+    let mut dns = |segment: &Segment<'_>, at: Timestamp| {
+        for consumer in &live.dns {
+            consumer.segment(segment, at);
         }
-        Err(error) => tracing::debug!(interface = %open.counters.name, %error, "PACKET_STATISTICS"),
+    };
+    ring.read(|captured| {
+        received += 1;
+        count::frame(framing, &captured, batch, &mut dns);
+    });
+    if !batch.is_empty() {
+        for table in &live.flows {
+            table.lock().unwrap_or_else(PoisonError::into_inner).observe_all(batch);
+        }
+    }
+    received
+}
+
+/// Add the kernel's counters since the last read of `ring` (which resets them) to
+/// `counters`; returns them.
+fn add_ring_statistics(ring: &mut Ring, counters: &mut InterfaceCapture) -> RingStatistics {
+    match ring.statistics() {
+        Ok(statistics) => {
+            counters.packets += u64::from(statistics.packets);
+            counters.dropped += u64::from(statistics.dropped);
+            statistics
+        }
+        Err(error) => {
+            tracing::debug!(interface = %counters.name, %error, "PACKET_STATISTICS");
+            RingStatistics::default()
+        }
     }
 }
