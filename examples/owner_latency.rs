@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use netlens_collectors::attribution::cgroup::CgroupRoot;
 use netlens_collectors::attribution::reader::AttributionSource;
 use netlens_collectors::attribution::{self, Availability, boot_ns};
-use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource, WatchHandle};
+use netlens_collectors::connections::{ConnectionsConfig, ConnectionsSource, WatchHandle, watch};
 use netlens_collectors::model::Attribution;
 use netlens_collectors::source::spawn_supervised;
 use netlens_collectors::{Event, Mono, Payload, Store};
@@ -73,12 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (tx, mut rx) = mpsc::channel(1024);
     // With the socket watch, as netlens loads it: a refresh reads only what changed.
-    let watch = Some(
-        netlens_collectors::connections::watch::load(
-            netlens_collectors::connections::watch::MARKS_RING_BYTES,
-        )
-        .map(WatchHandle::new),
-    );
+    let watch = Some(watch::load(watch::MARKS_RING_BYTES).map(WatchHandle::new));
     let config = ConnectionsConfig { attribution: Some(bpf.clone()), watch, ..ConnectionsConfig::default() };
     {
         let _entered = runtime.enter();
