@@ -19,10 +19,11 @@
 //! are the ones used.
 //!
 //! **Ring sizes.** Each interface starts with a small ring and moves to a large one
-//! while busy ([`super::sizing`]); the swap happens on this thread, between reads: the
-//! new ring joins the old one's fanout group, is steered to, and the old one is read
-//! until the kernel's counts say it is empty, then closed. While any ring is large the
-//! thread also wakes when it would have been calm long enough to shrink.
+//! while busy ([`super::sizing`]): the new ring joins the old one's fanout group and is
+//! read alongside it, a helper thread steers the group to it (the step that waits),
+//! and the old one is read until the kernel's counts say it is empty, then closed.
+//! While any ring is large the thread also wakes when it would have been calm long
+//! enough to shrink.
 //!
 //! **Kernel counters.** After each wake, the rings read are asked for
 //! `PACKET_STATISTICS`, which the kernel resets on every read, so only this thread reads

@@ -22,6 +22,7 @@
 //! [`DROPS_STATUS_EVERY`] (every status change is a timeline entry). The live counts
 //! are in the store ([`Payload::Capture`]) and the export.
 
+pub mod block;
 pub mod count;
 pub(crate) mod engine;
 pub(crate) mod filter;

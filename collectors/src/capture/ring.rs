@@ -17,7 +17,7 @@
 //! **Resizing.** A ring's size is fixed once mapped, and giving a socket a new one
 //! stops its capture meanwhile; so each socket is alone in a fanout group
 //! (`PACKET_FANOUT_CBPF`), and a ring of another size joins the group
-//! ([`Ring::open_beside`]), is steered to ([`Ring::steer`]), and the old one is read
+//! ([`Ring::open_beside`]), is steered to ([`Steering::steer`]), and the old one is read
 //! until empty ([`Ring::pending`]) and closed: every frame lands in exactly one of the
 //! two, counted by that one's `PACKET_STATISTICS`.
 //!
@@ -35,6 +35,8 @@
 
 use std::io;
 use std::mem::{offset_of, size_of};
+
+pub use super::block::{RingFrame, frames, lay_out};
 use std::os::fd::{AsFd, AsRawFd as _, BorrowedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -56,42 +58,33 @@ pub struct RingConfig {
 }
 
 impl RingConfig {
-    /// The ring of a busy interface: 8 blocks of 256 KiB, 2 MiB, which the kernel
-    /// allocates and this process maps (it counts in the resident size). Header-cut
-    /// frames take some 192 bytes of ring each, so it holds about 11,000 of them: 110 ms
-    /// of a 100,000 packets/s flood while the capture thread is not scheduled.
+    /// The ring of a busy interface: 32 blocks of 64 KiB, 2 MiB, which the kernel
+    /// allocates and this process maps (it counts in the resident size).
     ///
     /// Blocks are retired after 1 ms, the kernel's smallest, in every ring: a new DNS
     /// query must reach the owner lookup while the asking socket still exists (a
     /// resolver answering in a few milliseconds lets it close right after), and a
-    /// frame is read at most a millisecond after it arrived. Under load blocks fill
-    /// before the timer; a trickle costs at most 1,000 wake-ups a second, an idle ring
-    /// none.
-    pub const BUSY: Self = Self { block_size: 256 << 10, block_count: 8, retire: Duration::from_millis(1) };
+    /// frame is read at most a millisecond after it arrived; an idle ring never wakes
+    /// its reader. So under a flood a block is handed over after about a millisecond,
+    /// however much room is left in it, and what a ring holds while its reader is not
+    /// scheduled is its number of blocks in milliseconds (or their room, if less):
+    /// 32 blocks, some 35 ms at 100,000 or 300,000 header-cut frames a second, where 8
+    /// blocks of 256 KiB held 8 ms. A block holds the largest frame kept: 64 KiB fits
+    /// a whole DNS message.
+    pub const BUSY: Self = Self { block_size: 64 << 10, block_count: 32, retire: Duration::from_millis(1) };
 
-    /// The ring of a quiet interface, where every interface starts: 4 blocks of 64 KiB,
-    /// 256 KiB, about 1,360 header-cut frames (14 ms of a 100,000 packets/s flood, by
-    /// when the capture has moved the interface to a [`Self::BUSY`] ring).
-    pub const QUIET: Self = Self { block_size: 64 << 10, block_count: 4, retire: Duration::from_millis(1) };
+    /// The ring of a quiet interface, where every interface starts: 8 blocks of 32 KiB,
+    /// 256 KiB, as many milliseconds of a flood as the 2 MiB ring of 8 blocks that
+    /// every interface had before (the capture moves a busy interface to a
+    /// [`Self::BUSY`] ring). A DNS message over 32 KiB arriving meanwhile is cut there
+    /// by the kernel and counted malformed.
+    pub const QUIET: Self = Self { block_size: 32 << 10, block_count: 8, retire: Duration::from_millis(1) };
 
     /// The bytes of the ring.
     #[must_use]
     pub const fn bytes(&self) -> u64 {
         self.block_size as u64 * self.block_count as u64
     }
-}
-
-/// One frame in a block the kernel handed over.
-#[derive(Debug, Clone, Copy)]
-pub struct RingFrame<'a> {
-    /// The frame from its link header, as far as captured (the socket filter's cut).
-    pub bytes: &'a [u8],
-    /// Its length on the wire.
-    pub wire_length: u32,
-    /// When the kernel received it: seconds and nanoseconds since the epoch.
-    pub seconds: u32,
-    /// See `seconds`.
-    pub nanoseconds: u32,
 }
 
 /// Kernel counters since the last read: frames that passed the filter (delivered or
@@ -151,7 +144,7 @@ impl Ring {
         // wait for frames already being delivered (`synchronize_net`), which is what
         // lets [`Self::open_beside`]'s caller drain the old ring knowing nothing more
         // arrives in it.
-        ring.group = match ring.join(None).and_then(|group| ring.steer(0).map(|()| group)) {
+        ring.group = match ring.join(None).and_then(|group| steer(&ring.socket, 0).map(|()| group)) {
             Ok(group) => Some(group),
             Err(error) => {
                 tracing::debug!(index, %error, "no fanout group: the ring keeps its size");
@@ -164,7 +157,7 @@ impl Ring {
 
     /// A ring of `config`'s size on the same interface and in the same fanout group,
     /// as its member 1, with the filter `filter`: it receives nothing until steered to
-    /// ([`Self::steer`]). Between its `bind` and joining the group its own filter
+    /// ([`Steering::steer`]). Between its `bind` and joining the group its own filter
     /// rejects every frame, which the kernel then does not count: no frame is counted
     /// twice.
     ///
@@ -187,31 +180,18 @@ impl Ring {
         self.group.is_some()
     }
 
-    /// Send every frame of the fanout group to its member `member` (0: the first to
-    /// join; a ring that leaves is replaced by the last one). Returns once frames being
-    /// delivered under the previous choice have landed.
+    /// A handle on this ring's fanout group for another thread: replacing the group's
+    /// program waits for the frames being delivered under the old one (the kernel's
+    /// `synchronize_net`, tens of milliseconds on a busy host), which the thread
+    /// reading the rings must not.
     ///
     /// # Errors
-    /// The kernel's; `Unsupported` for a ring in no group.
-    pub fn steer(&self, member: u32) -> io::Result<()> {
-        if self.group.is_none() && member != 0 {
+    /// `Unsupported` for a ring in no group; the kernel's, for the descriptor's copy.
+    pub fn steering(&self) -> io::Result<Steering> {
+        if self.group.is_none() {
             return Err(io::Error::new(io::ErrorKind::Unsupported, "the ring is in no fanout group"));
         }
-        // One classic BPF instruction: return the member's index.
-        let mut program = [libc::sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: member }];
-        let program = libc::sock_fprog { len: 1, filter: program.as_mut_ptr() };
-        // SAFETY: `program` is a live `sock_fprog` of the length passed, pointing at a
-        // live one-instruction array; the kernel copies both before returning.
-        let status = unsafe {
-            libc::setsockopt(
-                self.socket.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_FANOUT_DATA,
-                (&raw const program).cast(),
-                socklen::<libc::sock_fprog>(),
-            )
-        };
-        if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+        Ok(Steering { socket: self.socket.try_clone()? })
     }
 
     /// Frames the kernel counted into this ring and not yet read (those of a block it
@@ -424,6 +404,44 @@ impl Drop for Ring {
     }
 }
 
+/// A copy of a ring's socket descriptor, to steer its fanout group from another thread
+/// ([`Ring::steering`]).
+#[derive(Debug)]
+pub struct Steering {
+    socket: Socket,
+}
+
+impl Steering {
+    /// Send every frame of the fanout group to its member `member` (0: the first to
+    /// join; when a ring leaves, the last one takes its place). Returns once the frames
+    /// being delivered under the previous choice have landed.
+    ///
+    /// # Errors
+    /// The kernel's.
+    pub fn steer(&self, member: u32) -> io::Result<()> {
+        steer(&self.socket, member)
+    }
+}
+
+/// Set the fanout group's program of `socket` to one that returns `member`.
+fn steer(socket: &Socket, member: u32) -> io::Result<()> {
+    // One classic BPF instruction: return the member's index.
+    let mut program = [libc::sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: member }];
+    let program = libc::sock_fprog { len: 1, filter: program.as_mut_ptr() };
+    // SAFETY: `program` is a live `sock_fprog` of the length passed, pointing at a
+    // live one-instruction array; the kernel copies both before returning.
+    let status = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_FANOUT_DATA,
+            (&raw const program).cast(),
+            socklen::<libc::sock_fprog>(),
+        )
+    };
+    if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
 fn set_int(socket: &Socket, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
     // SAFETY: `value` is a live int and the length passed is its size.
     let status = unsafe {
@@ -441,132 +459,4 @@ fn set_int(socket: &Socket, option: libc::c_int, value: libc::c_int) -> io::Resu
 #[expect(clippy::cast_possible_truncation, reason = "the structs are a few dozen bytes")]
 const fn socklen<T>() -> libc::socklen_t {
     size_of::<T>() as libc::socklen_t
-}
-
-/// A native-endian `u32` at `at` in `bytes`, if there.
-fn word(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// A native-endian `u16` at `at` in `bytes`, if there.
-fn half(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
-}
-
-/// Every frame of one handed-over `block` to `handle`; returns how many the block
-/// holds (by its descriptor: the kernel counted each). Safe code over the block's
-/// bytes: a descriptor that points outside the block ends the walk.
-pub fn frames(block: &[u8], handle: &mut impl FnMut(RingFrame<'_>)) -> u32 {
-    let header = offset_of!(libc::tpacket_block_desc, hdr);
-    let field = |name: usize| word(block, header + name).map_or(0, |value| value as usize);
-    let count = field(offset_of!(libc::tpacket_hdr_v1, num_pkts));
-    let mut at = field(offset_of!(libc::tpacket_hdr_v1, offset_to_first_pkt));
-    let held = u32::try_from(count).unwrap_or(u32::MAX);
-    for _ in 0..count {
-        let frame = |name: usize| word(block, at + name);
-        let (Some(next), Some(seconds), Some(nanoseconds), Some(snap), Some(wire), Some(mac)) = (
-            frame(offset_of!(libc::tpacket3_hdr, tp_next_offset)),
-            frame(offset_of!(libc::tpacket3_hdr, tp_sec)),
-            frame(offset_of!(libc::tpacket3_hdr, tp_nsec)),
-            frame(offset_of!(libc::tpacket3_hdr, tp_snaplen)),
-            frame(offset_of!(libc::tpacket3_hdr, tp_len)),
-            half(block, at + offset_of!(libc::tpacket3_hdr, tp_mac)),
-        ) else {
-            return held;
-        };
-        let start = at + usize::from(mac);
-        let Some(bytes) = block.get(start..start + snap as usize) else { return held };
-        handle(RingFrame { bytes, wire_length: wire, seconds, nanoseconds });
-        if next == 0 {
-            return held;
-        }
-        at += next as usize;
-    }
-    held
-}
-
-/// A block laid out as the kernel lays one out: `frames` (bytes, seconds, nanoseconds)
-/// in a block of `block_size` bytes, as many as fit. For tests and benchmarks of the
-/// reading side ([`frames`]) without a ring.
-#[must_use]
-pub fn lay_out(frames_in: &[(&[u8], u32, u32)], block_size: usize) -> Vec<u8> {
-    let mut block = vec![0u8; block_size];
-    let header = offset_of!(libc::tpacket_block_desc, hdr);
-    let put = |block: &mut Vec<u8>, at: usize, value: usize| {
-        let value = u32::try_from(value).unwrap_or(u32::MAX);
-        block[at..at + 4].copy_from_slice(&value.to_ne_bytes());
-    };
-    // The kernel's: the descriptor, aligned; each frame's header and `sockaddr_ll`,
-    // then the link header at `tp_mac`, aligned; frames aligned to 16 bytes.
-    let first = (size_of::<libc::tpacket_block_desc>() + 15) & !15;
-    let mac = (libc::TPACKET3_HDRLEN + 15) & !15;
-    let mut at = first;
-    let mut count = 0;
-    let mut previous: Option<usize> = None;
-    for (bytes, seconds, nanoseconds) in frames_in {
-        let size = (mac + bytes.len() + 15) & !15;
-        if at + size > block_size {
-            break;
-        }
-        if let Some(previous) = previous {
-            put(&mut block, previous + offset_of!(libc::tpacket3_hdr, tp_next_offset), at - previous);
-        }
-        put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_sec), *seconds as usize);
-        put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_nsec), *nanoseconds as usize);
-        put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_snaplen), bytes.len());
-        put(&mut block, at + offset_of!(libc::tpacket3_hdr, tp_len), bytes.len());
-        let mac_at = at + offset_of!(libc::tpacket3_hdr, tp_mac);
-        block[mac_at..mac_at + 2].copy_from_slice(&u16::try_from(mac).unwrap_or(u16::MAX).to_ne_bytes());
-        block[at + mac..at + mac + bytes.len()].copy_from_slice(bytes);
-        previous = Some(at);
-        at += size;
-        count += 1;
-    }
-    put(&mut block, header + offset_of!(libc::tpacket_hdr_v1, num_pkts), count);
-    put(&mut block, header + offset_of!(libc::tpacket_hdr_v1, offset_to_first_pkt), first);
-    put(&mut block, header + offset_of!(libc::tpacket_hdr_v1, blk_len), at);
-    block
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn block(frames_in: &[(&[u8], u32, u32)]) -> Vec<u8> {
-        lay_out(frames_in, 4096)
-    }
-
-    #[test]
-    fn frames_are_walked_with_their_kernel_times() {
-        let block = block(&[(b"first", 10, 20), (b"second frame", 11, 999_999_999)]);
-        let mut seen = Vec::new();
-        frames(&block, &mut |frame: RingFrame<'_>| {
-            seen.push((frame.bytes.to_vec(), frame.wire_length, frame.seconds, frame.nanoseconds));
-        });
-        assert_eq!(
-            seen,
-            vec![(b"first".to_vec(), 5, 10, 20), (b"second frame".to_vec(), 12, 11, 999_999_999)]
-        );
-    }
-
-    #[test]
-    fn a_descriptor_pointing_outside_the_block_ends_the_walk() {
-        let mut block = block(&[(b"first", 1, 2)]);
-        let header = offset_of!(libc::tpacket_block_desc, hdr);
-        let count_at = header + offset_of!(libc::tpacket_hdr_v1, num_pkts);
-        block[count_at..count_at + 4].copy_from_slice(&5u32.to_ne_bytes());
-        let first = (size_of::<libc::tpacket_block_desc>() + 15) & !15;
-        let snap_at = first + offset_of!(libc::tpacket3_hdr, tp_snaplen);
-        block[snap_at..snap_at + 4].copy_from_slice(&u32::MAX.to_ne_bytes());
-        let mut count = 0;
-        frames(&block, &mut |_| count += 1);
-        assert_eq!(count, 0);
-        assert_eq!(frames_in_empty(), 0);
-    }
-
-    fn frames_in_empty() -> usize {
-        let mut count = 0;
-        frames(&[0u8; 16], &mut |_| count += 1);
-        count
-    }
 }

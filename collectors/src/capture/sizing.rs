@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use super::ring::RingConfig;
 
-/// Bytes of ring a header-cut frame takes, about: its `tpacket3_hdr`, the
-/// `sockaddr_ll`, the headers kept, aligned.
-const FRAME_BYTES: u64 = 192;
+/// The rate of frames is taken over this long: a flood is seen within it (20 ms at
+/// 100,000 frames a second), while the quiet ring holds some 8 ms of it.
+pub const RATE_WINDOW: Duration = Duration::from_millis(100);
 
 /// The rings of one engine and when each is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +31,8 @@ pub struct RingSizes {
 }
 
 impl Default for RingSizes {
-    /// Busy from 20,000 frames a second (the quiet ring then holds 68 ms of frames),
-    /// quiet again after a minute without a busy read.
+    /// Busy from 20,000 frames a second, quiet again after a minute without a busy
+    /// read.
     fn default() -> Self {
         Self {
             quiet: RingConfig::QUIET,
@@ -62,17 +62,30 @@ impl RingSizes {
         if busy { self.busy } else { self.quiet }
     }
 
-    /// Frames in one read from which the interface is busy: a quarter of what the
-    /// quiet ring holds, gathered while the capture thread was not looking.
+    /// Blocks handed over at one read from which the interface is busy: half the quiet
+    /// ring. Under load the kernel hands a block over every millisecond (its retire
+    /// timer), so that many found at once means the reader fell that many
+    /// milliseconds behind, halfway to drops.
     fn burst(&self) -> u64 {
-        (self.quiet.bytes() / FRAME_BYTES / 4).max(1)
+        u64::from(self.quiet.block_count / 2).max(1)
     }
+}
+
+/// What one read of an interface's rings found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Read {
+    /// Frames read.
+    pub frames: u64,
+    /// Blocks they came in.
+    pub blocks: u64,
+    /// Frames the kernel dropped since the last read: the ring was full.
+    pub dropped: u64,
 }
 
 /// What one interface's reads said about its load.
 #[derive(Debug, Clone)]
 pub struct Load {
-    /// Frames read since `since`, for the rate over about a second.
+    /// Frames read since `since`, for the rate over about [`RATE_WINDOW`].
     frames: u64,
     since: Instant,
     /// The last busy read.
@@ -86,17 +99,19 @@ impl Load {
         Self { frames: 0, since: now, busy_at: None }
     }
 
-    /// One read at `now`: `frames` read, `dropped` by the kernel since the last read
-    /// (a full ring). Returns whether the interface is busy: it dropped, or the read
-    /// was a burst, or the frames of the last second or so came at
-    /// [`RingSizes::busy_rate`].
-    pub fn observe(&mut self, sizes: &RingSizes, now: Instant, frames: u64, dropped: u64) -> bool {
+    /// One read at `now`: `frames` read from `blocks` blocks, `dropped` by the kernel
+    /// since the last read (a full ring). Returns whether the interface is busy: it
+    /// dropped, or the read found half the quiet ring handed over, or the frames of
+    /// the last [`RATE_WINDOW`] or so came at [`RingSizes::busy_rate`].
+    pub fn observe(&mut self, sizes: &RingSizes, now: Instant, read: Read) -> bool {
+        let Read { frames, blocks, dropped } = read;
         self.frames += frames;
         let elapsed = now.saturating_duration_since(self.since);
-        let second = Duration::from_secs(1);
-        // A whole second's worth already is busy, however early in the window.
-        let mut busy = dropped > 0 || frames >= sizes.burst() || self.frames >= sizes.busy_rate;
-        if elapsed >= second {
+        // A whole window's worth already is busy, however early in the window.
+        let window_frames =
+            sizes.busy_rate / (Duration::from_secs(1).as_millis() / RATE_WINDOW.as_millis()) as u64;
+        let mut busy = dropped > 0 || blocks >= sizes.burst() || self.frames >= window_frames;
+        if elapsed >= RATE_WINDOW {
             let rate = self.frames.saturating_mul(1_000_000) / elapsed.as_micros().max(1) as u64;
             busy |= rate >= sizes.busy_rate;
             self.frames = 0;
@@ -130,30 +145,39 @@ mod tests {
         RingSizes::default()
     }
 
+    const fn read(frames: u64, blocks: u64, dropped: u64) -> Read {
+        Read { frames, blocks, dropped }
+    }
+
     #[test]
     fn a_trickle_is_quiet_and_a_drop_a_burst_or_a_flood_is_busy() {
         let sizes = sizes();
         let start = Instant::now();
         let mut load = Load::new(start);
-        // 100 frames a millisecond read each millisecond for half a second: 100,000/s
-        // stays under the burst but reaches the rate within the window.
+        // 100 frames a millisecond read each millisecond, one block each: 100,000/s is
+        // no burst but reaches the rate (2,000 frames in the window) within 20 ms.
         let mut busy_after = None;
         for ms in 1..=500u64 {
-            if load.observe(&sizes, start + Duration::from_millis(ms), 100, 0) && busy_after.is_none() {
+            if load.observe(&sizes, start + Duration::from_millis(ms), read(100, 1, 0))
+                && busy_after.is_none()
+            {
                 busy_after = Some(ms);
             }
         }
-        assert_eq!(busy_after, Some(200), "20,000 frames in the window make it busy");
+        assert_eq!(busy_after, Some(20), "2,000 frames in 100 ms make it busy");
 
         let mut load = Load::new(start);
         for ms in 1..=10_000u64 {
-            assert!(!load.observe(&sizes, start + Duration::from_millis(ms), 5, 0), "5,000/s is quiet");
+            assert!(
+                !load.observe(&sizes, start + Duration::from_millis(ms), read(5, 1, 0)),
+                "5,000/s is quiet"
+            );
         }
         assert!(load.calm(&sizes, start + Duration::from_secs(10)), "never busy: calm");
-        assert!(load.observe(&sizes, start + Duration::from_secs(11), 1, 3), "a drop is busy");
+        assert!(load.observe(&sizes, start + Duration::from_secs(11), read(1, 1, 3)), "a drop is busy");
         let mut load = Load::new(start);
-        assert!(load.observe(&sizes, start, sizes.burst(), 0), "a quarter of the quiet ring in one read");
-        assert!(!Load::new(start).observe(&sizes, start, sizes.burst() - 1, 0));
+        assert!(load.observe(&sizes, start, read(40, 4, 0)), "half the quiet ring's blocks at one read");
+        assert!(!Load::new(start).observe(&sizes, start, read(30, 3, 0)));
     }
 
     #[test]
@@ -161,11 +185,11 @@ mod tests {
         let sizes = RingSizes { calm_after: Duration::from_secs(60), ..sizes() };
         let start = Instant::now();
         let mut load = Load::new(start);
-        assert!(load.observe(&sizes, start, 0, 1));
+        assert!(load.observe(&sizes, start, read(0, 0, 1)));
         assert_eq!(load.calm_at(&sizes), Some(start + Duration::from_secs(60)));
         assert!(!load.calm(&sizes, start + Duration::from_secs(59)));
         // A busy read later pushes the calm back.
-        assert!(load.observe(&sizes, start + Duration::from_secs(30), 0, 2));
+        assert!(load.observe(&sizes, start + Duration::from_secs(30), read(0, 0, 2)));
         assert!(!load.calm(&sizes, start + Duration::from_secs(60)));
         assert!(load.calm(&sizes, start + Duration::from_secs(90)));
     }
@@ -176,5 +200,6 @@ mod tests {
         assert!(sizes().resizes());
         assert_eq!(sizes().ring(true), RingConfig::BUSY);
         assert_eq!(sizes().ring(false).bytes(), 256 << 10);
+        assert_eq!(sizes().burst(), 4);
     }
 }

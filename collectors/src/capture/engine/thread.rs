@@ -17,9 +17,12 @@ use crate::capture::flows::FlowTable;
 use crate::capture::frame::{Frame, Framing, Segment};
 use crate::capture::link::{self, Link};
 use crate::capture::ring::{Ring, RingStatistics};
-use crate::capture::sizing::Load;
+use crate::capture::sizing::{Load, Read};
 use crate::capture::{Report, filter};
 use crate::model::{CaptureTotals, InterfaceCapture, Timestamp};
+use resize::Swap;
+
+mod resize;
 
 /// The epoll token of the eventfd.
 pub(super) const CONTROL: u64 = u64::MAX;
@@ -35,10 +38,6 @@ pub(super) fn link_notifications() -> io::Result<NetlinkSocket> {
     Ok(socket)
 }
 
-/// The longest a ring being replaced is read for, waiting for the kernel to hand over
-/// the frames it counted (its last block is handed over by the 1 ms retire timer).
-const DRAIN_FOR: Duration = Duration::from_millis(200);
-
 /// One interface's ring and what it has counted.
 struct Open {
     ring: Ring,
@@ -51,6 +50,15 @@ struct Open {
     /// Whether the kernel refused to resize it (it is not tried again).
     fixed: bool,
     load: Load,
+    /// A resize under way.
+    swap: Option<Swap>,
+}
+
+impl Open {
+    /// Whether the ring may be resized now: not refused before, no resize under way.
+    const fn resizable(&self) -> bool {
+        !self.fixed && self.swap.is_none()
+    }
 }
 
 /// The consumers alive at one wake.
@@ -160,6 +168,7 @@ impl Worker {
                     }
                 }
             }
+            read |= self.advance_swaps();
             read |= self.shrink_calm();
             if read {
                 self.publish_totals();
@@ -173,7 +182,7 @@ impl Worker {
         let now = Instant::now();
         self.rings
             .values()
-            .filter(|open| open.busy && !open.fixed)
+            .filter(|open| open.busy && open.resizable())
             .filter_map(|open| open.load.calm_at(&self.config.rings))
             .min()
             .map(|at| at.saturating_duration_since(now).max(Duration::from_millis(10)))
@@ -187,7 +196,7 @@ impl Worker {
         let calm: Vec<u32> = self
             .rings
             .iter()
-            .filter(|(_, open)| open.busy && !open.fixed && open.load.calm(&sizes, now))
+            .filter(|(_, open)| open.busy && open.resizable() && open.load.calm(&sizes, now))
             .map(|(index, _)| *index)
             .collect();
         for index in &calm {
@@ -305,69 +314,18 @@ impl Worker {
         let load = Load::new(Instant::now());
         self.rings.insert(
             index,
-            Open { ring, link: link.clone(), counters, received: 0, busy, fixed: false, load },
+            Open { ring, link: link.clone(), counters, received: 0, busy, fixed: false, load, swap: None },
         );
         Ok(())
-    }
-
-    /// Move interface `index` to a ring of the busy size or back to the quiet one,
-    /// through the fanout group (see `ring`'s documentation): the new ring takes every
-    /// frame from the moment it is steered to, the old one is read until the kernel's
-    /// counts say nothing is left in it, then closed. On failure the old ring stays.
-    fn resize(&mut self, index: u32, busy: bool) {
-        let sizes = self.config.rings;
-        let Some(open) = self.rings.get_mut(&index) else { return };
-        let filter = filter::socket_filter(open.link.framing, open.link.loopback);
-        let name = open.counters.name.clone();
-        let next = open.ring.open_beside(&filter, sizes.ring(busy)).and_then(|next| {
-            epoll::add(
-                &self.epoll,
-                &next,
-                epoll::EventData::new_u64(u64::from(index)),
-                epoll::EventFlags::IN,
-            )?;
-            next.steer(1)?;
-            Ok(next)
-        });
-        let next = match next {
-            Ok(next) => next,
-            Err(error) => {
-                // The new ring, if made, leaves the group unread: nothing was steered to it.
-                tracing::warn!(interface = %name, busy, %error, "capture ring not resized");
-                // Not tried again for this ring: it keeps its size until reopened.
-                open.fixed = true;
-                return;
-            }
-        };
-        let mut old = std::mem::replace(&mut open.ring, next);
-        open.busy = busy;
-        // Nothing arrives in the old ring any more: read what is left in it.
-        let deadline = Instant::now() + DRAIN_FOR;
-        loop {
-            let framing = open.link.framing;
-            open.received += read_frames(&mut old, framing, &mut self.batch, &self.live);
-            add_ring_statistics(&mut old, &mut open.counters);
-            if old.pending() == 0 {
-                break;
-            }
-            if Instant::now() >= deadline {
-                tracing::warn!(interface = %name, lost = old.pending(), "frames left unread in a replaced ring");
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        drop(old);
-        // The new ring is member 0 now; the next one to join will be member 1.
-        if let Err(error) = open.ring.steer(0) {
-            tracing::warn!(interface = %name, %error, "capture ring fanout not reset");
-        }
-        tracing::info!(interface = %name, ring_bytes = sizes.ring(busy).bytes(), "capture ring resized");
     }
 
     /// Close the ring of `index`, keeping its last counts.
     fn close(&mut self, index: u32, reason: &str) {
         let Some(mut open) = self.rings.remove(&index) else { return };
         add_ring_statistics(&mut open.ring, &mut open.counters);
+        if let Some(old) = open.swap.as_mut().and_then(|swap| swap.old.as_mut()) {
+            add_ring_statistics(old, &mut open.counters);
+        }
         self.retired.0 += open.counters.packets;
         self.retired.1 += open.counters.dropped;
         // Closing the socket takes it out of the epoll set.
@@ -386,12 +344,19 @@ impl Worker {
     /// kernel's counters, and the ring grown if that made the interface busy.
     fn read(&mut self, index: u32) {
         let Some(open) = self.rings.get_mut(&index) else { return };
-        let frames = read_frames(&mut open.ring, open.link.framing, &mut self.batch, &self.live);
-        open.received += frames;
-        let counted = add_ring_statistics(&mut open.ring, &mut open.counters);
+        let mut read = read_frames(&mut open.ring, open.link.framing, &mut self.batch, &self.live);
+        read.dropped = u64::from(add_ring_statistics(&mut open.ring, &mut open.counters).dropped);
+        // A ring being replaced still takes frames until the group is steered away.
+        if let Some(old) = open.swap.as_mut().and_then(|swap| swap.old.as_mut()) {
+            let more = read_frames(old, open.link.framing, &mut self.batch, &self.live);
+            read.frames += more.frames;
+            read.blocks += more.blocks;
+            read.dropped += u64::from(add_ring_statistics(old, &mut open.counters).dropped);
+        }
+        open.received += read.frames;
         let sizes = self.config.rings;
-        let busy = open.load.observe(&sizes, Instant::now(), frames, u64::from(counted.dropped));
-        if busy && !open.busy && !open.fixed && sizes.resizes() {
+        let busy = open.load.observe(&sizes, Instant::now(), read);
+        if busy && !open.busy && open.resizable() && sizes.resizes() {
             self.resize(index, true);
         }
     }
@@ -415,8 +380,9 @@ impl Worker {
 }
 
 /// Every frame the kernel has handed over in `ring`, parsed once: UDP counted into the
-/// flow tables (under one lock per table), DNS to its consumers. Returns how many.
-fn read_frames(ring: &mut Ring, framing: Framing, batch: &mut Vec<Frame>, live: &Live) -> u64 {
+/// flow tables (under one lock per table), DNS to its consumers. Returns how many, in
+/// how many blocks (no drops: those are the kernel's counters').
+fn read_frames(ring: &mut Ring, framing: Framing, batch: &mut Vec<Frame>, live: &Live) -> Read {
     batch.clear();
     let mut received = 0u64;
     let mut dns = |segment: &Segment<'_>, at: Timestamp| {
@@ -424,7 +390,7 @@ fn read_frames(ring: &mut Ring, framing: Framing, batch: &mut Vec<Frame>, live: 
             consumer.segment(segment, at);
         }
     };
-    ring.read(|captured| {
+    let blocks = ring.read(|captured| {
         received += 1;
         count::frame(framing, &captured, batch, &mut dns);
     });
@@ -433,7 +399,7 @@ fn read_frames(ring: &mut Ring, framing: Framing, batch: &mut Vec<Frame>, live: 
             table.lock().unwrap_or_else(PoisonError::into_inner).observe_all(batch);
         }
     }
-    received
+    Read { frames: received, blocks: blocks as u64, dropped: 0 }
 }
 
 /// Add the kernel's counters since the last read of `ring` (which resets them) to
