@@ -78,6 +78,54 @@ fn packet_ring_sizes() -> Vec<u64> {
     sizes
 }
 
+/// The flow the floods are counted in: (protocol, local, remote).
+type FlowKey = (Protocol, SocketAddr, SocketAddr);
+
+/// The counts of `nlc4` and of one flow before a flood.
+struct Before {
+    key: FlowKey,
+    received: u64,
+    kernel: (u64, u64),
+    bytes: u64,
+}
+
+/// What a flood came to: packets `nlc4` received, the capture's packets and drops by
+/// the kernel's counters, and packets read (the flow's bytes over each one's).
+struct Tally {
+    arrived: u64,
+    packets: u64,
+    dropped: u64,
+    read: u64,
+}
+
+impl Before {
+    fn now(capture: &Capture, here: &Netns, key: FlowKey) -> Self {
+        let kernel = capture.kernel_of("nlc4");
+        Self {
+            key,
+            received: received_packets(here, "nlc4"),
+            kernel,
+            bytes: capture.total(key.0, key.1, key.2).0,
+        }
+    }
+
+    /// Once the capture's kernel counts reach what the interface received.
+    fn tally(&self, capture: &mut Capture, here: &Netns, bytes_each: u64) -> Tally {
+        let arrived = received_packets(here, "nlc4") - self.received;
+        // Every packet that reached the interface passed the filter: the kernel's count.
+        capture.wait_for("the flood's kernel counts", |capture| {
+            capture.kernel_of("nlc4").0 - self.kernel.0 == arrived
+        });
+        capture.wait_samples(2);
+        let (packets, dropped) = capture.kernel_of("nlc4");
+        let (packets, dropped) = (packets - self.kernel.0, dropped - self.kernel.1);
+        let (protocol, local, remote) = self.key;
+        let read = (capture.total(protocol, local, remote).0 - self.bytes) / bytes_each;
+        eprintln!("arrived {arrived}, kernel packets {packets}, dropped {dropped}, read {read}");
+        Tally { arrived, packets, dropped, read }
+    }
+}
+
 #[test]
 fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
     let _serial = serial();
@@ -107,20 +155,10 @@ fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
     flood(10);
     capture.wait_for("the warm-up", |capture| capture.total(key.0, key.1, key.2).0 == 10 * bytes_each);
     capture.wait_for("the warm-up's kernel counts", |capture| capture.kernel_of("nlc4").0 == 10);
-    let (rx_before, kernel_before) = (received_packets(&here, "nlc4"), capture.kernel_of("nlc4"));
-    let bytes_before = capture.total(key.0, key.1, key.2).0;
+    let before = Before::now(&capture, &here, key);
 
     flood(200_000);
-    let arrived = received_packets(&here, "nlc4") - rx_before;
-    // Every packet that reached the interface passed the filter: the kernel's count.
-    capture.wait_for("the flood's kernel counts", |capture| {
-        capture.kernel_of("nlc4").0 - kernel_before.0 == arrived
-    });
-    capture.wait_samples(2);
-    let (packets, dropped) = capture.kernel_of("nlc4");
-    let (packets, dropped) = (packets - kernel_before.0, dropped - kernel_before.1);
-    let read = (capture.total(key.0, key.1, key.2).0 - bytes_before) / bytes_each;
-    eprintln!("arrived {arrived}, kernel packets {packets}, dropped {dropped}, read {read}");
+    let Tally { arrived, packets, dropped, read } = before.tally(&mut capture, &here, bytes_each);
     assert_eq!(packets, arrived, "packets past the filter: the interface's rx_packets");
     assert!(dropped > 0, "a one-block ring under {arrived} packets drops some");
     assert_eq!(read + dropped, packets, "every packet was either read ({read}) or dropped ({dropped})");
@@ -128,7 +166,7 @@ fn drops_of_a_small_ring_are_the_kernels_and_every_packet_is_accounted_for() {
     assert_eq!(capture.kernel_of("lo"), (0, 0));
     assert_eq!(
         (capture.kernel.packets, capture.kernel.dropped),
-        (kernel_before.0 + packets, kernel_before.1 + dropped)
+        (before.kernel.0 + packets, before.kernel.1 + dropped)
     );
     // And the status says it.
     let detail = capture.status.as_ref().map(|(_, detail)| detail.clone()).unwrap_or_default();
@@ -162,21 +200,13 @@ fn a_busy_interface_gets_a_larger_ring_without_losing_a_packet_and_a_calm_one_gi
     let target: SocketAddr = "10.78.0.1:9".parse().unwrap_or_else(|error| panic!("{error}"));
     let key = (Protocol::Udp, target, local(&flooder));
     let bytes_each = 100 + 28;
-    let (rx_before, kernel_before) = (received_packets(&here, "nlc4"), capture.kernel_of("nlc4"));
+    let before = Before::now(&capture, &here, key);
     let payload = vec![0x44; 100];
     for _ in 0..100_000 {
         let _ = flooder.send_to(&payload, target);
     }
     wait_for_rings(&[quiet.bytes(), busy.bytes()], "nlc4 moved to a busy ring by the flood");
-    let arrived = received_packets(&here, "nlc4") - rx_before;
-    capture.wait_for("the flood's kernel counts", |capture| {
-        capture.kernel_of("nlc4").0 - kernel_before.0 == arrived
-    });
-    capture.wait_samples(2);
-    let (packets, dropped) = capture.kernel_of("nlc4");
-    let (packets, dropped) = (packets - kernel_before.0, dropped - kernel_before.1);
-    let read = capture.total(key.0, key.1, key.2).0 / bytes_each;
-    eprintln!("arrived {arrived}, kernel packets {packets}, dropped {dropped}, read {read}");
+    let Tally { arrived, packets, dropped, read } = before.tally(&mut capture, &here, bytes_each);
     assert_eq!(packets, arrived, "the two rings together counted every packet the interface received");
     assert_eq!(
         read + dropped,
@@ -190,9 +220,9 @@ fn a_busy_interface_gets_a_larger_ring_without_losing_a_packet_and_a_calm_one_gi
         flooder.send_to(&payload, target).unwrap_or_else(|error| panic!("send: {error}"));
     }
     capture.wait_for("ten more, read from the quiet ring", |capture| {
-        capture.total(key.0, key.1, key.2).0 / bytes_each == read + 10
+        (capture.total(key.0, key.1, key.2).0 - before.bytes) / bytes_each == read + 10
     });
-    capture.wait_for("and counted", |capture| capture.kernel_of("nlc4").0 - kernel_before.0 == packets + 10);
+    capture.wait_for("and counted", |capture| capture.kernel_of("nlc4").0 - before.kernel.0 == packets + 10);
 }
 
 /// A DNS query for `name` with transaction `id`.

@@ -294,20 +294,7 @@ impl Ring {
         let request = u32::from(group.unwrap_or(0)) | (mode << 16);
         set_int(&self.socket, libc::PACKET_FANOUT, request.cast_signed())?;
         let mut value: libc::c_int = 0;
-        let mut length = socklen::<libc::c_int>();
-        // SAFETY: `value` is a live int of `length` bytes; the kernel writes at most that.
-        let status = unsafe {
-            libc::getsockopt(
-                self.socket.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_FANOUT,
-                (&raw mut value).cast(),
-                &raw mut length,
-            )
-        };
-        if status != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        get_option(&self.socket, libc::PACKET_FANOUT, &mut value)?;
         // The group id is the low 16 bits.
         Ok((value.cast_unsigned() & 0xffff) as u16)
     }
@@ -358,21 +345,7 @@ impl Ring {
     /// The kernel's, for a socket that is gone.
     pub fn statistics(&mut self) -> io::Result<RingStatistics> {
         let mut counters = libc::tpacket_stats_v3 { tp_packets: 0, tp_drops: 0, tp_freeze_q_cnt: 0 };
-        let mut length = socklen::<libc::tpacket_stats_v3>();
-        // SAFETY: `counters` is a live `tpacket_stats_v3` of `length` bytes; the kernel
-        // writes at most that many and says how many in `length`.
-        let status = unsafe {
-            libc::getsockopt(
-                self.socket.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_STATISTICS,
-                (&raw mut counters).cast(),
-                &raw mut length,
-            )
-        };
-        if status != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        get_option(&self.socket, libc::PACKET_STATISTICS, &mut counters)?;
         // TPACKET_V3: `tp_packets` already includes the drops.
         self.counted.0 += u64::from(counters.tp_packets);
         self.counted.1 += u64::from(counters.tp_drops);
@@ -437,6 +410,24 @@ fn steer(socket: &Socket, member: u32) -> io::Result<()> {
             libc::PACKET_FANOUT_DATA,
             (&raw const program).cast(),
             socklen::<libc::sock_fprog>(),
+        )
+    };
+    if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// Read packet socket option `option` into `value`: an int or a C struct of integers
+/// (any bytes the kernel writes make a valid one).
+fn get_option<T: Copy>(socket: &Socket, option: libc::c_int, value: &mut T) -> io::Result<()> {
+    let mut length = socklen::<T>();
+    // SAFETY: `value` is a live, exclusive `T` of `length` bytes; the kernel writes at
+    // most that many, and every bit pattern is a valid `T` of plain integers.
+    let status = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_PACKET,
+            option,
+            std::ptr::from_mut(value).cast(),
+            &raw mut length,
         )
     };
     if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
