@@ -188,8 +188,8 @@ impl Worker {
             .map(|at| at.saturating_duration_since(now).max(Duration::from_millis(10)))
     }
 
-    /// Give the quiet ring back to every busy interface calm long enough. Returns
-    /// whether any ring was read meanwhile.
+    /// Start giving the quiet ring back to every busy interface calm long enough.
+    /// Returns whether any did start (the totals are published again then).
     fn shrink_calm(&mut self) -> bool {
         let now = Instant::now();
         let sizes = self.config.rings;
