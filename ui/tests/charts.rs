@@ -194,3 +194,16 @@ fn charts_render_in_the_screenshot_svg() {
     assert!(dots > 100, "braille drawn as dots: {dots}");
     assert!(!svg.chars().any(is_braille), "no braille left to the viewer's font");
 }
+
+#[test]
+fn a_small_overview_leaves_no_box_without_a_row() {
+    let store = fake::store();
+    for (width, height) in
+        [60, 70, 80].into_iter().flat_map(|width| (16..=26).map(move |height| (width, height)))
+    {
+        let ui = state(&store, Tab::Overview, width, height, &[]);
+        let screen = lines(&render(&store, &ui, &Theme::default(), width, height));
+        let empty = screen.windows(2).position(|pair| pair[0].starts_with('╭') && pair[1].starts_with('╰'));
+        assert_eq!(empty, None, "{width}×{height}: a box with no row\n{}", screen.join("\n"));
+    }
+}

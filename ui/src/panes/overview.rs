@@ -142,7 +142,11 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, cursor: usize, ctx: &Paint<'
     let (routes_area, rest) = split_top(area, 5);
     default_routes(buf, routes_area, store, theme, now);
     // Open findings go first after the paths: they are the answer the rest explains.
-    let (findings_area, rest) = split_top(rest, super::findings::panel_height(store));
+    // On a short screen they leave the boxes below a row at least (the banner above
+    // names the worst finding anyway).
+    let findings_height = super::findings::panel_height(store).min(rest.height.saturating_sub(3));
+    let findings_height = if findings_height < 3 { 0 } else { findings_height };
+    let (findings_area, rest) = split_top(rest, findings_height);
     let cursor = super::findings::panel(buf, findings_area, cursor, ctx);
 
     let host_width = if rest.width >= 120 { rest.width * 2 / 5 } else { (rest.width / 2).max(36) };
@@ -151,6 +155,9 @@ pub(crate) fn render(frame: &mut Frame, area: Rect, cursor: usize, ctx: &Paint<'
     let wanted = (store.interface_count() + 1).max(host.len()) as u16 + 2;
     // Leave the latest events at least three rows (plus borders).
     let middle_height = wanted.min(rest.height.saturating_sub(5)).max(rest.height.min(6));
+    // A box with no row for an event is left out: its rows go to the boxes above.
+    let middle_height =
+        if rest.height.saturating_sub(middle_height) < 3 { rest.height } else { middle_height };
     let (middle, events_area) = split_top(rest, middle_height);
     let (summary_area, host_area) = split_left(middle, middle.width.saturating_sub(host_width));
     interface_summary(buf, summary_area, store, theme);
