@@ -45,13 +45,6 @@ sys.stdin.read()
 """
 
 
-def status(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
 
 def thread_ticks(pid):
     """CPU ticks per thread name (threads of one name summed: tokio's workers)."""
@@ -107,7 +100,7 @@ def main():
         mp.drain(fd, t1 + 2 * options.seconds)
         ticks2, t2 = mp.cpu_ticks(pid), time.monotonic()
         threads1 = thread_ticks(pid)
-        rss, peak = status(pid, "VmRSS"), status(pid, "VmHWM")
+        rss, peak = mp.status(pid, "VmRSS"), mp.status(pid, "VmHWM")
         # Responsiveness: time from a key press (move down) to the redrawn screen.
         latencies = mp.key_latencies(fd, 20, settle=0.3)
         mp.stop(pid, fd)

@@ -23,18 +23,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from measure_process import cpu_ticks  # noqa: E402  (utime + stime from /proc/PID/stat)
+from measure_process import cpu_ticks, status  # noqa: E402  (/proc/PID/stat and status readers)
 
 BINARY = os.environ.get("NETLENS_BINARY", os.path.join(os.path.dirname(__file__), "..", "target", "release", "netlens"))
 TICK = os.sysconf("SC_CLK_TCK")
 
-
-def status(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def get(port, path="/metrics"):

@@ -108,6 +108,15 @@ def print_latencies(latencies):
         )
 
 
+def status(pid, key):
+    """A /proc/PID/status figure in kB (VmRSS, VmHWM), 0 when absent."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()

@@ -218,19 +218,7 @@ impl Ring {
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
-        // SAFETY: `request` is a live `tpacket_req3` and the length passed is its size.
-        let status = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_RX_RING,
-                (&raw const request).cast(),
-                socklen::<libc::tpacket_req3>(),
-            )
-        };
-        if status != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        set_option(&socket, libc::PACKET_RX_RING, &request)?;
         let block_size = config.block_size as usize;
         let block_count = config.block_count as usize;
         let length = block_size * block_count;
@@ -400,19 +388,9 @@ impl Steering {
 fn steer(socket: &Socket, member: u32) -> io::Result<()> {
     // One classic BPF instruction: return the member's index.
     let mut program = [libc::sock_filter { code: BPF_RET_K, jt: 0, jf: 0, k: member }];
+    // The one-instruction array outlives the call, in which the kernel copies it.
     let program = libc::sock_fprog { len: 1, filter: program.as_mut_ptr() };
-    // SAFETY: `program` is a live `sock_fprog` of the length passed, pointing at a
-    // live one-instruction array; the kernel copies both before returning.
-    let status = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_PACKET,
-            libc::PACKET_FANOUT_DATA,
-            (&raw const program).cast(),
-            socklen::<libc::sock_fprog>(),
-        )
-    };
-    if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    set_option(socket, libc::PACKET_FANOUT_DATA, &program)
 }
 
 /// Read packet socket option `option` into `value`: an int or a C struct of integers
@@ -434,14 +412,20 @@ fn get_option<T: Copy>(socket: &Socket, option: libc::c_int, value: &mut T) -> i
 }
 
 fn set_int(socket: &Socket, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: `value` is a live int and the length passed is its size.
+    set_option(socket, option, &value)
+}
+
+/// Set packet socket option `option` to `value`: the int or C struct the option takes,
+/// every pointer in it to memory live for the call (the kernel copies what it needs).
+fn set_option<T>(socket: &Socket, option: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` is a live `T` of the length passed; the kernel only reads it.
     let status = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
             libc::SOL_PACKET,
             option,
-            (&raw const value).cast(),
-            socklen::<libc::c_int>(),
+            std::ptr::from_ref(value).cast(),
+            socklen::<T>(),
         )
     };
     if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
